@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The profile batch: OTLP ProfilesData in dictionary form, with O(1) interning. */
+#ifndef PF_BATCH_H
+#define PF_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A batch mirrors `opentelemetry.proto.profiles.v1development.ProfilesData`:
+ * one dictionary of tables shared by every profile in the batch, and a list
+ * of profiles, each tagged with the resource and scope it belongs to.
+ *
+ * Every dictionary table keeps index 0 as its zero ("unset") entry, exactly as
+ * OTLP requires, so an index of 0 always means "none". Entries are interned:
+ * adding an entry equal to an existing one returns the existing index, so a
+ * batch never holds duplicates. Variable-length members (a stack's locations,
+ * a location's lines, an attribute set's attributes) are interned as a whole.
+ *
+ * Unlike OTLP, attribute lists are interned as "attribute sets": every
+ * `attrs` field below is an index into the attribute-set table, whose entry
+ * 0 is the empty set. Translating to OTLP's `attribute_indices` is a lookup.
+ *
+ * A profile has exactly one sample type, as in OTLP. A pprof profile with N
+ * sample types becomes N profiles that share stacks; they are told apart by
+ * `sample_type` and kept together by equal resource, scope, period and time.
+ *
+ * Ownership: the batch owns every table, string and sample. Pointers returned
+ * by the accessors stay valid until the next call that adds to the same
+ * table, or until the batch is freed. A batch is reference-counted; once it
+ * has more than one reference it is read-only (pf_batch_is_shared()).
+ */
+
+struct pf_batch;
+
+/* Returned by the interning functions when memory runs out or an index
+ * passed in is out of range; every valid index is below it. */
+#define PF_INDEX_ERROR UINT32_MAX
+
+struct pf_value_type {
+	uint32_t type; /* string index, e.g. "cpu" */
+	uint32_t unit; /* string index, e.g. "nanoseconds" */
+};
+
+enum pf_value_kind {
+	PF_VALUE_EMPTY = 0,
+	PF_VALUE_STRING,  /* u.str: string index */
+	PF_VALUE_INT,     /* u.i */
+	PF_VALUE_DOUBLE,  /* u.d */
+	PF_VALUE_BOOL,    /* u.b */
+	PF_VALUE_STRINGS, /* u.strs: an interned list of string indices */
+};
+
+struct pf_value {
+	enum pf_value_kind kind;
+	union {
+		uint32_t str;
+		int64_t i;
+		double d;
+		bool b;
+		uint32_t strs; /* index of a string list, see pf_batch_string_list() */
+	} u;
+};
+
+/* OTLP KeyValueAndUnit. */
+struct pf_attribute {
+	uint32_t key;  /* string index */
+	uint32_t unit; /* string index, 0 if none */
+	struct pf_value value;
+};
+
+struct pf_function {
+	uint32_t name;        /* string index */
+	uint32_t system_name; /* string index */
+	uint32_t filename;    /* string index */
+	int64_t start_line;
+};
+
+struct pf_mapping {
+	uint64_t memory_start;
+	uint64_t memory_limit;
+	uint64_t file_offset;
+	uint32_t filename; /* string index */
+	uint32_t attrs;    /* attribute set: build ids, pprof flags */
+};
+
+struct pf_line {
+	uint32_t function; /* function index */
+	int64_t line;
+	int64_t column;
+};
+
+/* A location as stored; its lines are read with pf_batch_location_lines(). */
+struct pf_location {
+	uint32_t mapping; /* mapping index, 0 if none */
+	uint32_t attrs;   /* attribute set, e.g. profile.frame.type */
+	uint64_t address;
+	uint32_t lines_off; /* internal: where its lines start */
+	uint32_t lines_len; /* number of lines; the last is the outermost caller */
+};
+
+struct pf_link {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+};
+
+/* A resource (OTLP ResourceProfiles.resource + schema_url). Interned. */
+struct pf_resource {
+	uint32_t attrs;      /* attribute set */
+	uint32_t schema_url; /* string index */
+	uint32_t dropped_attributes_count;
+};
+
+/* An instrumentation scope (OTLP ScopeProfiles.scope + schema_url). Interned. */
+struct pf_scope {
+	uint32_t name;    /* string index */
+	uint32_t version; /* string index */
+	uint32_t attrs;   /* attribute set */
+	uint32_t schema_url;
+};
+
+/* Everything about a profile except its samples. */
+struct pf_profile_desc {
+	uint32_t resource; /* resource index */
+	uint32_t scope;    /* scope index */
+	struct pf_value_type sample_type;
+	struct pf_value_type period_type;
+	int64_t period;
+	uint64_t time_unix_nano;
+	uint64_t duration_nano;
+	uint32_t attrs; /* attribute set */
+	uint8_t profile_id[16];
+	uint32_t dropped_attributes_count;
+	uint32_t original_payload_format; /* string index */
+};
+
+struct pf_sample {
+	uint32_t stack; /* stack index */
+	uint32_t attrs; /* attribute set */
+	uint32_t link;  /* link index */
+	uint32_t values_len;
+	uint32_t timestamps_len;
+	uint32_t reserved;
+	uint64_t values_off;     /* internal: into the batch's value pool */
+	uint64_t timestamps_off; /* internal: into the batch's timestamp pool */
+};
+
+/* ---- lifetime ---- */
+
+/* A new empty batch with one reference; every table holds its zero entry.
+ * Returns NULL when out of memory. */
+struct pf_batch *pf_batch_new(void);
+
+/* Takes another reference; returns b. */
+struct pf_batch *pf_batch_ref(struct pf_batch *b);
+
+/* Drops a reference; the last one frees everything. Takes NULL. */
+void pf_batch_unref(struct pf_batch *b);
+
+/* True when more than one reference exists: the batch must not be changed. */
+bool pf_batch_is_shared(const struct pf_batch *b);
+
+/* A deep copy with one reference (same indices), or NULL. */
+struct pf_batch *pf_batch_copy(const struct pf_batch *b);
+
+/* Bytes held by the batch's tables and pools (for sizers and limits). */
+size_t pf_batch_memory_size(const struct pf_batch *b);
+
+/* ---- interning (the builder API); each returns the index or PF_INDEX_ERROR ---- */
+
+uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len);
+/* Same for a NUL-terminated string. */
+uint32_t pf_batch_cstring(struct pf_batch *b, const char *s);
+/* An interned list of string indices (for PF_VALUE_STRINGS). */
+uint32_t pf_batch_string_list(struct pf_batch *b, const uint32_t *strs, size_t n);
+uint32_t pf_batch_attribute(struct pf_batch *b, const struct pf_attribute *a);
+/* An attribute set: the attribute indices in order. n == 0 gives 0. */
+uint32_t pf_batch_attr_set(struct pf_batch *b, const uint32_t *attrs, size_t n);
+uint32_t pf_batch_function(struct pf_batch *b, const struct pf_function *f);
+uint32_t pf_batch_mapping(struct pf_batch *b, const struct pf_mapping *m);
+/* A location with its lines (leaf-most inlined function first). The
+ * lines_off/lines_len fields of `loc` are ignored. */
+uint32_t pf_batch_location(struct pf_batch *b, const struct pf_location *loc,
+			   const struct pf_line *lines, size_t n_lines);
+/* A stack: location indices, leaf first. n == 0 gives 0. */
+uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n);
+uint32_t pf_batch_link(struct pf_batch *b, const struct pf_link *l);
+uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r);
+uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s);
+
+/* Convenience: interns key/value strings and the attribute in one call. */
+uint32_t pf_batch_attr_str(struct pf_batch *b, const char *key, const char *value);
+uint32_t pf_batch_attr_int(struct pf_batch *b, const char *key, int64_t value);
+
+/* ---- profiles and samples ---- */
+
+/* Appends a profile (not interned: two equal descriptions give two profiles).
+ * Returns its index or PF_INDEX_ERROR. */
+uint32_t pf_batch_add_profile(struct pf_batch *b, const struct pf_profile_desc *d);
+
+/* Appends a sample to profile `p`. `values` and `timestamps` may be NULL with
+ * a zero length; at least one must be non-empty, and when both are given
+ * their lengths must match. Returns 0 or -EINVAL / -ENOMEM. */
+int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t attrs,
+			uint32_t link, const int64_t *values, size_t n_values,
+			const uint64_t *timestamps, size_t n_timestamps);
+
+/* ---- reading ---- */
+
+/* Table sizes, zero entry included (so never 0). */
+size_t pf_batch_n_strings(const struct pf_batch *b);
+size_t pf_batch_n_attributes(const struct pf_batch *b);
+size_t pf_batch_n_attr_sets(const struct pf_batch *b);
+size_t pf_batch_n_functions(const struct pf_batch *b);
+size_t pf_batch_n_mappings(const struct pf_batch *b);
+size_t pf_batch_n_locations(const struct pf_batch *b);
+size_t pf_batch_n_stacks(const struct pf_batch *b);
+size_t pf_batch_n_links(const struct pf_batch *b);
+size_t pf_batch_n_resources(const struct pf_batch *b);
+size_t pf_batch_n_scopes(const struct pf_batch *b);
+size_t pf_batch_n_profiles(const struct pf_batch *b);
+
+/* Entries by index; the index must be below the table size (assert). */
+const char *pf_batch_str(const struct pf_batch *b, uint32_t i); /* NUL-terminated */
+size_t pf_batch_str_len(const struct pf_batch *b, uint32_t i);
+const uint32_t *pf_batch_string_list_get(const struct pf_batch *b, uint32_t i, size_t *n);
+const struct pf_attribute *pf_batch_attribute_get(const struct pf_batch *b, uint32_t i);
+const uint32_t *pf_batch_attr_set_get(const struct pf_batch *b, uint32_t i, size_t *n);
+const struct pf_function *pf_batch_function_get(const struct pf_batch *b, uint32_t i);
+const struct pf_mapping *pf_batch_mapping_get(const struct pf_batch *b, uint32_t i);
+const struct pf_location *pf_batch_location_get(const struct pf_batch *b, uint32_t i);
+const struct pf_line *pf_batch_location_lines(const struct pf_batch *b, uint32_t i, size_t *n);
+const uint32_t *pf_batch_stack_get(const struct pf_batch *b, uint32_t i, size_t *n);
+const struct pf_link *pf_batch_link_get(const struct pf_batch *b, uint32_t i);
+const struct pf_resource *pf_batch_resource_get(const struct pf_batch *b, uint32_t i);
+const struct pf_scope *pf_batch_scope_get(const struct pf_batch *b, uint32_t i);
+const struct pf_profile_desc *pf_batch_profile_get(const struct pf_batch *b, uint32_t p);
+
+/* The samples of profile p, in insertion order. */
+const struct pf_sample *pf_batch_samples(const struct pf_batch *b, uint32_t p, size_t *n);
+const int64_t *pf_batch_sample_values(const struct pf_batch *b, const struct pf_sample *s);
+const uint64_t *pf_batch_sample_timestamps(const struct pf_batch *b, const struct pf_sample *s);
+
+/* Total samples over all profiles (the OTel Collector's "profile samples"). */
+size_t pf_batch_sample_count(const struct pf_batch *b);
+
+/* Looks up the value of attribute `key` in attribute set `set`; NULL if absent. */
+const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set, const char *key);
+
+/* ---- combining ---- */
+
+/* Appends everything in src to dst, re-indexing src's dictionary into dst's
+ * (entries already in dst are reused, so no duplicates appear). Profiles of
+ * src are appended, not merged with dst's. dst must not be shared.
+ * Returns 0 or -ENOMEM (dst may then hold part of src; it stays valid). */
+int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src);
+
+/* Returns a new batch in which profiles with equal descriptions (all of
+ * pf_profile_desc but time and duration, which become the covering range) are
+ * one profile, and samples with equal (stack, attrs, link) within it are one
+ * sample. With keep_timestamps the merged sample appends the values and
+ * timestamps of its parts, as OTLP prescribes; without, it carries one value:
+ * the sum of all its parts' values (a timestamps-only part counts 1 per
+ * timestamp). Returns NULL on ENOMEM. */
+struct pf_batch *pf_batch_aggregate(const struct pf_batch *src, bool keep_timestamps);
+
+#endif

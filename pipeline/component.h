@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The component contract: what every receiver, processor, exporter and extension provides. */
+#ifndef PF_COMPONENT_H
+#define PF_COMPONENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "error.h"
+#include "log.h"
+#include "option.h"
+
+struct pf_batch;
+struct pf_component;
+
+enum pf_kind {
+	PF_RECEIVER,
+	PF_PROCESSOR,
+	PF_EXPORTER,
+	PF_EXTENSION,
+};
+
+/* Results of consume and emit. Negative values are -errno style errors. */
+#define PF_OK 0
+#define PF_BUSY 1 /* downstream is full; nothing was taken, try again later */
+
+/* Called by a component's shutdown once it has closed its handles and freed
+ * itself. */
+typedef void (*pf_done_fn)(struct pf_component *c);
+
+/*
+ * One const definition per component type, in <kind>s/<type>/<type>.c, named
+ * in exactly one place besides: the registry in main/registry.c.
+ *
+ * Lifecycle (OpenTelemetry Collector semantics, on the libuv loop thread):
+ *  - create(c, config): allocate and check; touch no loop. Returns the
+ *    instance or NULL (after pf_log'ing why).
+ *  - start(inst): register libuv handles. Returns 0 or a negative error,
+ *    which aborts startup.
+ *  - consume(inst, batch): processors and exporters. Never blocks. The batch
+ *    is borrowed: take a reference (pf_batch_ref) to keep it. Unless the
+ *    definition sets `mutates`, the batch is read-only. Returns PF_OK,
+ *    PF_BUSY or a negative error.
+ *  - shutdown(inst, done): stop intake, flush or drain until
+ *    pf_component_deadline(c), close handles, free the instance in the last
+ *    close callback, then call done(c) exactly once. Safe before start and
+ *    when called twice (the second call may do nothing but must not call
+ *    done again).
+ */
+struct pf_component_def {
+	enum pf_kind kind;
+	const char *type;
+	const char *const *aliases; /* other accepted type names, NULL-terminated, or NULL */
+	const char *doc;            /* one line */
+	const char *stability;      /* "development", "alpha", "beta", "stable" */
+	const struct pf_option *options;
+	size_t config_size;
+	bool mutates; /* processors: changes batches in place (gets a private copy) */
+
+	int (*validate)(const void *config, struct pf_error *err);
+	void *(*create)(struct pf_component *c, const void *config);
+	int (*start)(void *inst);
+	int (*consume)(void *inst, struct pf_batch *batch);
+	void (*shutdown)(void *inst, pf_done_fn done);
+};
+
+/* Per-component counters, named for the OTel Collector metric they feed. */
+enum pf_counter {
+	PF_CTR_RECEIVER_ACCEPTED, /* otelcol_receiver_accepted_profile_samples */
+	PF_CTR_RECEIVER_REFUSED,  /* otelcol_receiver_refused_profile_samples */
+	PF_CTR_RECEIVER_FAILED,   /* otelcol_receiver_failed_profile_samples */
+	PF_CTR_EXPORTER_SENT,     /* otelcol_exporter_sent_profile_samples */
+	PF_CTR_EXPORTER_SEND_FAILED,    /* otelcol_exporter_send_failed_profile_samples */
+	PF_CTR_EXPORTER_ENQUEUE_FAILED, /* otelcol_exporter_enqueue_failed_profile_samples */
+	PF_CTR_PROCESSOR_INCOMING, /* otelcol_processor_incoming_items */
+	PF_CTR_PROCESSOR_OUTGOING, /* otelcol_processor_outgoing_items */
+	PF_CTR_DROPPED,            /* proflow_component_dropped_profile_samples{reason} */
+	PF_CTR_INPUT_ERRORS,       /* proflow_component_input_errors: bad files/responses */
+	PF_CTR__COUNT,
+};
+
+/* ---- what a component may ask of the framework (loop thread only) ---- */
+
+/* The id, "type" or "type/name". */
+const char *pf_component_id(const struct pf_component *c);
+
+/* The component's logger, for pf_log(). */
+const struct pf_logger *pf_component_logger(const struct pf_component *c);
+
+uv_loop_t *pf_component_loop(const struct pf_component *c);
+
+/* The host name proflow runs on (for host.name). */
+const char *pf_component_host_name(const struct pf_component *c);
+
+/* uv_now()-based time, in ms, by which shutdown must have finished. Only
+ * meaningful once shutdown has been called. */
+uint64_t pf_component_deadline(const struct pf_component *c);
+
+/* Hands a batch to every consumer downstream of c (receivers and
+ * processors). The batch stays owned by the caller: consumers that keep it
+ * take their own reference, and mutating processors get their own copy.
+ * Returns PF_OK when every consumer took it, PF_BUSY when any refused it for
+ * lack of room, or a negative error. For receivers the framework counts the
+ * samples as accepted, refused or failed accordingly; for processors it
+ * counts outgoing items. */
+int pf_component_emit(struct pf_component *c, struct pf_batch *batch);
+
+/* Adds n to one of c's counters. */
+void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n);
+
+/* Counts n dropped samples with a short reason ("queue_full"). */
+void pf_component_drop(struct pf_component *c, const char *reason, uint64_t n);
+
+/* For extensions: true once every pipeline has started and none is stopping. */
+bool pf_component_pipelines_ready(const struct pf_component *c);
+
+#endif
