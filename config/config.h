@@ -36,7 +36,7 @@ struct pf_config_component {
 	const struct pf_component_def *def;
 	void *config;
 	char where[PF_ERROR_WHERE_MAX]; /* file:line:col of its key */
-	unsigned used;                  /* number of pipelines (or service.extensions) naming it */
+	unsigned used;			/* number of pipelines (or service.extensions) naming it */
 };
 
 struct pf_config_pipeline {
@@ -56,9 +56,9 @@ struct pf_config {
 	size_t *extensions; /* service.extensions, indices into components */
 	size_t n_extensions;
 
-	enum pf_log_level log_level;  /* service.telemetry.logs.level, default info */
-	char *metrics_address;        /* service.telemetry.metrics.address, default 127.0.0.1:8888; "" disables */
-	int64_t shutdown_timeout_ns;  /* service.shutdown_timeout, default 10s */
+	enum pf_log_level log_level; /* service.telemetry.logs.level, default info */
+	char *metrics_address; /* service.telemetry.metrics.address, default 127.0.0.1:8888; "" disables */
+	int64_t shutdown_timeout_ns; /* service.shutdown_timeout, default 10s */
 
 	char **warnings; /* "file:line:col: message" each */
 	size_t n_warnings;

@@ -46,9 +46,9 @@ struct pf_value_type {
 enum pf_value_kind {
 	PF_VALUE_EMPTY = 0,
 	PF_VALUE_STRING,  /* u.str: string index */
-	PF_VALUE_INT,     /* u.i */
+	PF_VALUE_INT,	  /* u.i */
 	PF_VALUE_DOUBLE,  /* u.d */
-	PF_VALUE_BOOL,    /* u.b */
+	PF_VALUE_BOOL,	  /* u.b */
 	PF_VALUE_STRINGS, /* u.strs: an interned list of string indices */
 };
 
@@ -71,7 +71,7 @@ struct pf_attribute {
 };
 
 struct pf_function {
-	uint32_t name;        /* string index */
+	uint32_t name;	      /* string index */
 	uint32_t system_name; /* string index */
 	uint32_t filename;    /* string index */
 	int64_t start_line;
@@ -82,7 +82,7 @@ struct pf_mapping {
 	uint64_t memory_limit;
 	uint64_t file_offset;
 	uint32_t filename; /* string index */
-	uint32_t attrs;    /* attribute set: build ids, pprof flags */
+	uint32_t attrs;	   /* attribute set: build ids, pprof flags */
 };
 
 struct pf_line {
@@ -94,7 +94,7 @@ struct pf_line {
 /* A location as stored; its lines are read with pf_batch_location_lines(). */
 struct pf_location {
 	uint32_t mapping; /* mapping index, 0 if none */
-	uint32_t attrs;   /* attribute set, e.g. profile.frame.type */
+	uint32_t attrs;	  /* attribute set, e.g. profile.frame.type */
 	uint64_t address;
 	uint32_t lines_off; /* internal: where its lines start */
 	uint32_t lines_len; /* number of lines; the last is the outermost caller */
@@ -107,23 +107,23 @@ struct pf_link {
 
 /* A resource (OTLP ResourceProfiles.resource + schema_url). Interned. */
 struct pf_resource {
-	uint32_t attrs;      /* attribute set */
+	uint32_t attrs;	     /* attribute set */
 	uint32_t schema_url; /* string index */
 	uint32_t dropped_attributes_count;
 };
 
 /* An instrumentation scope (OTLP ScopeProfiles.scope + schema_url). Interned. */
 struct pf_scope {
-	uint32_t name;    /* string index */
+	uint32_t name;	  /* string index */
 	uint32_t version; /* string index */
-	uint32_t attrs;   /* attribute set */
+	uint32_t attrs;	  /* attribute set */
 	uint32_t schema_url;
 };
 
 /* Everything about a profile except its samples. */
 struct pf_profile_desc {
 	uint32_t resource; /* resource index */
-	uint32_t scope;    /* scope index */
+	uint32_t scope;	   /* scope index */
 	struct pf_value_type sample_type;
 	struct pf_value_type period_type;
 	int64_t period;
@@ -138,11 +138,11 @@ struct pf_profile_desc {
 struct pf_sample {
 	uint32_t stack; /* stack index */
 	uint32_t attrs; /* attribute set */
-	uint32_t link;  /* link index */
+	uint32_t link;	/* link index */
 	uint32_t values_len;
 	uint32_t timestamps_len;
 	uint32_t reserved;
-	uint64_t values_off;     /* internal: into the batch's value pool */
+	uint64_t values_off;	 /* internal: into the batch's value pool */
 	uint64_t timestamps_off; /* internal: into the batch's timestamp pool */
 };
 
@@ -246,7 +246,8 @@ const uint64_t *pf_batch_sample_timestamps(const struct pf_batch *b, const struc
 size_t pf_batch_sample_count(const struct pf_batch *b);
 
 /* Looks up the value of attribute `key` in attribute set `set`; NULL if absent. */
-const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set, const char *key);
+const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set,
+					    const char *key);
 
 /* ---- combining ---- */
 

@@ -23,7 +23,7 @@ enum pf_kind {
 };
 
 /* Results of consume and emit. Negative values are -errno style errors. */
-#define PF_OK 0
+#define PF_OK	0
 #define PF_BUSY 1 /* downstream is full; nothing was taken, try again later */
 
 /* Called by a component's shutdown once it has closed its handles and freed
@@ -53,8 +53,8 @@ struct pf_component_def {
 	enum pf_kind kind;
 	const char *type;
 	const char *const *aliases; /* other accepted type names, NULL-terminated, or NULL */
-	const char *doc;            /* one line */
-	const char *stability;      /* "development", "alpha", "beta", "stable" */
+	const char *doc;	    /* one line */
+	const char *stability;	    /* "development", "alpha", "beta", "stable" */
 	const struct pf_option *options;
 	size_t config_size;
 	bool mutates; /* processors: changes batches in place (gets a private copy) */
@@ -68,16 +68,16 @@ struct pf_component_def {
 
 /* Per-component counters, named for the OTel Collector metric they feed. */
 enum pf_counter {
-	PF_CTR_RECEIVER_ACCEPTED, /* otelcol_receiver_accepted_profile_samples */
-	PF_CTR_RECEIVER_REFUSED,  /* otelcol_receiver_refused_profile_samples */
-	PF_CTR_RECEIVER_FAILED,   /* otelcol_receiver_failed_profile_samples */
-	PF_CTR_EXPORTER_SENT,     /* otelcol_exporter_sent_profile_samples */
-	PF_CTR_EXPORTER_SEND_FAILED,    /* otelcol_exporter_send_failed_profile_samples */
+	PF_CTR_RECEIVER_ACCEPTED,	/* otelcol_receiver_accepted_profile_samples */
+	PF_CTR_RECEIVER_REFUSED,	/* otelcol_receiver_refused_profile_samples */
+	PF_CTR_RECEIVER_FAILED,		/* otelcol_receiver_failed_profile_samples */
+	PF_CTR_EXPORTER_SENT,		/* otelcol_exporter_sent_profile_samples */
+	PF_CTR_EXPORTER_SEND_FAILED,	/* otelcol_exporter_send_failed_profile_samples */
 	PF_CTR_EXPORTER_ENQUEUE_FAILED, /* otelcol_exporter_enqueue_failed_profile_samples */
-	PF_CTR_PROCESSOR_INCOMING, /* otelcol_processor_incoming_items */
-	PF_CTR_PROCESSOR_OUTGOING, /* otelcol_processor_outgoing_items */
-	PF_CTR_DROPPED,            /* proflow_component_dropped_profile_samples{reason} */
-	PF_CTR_INPUT_ERRORS,       /* proflow_component_input_errors: bad files/responses */
+	PF_CTR_PROCESSOR_INCOMING,	/* otelcol_processor_incoming_items */
+	PF_CTR_PROCESSOR_OUTGOING,	/* otelcol_processor_outgoing_items */
+	PF_CTR_DROPPED,			/* proflow_component_dropped_profile_samples{reason} */
+	PF_CTR_INPUT_ERRORS,		/* proflow_component_input_errors: bad files/responses */
 	PF_CTR__COUNT,
 };
 

@@ -6,7 +6,7 @@
 #include <stdarg.h>
 
 #define PF_ERROR_WHERE_MAX 256
-#define PF_ERROR_MSG_MAX 1024
+#define PF_ERROR_MSG_MAX   1024
 
 /* A parse or validation failure. `where` is "file:line:col" for config,
  * "offset 1234" for binary input, or empty when no position applies. */
@@ -22,8 +22,8 @@ int pf_error_set(struct pf_error *err, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Same, with the position given as file, line and column (1-based). */
-int pf_error_set_at(struct pf_error *err, const char *file, int line, int col,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int pf_error_set_at(struct pf_error *err, const char *file, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Clears `err` so it can record a new error. */
 void pf_error_clear(struct pf_error *err);

@@ -22,10 +22,10 @@ struct pf_logger {
 void pf_log_write(const struct pf_logger *lg, enum pf_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define pf_log(lg, lvl, ...)                                   \
-	do {                                                   \
-		if ((int)(lvl) <= (int)(lg)->level)            \
-			pf_log_write((lg), (lvl), __VA_ARGS__); \
+#define pf_log(lg, lvl, ...)                                                                       \
+	do {                                                                                       \
+		if ((int)(lvl) <= (int)(lg)->level)                                                \
+			pf_log_write((lg), (lvl), __VA_ARGS__);                                    \
 	} while (0)
 
 /* Parses "error", "warn", "info", "debug" (case-insensitive). Returns 0 and

@@ -58,17 +58,20 @@ struct pf_string_map {
 struct pf_option {
 	const char *name;
 	enum pf_option_type type;
-	const char *def;              /* default as YAML text, or NULL */
-	double min, max;              /* bounds for INT, DOUBLE, DURATION (ns), SIZE; min == max means none */
-	const char *const *choices;   /* PF_OPT_ENUM: NULL-terminated */
+	const char *def; /* default as YAML text, or NULL */
+	double min, max; /* bounds for INT, DOUBLE, DURATION (ns), SIZE; min == max means none */
+	const char *const *choices;	 /* PF_OPT_ENUM: NULL-terminated */
 	const struct pf_option *section; /* PF_OPT_SECTION: nested table, ends with a NULL name */
 	unsigned flags;
-	size_t offset;                /* offsetof(config struct, field) */
-	const char *doc;              /* one line */
+	size_t offset;	 /* offsetof(config struct, field) */
+	const char *doc; /* one line */
 };
 
 /* A table ends with a row whose name is NULL. */
-#define PF_OPTION_END { .name = NULL }
+#define PF_OPTION_END                                                                              \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 /* The type's name as shown to users ("duration"). */
 const char *pf_option_type_name(enum pf_option_type type);

@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every Debian 12 package proflow's build, tests and benchmarks need.
+set -euo pipefail
+
+packages=(
+	# build
+	build-essential cmake ninja-build pkg-config clang
+	libclang-rt-14-dev libfuzzer-14-dev clang-format
+	# libraries
+	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+	zlib1g-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
+	libcmocka-dev
+	# test peers and independent decoders
+	golang-go golang-github-google-pprof-dev curl python3 procps
+	# benchmarks
+	time valgrind
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup.sh: run as root (it calls apt-get install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}"
