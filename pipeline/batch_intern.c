@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Interning into the batch's dictionary tables: hash, look up, validate, append. */
+#include "pipeline/batch.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "pipeline/batch_internal.h"
+
+/* ---- strings ---- */
+
+struct str_key {
+	const char *s;
+	size_t len;
+};
+
+static bool str_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_batch_strings *t = ctx;
+	const struct str_key *k = key;
+	uint64_t off = t->off[idx];
+
+	return t->off[idx + 1] - off - 1 == k->len && memcmp(t->chars + off, k->s, k->len) == 0;
+}
+
+static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t len)
+{
+	struct str_key k = {s, len};
+	uint32_t h = pf_intern_hash32(XXH3_64bits(s, len));
+	size_t pos, at;
+	uint32_t idx;
+
+	if (pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, str_eq, t, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	if (t->n >= PF_BATCH_MAX_ENTRIES || len >= SIZE_MAX - t->chars_len)
+		return PF_INDEX_ERROR;
+	if (PF_BATCH_RESERVE(t->chars, t->chars_cap, t->chars_len + len + 1) < 0 ||
+	    PF_BATCH_RESERVE(t->off, t->off_cap, t->n + 2) < 0)
+		return PF_INDEX_ERROR;
+	at = t->chars_len;
+	if (len)
+		memcpy(t->chars + at, s, len);
+	t->chars[at + len] = '\0';
+	t->chars_len = at + len + 1;
+	t->off[t->n + 1] = t->chars_len;
+	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
+	return (uint32_t)t->n++;
+}
+
+uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len)
+{
+	assert(!pf_batch_is_shared(b));
+	if (len && !s)
+		return PF_INDEX_ERROR;
+	return strings_intern(&b->strings, len ? s : "", len);
+}
+
+uint32_t pf_batch_cstring(struct pf_batch *b, const char *s)
+{
+	if (!s)
+		return PF_INDEX_ERROR;
+	return pf_batch_string(b, s, strlen(s));
+}
+
+/* ---- lists of uint32: string lists, attribute sets, stacks ---- */
+
+struct list_key {
+	const uint32_t *items;
+	size_t n;
+};
+
+static bool list_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_batch_lists *l = ctx;
+	const struct list_key *k = key;
+	uint64_t off = l->off[idx];
+
+	return l->off[idx + 1] - off == k->n &&
+	       memcmp(l->items + off, k->items, k->n * sizeof(*k->items)) == 0;
+}
+
+static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, size_t n)
+{
+	struct list_key k = {items, n};
+	uint32_t h, idx;
+	size_t pos;
+
+	if (n > SIZE_MAX / sizeof(*items))
+		return PF_INDEX_ERROR;
+	h = pf_intern_hash32(XXH3_64bits(items, n * sizeof(*items)));
+	if (pf_intern_reserve(&l->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	if (l->n >= PF_BATCH_MAX_ENTRIES || n > SIZE_MAX - l->items_len)
+		return PF_INDEX_ERROR;
+	if (PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + n) < 0 ||
+	    PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 2) < 0)
+		return PF_INDEX_ERROR;
+	if (n)
+		memcpy(l->items + l->items_len, items, n * sizeof(*items));
+	l->items_len += n;
+	l->off[l->n + 1] = l->items_len;
+	pf_intern_put(&l->index, pos, h, (uint32_t)l->n);
+	return (uint32_t)l->n++;
+}
+
+/* True when every index in items[0..n) is below `limit`. */
+static bool all_below(const uint32_t *items, size_t n, size_t limit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (items[i] >= limit)
+			return false;
+	return true;
+}
+
+uint32_t pf_batch_string_list(struct pf_batch *b, const uint32_t *strs, size_t n)
+{
+	assert(!pf_batch_is_shared(b));
+	if (n == 0)
+		return 0;
+	if (!strs || !all_below(strs, n, b->strings.n))
+		return PF_INDEX_ERROR;
+	return lists_intern(&b->string_lists, strs, n);
+}
+
+uint32_t pf_batch_attr_set(struct pf_batch *b, const uint32_t *attrs, size_t n)
+{
+	assert(!pf_batch_is_shared(b));
+	if (n == 0)
+		return 0;
+	if (!attrs || !all_below(attrs, n, b->attributes.n))
+		return PF_INDEX_ERROR;
+	return lists_intern(&b->attr_sets, attrs, n);
+}
+
+uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
+{
+	assert(!pf_batch_is_shared(b));
+	if (n == 0)
+		return 0;
+	if (!locations || !all_below(locations, n, b->locations.n))
+		return PF_INDEX_ERROR;
+	return lists_intern(&b->stacks, locations, n);
+}
+
+/* ---- fixed-size tables ---- */
+
+/* Entries are stored exactly as built by the callers below (zeroed, then
+ * filled), so the equality functions compare fields, never padding. */
+static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const void *entry,
+				    uint32_t h, pf_intern_eq_fn eq)
+{
+	size_t pos;
+	uint32_t idx;
+
+	if (pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, eq, t->items, entry, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	if (t->n >= PF_BATCH_MAX_ENTRIES)
+		return PF_INDEX_ERROR;
+	if (t->n >= t->cap) {
+		void *p = pf_batch_grow(t->items, &t->cap, t->n + 1, elem);
+
+		if (!p)
+			return PF_INDEX_ERROR;
+		t->items = p;
+	}
+	memcpy((char *)t->items + t->n * elem, entry, elem);
+	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
+	return (uint32_t)t->n++;
+}
+
+static uint32_t hash_words(const uint64_t *w, size_t n)
+{
+	return pf_intern_hash32(XXH3_64bits(w, n * sizeof(*w)));
+}
+
+static uint64_t value_bits(const struct pf_value *v)
+{
+	uint64_t bits = 0;
+
+	switch (v->kind) {
+	case PF_VALUE_STRING: bits = v->u.str; break;
+	case PF_VALUE_INT: bits = (uint64_t)v->u.i; break;
+	case PF_VALUE_DOUBLE: memcpy(&bits, &v->u.d, sizeof(bits)); break;
+	case PF_VALUE_BOOL: bits = v->u.b; break;
+	case PF_VALUE_STRINGS: bits = v->u.strs; break;
+	case PF_VALUE_EMPTY: break;
+	}
+	return bits;
+}
+
+static bool attribute_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_attribute *a = (const struct pf_attribute *)ctx + idx;
+	const struct pf_attribute *k = key;
+
+	return a->key == k->key && a->unit == k->unit && a->value.kind == k->value.kind &&
+	       value_bits(&a->value) == value_bits(&k->value);
+}
+
+static uint32_t attribute_intern(struct pf_batch *b, const struct pf_attribute *in)
+{
+	struct pf_attribute a;
+	uint64_t w[3];
+
+	memset(&a, 0, sizeof(a));
+	a.key = in->key;
+	a.unit = in->unit;
+	a.value.kind = in->value.kind;
+	switch (in->value.kind) {
+	case PF_VALUE_STRING: a.value.u.str = in->value.u.str; break;
+	case PF_VALUE_INT: a.value.u.i = in->value.u.i; break;
+	case PF_VALUE_DOUBLE: a.value.u.d = in->value.u.d; break;
+	case PF_VALUE_BOOL: a.value.u.b = in->value.u.b; break;
+	case PF_VALUE_STRINGS: a.value.u.strs = in->value.u.strs; break;
+	case PF_VALUE_EMPTY: break;
+	}
+	w[0] = a.key | (uint64_t)a.unit << 32;
+	w[1] = a.value.kind;
+	w[2] = value_bits(&a.value);
+	return table_intern(&b->attributes, sizeof(a), &a, hash_words(w, 3), attribute_eq);
+}
+
+uint32_t pf_batch_attribute(struct pf_batch *b, const struct pf_attribute *a)
+{
+	size_t ns = b->strings.n;
+
+	assert(!pf_batch_is_shared(b));
+	if (a->key >= ns || a->unit >= ns)
+		return PF_INDEX_ERROR;
+	switch (a->value.kind) {
+	case PF_VALUE_EMPTY:
+	case PF_VALUE_INT:
+	case PF_VALUE_DOUBLE:
+	case PF_VALUE_BOOL: break;
+	case PF_VALUE_STRING:
+		if (a->value.u.str >= ns)
+			return PF_INDEX_ERROR;
+		break;
+	case PF_VALUE_STRINGS:
+		if (a->value.u.strs >= b->string_lists.n)
+			return PF_INDEX_ERROR;
+		break;
+	default: return PF_INDEX_ERROR;
+	}
+	return attribute_intern(b, a);
+}
+
+uint32_t pf_batch_attr_str(struct pf_batch *b, const char *key, const char *value)
+{
+	struct pf_attribute a = {.value.kind = PF_VALUE_STRING};
+
+	a.key = pf_batch_cstring(b, key);
+	a.value.u.str = pf_batch_cstring(b, value);
+	if (a.key == PF_INDEX_ERROR || a.value.u.str == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return attribute_intern(b, &a);
+}
+
+uint32_t pf_batch_attr_int(struct pf_batch *b, const char *key, int64_t value)
+{
+	struct pf_attribute a = {.value.kind = PF_VALUE_INT, .value.u.i = value};
+
+	a.key = pf_batch_cstring(b, key);
+	if (a.key == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return attribute_intern(b, &a);
+}
+
+static bool function_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_function *f = (const struct pf_function *)ctx + idx;
+	const struct pf_function *k = key;
+
+	return f->name == k->name && f->system_name == k->system_name &&
+	       f->filename == k->filename && f->start_line == k->start_line;
+}
+
+static uint32_t function_intern(struct pf_batch *b, const struct pf_function *in)
+{
+	struct pf_function f;
+	uint64_t w[3];
+
+	memset(&f, 0, sizeof(f));
+	f.name = in->name;
+	f.system_name = in->system_name;
+	f.filename = in->filename;
+	f.start_line = in->start_line;
+	w[0] = f.name | (uint64_t)f.system_name << 32;
+	w[1] = f.filename;
+	w[2] = (uint64_t)f.start_line;
+	return table_intern(&b->functions, sizeof(f), &f, hash_words(w, 3), function_eq);
+}
+
+uint32_t pf_batch_function(struct pf_batch *b, const struct pf_function *f)
+{
+	size_t ns = b->strings.n;
+
+	assert(!pf_batch_is_shared(b));
+	if (f->name >= ns || f->system_name >= ns || f->filename >= ns)
+		return PF_INDEX_ERROR;
+	return function_intern(b, f);
+}
+
+static bool mapping_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_mapping *m = (const struct pf_mapping *)ctx + idx;
+	const struct pf_mapping *k = key;
+
+	return m->memory_start == k->memory_start && m->memory_limit == k->memory_limit &&
+	       m->file_offset == k->file_offset && m->filename == k->filename &&
+	       m->attrs == k->attrs;
+}
+
+static uint32_t mapping_intern(struct pf_batch *b, const struct pf_mapping *in)
+{
+	struct pf_mapping m;
+	uint64_t w[4];
+
+	memset(&m, 0, sizeof(m));
+	m.memory_start = in->memory_start;
+	m.memory_limit = in->memory_limit;
+	m.file_offset = in->file_offset;
+	m.filename = in->filename;
+	m.attrs = in->attrs;
+	w[0] = m.memory_start;
+	w[1] = m.memory_limit;
+	w[2] = m.file_offset;
+	w[3] = m.filename | (uint64_t)m.attrs << 32;
+	return table_intern(&b->mappings, sizeof(m), &m, hash_words(w, 4), mapping_eq);
+}
+
+uint32_t pf_batch_mapping(struct pf_batch *b, const struct pf_mapping *m)
+{
+	assert(!pf_batch_is_shared(b));
+	if (m->filename >= b->strings.n || m->attrs >= b->attr_sets.n)
+		return PF_INDEX_ERROR;
+	return mapping_intern(b, m);
+}
+
+static bool link_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_link *l = (const struct pf_link *)ctx + idx;
+
+	return memcmp(l, key, sizeof(*l)) == 0; /* byte arrays: no padding */
+}
+
+static uint32_t link_intern(struct pf_batch *b, const struct pf_link *l)
+{
+	uint32_t h = pf_intern_hash32(XXH3_64bits(l, sizeof(*l)));
+
+	return table_intern(&b->links, sizeof(*l), l, h, link_eq);
+}
+
+uint32_t pf_batch_link(struct pf_batch *b, const struct pf_link *l)
+{
+	assert(!pf_batch_is_shared(b));
+	return link_intern(b, l);
+}
+
+static bool resource_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_resource *r = (const struct pf_resource *)ctx + idx;
+	const struct pf_resource *k = key;
+
+	return r->attrs == k->attrs && r->schema_url == k->schema_url &&
+	       r->dropped_attributes_count == k->dropped_attributes_count;
+}
+
+static uint32_t resource_intern(struct pf_batch *b, const struct pf_resource *in)
+{
+	struct pf_resource r = {in->attrs, in->schema_url, in->dropped_attributes_count};
+	uint64_t w[2] = {r.attrs | (uint64_t)r.schema_url << 32, r.dropped_attributes_count};
+
+	return table_intern(&b->resources, sizeof(r), &r, hash_words(w, 2), resource_eq);
+}
+
+uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r)
+{
+	assert(!pf_batch_is_shared(b));
+	if (r->attrs >= b->attr_sets.n || r->schema_url >= b->strings.n)
+		return PF_INDEX_ERROR;
+	return resource_intern(b, r);
+}
+
+static bool scope_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_scope *s = (const struct pf_scope *)ctx + idx;
+	const struct pf_scope *k = key;
+
+	return s->name == k->name && s->version == k->version && s->attrs == k->attrs &&
+	       s->schema_url == k->schema_url;
+}
+
+static uint32_t scope_intern(struct pf_batch *b, const struct pf_scope *in)
+{
+	struct pf_scope s = {in->name, in->version, in->attrs, in->schema_url};
+	uint64_t w[2] = {s.name | (uint64_t)s.version << 32,
+			 s.attrs | (uint64_t)s.schema_url << 32};
+
+	return table_intern(&b->scopes, sizeof(s), &s, hash_words(w, 2), scope_eq);
+}
+
+uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s)
+{
+	size_t ns = b->strings.n;
+
+	assert(!pf_batch_is_shared(b));
+	if (s->name >= ns || s->version >= ns || s->schema_url >= ns || s->attrs >= b->attr_sets.n)
+		return PF_INDEX_ERROR;
+	return scope_intern(b, s);
+}
+
+/* ---- locations: the content is the fixed part plus the whole line list ---- */
+
+struct location_key {
+	const struct pf_location *loc;
+	const struct pf_line *lines;
+	size_t n_lines;
+	const struct pf_line *pool;
+};
+
+static bool location_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_location *l = (const struct pf_location *)ctx + idx;
+	const struct location_key *k = key;
+	const struct pf_line *have;
+	size_t i;
+
+	if (l->address != k->loc->address || l->mapping != k->loc->mapping ||
+	    l->attrs != k->loc->attrs || l->lines_len != k->n_lines)
+		return false;
+	have = k->pool + l->lines_off;
+	for (i = 0; i < k->n_lines; i++)
+		if (have[i].function != k->lines[i].function || have[i].line != k->lines[i].line ||
+		    have[i].column != k->lines[i].column)
+			return false;
+	return true;
+}
+
+static uint32_t location_hash(const struct pf_location *loc, const struct pf_line *lines, size_t n)
+{
+	uint64_t w[3] = {loc->mapping | (uint64_t)loc->attrs << 32, loc->address, n};
+	uint64_t h = XXH3_64bits(w, sizeof(w));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t lw[3] = {lines[i].function, (uint64_t)lines[i].line,
+				  (uint64_t)lines[i].column};
+
+		h = XXH3_64bits_withSeed(lw, sizeof(lw), h);
+	}
+	return pf_intern_hash32(h);
+}
+
+static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
+				const struct pf_line *lines, size_t n)
+{
+	struct pf_batch_table *t = &b->locations;
+	struct location_key k = {in, lines, n, b->lines};
+	uint32_t h = location_hash(in, lines, n), idx;
+	struct pf_location *loc;
+	size_t pos, i;
+
+	if (pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, location_eq, t->items, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	if (t->n >= PF_BATCH_MAX_ENTRIES || n > UINT32_MAX - b->n_lines)
+		return PF_INDEX_ERROR;
+	if (PF_BATCH_RESERVE(b->lines, b->cap_lines, b->n_lines + n) < 0)
+		return PF_INDEX_ERROR;
+	if (t->n >= t->cap) {
+		void *p = pf_batch_grow(t->items, &t->cap, t->n + 1, sizeof(*loc));
+
+		if (!p)
+			return PF_INDEX_ERROR;
+		t->items = p;
+	}
+	loc = (struct pf_location *)t->items + t->n;
+	memset(loc, 0, sizeof(*loc));
+	loc->mapping = in->mapping;
+	loc->attrs = in->attrs;
+	loc->address = in->address;
+	loc->lines_off = (uint32_t)b->n_lines;
+	loc->lines_len = (uint32_t)n;
+	for (i = 0; i < n; i++) {
+		struct pf_line *l = &b->lines[b->n_lines + i];
+
+		memset(l, 0, sizeof(*l));
+		l->function = lines[i].function;
+		l->line = lines[i].line;
+		l->column = lines[i].column;
+	}
+	b->n_lines += n;
+	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
+	return (uint32_t)t->n++;
+}
+
+uint32_t pf_batch_location(struct pf_batch *b, const struct pf_location *loc,
+			   const struct pf_line *lines, size_t n_lines)
+{
+	size_t i;
+
+	assert(!pf_batch_is_shared(b));
+	if (loc->mapping >= b->mappings.n || loc->attrs >= b->attr_sets.n)
+		return PF_INDEX_ERROR;
+	if (n_lines && !lines)
+		return PF_INDEX_ERROR;
+	for (i = 0; i < n_lines; i++)
+		if (lines[i].function >= b->functions.n)
+			return PF_INDEX_ERROR;
+	return location_intern(b, loc, lines, n_lines);
+}
+
+/* ---- zero entries ---- */
+
+static int lists_init(struct pf_batch_lists *l)
+{
+	static const uint32_t none[1];
+
+	/* Pools are never NULL, so pointer arithmetic on them is always defined. */
+	if (pf_intern_init(&l->index, 0) < 0 || PF_BATCH_RESERVE(l->off, l->off_cap, 2) < 0 ||
+	    PF_BATCH_RESERVE(l->items, l->items_cap, 1) < 0)
+		return -ENOMEM;
+	l->off[0] = 0;
+	return lists_intern(l, none, 0) == 0 ? 0 : -ENOMEM;
+}
+
+int pf_batch_init_tables(struct pf_batch *b)
+{
+	static const struct pf_attribute za;
+	static const struct pf_function zf;
+	static const struct pf_mapping zm;
+	static const struct pf_location zl;
+	static const struct pf_link zk;
+	static const struct pf_resource zr;
+	static const struct pf_scope zs;
+
+	if (pf_intern_init(&b->strings.index, 0) < 0 ||
+	    PF_BATCH_RESERVE(b->strings.off, b->strings.off_cap, 2) < 0)
+		return -ENOMEM;
+	b->strings.off[0] = 0;
+	if (strings_intern(&b->strings, "", 0) != 0)
+		return -ENOMEM;
+	if (lists_init(&b->string_lists) < 0 || lists_init(&b->attr_sets) < 0 ||
+	    lists_init(&b->stacks) < 0)
+		return -ENOMEM;
+	if (PF_BATCH_RESERVE(b->lines, b->cap_lines, 1) < 0 ||
+	    PF_BATCH_RESERVE(b->values, b->cap_values, 1) < 0 ||
+	    PF_BATCH_RESERVE(b->timestamps, b->cap_timestamps, 1) < 0)
+		return -ENOMEM;
+	if (pf_intern_init(&b->attributes.index, 0) < 0 ||
+	    pf_intern_init(&b->functions.index, 0) < 0 ||
+	    pf_intern_init(&b->mappings.index, 0) < 0 ||
+	    pf_intern_init(&b->locations.index, 0) < 0 || pf_intern_init(&b->links.index, 0) < 0 ||
+	    pf_intern_init(&b->resources.index, 0) < 0 || pf_intern_init(&b->scopes.index, 0) < 0)
+		return -ENOMEM;
+	if (attribute_intern(b, &za) != 0 || function_intern(b, &zf) != 0 ||
+	    mapping_intern(b, &zm) != 0 || location_intern(b, &zl, NULL, 0) != 0 ||
+	    link_intern(b, &zk) != 0 || resource_intern(b, &zr) != 0 || scope_intern(b, &zs) != 0)
+		return -ENOMEM;
+	return 0;
+}
