@@ -113,6 +113,10 @@ void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n)
 /* Counts n dropped samples with a short reason ("queue_full"). */
 void pf_component_drop(struct pf_component *c, const char *reason, uint64_t n);
 
+/* Receivers: the `transport` label of c's receiver metrics ("http", "grpc";
+ * empty until set). The string must outlive the component. */
+void pf_component_set_transport(struct pf_component *c, const char *transport);
+
 /* For extensions: true once every pipeline has started and none is stopping. */
 bool pf_component_pipelines_ready(const struct pf_component *c);
 

@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: Apache-2.0
+/* libmicrohttpd driven by the libuv loop (uv_poll on MHD's epoll fd, uv_timer for its timeouts). */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_ROUTES	     16
+#define CONNECTION_LIMIT     256
+#define CONNECTION_TIMEOUT_S 30
+
+struct route {
+	char *method; /* NULL: any */
+	char *path;
+	pf_http_handler_fn handler;
+	void *arg;
+};
+
+struct pf_http_server {
+	uv_loop_t *loop;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	size_t max_body;
+	struct route routes[MAX_ROUTES];
+	size_t n_routes;
+
+	struct MHD_Daemon *daemon;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	unsigned port;
+	int open_handles;
+	bool closing;
+	pf_http_closed_fn done;
+	void *done_arg;
+};
+
+/* Per-request state kept in MHD's con_cls between calls. */
+struct request {
+	char *body;
+	size_t len, cap;
+	bool too_big;
+};
+
+static int split_host_port(const char *text, char *host, size_t host_size, char *port,
+			   size_t port_size)
+{
+	const char *colon;
+	const char *h = text;
+	size_t hlen;
+
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		h = text + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || memchr(text, ':', (size_t)(colon - text)))
+			return -EINVAL;
+		hlen = (size_t)(colon - text);
+	}
+	if (hlen >= host_size || strlen(colon + 1) >= port_size || colon[1] == '\0')
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+int pf_http_parse_address(const char *text, struct sockaddr_storage *addr, socklen_t *len,
+			  struct pf_error *err)
+{
+	char host[256], port[16];
+	struct addrinfo hints = {0}, *res = NULL;
+	char *end;
+	long p;
+
+	if (!text || split_host_port(text, host, sizeof(host), port, sizeof(port)) < 0)
+		return pf_error_set(err, "", "address \"%s\": expected host:port or [ipv6]:port",
+				    text ? text : "");
+	errno = 0;
+	p = strtol(port, &end, 10);
+	if (*end || errno || p < 0 || p > 65535)
+		return pf_error_set(err, "", "address \"%s\": port must be 0..65535", text);
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags |= AI_NUMERICHOST;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc == EAI_NONAME && host[0]) {
+		hints.ai_flags &= ~AI_NUMERICHOST;
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
+	if (rc != 0 || !res)
+		return pf_error_set(err, "", "address \"%s\": %s", text, gai_strerror(rc));
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *address, size_t max_body,
+					     struct pf_error *err)
+{
+	struct pf_http_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		pf_error_set(err, "", "out of memory");
+		return NULL;
+	}
+	if (pf_http_parse_address(address, &s->addr, &s->addr_len, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->loop = loop;
+	s->max_body = max_body;
+	return s;
+}
+
+int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
+			 pf_http_handler_fn handler, void *arg)
+{
+	if (s->n_routes == MAX_ROUTES || s->daemon)
+		return -ENOSPC;
+	struct route *r = &s->routes[s->n_routes];
+	r->path = strdup(path);
+	if (!r->path)
+		return -ENOMEM;
+	if (method) {
+		r->method = strdup(method);
+		if (!r->method) {
+			free(r->path);
+			r->path = NULL;
+			return -ENOMEM;
+		}
+	}
+	r->handler = handler;
+	r->arg = arg;
+	s->n_routes++;
+	return 0;
+}
+
+unsigned pf_http_server_port(const struct pf_http_server *s)
+{
+	return s->port;
+}
+
+const char *pf_http_request_header(const struct pf_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *pf_http_request_query(const struct pf_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const struct route *find_route(const struct pf_http_server *s, const char *path,
+				      const char *method, bool *path_known)
+{
+	*path_known = false;
+	for (size_t i = 0; i < s->n_routes; i++) {
+		const struct route *r = &s->routes[i];
+		if (strcmp(r->path, path) != 0)
+			continue;
+		*path_known = true;
+		if (!r->method || strcmp(r->method, method) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static int append_body(struct pf_http_server *s, struct request *rq, const char *data, size_t n)
+{
+	if (rq->too_big || n > s->max_body - rq->len) {
+		rq->too_big = true;
+		return 0;
+	}
+	if (rq->len + n > rq->cap) {
+		size_t cap = rq->cap ? rq->cap : 4096;
+		while (cap < rq->len + n)
+			cap *= 2;
+		if (cap > s->max_body)
+			cap = s->max_body;
+		char *grown = realloc(rq->body, cap);
+		if (!grown)
+			return -ENOMEM;
+		rq->body = grown;
+		rq->cap = cap;
+	}
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	return 0;
+}
+
+static void plain_response(struct pf_http_response *resp, unsigned status, const char *text)
+{
+	resp->status = status;
+	resp->content_type = "text/plain; charset=utf-8";
+	resp->body = strdup(text);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct pf_http_response *out)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(out->body_len, out->body ? out->body : (char *)"",
+					       out->body ? MHD_RESPMEM_MUST_FREE
+							 : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(out->body);
+		return MHD_NO;
+	}
+	if (out->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
+	for (size_t i = 0; i < out->n_headers && i < PF_HTTP_MAX_HEADERS; i++)
+		MHD_add_response_header(resp, out->headers[i].name, out->headers[i].value);
+	ret = MHD_queue_response(conn, out->status ? out->status : 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct pf_http_server *s = cls;
+	struct request *rq = *con_cls;
+	struct pf_http_response out = {0};
+	bool path_known;
+
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (append_body(s, rq, upload_data, *upload_data_size) < 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	const struct route *r = find_route(s, url, method, &path_known);
+	if (rq->too_big) {
+		plain_response(&out, 413, "request body too large\n");
+	} else if (!r) {
+		plain_response(&out, path_known ? 405 : 404,
+			       path_known ? "method not allowed\n" : "not found\n");
+	} else {
+		struct pf_http_request req = {
+			.method = method,
+			.path = url,
+			.body = rq->len ? rq->body : NULL,
+			.body_len = rq->len,
+			.conn = conn,
+		};
+		r->handler(r->arg, &req, &out);
+	}
+	return send_response(conn, &out);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *rq = *con_cls;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Runs MHD until it has nothing ready, then re-arms the timer for its next timeout. */
+static void pump(struct pf_http_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG timeout;
+
+	MHD_run(s->daemon);
+	if (MHD_get_timeout(s->daemon, &timeout) == MHD_YES)
+		uv_timer_start(&s->timer, on_timer, timeout, 0);
+	else
+		uv_timer_stop(&s->timer);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	pump(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	pump(p->data);
+}
+
+static int listen_socket(struct pf_http_server *s, struct pf_error *err)
+{
+	int one = 1;
+	int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto out_err;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (s->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&s->addr, s->addr_len) < 0)
+		goto out_close;
+	if (listen(fd, 128) < 0)
+		goto out_close;
+	return fd;
+
+out_close:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+out_err:;
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (s->addr.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (s->addr.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->addr;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	pf_error_set(err, "", "cannot listen on %s port %u: %s", host, port, strerror(errno));
+	return -errno;
+}
+
+int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
+{
+	struct sockaddr_storage bound;
+	socklen_t bound_len = sizeof(bound);
+	const union MHD_DaemonInfo *info;
+	int fd, rc;
+
+	fd = listen_socket(s, err);
+	if (fd < 0)
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0)
+		s->port = ntohs(bound.ss_family == AF_INET6
+					? ((struct sockaddr_in6 *)&bound)->sin6_port
+					: ((struct sockaddr_in *)&bound)->sin_port);
+
+	/* MHD owns fd from here and closes it in MHD_stop_daemon(). */
+	s->daemon =
+		MHD_start_daemon(MHD_USE_EPOLL | (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+				 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+				 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (!s->daemon) {
+		close(fd);
+		s->port = 0;
+		return pf_error_set(err, "", "cannot start the HTTP server (libmicrohttpd)");
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		rc = pf_error_set(err, "", "libmicrohttpd has no epoll support");
+		goto out_stop;
+	}
+	rc = uv_poll_init(s->loop, &s->poll, info->epoll_fd);
+	if (rc < 0) {
+		pf_error_set(err, "", "uv_poll_init: %s", uv_strerror(rc));
+		goto out_stop;
+	}
+	s->poll.data = s;
+	uv_timer_init(s->loop, &s->timer);
+	s->timer.data = s;
+	s->open_handles = 2;
+	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	pump(s);
+	return 0;
+
+out_stop:
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+	s->port = 0;
+	return rc;
+}
+
+static void free_server(struct pf_http_server *s)
+{
+	pf_http_closed_fn done = s->done;
+	void *arg = s->done_arg;
+
+	for (size_t i = 0; i < s->n_routes; i++) {
+		free(s->routes[i].method);
+		free(s->routes[i].path);
+	}
+	free(s);
+	if (done)
+		done(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct pf_http_server *s = h->data;
+	if (--s->open_handles == 0)
+		free_server(s);
+}
+
+void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void *arg)
+{
+	if (!s || s->closing)
+		return;
+	s->closing = true;
+	s->done = done;
+	s->done_arg = arg;
+	if (!s->daemon) {
+		free_server(s);
+		return;
+	}
+	/* libuv stops watching the epoll fd now, before MHD closes it. */
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A small HTTP server on the libuv loop: libmicrohttpd in external epoll mode, routes by path. */
+#ifndef PF_HTTP_SERVER_H
+#define PF_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "error.h"
+
+/*
+ * The server never runs a thread of its own: libmicrohttpd runs with
+ * MHD_USE_EPOLL and no internal thread, its epoll fd is watched with
+ * uv_poll and its timeouts with a uv_timer, and MHD_run() is called from
+ * those callbacks. Handlers therefore run on the loop thread and must not
+ * block. Used by self-telemetry, health_check and the OTLP/HTTP receiver.
+ */
+
+struct pf_http_server;
+
+/* What a handler sees. Everything is borrowed for the handler's duration. */
+struct pf_http_request {
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* without the query string */
+	const char *body;   /* NULL when empty; not NUL-terminated */
+	size_t body_len;
+	void *conn; /* internal: the MHD connection, for the lookups below */
+};
+
+#define PF_HTTP_MAX_HEADERS 4
+
+/* What a handler fills. The server frees `body` (malloc'ed, may be NULL).
+ * `content_type` and the extra header names and values must stay valid
+ * until the handler returns (they are copied). */
+struct pf_http_response {
+	unsigned status; /* defaults to 200 */
+	const char *content_type;
+	char *body;
+	size_t body_len;
+	struct {
+		const char *name;
+		const char *value;
+	} headers[PF_HTTP_MAX_HEADERS];
+	size_t n_headers;
+};
+
+typedef void (*pf_http_handler_fn)(void *arg, const struct pf_http_request *req,
+				   struct pf_http_response *resp);
+
+typedef void (*pf_http_closed_fn)(void *arg);
+
+/* Parses "host:port", "[v6addr]:port", "localhost:port" or ":port" (all
+ * interfaces) into *addr. Host names other than localhost are resolved once,
+ * numerically first. Returns 0 or -EINVAL with `err` set. */
+int pf_http_parse_address(const char *text, struct sockaddr_storage *addr, socklen_t *len,
+			  struct pf_error *err);
+
+/* A server for `address` whose request bodies may be up to max_body bytes
+ * (larger ones get 413). Checks the address; binds nothing yet. Returns NULL
+ * with `err` set. Free with pf_http_server_close(), also when never started. */
+struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *address, size_t max_body,
+					     struct pf_error *err);
+
+/* Routes requests for the exact `path` to handler (method NULL: any method;
+ * otherwise others get 405). Call before start. Returns 0 or -ENOMEM. */
+int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
+			 pf_http_handler_fn handler, void *arg);
+
+/* Binds, listens and starts serving on the loop. Returns 0 or a negative
+ * errno (-EADDRINUSE ...) with `err` saying why. */
+int pf_http_server_start(struct pf_http_server *s, struct pf_error *err);
+
+/* The port actually bound (useful with port 0), or 0 before start. */
+unsigned pf_http_server_port(const struct pf_http_server *s);
+
+/* Looks up a request header (case-insensitive) or query argument; NULL when absent. */
+const char *pf_http_request_header(const struct pf_http_request *req, const char *name);
+const char *pf_http_request_query(const struct pf_http_request *req, const char *name);
+
+/* Stops serving, closes every connection and handle, frees the server and
+ * then calls done(arg) (done may be NULL). Takes NULL (done is then not called). */
+void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void *arg);
+
+#endif
