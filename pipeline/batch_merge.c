@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Merging one batch into another by re-indexing its dictionary. */
+#include "pipeline/batch.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/batch_internal.h"
+
+/* src index -> dst index, one array per table, in one allocation. */
+struct merge_maps {
+	uint32_t *str, *strs, *attr, *set, *fn, *map, *loc, *stack, *link, *res, *scope;
+	uint32_t *all;
+	uint32_t *scratch; /* a remapped list being interned */
+	size_t scratch_cap;
+	struct pf_line *lines; /* a remapped line list being interned */
+	size_t lines_cap;
+};
+
+static int maps_alloc(struct merge_maps *m, const struct pf_batch *src)
+{
+	const size_t n[] = {src->strings.n,   src->string_lists.n, src->attributes.n,
+			    src->attr_sets.n, src->functions.n,	   src->mappings.n,
+			    src->locations.n, src->stacks.n,	   src->links.n,
+			    src->resources.n, src->scopes.n};
+	uint32_t **dst[] = {&m->str, &m->strs,	&m->attr, &m->set, &m->fn,   &m->map,
+			    &m->loc, &m->stack, &m->link, &m->res, &m->scope};
+	size_t total = 0, i;
+
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		total += n[i]; /* each is below 2^32, there are 11 */
+	m->all = calloc(total, sizeof(*m->all));
+	if (!m->all)
+		return -ENOMEM;
+	total = 0;
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		*dst[i] = m->all + total;
+		total += n[i];
+	}
+	return 0;
+}
+
+static void maps_free(struct merge_maps *m)
+{
+	free(m->all);
+	free(m->scratch);
+	free(m->lines);
+}
+
+/* Interns every list of `l` into dst through `intern`, each item mapped by
+ * `item_map`, filling `out`. */
+static int merge_lists(struct pf_batch *dst, const struct pf_batch_lists *l,
+		       const uint32_t *item_map, uint32_t *out, struct merge_maps *m,
+		       uint32_t (*intern)(struct pf_batch *, const uint32_t *, size_t))
+{
+	size_t i, j;
+
+	out[0] = 0;
+	for (i = 1; i < l->n; i++) {
+		size_t off = l->off[i], n = l->off[i + 1] - off;
+
+		if (PF_BATCH_RESERVE(m->scratch, m->scratch_cap, n) < 0)
+			return -ENOMEM;
+		for (j = 0; j < n; j++)
+			m->scratch[j] = item_map[l->items[off + j]];
+		out[i] = intern(dst, m->scratch, n);
+		if (out[i] == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int merge_strings(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < src->strings.n; i++) {
+		m->str[i] = pf_batch_string(dst, pf_batch_str(src, (uint32_t)i),
+					    pf_batch_str_len(src, (uint32_t)i));
+		if (m->str[i] == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	return merge_lists(dst, &src->string_lists, m->str, m->strs, m, pf_batch_string_list);
+}
+
+static int merge_attributes(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < src->attributes.n; i++) {
+		struct pf_attribute a = *pf_batch_attribute_get(src, (uint32_t)i);
+
+		a.key = m->str[a.key];
+		a.unit = m->str[a.unit];
+		if (a.value.kind == PF_VALUE_STRING)
+			a.value.u.str = m->str[a.value.u.str];
+		else if (a.value.kind == PF_VALUE_STRINGS)
+			a.value.u.strs = m->strs[a.value.u.strs];
+		m->attr[i] = pf_batch_attribute(dst, &a);
+		if (m->attr[i] == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	return merge_lists(dst, &src->attr_sets, m->attr, m->set, m, pf_batch_attr_set);
+}
+
+static int merge_code(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < src->functions.n; i++) {
+		struct pf_function f = *pf_batch_function_get(src, (uint32_t)i);
+
+		f.name = m->str[f.name];
+		f.system_name = m->str[f.system_name];
+		f.filename = m->str[f.filename];
+		if ((m->fn[i] = pf_batch_function(dst, &f)) == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	for (i = 0; i < src->mappings.n; i++) {
+		struct pf_mapping mp = *pf_batch_mapping_get(src, (uint32_t)i);
+
+		mp.filename = m->str[mp.filename];
+		mp.attrs = m->set[mp.attrs];
+		if ((m->map[i] = pf_batch_mapping(dst, &mp)) == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	for (i = 0; i < src->locations.n; i++) {
+		struct pf_location loc = *pf_batch_location_get(src, (uint32_t)i);
+		const struct pf_line *lines = src->lines + loc.lines_off;
+
+		if (PF_BATCH_RESERVE(m->lines, m->lines_cap, loc.lines_len) < 0)
+			return -ENOMEM;
+		for (j = 0; j < loc.lines_len; j++) {
+			m->lines[j] = lines[j];
+			m->lines[j].function = m->fn[lines[j].function];
+		}
+		loc.mapping = m->map[loc.mapping];
+		loc.attrs = m->set[loc.attrs];
+		m->loc[i] = pf_batch_location(dst, &loc, m->lines, loc.lines_len);
+		if (m->loc[i] == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	return merge_lists(dst, &src->stacks, m->loc, m->stack, m, pf_batch_stack);
+}
+
+static int merge_context(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < src->links.n; i++)
+		if ((m->link[i] = pf_batch_link(dst, pf_batch_link_get(src, (uint32_t)i))) ==
+		    PF_INDEX_ERROR)
+			return -ENOMEM;
+	for (i = 0; i < src->resources.n; i++) {
+		struct pf_resource r = *pf_batch_resource_get(src, (uint32_t)i);
+
+		r.attrs = m->set[r.attrs];
+		r.schema_url = m->str[r.schema_url];
+		if ((m->res[i] = pf_batch_resource(dst, &r)) == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	for (i = 0; i < src->scopes.n; i++) {
+		struct pf_scope s = *pf_batch_scope_get(src, (uint32_t)i);
+
+		s.name = m->str[s.name];
+		s.version = m->str[s.version];
+		s.attrs = m->set[s.attrs];
+		s.schema_url = m->str[s.schema_url];
+		if ((m->scope[i] = pf_batch_scope(dst, &s)) == PF_INDEX_ERROR)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int merge_profiles(struct pf_batch *dst, const struct pf_batch *src,
+			  const struct merge_maps *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < src->n_profiles; i++) {
+		const struct pf_batch_profile *sp = &src->profiles[i];
+		struct pf_profile_desc d = sp->desc;
+		struct pf_batch_profile *dp;
+		uint32_t p;
+
+		d.resource = m->res[d.resource];
+		d.scope = m->scope[d.scope];
+		d.sample_type.type = m->str[d.sample_type.type];
+		d.sample_type.unit = m->str[d.sample_type.unit];
+		d.period_type.type = m->str[d.period_type.type];
+		d.period_type.unit = m->str[d.period_type.unit];
+		d.attrs = m->set[d.attrs];
+		d.original_payload_format = m->str[d.original_payload_format];
+		p = pf_batch_add_profile(dst, &d);
+		if (p == PF_INDEX_ERROR)
+			return -ENOMEM;
+		dp = &dst->profiles[p];
+		if (PF_BATCH_RESERVE(dp->samples, dp->cap_samples, sp->n_samples) < 0)
+			return -ENOMEM;
+		for (j = 0; j < sp->n_samples; j++) {
+			const struct pf_sample *s = &sp->samples[j];
+			int rc = pf_batch_add_sample(
+				dst, p, m->stack[s->stack], m->set[s->attrs], m->link[s->link],
+				pf_batch_sample_values(src, s), s->values_len,
+				pf_batch_sample_timestamps(src, s), s->timestamps_len);
+
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
+{
+	struct merge_maps m;
+	int rc;
+
+	assert(dst != src);
+	assert(!pf_batch_is_shared(dst));
+	memset(&m, 0, sizeof(m));
+	rc = maps_alloc(&m, src);
+	if (rc < 0)
+		return rc;
+	/* Dependencies first: each table refers only to tables merged before it. */
+	rc = merge_strings(dst, src, &m);
+	if (rc == 0)
+		rc = merge_attributes(dst, src, &m);
+	if (rc == 0)
+		rc = merge_code(dst, src, &m);
+	if (rc == 0)
+		rc = merge_context(dst, src, &m);
+	if (rc == 0)
+		rc = merge_profiles(dst, src, &m);
+	maps_free(&m);
+	return rc;
+}
