@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal contract between the pprof receiver's parts: the instance, decode jobs, files, scrapes. */
+#ifndef PF_RECEIVER_PPROF_H
+#define PF_RECEIVER_PPROF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "pipeline/component.h"
+#include "pipeline/error.h"
+#include "pipeline/option.h"
+
+struct pf_batch;
+
+/* Parsed by config/ from the option table in pprof.c; values owned by config/. */
+struct pprof_config {
+	struct pf_strings paths;
+	int64_t poll_interval; /* ns */
+	bool watch;
+	bool delete_after_read;
+	struct pf_strings targets;
+	int64_t interval; /* ns */
+	int64_t timeout;  /* ns */
+	struct pf_string_map headers;
+	char *job;
+	struct pf_string_map resource;
+	int64_t max_size; /* bytes */
+};
+
+/* Rate-limits the log lines about one source of input (a target, or all files). */
+struct pprof_source {
+	char last_reason[160];
+	uint64_t last_log_ms;
+	uint64_t window_start_ms;
+	unsigned in_window;
+	unsigned suppressed;
+	bool failing;
+};
+
+struct pprof_files;
+struct pprof_scrape;
+
+struct pprof_recv {
+	struct pf_component *c;
+	struct pprof_config cfg;
+	const char *job; /* cfg.job or the component id */
+	uv_loop_t *loop;
+	uv_timer_t stop_timer; /* shutdown deadline for in-flight scrapes */
+	unsigned open_handles; /* this file's handles plus those of files.c and scrape.c */
+	unsigned jobs;	       /* decode jobs on the thread pool */
+	bool started, stopping, stop_timer_open, finished;
+	pf_done_fn done;
+	struct pprof_files *files;
+	struct pprof_scrape *scrape;
+	struct pprof_source file_errors; /* shared by every file */
+};
+
+/* What a decode job reads and how its result is labelled. */
+struct pprof_job;
+typedef void (*pprof_job_done_fn)(struct pprof_job *job, int err);
+
+struct pprof_job {
+	uv_work_t work;
+	struct pprof_recv *r;
+	/* Input: a file to read (path != NULL) or bytes already received. */
+	char *path;
+	uint8_t *data;
+	size_t size;
+	bool delete_after_read;
+	/* Resource attributes particular to this source ("url.full" ...), in
+	 * key/value pairs; strings owned by whoever submits the job and alive
+	 * until `finished` runs. */
+	const char *attrs[8];
+	size_t n_attrs;
+	int64_t port;	    /* server.port when > 0 */
+	const char *source; /* for logs: path or URL */
+	struct pprof_source *limiter;
+	pprof_job_done_fn finished; /* on the loop, before the job is freed */
+	void *owner;
+
+	/* Output (worker thread). */
+	struct pf_batch *batch;
+	int err;
+	bool deleted;
+	struct pf_error perr;
+	size_t profiles, samples;
+	char totals[256]; /* "samples/count=10 cpu/nanoseconds=100000000" */
+};
+
+/* ---- pprof.c ---- */
+
+/* Queues a job on the thread pool; takes ownership of job (and its path and
+ * data). On its end: on success the batch is emitted, on failure the error is
+ * counted and logged through job->limiter, then job->finished runs and the
+ * job is freed. Returns 0 or a negative error (the job is then freed without
+ * calling finished). */
+int pprof_job_submit(struct pprof_recv *r, struct pprof_job *job);
+
+/* Counts one bad input and logs `reason` about `source`, rate-limited per
+ * limiter: a reason repeating itself is logged once a minute at most, and at
+ * most 10 lines a minute in all. */
+void pprof_input_error(struct pprof_recv *r, struct pprof_source *limiter, const char *source,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Logs recovery of a source that had failed (once). */
+void pprof_input_ok(struct pprof_recv *r, struct pprof_source *limiter, const char *source);
+
+/* Called by files.c and scrape.c whenever something they wait on ends while
+ * stopping; finishes the shutdown when nothing is left. Must be the last
+ * thing its caller does with r. */
+void pprof_recv_check_done(struct pprof_recv *r);
+
+/* Handle close callback for handles counted in r->open_handles whose
+ * data points at r. */
+void pprof_recv_handle_closed(uv_handle_t *h);
+
+/* ---- files.c ---- */
+
+struct pprof_files *pprof_files_new(struct pprof_recv *r);
+int pprof_files_start(struct pprof_files *f);
+/* Stops polling; reads in flight end on their own. */
+void pprof_files_stop(struct pprof_files *f);
+void pprof_files_free(struct pprof_files *f);
+
+/* ---- scrape.c ---- */
+
+struct pprof_scrape *pprof_scrape_new(struct pprof_recv *r);
+int pprof_scrape_start(struct pprof_scrape *s);
+/* Stops the interval timers; scrapes in flight may still finish. */
+void pprof_scrape_stop(struct pprof_scrape *s);
+/* Requests in flight. */
+size_t pprof_scrape_pending(const struct pprof_scrape *s);
+/* Cancels what is in flight and closes the HTTP client; true once closed. */
+bool pprof_scrape_close(struct pprof_scrape *s);
+void pprof_scrape_free(struct pprof_scrape *s);
+
+#endif
