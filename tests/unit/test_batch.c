@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The batch data model: zero entries, interning, bounds, samples, merge, copy, aggregate. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "pipeline/batch.h"
+
+/* ---- helpers ---- */
+
+static uint32_t fn(struct pf_batch *b, const char *name)
+{
+	struct pf_function f = {.name = pf_batch_cstring(b, name)};
+
+	return pf_batch_function(b, &f);
+}
+
+/* A one-line location calling `name` at `address`. */
+static uint32_t loc(struct pf_batch *b, const char *name, uint64_t address)
+{
+	struct pf_line l = {.function = fn(b, name), .line = 10};
+	struct pf_location lo = {.address = address};
+
+	return pf_batch_location(b, &lo, &l, 1);
+}
+
+/* A stack from a ';'-separated list of function names, leaf first. */
+static uint32_t stack_of(struct pf_batch *b, const char *names)
+{
+	uint32_t locs[32];
+	char buf[256], *save = NULL, *tok;
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+		locs[n++] = loc(b, tok, 0x1000 + strlen(tok));
+	return pf_batch_stack(b, locs, n);
+}
+
+/* Writes the function names of a stack as "a;b;c" into buf. */
+static const char *stack_names(const struct pf_batch *b, uint32_t stack, char *buf, size_t size)
+{
+	size_t n, i, used = 0, nl;
+	const uint32_t *locs = pf_batch_stack_get(b, stack, &n);
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct pf_line *l = pf_batch_location_lines(b, locs[i], &nl);
+		const struct pf_function *f = pf_batch_function_get(b, l[0].function);
+
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ";" : "",
+					 pf_batch_str(b, f->name));
+	}
+	return buf;
+}
+
+static uint32_t cpu_profile(struct pf_batch *b, uint64_t time, uint64_t duration)
+{
+	struct pf_profile_desc d = {
+		.sample_type = {pf_batch_cstring(b, "cpu"), pf_batch_cstring(b, "nanoseconds")},
+		.period_type = {pf_batch_cstring(b, "cpu"), pf_batch_cstring(b, "nanoseconds")},
+		.period = 10000000,
+		.time_unix_nano = time,
+		.duration_nano = duration,
+	};
+
+	return pf_batch_add_profile(b, &d);
+}
+
+/* Interning every entry of every table again must give back its own index:
+ * a duplicate would map to its first copy instead. */
+static void assert_no_duplicates(struct pf_batch *b)
+{
+	size_t i, n;
+
+	for (i = 0; i < pf_batch_n_strings(b); i++)
+		assert_int_equal(pf_batch_string(b, pf_batch_str(b, (uint32_t)i),
+						 pf_batch_str_len(b, (uint32_t)i)),
+				 i);
+	for (i = 1; i < pf_batch_n_attr_sets(b); i++) {
+		const uint32_t *a = pf_batch_attr_set_get(b, (uint32_t)i, &n);
+
+		assert_int_equal(pf_batch_attr_set(b, a, n), i);
+	}
+	for (i = 0; i < pf_batch_n_attributes(b); i++)
+		assert_int_equal(pf_batch_attribute(b, pf_batch_attribute_get(b, (uint32_t)i)), i);
+	for (i = 0; i < pf_batch_n_functions(b); i++)
+		assert_int_equal(pf_batch_function(b, pf_batch_function_get(b, (uint32_t)i)), i);
+	for (i = 0; i < pf_batch_n_mappings(b); i++)
+		assert_int_equal(pf_batch_mapping(b, pf_batch_mapping_get(b, (uint32_t)i)), i);
+	for (i = 0; i < pf_batch_n_locations(b); i++) {
+		const struct pf_line *l = pf_batch_location_lines(b, (uint32_t)i, &n);
+		struct pf_line copy[16];
+
+		assert_true(n <= 16);
+		memcpy(copy, l, n * sizeof(*l));
+		assert_int_equal(
+			pf_batch_location(b, pf_batch_location_get(b, (uint32_t)i), copy, n), i);
+	}
+	for (i = 1; i < pf_batch_n_stacks(b); i++) {
+		const uint32_t *s = pf_batch_stack_get(b, (uint32_t)i, &n);
+
+		assert_int_equal(pf_batch_stack(b, s, n), i);
+	}
+	for (i = 0; i < pf_batch_n_links(b); i++)
+		assert_int_equal(pf_batch_link(b, pf_batch_link_get(b, (uint32_t)i)), i);
+	for (i = 0; i < pf_batch_n_resources(b); i++)
+		assert_int_equal(pf_batch_resource(b, pf_batch_resource_get(b, (uint32_t)i)), i);
+	for (i = 0; i < pf_batch_n_scopes(b); i++)
+		assert_int_equal(pf_batch_scope(b, pf_batch_scope_get(b, (uint32_t)i)), i);
+}
+
+/* ---- tests ---- */
+
+static void test_zero_entries(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_function zf = {0};
+	struct pf_mapping zm = {0};
+	struct pf_location zl = {0};
+	struct pf_link zk;
+	struct pf_resource zr = {0};
+	struct pf_scope zs = {0};
+	struct pf_attribute za = {0};
+	size_t n;
+
+	memset(&zk, 0, sizeof(zk));
+	assert_non_null(b);
+	assert_int_equal(pf_batch_n_strings(b), 1);
+	assert_int_equal(pf_batch_n_attributes(b), 1);
+	assert_int_equal(pf_batch_n_attr_sets(b), 1);
+	assert_int_equal(pf_batch_n_functions(b), 1);
+	assert_int_equal(pf_batch_n_mappings(b), 1);
+	assert_int_equal(pf_batch_n_locations(b), 1);
+	assert_int_equal(pf_batch_n_stacks(b), 1);
+	assert_int_equal(pf_batch_n_links(b), 1);
+	assert_int_equal(pf_batch_n_resources(b), 1);
+	assert_int_equal(pf_batch_n_scopes(b), 1);
+	assert_int_equal(pf_batch_n_profiles(b), 0);
+	assert_string_equal(pf_batch_str(b, 0), "");
+	assert_int_equal(pf_batch_str_len(b, 0), 0);
+	assert_int_equal(pf_batch_attribute_get(b, 0)->value.kind, PF_VALUE_EMPTY);
+	pf_batch_attr_set_get(b, 0, &n);
+	assert_int_equal(n, 0);
+	pf_batch_stack_get(b, 0, &n);
+	assert_int_equal(n, 0);
+	pf_batch_string_list_get(b, 0, &n);
+	assert_int_equal(n, 0);
+	pf_batch_location_lines(b, 0, &n);
+	assert_int_equal(n, 0);
+
+	/* Interning the zero content gives the zero entry. */
+	assert_int_equal(pf_batch_string(b, "", 0), 0);
+	assert_int_equal(pf_batch_string(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_cstring(b, ""), 0);
+	assert_int_equal(pf_batch_string_list(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_attribute(b, &za), 0);
+	assert_int_equal(pf_batch_attr_set(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_function(b, &zf), 0);
+	assert_int_equal(pf_batch_mapping(b, &zm), 0);
+	assert_int_equal(pf_batch_location(b, &zl, NULL, 0), 0);
+	assert_int_equal(pf_batch_stack(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_link(b, &zk), 0);
+	assert_int_equal(pf_batch_resource(b, &zr), 0);
+	assert_int_equal(pf_batch_scope(b, &zs), 0);
+	assert_int_equal(pf_batch_n_strings(b), 1);
+	assert_int_equal(pf_batch_n_functions(b), 1);
+	assert_int_equal(pf_batch_n_locations(b), 1);
+	assert_int_equal(pf_batch_sample_count(b), 0);
+	pf_batch_unref(b);
+}
+
+static void test_intern_strings(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t a = pf_batch_cstring(b, "main"), c = pf_batch_string(b, "main.c", 4);
+	uint32_t d = pf_batch_cstring(b, "main.c");
+	char nul[3] = {'a', '\0', 'b'};
+	uint32_t e = pf_batch_string(b, nul, 3), f = pf_batch_string(b, nul, 1);
+	uint32_t l1, l2, l3, l4;
+
+	assert_int_not_equal(a, 0);
+	assert_int_equal(c, a);
+	assert_int_not_equal(d, a);
+	assert_int_not_equal(e, f);
+	assert_int_equal(pf_batch_str_len(b, e), 3);
+	assert_memory_equal(pf_batch_str(b, e), nul, 3);
+	assert_string_equal(pf_batch_str(b, d), "main.c");
+	assert_int_equal(pf_batch_n_strings(b), 5);
+
+	uint32_t s1[] = {a, d}, s2[] = {d, a}, s3[] = {a};
+	l1 = pf_batch_string_list(b, s1, 2);
+	l2 = pf_batch_string_list(b, s2, 2);
+	l3 = pf_batch_string_list(b, s3, 1);
+	l4 = pf_batch_string_list(b, s1, 2);
+	assert_int_not_equal(l1, 0);
+	assert_int_not_equal(l1, l2);
+	assert_int_not_equal(l1, l3);
+	assert_int_equal(l1, l4);
+	pf_batch_unref(b);
+}
+
+static void test_intern_attributes(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t k = pf_batch_cstring(b, "k"), v = pf_batch_cstring(b, "v");
+	struct pf_attribute as = {.key = k, .value = {.kind = PF_VALUE_STRING, .u.str = v}};
+	struct pf_attribute ai = {.key = k, .value = {.kind = PF_VALUE_INT, .u.i = (int64_t)v}};
+	struct pf_attribute ad = {.key = k, .value = {.kind = PF_VALUE_DOUBLE, .u.d = 1.5}};
+	struct pf_attribute ad2 = {.key = k, .value = {.kind = PF_VALUE_DOUBLE, .u.d = 2.5}};
+	struct pf_attribute ab = {.key = k, .value = {.kind = PF_VALUE_BOOL, .u.b = true}};
+	struct pf_attribute au = as;
+	uint32_t x[6], s1, s2, s3;
+	size_t i, j, n;
+
+	au.unit = v;
+	x[0] = pf_batch_attribute(b, &as);
+	x[1] = pf_batch_attribute(b, &ai);
+	x[2] = pf_batch_attribute(b, &ad);
+	x[3] = pf_batch_attribute(b, &ad2);
+	x[4] = pf_batch_attribute(b, &ab);
+	x[5] = pf_batch_attribute(b, &au);
+	for (i = 0; i < 6; i++) {
+		assert_int_not_equal(x[i], 0);
+		assert_int_not_equal(x[i], PF_INDEX_ERROR);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(x[i], x[j]);
+	}
+	assert_int_equal(pf_batch_attribute(b, &ad), x[2]);
+	assert_int_equal(pf_batch_attr_str(b, "k", "v"), x[0]);
+	assert_int_equal(pf_batch_attr_int(b, "k", (int64_t)v), x[1]);
+	assert_int_not_equal(pf_batch_attr_int(b, "k", 77), x[1]);
+
+	s1 = pf_batch_attr_set(b, x, 2);
+	s2 = pf_batch_attr_set(b, (uint32_t[]){x[1], x[0]}, 2);
+	s3 = pf_batch_attr_set(b, x, 2);
+	assert_int_not_equal(s1, 0);
+	assert_int_not_equal(s1, s2);
+	assert_int_equal(s1, s3);
+	assert_int_equal(pf_batch_attr_set_get(b, s2, &n)[0], x[1]);
+	assert_int_equal(n, 2);
+
+	/* Lookup by key scans the set. */
+	uint32_t pid = pf_batch_attr_int(b, "process.pid", 42);
+	uint32_t set = pf_batch_attr_set(b, (uint32_t[]){x[0], pid}, 2);
+	const struct pf_value *pv = pf_batch_attr_lookup(b, set, "process.pid");
+	assert_non_null(pv);
+	assert_int_equal(pv->kind, PF_VALUE_INT);
+	assert_int_equal(pv->u.i, 42);
+	pv = pf_batch_attr_lookup(b, set, "k");
+	assert_non_null(pv);
+	assert_string_equal(pf_batch_str(b, pv->u.str), "v");
+	assert_null(pf_batch_attr_lookup(b, set, "thread.id"));
+	assert_null(pf_batch_attr_lookup(b, 0, "k"));
+
+	/* A string-list value. */
+	uint32_t list = pf_batch_string_list(b, (uint32_t[]){k, v}, 2);
+	struct pf_attribute al = {.key = k, .value = {.kind = PF_VALUE_STRINGS, .u.strs = list}};
+	uint32_t xl = pf_batch_attribute(b, &al);
+	assert_int_not_equal(xl, PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_attribute(b, &al), xl);
+	assert_int_equal(pf_batch_attribute_get(b, xl)->value.u.strs, list);
+	pf_batch_unref(b);
+}
+
+static void test_intern_code(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t name = pf_batch_cstring(b, "f"), file = pf_batch_cstring(b, "f.c");
+	struct pf_function f1 = {.name = name, .filename = file, .start_line = 3};
+	struct pf_function f2 = f1;
+	uint32_t i1, i2;
+
+	f2.start_line = 4;
+	i1 = pf_batch_function(b, &f1);
+	i2 = pf_batch_function(b, &f2);
+	assert_int_not_equal(i1, 0);
+	assert_int_not_equal(i1, i2);
+	assert_int_equal(pf_batch_function(b, &f1), i1);
+	assert_int_equal(pf_batch_function_get(b, i2)->start_line, 4);
+
+	struct pf_mapping m1 = {.memory_start = 0x1000, .memory_limit = 0x2000, .filename = file};
+	struct pf_mapping m2 = m1;
+	m2.file_offset = 0x10;
+	uint32_t mi1 = pf_batch_mapping(b, &m1), mi2 = pf_batch_mapping(b, &m2);
+	assert_int_not_equal(mi1, 0);
+	assert_int_not_equal(mi1, mi2);
+	assert_int_equal(pf_batch_mapping(b, &m2), mi2);
+
+	/* Locations differing only in one line's column, or in the line count. */
+	struct pf_line lines[2] = {{.function = i1, .line = 5, .column = 1},
+				   {.function = i2, .line = 9, .column = 2}};
+	struct pf_line other[2];
+	struct pf_location lo = {.mapping = mi1, .address = 0x1234};
+	uint32_t l1 = pf_batch_location(b, &lo, lines, 2), l2, l3, l4, l5;
+	memcpy(other, lines, sizeof(lines));
+	other[1].column = 3;
+	l2 = pf_batch_location(b, &lo, other, 2);
+	l3 = pf_batch_location(b, &lo, lines, 1);
+	l4 = pf_batch_location(b, &lo, lines, 2);
+	lo.address++;
+	l5 = pf_batch_location(b, &lo, lines, 2);
+	assert_int_not_equal(l1, 0);
+	assert_int_not_equal(l1, l2);
+	assert_int_not_equal(l1, l3);
+	assert_int_not_equal(l2, l3);
+	assert_int_not_equal(l5, l1);
+	assert_int_equal(l4, l1);
+	size_t n;
+	const struct pf_line *got = pf_batch_location_lines(b, l2, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[1].column, 3);
+	assert_int_equal(got[0].function, i1);
+	assert_int_equal(pf_batch_location_get(b, l2)->mapping, mi1);
+	assert_int_equal(pf_batch_location_get(b, l5)->address, 0x1235);
+
+	/* Stacks differing in order. */
+	uint32_t s1 = pf_batch_stack(b, (uint32_t[]){l1, l2, l3}, 3);
+	uint32_t s2 = pf_batch_stack(b, (uint32_t[]){l3, l2, l1}, 3);
+	uint32_t s3 = pf_batch_stack(b, (uint32_t[]){l1, l2}, 2);
+	assert_int_not_equal(s1, 0);
+	assert_int_not_equal(s1, s2);
+	assert_int_not_equal(s1, s3);
+	assert_int_equal(pf_batch_stack(b, (uint32_t[]){l1, l2, l3}, 3), s1);
+	assert_int_equal(pf_batch_stack_get(b, s2, &n)[0], l3);
+	assert_int_equal(n, 3);
+	pf_batch_unref(b);
+}
+
+static void test_intern_context(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_link k1 = {.trace_id = {1}, .span_id = {2}}, k2 = k1;
+	uint32_t set =
+		pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_str(b, "host.name", "h")}, 1);
+	struct pf_resource r1 = {.attrs = set}, r2 = {.attrs = set, .schema_url = 1};
+	struct pf_scope c1 = {.name = pf_batch_cstring(b, "proflow")}, c2 = c1;
+
+	k2.span_id[7] = 9;
+	assert_int_not_equal(pf_batch_link(b, &k1), 0);
+	assert_int_not_equal(pf_batch_link(b, &k1), pf_batch_link(b, &k2));
+	assert_int_equal(pf_batch_link(b, &k2), pf_batch_link(b, &k2));
+	assert_int_equal(pf_batch_link_get(b, pf_batch_link(b, &k2))->span_id[7], 9);
+
+	r2.schema_url = pf_batch_cstring(b, "https://opentelemetry.io/schemas/1.26.0");
+	assert_int_not_equal(pf_batch_resource(b, &r1), 0);
+	assert_int_not_equal(pf_batch_resource(b, &r1), pf_batch_resource(b, &r2));
+	assert_int_equal(pf_batch_resource(b, &r1), pf_batch_resource(b, &r1));
+
+	c2.version = pf_batch_cstring(b, "0.1.0");
+	assert_int_not_equal(pf_batch_scope(b, &c1), 0);
+	assert_int_not_equal(pf_batch_scope(b, &c1), pf_batch_scope(b, &c2));
+	assert_int_equal(pf_batch_scope(b, &c2), pf_batch_scope(b, &c2));
+	assert_int_equal(pf_batch_n_links(b), 3);
+	assert_int_equal(pf_batch_n_resources(b), 3);
+	assert_int_equal(pf_batch_n_scopes(b), 3);
+	pf_batch_unref(b);
+}
+
+static void test_out_of_range_refused(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t big = 1000, s = pf_batch_cstring(b, "x");
+	struct pf_attribute a = {.key = big};
+	struct pf_function f = {.filename = big};
+	struct pf_mapping m = {.attrs = big};
+	struct pf_location lo = {.mapping = big};
+	struct pf_line l = {.function = big};
+	struct pf_resource r = {.schema_url = big};
+	struct pf_scope sc = {.attrs = big};
+	struct pf_profile_desc d = {.sample_type.unit = big};
+
+	assert_int_equal(pf_batch_string_list(b, &big, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_attribute(b, &a), PF_INDEX_ERROR);
+	a.key = s;
+	a.value.kind = PF_VALUE_STRING;
+	a.value.u.str = big;
+	assert_int_equal(pf_batch_attribute(b, &a), PF_INDEX_ERROR);
+	a.value.kind = PF_VALUE_STRINGS;
+	a.value.u.strs = 1; /* only the empty list exists */
+	assert_int_equal(pf_batch_attribute(b, &a), PF_INDEX_ERROR);
+	a.value.kind = (enum pf_value_kind)99;
+	assert_int_equal(pf_batch_attribute(b, &a), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_attr_set(b, &big, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_function(b, &f), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_mapping(b, &m), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_location(b, &lo, NULL, 0), PF_INDEX_ERROR);
+	lo.mapping = 0;
+	assert_int_equal(pf_batch_location(b, &lo, &l, 1), PF_INDEX_ERROR);
+	lo.attrs = 1;
+	assert_int_equal(pf_batch_location(b, &lo, NULL, 0), PF_INDEX_ERROR);
+	/* The first location index past the table is refused. */
+	uint32_t past = (uint32_t)pf_batch_n_locations(b);
+	assert_int_equal(pf_batch_stack(b, &past, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_resource(b, &r), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_scope(b, &sc), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_add_profile(b, &d), PF_INDEX_ERROR);
+	d.sample_type.unit = 0;
+	d.resource = 1;
+	assert_int_equal(pf_batch_add_profile(b, &d), PF_INDEX_ERROR);
+	d.resource = 0;
+	assert_int_equal(pf_batch_add_profile(b, &d), 0);
+
+	int64_t v = 1;
+	assert_int_equal(pf_batch_add_sample(b, 1, 0, 0, 0, &v, 1, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, 0, 1, 0, 0, &v, 1, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, 0, 0, 1, 0, &v, 1, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, 0, 0, 0, 1, &v, 1, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_sample_count(b), 0);
+	/* Nothing refused was added. */
+	assert_int_equal(pf_batch_n_strings(b), 2);
+	assert_int_equal(pf_batch_n_attributes(b), 1);
+	assert_int_equal(pf_batch_n_locations(b), 1);
+	assert_int_equal(pf_batch_n_stacks(b), 1);
+	pf_batch_unref(b);
+}
+
+static void test_add_sample_lengths(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t p = cpu_profile(b, 100, 10), st = stack_of(b, "leaf;main");
+	int64_t v[2] = {5, 6};
+	uint64_t ts[2] = {101, 102};
+	const struct pf_sample *s;
+	size_t n;
+
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, NULL, 0, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, v, 2, ts, 1), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, NULL, 1, NULL, 0), -EINVAL);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, NULL, 0, ts, 2), 0);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, v, 2, ts, 2), 0);
+	s = pf_batch_samples(b, p, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(pf_batch_sample_count(b), 3);
+	assert_int_equal(s[0].values_len, 1);
+	assert_int_equal(s[0].timestamps_len, 0);
+	assert_int_equal(pf_batch_sample_values(b, &s[0])[0], 5);
+	assert_null(pf_batch_sample_timestamps(b, &s[0]));
+	assert_null(pf_batch_sample_values(b, &s[1]));
+	assert_int_equal(pf_batch_sample_timestamps(b, &s[1])[1], 102);
+	assert_int_equal(pf_batch_sample_values(b, &s[2])[1], 6);
+	assert_int_equal(pf_batch_sample_timestamps(b, &s[2])[0], 101);
+	assert_int_equal(s[2].stack, st);
+	pf_batch_unref(b);
+}
+
+/* Builds a batch with two profiles from "stack=value" specs. */
+static struct pf_batch *build(const char *const *specs, size_t n, const char *host)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t set =
+		pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_str(b, "host.name", host)}, 1);
+	struct pf_resource r = {.attrs = set};
+	struct pf_scope sc = {.name = pf_batch_cstring(b, "proflow")};
+	struct pf_profile_desc d = {
+		.resource = pf_batch_resource(b, &r),
+		.scope = pf_batch_scope(b, &sc),
+		.sample_type = {pf_batch_cstring(b, "samples"), pf_batch_cstring(b, "count")}};
+	uint32_t p = pf_batch_add_profile(b, &d);
+	uint32_t thread =
+		pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_int(b, "thread.id", 7)}, 1);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char buf[128], *eq;
+		int64_t v;
+
+		snprintf(buf, sizeof(buf), "%s", specs[i]);
+		eq = strchr(buf, '=');
+		*eq = '\0';
+		v = atoi(eq + 1);
+		assert_int_equal(
+			pf_batch_add_sample(b, p, stack_of(b, buf), thread, 0, &v, 1, NULL, 0), 0);
+	}
+	return b;
+}
+
+static void assert_samples_match(const struct pf_batch *a, uint32_t pa, const struct pf_batch *b,
+				 uint32_t pb)
+{
+	size_t na, nb, i;
+	const struct pf_sample *sa = pf_batch_samples(a, pa, &na);
+	const struct pf_sample *sb = pf_batch_samples(b, pb, &nb);
+	char x[256], y[256];
+
+	assert_int_equal(na, nb);
+	for (i = 0; i < na; i++) {
+		assert_string_equal(stack_names(a, sa[i].stack, x, sizeof(x)),
+				    stack_names(b, sb[i].stack, y, sizeof(y)));
+		assert_int_equal(sa[i].values_len, sb[i].values_len);
+		assert_memory_equal(pf_batch_sample_values(a, &sa[i]),
+				    pf_batch_sample_values(b, &sb[i]),
+				    sa[i].values_len * sizeof(int64_t));
+		assert_int_equal(
+			pf_batch_attribute_get(a, pf_batch_attr_set_get(a, sa[i].attrs, &na)[0])
+				->value.u.i,
+			7);
+		na = pf_batch_samples(a, pa, &na) ? na : 0;
+		pf_batch_samples(a, pa, &na);
+	}
+}
+
+static void test_merge_overlapping(void **state)
+{
+	static const char *const sa[] = {"a;b;main=1", "c;b;main=2", "a;b;main=3"};
+	static const char *const sb[] = {"c;b;main=4", "d;e;main=5", "b;a;main=6"};
+	struct pf_batch *a = build(sa, 3, "h1"), *b = build(sb, 3, "h1");
+	struct pf_batch *a0 = pf_batch_copy(a);
+	size_t n;
+
+	assert_int_equal(pf_batch_merge(a, b), 0);
+	assert_int_equal(pf_batch_n_profiles(a), 2);
+	assert_int_equal(pf_batch_sample_count(a), 6);
+	assert_samples_match(a, 0, a0, 0);
+	assert_samples_match(a, 1, b, 0);
+	/* Shared content is reused: functions a b c d e main, plus the zero entry. */
+	assert_int_equal(pf_batch_n_functions(a), 7);
+	assert_int_equal(pf_batch_n_resources(a), 2);
+	assert_int_equal(pf_batch_n_scopes(a), 2);
+	assert_int_equal(pf_batch_profile_get(a, 1)->resource,
+			 pf_batch_profile_get(a, 0)->resource);
+	pf_batch_attr_set_get(a, pf_batch_resource_get(a, 1)->attrs, &n);
+	assert_int_equal(n, 1);
+	assert_no_duplicates(a);
+
+	/* A different host gives a second resource, still no duplicates. */
+	struct pf_batch *c = build(sb, 3, "h2");
+	assert_int_equal(pf_batch_merge(a, c), 0);
+	assert_int_equal(pf_batch_n_resources(a), 3);
+	assert_int_not_equal(pf_batch_profile_get(a, 2)->resource,
+			     pf_batch_profile_get(a, 0)->resource);
+	assert_samples_match(a, 2, c, 0);
+	assert_no_duplicates(a);
+	pf_batch_unref(c);
+	pf_batch_unref(a0);
+	pf_batch_unref(b);
+	pf_batch_unref(a);
+}
+
+static void test_copy_equals_original(void **state)
+{
+	static const char *const specs[] = {"a;b;main=1", "c;b;main=2", "a;b;main=3"};
+	struct pf_batch *a = build(specs, 3, "h1"), *c;
+	size_t i;
+
+	c = pf_batch_copy(a);
+	assert_non_null(c);
+	assert_int_equal(pf_batch_n_strings(c), pf_batch_n_strings(a));
+	for (i = 0; i < pf_batch_n_strings(a); i++)
+		assert_string_equal(pf_batch_str(c, (uint32_t)i), pf_batch_str(a, (uint32_t)i));
+	assert_int_equal(pf_batch_n_functions(c), pf_batch_n_functions(a));
+	assert_int_equal(pf_batch_n_locations(c), pf_batch_n_locations(a));
+	assert_int_equal(pf_batch_n_stacks(c), pf_batch_n_stacks(a));
+	assert_int_equal(pf_batch_n_attributes(c), pf_batch_n_attributes(a));
+	assert_int_equal(pf_batch_n_attr_sets(c), pf_batch_n_attr_sets(a));
+	assert_int_equal(pf_batch_n_resources(c), pf_batch_n_resources(a));
+	assert_int_equal(pf_batch_n_profiles(c), pf_batch_n_profiles(a));
+	assert_memory_equal(pf_batch_profile_get(c, 0), pf_batch_profile_get(a, 0),
+			    sizeof(struct pf_profile_desc));
+	assert_samples_match(c, 0, a, 0);
+	assert_int_equal(pf_batch_memory_size(c) > 0, 1);
+	/* The copy's index works and is its own. */
+	assert_no_duplicates(c);
+	assert_int_equal(pf_batch_cstring(c, "main"), pf_batch_cstring(a, "main"));
+	assert_int_not_equal(pf_batch_cstring(c, "only-in-copy"), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_n_strings(c), pf_batch_n_strings(a) + 1);
+	pf_batch_unref(c);
+	pf_batch_unref(a);
+}
+
+static void test_aggregate(void **state)
+{
+	struct pf_batch *b = pf_batch_new(), *sum, *kept;
+	uint32_t p0 = cpu_profile(b, 1000, 100), p1 = cpu_profile(b, 900, 50);
+	uint32_t p2 = cpu_profile(b, 1050, 200);
+	uint32_t s1 = stack_of(b, "a;main"), s2 = stack_of(b, "b;main");
+	int64_t v1[] = {3, 4}, v2[] = {10};
+	uint64_t t1[] = {1001, 1002}, t2[] = {950};
+	const struct pf_profile_desc *d;
+	const struct pf_sample *s;
+	size_t n;
+
+	assert_int_equal(pf_batch_add_sample(b, p0, s1, 0, 0, v1, 2, t1, 2), 0);
+	assert_int_equal(pf_batch_add_sample(b, p0, s2, 0, 0, v2, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, s1, 0, 0, NULL, 0, t2, 1), 0);
+	assert_int_equal(pf_batch_add_sample(b, p2, s2, 0, 0, v2, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p2, s1, 0, 0, v2, 1, t2, 1), 0);
+
+	sum = pf_batch_aggregate(b, false);
+	assert_non_null(sum);
+	assert_int_equal(pf_batch_n_profiles(sum), 1);
+	d = pf_batch_profile_get(sum, 0);
+	assert_int_equal(d->time_unix_nano, 900);
+	assert_int_equal(d->duration_nano, 1250 - 900);
+	assert_int_equal(d->period, 10000000);
+	s = pf_batch_samples(sum, 0, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(pf_batch_sample_count(sum), 2);
+	assert_int_equal(s[0].stack, s1);
+	assert_int_equal(s[0].values_len, 1);
+	assert_int_equal(s[0].timestamps_len, 0);
+	assert_int_equal(pf_batch_sample_values(sum, &s[0])[0], 3 + 4 + 1 + 10);
+	assert_int_equal(s[1].stack, s2);
+	assert_int_equal(pf_batch_sample_values(sum, &s[1])[0], 20);
+
+	kept = pf_batch_aggregate(b, true);
+	assert_non_null(kept);
+	s = pf_batch_samples(kept, 0, &n);
+	assert_int_equal(n, 2);
+	/* Every part of s1 has timestamps: values and timestamps are concatenated,
+	 * the timestamps-only part counting one per timestamp. */
+	assert_int_equal(s[0].timestamps_len, 4);
+	assert_int_equal(s[0].values_len, 4);
+	const int64_t *kv = pf_batch_sample_values(kept, &s[0]);
+	const uint64_t *kt = pf_batch_sample_timestamps(kept, &s[0]);
+	assert_int_equal(kv[0], 3);
+	assert_int_equal(kv[1], 4);
+	assert_int_equal(kv[2], 1);
+	assert_int_equal(kv[3], 10);
+	assert_int_equal(kt[0], 1001);
+	assert_int_equal(kt[1], 1002);
+	assert_int_equal(kt[2], 950);
+	assert_int_equal(kt[3], 950);
+	/* s2 has no timestamps: it is summed. */
+	assert_int_equal(s[1].timestamps_len, 0);
+	assert_int_equal(s[1].values_len, 1);
+	assert_int_equal(pf_batch_sample_values(kept, &s[1])[0], 20);
+
+	/* The aggregate is a working batch of its own. */
+	assert_int_equal(pf_batch_add_sample(kept, 0, s2, 0, 0, v2, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_sample_count(kept), 3);
+	pf_batch_unref(kept);
+	pf_batch_unref(sum);
+	pf_batch_unref(b);
+}
+
+static void test_aggregate_keeps_different_profiles(void **state)
+{
+	struct pf_batch *b = pf_batch_new(), *out;
+	uint32_t p0 = cpu_profile(b, 1, 1), p1, st = stack_of(b, "x");
+	struct pf_profile_desc d = *pf_batch_profile_get(b, p0);
+	uint32_t attrs =
+		pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_int(b, "thread.id", 1)}, 1);
+	int64_t v = 2;
+
+	d.sample_type.type = pf_batch_cstring(b, "samples");
+	p1 = pf_batch_add_profile(b, &d);
+	assert_int_equal(pf_batch_add_sample(b, p0, st, 0, 0, &v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, st, 0, 0, &v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, st, attrs, 0, &v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, st, attrs, 0, &v, 1, NULL, 0), 0);
+	out = pf_batch_aggregate(b, false);
+	assert_non_null(out);
+	assert_int_equal(pf_batch_n_profiles(out), 2);
+	assert_int_equal(pf_batch_sample_count(out), 3);
+	size_t n;
+	const struct pf_sample *s = pf_batch_samples(out, 1, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(s[1].attrs, attrs);
+	assert_int_equal(pf_batch_sample_values(out, &s[1])[0], 4);
+	pf_batch_unref(out);
+	pf_batch_unref(b);
+}
+
+static void test_refcount_shared(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+
+	assert_false(pf_batch_is_shared(b));
+	assert_ptr_equal(pf_batch_ref(b), b);
+	assert_true(pf_batch_is_shared(b));
+	pf_batch_unref(b);
+	assert_false(pf_batch_is_shared(b));
+	assert_int_not_equal(pf_batch_cstring(b, "still usable"), PF_INDEX_ERROR);
+	pf_batch_unref(b);
+	pf_batch_unref(NULL);
+}
+
+/* 100k locations, 1M samples over random stacks: checks scale, and memory. */
+static void test_million_samples(void **state)
+{
+	enum { N_FUNCS = 20000, N_LOCS = 100000, N_SAMPLES = 1000000, DEPTH = 24 };
+	struct pf_batch *b = pf_batch_new();
+	uint32_t *locs = calloc(N_LOCS, sizeof(*locs)), stack[DEPTH], p;
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	struct timespec t0, t1;
+	char name[32];
+	size_t i, j;
+
+	assert_non_null(locs);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < N_LOCS; i++) {
+		struct pf_line l = {.line = (int64_t)i};
+		struct pf_location lo = {.address = 0x400000 + i * 16};
+
+		snprintf(name, sizeof(name), "func_%zu", i % N_FUNCS);
+		l.function = fn(b, name);
+		locs[i] = pf_batch_location(b, &lo, &l, 1);
+		assert_int_equal(locs[i], i + 1);
+	}
+	p = cpu_profile(b, 0, 10);
+	for (i = 0; i < N_SAMPLES; i++) {
+		int64_t v = 1;
+		uint32_t st;
+
+		for (j = 0; j < DEPTH; j++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			/* Shallow frames repeat a lot, deep ones vary: realistic sharing. */
+			stack[j] = locs[rng % (j < 4 ? 64 : N_LOCS)];
+		}
+		st = pf_batch_stack(b, stack, DEPTH - (i % 8));
+		assert_true(st != PF_INDEX_ERROR);
+		if (pf_batch_add_sample(b, p, st, 0, 0, &v, 1, NULL, 0) != 0)
+			fail();
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(pf_batch_sample_count(b), N_SAMPLES);
+	assert_int_equal(pf_batch_n_locations(b), N_LOCS + 1);
+	assert_int_equal(pf_batch_n_functions(b), N_FUNCS + 1);
+	print_message("1M samples: %.3f s, %zu stacks, %.1f MB\n",
+		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		      pf_batch_n_stacks(b), (double)pf_batch_memory_size(b) / 1e6);
+	free(locs);
+	pf_batch_unref(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zero_entries),
+		cmocka_unit_test(test_intern_strings),
+		cmocka_unit_test(test_intern_attributes),
+		cmocka_unit_test(test_intern_code),
+		cmocka_unit_test(test_intern_context),
+		cmocka_unit_test(test_out_of_range_refused),
+		cmocka_unit_test(test_add_sample_lengths),
+		cmocka_unit_test(test_merge_overlapping),
+		cmocka_unit_test(test_copy_equals_original),
+		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_aggregate_keeps_different_profiles),
+		cmocka_unit_test(test_refcount_shared),
+		cmocka_unit_test(test_million_samples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
