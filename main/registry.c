@@ -3,7 +3,9 @@
 #include "registry.h"
 
 /* One line per component type. */
+extern const struct pf_component_def pf_extension_health_check;
 
 const struct pf_component_def *const pf_registry[] = {
+	&pf_extension_health_check,
 	NULL,
 };
