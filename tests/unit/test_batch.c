@@ -692,8 +692,9 @@ static void test_million_samples(void **state)
 	uint32_t *locs = calloc(N_LOCS, sizeof(*locs)), stack[DEPTH], p;
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
 	struct timespec t0, t1;
+	const uint32_t *got;
 	char name[32];
-	size_t i, j;
+	size_t i, j, n;
 
 	assert_non_null(locs);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -720,6 +721,10 @@ static void test_million_samples(void **state)
 		}
 		st = pf_batch_stack(b, stack, DEPTH - (i % 8));
 		assert_true(st != PF_INDEX_ERROR);
+		/* ~100 pairs of these stacks share a 32-bit hash: content decides. */
+		got = pf_batch_stack_get(b, st, &n);
+		if (n != DEPTH - (i % 8) || memcmp(got, stack, n * sizeof(*got)) != 0)
+			fail_msg("stack %zu resolved to different content", i);
 		if (pf_batch_add_sample(b, p, st, 0, 0, &v, 1, NULL, 0) != 0)
 			fail();
 	}
