@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The pprof exporter: writes each batch as gzip'd profile.proto files, off the loop. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "files.h"
+#include "formats/pprof/pprof.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+#define MAX_IN_FLIGHT	4
+#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
+
+struct pprof_config {
+	char *directory;
+	int64_t max_files;
+	int64_t max_age; /* ns */
+	char *file_prefix;
+};
+
+struct pprof_exporter;
+
+/* One batch being written on the thread pool. The work thread reads `batch`
+ * (shared, read-only) and the config, and writes only the result fields. */
+struct pprof_work {
+	uv_work_t req;
+	struct pprof_exporter *e;
+	struct pf_batch *batch;
+	/* results */
+	uint64_t sent;
+	uint64_t failed;
+	size_t files;
+	int err;
+	char what[PATH_MAX + 64]; /* the first failure, or the last file written */
+};
+
+struct pprof_exporter {
+	struct pf_component *c;
+	struct pprof_config cfg; /* strings borrowed from config/ */
+	char prefix[48];	 /* file_prefix, sanitized */
+	uv_timer_t deadline;
+	struct pprof_work *in_flight[MAX_IN_FLIGHT];
+	size_t n_in_flight;
+	bool started;
+	bool stopping;
+	pf_done_fn done;
+};
+
+static const struct pf_option pprof_options[] = {
+	{.name = "directory",
+	 .type = PF_OPT_STRING,
+	 .flags = PF_OPT_REQUIRED,
+	 .offset = offsetof(struct pprof_config, directory),
+	 .doc = "Where to write the files (created if missing)"},
+	{.name = "max_files",
+	 .type = PF_OPT_INT,
+	 .def = "0",
+	 .min = 0,
+	 .max = 1e9,
+	 .offset = offsetof(struct pprof_config, max_files),
+	 .doc = "Keep at most this many of this exporter's files, removing the oldest (0 = all)"},
+	{.name = "max_age",
+	 .type = PF_OPT_DURATION,
+	 .def = "0s",
+	 .min = 0,
+	 .max = 3650.0 * 86400 * 1e9,
+	 .offset = offsetof(struct pprof_config, max_age),
+	 .doc = "Remove this exporter's files older than this (0 = keep)"},
+	{.name = "file_prefix",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct pprof_config, file_prefix),
+	 .doc = "Prepended to every file name; rotation only touches files with this prefix"},
+	PF_OPTION_END,
+};
+
+static const struct pf_logger *lg(const struct pprof_exporter *e)
+{
+	return pf_component_logger(e->c);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int pprof_validate(const void *config, struct pf_error *err)
+{
+	const struct pprof_config *cfg = config;
+	char clean[48];
+
+	if (!cfg->directory || !cfg->directory[0])
+		return pf_error_set(err, "", "directory must not be empty");
+	if (strlen(cfg->directory) > PATH_MAX - PF_PPROF_FILES_NAME_MAX - 32)
+		return pf_error_set(err, "", "directory is too long");
+	if (cfg->file_prefix) {
+		size_t n = pf_pprof_files_sanitize(cfg->file_prefix, 40, clean, sizeof(clean));
+
+		if (n != strlen(cfg->file_prefix) || strcmp(clean, cfg->file_prefix) != 0)
+			return pf_error_set(err, "",
+					    "file_prefix \"%s\" may only hold up to 40 of "
+					    "[A-Za-z0-9._-] and must not start with '.'",
+					    cfg->file_prefix);
+	}
+	return 0;
+}
+
+/* The profile of a group that names its file: the one of the default sample
+ * type when the profile says which, else the last one (pprof's default). */
+static uint32_t naming_profile(const struct pf_batch *b, const uint32_t *sel, size_t n)
+{
+	const struct pf_profile_desc *d = pf_batch_profile_get(b, sel[0]);
+	const struct pf_value *def =
+		pf_batch_attr_lookup(b, d->attrs, "pprof.profile.default_sample_type");
+
+	if (def && def->kind == PF_VALUE_STRING) {
+		const char *want = pf_batch_str(b, def->u.str);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct pf_profile_desc *pd = pf_batch_profile_get(b, sel[i]);
+
+			if (strcmp(pf_batch_str(b, pd->sample_type.type), want) == 0)
+				return sel[i];
+		}
+	}
+	return sel[n - 1];
+}
+
+static void work_fail(struct pprof_work *w, int err, const char *fmt, const char *arg)
+{
+	if (w->err)
+		return;
+	w->err = err;
+	snprintf(w->what, sizeof(w->what), fmt, arg, strerror(-err));
+}
+
+/* Encodes and writes one group of profiles. */
+static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uint64_t now)
+{
+	const struct pprof_config *cfg = &w->e->cfg;
+	const struct pf_batch *b = w->batch;
+	char base[PF_PPROF_FILES_NAME_MAX], path[PATH_MAX];
+	uint64_t samples = 0;
+	uint8_t *data = NULL;
+	size_t size = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ns = 0;
+
+		pf_batch_samples(b, sel[i], &ns);
+		samples += ns;
+	}
+	pf_pprof_files_name(b, naming_profile(b, sel, n), w->e->prefix, now, base, sizeof(base));
+	err = pf_pprof_encode(b, sel, n, true, &data, &size);
+	if (err < 0) {
+		work_fail(w, err, "encoding %s: %s", base);
+		w->failed += samples;
+		return;
+	}
+	err = pf_pprof_files_write(cfg->directory, base, data, size, path, sizeof(path));
+	free(data);
+	if (err < 0) {
+		work_fail(w, err, "writing %s: %s", base);
+		w->failed += samples;
+		return;
+	}
+	w->sent += samples;
+	w->files++;
+	if (!w->err)
+		snprintf(w->what, sizeof(w->what), "%s", path);
+}
+
+/* On the thread pool: every encoding group of the batch becomes one file. */
+static void work_run(uv_work_t *req)
+{
+	struct pprof_work *w = req->data;
+	const struct pprof_config *cfg = &w->e->cfg;
+	size_t np = pf_batch_n_profiles(w->batch);
+	uint64_t now = now_ns();
+	uint32_t *group_of, *sel;
+	int n_groups, err;
+
+	if (np == 0)
+		return;
+	group_of = calloc(np, sizeof(*group_of));
+	sel = calloc(np, sizeof(*sel));
+	if (!group_of || !sel) {
+		w->err = -ENOMEM;
+		goto out_fail;
+	}
+	n_groups = pf_pprof_groups(w->batch, group_of);
+	if (n_groups < 0) {
+		w->err = n_groups;
+		goto out_fail;
+	}
+	for (int g = 0; g < n_groups; g++) {
+		size_t n = 0;
+
+		for (uint32_t p = 0; p < np; p++)
+			if (group_of[p] == (uint32_t)g)
+				sel[n++] = p;
+		if (n)
+			write_group(w, sel, n, now);
+	}
+	err = pf_pprof_files_rotate(cfg->directory, w->e->prefix, cfg->max_files, cfg->max_age,
+				    now_ns());
+	if (err < 0)
+		work_fail(w, err, "rotating files in %s: %s", cfg->directory);
+	goto out_free;
+
+out_fail:
+	snprintf(w->what, sizeof(w->what), "grouping profiles: %s", strerror(-w->err));
+	w->failed = pf_batch_sample_count(w->batch);
+out_free:
+	free(sel);
+	free(group_of);
+}
+
+static void finish(struct pprof_exporter *e)
+{
+	struct pf_component *c = e->c;
+	pf_done_fn done = e->done;
+
+	free(e);
+	done(c);
+}
+
+static void on_deadline_closed(uv_handle_t *h)
+{
+	finish(h->data);
+}
+
+static void close_and_finish(struct pprof_exporter *e)
+{
+	if (!e->started) {
+		finish(e);
+		return;
+	}
+	uv_timer_stop(&e->deadline);
+	uv_close((uv_handle_t *)&e->deadline, on_deadline_closed);
+}
+
+static void forget(struct pprof_exporter *e, struct pprof_work *w)
+{
+	for (size_t i = 0; i < e->n_in_flight; i++) {
+		if (e->in_flight[i] == w) {
+			e->in_flight[i] = e->in_flight[--e->n_in_flight];
+			return;
+		}
+	}
+	assert(!"pprof work not in flight");
+}
+
+/* Back on the loop: count, log, release the batch. */
+static void work_done(uv_work_t *req, int status)
+{
+	struct pprof_work *w = req->data;
+	struct pprof_exporter *e = w->e;
+
+	if (status == UV_ECANCELED) {
+		w->failed = pf_batch_sample_count(w->batch);
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not written",
+		       w->failed);
+	} else if (w->err) {
+		pf_log(lg(e), PF_LOG_ERROR, "%s", w->what);
+	} else if (w->files) {
+		pf_log(lg(e), PF_LOG_DEBUG, "wrote %zu file(s), last %s", w->files, w->what);
+	}
+	if (w->sent)
+		pf_component_count(e->c, PF_CTR_EXPORTER_SENT, w->sent);
+	if (w->failed)
+		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, w->failed);
+	forget(e, w);
+	pf_batch_unref(w->batch);
+	free(w);
+	if (e->stopping && e->n_in_flight == 0)
+		close_and_finish(e);
+}
+
+static int pprof_consume(void *inst, struct pf_batch *batch)
+{
+	struct pprof_exporter *e = inst;
+	struct pprof_work *w;
+	int err;
+
+	if (e->stopping)
+		return -ESHUTDOWN;
+	if (e->n_in_flight >= MAX_IN_FLIGHT)
+		return PF_BUSY;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->req.data = w;
+	w->e = e;
+	w->batch = pf_batch_ref(batch);
+	err = uv_queue_work(pf_component_loop(e->c), &w->req, work_run, work_done);
+	if (err) {
+		pf_batch_unref(w->batch);
+		free(w);
+		return err;
+	}
+	e->in_flight[e->n_in_flight++] = w;
+	return PF_OK;
+}
+
+static void *pprof_create(struct pf_component *c, const void *config)
+{
+	struct pprof_exporter *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		return NULL;
+	}
+	e->c = c;
+	memcpy(&e->cfg, config, sizeof(e->cfg));
+	pf_pprof_files_sanitize(e->cfg.file_prefix, 40, e->prefix, sizeof(e->prefix));
+	return e;
+}
+
+static int pprof_start(void *inst)
+{
+	struct pprof_exporter *e = inst;
+	int err;
+
+	err = pf_pprof_files_mkdir(e->cfg.directory);
+	if (err) {
+		pf_log(lg(e), PF_LOG_ERROR, "cannot create directory %s: %s", e->cfg.directory,
+		       strerror(-err));
+		return err;
+	}
+	err = pf_pprof_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
+	if (err < 0) {
+		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
+		       strerror(-err));
+		return err;
+	}
+	err = uv_timer_init(pf_component_loop(e->c), &e->deadline);
+	if (err)
+		return err;
+	e->deadline.data = e;
+	e->started = true;
+	return 0;
+}
+
+/* The deadline passed: writes not yet started are cancelled; running ones
+ * cannot be and are waited for. */
+static void on_deadline(uv_timer_t *t)
+{
+	struct pprof_exporter *e = t->data;
+	struct pprof_work *copy[MAX_IN_FLIGHT];
+	size_t n = e->n_in_flight;
+
+	memcpy(copy, e->in_flight, n * sizeof(copy[0]));
+	for (size_t i = 0; i < n; i++)
+		uv_cancel((uv_req_t *)&copy[i]->req);
+	if (e->n_in_flight)
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for %zu write(s)",
+		       e->n_in_flight);
+}
+
+static void pprof_shutdown(void *inst, pf_done_fn done)
+{
+	struct pprof_exporter *e = inst;
+	uint64_t now, deadline;
+
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	e->done = done;
+	if (e->n_in_flight == 0) {
+		close_and_finish(e);
+		return;
+	}
+	if (!e->started)
+		return; /* the last work_done finishes */
+	now = uv_now(pf_component_loop(e->c));
+	deadline = pf_component_deadline(e->c);
+	uv_timer_start(&e->deadline, on_deadline, deadline > now ? deadline - now : 0, 0);
+}
+
+const struct pf_component_def pf_exporter_pprof = {
+	.kind = PF_EXPORTER,
+	.type = "pprof",
+	.doc = "Write gzip'd pprof files (profile.proto), one per resource and profile group.",
+	.stability = "development",
+	.options = pprof_options,
+	.config_size = sizeof(struct pprof_config),
+	.validate = pprof_validate,
+	.create = pprof_create,
+	.start = pprof_start,
+	.consume = pprof_consume,
+	.shutdown = pprof_shutdown,
+};

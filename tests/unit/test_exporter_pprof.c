@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: Apache-2.0
+/* unit.exporter_pprof: file names, atomic writes, rotation, and the exporter on a real loop. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "exporters/pprof/files.h"
+#include "formats/pprof/pprof.h"
+#include "sinks_harness.h"
+
+#define T0_NS  (1795760100ULL * 1000000000ULL + 123000000ULL) /* 2026-11-27T06:15:00.123Z */
+#define SEC_NS 1000000000ULL
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup_dir(void **state)
+{
+	char *dir = strdup("/tmp/pf_pprof_test.XXXXXX");
+
+	if (!dir || !mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(*state);
+	return 0;
+}
+
+/* Names in dir (sorted), hidden ones included; returns how many. */
+static size_t list_dir(const char *dir, char names[][256], size_t max)
+{
+	struct dirent **ents;
+	int n = scandir(dir, &ents, NULL, alphasort);
+	size_t k = 0;
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, "..") && k < max)
+			snprintf(names[k++], 256, "%s", ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	return k;
+}
+
+static void touch(const char *dir, const char *name, uint64_t mtime_s)
+{
+	char path[512];
+	struct timespec ts[2] = {{.tv_sec = (time_t)mtime_s}, {.tv_sec = (time_t)mtime_s}};
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static void test_sanitize(void **state)
+{
+	char out[16];
+
+	assert_int_equal(pf_pprof_files_sanitize("my svc/../x", 64, out, sizeof(out)), 11);
+	assert_string_equal(out, "my_svc_.._x");
+	pf_pprof_files_sanitize(".hidden", 64, out, sizeof(out));
+	assert_string_equal(out, "_hidden");
+	pf_pprof_files_sanitize("abcdefghijklmnopqrstuvwxyz", 64, out, sizeof(out));
+	assert_string_equal(out, "abcdefghijklmno");
+	pf_pprof_files_sanitize("abcdef", 3, out, sizeof(out));
+	assert_string_equal(out, "abc");
+	pf_pprof_files_sanitize("caf\xc3\xa9", 64, out, sizeof(out));
+	assert_string_equal(out, "caf__");
+	pf_pprof_files_sanitize(NULL, 64, out, sizeof(out));
+	assert_string_equal(out, "");
+}
+
+static void test_name(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	char name[PF_PPROF_FILES_NAME_MAX];
+	uint32_t p0 = sh_profile(b, "checkout", 1234, "cpu", "nanoseconds", T0_NS);
+	uint32_t p1 = sh_profile(b, "web/api v2", -1, "samples", "count", T0_NS);
+	uint32_t p2 = sh_profile(b, NULL, -1, "alloc_space", "bytes", 0);
+	struct pf_resource r = {0};
+	struct pf_profile_desc d = *pf_batch_profile_get(b, p0);
+	uint32_t a = pf_batch_attr_str(b, "process.executable.name", "my app");
+	uint32_t p3;
+
+	r.attrs = pf_batch_attr_set(b, &a, 1);
+	d.resource = pf_batch_resource(b, &r);
+	p3 = pf_batch_add_profile(b, &d);
+
+	assert_string_equal(pf_pprof_files_name(b, p0, NULL, 0, name, sizeof(name)),
+			    "checkout.pid1234.cpu_nanoseconds.20261127T061500.123Z");
+	assert_string_equal(pf_pprof_files_name(b, p0, "node1-", 0, name, sizeof(name)),
+			    "node1-checkout.pid1234.cpu_nanoseconds.20261127T061500.123Z");
+	assert_string_equal(pf_pprof_files_name(b, p1, NULL, 0, name, sizeof(name)),
+			    "web_api_v2.samples_count.20261127T061500.123Z");
+	/* No time in the profile: the time given. */
+	assert_string_equal(
+		pf_pprof_files_name(b, p2, NULL, T0_NS + 2 * SEC_NS, name, sizeof(name)),
+		"unknown.alloc_space_bytes.20261127T061502.123Z");
+	assert_string_equal(pf_pprof_files_name(b, p3, NULL, 0, name, sizeof(name)),
+			    "my_app.cpu_nanoseconds.20261127T061500.123Z");
+	pf_batch_unref(b);
+}
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void test_write_collisions(void **state)
+{
+	const char *dir = *state;
+	char path[512], names[8][256], buf[64];
+
+	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "one", 3, path, sizeof(path)), 0);
+	assert_true(strstr(path, "/a.cpu.pb.gz") != NULL);
+	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "two", 3, path, sizeof(path)), 0);
+	assert_true(strstr(path, "/a.cpu.1.pb.gz") != NULL);
+	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "three", 5, path, sizeof(path)), 0);
+	assert_true(strstr(path, "/a.cpu.2.pb.gz") != NULL);
+
+	/* Nothing else is left behind: no temp files. */
+	assert_int_equal(list_dir(dir, names, 8), 3);
+	assert_string_equal(names[0], "a.cpu.1.pb.gz");
+	assert_string_equal(names[1], "a.cpu.2.pb.gz");
+	assert_string_equal(names[2], "a.cpu.pb.gz");
+	snprintf(path, sizeof(path), "%s/a.cpu.pb.gz", dir);
+	read_file(path, buf, sizeof(buf));
+	assert_string_equal(buf, "one");
+	snprintf(path, sizeof(path), "%s/a.cpu.2.pb.gz", dir);
+	read_file(path, buf, sizeof(buf));
+	assert_string_equal(buf, "three");
+}
+
+static void test_write_failure_leaves_nothing(void **state)
+{
+	const char *dir = *state;
+	char missing[512], path[512], names[4][256];
+
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	assert_int_equal(pf_pprof_files_write(missing, "a", "x", 1, path, sizeof(path)), -ENOENT);
+	assert_string_equal(path, "");
+	/* A name too long for the file system: the temp file is removed again. */
+	char base[300];
+
+	memset(base, 'n', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	assert_true(pf_pprof_files_write(dir, base, "x", 1, path, sizeof(path)) < 0);
+	assert_int_equal(list_dir(dir, names, 4), 0);
+}
+
+static void test_rotate_max_files(void **state)
+{
+	const char *dir = *state;
+	uint64_t now = 2000000000;
+
+	touch(dir, "s.1.pb.gz", now - 50);
+	touch(dir, "s.2.pb.gz", now - 40);
+	touch(dir, "s.3.pb.gz", now - 30);
+	touch(dir, "s.4.pb.gz", now - 20);
+	touch(dir, "s.5.pb.gz", now - 10);
+	touch(dir, "notes.txt", now - 1000);
+	touch(dir, ".s.6.pb.gz.abcdef.tmp", now - 1000);
+	touch(dir, "other.7.pb.gz", now - 1000);
+
+	/* Only files with the prefix count. */
+	assert_int_equal(pf_pprof_files_rotate(dir, "s.", 2, 0, now * SEC_NS), 3);
+	assert_false(exists(dir, "s.1.pb.gz"));
+	assert_false(exists(dir, "s.2.pb.gz"));
+	assert_false(exists(dir, "s.3.pb.gz"));
+	assert_true(exists(dir, "s.4.pb.gz"));
+	assert_true(exists(dir, "s.5.pb.gz"));
+	assert_true(exists(dir, "other.7.pb.gz"));
+	assert_true(exists(dir, "notes.txt"));
+	assert_true(exists(dir, ".s.6.pb.gz.abcdef.tmp"));
+
+	/* Without a prefix every visible .pb.gz file is ours. */
+	assert_int_equal(pf_pprof_files_rotate(dir, "", 1, 0, now * SEC_NS), 2);
+	assert_true(exists(dir, "s.5.pb.gz"));
+	assert_true(exists(dir, "notes.txt"));
+	assert_int_equal(pf_pprof_files_rotate(dir, "", 0, 0, now * SEC_NS), 0);
+}
+
+static void test_rotate_max_age(void **state)
+{
+	const char *dir = *state;
+	uint64_t now = 2000000000;
+
+	touch(dir, "a.pb.gz", now - 10);
+	touch(dir, "b.pb.gz", now - 100);
+	touch(dir, "c.pb.gz", now - 1000);
+	assert_int_equal(pf_pprof_files_rotate(dir, NULL, 0, 60 * SEC_NS, now * SEC_NS), 2);
+	assert_true(exists(dir, "a.pb.gz"));
+	assert_false(exists(dir, "b.pb.gz"));
+	assert_false(exists(dir, "c.pb.gz"));
+}
+
+static void test_clean_temp(void **state)
+{
+	const char *dir = *state;
+	uint64_t now = 2000000000;
+
+	touch(dir, ".x.pb.gz.aaaaaa.tmp", now - 7200);
+	touch(dir, ".y.pb.gz.bbbbbb.tmp", now - 10);
+	touch(dir, "z.pb.gz", now - 7200);
+	assert_int_equal(pf_pprof_files_clean_temp(dir, "", 3600 * SEC_NS, now * SEC_NS), 1);
+	assert_false(exists(dir, ".x.pb.gz.aaaaaa.tmp"));
+	assert_true(exists(dir, ".y.pb.gz.bbbbbb.tmp"));
+	assert_true(exists(dir, "z.pb.gz"));
+}
+
+static void test_mkdir(void **state)
+{
+	const char *dir = *state;
+	char deep[512];
+
+	snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
+	assert_int_equal(pf_pprof_files_mkdir(deep), 0);
+	assert_int_equal(pf_pprof_files_mkdir(deep), 0);
+	assert_true(exists(dir, "a/b/c"));
+	touch(dir, "file", 1);
+	snprintf(deep, sizeof(deep), "%s/file", dir);
+	assert_int_equal(pf_pprof_files_mkdir(deep), -ENOTDIR);
+}
+
+/* ---- the exporter ---- */
+
+/* A Go-like CPU profile: samples/count and cpu/nanoseconds sharing stacks. */
+static struct pf_batch *cpu_batch(const char *service, int64_t pid, uint64_t t, int64_t scale)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t pc = sh_profile(b, service, pid, "samples", "count", t);
+	uint32_t pn = sh_profile(b, service, pid, "cpu", "nanoseconds", t);
+
+	sh_sample(b, pc, (const char *const[]){"main.work", "main.main", NULL}, 3 * scale);
+	sh_sample(b, pn, (const char *const[]){"main.work", "main.main", NULL}, 30000000 * scale);
+	sh_sample(b, pc, (const char *const[]){"runtime.gc", NULL}, 1 * scale);
+	sh_sample(b, pn, (const char *const[]){"runtime.gc", NULL}, 10000000 * scale);
+	return b;
+}
+
+static char *yaml_for(const char *dir, const char *extra)
+{
+	char *y = NULL;
+
+	assert_true(asprintf(&y,
+			     "receivers:\n  feeder:\n"
+			     "exporters:\n  pprof:\n    directory: %s\n%s"
+			     "service:\n  pipelines:\n    profiles:\n"
+			     "      receivers: [feeder]\n      exporters: [pprof]\n",
+			     dir, extra) > 0);
+	return y;
+}
+
+struct sent_cond {
+	struct pf_component *c;
+	uint64_t want;
+};
+
+static bool sent_reached(void *arg)
+{
+	struct sent_cond *s = arg;
+
+	return pf_component_counter(s->c, PF_CTR_EXPORTER_SENT) +
+		       pf_component_counter(s->c, PF_CTR_EXPORTER_SEND_FAILED) >=
+	       s->want;
+}
+
+static struct pf_batch *load_file(const char *dir, const char *name)
+{
+	char path[512];
+	struct pf_batch *b = pf_batch_new();
+	struct pf_pprof_origin origin = {0};
+	struct pf_error err = {0};
+	FILE *f;
+	long size;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = malloc((size_t)size);
+	assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	/* gzip magic: the file is compressed as pprof files must be. */
+	assert_true(size > 2 && (uint8_t)data[0] == 0x1f && (uint8_t)data[1] == 0x8b);
+	assert_true(pf_pprof_decode(b, &origin, data, (size_t)size, 0, &err) > 0);
+	free(data);
+	return b;
+}
+
+static bool have_go_pprof(void)
+{
+	return system("go version >/dev/null 2>&1") == 0;
+}
+
+static void test_exporter_writes_files(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "");
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", 1234, T0_NS, 1);
+	struct pf_batch *other = cpu_batch("cart", -1, T0_NS, 2);
+	struct sent_cond cond;
+	char names[8][256];
+
+	assert_int_equal(pf_batch_merge(b, other), 0);
+	pf_batch_unref(other);
+	sh_env_start(&env, yaml);
+	cond.c = sh_find(&env, PF_EXPORTER, "pprof");
+	cond.want = 8;
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	assert_true(sh_run_until(&env, sent_reached, &cond, 10000));
+	assert_int_equal(pf_component_counter(cond.c, PF_CTR_EXPORTER_SENT), 8);
+	assert_int_equal(pf_component_counter(cond.c, PF_CTR_EXPORTER_SEND_FAILED), 0);
+	sh_env_stop(&env);
+	pf_batch_unref(b);
+	free(yaml);
+
+	/* One file per resource, named for its last (default) sample type. */
+	assert_int_equal(list_dir(dir, names, 8), 2);
+	assert_string_equal(names[0], "cart.cpu_nanoseconds.20261127T061500.123Z.pb.gz");
+	assert_string_equal(names[1],
+			    "checkout.pid1234.cpu_nanoseconds.20261127T061500.123Z.pb.gz");
+
+	struct pf_batch *got = load_file(dir, names[1]);
+
+	assert_int_equal(pf_batch_n_profiles(got), 2);
+	assert_int_equal(sh_sum(got, "samples", NULL), 4);
+	assert_int_equal(sh_sum(got, "cpu", NULL), 40000000);
+	assert_int_equal(sh_sum(got, "cpu", "main.work"), 30000000);
+	pf_batch_unref(got);
+	got = load_file(dir, names[0]);
+	assert_int_equal(sh_sum(got, "cpu", "runtime.gc"), 20000000);
+	pf_batch_unref(got);
+
+	if (have_go_pprof()) {
+		char *cmd = NULL;
+
+		assert_true(asprintf(&cmd, "go tool pprof -top '%s/%s' 2>&1 | grep -q 'main.work'",
+				     dir, names[1]) > 0);
+		assert_int_equal(system(cmd), 0);
+		free(cmd);
+	} else {
+		print_message("go not found: not checking with go tool pprof\n");
+	}
+}
+
+static void test_exporter_busy_and_drain_on_shutdown(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "");
+	struct sh_env env;
+	struct pf_component *feeder;
+	char names[16][256];
+	int accepted = 0, busy = 0;
+
+	sh_env_start(&env, yaml);
+	feeder = sh_find(&env, PF_RECEIVER, "feeder");
+	/* The loop does not run between emits: writes pile up in flight. */
+	for (int i = 0; i < 6; i++) {
+		struct pf_batch *b = cpu_batch("svc", i, T0_NS + (uint64_t)i * SEC_NS, 1);
+		int rc = pf_component_emit(feeder, b);
+
+		pf_batch_unref(b);
+		if (rc == PF_OK)
+			accepted++;
+		else if (rc == PF_BUSY)
+			busy++;
+	}
+	assert_int_equal(accepted, 4);
+	assert_int_equal(busy, 2);
+	assert_int_equal(pf_component_counter(feeder, PF_CTR_RECEIVER_REFUSED), 8);
+	/* Shutdown right away waits for every accepted batch. */
+	sh_env_stop(&env);
+	free(yaml);
+	assert_int_equal(list_dir(dir, names, 16), 4);
+	for (int i = 0; i < 4; i++)
+		assert_non_null(strstr(names[i], ".cpu_nanoseconds.2026112"));
+}
+
+static void test_exporter_rotates(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "    max_files: 2\n    file_prefix: test-\n");
+	struct sh_env env;
+	struct sent_cond cond;
+	char names[16][256];
+
+	touch(dir, "unrelated.pb.gz", 1000);
+	sh_env_start(&env, yaml);
+	cond.c = sh_find(&env, PF_EXPORTER, "pprof");
+	for (int i = 0; i < 5; i++) {
+		struct pf_batch *b = cpu_batch("svc", 7, T0_NS + (uint64_t)i * SEC_NS, 1);
+
+		assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+		pf_batch_unref(b);
+		cond.want = 4 * (uint64_t)(i + 1);
+		assert_true(sh_run_until(&env, sent_reached, &cond, 10000));
+		usleep(20000); /* distinct mtimes */
+	}
+	sh_env_stop(&env);
+	free(yaml);
+	assert_int_equal(list_dir(dir, names, 16), 3);
+	assert_string_equal(names[0], "test-svc.pid7.cpu_nanoseconds.20261127T061503.123Z.pb.gz");
+	assert_string_equal(names[1], "test-svc.pid7.cpu_nanoseconds.20261127T061504.123Z.pb.gz");
+	assert_string_equal(names[2], "unrelated.pb.gz");
+}
+
+static void test_config_checks(void **state)
+{
+	struct pf_error err = {0};
+	char *yaml = yaml_for("/tmp", "    file_prefix: ../evil\n");
+	struct pf_config *cfg = sh_load(yaml, &err);
+
+	assert_null(cfg);
+	assert_non_null(strstr(err.msg, "file_prefix"));
+	free(yaml);
+
+	pf_error_clear(&err);
+	cfg = sh_load("receivers:\n  feeder:\nexporters:\n  pprof:\n    max_files: 3\n"
+		      "service:\n  pipelines:\n    profiles:\n"
+		      "      receivers: [feeder]\n      exporters: [pprof]\n",
+		      &err);
+	assert_null(cfg);
+	assert_non_null(strstr(err.msg, "directory"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_name),
+		cmocka_unit_test_setup_teardown(test_write_collisions, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_write_failure_leaves_nothing, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_rotate_max_files, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_rotate_max_age, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_clean_temp, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_mkdir, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_writes_files, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_busy_and_drain_on_shutdown, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_rotates, setup_dir, teardown_dir),
+		cmocka_unit_test(test_config_checks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
