@@ -208,7 +208,7 @@ static int log_top(struct debug_exporter *d, const struct pf_batch *b, uint32_t 
 				sel[n++] = q;
 		if (pf_debug_top_compute(b, sel, n, (size_t)d->cfg.top, &top) < 0)
 			return -ENOMEM;
-		pf_log(lg(d), PF_LOG_INFO, "  %s/%s: samples=%zu total=%" PRId64,
+		pf_log(lg(d), PF_LOG_INFO, "all resources, %s/%s: samples=%zu total=%" PRId64,
 		       pf_batch_str(b, pd->sample_type.type), pf_batch_str(b, pd->sample_type.unit),
 		       top.n_samples, top.total);
 		log_top_list(d, b, "self", top.self, top.n_self, top.total);
