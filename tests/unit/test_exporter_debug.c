@@ -3,8 +3,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -165,6 +167,16 @@ static void test_empty_selection(void **state)
 	pf_batch_unref(b);
 }
 
+static char *slurp(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	char *text = calloc(1, (size_t)size + 1);
+
+	assert_non_null(text);
+	assert_int_equal(pread(fd, text, (size_t)size, 0), size);
+	return text;
+}
+
 /* The exporter at every verbosity takes batches and counts them as sent. */
 static void test_exporter_counts(void **state)
 {
@@ -180,8 +192,38 @@ static void test_exporter_counts(void **state)
 	struct sh_env env;
 	struct pf_batch *b = ranking_batch();
 
+	char log_path[] = "/tmp/pf_debug_log.XXXXXX";
+	int log_fd = mkstemp(log_path), saved = dup(2);
+	char *text;
+
 	sh_env_start(&env, yaml);
+	/* Capture what the exporters log (stderr) while they take the batch. */
+	assert_true(log_fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(log_fd, 2) >= 0);
 	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	text = slurp(log_fd);
+	close(log_fd);
+	unlink(log_path);
+
+	assert_non_null(
+		strstr(text, "exporter/debug/basic: batch: resources=1 profiles=2 samples=6"));
+	assert_null(strstr(text, "exporter/debug/basic: resource"));
+	assert_non_null(strstr(text, "exporter/debug/normal: resource #1: service.name=svc, "
+				     "process.pid=1"));
+	assert_non_null(
+		strstr(text, "exporter/debug/normal:   cpu/nanoseconds: samples=5 total=27"));
+	assert_null(strstr(text, "exporter/debug/normal:     top"));
+	assert_non_null(strstr(text, "exporter/debug/detailed:     top 2 by self:"));
+	assert_non_null(
+		strstr(text, "exporter/debug/detailed:       1.  37.04%             10  c"));
+	assert_non_null(
+		strstr(text, "exporter/debug/detailed:       2.  66.67%             18  a"));
+	assert_null(strstr(text, "  b\n"));
+	free(text);
 	for (size_t i = 0; i < 3; i++) {
 		struct pf_component *c = sh_find(&env, PF_EXPORTER, ids[i]);
 
