@@ -269,8 +269,10 @@ size_t pf_batch_memory_size(const struct pf_batch *b)
 
 /* ---- profiles and samples ---- */
 
-uint32_t pf_batch_add_profile(struct pf_batch *b, const struct pf_profile_desc *d)
+uint32_t pf_batch_add_profile(struct pf_batch *b, const struct pf_profile_desc *in)
 {
+	const struct pf_profile_desc copy = *in; /* `in` may point into b->profiles */
+	const struct pf_profile_desc *d = &copy;
 	size_t ns = b->strings.n;
 	struct pf_batch_profile *p;
 
@@ -295,6 +297,7 @@ int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t
 {
 	struct pf_batch_profile *prof;
 	struct pf_sample *s;
+	size_t v_in, t_in;
 
 	assert(!pf_batch_is_shared(b));
 	if (p >= b->n_profiles || stack >= b->stacks.n || attrs >= b->attr_sets.n ||
@@ -310,10 +313,16 @@ int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t
 	prof = &b->profiles[p];
 	if (n_values > SIZE_MAX - b->n_values || n_timestamps > SIZE_MAX - b->n_timestamps)
 		return -ENOMEM;
+	v_in = pf_batch_offset_in(values, b->values, b->n_values * sizeof(*values));
+	t_in = pf_batch_offset_in(timestamps, b->timestamps, b->n_timestamps * sizeof(*timestamps));
 	if (PF_BATCH_RESERVE(prof->samples, prof->cap_samples, prof->n_samples + 1) < 0 ||
 	    PF_BATCH_RESERVE(b->values, b->cap_values, b->n_values + n_values) < 0 ||
 	    PF_BATCH_RESERVE(b->timestamps, b->cap_timestamps, b->n_timestamps + n_timestamps) < 0)
 		return -ENOMEM;
+	if (v_in != SIZE_MAX)
+		values = (const int64_t *)((const char *)b->values + v_in);
+	if (t_in != SIZE_MAX)
+		timestamps = (const uint64_t *)((const char *)b->timestamps + t_in);
 	s = &prof->samples[prof->n_samples++];
 	s->stack = stack;
 	s->attrs = attrs;

@@ -30,7 +30,7 @@ static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t
 {
 	struct str_key k = {s, len};
 	uint32_t h = pf_intern_hash32(XXH3_64bits(s, len));
-	size_t pos, at;
+	size_t pos, at, inside;
 	uint32_t idx;
 
 	if (pf_intern_reserve(&t->index, 1) < 0)
@@ -40,9 +40,12 @@ static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t
 		return idx;
 	if (t->n >= PF_BATCH_MAX_ENTRIES || len >= SIZE_MAX - t->chars_len)
 		return PF_INDEX_ERROR;
+	inside = pf_batch_offset_in(s, t->chars, t->chars_len);
 	if (PF_BATCH_RESERVE(t->chars, t->chars_cap, t->chars_len + len + 1) < 0 ||
 	    PF_BATCH_RESERVE(t->off, t->off_cap, t->n + 2) < 0)
 		return PF_INDEX_ERROR;
+	if (inside != SIZE_MAX)
+		s = t->chars + inside;
 	at = t->chars_len;
 	if (len)
 		memcpy(t->chars + at, s, len);
@@ -89,7 +92,7 @@ static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, si
 {
 	struct list_key k = {items, n};
 	uint32_t h, idx;
-	size_t pos;
+	size_t pos, inside;
 
 	if (n > SIZE_MAX / sizeof(*items))
 		return PF_INDEX_ERROR;
@@ -101,9 +104,12 @@ static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, si
 		return idx;
 	if (l->n >= PF_BATCH_MAX_ENTRIES || n > SIZE_MAX - l->items_len)
 		return PF_INDEX_ERROR;
+	inside = pf_batch_offset_in(items, l->items, l->items_len * sizeof(*items));
 	if (PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + n) < 0 ||
 	    PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 2) < 0)
 		return PF_INDEX_ERROR;
+	if (inside != SIZE_MAX)
+		items = (const uint32_t *)((const char *)l->items + inside);
 	if (n)
 		memcpy(l->items + l->items_len, items, n * sizeof(*items));
 	l->items_len += n;
@@ -473,7 +479,7 @@ static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in
 	struct location_key k = {in, lines, n, b->lines};
 	uint32_t h = location_hash(in, lines, n), idx;
 	struct pf_location *loc;
-	size_t pos, i;
+	size_t pos, i, inside;
 
 	if (pf_intern_reserve(&t->index, 1) < 0)
 		return PF_INDEX_ERROR;
@@ -482,8 +488,11 @@ static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in
 		return idx;
 	if (t->n >= PF_BATCH_MAX_ENTRIES || n > UINT32_MAX - b->n_lines)
 		return PF_INDEX_ERROR;
+	inside = pf_batch_offset_in(lines, b->lines, b->n_lines * sizeof(*lines));
 	if (PF_BATCH_RESERVE(b->lines, b->cap_lines, b->n_lines + n) < 0)
 		return PF_INDEX_ERROR;
+	if (inside != SIZE_MAX)
+		lines = (const struct pf_line *)((const char *)b->lines + inside);
 	if (t->n >= t->cap) {
 		void *p = pf_batch_grow(t->items, &t->cap, t->n + 1, sizeof(*loc));
 

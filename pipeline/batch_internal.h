@@ -93,6 +93,17 @@ void *pf_batch_grow(void *p, size_t *cap, size_t need, size_t elem);
 		rc_;                                                                               \
 	})
 
+/* When `p` points into the pool [base, base + bytes), its offset there, so
+ * content can be re-read after the pool moves; otherwise SIZE_MAX. Callers
+ * may pass pieces of the batch's own entries (a stack's suffix, a substring,
+ * a sample's values). */
+static inline size_t pf_batch_offset_in(const void *p, const void *base, size_t bytes)
+{
+	uintptr_t u = (uintptr_t)p, b = (uintptr_t)base;
+
+	return base && u >= b && u < b + bytes ? (size_t)(u - b) : SIZE_MAX;
+}
+
 /* A zeroed batch with one reference and no tables at all (not even the zero
  * entries): the start of a copy. pf_batch_unref() frees it. NULL on ENOMEM. */
 struct pf_batch *pf_batch_alloc_bare(void);

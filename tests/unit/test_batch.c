@@ -422,6 +422,58 @@ static void test_out_of_range_refused(void **state)
 	pf_batch_unref(b);
 }
 
+/* Inputs may point into the batch's own pools, which move as they grow. */
+static void test_input_from_own_pools(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t s = pf_batch_cstring(b, "runtime.mallocgc"), sub, locs[3], st, suffix, l2, p;
+	struct pf_line lines[2] = {{.function = fn(b, "inlined"), .line = 1},
+				   {.function = fn(b, "outer"), .line = 2}};
+	struct pf_location lo = {.address = 0x10};
+	const struct pf_sample *smp;
+	const uint32_t *got;
+	size_t n, i;
+	int64_t v[2] = {1, 2};
+
+	/* Enough entries that every pool grows while the input is read. */
+	for (i = 0; i < 64; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "pad_%zu", i);
+		pf_batch_cstring(b, name);
+	}
+	sub = pf_batch_string(b, pf_batch_str(b, s) + 8, 8);
+	assert_string_equal(pf_batch_str(b, sub), "mallocgc");
+
+	locs[0] = pf_batch_location(b, &lo, lines, 2);
+	l2 = pf_batch_location(b, &lo, pf_batch_location_lines(b, locs[0], &n) + 1, 1);
+	assert_int_not_equal(l2, locs[0]);
+	assert_int_equal(pf_batch_location_lines(b, l2, &n)[0].function, lines[1].function);
+	locs[1] = l2;
+	locs[2] = loc(b, "main", 1);
+	st = pf_batch_stack(b, locs, 3);
+	suffix = pf_batch_stack(b, pf_batch_stack_get(b, st, &n) + 1, 2);
+	got = pf_batch_stack_get(b, suffix, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0], l2);
+	assert_int_equal(got[1], locs[2]);
+
+	p = cpu_profile(b, 0, 0);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, v, 2, NULL, 0), 0);
+	for (i = 0; i < 40; i++) {
+		smp = pf_batch_samples(b, p, &n);
+		assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0,
+						     pf_batch_sample_values(b, &smp[n - 1]), 2,
+						     NULL, 0),
+				 0);
+	}
+	smp = pf_batch_samples(b, p, &n);
+	assert_int_equal(n, 41);
+	assert_int_equal(pf_batch_sample_values(b, &smp[40])[1], 2);
+	assert_int_equal(pf_batch_add_profile(b, pf_batch_profile_get(b, p)), 1);
+	pf_batch_unref(b);
+}
+
 static void test_add_sample_lengths(void **state)
 {
 	struct pf_batch *b = pf_batch_new();
@@ -542,6 +594,206 @@ static void test_merge_overlapping(void **state)
 	pf_batch_unref(c);
 	pf_batch_unref(a0);
 	pf_batch_unref(b);
+	pf_batch_unref(a);
+}
+
+/* A batch touching every table, so a merge must re-index each of them. */
+static struct pf_batch *build_rich(const char *prefix)
+{
+	struct pf_batch *b = pf_batch_new();
+	char name[64];
+	uint32_t strs[2], list, attrs[3], set, fset, mi, li, st, p;
+	struct pf_attribute al = {.key = pf_batch_cstring(b, "tags")};
+	struct pf_attribute ad = {.key = pf_batch_cstring(b, "ratio"),
+				  .unit = pf_batch_cstring(b, "1"),
+				  .value = {.kind = PF_VALUE_DOUBLE, .u.d = 0.25}};
+	struct pf_mapping m = {.memory_start = 0x1000, .memory_limit = 0x9000};
+	struct pf_function f = {.start_line = 12};
+	struct pf_line l = {.line = 40, .column = 3};
+	struct pf_location lo = {.address = 0x1234};
+	struct pf_link k = {.trace_id = {0xaa, 1}, .span_id = {0xbb}};
+	struct pf_resource r;
+	struct pf_scope sc;
+	struct pf_profile_desc d;
+	int64_t v = 9;
+	uint64_t ts = 77;
+
+	/* Unrelated entries first in every table, so equal content gets different
+	 * indices in batches built with different prefixes. */
+	for (size_t i = 0; i < strlen(prefix); i++) {
+		struct pf_mapping pm = {.memory_start = i + 1};
+		struct pf_location pl = {.address = i + 1};
+		struct pf_link pk = {.trace_id = {(uint8_t)(i + 1)}};
+		struct pf_resource pr = {.dropped_attributes_count = (uint32_t)i + 100};
+		struct pf_scope ps;
+		uint32_t pa, pst;
+
+		snprintf(name, sizeof(name), "%s-only-%zu", prefix, i);
+		pa = pf_batch_attr_str(b, name, name);
+		ps = (struct pf_scope){.name = pf_batch_cstring(b, name)};
+		pf_batch_string_list(b, &ps.name, 1);
+		pm.attrs = pf_batch_attr_set(b, &pa, 1);
+		pf_batch_mapping(b, &pm);
+		pl.mapping = 1;
+		pst = pf_batch_location(b, &pl, NULL, 0);
+		pf_batch_stack(b, &pst, 1);
+		fn(b, name);
+		pf_batch_link(b, &pk);
+		pf_batch_resource(b, &pr);
+		pf_batch_scope(b, &ps);
+	}
+	strs[0] = pf_batch_cstring(b, "x");
+	strs[1] = pf_batch_cstring(b, "y");
+	list = pf_batch_string_list(b, strs, 2);
+	al.value.kind = PF_VALUE_STRINGS;
+	al.value.u.strs = list;
+	attrs[0] = pf_batch_attribute(b, &al);
+	attrs[1] = pf_batch_attribute(b, &ad);
+	attrs[2] = pf_batch_attr_str(b, "service.name", "svc");
+	set = pf_batch_attr_set(b, attrs, 3);
+	fset = pf_batch_attr_set(
+		b, (uint32_t[]){pf_batch_attr_str(b, "profile.frame.type", "native")}, 1);
+	m.filename = pf_batch_cstring(b, "/usr/lib/libc.so.6");
+	m.attrs = pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_str(b, "build_id", "abcd")}, 1);
+	mi = pf_batch_mapping(b, &m);
+	f.name = pf_batch_cstring(b, "memcpy");
+	f.system_name = pf_batch_cstring(b, "__memcpy_avx");
+	f.filename = pf_batch_cstring(b, "memcpy.S");
+	l.function = pf_batch_function(b, &f);
+	lo.mapping = mi;
+	lo.attrs = fset;
+	li = pf_batch_location(b, &lo, &l, 1);
+	st = pf_batch_stack(b, &li, 1);
+	r = (struct pf_resource){.attrs = set, .dropped_attributes_count = 2};
+	sc = (struct pf_scope){.name = pf_batch_cstring(b, "proflow"),
+			       .version = pf_batch_cstring(b, "0.1.0")};
+	d = (struct pf_profile_desc){
+		.resource = pf_batch_resource(b, &r),
+		.scope = pf_batch_scope(b, &sc),
+		.sample_type = {pf_batch_cstring(b, "cpu"), pf_batch_cstring(b, "nanoseconds")},
+		.original_payload_format = pf_batch_cstring(b, "pprof"),
+		.attrs = set,
+		.period = 5};
+	p = pf_batch_add_profile(b, &d);
+	assert_int_equal(pf_batch_add_sample(b, p, st, set, pf_batch_link(b, &k), &v, 1, &ts, 1),
+			 0);
+	return b;
+}
+
+/* Checks that profile p of b is the one build_rich() made, by content. */
+static void assert_rich(const struct pf_batch *b, uint32_t p)
+{
+	const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
+	const struct pf_resource *r = pf_batch_resource_get(b, d->resource);
+	const struct pf_scope *sc = pf_batch_scope_get(b, d->scope);
+	const struct pf_value *v;
+	const struct pf_sample *s;
+	const struct pf_location *lo;
+	const struct pf_line *l;
+	const struct pf_function *f;
+	const struct pf_mapping *m;
+	const uint32_t *strs, *locs;
+	size_t n;
+
+	assert_string_equal(pf_batch_str(b, d->sample_type.type), "cpu");
+	assert_string_equal(pf_batch_str(b, d->original_payload_format), "pprof");
+	assert_int_equal(d->period, 5);
+	assert_string_equal(pf_batch_str(b, sc->version), "0.1.0");
+	assert_int_equal(r->dropped_attributes_count, 2);
+	v = pf_batch_attr_lookup(b, r->attrs, "tags");
+	assert_non_null(v);
+	assert_int_equal(v->kind, PF_VALUE_STRINGS);
+	strs = pf_batch_string_list_get(b, v->u.strs, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(pf_batch_str(b, strs[1]), "y");
+	v = pf_batch_attr_lookup(b, d->attrs, "ratio");
+	assert_non_null(v);
+	assert_true(v->u.d == 0.25);
+	s = pf_batch_samples(b, p, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(pf_batch_sample_values(b, s)[0], 9);
+	assert_int_equal(pf_batch_sample_timestamps(b, s)[0], 77);
+	assert_int_equal(pf_batch_link_get(b, s->link)->trace_id[0], 0xaa);
+	assert_int_equal(pf_batch_link_get(b, s->link)->span_id[0], 0xbb);
+	assert_non_null(pf_batch_attr_lookup(b, s->attrs, "service.name"));
+	locs = pf_batch_stack_get(b, s->stack, &n);
+	assert_int_equal(n, 1);
+	lo = pf_batch_location_get(b, locs[0]);
+	assert_int_equal(lo->address, 0x1234);
+	v = pf_batch_attr_lookup(b, lo->attrs, "profile.frame.type");
+	assert_non_null(v);
+	assert_string_equal(pf_batch_str(b, v->u.str), "native");
+	m = pf_batch_mapping_get(b, lo->mapping);
+	assert_string_equal(pf_batch_str(b, m->filename), "/usr/lib/libc.so.6");
+	assert_int_equal(m->memory_limit, 0x9000);
+	v = pf_batch_attr_lookup(b, m->attrs, "build_id");
+	assert_non_null(v);
+	assert_string_equal(pf_batch_str(b, v->u.str), "abcd");
+	l = pf_batch_location_lines(b, locs[0], &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(l[0].column, 3);
+	f = pf_batch_function_get(b, l[0].function);
+	assert_string_equal(pf_batch_str(b, f->system_name), "__memcpy_avx");
+	assert_int_equal(f->start_line, 12);
+}
+
+static void test_merge_every_table(void **state)
+{
+	struct pf_batch *a = build_rich("a"), *b = build_rich("bbb"), *empty = pf_batch_new();
+	size_t n_str = pf_batch_n_strings(a);
+
+	assert_rich(a, 0);
+	assert_int_equal(pf_batch_merge(a, b), 0);
+	assert_int_equal(pf_batch_n_profiles(a), 2);
+	assert_rich(a, 0);
+	assert_rich(a, 1);
+	/* Only the three "bbb-only-N" strings are new; the other tables gain b's
+	 * extra entries but nothing that a already held. */
+	assert_int_equal(pf_batch_n_strings(a), n_str + 3);
+	assert_int_equal(pf_batch_n_links(a), 5);     /* trace ids 1 and 2, 3 */
+	assert_int_equal(pf_batch_n_locations(a), 6); /* b's pads map differently */
+	assert_int_equal(pf_batch_n_functions(a), 6); /* a-only-0, bbb-only-0..2, memcpy */
+	assert_no_duplicates(a);
+
+	/* Merging into an empty batch, and merging an empty one, change nothing else. */
+	assert_int_equal(pf_batch_merge(empty, b), 0);
+	assert_rich(empty, 0);
+	assert_int_equal(pf_batch_n_strings(empty), pf_batch_n_strings(b));
+	pf_batch_unref(b);
+	b = pf_batch_new();
+	assert_int_equal(pf_batch_merge(a, b), 0);
+	assert_int_equal(pf_batch_n_profiles(a), 2);
+	assert_int_equal(pf_batch_n_strings(a), n_str + 3);
+	pf_batch_unref(empty);
+	pf_batch_unref(b);
+	pf_batch_unref(a);
+}
+
+static void test_copy_and_aggregate_rich(void **state)
+{
+	struct pf_batch *a = build_rich("a"), *c, *g, *e = pf_batch_new(), *ge;
+	size_t before = pf_batch_memory_size(a);
+
+	c = pf_batch_copy(a);
+	assert_non_null(c);
+	assert_rich(c, 0);
+	/* The copy is independent of the original. */
+	assert_int_equal(pf_batch_add_profile(c, pf_batch_profile_get(c, 0)), 1);
+	assert_int_equal(pf_batch_n_profiles(a), 1);
+	g = pf_batch_aggregate(a, true);
+	assert_non_null(g);
+	assert_rich(g, 0);
+	ge = pf_batch_aggregate(e, false);
+	assert_non_null(ge);
+	assert_int_equal(pf_batch_n_profiles(ge), 0);
+	assert_int_equal(pf_batch_n_strings(ge), 1);
+	assert_true(pf_batch_memory_size(a) == before);
+	pf_batch_cstring(a, "grow");
+	assert_true(pf_batch_memory_size(a) >= before);
+	pf_batch_unref(ge);
+	pf_batch_unref(e);
+	pf_batch_unref(g);
+	pf_batch_unref(c);
 	pf_batch_unref(a);
 }
 
@@ -748,9 +1000,12 @@ int main(void)
 		cmocka_unit_test(test_intern_code),
 		cmocka_unit_test(test_intern_context),
 		cmocka_unit_test(test_out_of_range_refused),
+		cmocka_unit_test(test_input_from_own_pools),
 		cmocka_unit_test(test_add_sample_lengths),
 		cmocka_unit_test(test_merge_overlapping),
+		cmocka_unit_test(test_merge_every_table),
 		cmocka_unit_test(test_copy_equals_original),
+		cmocka_unit_test(test_copy_and_aggregate_rich),
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_aggregate_keeps_different_profiles),
 		cmocka_unit_test(test_refcount_shared),
