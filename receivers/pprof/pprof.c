@@ -322,7 +322,8 @@ static void job_after(uv_work_t *w, int status)
 	if (status < 0 && job->err == 0)
 		job->err = status; /* cancelled before it ran */
 	if (job->err == 0) {
-		pprof_input_ok(r, job->limiter, job->source);
+		if (!job->path) /* files share one limiter: no recovery to tell */
+			pprof_input_ok(r, job->limiter, job->source);
 		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %zu profiles, %zu samples, %s%s", job->source,
 		       job->profiles, job->samples, job->totals, job->deleted ? ", deleted" : "");
 		ret = pf_component_emit(r->c, job->batch);
@@ -506,9 +507,16 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 			pprof_files_stop(r->files);
 		if (r->scrape)
 			pprof_scrape_stop(r->scrape);
+		if (r->scrape && pprof_scrape_pending(r->scrape) > 0)
+			pf_log(lg(r), PF_LOG_INFO, "stopping: waiting for %zu scrapes in flight",
+			       pprof_scrape_pending(r->scrape));
+		/* Scrapes get half of the time left: the rest is for the
+		 * processors and exporters downstream to pass their last
+		 * profiles on. */
 		now = uv_now(r->loop);
 		deadline = pf_component_deadline(r->c);
-		uv_timer_start(&r->stop_timer, on_deadline, deadline > now ? deadline - now : 0, 0);
+		uv_timer_start(&r->stop_timer, on_deadline,
+			       deadline > now ? (deadline - now) / 2 : 0, 0);
 	}
 	pprof_recv_check_done(r);
 }
