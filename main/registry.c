@@ -3,12 +3,14 @@
 #include "registry.h"
 
 /* One line per component type. */
+extern const struct pf_component_def pf_receiver_pprof;
 extern const struct pf_component_def pf_exporter_debug;
 extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_extension_health_check;
 
 const struct pf_component_def *const pf_registry[] = {
+	&pf_receiver_pprof,
 	&pf_processor_aggregate,
 	&pf_exporter_debug,
 	&pf_exporter_pprof,
