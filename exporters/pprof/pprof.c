@@ -14,8 +14,9 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 
-#define MAX_IN_FLIGHT	4
-#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
+#define MAX_IN_FLIGHT	 4
+#define CANCEL_MARGIN_MS 50
+#define TEMP_MAX_AGE_NS	 (3600LL * 1000000000LL)
 
 struct pprof_config {
 	char *directory;
@@ -159,6 +160,8 @@ static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uin
 		pf_batch_samples(b, sel[i], &ns);
 		samples += ns;
 	}
+	if (samples == 0)
+		return; /* nothing to look at: no file */
 	pf_pprof_files_name(b, naming_profile(b, sel, n), w->e->prefix, now, base, sizeof(base));
 	err = pf_pprof_encode(b, sel, n, true, &data, &size);
 	if (err < 0) {
@@ -356,15 +359,15 @@ static int pprof_start(void *inst)
 static void on_deadline(uv_timer_t *t)
 {
 	struct pprof_exporter *e = t->data;
-	struct pprof_work *copy[MAX_IN_FLIGHT];
-	size_t n = e->n_in_flight;
+	size_t running = 0;
 
-	memcpy(copy, e->in_flight, n * sizeof(copy[0]));
-	for (size_t i = 0; i < n; i++)
-		uv_cancel((uv_req_t *)&copy[i]->req);
-	if (e->n_in_flight)
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for %zu write(s)",
-		       e->n_in_flight);
+	/* work_done runs later, from the loop, also for cancelled work. */
+	for (size_t i = 0; i < e->n_in_flight; i++)
+		if (uv_cancel((uv_req_t *)&e->in_flight[i]->req) != 0)
+			running++;
+	if (running)
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for %zu running write(s)",
+		       running);
 }
 
 static void pprof_shutdown(void *inst, pf_done_fn done)
@@ -382,9 +385,12 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 	}
 	if (!e->started)
 		return; /* the last work_done finishes */
+	/* Cancel a little before the deadline so that we are done by then. */
 	now = uv_now(pf_component_loop(e->c));
 	deadline = pf_component_deadline(e->c);
-	uv_timer_start(&e->deadline, on_deadline, deadline > now ? deadline - now : 0, 0);
+	uv_timer_start(&e->deadline, on_deadline,
+		       deadline > now + CANCEL_MARGIN_MS ? deadline - now - CANCEL_MARGIN_MS : 0,
+		       0);
 }
 
 const struct pf_component_def pf_exporter_pprof = {

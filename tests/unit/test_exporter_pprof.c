@@ -446,6 +446,72 @@ static void test_exporter_rotates(void **state)
 	assert_string_equal(names[2], "unrelated.pb.gz");
 }
 
+static void blocker_run(uv_work_t *req)
+{
+	usleep(1000000);
+}
+
+static void blocker_done(uv_work_t *req, int status)
+{
+}
+
+/* Writes still queued at the deadline are cancelled and counted as failed;
+ * shutdown ends in time. */
+static void test_exporter_cancels_at_deadline(void **state)
+{
+	const char *dir = *state;
+	char *yaml = NULL;
+	struct sh_env env;
+	uv_work_t blockers[4];
+	struct pf_component *exp;
+	struct pf_batch *b = cpu_batch("svc", 1, T0_NS, 1);
+	char names[4][256];
+
+	assert_true(asprintf(&yaml,
+			     "receivers:\n  feeder:\n"
+			     "exporters:\n  pprof:\n    directory: %s\n"
+			     "service:\n  shutdown_timeout: 300ms\n  pipelines:\n    profiles:\n"
+			     "      receivers: [feeder]\n      exporters: [pprof]\n",
+			     dir) > 0);
+	sh_env_start(&env, yaml);
+	exp = sh_find(&env, PF_EXPORTER, "pprof");
+	/* Occupy every thread of the pool (UV_THREADPOOL_SIZE=4, set in main). */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(uv_queue_work(&env.loop, &blockers[i], blocker_run, blocker_done),
+				 0);
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	pf_batch_unref(b);
+	sh_env_shutdown(&env);
+	assert_int_equal(pf_component_counter(exp, PF_CTR_EXPORTER_SENT), 0);
+	assert_int_equal(pf_component_counter(exp, PF_CTR_EXPORTER_SEND_FAILED), 4);
+	sh_env_free(&env); /* waits for the blockers */
+	free(yaml);
+	assert_int_equal(list_dir(dir, names, 4), 0);
+}
+
+/* A profile without samples makes no file. */
+static void test_exporter_skips_empty(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "");
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("full", 1, T0_NS, 1);
+	struct sent_cond cond;
+	char names[4][256];
+
+	sh_profile(b, "empty", 2, "cpu", "nanoseconds", T0_NS);
+	sh_env_start(&env, yaml);
+	cond.c = sh_find(&env, PF_EXPORTER, "pprof");
+	cond.want = 4;
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	assert_true(sh_run_until(&env, sent_reached, &cond, 10000));
+	sh_env_stop(&env);
+	pf_batch_unref(b);
+	free(yaml);
+	assert_int_equal(list_dir(dir, names, 4), 1);
+	assert_non_null(strstr(names[0], "full.pid1."));
+}
+
 static void test_config_checks(void **state)
 {
 	struct pf_error err = {0};
@@ -467,6 +533,9 @@ static void test_config_checks(void **state)
 
 int main(void)
 {
+	/* Before the pool first starts: test_exporter_cancels_at_deadline fills it. */
+	setenv("UV_THREADPOOL_SIZE", "4", 1);
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_name),
@@ -482,6 +551,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exporter_busy_and_drain_on_shutdown, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_rotates, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_cancels_at_deadline, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_skips_empty, setup_dir, teardown_dir),
 		cmocka_unit_test(test_config_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
