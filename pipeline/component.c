@@ -149,6 +149,13 @@ void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n)
 	c->counters[ctr] += n;
 }
 
+void pf_component_gauge(struct pf_component *c, enum pf_gauge g, int64_t value)
+{
+	assert((unsigned)g < PF_GAUGE__COUNT);
+	c->gauges[g] = value;
+	c->gauges_set |= 1u << g;
+}
+
 void pf_component_drop(struct pf_component *c, const char *reason, uint64_t n)
 {
 	struct pf_drop_count *slot = &c->drops[PF_DROP_REASONS];

@@ -81,6 +81,13 @@ enum pf_counter {
 	PF_CTR__COUNT,
 };
 
+/* Per-component gauges (exporters with a sending queue). */
+enum pf_gauge {
+	PF_GAUGE_QUEUE_SIZE,     /* otelcol_exporter_queue_size: batches queued now */
+	PF_GAUGE_QUEUE_CAPACITY, /* otelcol_exporter_queue_capacity */
+	PF_GAUGE__COUNT,
+};
+
 /* ---- what a component may ask of the framework (loop thread only) ---- */
 
 /* The id, "type" or "type/name". */
@@ -109,6 +116,9 @@ int pf_component_emit(struct pf_component *c, struct pf_batch *batch);
 
 /* Adds n to one of c's counters. */
 void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n);
+
+/* Sets a gauge; only gauges ever set are exposed. */
+void pf_component_gauge(struct pf_component *c, enum pf_gauge g, int64_t value);
 
 /* Counts n dropped samples with a short reason ("queue_full"). */
 void pf_component_drop(struct pf_component *c, const char *reason, uint64_t n);

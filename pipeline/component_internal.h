@@ -50,6 +50,8 @@ struct pf_component {
 	size_t n_next;
 
 	uint64_t counters[PF_CTR__COUNT];
+	int64_t gauges[PF_GAUGE__COUNT];
+	unsigned gauges_set;				 /* bit per enum pf_gauge */
 	struct pf_drop_count drops[PF_DROP_REASONS + 1]; /* the last is "other" */
 };
 

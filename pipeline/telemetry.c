@@ -199,6 +199,25 @@ static void put_drops(FILE *f, const struct pf_service *s)
 	}
 }
 
+static void put_gauge(FILE *f, const struct pf_service *s, const char *name, const char *help,
+		      enum pf_gauge g)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < pf_service_n_components(s); i++) {
+		const struct pf_component *c = pf_service_component(s, i);
+		if (c->def->kind != PF_EXPORTER || !(c->gauges_set & (1u << g)))
+			continue;
+		if (!header) {
+			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+			header = true;
+		}
+		fprintf(f, "%s{", name);
+		put_label(f, "exporter", c->id);
+		fprintf(f, "} %lld\n", (long long)c->gauges[g]);
+	}
+}
+
 static long rss_bytes(void)
 {
 	long pages = 0, rss = 0;
@@ -248,6 +267,10 @@ char *pf_telemetry_render(const struct pf_service *s, size_t *len)
 		return NULL;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		put_family(f, s, &families[i]);
+	put_gauge(f, s, "otelcol_exporter_queue_size",
+		  "Current size of the retry queue (in batches).", PF_GAUGE_QUEUE_SIZE);
+	put_gauge(f, s, "otelcol_exporter_queue_capacity",
+		  "Fixed capacity of the retry queue (in batches).", PF_GAUGE_QUEUE_CAPACITY);
 	put_drops(f, s);
 	put_process(f, s);
 	if (fclose(f) != 0) {

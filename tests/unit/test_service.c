@@ -556,6 +556,8 @@ static void test_timer_receiver_counts_and_telemetry(void **state)
 	size_t len = 0;
 	pf_component_count(comp(s, PF_EXPORTER, "texp"), PF_CTR_EXPORTER_SEND_FAILED, 1);
 	pf_component_count(comp(s, PF_RECEIVER, "trecv"), PF_CTR_INPUT_ERRORS, 9);
+	pf_component_gauge(comp(s, PF_EXPORTER, "texp"), PF_GAUGE_QUEUE_SIZE, 3);
+	pf_component_gauge(comp(s, PF_EXPORTER, "texp"), PF_GAUGE_QUEUE_CAPACITY, 1000);
 	static const char drop_line[] = "\nproflow_component_dropped_profile_samples{"
 					"component=\"processor/tmut\",reason=\"test_reason\"} 8\n";
 	char *text = pf_telemetry_render(s, &len);
@@ -576,6 +578,9 @@ static void test_timer_receiver_counts_and_telemetry(void **state)
 		"\notelcol_exporter_enqueue_failed_profile_samples{exporter=\"texp\"} 0\n",
 		drop_line,
 		"\nproflow_component_input_errors{component=\"receiver/trecv\"} 9\n",
+		"\n# TYPE otelcol_exporter_queue_size gauge\n",
+		"\notelcol_exporter_queue_size{exporter=\"texp\"} 3\n",
+		"\notelcol_exporter_queue_capacity{exporter=\"texp\"} 1000\n",
 		"\n# TYPE otelcol_process_uptime counter\n",
 		"\notelcol_process_cpu_seconds ",
 		"\n# TYPE otelcol_process_memory_rss gauge\notelcol_process_memory_rss ",
