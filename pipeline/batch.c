@@ -9,6 +9,9 @@
 
 #include "pipeline/batch_internal.h"
 
+/* A pprof sample with N value types costs N of these: keep them small. */
+_Static_assert(sizeof(struct pf_sample) == 32, "struct pf_sample grew");
+
 void *pf_batch_grow(void *p, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 16;
@@ -311,7 +314,9 @@ int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t
 	if (n_values > UINT32_MAX || n_timestamps > UINT32_MAX)
 		return -EINVAL;
 	prof = &b->profiles[p];
-	if (n_values > SIZE_MAX - b->n_values || n_timestamps > SIZE_MAX - b->n_timestamps)
+	/* Offsets into the pools are 32-bit to keep a sample at 32 bytes. */
+	if (n_values > PF_BATCH_MAX_POOL - b->n_values ||
+	    n_timestamps > PF_BATCH_MAX_POOL - b->n_timestamps)
 		return -ENOMEM;
 	v_in = pf_batch_offset_in(values, b->values, b->n_values * sizeof(*values));
 	t_in = pf_batch_offset_in(timestamps, b->timestamps, b->n_timestamps * sizeof(*timestamps));
@@ -330,8 +335,8 @@ int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t
 	s->values_len = (uint32_t)n_values;
 	s->timestamps_len = (uint32_t)n_timestamps;
 	s->reserved = 0;
-	s->values_off = b->n_values;
-	s->timestamps_off = b->n_timestamps;
+	s->values_off = (uint32_t)b->n_values;
+	s->timestamps_off = (uint32_t)b->n_timestamps;
 	if (n_values)
 		memcpy(b->values + b->n_values, values, n_values * sizeof(*values));
 	if (n_timestamps)

@@ -142,8 +142,8 @@ struct pf_sample {
 	uint32_t values_len;
 	uint32_t timestamps_len;
 	uint32_t reserved;
-	uint64_t values_off;	 /* internal: into the batch's value pool */
-	uint64_t timestamps_off; /* internal: into the batch's timestamp pool */
+	uint32_t values_off;	 /* internal: into the batch's value pool */
+	uint32_t timestamps_off; /* internal: into the batch's timestamp pool */
 };
 
 /* ---- lifetime ---- */

@@ -205,8 +205,8 @@ static int lay_out(struct agg *a, const size_t *per_profile)
 		s->stack = o->stack;
 		s->attrs = o->attrs;
 		s->link = o->link;
-		s->values_off = nv;
-		s->timestamps_off = nt;
+		s->values_off = (uint32_t)nv;
+		s->timestamps_off = (uint32_t)nt;
 		o->values_at = nv;
 		o->timestamps_at = nt;
 		if (keeps_parts(a, o)) {
@@ -217,6 +217,8 @@ static int lay_out(struct agg *a, const size_t *per_profile)
 		}
 		nv += s->values_len;
 		nt += s->timestamps_len;
+		if (nv > PF_BATCH_MAX_POOL || nt > PF_BATCH_MAX_POOL)
+			return -ENOMEM;
 	}
 	if (PF_BATCH_RESERVE(out->values, out->cap_values, nv) < 0 ||
 	    PF_BATCH_RESERVE(out->timestamps, out->cap_timestamps, nt) < 0)

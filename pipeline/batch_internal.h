@@ -15,6 +15,10 @@
  * PF_INDEX_ERROR. */
 #define PF_BATCH_MAX_ENTRIES ((size_t)UINT32_MAX - 1)
 
+/* The value and timestamp pools hold at most this many entries, so a
+ * sample's 32-bit offsets always fit. */
+#define PF_BATCH_MAX_POOL ((size_t)UINT32_MAX)
+
 /* Strings live back to back in one char pool, each followed by a NUL.
  * String i spans chars[off[i]] .. chars[off[i + 1] - 2]; off has n + 1
  * entries, so a string costs its bytes, a NUL and one offset. */

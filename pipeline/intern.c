@@ -9,6 +9,7 @@
 /* Slot positions come from the 32-bit stored hash, so the index never has
  * more than 2^32 slots; at that size it fills past 0.75 but keeps one slot
  * free so probes end. */
+_Static_assert(sizeof(size_t) >= 8, "the intern index assumes 64-bit sizes");
 #define INTERN_MAX_SLOTS ((size_t)1 << 32)
 #define INTERN_MIN_SLOTS 16
 
