@@ -1,0 +1,3 @@
+module proflow.test/pproftarget
+
+go 1.19

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared steps of the pprof receiver's integration tests (sourced by it_pprof_*.sh):
+# a temp dir, free ports, the Go pprof target, the proflow binary, and cleanup
+# that leaves no process behind.
+#
+# The sourcing script is called as: script PROFLOW GO_SOURCE_DIR BUILD_DIR
+
+set -eu
+
+PROFLOW=$1
+GO_SRC=$2
+BUILD=$3
+T=$(mktemp -d "${TMPDIR:-/tmp}/pf-it-pprof.XXXXXX")
+TARGET_PID=
+PF_PID=
+export GOCACHE="$BUILD/gocache" GOPATH="$BUILD/gopath" GOFLAGS=-mod=mod GOPROXY=off \
+	GO111MODULE=on GOTELEMETRY=off PPROF_TMPDIR="$T" HOME="${HOME:-$T}"
+
+cleanup() {
+	status=$?
+	for pid in $PF_PID $TARGET_PID; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$status" -ne 0 ] && [ -f "$T/proflow.log" ]; then
+		echo "---- proflow log ----" >&2
+		tail -n 60 "$T/proflow.log" >&2
+	fi
+	rm -rf "$T"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# A TCP port free on 127.0.0.1 right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt "$limit" ] || return 1
+		sleep 0.1
+	done
+}
+
+build_target() {
+	mkdir -p "$BUILD"
+	(cd "$GO_SRC" && go build -o "$BUILD/pproftarget" .) || fail "building the Go target"
+}
+
+# start_target PORT: the Go program serving net/http/pprof on 127.0.0.1:PORT.
+start_target() {
+	"$BUILD/pproftarget" "127.0.0.1:$1" >"$T/target.log" 2>&1 &
+	TARGET_PID=$!
+	wait_for 10 curl -sf "http://127.0.0.1:$1/debug/pprof/" || fail "Go target did not start"
+}
+
+stop_target() {
+	if [ -n "$TARGET_PID" ]; then
+		kill -TERM "$TARGET_PID" 2>/dev/null || true
+		wait "$TARGET_PID" 2>/dev/null || true
+		TARGET_PID=
+	fi
+}
+
+# start_proflow CONFIG: runs the real binary in the background, log in $T/proflow.log.
+start_proflow() {
+	"$PROFLOW" --config "$1" >"$T/proflow.log" 2>&1 &
+	PF_PID=$!
+}
+
+# stop_proflow: SIGTERM, then waits up to 30 s; fails unless it exits 0.
+stop_proflow() {
+	local i=0 rc=0
+	kill -TERM "$PF_PID"
+	while kill -0 "$PF_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || fail "proflow did not exit within 30 s of SIGTERM"
+		sleep 0.1
+	done
+	wait "$PF_PID" || rc=$?
+	PF_PID=
+	[ "$rc" -eq 0 ] || fail "proflow exited with $rc after SIGTERM"
+}
+
+# metric PORT NAME: the sum of every series of NAME (0 when absent).
+metric() {
+	curl -sf "http://127.0.0.1:$1/metrics" |
+		awk -v n="$2" '$1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1 { s += $NF } END { printf "%d\n", s }'
+}
+
+# read_lines: the receiver's debug lines for profiles it read.
+read_lines() {
+	grep -E 'receiver/pprof[^ ]*: read ' "$T/proflow.log" || true
+}
+
+# log_sum KEY: the sum of KEY=N over the receiver's read lines.
+log_sum() {
+	read_lines | grep -oE "(^| )$1=[0-9]+" | awk -F= '{ s += $2 } END { printf "%d\n", s }'
+}
+
+# log_samples: the sum of the sample counts in the read lines.
+log_samples() {
+	read_lines | grep -oE '[0-9]+ samples' | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# pprof_total FILE...: total cpu nanoseconds as go tool pprof reports it.
+pprof_total() {
+	go tool pprof -top -unit=ns "$@" 2>/dev/null |
+		sed -nE 's/.* of ([0-9]+)ns total.*/\1/p' | head -n1
+}
+
+# flat_ns FUNCTION FILE...: the flat cpu nanoseconds of FUNCTION.
+flat_ns() {
+	local fn=$1
+	shift
+	go tool pprof -top -unit=ns "$@" 2>/dev/null |
+		awk -v f="$fn" '$NF == f { sub(/ns$/, "", $1); print $1; found = 1 } END { if (!found) print 0 }'
+}
+
+# top_function FILE...: the function with the largest flat share.
+top_function() {
+	go tool pprof -top -unit=ns "$@" 2>/dev/null | awk '/flat%/ { getline; print $NF; exit }'
+}
