@@ -14,9 +14,10 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 
-#define MAX_IN_FLIGHT	 4
-#define CANCEL_MARGIN_MS 50
-#define TEMP_MAX_AGE_NS	 (3600LL * 1000000000LL)
+#define MAX_IN_FLIGHT	      4
+#define CANCEL_MARGIN_MS      50
+#define ERROR_LOG_INTERVAL_MS 10000
+#define TEMP_MAX_AGE_NS	      (3600LL * 1000000000LL)
 
 struct pprof_config {
 	char *directory;
@@ -51,6 +52,9 @@ struct pprof_exporter {
 	bool started;
 	bool stopping;
 	pf_done_fn done;
+	bool logged_errors;
+	uint64_t last_error_ms; /* uv_now() of the last failure logged */
+	uint64_t suppressed_errors;
 };
 
 static const struct pf_option pprof_options[] = {
@@ -263,6 +267,27 @@ static void forget(struct pprof_exporter *e, struct pprof_work *w)
 	assert(!"pprof work not in flight");
 }
 
+/* Logs a write failure, at most once per ERROR_LOG_INTERVAL_MS; the
+ * send_failed counter has every one. */
+static void log_failure(struct pprof_exporter *e, const char *what)
+{
+	uint64_t now = uv_now(pf_component_loop(e->c));
+
+	if (e->logged_errors && now - e->last_error_ms < ERROR_LOG_INTERVAL_MS) {
+		e->suppressed_errors++;
+		return;
+	}
+	if (e->suppressed_errors)
+		pf_log(lg(e), PF_LOG_ERROR,
+		       "%s (and %" PRIu64 " more failures since the last report)", what,
+		       e->suppressed_errors);
+	else
+		pf_log(lg(e), PF_LOG_ERROR, "%s", what);
+	e->logged_errors = true;
+	e->last_error_ms = now;
+	e->suppressed_errors = 0;
+}
+
 /* Back on the loop: count, log, release the batch. */
 static void work_done(uv_work_t *req, int status)
 {
@@ -274,7 +299,7 @@ static void work_done(uv_work_t *req, int status)
 		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not written",
 		       w->failed);
 	} else if (w->err) {
-		pf_log(lg(e), PF_LOG_ERROR, "%s", w->what);
+		log_failure(e, w->what);
 	} else if (w->files) {
 		pf_log(lg(e), PF_LOG_DEBUG, "wrote %zu file(s), last %s", w->files, w->what);
 	}

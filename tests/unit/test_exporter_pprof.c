@@ -489,6 +489,34 @@ static void test_exporter_cancels_at_deadline(void **state)
 	assert_int_equal(list_dir(dir, names, 4), 0);
 }
 
+/* A directory gone after start: every sample is counted as failed. */
+static void test_exporter_counts_failures(void **state)
+{
+	const char *dir = *state;
+	char sub[512];
+	char *yaml;
+	struct sh_env env;
+	struct sent_cond cond;
+
+	snprintf(sub, sizeof(sub), "%s/out", dir);
+	yaml = yaml_for(sub, "");
+	sh_env_start(&env, yaml);
+	assert_int_equal(rmdir(sub), 0);
+	cond.c = sh_find(&env, PF_EXPORTER, "pprof");
+	cond.want = 8;
+	for (int i = 0; i < 2; i++) {
+		struct pf_batch *b = cpu_batch("svc", 1, T0_NS + (uint64_t)i, 1);
+
+		assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+		pf_batch_unref(b);
+	}
+	assert_true(sh_run_until(&env, sent_reached, &cond, 10000));
+	assert_int_equal(pf_component_counter(cond.c, PF_CTR_EXPORTER_SEND_FAILED), 8);
+	assert_int_equal(pf_component_counter(cond.c, PF_CTR_EXPORTER_SENT), 0);
+	sh_env_stop(&env);
+	free(yaml);
+}
+
 /* A profile without samples makes no file. */
 static void test_exporter_skips_empty(void **state)
 {
@@ -554,6 +582,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exporter_cancels_at_deadline, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_skips_empty, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_counts_failures, setup_dir,
+						teardown_dir),
 		cmocka_unit_test(test_config_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
