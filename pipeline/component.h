@@ -83,7 +83,7 @@ enum pf_counter {
 
 /* Per-component gauges (exporters with a sending queue). */
 enum pf_gauge {
-	PF_GAUGE_QUEUE_SIZE,     /* otelcol_exporter_queue_size: batches queued now */
+	PF_GAUGE_QUEUE_SIZE,	 /* otelcol_exporter_queue_size: batches queued now */
 	PF_GAUGE_QUEUE_CAPACITY, /* otelcol_exporter_queue_capacity */
 	PF_GAUGE__COUNT,
 };
