@@ -10,7 +10,7 @@ extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_extension_health_check;
 
 const struct pf_component_def *const pf_registry[] = {
-	&pf_receiver_pprof,
+	&pf_receiver_pprof, /* by kind, then type */
 	&pf_processor_aggregate,
 	&pf_exporter_debug,
 	&pf_exporter_pprof,
