@@ -21,7 +21,7 @@ static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct pf_batch_strings *t = ctx;
 	const struct str_key *k = key;
-	uint64_t off = t->off[idx];
+	uint32_t off = t->off[idx];
 
 	return t->off[idx + 1] - off - 1 == k->len && memcmp(t->chars + off, k->s, k->len) == 0;
 }
@@ -38,7 +38,7 @@ static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t
 	idx = pf_intern_find(&t->index, h, str_eq, t, &k, &pos);
 	if (idx != PF_INTERN_EMPTY)
 		return idx;
-	if (t->n >= PF_BATCH_MAX_ENTRIES || len >= SIZE_MAX - t->chars_len)
+	if (t->n >= PF_BATCH_MAX_ENTRIES || len >= PF_BATCH_MAX_POOL - t->chars_len)
 		return PF_INDEX_ERROR;
 	inside = pf_batch_offset_in(s, t->chars, t->chars_len);
 	if (PF_BATCH_RESERVE(t->chars, t->chars_cap, t->chars_len + len + 1) < 0 ||
@@ -51,7 +51,7 @@ static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t
 		memcpy(t->chars + at, s, len);
 	t->chars[at + len] = '\0';
 	t->chars_len = at + len + 1;
-	t->off[t->n + 1] = t->chars_len;
+	t->off[t->n + 1] = (uint32_t)t->chars_len;
 	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
 	return (uint32_t)t->n++;
 }
@@ -82,7 +82,7 @@ static bool list_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct pf_batch_lists *l = ctx;
 	const struct list_key *k = key;
-	uint64_t off = l->off[idx];
+	uint32_t off = l->off[idx];
 
 	return l->off[idx + 1] - off == k->n &&
 	       memcmp(l->items + off, k->items, k->n * sizeof(*k->items)) == 0;
@@ -102,7 +102,7 @@ static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, si
 	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
 	if (idx != PF_INTERN_EMPTY)
 		return idx;
-	if (l->n >= PF_BATCH_MAX_ENTRIES || n > SIZE_MAX - l->items_len)
+	if (l->n >= PF_BATCH_MAX_ENTRIES || n > PF_BATCH_MAX_POOL - l->items_len)
 		return PF_INDEX_ERROR;
 	inside = pf_batch_offset_in(items, l->items, l->items_len * sizeof(*items));
 	if (PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + n) < 0 ||
@@ -113,7 +113,7 @@ static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, si
 	if (n)
 		memcpy(l->items + l->items_len, items, n * sizeof(*items));
 	l->items_len += n;
-	l->off[l->n + 1] = l->items_len;
+	l->off[l->n + 1] = (uint32_t)l->items_len;
 	pf_intern_put(&l->index, pos, h, (uint32_t)l->n);
 	return (uint32_t)l->n++;
 }

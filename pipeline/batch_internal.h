@@ -15,17 +15,17 @@
  * PF_INDEX_ERROR. */
 #define PF_BATCH_MAX_ENTRIES ((size_t)UINT32_MAX - 1)
 
-/* The value and timestamp pools hold at most this many entries, so a
- * sample's 32-bit offsets always fit. */
+/* Every pool (chars, list items, values, timestamps) holds at most this many
+ * entries, so 32-bit offsets into it always fit. */
 #define PF_BATCH_MAX_POOL ((size_t)UINT32_MAX)
 
 /* Strings live back to back in one char pool, each followed by a NUL.
  * String i spans chars[off[i]] .. chars[off[i + 1] - 2]; off has n + 1
- * entries, so a string costs its bytes, a NUL and one offset. */
+ * entries, so a string costs its bytes, a NUL and one 4-byte offset. */
 struct pf_batch_strings {
 	char *chars;
 	size_t chars_len, chars_cap;
-	uint64_t *off;
+	uint32_t *off;
 	size_t n, off_cap; /* off_cap counts offsets, n counts strings */
 	struct pf_intern index;
 };
@@ -35,7 +35,7 @@ struct pf_batch_strings {
 struct pf_batch_lists {
 	uint32_t *items;
 	size_t items_len, items_cap;
-	uint64_t *off;
+	uint32_t *off;
 	size_t n, off_cap;
 	struct pf_intern index;
 };
