@@ -14,11 +14,11 @@ duration=${PROFLOW_DURATION:-40s}
 mkdir -p "$out"
 
 # The demo service: a Go program with net/http/pprof and two hot functions.
-demo="$root/build/release/demo-go"
-GO111MODULE=off GOPATH=/nonexistent GOCACHE="$root/build/go-cache" GOFLAGS=-mod=mod \
-	go build -o "$demo" "$root/tests/it/go/pprofdemo.go"
+demo="$root/build/release/pproftarget"
+(cd "$root/tests/it/go" && GOCACHE="$root/build/go-cache" GOPATH="$root/build/gopath" \
+	GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on go build -o "$demo" .)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$demo" -addr "127.0.0.1:$port" &
+"$demo" "127.0.0.1:$port" >/dev/null &
 demo_pid=$!
 trap 'kill $demo_pid 2>/dev/null || true' EXIT
 
