@@ -541,6 +541,7 @@ static void assert_samples_match(const struct pf_batch *a, uint32_t pa, const st
 	size_t na, nb, i;
 	const struct pf_sample *sa = pf_batch_samples(a, pa, &na);
 	const struct pf_sample *sb = pf_batch_samples(b, pb, &nb);
+	const struct pf_value *v;
 	char x[256], y[256];
 
 	assert_int_equal(na, nb);
@@ -551,12 +552,10 @@ static void assert_samples_match(const struct pf_batch *a, uint32_t pa, const st
 		assert_memory_equal(pf_batch_sample_values(a, &sa[i]),
 				    pf_batch_sample_values(b, &sb[i]),
 				    sa[i].values_len * sizeof(int64_t));
-		assert_int_equal(
-			pf_batch_attribute_get(a, pf_batch_attr_set_get(a, sa[i].attrs, &na)[0])
-				->value.u.i,
-			7);
-		na = pf_batch_samples(a, pa, &na) ? na : 0;
-		pf_batch_samples(a, pa, &na);
+		v = pf_batch_attr_lookup(a, sa[i].attrs, "thread.id");
+		assert_non_null(v);
+		assert_int_equal(v->u.i, 7);
+		assert_int_equal(pf_batch_attr_lookup(b, sb[i].attrs, "thread.id")->u.i, 7);
 	}
 }
 
