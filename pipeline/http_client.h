@@ -71,8 +71,9 @@ struct pf_http_response {
 typedef void (*pf_http_done_fn)(const struct pf_http_response *resp, void *arg);
 typedef void (*pf_http_closed_fn)(void *arg);
 
-/* A new client on `loop`; touches the loop only when requests are sent.
- * Returns NULL when out of memory or curl cannot be initialised. */
+/* A new client on `loop` (it initialises a timer there, so it must be closed
+ * with pf_http_client_close before the loop is). Returns NULL when out of
+ * memory or curl cannot be initialised. */
 struct pf_http_client *pf_http_client_new(uv_loop_t *loop);
 
 /* Starts a request. The request struct and its strings are copied, except

@@ -80,6 +80,22 @@ static int add_hit(struct scan_job *job, size_t *cap, const char *path, const st
 	return 0;
 }
 
+static int cmp_id(uint64_t dev_a, uint64_t ino_a, uint64_t dev_b, uint64_t ino_b)
+{
+	if (dev_a != dev_b)
+		return dev_a < dev_b ? -1 : 1;
+	if (ino_a != ino_b)
+		return ino_a < ino_b ? -1 : 1;
+	return 0;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct scan_hit *x = a, *y = b;
+
+	return cmp_id(x->dev, x->ino, y->dev, y->ino);
+}
+
 static void scan_work(uv_work_t *w)
 {
 	struct scan_job *job = w->data;
@@ -106,6 +122,17 @@ static void scan_work(uv_work_t *w)
 		}
 		globfree(&g);
 	}
+	/* Patterns may overlap: keep each file once. */
+	qsort(job->hits, job->n_hits, sizeof(*job->hits), cmp_hit);
+	size_t kept = 0;
+	for (size_t i = 0; i < job->n_hits; i++) {
+		if (kept && cmp_hit(&job->hits[kept - 1], &job->hits[i]) == 0) {
+			free(job->hits[i].path);
+			continue;
+		}
+		job->hits[kept++] = job->hits[i];
+	}
+	job->n_hits = kept;
 }
 
 static void scan_job_free(struct scan_job *job)
@@ -118,12 +145,20 @@ static void scan_job_free(struct scan_job *job)
 
 /* ---- bookkeeping on the loop ---- */
 
-static struct file_entry *find(struct pprof_files *f, uint64_t dev, uint64_t ino)
+static int cmp_entry(const void *a, const void *b)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (f->entries[i].dev == dev && f->entries[i].ino == ino)
-			return &f->entries[i];
-	return NULL;
+	const struct file_entry *x = a, *y = b;
+
+	return cmp_id(x->dev, x->ino, y->dev, y->ino);
+}
+
+/* Looks a hit up among the first n entries, sorted by cmp_entry. */
+static int cmp_hit_entry(const void *key, const void *elem)
+{
+	const struct scan_hit *h = key;
+	const struct file_entry *e = elem;
+
+	return cmp_id(h->dev, h->ino, e->dev, e->ino);
 }
 
 static struct file_entry *add_entry(struct pprof_files *f, const struct scan_hit *h)
@@ -219,11 +254,18 @@ static void merge_scan(struct pprof_files *f, const struct scan_job *job)
 {
 	bool settle = f->r->cfg.watch;
 
+	size_t known = f->n;
+
+	/* Sorted, so each hit is found in O(log n); new entries go after `known`
+	 * and are never looked up in this round (hits are unique). */
+	qsort(f->entries, f->n, sizeof(*f->entries), cmp_entry);
 	for (size_t i = 0; i < f->n; i++)
 		f->entries[i].present = false;
 	for (size_t i = 0; i < job->n_hits; i++) {
 		const struct scan_hit *h = &job->hits[i];
-		struct file_entry *e = find(f, h->dev, h->ino);
+		struct file_entry *e =
+			known ? bsearch(h, f->entries, known, sizeof(*f->entries), cmp_hit_entry)
+			      : NULL;
 
 		if (!e) {
 			e = add_entry(f, h);

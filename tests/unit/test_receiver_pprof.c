@@ -315,7 +315,7 @@ static void test_files_read_once(void **state)
 	snprintf(yaml, sizeof(yaml),
 		 "receivers:\n"
 		 "  pprof:\n"
-		 "    paths: ['%s/*.pb.gz', '%s/*.pb']\n"
+		 "    paths: ['%s/*.pb.gz', '%s/*.pb', '%s/a*']\n"
 		 "    poll_interval: 50ms\n"
 		 "    job: files-job\n"
 		 "    resource: {deployment.environment.name: test}\n"
@@ -324,7 +324,7 @@ static void test_files_read_once(void **state)
 		 "service:\n"
 		 "  pipelines:\n"
 		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
-		 env->dir, env->dir);
+		 env->dir, env->dir, env->dir);
 	env_start(env, yaml);
 	assert_true(run_until(env, two_batches_one_error, 5000));
 	assert_int_equal(captured_sum(env), 37);
@@ -337,7 +337,8 @@ static void test_files_read_once(void **state)
 	}
 	assert_int_equal(pf_component_counter(env->recv, PF_CTR_RECEIVER_ACCEPTED), 4);
 
-	/* Without watch, a new file is not picked up; nothing is read twice. */
+	/* Without watch, a new file is not picked up; nothing is read twice (a.pb.gz
+	 * matches two patterns). */
 	snprintf(path, sizeof(path), "%s/d.pb.gz", env->dir);
 	write_profile(path, true, 100, 100);
 	run_until(env, NULL, 300);
