@@ -213,6 +213,34 @@ static int merge_profiles(struct pf_batch *dst, const struct pf_batch *src,
 	return 0;
 }
 
+/* True when b holds only its zero entries and no profiles. */
+static bool is_pristine(const struct pf_batch *b)
+{
+	return b->strings.n == 1 && b->string_lists.n == 1 && b->attr_sets.n == 1 &&
+	       b->stacks.n == 1 && b->attributes.n == 1 && b->functions.n == 1 &&
+	       b->mappings.n == 1 && b->locations.n == 1 && b->links.n == 1 &&
+	       b->resources.n == 1 && b->scopes.n == 1 && b->n_profiles == 0;
+}
+
+/* Merging into an empty batch is a copy, which needs no hashing: build it
+ * aside, then swap contents so dst keeps its identity and references. */
+static int merge_into_pristine(struct pf_batch *dst, const struct pf_batch *src)
+{
+	struct pf_batch *c = pf_batch_copy(src), tmp;
+	unsigned refs;
+
+	if (!c)
+		return -ENOMEM;
+	refs = atomic_load(&dst->refs);
+	memcpy(&tmp, dst, sizeof(tmp));
+	memcpy(dst, c, sizeof(*dst));
+	memcpy(c, &tmp, sizeof(*c));
+	atomic_store(&dst->refs, refs);
+	atomic_store(&c->refs, 1);
+	pf_batch_unref(c);
+	return 0;
+}
+
 int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 {
 	struct merge_maps m;
@@ -220,6 +248,8 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 
 	assert(dst != src);
 	assert(!pf_batch_is_shared(dst));
+	if (is_pristine(dst))
+		return merge_into_pristine(dst, src);
 	memset(&m, 0, sizeof(m));
 	rc = maps_alloc(&m, src);
 	if (rc < 0)

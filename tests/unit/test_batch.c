@@ -758,6 +758,13 @@ static void test_merge_every_table(void **state)
 	assert_int_equal(pf_batch_merge(empty, b), 0);
 	assert_rich(empty, 0);
 	assert_int_equal(pf_batch_n_strings(empty), pf_batch_n_strings(b));
+	assert_no_duplicates(empty);
+	/* Its index came with the copy: merging b again adds no entries. */
+	assert_int_equal(pf_batch_merge(empty, b), 0);
+	assert_int_equal(pf_batch_n_strings(empty), pf_batch_n_strings(b));
+	assert_int_equal(pf_batch_n_stacks(empty), pf_batch_n_stacks(b));
+	assert_int_equal(pf_batch_n_profiles(empty), 2);
+	assert_rich(empty, 1);
 	pf_batch_unref(b);
 	b = pf_batch_new();
 	assert_int_equal(pf_batch_merge(a, b), 0);
