@@ -123,7 +123,8 @@ static void scan_work(uv_work_t *w)
 		globfree(&g);
 	}
 	/* Patterns may overlap: keep each file once. */
-	qsort(job->hits, job->n_hits, sizeof(*job->hits), cmp_hit);
+	if (job->n_hits)
+		qsort(job->hits, job->n_hits, sizeof(*job->hits), cmp_hit);
 	size_t kept = 0;
 	for (size_t i = 0; i < job->n_hits; i++) {
 		if (kept && cmp_hit(&job->hits[kept - 1], &job->hits[i]) == 0) {
@@ -253,12 +254,12 @@ static void dispatch_reads(struct pprof_files *f)
 static void merge_scan(struct pprof_files *f, const struct scan_job *job)
 {
 	bool settle = f->r->cfg.watch;
-
 	size_t known = f->n;
 
 	/* Sorted, so each hit is found in O(log n); new entries go after `known`
 	 * and are never looked up in this round (hits are unique). */
-	qsort(f->entries, f->n, sizeof(*f->entries), cmp_entry);
+	if (f->n)
+		qsort(f->entries, f->n, sizeof(*f->entries), cmp_entry);
 	for (size_t i = 0; i < f->n; i++)
 		f->entries[i].present = false;
 	for (size_t i = 0; i < job->n_hits; i++) {
