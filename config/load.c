@@ -41,21 +41,25 @@ int pf_cloader_warn(struct pf_cloader *l, const char *where, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	char **w = calloc(cfg->n_warnings + 1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
 	size_t len = strlen(where) + strlen(msg) + 3;
 	char *line = malloc(len);
-	if (!line) {
-		free(w);
+	if (!line)
 		return -ENOMEM;
-	}
 	snprintf(line, len, "%s: %s", where, msg);
-	if (cfg->n_warnings)
-		memcpy(w, cfg->warnings, cfg->n_warnings * sizeof(*w));
-	w[cfg->n_warnings++] = line;
-	free(cfg->warnings);
-	cfg->warnings = w;
+	if (cfg->n_warnings == l->cap_warnings) {
+		size_t cap = l->cap_warnings ? l->cap_warnings * 2 : 4;
+		char **w = calloc(cap, sizeof(*w));
+		if (!w) {
+			free(line);
+			return -ENOMEM;
+		}
+		if (cfg->n_warnings)
+			memcpy(w, cfg->warnings, cfg->n_warnings * sizeof(*w));
+		free(cfg->warnings);
+		cfg->warnings = w;
+		l->cap_warnings = cap;
+	}
+	cfg->warnings[cfg->n_warnings++] = line;
 	return 0;
 }
 

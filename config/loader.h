@@ -13,6 +13,7 @@ struct pf_cloader {
 	const struct pf_component_def *const *registry;
 	struct pf_config *cfg;
 	size_t cap_components;
+	size_t cap_warnings;
 	struct pf_strindex ids[PF_KIND_COUNT]; /* id -> index in cfg->components, per kind */
 	struct pf_error *err;
 };

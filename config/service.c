@@ -13,6 +13,7 @@ struct service_settings {
 	} logs;
 	struct {
 		char *address;
+		int level;
 	} metrics;
 	int64_t shutdown_timeout_ns;
 };
@@ -29,7 +30,17 @@ static const struct pf_option logs_options[] = {
 	PF_OPTION_END,
 };
 
+/* The Collector's metrics levels; proflow only tells "none" (off) from the rest. */
+static const char *const metrics_levels[] = {"none", "basic", "normal", "detailed", NULL};
+
 static const struct pf_option metrics_options[] = {
+	{.name = "level",
+	 .type = PF_OPT_ENUM,
+	 .def = "normal",
+	 .choices = metrics_levels,
+	 .offset = offsetof(struct service_settings, metrics.level) -
+		   offsetof(struct service_settings, metrics),
+	 .doc = "none disables the metrics endpoint, as in the Collector."},
 	{.name = "address",
 	 .type = PF_OPT_STRING,
 	 .def = "127.0.0.1:8888",
@@ -254,6 +265,14 @@ static int load_settings(struct pf_cloader *l, const struct pf_cnode *service,
 	}
 	l->cfg->log_level = (enum pf_log_level)s.logs.level;
 	l->cfg->shutdown_timeout_ns = s.shutdown_timeout_ns;
+	if (s.metrics.level == 0) { /* none */
+		free(s.metrics.address);
+		s.metrics.address = strdup("");
+		if (!s.metrics.address) {
+			rc = -ENOMEM;
+			goto out_free_shell;
+		}
+	}
 	l->cfg->metrics_address = s.metrics.address;
 	s.metrics.address = NULL;
 	rc = 0;

@@ -349,6 +349,14 @@ static void test_service_defaults(void **state)
 	assert_int_equal(cfg->shutdown_timeout_ns, 10000000000ll);
 	assert_int_equal(cfg->n_extensions, 0);
 	pf_config_free(cfg);
+	/* The Collector's metrics level none turns the endpoint off. */
+	cfg = load_ok("receivers: {rcv: }\n" EXP PIPE "  telemetry: {metrics: {level: none}}\n");
+	assert_string_equal(cfg->metrics_address, "");
+	pf_config_free(cfg);
+	cfg = load_ok("receivers: {rcv: }\n" EXP PIPE
+		      "  telemetry: {metrics: {level: detailed, address: ':9999'}}\n");
+	assert_string_equal(cfg->metrics_address, ":9999");
+	pf_config_free(cfg);
 }
 
 static void test_unused_component_warns(void **state)
