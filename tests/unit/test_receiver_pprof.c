@@ -32,6 +32,7 @@ static const struct pf_option no_options[] = {PF_OPTION_END};
 struct capture {
 	struct pf_batch *got[64];
 	size_t n_got;
+	bool busy; /* refuse everything */
 };
 
 static void *capture_create(struct pf_component *c, const void *config)
@@ -43,6 +44,8 @@ static int capture_consume(void *inst, struct pf_batch *batch)
 {
 	struct capture *cap = inst;
 
+	if (cap->busy)
+		return PF_BUSY;
 	assert_true(cap->n_got < 64);
 	cap->got[cap->n_got++] = pf_batch_ref(batch);
 	return PF_OK;
@@ -406,6 +409,39 @@ static void test_files_watch_and_delete(void **state)
 	env_free(env);
 }
 
+static bool two_dropped(struct env *env)
+{
+	return pf_component_counter(env->recv, PF_CTR_DROPPED) == 2;
+}
+
+/* A pull receiver cannot push back: what downstream refuses is dropped and counted. */
+static void test_busy_downstream_drops(void **state)
+{
+	struct env *env = *state;
+	char path[128], yaml[1024];
+
+	snprintf(path, sizeof(path), "%s/a.pb.gz", env->dir);
+	write_profile(path, true, 3, 4);
+	snprintf(yaml, sizeof(yaml),
+		 "receivers:\n"
+		 "  pprof:\n"
+		 "    paths: ['%s/*']\n"
+		 "exporters:\n"
+		 "  capture:\n"
+		 "service:\n"
+		 "  pipelines:\n"
+		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
+		 env->dir);
+	env_start(env, yaml);
+	env->cap->busy = true;
+	assert_true(run_until(env, two_dropped, 5000));
+	assert_int_equal(env->cap->n_got, 0);
+	assert_int_equal(pf_component_counter(env->recv, PF_CTR_RECEIVER_REFUSED), 2);
+	assert_int_equal(input_errors(env), 0);
+	env_shutdown(env);
+	env_free(env);
+}
+
 /* ---- scrapes ---- */
 
 struct server {
@@ -629,6 +665,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_files_read_once, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_files_watch_and_delete, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_busy_downstream_drops, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_scrape, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_shutdown_waits_for_scrape, setup_dir,
