@@ -18,7 +18,7 @@ demo="$root/build/release/pproftarget"
 (cd "$root/tests/it/go" && GOCACHE="$root/build/go-cache" GOPATH="$root/build/gopath" \
 	GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on go build -o "$demo" .)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$demo" "127.0.0.1:$port" >/dev/null &
+GODEBUG=asyncpreemptoff=1 "$demo" "127.0.0.1:$port" >/dev/null &
 demo_pid=$!
 trap 'kill $demo_pid 2>/dev/null || true' EXIT
 

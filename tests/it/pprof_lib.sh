@@ -62,7 +62,8 @@ build_target() {
 
 # start_target PORT: the Go program serving net/http/pprof on 127.0.0.1:PORT.
 start_target() {
-	"$BUILD/pproftarget" "127.0.0.1:$1" >"$T/target.log" 2>&1 &
+	# Without async preemption the hot loops, not runtime.asyncPreempt, hold the samples.
+	GODEBUG=asyncpreemptoff=1 "$BUILD/pproftarget" "127.0.0.1:$1" >"$T/target.log" 2>&1 &
 	TARGET_PID=$!
 	wait_for 10 curl -sf "http://127.0.0.1:$1/debug/pprof/" || fail "Go target did not start"
 }
