@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "pipeline/batch_internal.h"
 
@@ -41,12 +43,26 @@ struct pf_batch *pf_batch_alloc_bare(void)
 	return b;
 }
 
+/* A hash seed nobody outside can predict; getrandom() rarely fails, and the
+ * fallback still differs per batch and per nanosecond. */
+static uint64_t new_seed(const struct pf_batch *b)
+{
+	struct timespec ts;
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ (uintptr_t)b;
+}
+
 struct pf_batch *pf_batch_new(void)
 {
 	struct pf_batch *b = pf_batch_alloc_bare();
 
 	if (!b)
 		return NULL;
+	b->seed = new_seed(b);
 	if (pf_batch_init_tables(b) < 0) {
 		pf_batch_unref(b);
 		return NULL;
@@ -156,6 +172,8 @@ int pf_batch_copy_dictionary(struct pf_batch *dst, const struct pf_batch *src)
 	const struct pf_batch_strings *ss = &src->strings;
 	struct pf_batch_strings *ds = &dst->strings;
 	void *p;
+
+	dst->seed = src->seed; /* the copied indexes were hashed with it */
 
 	if (dup_array(&p, &ds->chars_cap, ss->chars, ss->chars_len, 1) < 0)
 		return -ENOMEM;

@@ -46,7 +46,7 @@ static bool desc_eq(const struct pf_profile_desc *a, const struct pf_profile_des
 	       a->original_payload_format == b->original_payload_format;
 }
 
-static uint32_t desc_hash(const struct pf_profile_desc *d)
+static uint32_t desc_hash(uint64_t seed, const struct pf_profile_desc *d)
 {
 	uint64_t w[8];
 
@@ -57,7 +57,7 @@ static uint32_t desc_hash(const struct pf_profile_desc *d)
 	w[4] = d->attrs | (uint64_t)d->dropped_attributes_count << 32;
 	w[5] = d->original_payload_format;
 	memcpy(&w[6], d->profile_id, 16);
-	return pf_intern_hash32(XXH3_64bits(w, sizeof(w)));
+	return pf_intern_hash32(XXH3_64bits_withSeed(w, sizeof(w), seed));
 }
 
 static bool out_profile_eq(const void *ctx, uint32_t idx, const void *key)
@@ -72,7 +72,7 @@ static int group_profile(struct agg *a, size_t p)
 {
 	const struct pf_profile_desc *d = &a->src->profiles[p].desc;
 	struct pf_profile_desc *od;
-	uint32_t h = desc_hash(d), idx;
+	uint32_t h = desc_hash(a->src->seed, d), idx;
 	uint64_t end, oend;
 	size_t pos;
 
@@ -120,7 +120,7 @@ static uint32_t group_sample(struct agg *a, size_t p, const struct pf_sample *s,
 			     size_t *per_profile)
 {
 	struct sample_key k = {a->prof_of[p], s->stack, s->attrs, s->link};
-	uint32_t h = pf_intern_hash32(XXH3_64bits(&k, sizeof(k))), idx;
+	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(&k, sizeof(k), a->src->seed)), idx;
 	const int64_t *v = pf_batch_sample_values(a->src, s);
 	struct agg_sample *o;
 	size_t pos, i;

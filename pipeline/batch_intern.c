@@ -26,10 +26,10 @@ static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 	return t->off[idx + 1] - off - 1 == k->len && memcmp(t->chars + off, k->s, k->len) == 0;
 }
 
-static uint32_t strings_intern(struct pf_batch_strings *t, const char *s, size_t len)
+static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const char *s, size_t len)
 {
 	struct str_key k = {s, len};
-	uint32_t h = pf_intern_hash32(XXH3_64bits(s, len));
+	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(s, len, seed));
 	size_t pos, at, inside;
 	uint32_t idx;
 
@@ -61,7 +61,7 @@ uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len)
 	assert(!pf_batch_is_shared(b));
 	if (len && !s)
 		return PF_INDEX_ERROR;
-	return strings_intern(&b->strings, len ? s : "", len);
+	return strings_intern(&b->strings, b->seed, len ? s : "", len);
 }
 
 uint32_t pf_batch_cstring(struct pf_batch *b, const char *s)
@@ -88,7 +88,8 @@ static bool list_eq(const void *ctx, uint32_t idx, const void *key)
 	       memcmp(l->items + off, k->items, k->n * sizeof(*k->items)) == 0;
 }
 
-static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, size_t n)
+static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint32_t *items,
+			     size_t n)
 {
 	struct list_key k = {items, n};
 	uint32_t h, idx;
@@ -96,7 +97,7 @@ static uint32_t lists_intern(struct pf_batch_lists *l, const uint32_t *items, si
 
 	if (n > SIZE_MAX / sizeof(*items))
 		return PF_INDEX_ERROR;
-	h = pf_intern_hash32(XXH3_64bits(items, n * sizeof(*items)));
+	h = pf_intern_hash32(XXH3_64bits_withSeed(items, n * sizeof(*items), seed));
 	if (pf_intern_reserve(&l->index, 1) < 0)
 		return PF_INDEX_ERROR;
 	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
@@ -136,7 +137,7 @@ uint32_t pf_batch_string_list(struct pf_batch *b, const uint32_t *strs, size_t n
 		return 0;
 	if (!strs || !all_below(strs, n, b->strings.n))
 		return PF_INDEX_ERROR;
-	return lists_intern(&b->string_lists, strs, n);
+	return lists_intern(&b->string_lists, b->seed, strs, n);
 }
 
 uint32_t pf_batch_attr_set(struct pf_batch *b, const uint32_t *attrs, size_t n)
@@ -146,7 +147,7 @@ uint32_t pf_batch_attr_set(struct pf_batch *b, const uint32_t *attrs, size_t n)
 		return 0;
 	if (!attrs || !all_below(attrs, n, b->attributes.n))
 		return PF_INDEX_ERROR;
-	return lists_intern(&b->attr_sets, attrs, n);
+	return lists_intern(&b->attr_sets, b->seed, attrs, n);
 }
 
 uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
@@ -156,7 +157,7 @@ uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
 		return 0;
 	if (!locations || !all_below(locations, n, b->locations.n))
 		return PF_INDEX_ERROR;
-	return lists_intern(&b->stacks, locations, n);
+	return lists_intern(&b->stacks, b->seed, locations, n);
 }
 
 /* ---- fixed-size tables ---- */
@@ -188,9 +189,9 @@ static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const
 	return (uint32_t)t->n++;
 }
 
-static uint32_t hash_words(const uint64_t *w, size_t n)
+static uint32_t hash_words(uint64_t seed, const uint64_t *w, size_t n)
 {
-	return pf_intern_hash32(XXH3_64bits(w, n * sizeof(*w)));
+	return pf_intern_hash32(XXH3_64bits_withSeed(w, n * sizeof(*w), seed));
 }
 
 static uint64_t value_bits(const struct pf_value *v)
@@ -237,7 +238,7 @@ static uint32_t attribute_intern(struct pf_batch *b, const struct pf_attribute *
 	w[0] = a.key | (uint64_t)a.unit << 32;
 	w[1] = a.value.kind;
 	w[2] = value_bits(&a.value);
-	return table_intern(&b->attributes, sizeof(a), &a, hash_words(w, 3), attribute_eq);
+	return table_intern(&b->attributes, sizeof(a), &a, hash_words(b->seed, w, 3), attribute_eq);
 }
 
 uint32_t pf_batch_attribute(struct pf_batch *b, const struct pf_attribute *a)
@@ -308,7 +309,7 @@ static uint32_t function_intern(struct pf_batch *b, const struct pf_function *in
 	w[0] = f.name | (uint64_t)f.system_name << 32;
 	w[1] = f.filename;
 	w[2] = (uint64_t)f.start_line;
-	return table_intern(&b->functions, sizeof(f), &f, hash_words(w, 3), function_eq);
+	return table_intern(&b->functions, sizeof(f), &f, hash_words(b->seed, w, 3), function_eq);
 }
 
 uint32_t pf_batch_function(struct pf_batch *b, const struct pf_function *f)
@@ -346,7 +347,7 @@ static uint32_t mapping_intern(struct pf_batch *b, const struct pf_mapping *in)
 	w[1] = m.memory_limit;
 	w[2] = m.file_offset;
 	w[3] = m.filename | (uint64_t)m.attrs << 32;
-	return table_intern(&b->mappings, sizeof(m), &m, hash_words(w, 4), mapping_eq);
+	return table_intern(&b->mappings, sizeof(m), &m, hash_words(b->seed, w, 4), mapping_eq);
 }
 
 uint32_t pf_batch_mapping(struct pf_batch *b, const struct pf_mapping *m)
@@ -366,7 +367,7 @@ static bool link_eq(const void *ctx, uint32_t idx, const void *key)
 
 static uint32_t link_intern(struct pf_batch *b, const struct pf_link *l)
 {
-	uint32_t h = pf_intern_hash32(XXH3_64bits(l, sizeof(*l)));
+	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(l, sizeof(*l), b->seed));
 
 	return table_intern(&b->links, sizeof(*l), l, h, link_eq);
 }
@@ -391,7 +392,7 @@ static uint32_t resource_intern(struct pf_batch *b, const struct pf_resource *in
 	struct pf_resource r = {in->attrs, in->schema_url, in->dropped_attributes_count};
 	uint64_t w[2] = {r.attrs | (uint64_t)r.schema_url << 32, r.dropped_attributes_count};
 
-	return table_intern(&b->resources, sizeof(r), &r, hash_words(w, 2), resource_eq);
+	return table_intern(&b->resources, sizeof(r), &r, hash_words(b->seed, w, 2), resource_eq);
 }
 
 uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r)
@@ -417,7 +418,7 @@ static uint32_t scope_intern(struct pf_batch *b, const struct pf_scope *in)
 	uint64_t w[2] = {s.name | (uint64_t)s.version << 32,
 			 s.attrs | (uint64_t)s.schema_url << 32};
 
-	return table_intern(&b->scopes, sizeof(s), &s, hash_words(w, 2), scope_eq);
+	return table_intern(&b->scopes, sizeof(s), &s, hash_words(b->seed, w, 2), scope_eq);
 }
 
 uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s)
@@ -457,10 +458,11 @@ static bool location_eq(const void *ctx, uint32_t idx, const void *key)
 	return true;
 }
 
-static uint32_t location_hash(const struct pf_location *loc, const struct pf_line *lines, size_t n)
+static uint32_t location_hash(uint64_t seed, const struct pf_location *loc,
+			      const struct pf_line *lines, size_t n)
 {
 	uint64_t w[3] = {loc->mapping | (uint64_t)loc->attrs << 32, loc->address, n};
-	uint64_t h = XXH3_64bits(w, sizeof(w));
+	uint64_t h = XXH3_64bits_withSeed(w, sizeof(w), seed);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -477,7 +479,7 @@ static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in
 {
 	struct pf_batch_table *t = &b->locations;
 	struct location_key k = {in, lines, n, b->lines};
-	uint32_t h = location_hash(in, lines, n), idx;
+	uint32_t h = location_hash(b->seed, in, lines, n), idx;
 	struct pf_location *loc;
 	size_t pos, i, inside;
 
@@ -538,7 +540,7 @@ uint32_t pf_batch_location(struct pf_batch *b, const struct pf_location *loc,
 
 /* ---- zero entries ---- */
 
-static int lists_init(struct pf_batch_lists *l)
+static int lists_init(struct pf_batch_lists *l, uint64_t seed)
 {
 	static const uint32_t none[1];
 
@@ -547,7 +549,7 @@ static int lists_init(struct pf_batch_lists *l)
 	    PF_BATCH_RESERVE(l->items, l->items_cap, 1) < 0)
 		return -ENOMEM;
 	l->off[0] = 0;
-	return lists_intern(l, none, 0) == 0 ? 0 : -ENOMEM;
+	return lists_intern(l, seed, none, 0) == 0 ? 0 : -ENOMEM;
 }
 
 int pf_batch_init_tables(struct pf_batch *b)
@@ -564,10 +566,10 @@ int pf_batch_init_tables(struct pf_batch *b)
 	    PF_BATCH_RESERVE(b->strings.off, b->strings.off_cap, 2) < 0)
 		return -ENOMEM;
 	b->strings.off[0] = 0;
-	if (strings_intern(&b->strings, "", 0) != 0)
+	if (strings_intern(&b->strings, b->seed, "", 0) != 0)
 		return -ENOMEM;
-	if (lists_init(&b->string_lists) < 0 || lists_init(&b->attr_sets) < 0 ||
-	    lists_init(&b->stacks) < 0)
+	if (lists_init(&b->string_lists, b->seed) < 0 || lists_init(&b->attr_sets, b->seed) < 0 ||
+	    lists_init(&b->stacks, b->seed) < 0)
 		return -ENOMEM;
 	if (PF_BATCH_RESERVE(b->lines, b->cap_lines, 1) < 0 ||
 	    PF_BATCH_RESERVE(b->values, b->cap_values, 1) < 0 ||

@@ -55,6 +55,7 @@ struct pf_batch_profile {
 
 struct pf_batch {
 	atomic_uint refs;
+	uint64_t seed; /* per batch, so hostile input cannot aim hash collisions */
 	struct pf_batch_strings strings;
 	struct pf_batch_lists string_lists;
 	struct pf_batch_lists attr_sets;
