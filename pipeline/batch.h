@@ -263,7 +263,10 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src);
  * sample. With keep_timestamps the merged sample appends the values and
  * timestamps of its parts, as OTLP prescribes; without, it carries one value:
  * the sum of all its parts' values (a timestamps-only part counts 1 per
- * timestamp). Returns NULL on ENOMEM. */
+ * timestamp). With keep_timestamps, a merged sample some of whose parts lack
+ * timestamps is summed as without (values without timestamps cannot be kept
+ * apart), and a timestamps-only part next to valued ones adds a value of 1 per
+ * timestamp. Returns NULL on ENOMEM. */
 struct pf_batch *pf_batch_aggregate(const struct pf_batch *src, bool keep_timestamps);
 
 #endif
