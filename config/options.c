@@ -312,11 +312,17 @@ static int apply_value(const struct pf_option *opt, const struct pf_cnode *v, co
 	else if (opt->type == PF_OPT_STRINGS)
 		want = PF_CNODE_SEQ;
 	if (v->kind != want) {
-		snprintf(msg, sizeof(msg), "expected %s (%s), got %s",
-			 want == PF_CNODE_MAP	? "a mapping"
-			 : want == PF_CNODE_SEQ ? "a list"
-						: "a scalar",
-			 pf_option_type_name(opt->type), pf_cnode_kind_name(v));
+		const char *expected = "a mapping of options";
+		if (opt->type == PF_OPT_STRINGS)
+			expected = "a list of strings";
+		else if (opt->type == PF_OPT_MAP)
+			expected = "a mapping of strings";
+		if (want == PF_CNODE_SCALAR)
+			snprintf(msg, sizeof(msg), "expected a scalar (%s), got %s",
+				 pf_option_type_name(opt->type), pf_cnode_kind_name(v));
+		else
+			snprintf(msg, sizeof(msg), "expected %s, got %s", expected,
+				 pf_cnode_kind_name(v));
 		return option_error(a, v, path, msg);
 	}
 	switch (opt->type) {

@@ -399,6 +399,18 @@ static void test_anchors_and_merge_keys(void **state)
 	assert_int_equal(c->frequency, 50);
 	assert_int_equal(c->mode, 1);
 	pf_config_free(cfg);
+
+	/* Explicit keys win over merged ones, earlier merged mappings over later. */
+	cfg = load_ok("receivers:\n  rcv:\n    <<: [{frequency: 1, mode: fast}, {frequency: 2, "
+		      "ratio: 0.125, mode: slow}]\n    mode: auto\n" EXP PIPE);
+	c = find(cfg, "rcv", PF_RECEIVER)->config;
+	assert_int_equal(c->frequency, 1);
+	assert_true(c->ratio == 0.125);
+	assert_int_equal(c->mode, 2);
+	pf_config_free(cfg);
+	expect_error("receivers:\n  rcv:\n    <<: [a]\n", "t.yaml:3:10",
+		     "a merge key (<<) needs a mapping");
+	expect_error("a: &a [*a]\n", "t.yaml:1:8", "alias to an unknown anchor");
 }
 
 /* ---- error classes, each with its exact position ---- */
@@ -438,7 +450,7 @@ static void test_wrong_type(void **state)
 	expect_error("receivers:\n  rcv:\n    frequency: abc\n" EXP PIPE, "t.yaml:3:16",
 		     "option \"frequency\": \"abc\" is not an integer");
 	expect_error("receivers:\n  rcv:\n    tags: x\n" EXP PIPE, "t.yaml:3:11",
-		     "expected a list (list), got a scalar");
+		     "expected a list of strings, got a scalar");
 	expect_error("receivers:\n  rcv:\n    tags: [[x]]\n" EXP PIPE, "t.yaml:3:12",
 		     "expected a scalar item, got a list");
 	expect_error("receivers:\n  rcv:\n    enabled: maybe\n" EXP PIPE, "t.yaml:3:14",
@@ -748,6 +760,7 @@ static void test_set_overrides(void **state)
 		"service.pipelines.profiles/2={receivers: [rcv], exporters: [exp/new]}",
 		"service.telemetry.logs.level=warn",
 		"receivers.rcv.path=${DIR}",
+		"receivers.rcv.labels.k=a=b",
 	};
 	struct pf_error err;
 	struct pf_config *cfg = load_sources(&f, 1, sets, sizeof(sets) / sizeof(sets[0]), &err);
@@ -758,6 +771,7 @@ static void test_set_overrides(void **state)
 	assert_int_equal(c->tags.n, 2);
 	assert_string_equal(c->tags.items[1], "q");
 	assert_string_equal(c->path, "/data");
+	assert_string_equal(pf_string_map_get(&c->labels, "k"), "a=b");
 	assert_int_equal(
 		((const struct rcv_config *)find(cfg, "rcv/a.b", PF_RECEIVER)->config)->sub.depth,
 		9);
