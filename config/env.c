@@ -3,6 +3,8 @@
 #include "node.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,19 +55,41 @@ static bool valid_name(const char *s, size_t n)
 	return true;
 }
 
+/*
+ * Reports an error at the "${" that caused it. A plain one-line scalar is
+ * written as it reads, so the column is exact; otherwise (quotes, escapes,
+ * folding) the scalar's own position is used.
+ */
+static int env_error(struct pf_error *err, const struct pf_cnode *n, const char *at,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int env_error(struct pf_error *err, const struct pf_cnode *n, const char *at,
+		     const char *fmt, ...)
+{
+	char msg[PF_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	int col = n->col;
+	if (n->plain && !memchr(n->text, '\n', n->len) && at >= n->text && at <= n->text + n->len)
+		col += (int)(at - n->text);
+	return pf_error_set_at(err, n->file, n->line, col, "%s", msg);
+}
+
 /* Expands one reference, body = text between "${" and "}". */
-static int expand_ref(const struct pf_cnode *n, const char *body, size_t len, pf_getenv_fn get,
-		      void *arg, struct out *o, struct pf_error *err)
+static int expand_ref(const struct pf_cnode *n, const char *at, const char *body, size_t len,
+		      pf_getenv_fn get, void *arg, struct out *o, struct pf_error *err)
 {
 	/* An optional scheme: only env is a provider here. */
 	const char *colon = memchr(body, ':', len);
 	if (colon && !(colon + 1 < body + len && colon[1] == '-')) {
 		size_t slen = (size_t)(colon - body);
 		if (slen != 3 || memcmp(body, "env", 3) != 0)
-			return pf_cnode_error(err, n,
-					      "unsupported config provider \"%.*s\" in "
-					      "\"${%.*s}\"; only env is supported",
-					      (int)slen, body, (int)(len < 64 ? len : 64), body);
+			return env_error(err, n, at,
+					 "unsupported config provider \"%.*s\" in "
+					 "\"${%.*s}\"; only env is supported",
+					 (int)slen, body, (int)(len < 64 ? len : 64), body);
 		len -= slen + 1;
 		body = colon + 1;
 	}
@@ -80,10 +104,10 @@ static int expand_ref(const struct pf_cnode *n, const char *body, size_t len, pf
 		}
 	}
 	if (!valid_name(body, name_len))
-		return pf_cnode_error(err, n,
-				      "invalid environment variable name \"%.*s\": names match "
-				      "[a-zA-Z_][a-zA-Z0-9_]* and have at most %d characters",
-				      (int)(name_len < 64 ? name_len : 64), body, MAX_NAME);
+		return env_error(err, n, at,
+				 "invalid environment variable name \"%.*s\": names match "
+				 "[a-zA-Z_][a-zA-Z0-9_]* and have at most %d characters",
+				 (int)(name_len < 64 ? name_len : 64), body, MAX_NAME);
 	char name[MAX_NAME + 1];
 	memcpy(name, body, name_len);
 	name[name_len] = '\0';
@@ -97,7 +121,7 @@ static int expand_ref(const struct pf_cnode *n, const char *body, size_t len, pf
 	else
 		rc = 0;
 	if (rc == -E2BIG)
-		return pf_cnode_error(err, n, "value is too large after environment expansion");
+		return env_error(err, n, at, "value is too large after environment expansion");
 	return rc;
 }
 
@@ -130,18 +154,18 @@ static int expand_text(const struct pf_cnode *n, pf_getenv_fn get, void *arg, st
 		const char *body = dollar + 2;
 		const char *close = memchr(body, '}', (size_t)(end - body));
 		if (!close)
-			return pf_cnode_error(err, n, "unterminated \"${\" in \"%.*s\"",
-					      (int)(n->len < 64 ? n->len : 64), n->text);
+			return env_error(err, n, dollar, "unterminated \"${\" in \"%.*s\"",
+					 (int)(n->len < 64 ? n->len : 64), n->text);
 		if (++refs > MAX_REFS)
-			return pf_cnode_error(err, n, "more than %d ${...} references in one value",
-					      MAX_REFS);
-		rc = expand_ref(n, body, (size_t)(close - body), get, arg, o, err);
+			return env_error(err, n, dollar,
+					 "more than %d ${...} references in one value", MAX_REFS);
+		rc = expand_ref(n, dollar, body, (size_t)(close - body), get, arg, o, err);
 		if (dollar == n->text && close + 1 == end)
 			*whole = true;
 		s = close + 1;
 	}
 	if (rc == -E2BIG)
-		return pf_cnode_error(err, n, "value is too large after environment expansion");
+		return env_error(err, n, n->text, "value is too large after environment expansion");
 	return rc;
 }
 
