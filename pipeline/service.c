@@ -240,6 +240,8 @@ static void on_timer_closed(uv_handle_t *h)
 /* Shutdown is over (or given up): close our own handles, then report. */
 static void finish(struct pf_service *s)
 {
+	if (s->start_time_ms)
+		pf_telemetry_log_summary(s, &s->log);
 	s->finished = true;
 	s->state = SVC_STOPPED;
 	s->closing = 2;

@@ -281,6 +281,44 @@ char *pf_telemetry_render(const struct pf_service *s, size_t *len)
 	return text;
 }
 
+void pf_telemetry_log_summary(const struct pf_service *s, const struct pf_logger *lg)
+{
+	for (size_t i = 0; i < pf_service_n_components(s); i++) {
+		const struct pf_component *c = pf_service_component(s, i);
+		const uint64_t *n = c->counters;
+		switch (c->def->kind) {
+		case PF_RECEIVER:
+			pf_log(lg, PF_LOG_INFO,
+			       "%s: accepted %llu, refused %llu, failed %llu samples; dropped "
+			       "%llu; "
+			       "%llu input errors",
+			       c->log_id, (unsigned long long)n[PF_CTR_RECEIVER_ACCEPTED],
+			       (unsigned long long)n[PF_CTR_RECEIVER_REFUSED],
+			       (unsigned long long)n[PF_CTR_RECEIVER_FAILED],
+			       (unsigned long long)n[PF_CTR_DROPPED],
+			       (unsigned long long)n[PF_CTR_INPUT_ERRORS]);
+			break;
+		case PF_PROCESSOR:
+			pf_log(lg, PF_LOG_INFO, "%s in %s: %llu samples in, %llu out; dropped %llu",
+			       c->log_id, c->pipeline ? c->pipeline : "?",
+			       (unsigned long long)n[PF_CTR_PROCESSOR_INCOMING],
+			       (unsigned long long)n[PF_CTR_PROCESSOR_OUTGOING],
+			       (unsigned long long)n[PF_CTR_DROPPED]);
+			break;
+		case PF_EXPORTER:
+			pf_log(lg, PF_LOG_INFO,
+			       "%s: sent %llu, send failed %llu, enqueue failed %llu samples; "
+			       "dropped %llu",
+			       c->log_id, (unsigned long long)n[PF_CTR_EXPORTER_SENT],
+			       (unsigned long long)n[PF_CTR_EXPORTER_SEND_FAILED],
+			       (unsigned long long)n[PF_CTR_EXPORTER_ENQUEUE_FAILED],
+			       (unsigned long long)n[PF_CTR_DROPPED]);
+			break;
+		case PF_EXTENSION: break;
+		}
+	}
+}
+
 static void on_metrics(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
 {
 	struct pf_telemetry *t = arg;

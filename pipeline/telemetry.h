@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "http_server.h"
+#include "log.h"
 
 struct pf_service;
 struct pf_telemetry;
@@ -15,6 +16,10 @@ struct pf_telemetry;
  * text format (version 0.0.4). Returns a malloc'ed NUL-terminated text
  * (length in *len) owned by the caller, or NULL on ENOMEM. */
 char *pf_telemetry_render(const struct pf_service *s, size_t *len);
+
+/* Logs one line per component with its counters (at info), for the log's
+ * end-of-run summary. */
+void pf_telemetry_log_summary(const struct pf_service *s, const struct pf_logger *lg);
 
 /* Serves pf_telemetry_render() at http://address/metrics on s's loop.
  * Returns NULL with `err` set when the address is bad or cannot be bound. */

@@ -150,7 +150,7 @@ rc=$?
 grep -q 'shutting down' run.err || fail "no shutdown log line"
 
 # SIGTERM: graceful, exit 0, endpoints gone.
-"$PROFLOW" --config run.yaml >run2.out 2>run2.err &
+"$PROFLOW" --config run.yaml --duration 60s >run2.out 2>run2.err &
 pid=$!
 for i in $(seq 1 50); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/health")
@@ -166,13 +166,23 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/health")
 [ "$code" = "000" ] || fail "health still answers after exit"
 
 # A port already in use fails startup with exit 1 before anything runs.
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(3)' "$MPORT" &
+python3 -c 'import socket,sys,time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(5)' >busy.port &
 holder=$!
-sleep 0.3
-"$PROFLOW" --config run.yaml >/dev/null 2>run3.err
+for i in $(seq 1 50); do
+	[ -s busy.port ] && break
+	sleep 0.1
+done
+sed "s/address: 127.0.0.1:$MPORT/address: 127.0.0.1:$(cat busy.port)/" run.yaml >busy.yaml
+timeout 20 "$PROFLOW" --config busy.yaml --duration 3s >/dev/null 2>run3.err
 rc=$?
 kill $holder 2>/dev/null
 wait $holder 2>/dev/null
+grep -q 'Address already in use' run3.err || fail "no clear error for a busy port: $(cat run3.err)"
 [ $rc -eq 1 ] && ok "busy metrics port fails startup" || fail "busy port exit $rc"
 
 [ $fails -eq 0 ] && echo "all passed" && exit 0
