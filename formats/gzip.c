@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* gzip compression into growing buffers and bounded, bomb-proof decompression. */
+/* gzip: one-shot (libdeflate) and streaming (zlib) compression, bounded decompression. */
 #include "formats/gzip.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 /* windowBits 15 plus 16 selects the gzip wrapper in zlib. */
@@ -139,14 +140,29 @@ int pf_gzip_compress(const void *data, size_t size, int level, uint8_t **out, si
 {
 	if (level < 1 || level > 9)
 		return -EINVAL;
-	struct pf_gzip_writer *w = pf_gzip_writer_new(level, size / 4);
-	if (!w)
+	/* libdeflate is 2-3x faster than zlib at equal ratio, but one-shot. */
+	struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+	if (!c)
 		return -ENOMEM;
-	int rc = pf_gzip_writer_write(w, data, size);
-	if (rc == 0)
-		rc = pf_gzip_writer_finish(w, out, out_size);
-	pf_gzip_writer_destroy(w);
-	return rc;
+	size_t cap = libdeflate_gzip_compress_bound(c, size);
+	uint8_t *buf = malloc(cap);
+	int ret = -ENOMEM;
+	if (!buf)
+		goto out_free_compressor;
+	size_t n = libdeflate_gzip_compress(c, data, size, buf, cap);
+	if (n == 0) {
+		free(buf);
+		goto out_free_compressor;
+	}
+	/* Give back the slack of the bound when it is large. */
+	uint8_t *shrunk = cap - n > ((size_t)1 << 20) ? realloc(buf, n) : NULL;
+	*out = shrunk ? shrunk : buf;
+	*out_size = n;
+	ret = 0;
+
+out_free_compressor:
+	libdeflate_free_compressor(c);
+	return ret;
 }
 
 /* The size the gzip trailer claims (mod 2^32); a hint only, never trusted. */
@@ -162,45 +178,46 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 		       size_t *out_size)
 {
 	const uint8_t *in = data;
-	z_stream zs;
 	uint8_t *buf = NULL;
-	size_t cap = 0, len = 0;
-	int ret;
+	size_t cap, len = 0;
+	int ret = -EINVAL;
 
-	if (max_size == 0 || max_size == SIZE_MAX)
+	if (max_size == 0 || max_size >= SIZE_MAX / 2 || !pf_gzip_detect(data, size))
 		return -EINVAL;
-	if (!pf_gzip_detect(data, size))
-		return -EINVAL;
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, GZIP_WINDOW_BITS) != Z_OK)
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	if (!d)
 		return -ENOMEM;
-
-	size_t hint = claimed_size(in, size);
-	if (hint < size)
-		hint = size * 4;
-	if (hint > max_size)
-		hint = max_size;
-	cap = hint + 2;
-	buf = malloc(cap);
+	cap = claimed_size(in, size);
+	if (cap < size)
+		cap = size * 4 < size ? max_size : size * 4;
+	if (cap > max_size)
+		cap = max_size;
+	buf = malloc(cap + 1);
 	if (!buf) {
 		ret = -ENOMEM;
-		goto out_end_inflate;
+		goto out_free_decompressor;
 	}
-
-	const uint8_t *p = in;
-	size_t left = size;
-	for (;;) {
-		if (zs.avail_in == 0 && left > 0) {
-			size_t n = left < ZLIB_CHUNK ? left : ZLIB_CHUNK;
-			zs.next_in = (Bytef *)p;
-			zs.avail_in = (uInt)n;
-			p += n;
-			left -= n;
-		}
-		if (cap - len < 2) {
-			/* Never grow past max_size + 2: one byte more proves "too big". */
-			size_t want = cap < (max_size + 2) / 2 ? cap * 2 : max_size + 2;
-			uint8_t *nb = realloc(buf, want);
+	/* One gzip member per round; several concatenated members are one
+	 * stream (RFC 1952 2.2), anything else after a member is an error. */
+	while (size > 0) {
+		size_t used_in = 0, produced = 0;
+		enum libdeflate_result r;
+		if (!pf_gzip_detect(in, size))
+			goto out_free_buf;
+		for (;;) {
+			r = libdeflate_gzip_decompress_ex(d, in, size, buf + len, cap - len, &used_in,
+							  &produced);
+			if (r != LIBDEFLATE_INSUFFICIENT_SPACE)
+				break;
+			/* Refusing as soon as max_size is full: a bomb costs max_size. */
+			if (cap == max_size) {
+				ret = -EFBIG;
+				goto out_free_buf;
+			}
+			size_t want = cap < max_size / 2 ? cap * 2 : max_size;
+			if (want < 4096)
+				want = 4096 < max_size ? 4096 : max_size;
+			uint8_t *nb = realloc(buf, want + 1);
 			if (!nb) {
 				ret = -ENOMEM;
 				goto out_free_buf;
@@ -208,61 +225,21 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 			buf = nb;
 			cap = want;
 		}
-		size_t room = cap - len - 1;
-		if (room > ZLIB_CHUNK)
-			room = ZLIB_CHUNK;
-		zs.next_out = buf + len;
-		zs.avail_out = (uInt)room;
-		int rc = inflate(&zs, Z_NO_FLUSH);
-		len += room - zs.avail_out;
-		if (len > max_size) {
-			ret = -EFBIG;
+		if (r != LIBDEFLATE_SUCCESS)
 			goto out_free_buf;
-		}
-		if (rc == Z_STREAM_END) {
-			size_t rest = zs.avail_in + left;
-			if (rest == 0)
-				break;
-			/* Another member must follow; anything else is garbage. */
-			if (zs.avail_in == 0) {
-				size_t n = left < ZLIB_CHUNK ? left : ZLIB_CHUNK;
-				zs.next_in = (Bytef *)p;
-				zs.avail_in = (uInt)n;
-				p += n;
-				left -= n;
-			}
-			if (!pf_gzip_detect(zs.next_in, zs.avail_in)) {
-				ret = -EINVAL;
-				goto out_free_buf;
-			}
-			if (inflateReset(&zs) != Z_OK) {
-				ret = -EINVAL;
-				goto out_free_buf;
-			}
-			continue;
-		}
-		if (rc == Z_MEM_ERROR) {
-			ret = -ENOMEM;
-			goto out_free_buf;
-		}
-		if (rc != Z_OK && rc != Z_BUF_ERROR) {
-			ret = -EINVAL;
-			goto out_free_buf;
-		}
-		if (rc == Z_BUF_ERROR && zs.avail_in == 0 && left == 0) {
-			ret = -EINVAL; /* truncated */
-			goto out_free_buf;
-		}
+		len += produced;
+		in += used_in;
+		size -= used_in;
 	}
 	buf[len] = 0;
 	*out = buf;
 	*out_size = len;
-	inflateEnd(&zs);
+	libdeflate_free_decompressor(d);
 	return 0;
 
 out_free_buf:
 	free(buf);
-out_end_inflate:
-	inflateEnd(&zs);
+out_free_decompressor:
+	libdeflate_free_decompressor(d);
 	return ret;
 }

@@ -385,7 +385,7 @@ static int decode_mappings(struct dec *d)
 			.memory_limit = m->memory_limit,
 			.file_offset = m->file_offset,
 		};
-		uint32_t build_id;
+		uint32_t build_id = 0;
 		if (map_str(d, m->filename, &mp.filename, "mapping", i, "filename") ||
 		    map_str(d, m->build_id, &build_id, "mapping", i, "build_id"))
 			return -EINVAL;

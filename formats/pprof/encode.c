@@ -18,14 +18,12 @@
  * Each sub-message is built as protobuf-c structs in an arena, packed behind
  * its tag and length, and the arena reset; the top level is written field by
  * field in field-number order, as a single protobuf-c pack would. With gzip
- * the bytes go through the compressor in large slices, so the uncompressed
- * profile is never held whole.
+ * the finished bytes are compressed in one shot (libdeflate), which is much
+ * faster than streaming through zlib for the price of holding them once.
  *
  * Ids are dense and 1-based in the batch's table order of the entries the
  * grouped profiles use; strings likewise, after string_table[0] = "".
  */
-
-#define FLUSH_AT ((size_t)1 << 20)
 
 /* Strings a label needs that the batch does not hold (bool and double values). */
 struct extras {
@@ -52,25 +50,13 @@ struct enc {
 	struct pf_pb_arena arena;
 	uint8_t *buf;
 	size_t len, cap;
-	struct pf_gzip_writer *gz;
 };
 
 /* ---- output ---- */
 
-static int out_flush(struct enc *e)
-{
-	if (!e->gz || e->len == 0)
-		return 0;
-	int rc = pf_gzip_writer_write(e->gz, e->buf, e->len);
-	e->len = 0;
-	return rc;
-}
-
 /* Room for n more bytes at e->buf + e->len. */
 static uint8_t *out_reserve(struct enc *e, size_t n)
 {
-	if (e->gz && e->len + n > FLUSH_AT && e->len > 0 && out_flush(e) != 0)
-		return NULL;
 	if (e->cap - e->len < n) {
 		size_t cap = e->cap ? e->cap : 65536;
 		while (cap - e->len < n) {
@@ -272,17 +258,37 @@ static int mark_and_number(struct enc *e)
 	if (!e->str_id || !e->loc_id || !e->map_id || !e->fn_id)
 		return -ENOMEM;
 
-	for (size_t r = 0; r < e->rows.n; r++) {
+	/* Rows name stacks and attribute sets in random order; marking each
+	 * distinct one once, in table order, reads the batch sequentially. */
+	size_t n_stacks = pf_batch_n_stacks(b), n_sets = pf_batch_n_attr_sets(b);
+	uint8_t *used = calloc(n_stacks > n_sets ? n_stacks : n_sets, 1);
+	if (!used)
+		return -ENOMEM;
+	for (size_t r = 0; r < e->rows.n; r++)
+		used[e->rows.stack[r]] = 1;
+	for (size_t i = 1; i < n_stacks; i++) {
+		if (!used[i])
+			continue;
 		size_t n;
-		const uint32_t *locs = pf_batch_stack_get(b, e->rows.stack[r], &n);
+		const uint32_t *locs = pf_batch_stack_get(b, (uint32_t)i, &n);
 		for (size_t j = 0; j < n; j++)
 			e->loc_id[locs[j]] = 1;
-		int rc = mark_attr_set(e, e->rows.attrs[r]);
-		if (rc)
-			return rc;
 	}
+	memset(used, 0, n_sets);
+	for (size_t r = 0; r < e->rows.n; r++)
+		used[e->rows.attrs[r]] = 1;
+	for (size_t i = 1; i < n_sets; i++) {
+		int rc = used[i] ? mark_attr_set(e, (uint32_t)i) : 0;
+		if (rc) {
+			free(used);
+			return rc;
+		}
+	}
+	free(used);
+	/* Location 0 is a real location too: an empty pprof location (no
+	 * mapping, address or lines) interns to the zero entry. */
 	uint32_t id = 0;
-	for (size_t i = 1; i < n_loc; i++) {
+	for (size_t i = 0; i < n_loc; i++) {
 		if (!e->loc_id[i])
 			continue;
 		e->loc_id[i] = ++id;
@@ -312,7 +318,7 @@ static int mark_and_number(struct enc *e)
 		mark_str(e, f->system_name);
 		mark_str(e, f->filename);
 	}
-	e->loc_id[0] = e->map_id[0] = e->fn_id[0] = 0;
+	e->map_id[0] = e->fn_id[0] = 0;
 	mark_profile(e);
 	id = 0;
 	for (size_t i = 1; i < n_str; i++)
@@ -444,7 +450,7 @@ static int emit_mappings(struct enc *e)
 static int emit_locations(struct enc *e)
 {
 	size_t n_loc = pf_batch_n_locations(e->b);
-	for (size_t i = 1; i < n_loc; i++) {
+	for (size_t i = 0; i < n_loc; i++) {
 		if (!e->loc_id[i])
 			continue;
 		const struct pf_location *l = pf_batch_location_get(e->b, (uint32_t)i);
@@ -587,11 +593,6 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
 	for (size_t k = 0; k < n_profiles; k++)
 		if (profiles[k] >= pf_batch_n_profiles(b))
 			return -EINVAL;
-	if (gzip) {
-		e.gz = pf_gzip_writer_new(PF_GZIP_FASTEST, 0);
-		if (!e.gz)
-			return -ENOMEM;
-	}
 	ret = pf_pprof_rows_build(&e.rows, b, profiles, n_profiles);
 	if (ret)
 		goto out_free;
@@ -600,9 +601,7 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
 	    (ret = emit_functions(&e)) || (ret = emit_strings(&e)) || (ret = emit_tail(&e)))
 		goto out_free;
 	if (gzip) {
-		ret = out_flush(&e);
-		if (ret == 0)
-			ret = pf_gzip_writer_finish(e.gz, out, out_size);
+		ret = pf_gzip_compress(e.buf, e.len, PF_GZIP_FASTEST, out, out_size);
 	} else {
 		*out = e.buf;
 		*out_size = e.len;
@@ -610,7 +609,6 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
 	}
 
 out_free:
-	pf_gzip_writer_destroy(e.gz);
 	free(e.buf);
 	pf_pb_arena_fini(&e.arena);
 	extras_fini(&e.extras);

@@ -392,6 +392,21 @@ static void test_round_trip_raw(void **state)
 	free(in);
 }
 
+/* Found by fuzzing: an empty location (no mapping, address or lines) is the
+ * batch's zero location and was written as location id 0. */
+static void test_empty_location_round_trip(void **state)
+{
+	struct fixture f;
+	size_t n;
+	fixture_init(&f);
+	f.loc[1].mapping_id = 0;
+	f.loc[1].address = 0;
+	f.loc[1].n_line = 0;
+	uint8_t *in = pack(&f.p, &n);
+	check_round_trip(in, n, 2);
+	free(in);
+}
+
 static void test_round_trip_gzip(void **state)
 {
 	struct fixture f;
@@ -938,6 +953,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_raw),
+		cmocka_unit_test(test_empty_location_round_trip),
 		cmocka_unit_test(test_round_trip_gzip),
 		cmocka_unit_test(test_decode_into_batch),
 		cmocka_unit_test(test_go_written_profile),
