@@ -10,11 +10,12 @@ packages=(
 	# libraries
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	zlib1g-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
-	libcmocka-dev
+	libcmocka-dev libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
 	# test peers and independent decoders
-	golang-go golang-github-google-pprof-dev curl python3 procps
+	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
+	elfutils binutils nodejs chromium libxml2-utils
 	# benchmarks
-	time valgrind
+	time valgrind linux-perf bpftrace
 )
 
 if [ "$(id -u)" -ne 0 ]; then
