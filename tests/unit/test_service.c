@@ -764,7 +764,7 @@ static void test_health_check(void **state)
 	tb.ext[tb.cfg.n_extensions++] = h;
 	size_t r = tb_comp(&tb, &trecv, "trecv");
 	size_t e = tb_comp(&tb, &texp, "texp");
-	tb.cfgs[r].shutdown_ms = 400; /* long enough to ask while stopping */
+	tb.cfgs[r].shutdown_ms = 1000; /* long enough to ask while stopping */
 	tb_pipe(&tb, "profiles", L(r), NULL, L(e));
 	memset(&cl, 0, sizeof(cl));
 	cl.port = free_port();
