@@ -14,8 +14,8 @@ cat >"$T/config.yaml" <<YAML
 receivers:
   pprof:
     targets: ["http://127.0.0.1:$TPORT/debug/pprof/profile?seconds=2"]
-    interval: 3s
-    timeout: 2800ms
+    interval: 4s
+    timeout: 3900ms
 processors:
   aggregate:
     interval: 1h
@@ -35,11 +35,11 @@ service:
 YAML
 start_proflow "$T/config.yaml"
 
-# Scrapes start at 0 s and 3 s and last about 2.1 s: the first is read at about 2.1 s; SIGTERM at
-# about 3.7 s falls in the middle of the second.
+# Scrapes start at 0 s and 4 s and last about 2.1 s: the first is read at about 2.1 s; SIGTERM at
+# about 4.8 s falls in the middle of the second.
 have_reads() { [ "$(read_lines | wc -l)" -ge "$1" ]; }
 wait_for 15 have_reads 1 || fail "first scrape not read within 15 s"
-sleep 1.6
+sleep 2.7
 [ "$(read_lines | wc -l)" -eq 1 ] || fail "second scrape already done: timing off"
 stop_proflow
 stop_target

@@ -64,7 +64,7 @@ build_target() {
 start_target() {
 	"$BUILD/pproftarget" "127.0.0.1:$1" >"$T/target.log" 2>&1 &
 	TARGET_PID=$!
-	wait_for 10 curl -sf "http://127.0.0.1:$1/debug/pprof/" || fail "Go target did not start"
+	wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:$1/debug/pprof/" || fail "Go target did not start"
 }
 
 stop_target() {
@@ -97,7 +97,7 @@ stop_proflow() {
 
 # metric PORT NAME: the sum of every series of NAME (0 when absent).
 metric() {
-	curl -sf "http://127.0.0.1:$1/metrics" |
+	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
 		awk -v n="$2" '$1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1 { s += $NF } END { printf "%d\n", s }'
 }
 
