@@ -65,7 +65,8 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
 					     struct pf_error *err);
 
 /* Routes requests for the exact `path` to handler (method NULL: any method;
- * otherwise others get 405). Call before start. Returns 0 or -ENOMEM. */
+ * otherwise others get 405; unknown paths get 404). Call before start; at
+ * most 16 routes. Returns 0, -ENOSPC or -ENOMEM. */
 int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
 			 pf_http_handler_fn handler, void *arg);
 

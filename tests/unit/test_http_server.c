@@ -138,7 +138,7 @@ static void serve(const char *address, int family, struct seen *seen, struct exc
 {
 	uv_loop_t loop;
 	struct pf_error err = {0};
-	static struct client cl;
+	struct client cl;
 
 	assert_int_equal(uv_loop_init(&loop), 0);
 	struct pf_http_server *s = pf_http_server_create(&loop, address, MAX_BODY, &err);
@@ -265,6 +265,29 @@ static void test_close_before_start_and_bad_addresses(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_parse_address(void **state)
+{
+	struct pf_error err = {0};
+	struct sockaddr_storage a;
+	socklen_t len;
+	assert_int_equal(pf_http_parse_address("127.0.0.1:80", &a, &len, &err), 0);
+	assert_int_equal(a.ss_family, AF_INET);
+	assert_int_equal(pf_http_parse_address("[::1]:4318", &a, &len, &err), 0);
+	assert_int_equal(a.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&a)->sin6_port), 4318);
+	assert_int_equal(pf_http_parse_address("localhost:1", &a, &len, &err), 0);
+	assert_int_equal(a.ss_family, AF_INET);
+	assert_int_equal(pf_http_parse_address(":8888", &a, &len, &err), 0);
+	assert_int_equal(pf_http_parse_address("127.0.0.1", &a, &len, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "host:port"));
+	pf_error_clear(&err);
+	assert_int_equal(pf_http_parse_address("127.0.0.1:99999", &a, &len, &err), -EINVAL);
+	pf_error_clear(&err);
+	assert_int_equal(pf_http_parse_address("::1:80", &a, &len, &err), -EINVAL);
+	pf_error_clear(&err);
+	assert_int_equal(pf_http_parse_address("[::1]80", &a, &len, &err), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_body_over_the_limit_is_413),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_close_before_start_and_bad_addresses),
+		cmocka_unit_test(test_parse_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

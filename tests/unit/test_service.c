@@ -674,7 +674,7 @@ static void run_client(struct tb *tb, struct client *cl)
 static void test_metrics_endpoint(void **state)
 {
 	struct tb tb;
-	static struct client cl;
+	struct client cl;
 	tb_init(&tb);
 	size_t r = tb_comp(&tb, &trecv, "trecv");
 	size_t e = tb_comp(&tb, &texp, "texp");
@@ -752,7 +752,7 @@ static void set_string(const struct pf_component_def *def, void *config, const c
 static void test_health_check(void **state)
 {
 	struct tb tb;
-	static struct client cl;
+	struct client cl;
 	char endpoint[64], health_cfg[256] = {0};
 	assert_true(pf_extension_health_check.config_size <= sizeof(health_cfg));
 
@@ -789,29 +789,6 @@ static void test_health_check(void **state)
 	assert_non_null(strstr(cl.reply[1], "\"status\":\"Server not available\""));
 }
 
-static void test_http_server_routes(void **state)
-{
-	struct pf_error err = {0};
-	struct sockaddr_storage a;
-	socklen_t len;
-	assert_int_equal(pf_http_parse_address("127.0.0.1:80", &a, &len, &err), 0);
-	assert_int_equal(a.ss_family, AF_INET);
-	assert_int_equal(pf_http_parse_address("[::1]:4318", &a, &len, &err), 0);
-	assert_int_equal(a.ss_family, AF_INET6);
-	assert_int_equal(ntohs(((struct sockaddr_in6 *)&a)->sin6_port), 4318);
-	assert_int_equal(pf_http_parse_address("localhost:1", &a, &len, &err), 0);
-	assert_int_equal(a.ss_family, AF_INET);
-	assert_int_equal(pf_http_parse_address(":8888", &a, &len, &err), 0);
-	assert_int_equal(pf_http_parse_address("127.0.0.1", &a, &len, &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "host:port"));
-	pf_error_clear(&err);
-	assert_int_equal(pf_http_parse_address("127.0.0.1:99999", &a, &len, &err), -EINVAL);
-	pf_error_clear(&err);
-	assert_int_equal(pf_http_parse_address("::1:80", &a, &len, &err), -EINVAL);
-	pf_error_clear(&err);
-	assert_int_equal(pf_http_parse_address("[::1]80", &a, &len, &err), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,7 +804,6 @@ int main(void)
 		cmocka_unit_test(test_metrics_endpoint),
 		cmocka_unit_test(test_metrics_address_in_use_fails_start),
 		cmocka_unit_test(test_health_check),
-		cmocka_unit_test(test_http_server_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
