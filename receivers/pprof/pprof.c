@@ -79,7 +79,8 @@ static const struct pf_option pprof_options[] = {
 	{.name = "resource",
 	 .type = PF_OPT_MAP,
 	 .offset = offsetof(struct pprof_config, resource),
-	 .doc = "Resource attributes added to every profile"},
+	 .doc = "Resource attributes added to every profile, besides service.name and "
+		"url.full, server.address, server.port (scrapes) or file.path (files)"},
 	{.name = "max_size",
 	 .type = PF_OPT_SIZE,
 	 .def = "64MiB",
