@@ -17,7 +17,17 @@
  * instance per (pipeline, processor); one instance per extension listed in
  * service.extensions. A receiver's emit fans out to the first processor (or
  * the exporters) of every pipeline it is in; processors chain; exporters
- * consume. See pf_component_emit() for how results combine.
+ * consume. A receiver in two pipelines that lead to the same exporter with
+ * no processor between hands that exporter each batch twice, as the
+ * Collector does.
+ *
+ * Results of a fan-out: PF_OK when every consumer took the batch; PF_BUSY
+ * when any said busy, even though others may have taken it and keep it (so
+ * a retry may deliver the same samples to those again: at-least-once);
+ * otherwise the first negative error. A batch is shared read-only between
+ * consumers; a processor whose definition sets `mutates` gets its own
+ * pf_batch_copy() whenever the batch is shared or goes to more than one
+ * consumer.
  *
  * Start: extensions, exporters, processors, receivers (each kind in config
  * order), after the self-telemetry endpoint. Shutdown: the reverse, one
