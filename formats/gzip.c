@@ -205,8 +205,8 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 		if (!pf_gzip_detect(in, size))
 			goto out_free_buf;
 		for (;;) {
-			r = libdeflate_gzip_decompress_ex(d, in, size, buf + len, cap - len, &used_in,
-							  &produced);
+			r = libdeflate_gzip_decompress_ex(d, in, size, buf + len, cap - len,
+							  &used_in, &produced);
 			if (r != LIBDEFLATE_INSUFFICIENT_SPACE)
 				break;
 			/* Refusing as soon as max_size is full: a bomb costs max_size. */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define ARENA_ALIGN 16
+#define ARENA_ALIGN	    16
 #define ARENA_DEFAULT_CHUNK ((size_t)64 << 10)
 
 struct pf_pb_arena_chunk {

@@ -19,9 +19,9 @@
 struct pf_pb_arena_chunk;
 
 struct pf_pb_arena {
-	ProtobufCAllocator allocator; /* pass &arena->allocator to protobuf-c */
+	ProtobufCAllocator allocator;	/* pass &arena->allocator to protobuf-c */
 	struct pf_pb_arena_chunk *head; /* first chunk; kept across resets */
-	struct pf_pb_arena_chunk *cur;  /* chunk being filled */
+	struct pf_pb_arena_chunk *cur;	/* chunk being filled */
 	size_t chunk_size;
 	size_t allocated; /* bytes of chunks held */
 };

@@ -26,8 +26,8 @@ int pf_pprof_keys_intern(struct pf_batch *b, struct pf_pprof_keys *k)
 	k->has_line_numbers_true = flag_true(b, PF_PPROF_HAS_LINE_NUMBERS);
 	k->has_inline_frames_true = flag_true(b, PF_PPROF_HAS_INLINE_FRAMES);
 	uint32_t folded = flag_true(b, PF_PPROF_IS_FOLDED);
-	k->is_folded_set = folded == PF_INDEX_ERROR ? PF_INDEX_ERROR
-						    : pf_batch_attr_set(b, &folded, 1);
+	k->is_folded_set =
+		folded == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attr_set(b, &folded, 1);
 	const uint32_t *all = &k->build_id;
 	for (size_t i = 0; i < sizeof(*k) / sizeof(uint32_t); i++)
 		if (all[i] == PF_INDEX_ERROR)

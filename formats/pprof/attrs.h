@@ -7,17 +7,17 @@
 
 #include "pipeline/batch.h"
 
-#define PF_PPROF_BUILD_ID "process.executable.build_id.gnu"
-#define PF_PPROF_BUILD_ID_GO "process.executable.build_id.go"
-#define PF_PPROF_HAS_FUNCTIONS "pprof.mapping.has_functions"
-#define PF_PPROF_HAS_FILENAMES "pprof.mapping.has_filenames"
-#define PF_PPROF_HAS_LINE_NUMBERS "pprof.mapping.has_line_numbers"
-#define PF_PPROF_HAS_INLINE_FRAMES "pprof.mapping.has_inline_frames"
-#define PF_PPROF_IS_FOLDED "pprof.location.is_folded"
-#define PF_PPROF_COMMENT "pprof.profile.comment"
-#define PF_PPROF_DROP_FRAMES "pprof.profile.drop_frames"
-#define PF_PPROF_KEEP_FRAMES "pprof.profile.keep_frames"
-#define PF_PPROF_DOC_URL "pprof.profile.doc_url"
+#define PF_PPROF_BUILD_ID	     "process.executable.build_id.gnu"
+#define PF_PPROF_BUILD_ID_GO	     "process.executable.build_id.go"
+#define PF_PPROF_HAS_FUNCTIONS	     "pprof.mapping.has_functions"
+#define PF_PPROF_HAS_FILENAMES	     "pprof.mapping.has_filenames"
+#define PF_PPROF_HAS_LINE_NUMBERS    "pprof.mapping.has_line_numbers"
+#define PF_PPROF_HAS_INLINE_FRAMES   "pprof.mapping.has_inline_frames"
+#define PF_PPROF_IS_FOLDED	     "pprof.location.is_folded"
+#define PF_PPROF_COMMENT	     "pprof.profile.comment"
+#define PF_PPROF_DROP_FRAMES	     "pprof.profile.drop_frames"
+#define PF_PPROF_KEEP_FRAMES	     "pprof.profile.keep_frames"
+#define PF_PPROF_DOC_URL	     "pprof.profile.doc_url"
 #define PF_PPROF_DEFAULT_SAMPLE_TYPE "pprof.profile.default_sample_type"
 
 /* Key string indices, and the interned "flag = true" attributes, of one batch. */

@@ -66,9 +66,9 @@ struct dec {
 	struct pf_pb_arena arena;
 	const uint8_t *base; /* start of the raw profile, for offsets */
 
-	size_t count[F_MAX];   /* occurrences (values for comments) per field */
+	size_t count[F_MAX];	   /* occurrences (values for comments) per field */
 	struct span *spans[F_MAX]; /* for the table fields but samples */
-	int64_t scalar[F_MAX]; /* last value of each scalar field */
+	int64_t scalar[F_MAX];	   /* last value of each scalar field */
 	struct span period_type;
 	int64_t *comments;
 	size_t n_comments;
@@ -198,13 +198,13 @@ static int map_str(struct dec *d, int64_t idx, uint32_t *out, const char *item, 
 /* ---- the top-level walk ---- */
 
 static const unsigned field_wire[F_MAX] = {
-	[F_SAMPLE_TYPE] = PF_PB_LEN,	    [F_SAMPLE] = PF_PB_LEN,
-	[F_MAPPING] = PF_PB_LEN,	    [F_LOCATION] = PF_PB_LEN,
-	[F_FUNCTION] = PF_PB_LEN,	    [F_STRING_TABLE] = PF_PB_LEN,
-	[F_DROP_FRAMES] = PF_PB_VARINT,	    [F_KEEP_FRAMES] = PF_PB_VARINT,
-	[F_TIME_NANOS] = PF_PB_VARINT,	    [F_DURATION_NANOS] = PF_PB_VARINT,
-	[F_PERIOD_TYPE] = PF_PB_LEN,	    [F_PERIOD] = PF_PB_VARINT,
-	[F_COMMENT] = PF_PB_VARINT,	    [F_DEFAULT_SAMPLE_TYPE] = PF_PB_VARINT,
+	[F_SAMPLE_TYPE] = PF_PB_LEN,	[F_SAMPLE] = PF_PB_LEN,
+	[F_MAPPING] = PF_PB_LEN,	[F_LOCATION] = PF_PB_LEN,
+	[F_FUNCTION] = PF_PB_LEN,	[F_STRING_TABLE] = PF_PB_LEN,
+	[F_DROP_FRAMES] = PF_PB_VARINT, [F_KEEP_FRAMES] = PF_PB_VARINT,
+	[F_TIME_NANOS] = PF_PB_VARINT,	[F_DURATION_NANOS] = PF_PB_VARINT,
+	[F_PERIOD_TYPE] = PF_PB_LEN,	[F_PERIOD] = PF_PB_VARINT,
+	[F_COMMENT] = PF_PB_VARINT,	[F_DEFAULT_SAMPLE_TYPE] = PF_PB_VARINT,
 	[F_DOC_URL] = PF_PB_VARINT,
 };
 
@@ -266,8 +266,8 @@ static int walk(struct dec *d, const uint8_t *data, size_t size, bool fill)
 		}
 		if (wire != field_wire[field]) {
 			char msg[96];
-			snprintf(msg, sizeof(msg), "field %u has wire type %u, want %u", field, wire,
-				 field_wire[field]);
+			snprintf(msg, sizeof(msg), "field %u has wire type %u, want %u", field,
+				 wire, field_wire[field]);
 			return fail_at(d, at, msg);
 		}
 		if (wire == PF_PB_VARINT) {
@@ -392,8 +392,9 @@ static int decode_mappings(struct dec *d)
 		uint32_t set[5];
 		size_t n_set = 0;
 		if (build_id) {
-			struct pf_attribute a = {.key = d->keys.build_id,
-						 .value = {.kind = PF_VALUE_STRING, .u.str = build_id}};
+			struct pf_attribute a = {
+				.key = d->keys.build_id,
+				.value = {.kind = PF_VALUE_STRING, .u.str = build_id}};
 			set[n_set] = pf_batch_attribute(d->b, &a);
 			if (set[n_set++] == PF_INDEX_ERROR)
 				return no_memory(d);
@@ -526,8 +527,9 @@ static int decode_sample(struct dec *d, const Perftools__Profiles__Sample *m, si
 			 size_t n_samples)
 {
 	if (m->n_value != d->n_types)
-		return pf_error_set(d->err, "", "sample %zu: %zu values, want %zu (one per sample type)",
-				    i, m->n_value, d->n_types);
+		return pf_error_set(d->err, "",
+				    "sample %zu: %zu values, want %zu (one per sample type)", i,
+				    m->n_value, d->n_types);
 	size_t need = m->n_location_id > m->n_label ? m->n_location_id : m->n_label;
 	uint32_t *tmp = scratch(d, need);
 	if (!tmp)
@@ -535,8 +537,9 @@ static int decode_sample(struct dec *d, const Perftools__Profiles__Sample *m, si
 	for (size_t j = 0; j < m->n_location_id; j++) {
 		uint64_t id = m->location_id[j];
 		if (!idmap_get(&d->locations, id, &tmp[j]) || id == 0)
-			return pf_error_set(d->err, "", "sample %zu: location id %" PRIu64 " not defined",
-					    i, id);
+			return pf_error_set(d->err, "",
+					    "sample %zu: location id %" PRIu64 " not defined", i,
+					    id);
 	}
 	uint32_t stack = pf_batch_stack(d->b, tmp, m->n_location_id);
 	if (stack == PF_INDEX_ERROR)
@@ -610,8 +613,8 @@ static int decode_value_type(struct dec *d, struct span s, struct pf_value_type 
 	return 0;
 }
 
-static int add_str_attr(struct dec *d, uint32_t key, int64_t idx, const char *field,
-			uint32_t *set, size_t *n)
+static int add_str_attr(struct dec *d, uint32_t key, int64_t idx, const char *field, uint32_t *set,
+			size_t *n)
 {
 	struct pf_attribute a = {.key = key, .value.kind = PF_VALUE_STRING};
 	if (map_str(d, idx, &a.value.u.str, "profile", SIZE_MAX, field))
@@ -664,10 +667,10 @@ static int decode_desc(struct dec *d, const struct pf_pprof_origin *origin,
 			return no_memory(d);
 	}
 	int rc;
-	if ((rc = add_str_attr(d, d->keys.drop_frames, d->scalar[F_DROP_FRAMES], "drop_frames",
-			       set, &n)) ||
-	    (rc = add_str_attr(d, d->keys.keep_frames, d->scalar[F_KEEP_FRAMES], "keep_frames",
-			       set, &n)) ||
+	if ((rc = add_str_attr(d, d->keys.drop_frames, d->scalar[F_DROP_FRAMES], "drop_frames", set,
+			       &n)) ||
+	    (rc = add_str_attr(d, d->keys.keep_frames, d->scalar[F_KEEP_FRAMES], "keep_frames", set,
+			       &n)) ||
 	    (rc = add_str_attr(d, d->keys.doc_url, d->scalar[F_DOC_URL], "doc_url", set, &n)) ||
 	    (rc = add_str_attr(d, d->keys.default_sample_type, d->scalar[F_DEFAULT_SAMPLE_TYPE],
 			       "default_sample_type", set, &n)))
@@ -711,9 +714,8 @@ static int decode_raw(struct dec *d, const struct pf_pprof_origin *origin, const
 		return rc;
 	if (pf_pprof_keys_intern(d->b, &d->keys))
 		return no_memory(d);
-	if ((rc = decode_functions(d)) || (rc = decode_mappings(d)) ||
-	    (rc = decode_locations(d)) || (rc = decode_desc(d, origin, &desc)) ||
-	    (rc = decode_samples(d, data, size)))
+	if ((rc = decode_functions(d)) || (rc = decode_mappings(d)) || (rc = decode_locations(d)) ||
+	    (rc = decode_desc(d, origin, &desc)) || (rc = decode_samples(d, data, size)))
 		return rc;
 	return add_profiles(d, &desc);
 }

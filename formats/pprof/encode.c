@@ -432,8 +432,8 @@ static int emit_mappings(struct enc *e)
 		pm.filename = e->str_id[m->filename];
 		pm.build_id = e->str_id[mapping_build_id(e, m)];
 		const struct pf_value *v;
-#define FLAG(field, key)                                                 \
-	v = pf_batch_attr_lookup(e->b, m->attrs, key);                   \
+#define FLAG(field, key)                                                                           \
+	v = pf_batch_attr_lookup(e->b, m->attrs, key);                                             \
 	pm.field = v && v->kind == PF_VALUE_BOOL && v->u.b;
 		FLAG(has_functions, PF_PPROF_HAS_FUNCTIONS);
 		FLAG(has_filenames, PF_PPROF_HAS_FILENAMES);
@@ -597,8 +597,8 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
 	if (ret)
 		goto out_free;
 	if ((ret = mark_and_number(&e)) || (ret = emit_head(&e)) || (ret = emit_samples(&e)) ||
-	    (ret = emit_mappings(&e)) || (ret = emit_locations(&e)) ||
-	    (ret = emit_functions(&e)) || (ret = emit_strings(&e)) || (ret = emit_tail(&e)))
+	    (ret = emit_mappings(&e)) || (ret = emit_locations(&e)) || (ret = emit_functions(&e)) ||
+	    (ret = emit_strings(&e)) || (ret = emit_tail(&e)))
 		goto out_free;
 	if (gzip) {
 		ret = pf_gzip_compress(e.buf, e.len, PF_GZIP_FASTEST, out, out_size);

@@ -100,8 +100,8 @@ static int build_aligned(struct pf_pprof_rows *r, const struct pf_batch *b,
 	return 0;
 }
 
-int pf_pprof_rows_build(struct pf_pprof_rows *r, const struct pf_batch *b,
-			const uint32_t *profiles, size_t n)
+int pf_pprof_rows_build(struct pf_pprof_rows *r, const struct pf_batch *b, const uint32_t *profiles,
+			size_t n)
 {
 	memset(r, 0, sizeof(*r));
 	if (n == 0)

@@ -29,8 +29,8 @@ struct pf_pprof_rows {
 
 /* Builds the rows of `profiles` (n > 0 valid indices into b). Returns 0 or
  * -ENOMEM; the rows own their arrays, freed with pf_pprof_rows_fini(). */
-int pf_pprof_rows_build(struct pf_pprof_rows *r, const struct pf_batch *b,
-			const uint32_t *profiles, size_t n);
+int pf_pprof_rows_build(struct pf_pprof_rows *r, const struct pf_batch *b, const uint32_t *profiles,
+			size_t n);
 
 /* Frees the arrays; takes zeroed or half-built rows. */
 void pf_pprof_rows_fini(struct pf_pprof_rows *r);

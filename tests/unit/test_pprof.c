@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The pprof codec and gzip: round trips, validation errors, alignment, groups, Go-written files. */
+/* The pprof codec: round trips, validation errors, alignment, groups, Go-written files. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,10 +43,9 @@ enum {
 };
 
 static const char *const strings[S_N] = {
-	"",	      "samples",      "count",	 "cpu",	   "nanoseconds", "/bin/app",
-	"abc123",     "main",	      "main.c",	 "inl",	   "inl.h",	  "/lib/libc.so",
-	"thread.name", "worker",      "bytes",	 "comment one", "drop.*",  "keep.*",
-	"https://doc", "memcpy",      "comment two",
+	"",	 "samples",	"count",  "cpu",    "nanoseconds",  "/bin/app",	   "abc123",
+	"main",	 "main.c",	"inl",	  "inl.h",  "/lib/libc.so", "thread.name", "worker",
+	"bytes", "comment one", "drop.*", "keep.*", "https://doc",  "memcpy",	   "comment two",
 };
 
 struct fixture {
@@ -679,8 +678,8 @@ static void expect_error(const uint8_t *data, size_t size, size_t max_size, int 
 	int rc = pf_pprof_decode(b, NULL, data, size, max_size, &err);
 	pf_error_str(&err, text, sizeof(text));
 	if (rc != want_rc || !strstr(text, want))
-		fail_msg("%s: rc %d (want %d), error \"%s\" (want \"%s\")", name, rc, want_rc,
-			 text, want);
+		fail_msg("%s: rc %d (want %d), error \"%s\" (want \"%s\")", name, rc, want_rc, text,
+			 want);
 	/* Nothing half-decoded is visible as a profile. */
 	assert_int_equal(pf_batch_n_profiles(b), 0);
 	pf_batch_unref(b);
@@ -711,8 +710,8 @@ static void test_wire_errors(void **state)
 	expect_error(in, n - 3, 0, -EINVAL, "offset", "truncated");
 	/* A sample field carrying a varint. */
 	static const uint8_t wrong_wire[] = {0x10, 0x01};
-	expect_error(wrong_wire, sizeof(wrong_wire), 0, -EINVAL,
-		     "field 2 has wire type 0, want 2", "wire type");
+	expect_error(wrong_wire, sizeof(wrong_wire), 0, -EINVAL, "field 2 has wire type 0, want 2",
+		     "wire type");
 	/* A group (wire type 3) is not skippable. */
 	static const uint8_t group[] = {0x32, 0x00, 0xbb, 0x01};
 	expect_error(group, sizeof(group), 0, -EINVAL, "malformed unknown field", "group");
@@ -759,8 +758,7 @@ static uint32_t one_loc_stack(struct pf_batch *b, const char *name)
 	return pf_batch_stack(b, &l, 1);
 }
 
-static uint32_t add_profile(struct pf_batch *b, const char *type, const char *unit,
-			    uint64_t time)
+static uint32_t add_profile(struct pf_batch *b, const char *type, const char *unit, uint64_t time)
 {
 	struct pf_profile_desc d = {.time_unix_nano = time, .period = 1};
 	d.sample_type.type = pf_batch_cstring(b, type);
@@ -889,66 +887,6 @@ static void test_groups(void **state)
 	pf_batch_unref(b);
 }
 
-/* ---- gzip ---- */
-
-static void test_gzip_round_trip(void **state)
-{
-	size_t n = 1 << 20, gz_n, out_n;
-	uint8_t *in = malloc(n), *gz, *out;
-	assert_non_null(in);
-	for (size_t i = 0; i < n; i++)
-		in[i] = (uint8_t)(i * 2654435761u >> 13);
-	assert_int_equal(pf_gzip_compress(in, n, PF_GZIP_FASTEST, &gz, &gz_n), 0);
-	assert_true(pf_gzip_detect(gz, gz_n));
-	assert_false(pf_gzip_detect(in, 1));
-	assert_int_equal(pf_gzip_decompress(gz, gz_n, n, &out, &out_n), 0);
-	assert_int_equal(out_n, n);
-	assert_memory_equal(out, in, n);
-	free(out);
-	/* One byte short of the limit is refused. */
-	assert_int_equal(pf_gzip_decompress(gz, gz_n, n - 1, &out, &out_n), -EFBIG);
-	assert_int_equal(pf_gzip_compress(in, 1, 0, &out, &out_n), -EINVAL);
-	free(gz);
-	free(in);
-}
-
-static void test_gzip_bomb(void **state)
-{
-	size_t n = 64 << 20, gz_n;
-	uint8_t *zeros = calloc(1, n), *gz, *out = NULL;
-	assert_non_null(zeros);
-	assert_int_equal(pf_gzip_compress(zeros, n, 9, &gz, &gz_n), 0);
-	free(zeros);
-	assert_true(gz_n < n / 500);
-	size_t out_n = 0;
-	assert_int_equal(pf_gzip_decompress(gz, gz_n, 1 << 20, &out, &out_n), -EFBIG);
-	assert_null(out);
-	free(gz);
-}
-
-static void test_gzip_members_and_garbage(void **state)
-{
-	uint8_t *a, *b2, *out;
-	size_t a_n, b_n, out_n;
-	assert_int_equal(pf_gzip_compress("hello ", 6, 6, &a, &a_n), 0);
-	assert_int_equal(pf_gzip_compress("world", 5, 6, &b2, &b_n), 0);
-	uint8_t *both = malloc(a_n + b_n + 1);
-	memcpy(both, a, a_n);
-	memcpy(both + a_n, b2, b_n);
-	assert_int_equal(pf_gzip_decompress(both, a_n + b_n, 100, &out, &out_n), 0);
-	assert_int_equal(out_n, 11);
-	assert_memory_equal(out, "hello world", 11);
-	assert_int_equal(out[11], 0);
-	free(out);
-	both[a_n] = 'x';
-	assert_int_equal(pf_gzip_decompress(both, a_n + 1, 100, &out, &out_n), -EINVAL);
-	assert_int_equal(pf_gzip_decompress(a, a_n - 1, 100, &out, &out_n), -EINVAL);
-	assert_int_equal(pf_gzip_decompress("plain", 5, 100, &out, &out_n), -EINVAL);
-	free(both);
-	free(a);
-	free(b2);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -965,9 +903,6 @@ int main(void)
 		cmocka_unit_test(test_encode_only_used),
 		cmocka_unit_test(test_encode_label_kinds),
 		cmocka_unit_test(test_groups),
-		cmocka_unit_test(test_gzip_round_trip),
-		cmocka_unit_test(test_gzip_bomb),
-		cmocka_unit_test(test_gzip_members_and_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
