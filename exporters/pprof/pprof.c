@@ -13,6 +13,7 @@
 #include "formats/pprof/pprof.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
+#include "pipeline/files.h"
 
 #define MAX_IN_FLIGHT	      4
 #define CANCEL_MARGIN_MS      50
@@ -107,7 +108,7 @@ static int pprof_validate(const void *config, struct pf_error *err)
 	if (strlen(cfg->directory) > PATH_MAX - PF_PPROF_FILES_NAME_MAX - 32)
 		return pf_error_set(err, "", "directory is too long");
 	if (cfg->file_prefix) {
-		size_t n = pf_pprof_files_sanitize(cfg->file_prefix, 40, clean, sizeof(clean));
+		size_t n = pf_files_sanitize(cfg->file_prefix, 40, clean, sizeof(clean));
 
 		if (n != strlen(cfg->file_prefix) || strcmp(clean, cfg->file_prefix) != 0)
 			return pf_error_set(err, "",
@@ -173,7 +174,8 @@ static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uin
 		w->failed += samples;
 		return;
 	}
-	err = pf_pprof_files_write(cfg->directory, base, data, size, path, sizeof(path));
+	err = pf_files_write(cfg->directory, base, PF_PPROF_FILES_SUFFIX, data, size, path,
+			     sizeof(path));
 	free(data);
 	if (err < 0) {
 		work_fail(w, err, "writing %s: %s", base);
@@ -218,8 +220,8 @@ static void work_run(uv_work_t *req)
 		if (n)
 			write_group(w, sel, n, now);
 	}
-	err = pf_pprof_files_rotate(cfg->directory, w->e->prefix, cfg->max_files, cfg->max_age,
-				    now_ns());
+	err = pf_files_rotate(cfg->directory, w->e->prefix, PF_PPROF_FILES_SUFFIX, cfg->max_files,
+			      cfg->max_age, now_ns());
 	if (err < 0)
 		work_fail(w, err, "rotating files in %s: %s", cfg->directory);
 	goto out_free;
@@ -350,7 +352,7 @@ static void *pprof_create(struct pf_component *c, const void *config)
 	}
 	e->c = c;
 	memcpy(&e->cfg, config, sizeof(e->cfg));
-	pf_pprof_files_sanitize(e->cfg.file_prefix, 40, e->prefix, sizeof(e->prefix));
+	pf_files_sanitize(e->cfg.file_prefix, 40, e->prefix, sizeof(e->prefix));
 	return e;
 }
 
@@ -359,13 +361,13 @@ static int pprof_start(void *inst)
 	struct pprof_exporter *e = inst;
 	int err;
 
-	err = pf_pprof_files_mkdir(e->cfg.directory);
+	err = pf_files_mkdir(e->cfg.directory);
 	if (err) {
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create directory %s: %s", e->cfg.directory,
 		       strerror(-err));
 		return err;
 	}
-	err = pf_pprof_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
+	err = pf_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
 	if (err < 0) {
 		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
 		       strerror(-err));

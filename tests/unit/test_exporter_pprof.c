@@ -17,6 +17,7 @@
 
 #include "exporters/pprof/files.h"
 #include "formats/pprof/pprof.h"
+#include "pipeline/files.h"
 #include "sinks_harness.h"
 
 #define T0_NS  (1795760100ULL * 1000000000ULL + 123000000ULL) /* 2026-11-27T06:15:00.123Z */
@@ -87,17 +88,17 @@ static void test_sanitize(void **state)
 {
 	char out[16];
 
-	assert_int_equal(pf_pprof_files_sanitize("my svc/../x", 64, out, sizeof(out)), 11);
+	assert_int_equal(pf_files_sanitize("my svc/../x", 64, out, sizeof(out)), 11);
 	assert_string_equal(out, "my_svc_.._x");
-	pf_pprof_files_sanitize(".hidden", 64, out, sizeof(out));
+	pf_files_sanitize(".hidden", 64, out, sizeof(out));
 	assert_string_equal(out, "_hidden");
-	pf_pprof_files_sanitize("abcdefghijklmnopqrstuvwxyz", 64, out, sizeof(out));
+	pf_files_sanitize("abcdefghijklmnopqrstuvwxyz", 64, out, sizeof(out));
 	assert_string_equal(out, "abcdefghijklmno");
-	pf_pprof_files_sanitize("abcdef", 3, out, sizeof(out));
+	pf_files_sanitize("abcdef", 3, out, sizeof(out));
 	assert_string_equal(out, "abc");
-	pf_pprof_files_sanitize("caf\xc3\xa9", 64, out, sizeof(out));
+	pf_files_sanitize("caf\xc3\xa9", 64, out, sizeof(out));
 	assert_string_equal(out, "caf__");
-	pf_pprof_files_sanitize(NULL, 64, out, sizeof(out));
+	pf_files_sanitize(NULL, 64, out, sizeof(out));
 	assert_string_equal(out, "");
 }
 
@@ -148,11 +149,11 @@ static void test_write_collisions(void **state)
 	const char *dir = *state;
 	char path[512], names[8][256], buf[64];
 
-	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "one", 3, path, sizeof(path)), 0);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "one", 3, path, sizeof(path)), 0);
 	assert_true(strstr(path, "/a.cpu.pb.gz") != NULL);
-	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "two", 3, path, sizeof(path)), 0);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "two", 3, path, sizeof(path)), 0);
 	assert_true(strstr(path, "/a.cpu.1.pb.gz") != NULL);
-	assert_int_equal(pf_pprof_files_write(dir, "a.cpu", "three", 5, path, sizeof(path)), 0);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "three", 5, path, sizeof(path)), 0);
 	assert_true(strstr(path, "/a.cpu.2.pb.gz") != NULL);
 
 	/* Nothing else is left behind: no temp files. */
@@ -174,14 +175,15 @@ static void test_write_failure_leaves_nothing(void **state)
 	char missing[512], path[512], names[4][256];
 
 	snprintf(missing, sizeof(missing), "%s/missing", dir);
-	assert_int_equal(pf_pprof_files_write(missing, "a", "x", 1, path, sizeof(path)), -ENOENT);
+	assert_int_equal(pf_files_write(missing, "a", ".pb.gz", "x", 1, path, sizeof(path)),
+			 -ENOENT);
 	assert_string_equal(path, "");
 	/* A name too long for the file system: the temp file is removed again. */
 	char base[300];
 
 	memset(base, 'n', sizeof(base) - 1);
 	base[sizeof(base) - 1] = '\0';
-	assert_true(pf_pprof_files_write(dir, base, "x", 1, path, sizeof(path)) < 0);
+	assert_true(pf_files_write(dir, base, ".pb.gz", "x", 1, path, sizeof(path)) < 0);
 	assert_int_equal(list_dir(dir, names, 4), 0);
 }
 
@@ -200,7 +202,7 @@ static void test_rotate_max_files(void **state)
 	touch(dir, "other.7.pb.gz", now - 1000);
 
 	/* Only files with the prefix count. */
-	assert_int_equal(pf_pprof_files_rotate(dir, "s.", 2, 0, now * SEC_NS), 3);
+	assert_int_equal(pf_files_rotate(dir, "s.", ".pb.gz", 2, 0, now * SEC_NS), 3);
 	assert_false(exists(dir, "s.1.pb.gz"));
 	assert_false(exists(dir, "s.2.pb.gz"));
 	assert_false(exists(dir, "s.3.pb.gz"));
@@ -211,10 +213,10 @@ static void test_rotate_max_files(void **state)
 	assert_true(exists(dir, ".s.6.pb.gz.abcdef.tmp"));
 
 	/* Without a prefix every visible .pb.gz file is ours. */
-	assert_int_equal(pf_pprof_files_rotate(dir, "", 1, 0, now * SEC_NS), 2);
+	assert_int_equal(pf_files_rotate(dir, "", ".pb.gz", 1, 0, now * SEC_NS), 2);
 	assert_true(exists(dir, "s.5.pb.gz"));
 	assert_true(exists(dir, "notes.txt"));
-	assert_int_equal(pf_pprof_files_rotate(dir, "", 0, 0, now * SEC_NS), 0);
+	assert_int_equal(pf_files_rotate(dir, "", ".pb.gz", 0, 0, now * SEC_NS), 0);
 }
 
 static void test_rotate_max_age(void **state)
@@ -225,7 +227,7 @@ static void test_rotate_max_age(void **state)
 	touch(dir, "a.pb.gz", now - 10);
 	touch(dir, "b.pb.gz", now - 100);
 	touch(dir, "c.pb.gz", now - 1000);
-	assert_int_equal(pf_pprof_files_rotate(dir, NULL, 0, 60 * SEC_NS, now * SEC_NS), 2);
+	assert_int_equal(pf_files_rotate(dir, NULL, ".pb.gz", 0, 60 * SEC_NS, now * SEC_NS), 2);
 	assert_true(exists(dir, "a.pb.gz"));
 	assert_false(exists(dir, "b.pb.gz"));
 	assert_false(exists(dir, "c.pb.gz"));
@@ -239,7 +241,7 @@ static void test_clean_temp(void **state)
 	touch(dir, ".x.pb.gz.aaaaaa.tmp", now - 7200);
 	touch(dir, ".y.pb.gz.bbbbbb.tmp", now - 10);
 	touch(dir, "z.pb.gz", now - 7200);
-	assert_int_equal(pf_pprof_files_clean_temp(dir, "", 3600 * SEC_NS, now * SEC_NS), 1);
+	assert_int_equal(pf_files_clean_temp(dir, "", 3600 * SEC_NS, now * SEC_NS), 1);
 	assert_false(exists(dir, ".x.pb.gz.aaaaaa.tmp"));
 	assert_true(exists(dir, ".y.pb.gz.bbbbbb.tmp"));
 	assert_true(exists(dir, "z.pb.gz"));
@@ -251,12 +253,12 @@ static void test_mkdir(void **state)
 	char deep[512];
 
 	snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
-	assert_int_equal(pf_pprof_files_mkdir(deep), 0);
-	assert_int_equal(pf_pprof_files_mkdir(deep), 0);
+	assert_int_equal(pf_files_mkdir(deep), 0);
+	assert_int_equal(pf_files_mkdir(deep), 0);
 	assert_true(exists(dir, "a/b/c"));
 	touch(dir, "file", 1);
 	snprintf(deep, sizeof(deep), "%s/file", dir);
-	assert_int_equal(pf_pprof_files_mkdir(deep), -ENOTDIR);
+	assert_int_equal(pf_files_mkdir(deep), -ENOTDIR);
 }
 
 /* ---- the exporter ---- */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Output files of file exporters: safe names, atomic writes, rotation. Blocking: thread pool only. */
+#ifndef PF_FILES_H
+#define PF_FILES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Copies `in` to `out` (at most size-1 bytes and `max` characters), keeping
+ * [A-Za-z0-9._-] and replacing anything else by '_'; a leading '.' becomes
+ * '_' so no name is hidden. `in` may be NULL. Returns the length written. */
+size_t pf_files_sanitize(const char *in, size_t max, char *out, size_t size);
+
+/* Writes data atomically as <dir>/<base><suffix>: into a hidden temp file in
+ * `dir`, fsync'd, then renamed without replacing anything. When the name is
+ * taken, tries <base>.1<suffix>, <base>.2<suffix>, ... Fills `path` with the
+ * name written. Returns 0 or a negative errno; no partial file is left behind. */
+int pf_files_write(const char *dir, const char *base, const char *suffix, const void *data,
+		   size_t size, char *path, size_t path_size);
+
+/* Writes data atomically as <dir>/<name>, replacing the file of that name if
+ * any: readers see the old content or the new, never a mix. Returns 0 or a
+ * negative errno; no partial file is left behind. */
+int pf_files_replace(const char *dir, const char *name, const void *data, size_t size);
+
+/* Removes the files of `dir` whose names start with `prefix` (NULL: "") and
+ * end with `suffix`, hidden ones excepted, beyond the newest `max_files`
+ * (0 = no limit) and those whose mtime is older than `max_age_ns` (0 = keep),
+ * oldest first. Returns the number removed or a negative errno. */
+int pf_files_rotate(const char *dir, const char *prefix, const char *suffix, int64_t max_files,
+		    int64_t max_age_ns, uint64_t now_ns);
+
+/* Removes the hidden temp files of pf_files_write() and pf_files_replace()
+ * whose names start with "." `prefix` and that are older than `min_age_ns`:
+ * left by a crash. Returns the number removed or a negative errno. */
+int pf_files_clean_temp(const char *dir, const char *prefix, int64_t min_age_ns, uint64_t now_ns);
+
+/* Creates `dir` and its missing parents (mode 0755). Returns 0 or -errno
+ * (-ENOTDIR when something else has that name). */
+int pf_files_mkdir(const char *dir);
+
+#endif
