@@ -41,14 +41,14 @@ struct scan_hit {
 
 struct scan_job {
 	uv_work_t work;
-	struct pprof_files *f;
+	struct pf_pprof_rx_files *f;
 	struct scan_hit *hits;
 	size_t n_hits;
 	int err;
 };
 
-struct pprof_files {
-	struct pprof_recv *r;
+struct pf_pprof_rx_files {
+	struct pf_pprof_rx *r;
 	uv_timer_t timer;
 	bool timer_open, stopping, scanning, scanned_once;
 	unsigned reading;
@@ -162,7 +162,7 @@ static int cmp_hit_entry(const void *key, const void *elem)
 	return cmp_id(h->dev, h->ino, e->dev, e->ino);
 }
 
-static struct file_entry *add_entry(struct pprof_files *f, const struct scan_hit *h)
+static struct file_entry *add_entry(struct pf_pprof_rx_files *f, const struct scan_hit *h)
 {
 	if (f->n == f->cap) {
 		size_t ncap = f->cap ? f->cap * 2 : 64;
@@ -185,15 +185,15 @@ static struct file_entry *add_entry(struct pprof_files *f, const struct scan_hit
 	return e;
 }
 
-static void remove_entry(struct pprof_files *f, struct file_entry *e)
+static void remove_entry(struct pf_pprof_rx_files *f, struct file_entry *e)
 {
 	free(e->path);
 	*e = f->entries[--f->n];
 }
 
-static void read_finished(struct pprof_job *job, int err)
+static void read_finished(struct pf_pprof_rx_job *job, int err)
 {
-	struct pprof_files *f = job->owner;
+	struct pf_pprof_rx_files *f = job->owner;
 	struct file_entry *e;
 
 	f->reading--;
@@ -209,26 +209,26 @@ static void read_finished(struct pprof_job *job, int err)
 	}
 }
 
-static void dispatch_reads(struct pprof_files *f);
+static void dispatch_reads(struct pf_pprof_rx_files *f);
 
-static void on_read_done(struct pprof_job *job, int err)
+static void on_read_done(struct pf_pprof_rx_job *job, int err)
 {
-	struct pprof_files *f = job->owner;
+	struct pf_pprof_rx_files *f = job->owner;
 
 	read_finished(job, err);
 	if (!f->stopping)
 		dispatch_reads(f);
 }
 
-static void dispatch_reads(struct pprof_files *f)
+static void dispatch_reads(struct pf_pprof_rx_files *f)
 {
-	struct pprof_recv *r = f->r;
+	struct pf_pprof_rx *r = f->r;
 
 	for (size_t i = 0; i < f->n && f->reading < MAX_READS; i++) {
 		struct file_entry *e = &f->entries[i];
 		if (e->state != FILE_READY)
 			continue;
-		struct pprof_job *job = calloc(1, sizeof(*job));
+		struct pf_pprof_rx_job *job = calloc(1, sizeof(*job));
 		if (!job)
 			return;
 		job->path = strdup(e->path);
@@ -244,14 +244,14 @@ static void dispatch_reads(struct pprof_files *f)
 		job->limiter = &r->file_errors;
 		job->finished = on_read_done;
 		job->owner = f;
-		if (pprof_job_submit(r, job) < 0)
+		if (pf_pprof_rx_submit(r, job) < 0)
 			return;
 		e->state = FILE_READING;
 		f->reading++;
 	}
 }
 
-static void merge_scan(struct pprof_files *f, const struct scan_job *job)
+static void merge_scan(struct pf_pprof_rx_files *f, const struct scan_job *job)
 {
 	bool settle = f->r->cfg.watch;
 	size_t known = f->n;
@@ -298,8 +298,8 @@ static void merge_scan(struct pprof_files *f, const struct scan_job *job)
 static void scan_after(uv_work_t *w, int status)
 {
 	struct scan_job *job = w->data;
-	struct pprof_files *f = job->f;
-	struct pprof_recv *r = f->r;
+	struct pf_pprof_rx_files *f = job->f;
+	struct pf_pprof_rx *r = f->r;
 
 	f->scanning = false;
 	r->jobs--;
@@ -312,13 +312,13 @@ static void scan_after(uv_work_t *w, int status)
 		dispatch_reads(f);
 	}
 	scan_job_free(job);
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
 static void on_poll(uv_timer_t *t)
 {
-	struct pprof_files *f = t->data;
-	struct pprof_recv *r = f->r;
+	struct pf_pprof_rx_files *f = t->data;
+	struct pf_pprof_rx *r = f->r;
 	struct scan_job *job;
 
 	if (f->scanning || f->stopping)
@@ -342,18 +342,18 @@ static void on_poll(uv_timer_t *t)
 
 /* ---- lifecycle ---- */
 
-struct pprof_files *pprof_files_new(struct pprof_recv *r)
+struct pf_pprof_rx_files *pf_pprof_rx_files_new(struct pf_pprof_rx *r)
 {
-	struct pprof_files *f = calloc(1, sizeof(*f));
+	struct pf_pprof_rx_files *f = calloc(1, sizeof(*f));
 
 	if (f)
 		f->r = r;
 	return f;
 }
 
-int pprof_files_start(struct pprof_files *f)
+int pf_pprof_rx_files_start(struct pf_pprof_rx_files *f)
 {
-	struct pprof_recv *r = f->r;
+	struct pf_pprof_rx *r = f->r;
 	uint64_t ms = (uint64_t)(r->cfg.poll_interval / 1000000);
 	int err;
 
@@ -368,14 +368,14 @@ int pprof_files_start(struct pprof_files *f)
 
 static void on_timer_closed(uv_handle_t *h)
 {
-	struct pprof_files *f = h->data;
-	struct pprof_recv *r = f->r;
+	struct pf_pprof_rx_files *f = h->data;
+	struct pf_pprof_rx *r = f->r;
 
 	r->open_handles--;
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
-void pprof_files_stop(struct pprof_files *f)
+void pf_pprof_rx_files_stop(struct pf_pprof_rx_files *f)
 {
 	if (f->stopping)
 		return;
@@ -387,7 +387,7 @@ void pprof_files_stop(struct pprof_files *f)
 	}
 }
 
-void pprof_files_free(struct pprof_files *f)
+void pf_pprof_rx_files_free(struct pf_pprof_rx_files *f)
 {
 	if (!f)
 		return;

@@ -29,56 +29,56 @@
 static const struct pf_option pprof_options[] = {
 	{.name = "paths",
 	 .type = PF_OPT_STRINGS,
-	 .offset = offsetof(struct pprof_config, paths),
+	 .offset = offsetof(struct pf_pprof_rx_config, paths),
 	 .doc = "Glob patterns of pprof files to read (gzip-compressed or not)"},
 	{.name = "poll_interval",
 	 .type = PF_OPT_DURATION,
 	 .def = "1s",
 	 .min = 10.0 * NS_PER_MS,
 	 .max = 86400.0 * 1000 * NS_PER_MS,
-	 .offset = offsetof(struct pprof_config, poll_interval),
+	 .offset = offsetof(struct pf_pprof_rx_config, poll_interval),
 	 .doc = "How often the globs are checked for new files; a file is read once its size "
 		"stayed the same across two checks"},
 	{.name = "watch",
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
-	 .offset = offsetof(struct pprof_config, watch),
+	 .offset = offsetof(struct pf_pprof_rx_config, watch),
 	 .doc = "Keep picking up new files; false reads the files matching at start once"},
 	{.name = "delete_after_read",
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
-	 .offset = offsetof(struct pprof_config, delete_after_read),
+	 .offset = offsetof(struct pf_pprof_rx_config, delete_after_read),
 	 .doc = "Delete each file once it was read as a valid profile (invalid ones are kept)"},
 	{.name = "targets",
 	 .type = PF_OPT_STRINGS,
-	 .offset = offsetof(struct pprof_config, targets),
+	 .offset = offsetof(struct pf_pprof_rx_config, targets),
 	 .doc = "URLs to scrape, e.g. http://host:6060/debug/pprof/profile?seconds=10"},
 	{.name = "interval",
 	 .type = PF_OPT_DURATION,
 	 .def = "15s",
 	 .min = 100.0 * NS_PER_MS,
 	 .max = 86400.0 * 1000 * NS_PER_MS,
-	 .offset = offsetof(struct pprof_config, interval),
+	 .offset = offsetof(struct pf_pprof_rx_config, interval),
 	 .doc = "How often each target is scraped"},
 	{.name = "timeout",
 	 .type = PF_OPT_DURATION,
 	 .def = "10s",
 	 .min = 1.0 * NS_PER_MS,
 	 .max = 86400.0 * 1000 * NS_PER_MS,
-	 .offset = offsetof(struct pprof_config, timeout),
+	 .offset = offsetof(struct pf_pprof_rx_config, timeout),
 	 .doc = "Time limit of one scrape; must be below interval"},
 	{.name = "headers",
 	 .type = PF_OPT_MAP,
-	 .offset = offsetof(struct pprof_config, headers),
+	 .offset = offsetof(struct pf_pprof_rx_config, headers),
 	 .doc = "HTTP headers sent with every scrape"},
 	{.name = "job",
 	 .type = PF_OPT_STRING,
-	 .offset = offsetof(struct pprof_config, job),
+	 .offset = offsetof(struct pf_pprof_rx_config, job),
 	 .doc = "service.name of what is received, unless resource sets it (default: the "
 		"component id)"},
 	{.name = "resource",
 	 .type = PF_OPT_MAP,
-	 .offset = offsetof(struct pprof_config, resource),
+	 .offset = offsetof(struct pf_pprof_rx_config, resource),
 	 .doc = "Resource attributes added to every profile, besides service.name and "
 		"url.full, server.address, server.port (scrapes) or file.path (files)"},
 	{.name = "max_size",
@@ -86,28 +86,33 @@ static const struct pf_option pprof_options[] = {
 	 .def = "64MiB",
 	 .min = 1024,
 	 .max = 4.0 * 1024 * 1024 * 1024,
-	 .offset = offsetof(struct pprof_config, max_size),
+	 .offset = offsetof(struct pf_pprof_rx_config, max_size),
 	 .doc = "Largest file or response accepted, and largest profile after decompression"},
 	PF_OPTION_END,
 };
 
 /* ---- logging and counting of bad input ---- */
 
-static const struct pf_logger *lg(const struct pprof_recv *r)
+static const struct pf_logger *lg(const struct pf_pprof_rx *r)
 {
 	return pf_component_logger(r->c);
 }
 
-void pprof_input_error(struct pprof_recv *r, struct pprof_source *lim, const char *source,
-		       const char *fmt, ...)
+void pf_pprof_rx_input_error(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *lim,
+			     const char *source, const char *fmt, ...)
 {
 	char reason[sizeof(lim->last_reason)];
 	uint64_t now = uv_now(r->loop);
 	va_list ap;
+	int n;
 
 	pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+	/* "source: reason", so a limiter shared by many files logs each one. */
+	n = snprintf(reason, sizeof(reason), "%s: ", source);
+	if (n < 0 || (size_t)n >= sizeof(reason))
+		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	vsnprintf(reason + n, sizeof(reason) - (size_t)n, fmt, ap);
 	va_end(ap);
 	lim->failing = true;
 	if (now - lim->window_start_ms >= LOG_EVERY_MS || lim->window_start_ms == 0) {
@@ -124,14 +129,15 @@ void pprof_input_error(struct pprof_recv *r, struct pprof_source *lim, const cha
 	lim->last_log_ms = now ? now : 1;
 	snprintf(lim->last_reason, sizeof(lim->last_reason), "%s", reason);
 	if (lim->suppressed)
-		pf_log(lg(r), PF_LOG_WARN, "skipped %s: %s (%u similar messages suppressed)",
-		       source, reason, lim->suppressed);
+		pf_log(lg(r), PF_LOG_WARN, "skipped %s (%u similar messages suppressed)", reason,
+		       lim->suppressed);
 	else
-		pf_log(lg(r), PF_LOG_WARN, "skipped %s: %s", source, reason);
+		pf_log(lg(r), PF_LOG_WARN, "skipped %s", reason);
 	lim->suppressed = 0;
 }
 
-void pprof_input_ok(struct pprof_recv *r, struct pprof_source *lim, const char *source)
+void pf_pprof_rx_input_ok(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *lim,
+			  const char *source)
 {
 	if (!lim->failing)
 		return;
@@ -196,9 +202,9 @@ out_close:
 	return err;
 }
 
-static uint32_t resource_for(struct pf_batch *b, const struct pprof_job *job)
+static uint32_t resource_for(struct pf_batch *b, const struct pf_pprof_rx_job *job)
 {
-	const struct pprof_recv *r = job->r;
+	const struct pf_pprof_rx *r = job->r;
 	const struct pf_string_map *res = &r->cfg.resource;
 	uint32_t attrs[64];
 	size_t n = 0;
@@ -221,7 +227,7 @@ static uint32_t resource_for(struct pf_batch *b, const struct pprof_job *job)
 }
 
 /* Sums each profile's values for the log line the integration tests read. */
-static void summarize(struct pprof_job *job)
+static void summarize(struct pf_pprof_rx_job *job)
 {
 	const struct pf_batch *b = job->batch;
 	size_t n_profiles = pf_batch_n_profiles(b), off = 0;
@@ -251,8 +257,8 @@ static void summarize(struct pprof_job *job)
 
 static void job_work(uv_work_t *w)
 {
-	struct pprof_job *job = w->data;
-	const struct pprof_recv *r = job->r;
+	struct pf_pprof_rx_job *job = w->data;
+	const struct pf_pprof_rx *r = job->r;
 	struct pf_pprof_origin origin = {0};
 	struct pf_scope scope = {0};
 	int ret;
@@ -291,7 +297,7 @@ static void job_work(uv_work_t *w)
 		job->deleted = true;
 }
 
-static void job_free(struct pprof_job *job)
+static void job_free(struct pf_pprof_rx_job *job)
 {
 	pf_batch_unref(job->batch);
 	free(job->data);
@@ -299,24 +305,25 @@ static void job_free(struct pprof_job *job)
 	free(job);
 }
 
-static void job_report(struct pprof_recv *r, struct pprof_job *job)
+static void job_report(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)
 {
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
 
 	if (pf_error_isset(&job->perr))
-		pprof_input_error(r, job->limiter, job->source, "not a valid profile: %s",
-				  pf_error_str(&job->perr, buf, sizeof(buf)));
+		pf_pprof_rx_input_error(r, job->limiter, job->source, "not a valid profile: %s",
+					pf_error_str(&job->perr, buf, sizeof(buf)));
 	else if (job->err == -EFBIG)
-		pprof_input_error(r, job->limiter, job->source, "larger than max_size (%lld bytes)",
-				  (long long)r->cfg.max_size);
+		pf_pprof_rx_input_error(r, job->limiter, job->source,
+					"larger than max_size (%lld bytes)",
+					(long long)r->cfg.max_size);
 	else
-		pprof_input_error(r, job->limiter, job->source, "%s", strerror(-job->err));
+		pf_pprof_rx_input_error(r, job->limiter, job->source, "%s", strerror(-job->err));
 }
 
 static void job_after(uv_work_t *w, int status)
 {
-	struct pprof_job *job = w->data;
-	struct pprof_recv *r = job->r;
+	struct pf_pprof_rx_job *job = w->data;
+	struct pf_pprof_rx *r = job->r;
 	int ret;
 
 	r->jobs--;
@@ -324,7 +331,7 @@ static void job_after(uv_work_t *w, int status)
 		job->err = status; /* cancelled before it ran */
 	if (job->err == 0) {
 		if (!job->path) /* files share one limiter: no recovery to tell */
-			pprof_input_ok(r, job->limiter, job->source);
+			pf_pprof_rx_input_ok(r, job->limiter, job->source);
 		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %zu profiles, %zu samples, %s%s", job->source,
 		       job->profiles, job->samples, job->totals, job->deleted ? ", deleted" : "");
 		ret = pf_component_emit(r->c, job->batch);
@@ -341,10 +348,10 @@ static void job_after(uv_work_t *w, int status)
 	if (job->finished)
 		job->finished(job, job->err);
 	job_free(job);
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
-int pprof_job_submit(struct pprof_recv *r, struct pprof_job *job)
+int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)
 {
 	int err;
 
@@ -363,7 +370,7 @@ int pprof_job_submit(struct pprof_recv *r, struct pprof_job *job)
 
 static int pprof_validate(const void *config, struct pf_error *err)
 {
-	const struct pprof_config *cfg = config;
+	const struct pf_pprof_rx_config *cfg = config;
 
 	if (cfg->paths.n == 0 && cfg->targets.n == 0)
 		return pf_error_set(err, "",
@@ -387,16 +394,16 @@ static int pprof_validate(const void *config, struct pf_error *err)
 	return 0;
 }
 
-static void recv_free(struct pprof_recv *r)
+static void recv_free(struct pf_pprof_rx *r)
 {
-	pprof_files_free(r->files);
-	pprof_scrape_free(r->scrape);
+	pf_pprof_rx_files_free(r->files);
+	pf_pprof_rx_scrape_free(r->scrape);
 	free(r);
 }
 
 static void *pprof_create(struct pf_component *c, const void *config)
 {
-	struct pprof_recv *r = calloc(1, sizeof(*r));
+	struct pf_pprof_rx *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		goto out_oom;
@@ -405,12 +412,12 @@ static void *pprof_create(struct pf_component *c, const void *config)
 	r->job = r->cfg.job && r->cfg.job[0] ? r->cfg.job : pf_component_id(c);
 	r->loop = pf_component_loop(c);
 	if (r->cfg.paths.n) {
-		r->files = pprof_files_new(r);
+		r->files = pf_pprof_rx_files_new(r);
 		if (!r->files)
 			goto out_free;
 	}
 	if (r->cfg.targets.n) {
-		r->scrape = pprof_scrape_new(r);
+		r->scrape = pf_pprof_rx_scrape_new(r);
 		if (!r->scrape)
 			goto out_free;
 	}
@@ -426,7 +433,7 @@ out_oom:
 
 static int pprof_start(void *inst)
 {
-	struct pprof_recv *r = inst;
+	struct pf_pprof_rx *r = inst;
 	int err;
 
 	err = uv_timer_init(r->loop, &r->stop_timer);
@@ -437,40 +444,40 @@ static int pprof_start(void *inst)
 	r->open_handles++;
 	r->started = true;
 	if (r->files) {
-		err = pprof_files_start(r->files);
+		err = pf_pprof_rx_files_start(r->files);
 		if (err < 0)
 			return err;
 	}
 	if (r->scrape) {
-		err = pprof_scrape_start(r->scrape);
+		err = pf_pprof_rx_scrape_start(r->scrape);
 		if (err < 0)
 			return err;
 	}
 	return 0;
 }
 
-void pprof_recv_handle_closed(uv_handle_t *h)
+static void on_stop_timer_closed(uv_handle_t *h)
 {
-	struct pprof_recv *r = h->data;
+	struct pf_pprof_rx *r = h->data;
 
 	r->open_handles--;
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
-void pprof_recv_check_done(struct pprof_recv *r)
+void pf_pprof_rx_check_done(struct pf_pprof_rx *r)
 {
 	if (!r->stopping || r->finished)
 		return;
-	if (r->scrape && pprof_scrape_pending(r->scrape) > 0)
+	if (r->scrape && pf_pprof_rx_scrape_pending(r->scrape) > 0)
 		return; /* the deadline timer cancels them if they take too long */
-	if (r->scrape && !pprof_scrape_close(r->scrape))
+	if (r->scrape && !pf_pprof_rx_scrape_close(r->scrape))
 		return; /* called again once the client is closed */
 	if (r->jobs > 0)
 		return;
 	if (r->stop_timer_open) {
 		r->stop_timer_open = false;
 		uv_timer_stop(&r->stop_timer);
-		uv_close((uv_handle_t *)&r->stop_timer, pprof_recv_handle_closed);
+		uv_close((uv_handle_t *)&r->stop_timer, on_stop_timer_closed);
 		return;
 	}
 	if (r->open_handles > 0)
@@ -484,19 +491,19 @@ void pprof_recv_check_done(struct pprof_recv *r)
 
 static void on_deadline(uv_timer_t *t)
 {
-	struct pprof_recv *r = t->data;
+	struct pf_pprof_rx *r = t->data;
 
-	if (r->scrape && pprof_scrape_pending(r->scrape) > 0) {
+	if (r->scrape && pf_pprof_rx_scrape_pending(r->scrape) > 0) {
 		pf_log(lg(r), PF_LOG_WARN, "shutdown deadline: cancelling %zu scrapes in flight",
-		       pprof_scrape_pending(r->scrape));
-		pprof_scrape_close(r->scrape);
+		       pf_pprof_rx_scrape_pending(r->scrape));
+		pf_pprof_rx_scrape_close(r->scrape);
 	}
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
 static void pprof_shutdown(void *inst, pf_done_fn done)
 {
-	struct pprof_recv *r = inst;
+	struct pf_pprof_rx *r = inst;
 	uint64_t now, deadline;
 
 	if (r->stopping)
@@ -505,12 +512,12 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 	r->done = done;
 	if (r->started) {
 		if (r->files)
-			pprof_files_stop(r->files);
+			pf_pprof_rx_files_stop(r->files);
 		if (r->scrape)
-			pprof_scrape_stop(r->scrape);
-		if (r->scrape && pprof_scrape_pending(r->scrape) > 0)
+			pf_pprof_rx_scrape_stop(r->scrape);
+		if (r->scrape && pf_pprof_rx_scrape_pending(r->scrape) > 0)
 			pf_log(lg(r), PF_LOG_INFO, "stopping: waiting for %zu scrapes in flight",
-			       pprof_scrape_pending(r->scrape));
+			       pf_pprof_rx_scrape_pending(r->scrape));
 		/* Scrapes get half of the time left: the rest is for the
 		 * processors and exporters downstream to pass their last
 		 * profiles on. */
@@ -519,7 +526,7 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 		uv_timer_start(&r->stop_timer, on_deadline,
 			       deadline > now ? (deadline - now) / 2 : 0, 0);
 	}
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
 const struct pf_component_def pf_receiver_pprof = {
@@ -529,7 +536,7 @@ const struct pf_component_def pf_receiver_pprof = {
 	       "net/http/pprof) on an interval.",
 	.stability = "development",
 	.options = pprof_options,
-	.config_size = sizeof(struct pprof_config),
+	.config_size = sizeof(struct pf_pprof_rx_config),
 	.validate = pprof_validate,
 	.create = pprof_create,
 	.start = pprof_start,

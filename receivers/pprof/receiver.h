@@ -15,7 +15,7 @@
 struct pf_batch;
 
 /* Parsed by config/ from the option table in pprof.c; values owned by config/. */
-struct pprof_config {
+struct pf_pprof_rx_config {
 	struct pf_strings paths;
 	int64_t poll_interval; /* ns */
 	bool watch;
@@ -30,8 +30,8 @@ struct pprof_config {
 };
 
 /* Rate-limits the log lines about one source of input (a target, or all files). */
-struct pprof_source {
-	char last_reason[160];
+struct pf_pprof_rx_limiter {
+	char last_reason[640]; /* "source: reason" */
 	uint64_t last_log_ms;
 	uint64_t window_start_ms;
 	unsigned in_window;
@@ -39,12 +39,12 @@ struct pprof_source {
 	bool failing;
 };
 
-struct pprof_files;
-struct pprof_scrape;
+struct pf_pprof_rx_files;
+struct pf_pprof_rx_scrape;
 
-struct pprof_recv {
+struct pf_pprof_rx {
 	struct pf_component *c;
-	struct pprof_config cfg;
+	struct pf_pprof_rx_config cfg;
 	const char *job; /* cfg.job or the component id */
 	uv_loop_t *loop;
 	uv_timer_t stop_timer; /* shutdown deadline for in-flight scrapes */
@@ -52,18 +52,18 @@ struct pprof_recv {
 	unsigned jobs;	       /* decode jobs on the thread pool */
 	bool started, stopping, stop_timer_open, finished;
 	pf_done_fn done;
-	struct pprof_files *files;
-	struct pprof_scrape *scrape;
-	struct pprof_source file_errors; /* shared by every file */
+	struct pf_pprof_rx_files *files;
+	struct pf_pprof_rx_scrape *scrape;
+	struct pf_pprof_rx_limiter file_errors; /* shared by every file */
 };
 
 /* What a decode job reads and how its result is labelled. */
-struct pprof_job;
-typedef void (*pprof_job_done_fn)(struct pprof_job *job, int err);
+struct pf_pprof_rx_job;
+typedef void (*pf_pprof_rx_job_done_fn)(struct pf_pprof_rx_job *job, int err);
 
-struct pprof_job {
+struct pf_pprof_rx_job {
 	uv_work_t work;
-	struct pprof_recv *r;
+	struct pf_pprof_rx *r;
 	/* Input: a file to read (path != NULL) or bytes already received. */
 	char *path;
 	uint8_t *data;
@@ -76,8 +76,8 @@ struct pprof_job {
 	size_t n_attrs;
 	int64_t port;	    /* server.port when > 0 */
 	const char *source; /* for logs: path or URL */
-	struct pprof_source *limiter;
-	pprof_job_done_fn finished; /* on the loop, before the job is freed */
+	struct pf_pprof_rx_limiter *limiter;
+	pf_pprof_rx_job_done_fn finished; /* on the loop, before the job is freed */
 	void *owner;
 
 	/* Output (worker thread). */
@@ -96,44 +96,42 @@ struct pprof_job {
  * counted and logged through job->limiter, then job->finished runs and the
  * job is freed. Returns 0 or a negative error (the job is then freed without
  * calling finished). */
-int pprof_job_submit(struct pprof_recv *r, struct pprof_job *job);
+int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job);
 
 /* Counts one bad input and logs `reason` about `source`, rate-limited per
  * limiter: a reason repeating itself is logged once a minute at most, and at
  * most 10 lines a minute in all. */
-void pprof_input_error(struct pprof_recv *r, struct pprof_source *limiter, const char *source,
-		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pf_pprof_rx_input_error(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *limiter,
+			     const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Logs recovery of a source that had failed (once). */
-void pprof_input_ok(struct pprof_recv *r, struct pprof_source *limiter, const char *source);
+void pf_pprof_rx_input_ok(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *limiter,
+			  const char *source);
 
 /* Called by files.c and scrape.c whenever something they wait on ends while
  * stopping; finishes the shutdown when nothing is left. Must be the last
  * thing its caller does with r. */
-void pprof_recv_check_done(struct pprof_recv *r);
-
-/* Handle close callback for handles counted in r->open_handles whose
- * data points at r. */
-void pprof_recv_handle_closed(uv_handle_t *h);
+void pf_pprof_rx_check_done(struct pf_pprof_rx *r);
 
 /* ---- files.c ---- */
 
-struct pprof_files *pprof_files_new(struct pprof_recv *r);
-int pprof_files_start(struct pprof_files *f);
+struct pf_pprof_rx_files *pf_pprof_rx_files_new(struct pf_pprof_rx *r);
+int pf_pprof_rx_files_start(struct pf_pprof_rx_files *f);
 /* Stops polling; reads in flight end on their own. */
-void pprof_files_stop(struct pprof_files *f);
-void pprof_files_free(struct pprof_files *f);
+void pf_pprof_rx_files_stop(struct pf_pprof_rx_files *f);
+void pf_pprof_rx_files_free(struct pf_pprof_rx_files *f);
 
 /* ---- scrape.c ---- */
 
-struct pprof_scrape *pprof_scrape_new(struct pprof_recv *r);
-int pprof_scrape_start(struct pprof_scrape *s);
+struct pf_pprof_rx_scrape *pf_pprof_rx_scrape_new(struct pf_pprof_rx *r);
+int pf_pprof_rx_scrape_start(struct pf_pprof_rx_scrape *s);
 /* Stops the interval timers; scrapes in flight may still finish. */
-void pprof_scrape_stop(struct pprof_scrape *s);
+void pf_pprof_rx_scrape_stop(struct pf_pprof_rx_scrape *s);
 /* Requests in flight. */
-size_t pprof_scrape_pending(const struct pprof_scrape *s);
+size_t pf_pprof_rx_scrape_pending(const struct pf_pprof_rx_scrape *s);
 /* Cancels what is in flight and closes the HTTP client; true once closed. */
-bool pprof_scrape_close(struct pprof_scrape *s);
-void pprof_scrape_free(struct pprof_scrape *s);
+bool pf_pprof_rx_scrape_close(struct pf_pprof_rx_scrape *s);
+void pf_pprof_rx_scrape_free(struct pf_pprof_rx_scrape *s);
 
 #endif

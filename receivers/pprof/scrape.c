@@ -9,7 +9,7 @@
 #include "receiver.h"
 
 struct target {
-	struct pprof_scrape *s;
+	struct pf_pprof_rx_scrape *s;
 	const char *url; /* owned by config/ */
 	char *address;	 /* server.address */
 	int64_t port;	 /* server.port, 0 when unknown */
@@ -18,11 +18,11 @@ struct target {
 	struct pf_http_call *call; /* in flight */
 	bool decoding;		   /* its last response is on the thread pool */
 	uint64_t skipped;	   /* ticks skipped while the last scrape ran */
-	struct pprof_source limiter;
+	struct pf_pprof_rx_limiter limiter;
 };
 
-struct pprof_scrape {
-	struct pprof_recv *r;
+struct pf_pprof_rx_scrape {
+	struct pf_pprof_rx *r;
 	struct pf_http_client *http;
 	bool http_closing, http_closed;
 	bool stopping;
@@ -64,10 +64,10 @@ static int split_authority(const char *url, char **host, int64_t *port)
 	return 0;
 }
 
-struct pprof_scrape *pprof_scrape_new(struct pprof_recv *r)
+struct pf_pprof_rx_scrape *pf_pprof_rx_scrape_new(struct pf_pprof_rx *r)
 {
-	const struct pprof_config *cfg = &r->cfg;
-	struct pprof_scrape *s = calloc(1, sizeof(*s));
+	const struct pf_pprof_rx_config *cfg = &r->cfg;
+	struct pf_pprof_rx_scrape *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -96,11 +96,11 @@ struct pprof_scrape *pprof_scrape_new(struct pprof_recv *r)
 	return s;
 
 out_free:
-	pprof_scrape_free(s);
+	pf_pprof_rx_scrape_free(s);
 	return NULL;
 }
 
-void pprof_scrape_free(struct pprof_scrape *s)
+void pf_pprof_rx_scrape_free(struct pf_pprof_rx_scrape *s)
 {
 	if (!s)
 		return;
@@ -113,7 +113,7 @@ void pprof_scrape_free(struct pprof_scrape *s)
 	free(s);
 }
 
-static void on_decoded(struct pprof_job *job, int err)
+static void on_decoded(struct pf_pprof_rx_job *job, int err)
 {
 	struct target *t = job->owner;
 
@@ -123,20 +123,20 @@ static void on_decoded(struct pprof_job *job, int err)
 static void on_response(const struct pf_http_response *resp, void *arg)
 {
 	struct target *t = arg;
-	struct pprof_scrape *s = t->s;
-	struct pprof_recv *r = s->r;
-	struct pprof_job *job;
+	struct pf_pprof_rx_scrape *s = t->s;
+	struct pf_pprof_rx *r = s->r;
+	struct pf_pprof_rx_job *job;
 
 	t->call = NULL;
 	s->pending--;
 	if (resp->error == -ECANCELED)
 		goto out_check;
 	if (resp->error < 0) {
-		pprof_input_error(r, &t->limiter, t->url, "%s", resp->error_text);
+		pf_pprof_rx_input_error(r, &t->limiter, t->url, "%s", resp->error_text);
 		goto out_check;
 	}
 	if (resp->status != 200) {
-		pprof_input_error(r, &t->limiter, t->url, "HTTP status %ld", resp->status);
+		pf_pprof_rx_input_error(r, &t->limiter, t->url, "HTTP status %ld", resp->status);
 		goto out_check;
 	}
 	job = calloc(1, sizeof(*job));
@@ -159,7 +159,7 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 	job->limiter = &t->limiter;
 	job->finished = on_decoded;
 	job->owner = t;
-	if (pprof_job_submit(r, job) < 0)
+	if (pf_pprof_rx_submit(r, job) < 0)
 		goto out_oom_logged;
 	t->decoding = true;
 	goto out_check;
@@ -173,14 +173,14 @@ out_oom_logged:
 out_check:
 	/* Last: this may finish the shutdown and free everything. */
 	if (s->stopping)
-		pprof_recv_check_done(r);
+		pf_pprof_rx_check_done(r);
 }
 
 static void on_tick(uv_timer_t *timer)
 {
 	struct target *t = timer->data;
-	struct pprof_scrape *s = t->s;
-	struct pprof_recv *r = s->r;
+	struct pf_pprof_rx_scrape *s = t->s;
+	struct pf_pprof_rx *r = s->r;
 	struct pf_http_request req = {
 		.url = t->url,
 		.headers = (const char *const *)s->header_lines,
@@ -202,15 +202,15 @@ static void on_tick(uv_timer_t *timer)
 	}
 	err = pf_http_send(s->http, &req, on_response, t, &t->call);
 	if (err < 0) {
-		pprof_input_error(r, &t->limiter, t->url, "cannot send: %s", strerror(-err));
+		pf_pprof_rx_input_error(r, &t->limiter, t->url, "cannot send: %s", strerror(-err));
 		return;
 	}
 	s->pending++;
 }
 
-int pprof_scrape_start(struct pprof_scrape *s)
+int pf_pprof_rx_scrape_start(struct pf_pprof_rx_scrape *s)
 {
-	struct pprof_recv *r = s->r;
+	struct pf_pprof_rx *r = s->r;
 	uint64_t ms = (uint64_t)(r->cfg.interval / 1000000);
 	int err;
 
@@ -237,13 +237,13 @@ int pprof_scrape_start(struct pprof_scrape *s)
 static void on_timer_closed(uv_handle_t *h)
 {
 	struct target *t = h->data;
-	struct pprof_recv *r = t->s->r;
+	struct pf_pprof_rx *r = t->s->r;
 
 	r->open_handles--;
-	pprof_recv_check_done(r);
+	pf_pprof_rx_check_done(r);
 }
 
-void pprof_scrape_stop(struct pprof_scrape *s)
+void pf_pprof_rx_scrape_stop(struct pf_pprof_rx_scrape *s)
 {
 	if (s->stopping)
 		return;
@@ -258,21 +258,21 @@ void pprof_scrape_stop(struct pprof_scrape *s)
 	}
 }
 
-size_t pprof_scrape_pending(const struct pprof_scrape *s)
+size_t pf_pprof_rx_scrape_pending(const struct pf_pprof_rx_scrape *s)
 {
 	return s->pending;
 }
 
 static void on_http_closed(void *arg)
 {
-	struct pprof_scrape *s = arg;
+	struct pf_pprof_rx_scrape *s = arg;
 
 	s->http_closed = true;
 	s->http = NULL;
-	pprof_recv_check_done(s->r);
+	pf_pprof_rx_check_done(s->r);
 }
 
-bool pprof_scrape_close(struct pprof_scrape *s)
+bool pf_pprof_rx_scrape_close(struct pf_pprof_rx_scrape *s)
 {
 	if (s->http_closed)
 		return true;
