@@ -35,6 +35,18 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
+/* Streams BIG_SIZE bytes without a Content-Length (chunked). */
+static ssize_t chunk_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	if (pos >= BIG_SIZE)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = BIG_SIZE - pos < max ? BIG_SIZE - pos : max;
+	if (n > 4096)
+		n = 4096;
+	memset(buf, 'y', n);
+	return (ssize_t)n;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **state)
@@ -76,6 +88,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		memset(big, 'x', BIG_SIZE);
 		enum MHD_Result ret = reply(conn, 200, big, BIG_SIZE, NULL, NULL);
 		free(big);
+		return ret;
+	}
+	if (strcmp(url, "/chunked") == 0) {
+		struct MHD_Response *r = MHD_create_response_from_callback(
+			MHD_SIZE_UNKNOWN, 4096, chunk_reader, NULL, NULL);
+		enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+		MHD_destroy_response(r);
 		return ret;
 	}
 	return reply(conn, 404, "not found", 9, NULL, NULL);
@@ -215,6 +234,16 @@ static void test_size_limit(void **st)
 	get(*st, "/big", 5000, BIG_SIZE, &ok);
 	assert_int_equal(ok.error, 0);
 	assert_int_equal(ok.body_size, BIG_SIZE);
+
+	/* Without a Content-Length the limit is enforced while the body arrives. */
+	struct result chunked = {0};
+	get(*st, "/chunked", 5000, 10000, &chunked);
+	assert_int_equal(chunked.error, -EFBIG);
+	struct result whole = {0};
+	get(*st, "/chunked", 5000, BIG_SIZE, &whole);
+	assert_int_equal(whole.error, 0);
+	assert_int_equal(whole.body_size, BIG_SIZE);
+	assert_int_equal(whole.body[0], 'y');
 }
 
 static void test_connection_refused(void **st)
