@@ -247,6 +247,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		/* A declared length over the limit is refused before reading it;
+		 * MHD then closes the connection. Chunked bodies are counted. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->max_body) {
+			rq->too_big = true;
+			plain_response(&out, 413, "request body too large\n");
+			return send_response(conn, &out);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -209,26 +209,33 @@ static void test_body_and_headers_reach_the_handler(void **state)
 static void test_body_over_the_limit_is_413(void **state)
 {
 	struct seen seen = {0};
-	static char big[4096];
-	int head = snprintf(big, sizeof(big),
+	static char chunked[4096], fits[4096];
+	/* Declared too long: refused from the headers alone. */
+	static const char declared[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n"
+				       "Connection: close\r\n\r\n";
+	/* Chunked, no length: counted as it arrives, refused at the end. */
+	int n = snprintf(chunked, sizeof(chunked),
+			 "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+			 "Connection: close\r\n\r\n%x\r\n",
+			 MAX_BODY + 1);
+	memset(chunked + n, 'z', MAX_BODY + 1);
+	n += MAX_BODY + 1;
+	n += snprintf(chunked + n, sizeof(chunked) - (size_t)n, "\r\n0\r\n\r\n");
+	int head = snprintf(fits, sizeof(fits),
 			    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
 			    "Connection: close\r\n\r\n",
-			    MAX_BODY + 1);
-	memset(big + head, 'z', MAX_BODY + 1);
-	static char fits[4096];
-	int head2 = snprintf(fits, sizeof(fits),
-			     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-			     "Connection: close\r\n\r\n",
-			     MAX_BODY);
-	memset(fits + head2, 'y', MAX_BODY);
+			    MAX_BODY);
+	memset(fits + head, 'y', MAX_BODY);
 	struct exchange ex[] = {
-		{.request = big, .request_len = (size_t)head + MAX_BODY + 1},
-		{.request = fits, .request_len = (size_t)head2 + MAX_BODY},
+		{.request = declared, .request_len = sizeof(declared) - 1},
+		{.request = chunked, .request_len = (size_t)n},
+		{.request = fits, .request_len = (size_t)head + MAX_BODY},
 	};
-	serve("127.0.0.1:0", AF_INET, &seen, ex, 2);
+	serve("127.0.0.1:0", AF_INET, &seen, ex, 3);
 	assert_non_null(strstr(ex[0].reply, " 413 "));
-	assert_non_null(strstr(ex[1].reply, " 202 "));
-	assert_non_null(strstr(ex[1].reply, "got 1000 bytes"));
+	assert_non_null(strstr(ex[1].reply, " 413 "));
+	assert_non_null(strstr(ex[2].reply, " 202 "));
+	assert_non_null(strstr(ex[2].reply, "got 1000 bytes"));
 	assert_int_equal(seen.calls, 1);
 }
 
