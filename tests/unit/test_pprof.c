@@ -887,6 +887,23 @@ static void test_groups(void **state)
 	pf_batch_unref(b);
 }
 
+/* Found by fuzzing: a pprof with thousands of equal sample types made
+ * grouping cubic. Each becomes its own group, in linear time. */
+static void test_groups_many_equal_sample_types(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	size_t n = 50000;
+	for (size_t i = 0; i < n; i++)
+		add_profile(b, "samples", "count", 1);
+	uint32_t *g = calloc(n, sizeof(*g));
+	assert_non_null(g);
+	assert_int_equal(pf_pprof_groups(b, g), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(g[i], i);
+	free(g);
+	pf_batch_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -903,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_encode_only_used),
 		cmocka_unit_test(test_encode_label_kinds),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_groups_many_equal_sample_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
