@@ -11,9 +11,15 @@
 #include "pipeline/component.h"
 #include "pipeline/http_server.h"
 
+struct health_bodies {
+	char *healthy;	 /* NULL: the JSON status */
+	char *unhealthy; /* NULL: the JSON status */
+};
+
 struct health_config {
 	char *endpoint;
 	char *path;
+	struct health_bodies response_body;
 };
 
 struct health {
@@ -23,6 +29,18 @@ struct health {
 	char start_time[40]; /* RFC 3339, when start ran */
 	bool shutting_down;
 	pf_done_fn done;
+};
+
+static const struct pf_option body_options[] = {
+	{.name = "healthy",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct health_bodies, healthy),
+	 .doc = "Body of the 200 answer"},
+	{.name = "unhealthy",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct health_bodies, unhealthy),
+	 .doc = "Body of the 503 answer"},
+	PF_OPTION_END,
 };
 
 static const struct pf_option health_options[] = {
@@ -36,6 +54,11 @@ static const struct pf_option health_options[] = {
 	 .def = "/",
 	 .offset = offsetof(struct health_config, path),
 	 .doc = "URL path that answers the health check"},
+	{.name = "response_body",
+	 .type = PF_OPT_SECTION,
+	 .section = body_options,
+	 .offset = offsetof(struct health_config, response_body),
+	 .doc = "Fixed bodies to answer with instead of the JSON status"},
 	PF_OPTION_END,
 };
 
@@ -68,16 +91,23 @@ static void on_health(void *arg, const struct pf_http_request *req, struct pf_ht
 {
 	struct health *h = arg;
 	bool ready = pf_component_pipelines_ready(h->c);
+	const char *fixed = ready ? h->cfg->response_body.healthy : h->cfg->response_body.unhealthy;
 	char *body = NULL;
 	int n;
 
+	resp->status = ready ? 200 : 503;
+	if (fixed) {
+		resp->content_type = "text/plain; charset=utf-8";
+		resp->body = strdup(fixed);
+		resp->body_len = resp->body ? strlen(resp->body) : 0;
+		return;
+	}
 	if (ready)
 		n = asprintf(&body, "{\"status\":\"Server available\",\"upSince\":\"%s\"}\n",
 			     h->start_time);
 	else
 		n = asprintf(&body, "{\"status\":\"Server not available\",\"upSince\":\"%s\"}\n",
 			     h->start_time);
-	resp->status = ready ? 200 : 503;
 	resp->content_type = "application/json";
 	if (n >= 0) {
 		resp->body = body;
