@@ -453,6 +453,15 @@ static int pprof_start(void *inst)
 		if (err < 0)
 			return err;
 	}
+	if (r->files && r->cfg.watch)
+		pf_log(lg(r), PF_LOG_INFO, "watching %zu path patterns every %lld ms",
+		       r->cfg.paths.n, (long long)(r->cfg.poll_interval / NS_PER_MS));
+	else if (r->files)
+		pf_log(lg(r), PF_LOG_INFO, "reading the files of %zu path patterns once",
+		       r->cfg.paths.n);
+	if (r->scrape)
+		pf_log(lg(r), PF_LOG_INFO, "scraping %zu targets every %lld ms", r->cfg.targets.n,
+		       (long long)(r->cfg.interval / NS_PER_MS));
 	return 0;
 }
 

@@ -226,8 +226,9 @@ int pf_pprof_rx_scrape_start(struct pf_pprof_rx_scrape *s)
 		t->timer_open = true;
 		r->open_handles++;
 		t->timer.data = t;
-		/* The first scrape right away, then every interval. */
-		err = uv_timer_start(&t->timer, on_tick, 0, ms);
+		/* The first scrapes spread over the first interval (the first
+		 * target right away), then each target every interval. */
+		err = uv_timer_start(&t->timer, on_tick, ms * i / s->n_targets, ms);
 		if (err < 0)
 			return err;
 	}
