@@ -47,20 +47,24 @@ echo "== checking that Go reads what we write"
 "$ours" "$input" "$work/ours.pb.gz" >/dev/null
 "$go_bin" "$work/ours.pb.gz" /dev/null | sed 's/^/go reads ours: /'
 
-# run NAME CMD...: appends "wall_seconds peak_rss_kib" per run to $work/NAME.times
+# run NAME CMD...: appends "wall_s peak_rss_kib user_s sys_s" per run to $work/NAME.times
 run() {
 	name=$1
 	shift
 	: >"$work/$name.times"
 	i=0
 	while [ "$i" -lt "$runs" ]; do
-		/usr/bin/time -f "%e %M" -o "$work/$name.time1" "$@" >/dev/null
+		/usr/bin/time -f "%e %M %U %S" -o "$work/$name.time1" "$@" >/dev/null
 		cat "$work/$name.time1" >>"$work/$name.times"
 		i=$((i + 1))
 	done
 }
-median() { # column file
-	cut -d' ' -f"$1" "$2" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+median() { # column file; column 0 is user + sys CPU time
+	if [ "$1" = 0 ]; then
+		awk '{print $3 + $4}' "$2"
+	else
+		cut -d' ' -f"$1" "$2"
+	fi | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
 echo "== timing $runs runs each"
@@ -71,12 +75,18 @@ gw=$(median 1 "$work/go.times")
 gr=$(median 2 "$work/go.times")
 pw=$(median 1 "$work/proflow.times")
 pr=$(median 2 "$work/proflow.times")
-awk -v gw="$gw" -v gr="$gr" -v pw="$pw" -v pr="$pr" -v gs="$(stat -c %s "$work/go.out.pb.gz")" \
+gc=$(median 0 "$work/go.times")
+pc=$(median 0 "$work/proflow.times")
+echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+awk -v gw="$gw" -v gr="$gr" -v pw="$pw" -v pr="$pr" -v gc="$gc" -v pc="$pc" -v gs="$(stat -c %s "$work/go.out.pb.gz")" \
 	-v ps="$(stat -c %s "$work/proflow.out.pb.gz")" 'BEGIN {
-	printf "%-28s %10s %14s %12s\n", "", "wall (s)", "peak RSS (MiB)", "output (MiB)"
-	printf "%-28s %10.2f %14.1f %12.1f\n", "go profile.Parse+Write", gw, gr / 1024, gs / 1048576
-	printf "%-28s %10.2f %14.1f %12.1f\n", "proflow decode+encode", pw, pr / 1024, ps / 1048576
-	printf "%-28s %9.2fx %13.2fx\n", "go / proflow", gw / pw, gr / pr
+	printf "%-26s %9s %9s %15s %13s\n", "medians", "wall (s)", "CPU (s)", "peak RSS (MiB)",
+		"output (MiB)"
+	printf "%-26s %9.2f %9.2f %15.1f %13.1f\n", "go profile.Parse+Write", gw, gc, gr / 1024,
+		gs / 1048576
+	printf "%-26s %9.2f %9.2f %15.1f %13.1f\n", "proflow decode+encode", pw, pc, pr / 1024,
+		ps / 1048576
+	printf "%-26s %8.2fx %8.2fx %14.2fx\n", "go / proflow", gw / pw, gc / pc, gr / pr
 	printf "target: >= 3x faster and <= 1/3 of the peak RSS: %s\n",
 		(gw / pw >= 3 && gr / pr >= 3) ? "met" : "NOT met"
 }'

@@ -62,7 +62,8 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
 /* Splits the batch's profiles into encoding groups. Fills `group_of[p]` with
  * the group number of profile p (groups numbered from 0 in order of first
  * appearance) and returns the number of groups, or -ENOMEM. `group_of` must
- * hold pf_batch_n_profiles(b) entries. */
+ * hold pf_batch_n_profiles(b) entries. A pprof lists each sample type once,
+ * so the k-th profile of a sample type goes to the k-th matching group. */
 int pf_pprof_groups(const struct pf_batch *b, uint32_t *group_of);
 
 #endif
