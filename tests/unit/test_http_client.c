@@ -78,7 +78,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 	if (strcmp(url, "/ok") == 0)
 		return reply(conn, 200, "hello", 5, "X-Test", "yes");
 	if (strcmp(url, "/slow") == 0) {
-		usleep(1500 * 1000);
+		usleep(700 * 1000);
 		return reply(conn, 200, "late", 4, NULL, NULL);
 	}
 	if (strcmp(url, "/big") == 0) {
