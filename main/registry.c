@@ -3,6 +3,7 @@
 #include "registry.h"
 
 /* One line per component type. */
+extern const struct pf_component_def pf_receiver_ebpf;
 extern const struct pf_component_def pf_receiver_pprof;
 extern const struct pf_component_def pf_exporter_debug;
 extern const struct pf_component_def pf_exporter_pprof;
@@ -10,6 +11,7 @@ extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_extension_health_check;
 
 const struct pf_component_def *const pf_registry[] = {
+	&pf_receiver_ebpf,
 	&pf_receiver_pprof, /* by kind, then type */
 	&pf_processor_aggregate,
 	&pf_exporter_debug,

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Types shared by profile.bpf.c and the ebpf receiver: map keys, values, events and error codes. */
+#ifndef PF_BPF_PROFILE_H
+#define PF_BPF_PROFILE_H
+
+/* Frames kept per stack: the kernel's own limit for stack maps. */
+#define PF_BPF_MAX_FRAMES 127
+#define PF_BPF_COMM_LEN	  16
+
+/* pid_filter values: the pid's samples are kept or dropped in the kernel. */
+#define PF_BPF_PID_KEEP 1
+#define PF_BPF_PID_SKIP 2
+
+/* A sample's key in counts0/counts1; the value is a __u64 count. */
+struct pf_bpf_key {
+	__u32 pid;    /* thread group id (process.pid) */
+	__u32 tid;    /* thread id */
+	__s32 kstack; /* stack id in stacks0/1, or a negative errno (no kernel stack) */
+	__s32 ustack; /* stack id in stacks0/1, or a negative errno */
+	char comm[PF_BPF_COMM_LEN]; /* thread name */
+};
+
+/* Ring buffer events about processes. */
+enum pf_bpf_event_type {
+	PF_BPF_EV_EXEC = 1, /* a process replaced its image (sched_process_exec) */
+	PF_BPF_EV_EXIT = 2, /* a thread group leader exited (sched_process_exit) */
+};
+
+struct pf_bpf_event {
+	__u32 type; /* enum pf_bpf_event_type */
+	__u32 pid;
+	__u32 old_pid; /* EXEC: the pid before exec (differs when a thread exec'd) */
+	__u32 pad;
+	__u64 time_ns; /* bpf_ktime_get_ns() */
+	char comm[PF_BPF_COMM_LEN];
+};
+
+/* Errors of the hot path, counted in the per-CPU `errors` array. */
+enum pf_bpf_error {
+	PF_BPF_ERR_COUNTS_FULL = 0,  /* counts map full: the sample was lost */
+	PF_BPF_ERR_KSTACK_COLLISION, /* get_stackid -EEXIST: kernel stack lost */
+	PF_BPF_ERR_USTACK_COLLISION, /* get_stackid -EEXIST: user stack lost */
+	PF_BPF_ERR_KSTACK_FULL,	     /* stack map full (-ENOMEM) */
+	PF_BPF_ERR_USTACK_FULL,	     /* stack map full (-ENOMEM) */
+	PF_BPF_ERR_USTACK_OTHER,     /* any other get_stackid failure of a user stack */
+	PF_BPF_ERR_EVENTS_FULL,	     /* ring buffer full: a process event was lost */
+	PF_BPF_ERR__COUNT,
+};
+
+#endif

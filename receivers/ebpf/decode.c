@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Turns drained (process, thread, stacks) counts into a batch laid out as pipeline/semconv.h says. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebpf.h"
+#include "pipeline/batch.h"
+#include "pipeline/semconv.h"
+
+#define NS_PER_S 1000000000LL
+
+/* Indices reused by every frame and profile of the batch. */
+struct common {
+	uint32_t scope;
+	uint32_t kernel_mapping;
+	uint32_t type_kernel, type_native, type_jit; /* attribute sets */
+	struct pf_value_type samples, cpu;
+	int64_t period;
+};
+
+static int cmp_pid(const void *a, const void *b)
+{
+	const struct pf_ebpf_record *x = *(const struct pf_ebpf_record *const *)a;
+	const struct pf_ebpf_record *y = *(const struct pf_ebpf_record *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static uint32_t type_set(struct pf_batch *b, const char *type)
+{
+	uint32_t a = pf_batch_attr_str(b, PF_ATTR_FRAME_TYPE, type);
+
+	return a == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attr_set(b, &a, 1);
+}
+
+static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, struct common *k)
+{
+	struct pf_scope scope = {0};
+	struct pf_mapping km = {.memory_start = 0, .memory_limit = UINT64_MAX};
+
+	scope.name = pf_batch_cstring(b, "proflow/receiver/ebpf");
+	scope.version = pf_batch_cstring(b, PF_VERSION);
+	if (scope.name == PF_INDEX_ERROR || scope.version == PF_INDEX_ERROR)
+		return -ENOMEM;
+	k->scope = pf_batch_scope(b, &scope);
+	km.filename = pf_batch_cstring(b, PF_KERNEL_MAPPING);
+	if (km.filename == PF_INDEX_ERROR)
+		return -ENOMEM;
+	k->kernel_mapping = pf_batch_mapping(b, &km);
+	k->type_kernel = type_set(b, PF_FRAME_KERNEL);
+	k->type_native = type_set(b, PF_FRAME_NATIVE);
+	k->type_jit = type_set(b, PF_FRAME_JIT);
+	k->samples.type = pf_batch_cstring(b, "samples");
+	k->samples.unit = pf_batch_cstring(b, "count");
+	k->cpu.type = pf_batch_cstring(b, "cpu");
+	k->cpu.unit = pf_batch_cstring(b, "nanoseconds");
+	k->period = in->frequency > 0 ? NS_PER_S / in->frequency : 0;
+	if (k->scope == PF_INDEX_ERROR || k->kernel_mapping == PF_INDEX_ERROR ||
+	    k->type_kernel == PF_INDEX_ERROR || k->type_native == PF_INDEX_ERROR ||
+	    k->type_jit == PF_INDEX_ERROR || k->samples.type == PF_INDEX_ERROR ||
+	    k->samples.unit == PF_INDEX_ERROR || k->cpu.type == PF_INDEX_ERROR ||
+	    k->cpu.unit == PF_INDEX_ERROR)
+		return -ENOMEM;
+	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static uint32_t resource_for(struct pf_batch *b, const struct pf_ebpf_decode_in *in,
+			     const struct pf_ebpf_record *rec, const struct pf_ebpf_proc *p)
+{
+	char comm[PF_BPF_COMM_LEN + 1];
+	uint32_t attrs[8];
+	size_t n = 0;
+
+	attrs[n++] = pf_batch_attr_str(b, PF_ATTR_HOST_NAME, in->host_name ? in->host_name : "");
+	attrs[n++] = pf_batch_attr_int(b, PF_ATTR_PROCESS_PID, rec->pid);
+	if (p && p->exe && p->exe[0]) {
+		char name[256];
+		const char *base = base_name(p->exe);
+		size_t len = strlen(base);
+		/* A replaced binary reads "/usr/bin/x (deleted)". */
+		if (len > 10 && strcmp(base + len - 10, " (deleted)") == 0)
+			len -= 10;
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, base, len);
+		name[len] = '\0';
+		attrs[n++] = pf_batch_attr_str(b, PF_ATTR_PROCESS_EXECUTABLE_NAME, name);
+		attrs[n++] = pf_batch_attr_str(b, PF_ATTR_PROCESS_EXECUTABLE_PATH, p->exe);
+	} else {
+		/* Kernel threads and processes gone unread: the name is all we have. */
+		const char *c = p && p->comm[0] ? p->comm : NULL;
+		if (!c) {
+			memcpy(comm, rec->comm, PF_BPF_COMM_LEN);
+			comm[PF_BPF_COMM_LEN] = '\0';
+			c = comm;
+		}
+		attrs[n++] = pf_batch_attr_str(b, PF_ATTR_PROCESS_EXECUTABLE_NAME, c);
+	}
+	if (p && p->cmdline && p->cmdline[0])
+		attrs[n++] = pf_batch_attr_str(b, PF_ATTR_PROCESS_COMMAND_LINE, p->cmdline);
+	if (p && p->container_id[0])
+		attrs[n++] = pf_batch_attr_str(b, PF_ATTR_CONTAINER_ID, p->container_id);
+	for (size_t i = 0; i < n; i++)
+		if (attrs[i] == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	struct pf_resource res = {.attrs = pf_batch_attr_set(b, attrs, n)};
+	if (res.attrs == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_resource(b, &res);
+}
+
+static uint32_t user_location(struct pf_batch *b, const struct common *k,
+			      const struct pf_ebpf_proc *p, uint64_t ip)
+{
+	const struct pf_ebpf_mapping *m = p ? pf_procmaps_find(&p->maps, ip) : NULL;
+	struct pf_location loc = {.address = ip, .attrs = k->type_native};
+	struct pf_mapping map = {0};
+
+	if (m) {
+		bool anon = m->path[0] == '\0';
+		uint32_t id_attr = 0;
+
+		map.memory_start = m->start;
+		map.memory_limit = m->end;
+		map.file_offset = m->offset;
+		map.filename = pf_batch_cstring(b, anon ? PF_ANON_MAPPING : m->path);
+		if (map.filename == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+		if (m->build_id[0]) {
+			id_attr = pf_batch_attr_str(b, PF_ATTR_BUILD_ID_GNU, m->build_id);
+			if (id_attr == PF_INDEX_ERROR)
+				return PF_INDEX_ERROR;
+			map.attrs = pf_batch_attr_set(b, &id_attr, 1);
+			if (map.attrs == PF_INDEX_ERROR)
+				return PF_INDEX_ERROR;
+		}
+		loc.mapping = pf_batch_mapping(b, &map);
+		if (loc.mapping == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+		if (anon)
+			loc.attrs = k->type_jit;
+	}
+	return pf_batch_location(b, &loc, NULL, 0);
+}
+
+/* The stack of one record: kernel frames (leaf first), then user frames. */
+static uint32_t stack_for(struct pf_batch *b, const struct common *k,
+			  const struct pf_ebpf_record *rec, const struct pf_ebpf_proc *p,
+			  uint32_t *locs)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < rec->n_kips && i < PF_BPF_MAX_FRAMES; i++) {
+		struct pf_location loc = {
+			.mapping = k->kernel_mapping,
+			.attrs = k->type_kernel,
+			.address = rec->kips[i],
+		};
+		if ((locs[n++] = pf_batch_location(b, &loc, NULL, 0)) == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	}
+	for (uint32_t i = 0; i < rec->n_uips && i < PF_BPF_MAX_FRAMES; i++)
+		if ((locs[n++] = user_location(b, k, p, rec->uips[i])) == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	return pf_batch_stack(b, locs, n);
+}
+
+static uint32_t thread_attrs(struct pf_batch *b, const struct pf_ebpf_record *rec)
+{
+	char name[PF_BPF_COMM_LEN + 1];
+	uint32_t a[2];
+
+	memcpy(name, rec->comm, PF_BPF_COMM_LEN);
+	name[PF_BPF_COMM_LEN] = '\0';
+	a[0] = pf_batch_attr_int(b, PF_ATTR_THREAD_ID, rec->tid);
+	a[1] = pf_batch_attr_str(b, PF_ATTR_THREAD_NAME, name);
+	if (a[0] == PF_INDEX_ERROR || a[1] == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_attr_set(b, a, 2);
+}
+
+/* Adds the profiles of records[0..n), all of one pid. Returns samples added
+ * or -ENOMEM. */
+static int add_process(struct pf_batch *b, const struct pf_ebpf_decode_in *in,
+		       const struct common *k, const struct pf_ebpf_record *const *recs, size_t n,
+		       uint32_t *locs)
+{
+	const struct pf_ebpf_proc *p = in->lookup ? in->lookup(in->arg, recs[0]->pid) : NULL;
+	struct pf_profile_desc d = {
+		.scope = k->scope,
+		.period_type = k->cpu,
+		.period = k->period,
+		.time_unix_nano = in->time_unix_nano,
+		.duration_nano = in->duration_nano,
+	};
+	uint32_t count_p, cpu_p;
+	int added = 0;
+
+	d.resource = resource_for(b, in, recs[0], p);
+	if (d.resource == PF_INDEX_ERROR)
+		return -ENOMEM;
+	d.sample_type = k->samples;
+	count_p = pf_batch_add_profile(b, &d);
+	d.sample_type = k->cpu;
+	cpu_p = pf_batch_add_profile(b, &d);
+	if (count_p == PF_INDEX_ERROR || cpu_p == PF_INDEX_ERROR)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct pf_ebpf_record *rec = recs[i];
+		int64_t count = (int64_t)rec->count, cpu = count * k->period;
+		uint32_t stack, attrs;
+
+		stack = stack_for(b, k, rec, p, locs);
+		attrs = thread_attrs(b, rec);
+		if (stack == PF_INDEX_ERROR || attrs == PF_INDEX_ERROR)
+			return -ENOMEM;
+		if (pf_batch_add_sample(b, count_p, stack, attrs, 0, &count, 1, NULL, 0) < 0 ||
+		    pf_batch_add_sample(b, cpu_p, stack, attrs, 0, &cpu, 1, NULL, 0) < 0)
+			return -ENOMEM;
+		added += 2;
+	}
+	return added;
+}
+
+int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in)
+{
+	const struct pf_ebpf_record **order;
+	struct common k;
+	uint32_t *locs;
+	size_t n = 0;
+	int ret, total = 0;
+
+	if (in->n_records == 0)
+		return 0;
+	order = calloc(in->n_records, sizeof(*order));
+	locs = calloc(2 * PF_BPF_MAX_FRAMES, sizeof(*locs));
+	if (!order || !locs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < in->n_records; i++)
+		if (in->records[i].count > 0)
+			order[n++] = &in->records[i];
+	if (n == 0) {
+		ret = 0;
+		goto out_free;
+	}
+	ret = common_init(b, in, &k);
+	if (ret < 0)
+		goto out_free;
+	qsort(order, n, sizeof(*order), cmp_pid);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && order[j]->pid == order[i]->pid)
+			j++;
+		ret = add_process(b, in, &k, order + i, j - i, locs);
+		if (ret < 0)
+			goto out_free;
+		total += ret;
+		i = j;
+	}
+	ret = total;
+
+out_free:
+	free(locs);
+	free(order);
+	return ret;
+}
+
+int pf_ebpf_event_decode(const void *data, size_t size, struct pf_bpf_event *out)
+{
+	if (!data || size < sizeof(*out))
+		return -EINVAL;
+	memcpy(out, data, sizeof(*out));
+	if (out->type != PF_BPF_EV_EXEC && out->type != PF_BPF_EV_EXIT)
+		return -EINVAL;
+	out->comm[PF_BPF_COMM_LEN - 1] = '\0';
+	return 0;
+}

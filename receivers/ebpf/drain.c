@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Double-buffered drain: flip the BPF program to the other maps, read and clear the old ones, emit a batch. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpf/profile.skel.h"
+#include "ebpf.h"
+#include "pipeline/batch.h"
+
+#define EFAULT_STACK (-EFAULT) /* no stack of that kind (user stack of a kernel thread) */
+
+/* One stack fetched from the old stack map. */
+struct stack_ref {
+	int32_t id;
+	uint32_t n;   /* frames */
+	uint32_t off; /* into the frame pool */
+};
+
+struct drained {
+	struct pf_bpf_key *keys;
+	__u64 *counts;
+	size_t n;
+	struct stack_ref *stacks; /* sorted by id */
+	size_t n_stacks;
+	uint64_t *frames;
+	struct pf_ebpf_record *records;
+	size_t n_records;
+};
+
+static const struct pf_logger *lg(const struct ebpf_recv *r)
+{
+	return pf_component_logger(r->c);
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void ebpf_flip(struct ebpf_recv *r)
+{
+	__u32 next = r->skel->bss->active ? 0 : 1;
+
+	__atomic_store_n(&r->skel->bss->active, next, __ATOMIC_SEQ_CST);
+	r->gen++;
+}
+
+/* Reads and deletes every entry of the old counts map. */
+static int read_counts(struct ebpf_recv *r, int fd, struct drained *d)
+{
+	size_t cap = (size_t)r->cfg.map_size;
+	__u32 batch_out = 0;
+	void *in = NULL;
+	int ret;
+
+	d->keys = calloc(cap, sizeof(*d->keys));
+	d->counts = calloc(cap, sizeof(*d->counts));
+	if (!d->keys || !d->counts)
+		return -ENOMEM;
+	for (;;) {
+		__u32 count = (__u32)(cap - d->n);
+		if (count == 0)
+			break;
+		ret = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, d->keys + d->n,
+						      d->counts + d->n, &count, NULL);
+		d->n += count;
+		if (ret < 0 && errno == ENOENT)
+			break;
+		if (ret < 0)
+			return -errno;
+		in = &batch_out;
+	}
+	return 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct stack_ref *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct stack_ref *find_stack(const struct drained *d, int32_t id)
+{
+	struct stack_ref key = {.id = id};
+
+	if (id < 0)
+		return NULL;
+	return bsearch(&key, d->stacks, d->n_stacks, sizeof(key), cmp_ref);
+}
+
+/* Fetches every stack the counts refer to, then empties the stack map. */
+static int read_stacks(struct ebpf_recv *r, int fd, struct drained *d)
+{
+	size_t n_ids = 0, n = 0;
+	uint64_t frames[PF_BPF_MAX_FRAMES];
+	__u32 key, next;
+	int32_t *ids;
+	void *prev = NULL;
+
+	d->stacks = calloc(2 * d->n + 1, sizeof(*d->stacks));
+	if (!d->stacks)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->keys[i].kstack >= 0)
+			d->stacks[n_ids++].id = d->keys[i].kstack;
+		if (d->keys[i].ustack >= 0)
+			d->stacks[n_ids++].id = d->keys[i].ustack;
+	}
+	qsort(d->stacks, n_ids, sizeof(*d->stacks), cmp_ref);
+	for (size_t i = 0; i < n_ids; i++)
+		if (n == 0 || d->stacks[n - 1].id != d->stacks[i].id)
+			d->stacks[n++] = d->stacks[i];
+	d->frames = calloc(n * PF_BPF_MAX_FRAMES + 1, sizeof(*d->frames));
+	if (!d->frames)
+		return -ENOMEM;
+	d->n_stacks = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stack_ref *s = &d->stacks[d->n_stacks];
+		uint32_t depth = 0;
+		key = (__u32)d->stacks[i].id;
+		if (bpf_map_lookup_elem(fd, &key, frames) < 0)
+			continue; /* gone: counted when the record misses it */
+		while (depth < PF_BPF_MAX_FRAMES && frames[depth])
+			depth++;
+		if (depth == PF_BPF_MAX_FRAMES)
+			r->stats.truncated++;
+		s->id = d->stacks[i].id;
+		s->n = depth;
+		s->off = (uint32_t)(d->n_stacks * PF_BPF_MAX_FRAMES);
+		memcpy(d->frames + s->off, frames, depth * sizeof(*frames));
+		d->n_stacks++;
+	}
+	/* Empty the map: ids first, since deleting breaks the key chain. */
+	ids = calloc((size_t)r->cfg.stack_map_size + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	n_ids = 0;
+	while (n_ids <= (size_t)r->cfg.stack_map_size &&
+	       bpf_map_get_next_key(fd, prev, &next) == 0) {
+		ids[n_ids++] = (int32_t)next;
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n_ids; i++) {
+		key = (__u32)ids[i];
+		bpf_map_delete_elem(fd, &key);
+	}
+	free(ids);
+	return 0;
+}
+
+/* Adds the per-CPU error counters to the totals and returns how many
+ * samples the counts map refused since the last drain. */
+static uint64_t read_errors(struct ebpf_recv *r)
+{
+	int fd = bpf_map__fd(r->skel->maps.errors);
+	uint64_t lost = 0;
+	__u64 *vals = calloc((size_t)r->n_cpus, sizeof(*vals));
+
+	if (!vals)
+		return 0;
+	for (__u32 e = 0; e < PF_BPF_ERR__COUNT; e++) {
+		uint64_t sum = 0;
+		if (bpf_map_lookup_elem(fd, &e, vals) < 0)
+			continue;
+		for (int i = 0; i < r->n_cpus; i++)
+			sum += vals[i];
+		if (e == PF_BPF_ERR_COUNTS_FULL && sum > r->stats.bpf_errors[e])
+			lost = sum - r->stats.bpf_errors[e];
+		r->stats.bpf_errors[e] = sum;
+	}
+	free(vals);
+	return lost;
+}
+
+static bool comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc)
+{
+	for (size_t i = 0; i < r->n_comm_re; i++)
+		if (regexec(&r->comm_re[i], thread, 0, NULL, 0) == 0 ||
+		    (proc && regexec(&r->comm_re[i], proc, 0, NULL, 0) == 0))
+			return true;
+	return false;
+}
+
+/* Learns of processes first seen in this drain and re-reads the maps of
+ * those with frames outside every known mapping (libraries loaded since). */
+static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_record *rec)
+{
+	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(r->procs, rec->pid);
+	bool gone;
+
+	if (rec->pid == 0)
+		return NULL; /* the idle task */
+	if (!p) {
+		p = pf_ebpf_proctab_read(r->procs, rec->pid, &gone);
+		if (!p && gone)
+			r->stats.procs_gone++;
+		return p;
+	}
+	if (p->exited || p->rescan_gen == r->gen)
+		return p;
+	for (uint32_t i = 0; i < rec->n_uips; i++) {
+		if (!pf_procmaps_find(&p->maps, rec->uips[i])) {
+			p->rescan_gen = r->gen; /* once per drain */
+			pf_ebpf_proctab_rescan(r->procs, p);
+			break;
+		}
+	}
+	return p;
+}
+
+static const struct pf_ebpf_proc *lookup(void *arg, uint32_t pid)
+{
+	struct ebpf_recv *r = arg;
+	return pid ? pf_ebpf_proctab_get(r->procs, pid) : NULL;
+}
+
+/* Turns counts into records; drops (and counts) those whose stacks were lost. */
+static int make_records(struct ebpf_recv *r, struct drained *d)
+{
+	uint64_t collided = 0, full = 0, gone = 0, filtered = 0;
+
+	d->records = calloc(d->n + 1, sizeof(*d->records));
+	if (!d->records)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pf_bpf_key *k = &d->keys[i];
+		struct pf_ebpf_record *rec = &d->records[d->n_records];
+		const struct stack_ref *ks = find_stack(d, k->kstack);
+		const struct stack_ref *us = find_stack(d, k->ustack);
+		const struct pf_ebpf_proc *p;
+		char comm[PF_BPF_COMM_LEN + 1];
+
+		*rec = (struct pf_ebpf_record){0}; /* the slot may hold a filtered record */
+		if (k->kstack == -EEXIST || k->ustack == -EEXIST) {
+			collided += d->counts[i];
+			continue;
+		}
+		if (k->kstack == -ENOMEM || k->ustack == -ENOMEM) {
+			full += d->counts[i];
+			continue;
+		}
+		if ((k->kstack >= 0 && !ks) || (k->ustack >= 0 && !us)) {
+			gone += d->counts[i];
+			continue;
+		}
+		rec->pid = k->pid;
+		rec->tid = k->tid;
+		memcpy(rec->comm, k->comm, sizeof(rec->comm));
+		rec->count = d->counts[i];
+		if (ks) {
+			rec->kips = d->frames + ks->off;
+			rec->n_kips = ks->n;
+		}
+		if (us) {
+			rec->uips = d->frames + us->off;
+			rec->n_uips = us->n;
+		}
+		p = proc_for(r, rec);
+		if (r->n_comm_re) {
+			memcpy(comm, k->comm, PF_BPF_COMM_LEN);
+			comm[PF_BPF_COMM_LEN] = '\0';
+			if (!comm_matches(r, comm, p ? p->comm : NULL)) {
+				filtered += rec->count;
+				continue;
+			}
+		}
+		d->n_records++;
+	}
+	if (collided)
+		pf_component_drop(r->c, "stack_collision", collided);
+	if (full)
+		pf_component_drop(r->c, "stack_map_full", full);
+	if (gone) {
+		r->stats.stack_gone += gone;
+		pf_component_drop(r->c, "stack_gone", gone);
+	}
+	(void)filtered; /* filtered by configuration: not a loss */
+	return 0;
+}
+
+static void drained_free(struct drained *d)
+{
+	free(d->records);
+	free(d->frames);
+	free(d->stacks);
+	free(d->counts);
+	free(d->keys);
+}
+
+void ebpf_drain(struct ebpf_recv *r)
+{
+	__u32 old = r->skel->bss->active ? 0 : 1;
+	int counts_fd = bpf_map__fd(old ? r->skel->maps.counts1 : r->skel->maps.counts0);
+	int stacks_fd = bpf_map__fd(old ? r->skel->maps.stacks1 : r->skel->maps.stacks0);
+	uint64_t now = wall_ns(), procs_gone = r->stats.procs_gone, truncated = r->stats.truncated;
+	struct drained d = {0};
+	struct pf_batch *b = NULL;
+	uint64_t lost;
+	int ret;
+
+	r->stats.drains++;
+	ret = read_counts(r, counts_fd, &d);
+	if (ret == 0)
+		ret = read_stacks(r, stacks_fd, &d);
+	if (ret == 0)
+		ret = make_records(r, &d);
+	lost = read_errors(r);
+	if (lost)
+		pf_component_drop(r->c, "map_full", lost);
+	if (ret < 0) {
+		pf_log(lg(r), PF_LOG_WARN, "reading the BPF maps failed: %s", strerror(-ret));
+		goto out_free;
+	}
+	if (r->stats.procs_gone > procs_gone || r->stats.truncated > truncated)
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS,
+				   r->stats.procs_gone - procs_gone + r->stats.truncated -
+					   truncated);
+	if (d.n_records) {
+		struct pf_ebpf_decode_in in = {
+			.host_name = pf_component_host_name(r->c),
+			.frequency = r->cfg.frequency,
+			.time_unix_nano = r->interval_start_ns,
+			.duration_nano =
+				now > r->interval_start_ns ? now - r->interval_start_ns : 0,
+			.records = d.records,
+			.n_records = d.n_records,
+			.lookup = lookup,
+			.arg = r,
+		};
+		b = pf_batch_new();
+		ret = b ? pf_ebpf_decode(b, &in) : -ENOMEM;
+		if (ret < 0) {
+			pf_log(lg(r), PF_LOG_WARN, "building the batch failed: %s", strerror(-ret));
+			goto out_free;
+		}
+		r->stats.samples += (uint64_t)ret / 2;
+		pf_log(lg(r), PF_LOG_DEBUG, "drained %zu counts, %zu stacks, %zu processes known",
+		       d.n, d.n_stacks, pf_ebpf_proctab_size(r->procs));
+		ret = pf_component_emit(r->c, b);
+		if (ret == PF_BUSY)
+			pf_component_drop(r->c, "busy", pf_batch_sample_count(b));
+		else if (ret < 0)
+			pf_log(lg(r), PF_LOG_WARN, "passing the profile on failed: %s",
+			       strerror(-ret));
+	}
+out_free:
+	pf_batch_unref(b);
+	drained_free(&d);
+	r->interval_start_ns = now;
+	/* Samples of processes that exited before the flip are now out. */
+	pf_ebpf_proctab_sweep(r->procs, r->gen);
+}

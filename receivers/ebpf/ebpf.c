@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The ebpf receiver: samples every CPU with a BPF program and emits one CPU profile per process each interval. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpf/profile.skel.h"
+#include "ebpf.h"
+
+#define NS_PER_MS 1000000LL
+/* Between the flip and the drain: lets BPF programs that read the old
+ * buffer index just before the flip finish their update. */
+#define SETTLE_MS 5
+
+static const struct pf_option ebpf_options[] = {
+	{.name = "frequency",
+	 .type = PF_OPT_INT,
+	 .def = "19",
+	 .min = 1,
+	 .max = 1000,
+	 .offset = offsetof(struct ebpf_config, frequency),
+	 .doc = "Samples per second on each CPU (a cpu-clock perf event per CPU)"},
+	{.name = "report_interval",
+	 .type = PF_OPT_DURATION,
+	 .def = "10s",
+	 .min = 200.0 * NS_PER_MS,
+	 .max = 3600.0 * 1000 * NS_PER_MS,
+	 .offset = offsetof(struct ebpf_config, report_interval),
+	 .doc = "How often the kernel maps are drained into one batch"},
+	{.name = "include_kernel",
+	 .type = PF_OPT_BOOL,
+	 .def = "true",
+	 .offset = offsetof(struct ebpf_config, include_kernel),
+	 .doc = "Record kernel stacks beneath the user stacks"},
+	{.name = "include_idle",
+	 .type = PF_OPT_BOOL,
+	 .def = "false",
+	 .offset = offsetof(struct ebpf_config, include_idle),
+	 .doc = "Record samples of the idle task (pid 0)"},
+	{.name = "pids",
+	 .type = PF_OPT_STRINGS,
+	 .offset = offsetof(struct ebpf_config, pids),
+	 .doc = "Profile only these process ids (default: every process)"},
+	{.name = "exclude_pids",
+	 .type = PF_OPT_STRINGS,
+	 .offset = offsetof(struct ebpf_config, exclude_pids),
+	 .doc = "Never profile these process ids"},
+	{.name = "comm",
+	 .type = PF_OPT_STRINGS,
+	 .offset = offsetof(struct ebpf_config, comm),
+	 .doc = "Keep only processes or threads whose name matches one of these POSIX "
+		"extended regular expressions"},
+	{.name = "exclude_self",
+	 .type = PF_OPT_BOOL,
+	 .def = "true",
+	 .offset = offsetof(struct ebpf_config, exclude_self),
+	 .doc = "Leave proflow's own process out"},
+	{.name = "map_size",
+	 .type = PF_OPT_INT,
+	 .def = "10240",
+	 .min = 256,
+	 .max = 1048576,
+	 .offset = offsetof(struct ebpf_config, map_size),
+	 .doc = "Distinct (process, thread, stacks) counts held per interval; beyond it "
+		"samples are dropped and counted (map_full)"},
+	{.name = "stack_map_size",
+	 .type = PF_OPT_INT,
+	 .def = "16384",
+	 .min = 256,
+	 .max = 1048576,
+	 .offset = offsetof(struct ebpf_config, stack_map_size),
+	 .doc = "Distinct stacks held per interval (kernel and user stacks share it)"},
+	{.name = "debug",
+	 .type = PF_OPT_BOOL,
+	 .def = "false",
+	 .offset = offsetof(struct ebpf_config, debug),
+	 .doc = "Let the BPF program write to the trace pipe (for development)"},
+	PF_OPTION_END,
+};
+
+static const struct pf_logger *lg(const struct ebpf_recv *r)
+{
+	return pf_component_logger(r->c);
+}
+
+static bool valid_pid(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && v > 0 && v <= 4194304;
+}
+
+static int ebpf_validate(const void *config, struct pf_error *err)
+{
+	const struct ebpf_config *cfg = config;
+	char msg[256];
+	regex_t re;
+	int rc;
+
+	for (size_t i = 0; i < cfg->pids.n; i++)
+		if (!valid_pid(cfg->pids.items[i]))
+			return pf_error_set(err, "", "pids: '%s' is not a process id",
+					    cfg->pids.items[i]);
+	for (size_t i = 0; i < cfg->exclude_pids.n; i++)
+		if (!valid_pid(cfg->exclude_pids.items[i]))
+			return pf_error_set(err, "", "exclude_pids: '%s' is not a process id",
+					    cfg->exclude_pids.items[i]);
+	for (size_t i = 0; i < cfg->comm.n; i++) {
+		rc = regcomp(&re, cfg->comm.items[i], REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			regerror(rc, &re, msg, sizeof(msg));
+			return pf_error_set(err, "", "comm: '%s' is not a regular expression: %s",
+					    cfg->comm.items[i], msg);
+		}
+		regfree(&re);
+	}
+	return 0;
+}
+
+static void recv_free(struct ebpf_recv *r)
+{
+	ebpf_unload(r);
+	for (size_t i = 0; i < r->n_comm_re; i++)
+		regfree(&r->comm_re[i]);
+	free(r->comm_re);
+	pf_ebpf_proctab_free(r->procs);
+	free(r);
+}
+
+static void *ebpf_create(struct pf_component *c, const void *config)
+{
+	struct ebpf_recv *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		goto out_oom;
+	r->c = c;
+	memcpy(&r->cfg, config, sizeof(r->cfg));
+	r->loop = pf_component_loop(c);
+	r->procs = pf_ebpf_proctab_new();
+	if (!r->procs)
+		goto out_free;
+	if (r->cfg.comm.n) {
+		r->comm_re = calloc(r->cfg.comm.n, sizeof(*r->comm_re));
+		if (!r->comm_re)
+			goto out_free;
+		for (; r->n_comm_re < r->cfg.comm.n; r->n_comm_re++)
+			if (regcomp(&r->comm_re[r->n_comm_re], r->cfg.comm.items[r->n_comm_re],
+				    REG_EXTENDED | REG_NOSUB) != 0)
+				goto out_free; /* validate compiled it: only ENOMEM */
+	}
+	if (ebpf_load(r) < 0) {
+		recv_free(r);
+		return NULL; /* ebpf_load said why */
+	}
+	pf_component_set_transport(c, "bpf");
+	return r;
+
+out_free:
+	recv_free(r);
+out_oom:
+	pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+	return NULL;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t interval_ms(const struct ebpf_recv *r)
+{
+	return (uint64_t)(r->cfg.report_interval / NS_PER_MS);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct ebpf_recv *r = t->data;
+
+	if (!r->flipped) {
+		/* Exit events before the flip belong to the buffer drained next. */
+		ebpf_events_consume(r);
+		ebpf_flip(r);
+		r->flipped = true;
+		uv_timer_start(&r->timer, on_tick, SETTLE_MS, 0);
+		return;
+	}
+	r->flipped = false;
+	ebpf_drain(r);
+	uv_timer_start(&r->timer, on_tick, interval_ms(r) - SETTLE_MS, 0);
+}
+
+static int ebpf_start(void *inst)
+{
+	struct ebpf_recv *r = inst;
+	int err;
+
+	r->started = true;
+	err = uv_timer_init(r->loop, &r->timer);
+	if (err < 0)
+		return err;
+	r->timer.data = r;
+	r->timer_open = true;
+	r->open_handles++;
+	err = ebpf_events_start(r);
+	if (err < 0)
+		return err;
+	err = ebpf_attach(r);
+	if (err < 0)
+		return err;
+	r->interval_start_ns = wall_ns();
+	pf_log(lg(r), PF_LOG_INFO, "profiling %d CPUs at %lld Hz, reporting every %llu ms",
+	       r->n_cpus, (long long)r->cfg.frequency, (unsigned long long)interval_ms(r));
+	return uv_timer_start(&r->timer, on_tick, interval_ms(r), 0);
+}
+
+static void log_summary(struct ebpf_recv *r)
+{
+	const uint64_t *e = r->stats.bpf_errors;
+
+	pf_log(lg(r), PF_LOG_INFO,
+	       "%llu samples in %llu drains; lost: map full %llu, stack collisions %llu "
+	       "(kernel %llu, user %llu), stack map full %llu, stacks gone %llu, truncated "
+	       "stacks %llu, processes gone before read %llu, process events lost %llu",
+	       (unsigned long long)r->stats.samples, (unsigned long long)r->stats.drains,
+	       (unsigned long long)e[PF_BPF_ERR_COUNTS_FULL],
+	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_COLLISION] +
+				    e[PF_BPF_ERR_USTACK_COLLISION]),
+	       (unsigned long long)e[PF_BPF_ERR_KSTACK_COLLISION],
+	       (unsigned long long)e[PF_BPF_ERR_USTACK_COLLISION],
+	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_FULL] + e[PF_BPF_ERR_USTACK_FULL]),
+	       (unsigned long long)r->stats.stack_gone, (unsigned long long)r->stats.truncated,
+	       (unsigned long long)r->stats.procs_gone,
+	       (unsigned long long)e[PF_BPF_ERR_EVENTS_FULL]);
+}
+
+static void check_done(struct ebpf_recv *r)
+{
+	if (!r->stopping || r->finished || r->open_handles > 0)
+		return;
+	r->finished = true;
+	struct pf_component *c = r->c;
+	pf_done_fn done = r->done;
+	recv_free(r);
+	done(c);
+}
+
+void ebpf_handle_closed(uv_handle_t *h)
+{
+	struct ebpf_recv *r = h->data;
+
+	r->open_handles--;
+	check_done(r);
+}
+
+static void ebpf_shutdown(void *inst, pf_done_fn done)
+{
+	struct ebpf_recv *r = inst;
+
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->done = done;
+	if (r->started && r->skel && r->links) {
+		/* Stop sampling, then pass on what the active buffer holds. */
+		for (int cpu = 0; cpu < r->n_cpus; cpu++) {
+			bpf_link__destroy(r->links[cpu]);
+			r->links[cpu] = NULL;
+		}
+		ebpf_events_consume(r);
+		if (!r->flipped)
+			ebpf_flip(r);
+		ebpf_drain(r);
+		log_summary(r);
+	}
+	if (r->timer_open) {
+		r->timer_open = false;
+		uv_close((uv_handle_t *)&r->timer, ebpf_handle_closed);
+	}
+	if (r->rescan_open) {
+		r->rescan_open = false;
+		uv_close((uv_handle_t *)&r->rescan, ebpf_handle_closed);
+	}
+	if (r->poll_open) {
+		r->poll_open = false;
+		uv_close((uv_handle_t *)&r->poll, ebpf_handle_closed);
+	}
+	check_done(r);
+}
+
+const struct pf_component_def pf_receiver_ebpf = {
+	.kind = PF_RECEIVER,
+	.type = "ebpf",
+	.doc = "Sample the CPU stacks (kernel and user, frame pointers) of every process on the "
+	       "host with eBPF and emit one CPU profile per process each interval.",
+	.stability = "development",
+	.options = ebpf_options,
+	.config_size = sizeof(struct ebpf_config),
+	.validate = ebpf_validate,
+	.create = ebpf_create,
+	.start = ebpf_start,
+	.shutdown = ebpf_shutdown,
+};

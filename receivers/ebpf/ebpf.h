@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal contract of the ebpf receiver: its config, process table, BPF loader, drain and decode. */
+#ifndef PF_EBPF_H
+#define PF_EBPF_H
+
+#include <linux/types.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "bpf/profile.h"
+#include "pipeline/component.h"
+#include "proc.h"
+
+struct pf_batch;
+
+_Static_assert(sizeof(struct pf_bpf_key) == 32, "pf_bpf_key layout is shared with BPF");
+_Static_assert(sizeof(struct pf_bpf_event) == 40, "pf_bpf_event layout is shared with BPF");
+
+/* Options (owned by config/). */
+struct ebpf_config {
+	int64_t frequency;	 /* Hz */
+	int64_t report_interval; /* ns */
+	bool include_kernel;
+	bool include_idle;
+	struct pf_strings pids;
+	struct pf_strings exclude_pids;
+	struct pf_strings comm;
+	bool exclude_self;
+	int64_t map_size;	/* entries of each counts map */
+	int64_t stack_map_size; /* entries of each stack map */
+	bool debug;		/* bpf_printk from the BPF program */
+};
+
+/* ---- process table (proctab.c) ---- */
+
+/* What is known of one process. Owned by the table. */
+struct pf_ebpf_proc {
+	uint32_t pid;
+	char comm[PF_BPF_COMM_LEN + 1];
+	char *exe;     /* /proc/PID/exe as the process sees it, or NULL */
+	char *cmdline; /* arguments joined by spaces, or NULL */
+	char container_id[PF_EBPF_CONTAINER_MAX];
+	struct pf_procmaps maps;
+	/* tracking */
+	bool read_ok;	     /* /proc was read at least once */
+	bool exited;	     /* exit seen: dropped after the next drain */
+	uint64_t exit_gen;   /* the drain generation when it exited */
+	uint64_t rescan_ms;  /* uv_now() of the next re-read of its maps, 0: none */
+	unsigned rescans;    /* re-reads left after exec */
+	uint64_t rescan_gen; /* the drain that last re-read the maps for unknown frames */
+	struct pf_ebpf_proc *next;
+};
+
+struct pf_ebpf_proctab;
+
+/* A table of processes keyed by pid. NULL on ENOMEM. */
+struct pf_ebpf_proctab *pf_ebpf_proctab_new(void);
+void pf_ebpf_proctab_free(struct pf_ebpf_proctab *t);
+
+/* The entry of pid, or NULL. */
+struct pf_ebpf_proc *pf_ebpf_proctab_get(struct pf_ebpf_proctab *t, uint32_t pid);
+
+/* Reads (or re-reads after exec) pid's comm, exe, cmdline, cgroup, maps and
+ * build ids from /proc. Returns the entry, or NULL when the process is gone
+ * or memory ran out (*gone tells which). */
+struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pid, bool *gone);
+
+/* Re-reads only the maps of p (libraries loaded after exec). */
+void pf_ebpf_proctab_rescan(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p);
+
+/* Marks pid as exited in drain generation gen. */
+void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen);
+
+/* Drops processes that exited before drain generation gen began. Returns
+ * how many were dropped. */
+size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
+
+/* Re-reads the maps of every process whose rescan_ms is due at now; returns the
+ * earliest rescan_ms still pending (0 when none). */
+uint64_t pf_ebpf_proctab_rescan_due(struct pf_ebpf_proctab *t, uint64_t now);
+
+/* After exec: re-read p's maps a few times as the dynamic loader maps
+ * libraries (a short-lived process may be gone by the next drain). */
+void pf_ebpf_proctab_schedule(struct pf_ebpf_proc *p, uint64_t now);
+
+size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t);
+
+/* ---- build ids (buildid.c) ---- */
+
+/* The GNU build id of the ELF file open at fd, as hex in out. Returns 1
+ * when found, 0 when the file has none, or a negative errno. */
+int pf_buildid_read_fd(int fd, char out[PF_EBPF_BUILD_ID_HEX]);
+
+/* The same for mapping m of process pid, opened through
+ * /proc/PID/map_files or else /proc/PID/root. */
+int pf_buildid_read(uint32_t pid, const struct pf_ebpf_mapping *m, char out[PF_EBPF_BUILD_ID_HEX]);
+
+/* ---- decode (decode.c): drained counts to a batch, no kernel involved ---- */
+
+/* One drained (process, thread, stacks) count with its stacks resolved. */
+struct pf_ebpf_record {
+	uint32_t pid, tid;
+	char comm[PF_BPF_COMM_LEN];
+	uint64_t count;
+	const uint64_t *kips; /* kernel frames, leaf first */
+	uint32_t n_kips;
+	const uint64_t *uips; /* user frames, leaf first */
+	uint32_t n_uips;
+};
+
+struct pf_ebpf_decode_in {
+	const char *host_name;
+	int64_t frequency; /* Hz: period = 1e9 / frequency */
+	uint64_t time_unix_nano;
+	uint64_t duration_nano;
+	const struct pf_ebpf_record *records;
+	size_t n_records;
+	/* What is known of a pid (NULL: nothing but the records' comm). */
+	const struct pf_ebpf_proc *(*lookup)(void *arg, uint32_t pid);
+	void *arg;
+};
+
+/* Appends one resource per process and its two CPU profiles (samples/count,
+ * cpu/nanoseconds) to b, laid out as pipeline/semconv.h describes. Records
+ * with a zero count are skipped. Returns the number of samples added or
+ * -ENOMEM. */
+int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
+
+/* Checks and copies one ring buffer record. Returns 0 or -EINVAL. */
+int pf_ebpf_event_decode(const void *data, size_t size, struct pf_bpf_event *out);
+
+/* ---- the receiver instance (ebpf.c, loader.c, drain.c, events.c) ---- */
+
+struct profile; /* the bpftool skeleton */
+
+struct ebpf_stats {
+	uint64_t bpf_errors[PF_BPF_ERR__COUNT]; /* totals read from the errors map */
+	uint64_t truncated;			/* stacks at the frame limit */
+	uint64_t stack_gone;			/* samples whose stack id was gone */
+	uint64_t procs_gone;			/* processes gone before they were read */
+	uint64_t samples;			/* samples emitted */
+	uint64_t drains;
+};
+
+struct ebpf_recv {
+	struct pf_component *c;
+	struct ebpf_config cfg;
+	uv_loop_t *loop;
+	struct profile *skel;
+	int *perf_fds; /* one per possible CPU, -1 when offline */
+	struct bpf_link **links;
+	int n_cpus;
+	struct ring_buffer *rb;
+	uv_poll_t poll;
+	uv_timer_t timer;  /* flips and drains */
+	uv_timer_t rescan; /* re-reads maps of fresh execs */
+	unsigned open_handles;
+	bool poll_open, timer_open, rescan_open;
+	bool flipped; /* the timer flipped the buffers and drains next */
+	bool started, stopping, finished;
+	pf_done_fn done;
+	regex_t *comm_re;
+	size_t n_comm_re;
+	struct pf_ebpf_proctab *procs;
+	uint64_t gen; /* drain generation */
+	uint64_t interval_start_ns;
+	struct ebpf_stats stats;
+};
+
+/* Opens, configures and loads the BPF program and fills its maps. On
+ * failure logs ONE error naming what is missing and returns a negative
+ * errno. */
+int ebpf_load(struct ebpf_recv *r);
+
+/* Opens one cpu-clock perf event per CPU and attaches the program and the
+ * tracepoints. Logs and returns a negative errno on failure. */
+int ebpf_attach(struct ebpf_recv *r);
+
+/* Detaches, closes perf events and destroys the skeleton; safe on partial
+ * state and twice. */
+void ebpf_unload(struct ebpf_recv *r);
+
+/* Flips the active buffer (sampling continues into the other one). */
+void ebpf_flip(struct ebpf_recv *r);
+
+/* Reads and clears the inactive buffer, builds a batch and emits it. */
+void ebpf_drain(struct ebpf_recv *r);
+
+/* Ring buffer of process events under uv_poll. */
+int ebpf_events_start(struct ebpf_recv *r);
+/* Consumes what is pending in the ring buffer (also called before drains). */
+void ebpf_events_consume(struct ebpf_recv *r);
+
+void ebpf_handle_closed(uv_handle_t *h);
+
+#endif

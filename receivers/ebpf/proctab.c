@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The process table: what /proc says of each sampled process, kept until its last samples left. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ebpf.h"
+
+#define N_BUCKETS	4096 /* a power of two */
+#define MAX_MAPS	8192
+#define MAX_MAPS_BYTES	(8u << 20)
+#define MAX_SMALL_FILE	(64u << 10)
+#define RESCAN_COUNT	3 /* re-reads of the maps after exec: ld.so maps libraries later */
+#define RESCAN_FIRST_MS 30
+
+/* A small cache of build ids by file identity: every process maps libc. */
+#define BUILD_ID_SLOTS 1024
+
+struct build_id_slot {
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	bool used;
+	char id[PF_EBPF_BUILD_ID_HEX];
+};
+
+struct pf_ebpf_proctab {
+	struct pf_ebpf_proc *buckets[N_BUCKETS];
+	size_t n;
+	struct build_id_slot ids[BUILD_ID_SLOTS];
+};
+
+struct pf_ebpf_proctab *pf_ebpf_proctab_new(void)
+{
+	return calloc(1, sizeof(struct pf_ebpf_proctab));
+}
+
+static void proc_free(struct pf_ebpf_proc *p)
+{
+	pf_procmaps_free(&p->maps);
+	free(p->exe);
+	free(p->cmdline);
+	free(p);
+}
+
+void pf_ebpf_proctab_free(struct pf_ebpf_proctab *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < N_BUCKETS; i++) {
+		struct pf_ebpf_proc *p = t->buckets[i];
+		while (p) {
+			struct pf_ebpf_proc *next = p->next;
+			proc_free(p);
+			p = next;
+		}
+	}
+	free(t);
+}
+
+static size_t bucket(uint32_t pid)
+{
+	return (pid * 2654435761u) & (N_BUCKETS - 1);
+}
+
+struct pf_ebpf_proc *pf_ebpf_proctab_get(struct pf_ebpf_proctab *t, uint32_t pid)
+{
+	for (struct pf_ebpf_proc *p = t->buckets[bucket(pid)]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t)
+{
+	return t->n;
+}
+
+/* Reads a /proc file of at most max bytes into a NUL-terminated buffer the
+ * caller frees. Returns the length or a negative errno. */
+static ssize_t read_proc(uint32_t pid, const char *name, size_t max, char **out)
+{
+	char path[64];
+	size_t cap = 4096, len = 0;
+	char *buf, *grown;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf)
+		goto out_close;
+	for (;;) {
+		ssize_t n;
+		if (len + 1 >= cap) {
+			if (cap >= max)
+				break; /* keep what fits */
+			grown = realloc(buf, cap * 2);
+			if (!grown)
+				goto out_free_buf;
+			buf = grown;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = -errno;
+			free(buf);
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return (ssize_t)len;
+
+out_free_buf:
+	free(buf);
+out_close:
+	close(fd);
+	return -ENOMEM;
+}
+
+static char *read_cmdline(uint32_t pid)
+{
+	char *buf = NULL;
+	ssize_t n = read_proc(pid, "cmdline", MAX_SMALL_FILE, &buf);
+
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return buf;
+}
+
+static char *read_exe(uint32_t pid)
+{
+	char path[64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	return strdup(target);
+}
+
+static void read_comm(uint32_t pid, char *comm, size_t size)
+{
+	char *buf = NULL;
+	ssize_t n = read_proc(pid, "comm", 256, &buf);
+
+	if (n > 0) {
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+		snprintf(comm, size, "%s", buf);
+	}
+	free(buf);
+}
+
+static void read_container(uint32_t pid, char out[PF_EBPF_CONTAINER_MAX])
+{
+	char *buf = NULL;
+	ssize_t n = read_proc(pid, "cgroup", MAX_SMALL_FILE, &buf);
+
+	out[0] = '\0';
+	if (n > 0)
+		pf_cgroup_container_id(buf, (size_t)n, out);
+	free(buf);
+}
+
+static struct build_id_slot *id_slot(struct pf_ebpf_proctab *t, const struct pf_ebpf_mapping *m)
+{
+	uint64_t h =
+		m->inode * 0x9e3779b97f4a7c15ull ^ ((uint64_t)m->dev_major << 32 | m->dev_minor);
+	return &t->ids[(h >> 20) % BUILD_ID_SLOTS];
+}
+
+/* Build ids of file-backed mappings, cached by (device, inode). An inode can
+ * be reused for a new file; the cost is a stale id until the slot turns over,
+ * which the symbolize processor's check of the id against the file reports. */
+static void fill_build_ids(struct pf_ebpf_proctab *t, uint32_t pid, struct pf_procmaps *maps)
+{
+	for (size_t i = 0; i < maps->n; i++) {
+		struct pf_ebpf_mapping *m = &maps->maps[i];
+		struct build_id_slot *s;
+
+		if (m->inode == 0 || m->path[0] != '/')
+			continue;
+		s = id_slot(t, m);
+		if (s->used && s->inode == m->inode && s->dev_major == m->dev_major &&
+		    s->dev_minor == m->dev_minor) {
+			memcpy(m->build_id, s->id, sizeof(s->id));
+			continue;
+		}
+		if (pf_buildid_read(pid, m, m->build_id) < 0)
+			continue; /* not cached: a later process may be able to read it */
+		s->used = true;
+		s->inode = m->inode;
+		s->dev_major = m->dev_major;
+		s->dev_minor = m->dev_minor;
+		memcpy(s->id, m->build_id, sizeof(s->id));
+	}
+}
+
+/* Replaces p's maps with a fresh read. Returns 0 or a negative errno. */
+static int read_maps(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)
+{
+	struct pf_procmaps maps;
+	char *buf = NULL;
+	ssize_t n = read_proc(p->pid, "maps", MAX_MAPS_BYTES, &buf);
+	int ret;
+
+	if (n < 0)
+		return (int)n;
+	ret = pf_procmaps_parse(buf, (size_t)n, MAX_MAPS, &maps, NULL);
+	free(buf);
+	if (ret < 0)
+		return ret;
+	fill_build_ids(t, p->pid, &maps);
+	pf_procmaps_free(&p->maps);
+	p->maps = maps;
+	return 0;
+}
+
+struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pid, bool *gone)
+{
+	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
+	bool fresh = !p;
+	int ret;
+
+	*gone = false;
+	if (fresh) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return NULL;
+		p->pid = pid;
+	}
+	ret = read_maps(t, p);
+	if (ret == -ENOENT || ret == -ESRCH) {
+		*gone = true;
+		if (fresh)
+			proc_free(p);
+		return fresh ? NULL : p;
+	}
+	/* The rest may fail on its own (kernel threads have no exe or maps). */
+	free(p->exe);
+	p->exe = read_exe(pid);
+	free(p->cmdline);
+	p->cmdline = read_cmdline(pid);
+	read_comm(pid, p->comm, sizeof(p->comm));
+	read_container(pid, p->container_id);
+	p->read_ok = true;
+	p->exited = false;
+	if (fresh) {
+		size_t b = bucket(pid);
+		p->next = t->buckets[b];
+		t->buckets[b] = p;
+		t->n++;
+	}
+	return p;
+}
+
+void pf_ebpf_proctab_rescan(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)
+{
+	if (!p->exited)
+		read_maps(t, p);
+}
+
+void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
+{
+	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
+
+	if (p && !p->exited) {
+		p->exited = true;
+		p->exit_gen = gen;
+		p->rescan_ms = 0;
+	}
+}
+
+size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < N_BUCKETS; i++) {
+		struct pf_ebpf_proc **pp = &t->buckets[i];
+		while (*pp) {
+			struct pf_ebpf_proc *p = *pp;
+			if (p->exited && p->exit_gen < gen) {
+				*pp = p->next;
+				proc_free(p);
+				t->n--;
+				dropped++;
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
+	return dropped;
+}
+
+uint64_t pf_ebpf_proctab_rescan_due(struct pf_ebpf_proctab *t, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < N_BUCKETS; i++) {
+		for (struct pf_ebpf_proc *p = t->buckets[i]; p; p = p->next) {
+			if (!p->rescan_ms)
+				continue;
+			if (p->rescan_ms <= now) {
+				pf_ebpf_proctab_rescan(t, p);
+				p->rescans = p->rescans ? p->rescans - 1 : 0;
+				/* 30 ms, 120 ms, 480 ms after exec */
+				p->rescan_ms = p->rescans
+						       ? now + RESCAN_FIRST_MS * 4 *
+									 (RESCAN_COUNT - p->rescans)
+						       : 0;
+			}
+			if (p->rescan_ms && (!next || p->rescan_ms < next))
+				next = p->rescan_ms;
+		}
+	}
+	return next;
+}
+
+/* Called on exec: schedules re-reads of the maps as the loader maps libraries. */
+void pf_ebpf_proctab_schedule(struct pf_ebpf_proc *p, uint64_t now)
+{
+	p->rescans = RESCAN_COUNT;
+	p->rescan_ms = now + RESCAN_FIRST_MS;
+}
