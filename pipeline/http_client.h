@@ -17,6 +17,8 @@
  * the loop thread: when the response is complete, when it fails, when it is
  * cancelled (pf_http_cancel) or when the client is closed (both -ECANCELED).
  * The callback may send new requests, cancel others or close the client.
+ * Only http:// and https:// URLs are accepted; redirects are not followed
+ * (a 3xx is a response like any other).
  */
 
 struct pf_http_client;
