@@ -530,6 +530,20 @@ const uint64_t *pf_batch_sample_timestamps(const struct pf_batch *b, const struc
 	return s->timestamps_len ? b->timestamps + s->timestamps_off : NULL;
 }
 
+int64_t pf_batch_sample_total(const struct pf_batch *b, const struct pf_sample *s)
+{
+	const int64_t *v = pf_batch_sample_values(b, s);
+	int64_t sum = 0;
+
+	if (s->values_len == 0)
+		return (int64_t)s->timestamps_len;
+	for (uint32_t i = 0; i < s->values_len; i++) {
+		if (__builtin_add_overflow(sum, v[i], &sum))
+			sum = v[i] > 0 ? INT64_MAX : INT64_MIN;
+	}
+	return sum;
+}
+
 size_t pf_batch_sample_count(const struct pf_batch *b)
 {
 	return b->n_samples;

@@ -242,6 +242,10 @@ const struct pf_sample *pf_batch_samples(const struct pf_batch *b, uint32_t p, s
 const int64_t *pf_batch_sample_values(const struct pf_batch *b, const struct pf_sample *s);
 const uint64_t *pf_batch_sample_timestamps(const struct pf_batch *b, const struct pf_sample *s);
 
+/* A sample's weight: the sum of its values (saturating at INT64_MIN/MAX),
+ * or its number of timestamps when it carries no values. */
+int64_t pf_batch_sample_total(const struct pf_batch *b, const struct pf_sample *s);
+
 /* Total samples over all profiles (the OTel Collector's "profile samples"). */
 size_t pf_batch_sample_count(const struct pf_batch *b);
 

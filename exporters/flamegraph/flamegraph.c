@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The flamegraph exporter: an SVG (or folded text) per batch and a cumulative one, off the loop. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fold.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+#include "pipeline/files.h"
+#include "svg.h"
+
+#define MAX_QUEUED	      8
+#define CANCEL_MARGIN_MS      50
+#define ERROR_LOG_INTERVAL_MS 10000
+#define TEMP_MAX_AGE_NS	      (3600LL * 1000000000LL)
+#define NS_PER_SEC	      1000000000ULL
+#define PREFIX_MAX	      40
+#define INTERVAL_TAG	      "flamegraph."
+#define CUMULATIVE_NAME	      "cumulative"
+
+enum flame_format { FORMAT_SVG, FORMAT_FOLDED };
+
+struct flame_config {
+	char *directory;
+	int format; /* enum flame_format */
+	char *sample_type;
+	bool cumulative;
+	char *title;
+	int64_t width;
+	double min_width;
+	int group_by; /* enum pf_flame_group */
+	int64_t max_files;
+	int64_t max_age; /* ns */
+	char *file_prefix;
+};
+
+static const char *const format_choices[] = {"svg", "folded", NULL};
+static const char *const group_choices[] = {"process", "service", "none", NULL};
+
+static const struct pf_option flame_options[] = {
+	{.name = "directory",
+	 .type = PF_OPT_STRING,
+	 .flags = PF_OPT_REQUIRED,
+	 .offset = offsetof(struct flame_config, directory),
+	 .doc = "Where to write the files (created if missing)"},
+	{.name = "format",
+	 .type = PF_OPT_ENUM,
+	 .def = "svg",
+	 .choices = format_choices,
+	 .offset = offsetof(struct flame_config, format),
+	 .doc = "svg: interactive flame graph; folded: \"a;b;c value\" lines (flamegraph.pl, "
+		"inferno, speedscope)"},
+	{.name = "sample_type",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct flame_config, sample_type),
+	 .doc = "Sample type to draw, \"type\" or \"type/unit\" (default: cpu if present, else "
+		"the first)"},
+	{.name = "cumulative",
+	 .type = PF_OPT_BOOL,
+	 .def = "true",
+	 .offset = offsetof(struct flame_config, cumulative),
+	 .doc = "Also keep <prefix>cumulative.svg, everything since start, rewritten each batch"},
+	{.name = "title",
+	 .type = PF_OPT_STRING,
+	 .def = "Flame Graph",
+	 .offset = offsetof(struct flame_config, title),
+	 .doc = "Title at the top of the SVG"},
+	{.name = "width",
+	 .type = PF_OPT_INT,
+	 .def = "1200",
+	 .min = 200,
+	 .max = 100000,
+	 .offset = offsetof(struct flame_config, width),
+	 .doc = "Width of the SVG in pixels"},
+	{.name = "min_width",
+	 .type = PF_OPT_DOUBLE,
+	 .def = "0.1",
+	 .min = 0,
+	 .max = 1000,
+	 .offset = offsetof(struct flame_config, min_width),
+	 .doc = "Leave out frames narrower than this many pixels (keeps big graphs small)"},
+	{.name = "group_by",
+	 .type = PF_OPT_ENUM,
+	 .def = "process",
+	 .choices = group_choices,
+	 .offset = offsetof(struct flame_config, group_by),
+	 .doc = "Root frame per process \"name (pid)\", per service.name, or none"},
+	{.name = "max_files",
+	 .type = PF_OPT_INT,
+	 .def = "0",
+	 .min = 0,
+	 .max = 1e9,
+	 .offset = offsetof(struct flame_config, max_files),
+	 .doc = "Keep at most this many per-batch files, removing the oldest (0 = all)"},
+	{.name = "max_age",
+	 .type = PF_OPT_DURATION,
+	 .def = "0s",
+	 .min = 0,
+	 .max = 3650.0 * 86400 * 1e9,
+	 .offset = offsetof(struct flame_config, max_age),
+	 .doc = "Remove per-batch files older than this (0 = keep)"},
+	{.name = "file_prefix",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct flame_config, file_prefix),
+	 .doc = "Prepended to every file name; rotation only touches files with this prefix"},
+	PF_OPTION_END,
+};
+
+struct flame_exporter;
+
+/* One batch being drawn on the thread pool. The work thread reads `batch`
+ * (shared, read-only), the config and the exporter's cumulative graph (only
+ * one work runs at a time), and writes the result fields. */
+struct flame_work {
+	uv_work_t req;
+	struct flame_exporter *e;
+	struct pf_batch *batch;
+	/* results */
+	bool wrote;
+	int err;
+	char what[PATH_MAX + 64]; /* the first failure, or the last file written */
+	char cumulative[PATH_MAX];
+};
+
+struct flame_exporter {
+	struct pf_component *c;
+	struct flame_config cfg; /* strings borrowed from config/ */
+	char prefix[PREFIX_MAX + 8];
+	struct pf_flame total; /* the cumulative graph; touched by the running work only */
+	bool total_ready;
+	uv_timer_t deadline;
+	struct pf_batch *queue[MAX_QUEUED]; /* waiting, oldest first */
+	size_t n_queued;
+	struct flame_work *running;
+	bool started;
+	bool stopping;
+	bool told; /* the first file has been logged at info */
+	pf_done_fn done;
+	bool logged_errors;
+	uint64_t last_error_ms;
+	uint64_t suppressed_errors;
+};
+
+static const struct pf_logger *lg(const struct flame_exporter *e)
+{
+	return pf_component_logger(e->c);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static int flame_validate(const void *config, struct pf_error *err)
+{
+	const struct flame_config *cfg = config;
+	char clean[PREFIX_MAX + 8];
+
+	if (!cfg->directory || !cfg->directory[0])
+		return pf_error_set(err, "", "directory must not be empty");
+	if (strlen(cfg->directory) > PATH_MAX - 128)
+		return pf_error_set(err, "", "directory is too long");
+	if (cfg->file_prefix) {
+		size_t n = pf_files_sanitize(cfg->file_prefix, PREFIX_MAX, clean, sizeof(clean));
+
+		if (n != strlen(cfg->file_prefix) || strcmp(clean, cfg->file_prefix) != 0)
+			return pf_error_set(err, "",
+					    "file_prefix \"%s\" may only hold up to 40 of "
+					    "[A-Za-z0-9._-] and must not start with '.'",
+					    cfg->file_prefix);
+	}
+	if (cfg->sample_type && cfg->sample_type[0] == '/')
+		return pf_error_set(err, "", "sample_type \"%s\" has no type before the '/'",
+				    cfg->sample_type);
+	return 0;
+}
+
+static const char *suffix_of(const struct flame_config *cfg)
+{
+	return cfg->format == FORMAT_FOLDED ? ".folded" : ".svg";
+}
+
+/* The text of a graph in the configured format. */
+static int render(const struct flame_exporter *e, struct pf_flame *f, char **out, size_t *len)
+{
+	struct pf_flame_svg_options opt = {
+		.title = e->cfg.title,
+		.width = e->cfg.width,
+		.min_width = e->cfg.min_width,
+	};
+	int err = pf_flame_sort(f);
+
+	if (err)
+		return err;
+	if (e->cfg.format == FORMAT_FOLDED)
+		return pf_flame_folded(f, out, len);
+	return pf_flame_svg(f, &opt, out, len);
+}
+
+static void work_fail(struct flame_work *w, int err, const char *fmt, const char *arg)
+{
+	if (w->err)
+		return;
+	w->err = err;
+	snprintf(w->what, sizeof(w->what), fmt, arg, strerror(-err));
+}
+
+/* The earliest profile time of the batch, else now. */
+static uint64_t batch_time(const struct pf_batch *b)
+{
+	uint64_t t = 0;
+
+	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
+		uint64_t pt = pf_batch_profile_get(b, p)->time_unix_nano;
+
+		if (pt && (!t || pt < t))
+			t = pt;
+	}
+	return t ? t : now_ns();
+}
+
+/* Folds, renders and writes the per-batch file. */
+static void write_interval(struct flame_work *w, struct pf_flame *f)
+{
+	const struct flame_config *cfg = &w->e->cfg;
+	char base[PREFIX_MAX + 64], stamp[32], path[PATH_MAX];
+	uint64_t t = batch_time(w->batch);
+	time_t secs = (time_t)(t / NS_PER_SEC);
+	char *text = NULL;
+	size_t len = 0;
+	struct tm tm;
+	int err;
+
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(base, sizeof(base), "%s" INTERVAL_TAG "%s.%03uZ", w->e->prefix, stamp,
+		 (unsigned)(t % NS_PER_SEC / 1000000));
+	err = render(w->e, f, &text, &len);
+	if (err) {
+		work_fail(w, err, "drawing %s: %s", base);
+		return;
+	}
+	err = pf_files_write(cfg->directory, base, suffix_of(cfg), text, len, path, sizeof(path));
+	free(text);
+	if (err) {
+		work_fail(w, err, "writing %s: %s", base);
+		return;
+	}
+	w->wrote = true;
+	if (!w->err)
+		snprintf(w->what, sizeof(w->what), "%s", path);
+}
+
+static void write_cumulative(struct flame_work *w, const struct pf_flame *f)
+{
+	struct flame_exporter *e = w->e;
+	const struct flame_config *cfg = &e->cfg;
+	char name[PREFIX_MAX + 32];
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!e->total_ready) {
+		err = pf_flame_init(&e->total);
+		if (err) {
+			work_fail(w, err, "%s: %s", "cumulative graph");
+			return;
+		}
+		e->total_ready = true;
+	}
+	/* Keep the first sample type for good; merge only the same. */
+	if (!e->total.has_type) {
+		snprintf(e->total.type, sizeof(e->total.type), "%s", f->type);
+		snprintf(e->total.unit, sizeof(e->total.unit), "%s", f->unit);
+		e->total.has_type = true;
+	}
+	if (strcmp(e->total.type, f->type) || strcmp(e->total.unit, f->unit))
+		return;
+	err = pf_flame_merge(&e->total, f);
+	if (err) {
+		work_fail(w, err, "%s: %s", "cumulative graph");
+		return;
+	}
+	snprintf(name, sizeof(name), "%s" CUMULATIVE_NAME "%s", e->prefix, suffix_of(cfg));
+	err = render(e, &e->total, &text, &len);
+	if (!err)
+		err = pf_files_replace(cfg->directory, name, text, len);
+	free(text);
+	if (err) {
+		work_fail(w, err, "writing %s: %s", name);
+		return;
+	}
+	snprintf(w->cumulative, sizeof(w->cumulative), "%s/%s", cfg->directory, name);
+}
+
+/* On the thread pool. */
+static void work_run(uv_work_t *req)
+{
+	struct flame_work *w = req->data;
+	struct flame_exporter *e = w->e;
+	const struct flame_config *cfg = &e->cfg;
+	char rot[PREFIX_MAX + 32];
+	struct pf_flame f;
+	int err;
+
+	err = pf_flame_init(&f);
+	if (err) {
+		work_fail(w, err, "%s: %s", "folding");
+		return;
+	}
+	/* A cumulative graph draws one sample type for good: ask for it. */
+	if (e->total_ready && e->total.has_type) {
+		snprintf(f.type, sizeof(f.type), "%s", e->total.type);
+		snprintf(f.unit, sizeof(f.unit), "%s", e->total.unit);
+		f.has_type = true;
+	}
+	if (pf_flame_pick_type(&f, w->batch, cfg->sample_type) < 0)
+		goto out_free; /* nothing of that type: nothing to draw */
+	err = pf_flame_fold(&f, w->batch, (enum pf_flame_group)cfg->group_by);
+	if (err < 0) {
+		work_fail(w, err, "%s: %s", "folding");
+		goto out_free;
+	}
+	if (f.nodes[0].total <= 0)
+		goto out_free;
+	write_interval(w, &f);
+	if (cfg->cumulative)
+		write_cumulative(w, &f);
+	/* Rotation sees per-batch files only, never the cumulative one. */
+	snprintf(rot, sizeof(rot), "%s" INTERVAL_TAG, e->prefix);
+	err = pf_files_rotate(cfg->directory, rot, suffix_of(cfg), cfg->max_files, cfg->max_age,
+			      now_ns());
+	if (err < 0)
+		work_fail(w, err, "rotating files in %s: %s", cfg->directory);
+out_free:
+	pf_flame_free(&f);
+}
+
+static void finish(struct flame_exporter *e)
+{
+	struct pf_component *c = e->c;
+	pf_done_fn done = e->done;
+
+	if (e->total_ready)
+		pf_flame_free(&e->total);
+	free(e);
+	done(c);
+}
+
+static void on_deadline_closed(uv_handle_t *h)
+{
+	finish(h->data);
+}
+
+static void close_and_finish(struct flame_exporter *e)
+{
+	if (!e->started) {
+		finish(e);
+		return;
+	}
+	uv_timer_stop(&e->deadline);
+	uv_close((uv_handle_t *)&e->deadline, on_deadline_closed);
+}
+
+/* Drops the queued batches, counting their samples as failed. */
+static void drop_queued(struct flame_exporter *e)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < e->n_queued; i++) {
+		n += pf_batch_sample_count(e->queue[i]);
+		pf_batch_unref(e->queue[i]);
+	}
+	e->n_queued = 0;
+	if (n) {
+		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, n);
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not drawn", n);
+	}
+}
+
+/* Logs a failure, at most once per ERROR_LOG_INTERVAL_MS; the send_failed
+ * counter has every one. */
+static void log_failure(struct flame_exporter *e, const char *what)
+{
+	uint64_t now = uv_now(pf_component_loop(e->c));
+
+	if (e->logged_errors && now - e->last_error_ms < ERROR_LOG_INTERVAL_MS) {
+		e->suppressed_errors++;
+		return;
+	}
+	if (e->suppressed_errors)
+		pf_log(lg(e), PF_LOG_ERROR,
+		       "%s (and %" PRIu64 " more failures since the last report)", what,
+		       e->suppressed_errors);
+	else
+		pf_log(lg(e), PF_LOG_ERROR, "%s", what);
+	e->logged_errors = true;
+	e->last_error_ms = now;
+	e->suppressed_errors = 0;
+}
+
+static void work_done(uv_work_t *req, int status);
+
+/* Starts drawing the oldest queued batch, if nothing runs. */
+static void run_next(struct flame_exporter *e)
+{
+	struct flame_work *w;
+	int err;
+
+	while (!e->running && e->n_queued > 0) {
+		struct pf_batch *b = e->queue[0];
+
+		memmove(e->queue, e->queue + 1, --e->n_queued * sizeof(e->queue[0]));
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			err = -ENOMEM;
+		} else {
+			w->req.data = w;
+			w->e = e;
+			w->batch = b;
+			err = uv_queue_work(pf_component_loop(e->c), &w->req, work_run, work_done);
+		}
+		if (!err) {
+			e->running = w;
+			return;
+		}
+		free(w);
+		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, pf_batch_sample_count(b));
+		log_failure(e, "cannot queue a flame graph on the thread pool");
+		pf_batch_unref(b);
+	}
+}
+
+/* Back on the loop: count, log, release the batch, go on. */
+static void work_done(uv_work_t *req, int status)
+{
+	struct flame_work *w = req->data;
+	struct flame_exporter *e = w->e;
+	uint64_t samples = pf_batch_sample_count(w->batch);
+
+	e->running = NULL;
+	if (status == UV_ECANCELED) {
+		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, samples);
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not drawn",
+		       samples);
+	} else if (w->err) {
+		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, samples);
+		log_failure(e, w->what);
+	} else {
+		pf_component_count(e->c, PF_CTR_EXPORTER_SENT, samples);
+		if (w->wrote && !e->told) {
+			pf_log(lg(e), PF_LOG_INFO, "flame graph written to %s%s%s", w->what,
+			       w->cumulative[0] ? "; everything so far in " : "", w->cumulative);
+			e->told = true;
+		} else if (w->wrote) {
+			pf_log(lg(e), PF_LOG_DEBUG, "wrote %s", w->what);
+		}
+	}
+	pf_batch_unref(w->batch);
+	free(w);
+	if (e->stopping && status == UV_ECANCELED)
+		drop_queued(e);
+	run_next(e);
+	if (e->stopping && !e->running)
+		close_and_finish(e);
+}
+
+static int flame_consume(void *inst, struct pf_batch *batch)
+{
+	struct flame_exporter *e = inst;
+
+	if (e->stopping)
+		return -ESHUTDOWN;
+	if (e->n_queued >= MAX_QUEUED)
+		return PF_BUSY;
+	e->queue[e->n_queued++] = pf_batch_ref(batch);
+	run_next(e);
+	return PF_OK;
+}
+
+static void *flame_create(struct pf_component *c, const void *config)
+{
+	struct flame_exporter *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		return NULL;
+	}
+	e->c = c;
+	memcpy(&e->cfg, config, sizeof(e->cfg));
+	pf_files_sanitize(e->cfg.file_prefix, PREFIX_MAX, e->prefix, sizeof(e->prefix));
+	return e;
+}
+
+static int flame_start(void *inst)
+{
+	struct flame_exporter *e = inst;
+	int err;
+
+	err = pf_files_mkdir(e->cfg.directory);
+	if (err) {
+		pf_log(lg(e), PF_LOG_ERROR, "cannot create directory %s: %s", e->cfg.directory,
+		       strerror(-err));
+		return err;
+	}
+	err = pf_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
+	if (err < 0) {
+		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
+		       strerror(-err));
+		return err;
+	}
+	err = uv_timer_init(pf_component_loop(e->c), &e->deadline);
+	if (err)
+		return err;
+	e->deadline.data = e;
+	e->started = true;
+	return 0;
+}
+
+/* The deadline passed: queued batches are dropped; a drawing not started yet
+ * is cancelled, a running one is waited for. */
+static void on_deadline(uv_timer_t *t)
+{
+	struct flame_exporter *e = t->data;
+
+	drop_queued(e);
+	if (e->running && uv_cancel((uv_req_t *)&e->running->req) != 0)
+		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for the running drawing");
+}
+
+static void flame_shutdown(void *inst, pf_done_fn done)
+{
+	struct flame_exporter *e = inst;
+	uint64_t now, deadline;
+
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	e->done = done;
+	if (!e->running) {
+		drop_queued(e); /* cannot happen: a queued batch runs at once */
+		close_and_finish(e);
+		return;
+	}
+	if (!e->started)
+		return; /* the last work_done finishes */
+	/* Drain what is queued until shortly before the deadline. */
+	now = uv_now(pf_component_loop(e->c));
+	deadline = pf_component_deadline(e->c);
+	uv_timer_start(&e->deadline, on_deadline,
+		       deadline > now + CANCEL_MARGIN_MS ? deadline - now - CANCEL_MARGIN_MS : 0,
+		       0);
+}
+
+const struct pf_component_def pf_exporter_flamegraph = {
+	.kind = PF_EXPORTER,
+	.type = "flamegraph",
+	.doc = "Write interactive flame graph SVGs (or folded stacks) per batch and cumulative.",
+	.stability = "development",
+	.options = flame_options,
+	.config_size = sizeof(struct flame_config),
+	.validate = flame_validate,
+	.create = flame_create,
+	.start = flame_start,
+	.consume = flame_consume,
+	.shutdown = flame_shutdown,
+};
