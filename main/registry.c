@@ -6,6 +6,7 @@
 extern const struct pf_component_def pf_receiver_ebpf;
 extern const struct pf_component_def pf_receiver_pprof;
 extern const struct pf_component_def pf_exporter_debug;
+extern const struct pf_component_def pf_exporter_flamegraph;
 extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_extension_health_check;
@@ -15,6 +16,7 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_receiver_pprof, /* by kind, then type */
 	&pf_processor_aggregate,
 	&pf_exporter_debug,
+	&pf_exporter_flamegraph,
 	&pf_exporter_pprof,
 	&pf_extension_health_check,
 	NULL,
