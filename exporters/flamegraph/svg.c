@@ -183,7 +183,7 @@ static struct rgb frame_colour(const struct pf_flame_node *n, const char *name)
 	case PF_FLAME_ROOT: c = (struct rgb){200, 200, 205}; break;
 	case PF_FLAME_GROUP: c = (struct rgb){175 + (int)(30 * a), 175 + (int)(30 * a), 215}; break;
 	case PF_FLAME_KERNEL:
-		c = (struct rgb){235 + (int)(20 * a), 145 + (int)(55 * b), (int)(40 * a)};
+		c = (struct rgb){240 + (int)(15 * a), 170 + (int)(45 * b), (int)(50 * a)};
 		break;
 	case PF_FLAME_JIT:
 		c = (struct rgb){50 + (int)(60 * a), 180 + (int)(50 * b), 50 + (int)(50 * a)};
@@ -191,7 +191,7 @@ static struct rgb frame_colour(const struct pf_flame_node *n, const char *name)
 	case PF_FLAME_INTERPRETED:
 		c = (struct rgb){60 + (int)(60 * a), 150 + (int)(50 * b), 215 + (int)(35 * a)};
 		break;
-	default: c = (struct rgb){205 + (int)(50 * a), 40 + (int)(90 * b), 40 + (int)(30 * a)};
+	default: c = (struct rgb){210 + (int)(45 * a), 50 + (int)(60 * b), 40 + (int)(40 * a)};
 	}
 	if (n->inlined) /* lighter: a third of the way to white */
 		c = (struct rgb){c.r + (255 - c.r) / 3, c.g + (255 - c.g) / 3,
@@ -325,7 +325,7 @@ static void write_document(struct svg_ctx *c)
 	const struct pf_flame_svg_options *opt = c->opt;
 	const char *title = opt->title ? opt->title : "Flame Graph";
 	int64_t width = opt->width;
-	char value[64], samples[40];
+	char value[64];
 
 	fprintf(c->out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
@@ -351,9 +351,8 @@ static void write_document(struct svg_ctx *c)
 			pf_flame_svg_escape(c->out, c->f->unit, strlen(c->f->unit));
 			fputs(")", c->out);
 		}
-		fprintf(c->out, ": %s in %s stacks",
-			pf_flame_svg_value(c->total, c->f->type, c->f->unit, value, sizeof(value)),
-			group_digits((int64_t)c->f->n_samples, samples, sizeof(samples)));
+		fprintf(c->out, ", total %s",
+			pf_flame_svg_value(c->total, c->f->type, c->f->unit, value, sizeof(value)));
 	}
 	fputs("</text>\n", c->out);
 	write_legend(c, 58);

@@ -27,8 +27,10 @@ struct pf_flame_svg_options {
  * The inline ECMAScript zooms on click (Reset Zoom undoes it), searches
  * frame names with a regular expression (the Search button, Ctrl-F, or
  * `?s=<regex>` in the URL), highlights what matched and shows the matched
- * share of the visible graph; `?s=` makes the result readable by a headless
- * browser (`--dump-dom`): the element with id "matched" holds "Matched: P%".
+ * share of the visible graph; `?z=<regex>` zooms on the widest frame that
+ * matches. Both make the result readable by a headless browser
+ * (`--dump-dom`): the element with id "matched" holds "Matched: P%" and the
+ * root element's pf:matched attribute P.
  * Names are escaped for XML and invalid UTF-8 is replaced by U+FFFD, so the
  * document is well-formed whatever the input.
  *
