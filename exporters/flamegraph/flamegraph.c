@@ -35,6 +35,7 @@ struct flame_config {
 	int64_t width;
 	double min_width;
 	int group_by; /* enum pf_flame_group */
+	int64_t max_frames;
 	int64_t max_files;
 	int64_t max_age; /* ns */
 	char *file_prefix;
@@ -91,6 +92,14 @@ static const struct pf_option flame_options[] = {
 	 .choices = group_choices,
 	 .offset = offsetof(struct flame_config, group_by),
 	 .doc = "Root frame per process \"name (pid)\", per service.name, or none"},
+	{.name = "max_frames",
+	 .type = PF_OPT_INT,
+	 .def = "100000",
+	 .min = 0,
+	 .max = 1e8,
+	 .offset = offsetof(struct flame_config, max_frames),
+	 .doc = "Bound the cumulative graph: beyond this many frames the smallest are folded "
+		"into their callers (0 = no bound)"},
 	{.name = "max_files",
 	 .type = PF_OPT_INT,
 	 .def = "0",
@@ -260,6 +269,26 @@ static void write_interval(struct flame_work *w, struct pf_flame *f)
 		snprintf(w->what, sizeof(w->what), "%s", path);
 }
 
+/* Keeps a graph under max_frames nodes (0: no bound) by pruning ever larger
+ * frames, down to three quarters of the bound so that it is not pruned
+ * again at once. */
+static int bound(struct pf_flame *f, int64_t max_frames)
+{
+	int64_t min = f->nodes[0].total / 1000000;
+
+	if (max_frames <= 0 || f->n_nodes <= (uint64_t)max_frames)
+		return 0;
+	for (min = min > 0 ? min : 1; f->n_nodes > (uint64_t)max_frames / 4 * 3; min *= 4) {
+		int err = pf_flame_prune(f, min);
+
+		if (err)
+			return err;
+		if (min > f->nodes[0].total / 4)
+			break; /* only the root and its biggest frames are left */
+	}
+	return 0;
+}
+
 static void write_cumulative(struct flame_work *w, const struct pf_flame *f)
 {
 	struct flame_exporter *e = w->e;
@@ -286,6 +315,11 @@ static void write_cumulative(struct flame_work *w, const struct pf_flame *f)
 	if (strcmp(e->total.type, f->type) || strcmp(e->total.unit, f->unit))
 		return;
 	err = pf_flame_merge(&e->total, f);
+	if (err) {
+		work_fail(w, err, "%s: %s", "cumulative graph");
+		return;
+	}
+	err = bound(&e->total, cfg->max_frames);
 	if (err) {
 		work_fail(w, err, "%s: %s", "cumulative graph");
 		return;

@@ -554,6 +554,60 @@ int pf_flame_merge(struct pf_flame *dst, const struct pf_flame *src)
 	return err;
 }
 
+int pf_flame_prune(struct pf_flame *f, int64_t min_total)
+{
+	uint32_t *map = calloc(f->n_nodes, sizeof(*map));
+	struct pf_flame g;
+	int err = -ENOMEM;
+
+	if (!map)
+		return -ENOMEM;
+	if (pf_flame_init(&g) < 0)
+		goto out_free_map;
+	g.has_type = f->has_type;
+	memcpy(g.type, f->type, sizeof(g.type));
+	memcpy(g.unit, f->unit, sizeof(g.unit));
+	g.n_samples = f->n_samples;
+	g.nodes[0].total = f->nodes[0].total;
+	g.nodes[0].self = f->nodes[0].self;
+	map[0] = 0;
+	/* Parents come first: map[parent] is known, PF_FLAME_NONE when left out. */
+	for (size_t i = 1; i < f->n_nodes; i++) {
+		const struct pf_flame_node *s = &f->nodes[i];
+		uint32_t p = map[s->parent], name;
+		struct pf_flame_node *caller;
+
+		map[i] = PF_FLAME_NONE;
+		if (p == PF_FLAME_NONE)
+			continue;
+		if (s->total < min_total) {
+			caller = &g.nodes[p];
+			caller->self = __builtin_add_overflow(caller->self, s->total, &caller->self)
+					       ? INT64_MAX
+					       : caller->self;
+			continue;
+		}
+		name = intern_name(&g, f->names + s->name);
+		if (name == PF_FLAME_NONE)
+			goto out_free_g;
+		map[i] = child_of(&g, p, name, s->kind, s->inlined);
+		if (map[i] == PF_FLAME_NONE)
+			goto out_free_g;
+		g.nodes[map[i]].total = s->total;
+		g.nodes[map[i]].self = s->self;
+	}
+	pf_flame_free(f);
+	*f = g;
+	free(map);
+	return 0;
+
+out_free_g:
+	pf_flame_free(&g);
+out_free_map:
+	free(map);
+	return err;
+}
+
 /* ---- order and text ---- */
 
 static int by_parent_name(const void *pa, const void *pb, void *arg)

@@ -110,6 +110,12 @@ int pf_flame_fold(struct pf_flame *f, const struct pf_batch *b, enum pf_flame_gr
  * -E2BIG (dst stays valid). Leaves dst unsorted. */
 int pf_flame_merge(struct pf_flame *dst, const struct pf_flame *src);
 
+/* Keeps the root and the frames whose total is at least min_total; the
+ * weight of each frame left out goes to the self value of its nearest caller
+ * kept, so every total stays right. Bounds a graph that keeps growing (the
+ * cumulative one). Returns 0 or -ENOMEM (f unchanged). Leaves f unsorted. */
+int pf_flame_prune(struct pf_flame *f, int64_t min_total);
+
 /* Links every node's children in name order (byte order). Returns 0 or -ENOMEM. */
 int pf_flame_sort(struct pf_flame *f);
 

@@ -293,6 +293,36 @@ static void test_fold_kinds_and_merge(void **state)
 	pf_batch_unref(b);
 }
 
+static void test_fold_prune(void **state)
+{
+	struct pf_batch *b = test_batch();
+	struct pf_flame f;
+	char *text;
+	size_t len;
+
+	assert_int_equal(pf_flame_init(&f), 0);
+	assert_int_equal(pf_flame_pick_type(&f, b, NULL), 0);
+	assert_int_equal(pf_flame_fold(&f, b, PF_FLAME_GROUP_PROCESS), 8);
+	/* Frames under 10 go to their callers: the kernel frame into work, "a:b c" into main. */
+	assert_int_equal(pf_flame_prune(&f, 10), 0);
+	assert_int_equal(f.n_nodes, 10);
+	assert_int_equal(f.nodes[0].total, 80);
+	assert_string_equal(f.type, "cpu");
+	assert_int_equal(pf_flame_sort(&f), 0);
+	assert_int_equal(pf_flame_folded(&f, &text, &len), 0);
+	assert_string_equal(text, "app (42);main;libc.so.6+0x1234 10\n"
+				  "app (42);main;outer;inner 20\n"
+				  "app (42);main;work 38\n"
+				  "db (7);main 2\n"
+				  "db (7);main;query 10\n");
+	free(text);
+	/* A pruned graph still takes more. */
+	assert_int_equal(pf_flame_fold(&f, b, PF_FLAME_GROUP_PROCESS), 8);
+	assert_int_equal(f.nodes[0].total, 160);
+	pf_flame_free(&f);
+	pf_batch_unref(b);
+}
+
 /* A graph of the test batch as SVG (caller frees). */
 static char *svg_of(const struct pf_batch *b, const char *title, double min_width)
 {
@@ -708,6 +738,29 @@ static void test_exporter_folded_cumulative(void **state)
 	pf_batch_unref(b);
 }
 
+static void test_exporter_max_frames(void **state)
+{
+	struct pf_batch *b = test_batch();
+	struct env env;
+	char *text;
+
+	/* 12 frames, bound 8: pruned by ever larger frames down to 6. */
+	env_start(&env, "format: folded, max_frames: 8");
+	assert_int_equal(pf_component_emit(env.feeder, b), PF_OK);
+	run_until_counted(&env, pf_batch_sample_count(b), 0);
+	text = slurp(&env, "cumulative.folded");
+	assert_string_equal(text, "app (42);main 10\n"
+				  "app (42);main;outer;inner 20\n"
+				  "app (42);main;work 38\n");
+	free(text);
+	/* The per-batch file is whole. */
+	text = slurp(&env, "flamegraph.20261127T061500.000Z.folded");
+	assert_non_null(strstr(text, "db (7);main;query 10\n"));
+	free(text);
+	env_stop(&env);
+	pf_batch_unref(b);
+}
+
 static void test_exporter_svg_and_types(void **state)
 {
 	struct pf_batch *b = test_batch(), *empty = pf_batch_new();
@@ -788,12 +841,14 @@ int main(void)
 		cmocka_unit_test(test_fold_service_and_none),
 		cmocka_unit_test(test_fold_sample_type),
 		cmocka_unit_test(test_fold_kinds_and_merge),
+		cmocka_unit_test(test_fold_prune),
 		cmocka_unit_test(test_svg_well_formed),
 		cmocka_unit_test(test_svg_escaping),
 		cmocka_unit_test(test_svg_min_width),
 		cmocka_unit_test(test_svg_labels_and_values),
 		cmocka_unit_test(test_files_replace),
 		cmocka_unit_test(test_exporter_folded_cumulative),
+		cmocka_unit_test(test_exporter_max_frames),
 		cmocka_unit_test(test_exporter_svg_and_types),
 		cmocka_unit_test(test_exporter_busy),
 		cmocka_unit_test(test_exporter_config_checks),
