@@ -2,18 +2,20 @@
 /* Counts (process, thread, kernel stack, user stack) on a per-CPU clock and reports exec/exit. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 #include "profile.h"
 
 #define EEXIST 17
-#define ENOMEM 12
 #define EFAULT 14
 
 /* Knobs set by user space between open and load. */
 const volatile bool include_kernel = true;
 const volatile bool include_idle = false;
-const volatile bool filter_pids = false; /* keep only pids marked PF_BPF_PID_KEEP */
+const volatile bool filter_pids = false;    /* keep only pids marked PF_BPF_PID_KEEP */
+const volatile bool use_pid_filter = false; /* pid_filter has entries */
+const volatile __u32 self_pid = 0;	    /* proflow itself, left out; 0: none */
 const volatile bool debug = false;
 
 /* Which of the two buffers (counts0/stacks0 or counts1/stacks1) samples go
@@ -29,10 +31,10 @@ struct {
 } counts0 SEC(".maps"), counts1 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PF_BPF_MAX_FRAMES * sizeof(__u64));
+	__type(key, __u64);
+	__type(value, struct pf_bpf_stack);
 } stacks0 SEC(".maps"), stacks1 SEC(".maps");
 
 struct {
@@ -49,12 +51,17 @@ struct {
 	__type(value, __u64);
 } errors SEC(".maps");
 
-/* The key is built here rather than on the 512-byte BPF stack. */
+/* The key and a stack are built here: a stack is twice the BPF stack. */
+struct scratch {
+	struct pf_bpf_key key;
+	struct pf_bpf_stack stack;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct pf_bpf_key);
+	__type(value, struct scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -70,12 +77,97 @@ static __always_inline void count_error(__u32 e)
 		*n += 1; /* per-CPU: no atomics needed */
 }
 
-static __always_inline void count_stack_error(long err, __u32 collision, __u32 full)
+/* A 64-bit hash of the first n frames, never 0 or 1. */
+static __always_inline __u64 hash_frames(const __u64 *ips, __u32 n)
 {
-	if (err == -EEXIST)
-		count_error(collision);
-	else if (err == -ENOMEM)
-		count_error(full);
+	__u64 h = 0xcbf29ce484222325ULL ^ n;
+
+	for (__u32 i = 0; i < PF_BPF_MAX_FRAMES; i++) {
+		if (i >= n)
+			break;
+		h ^= ips[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 32;
+	}
+	return h < 2 ? h + 2 : h;
+}
+
+/* Keeps the first n frames of st in `stacks` under their hash; returns the id. */
+static __always_inline __u64 store_stack(struct pf_bpf_stack *st, __u32 n, void *stacks,
+					 __u32 err_full)
+{
+	__u64 id = hash_frames(st->ips, n);
+	long err;
+
+	if (bpf_map_lookup_elem(stacks, &id))
+		return id;
+	err = bpf_map_update_elem(stacks, &id, st, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_error(err_full);
+		return PF_BPF_STACK_LOST;
+	}
+	return id;
+}
+
+/* The kernel stack, unwound by the kernel (ORC or frame pointers). */
+static __always_inline __u64 kernel_stack(void *ctx, struct pf_bpf_stack *st, void *stacks)
+{
+	long len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+	__u32 n;
+
+	if (len <= 0)
+		return PF_BPF_STACK_NONE; /* sampled in user mode */
+	n = (__u32)len / sizeof(__u64);
+	if (n >= PF_BPF_MAX_FRAMES)
+		count_error(PF_BPF_ERR_KSTACK_TRUNCATED);
+	/* bpf_get_stack zeroed the frames past n. */
+	return store_stack(st, n, stacks, PF_BPF_ERR_KSTACK_FULL);
+}
+
+struct frame {
+	__u64 next; /* the caller's frame pointer */
+	__u64 ret;  /* the return address into the caller */
+};
+
+/* The user stack, by walking frame pointers here: several times cheaper
+ * than bpf_get_stack(BPF_F_USER_STACK) per sample on the kernels measured. */
+static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct pf_bpf_stack *st,
+					void *stacks, bool in_user)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct frame fr;
+	__u64 fp, ip;
+	__u32 n = 1;
+
+	if (!task->mm)
+		return PF_BPF_STACK_NONE; /* a kernel thread */
+	if (in_user) {
+		ip = ctx->regs.ip; /* interrupted in user mode */
+		fp = ctx->regs.bp;
+	} else { /* in the kernel: the registers saved at entry */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		if (!regs)
+			return PF_BPF_STACK_NONE;
+		ip = BPF_CORE_READ(regs, ip);
+		fp = BPF_CORE_READ(regs, bp);
+	}
+	if (!ip)
+		return PF_BPF_STACK_NONE;
+	st->ips[0] = ip;
+	for (__u32 i = 1; i < PF_BPF_MAX_FRAMES; i++) {
+		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) < 0 || !fr.ret)
+			break;
+		st->ips[i] = fr.ret;
+		n = i + 1;
+		if (fr.next <= fp)
+			break; /* frames only go up the stack: anything else is not a frame */
+		fp = fr.next;
+	}
+	if (n < PF_BPF_MAX_FRAMES)
+		st->ips[n] = 0; /* the scratch holds older frames */
+	else
+		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
+	return store_stack(st, n, stacks, PF_BPF_ERR_USTACK_FULL);
 }
 
 static __always_inline void add_sample(void *counts, struct pf_bpf_key *key)
@@ -102,45 +194,40 @@ SEC("perf_event")
 int pf_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0;
-	struct pf_bpf_key *key;
+	__u32 pid = id >> 32, zero = 0, which = active;
+	void *stacks = which ? (void *)&stacks1 : (void *)&stacks0;
+	struct scratch *s;
 	__u32 *filter;
+	bool in_user;
 
-	if (pid == 0 && !include_idle)
+	if ((pid == 0 && !include_idle) || (self_pid && pid == self_pid))
 		return 0;
-	filter = bpf_map_lookup_elem(&pid_filter, &pid);
-	if (filter && *filter == PF_BPF_PID_SKIP)
-		return 0;
-	if (filter_pids && !(filter && *filter == PF_BPF_PID_KEEP))
-		return 0;
-	key = bpf_map_lookup_elem(&scratch, &zero);
-	if (!key)
-		return 0;
-	key->pid = pid;
-	key->tid = (__u32)id;
-	bpf_get_current_comm(key->comm, sizeof(key->comm));
-
-	/* Two copies of the same code: get_stackid needs a constant map. */
-	if (active) {
-		key->kstack = include_kernel ? bpf_get_stackid(ctx, &stacks1, 0) : -EFAULT;
-		key->ustack = pid ? bpf_get_stackid(ctx, &stacks1, BPF_F_USER_STACK) : -EFAULT;
-	} else {
-		key->kstack = include_kernel ? bpf_get_stackid(ctx, &stacks0, 0) : -EFAULT;
-		key->ustack = pid ? bpf_get_stackid(ctx, &stacks0, BPF_F_USER_STACK) : -EFAULT;
+	if (use_pid_filter) { /* a map lookup only when pids are configured */
+		filter = bpf_map_lookup_elem(&pid_filter, &pid);
+		if (filter && *filter == PF_BPF_PID_SKIP)
+			return 0;
+		if (filter_pids && !(filter && *filter == PF_BPF_PID_KEEP))
+			return 0;
 	}
-	if (key->kstack < 0)
-		count_stack_error(key->kstack, PF_BPF_ERR_KSTACK_COLLISION, PF_BPF_ERR_KSTACK_FULL);
-	if (key->ustack < 0 && key->ustack != -EFAULT) {
-		if (key->ustack == -EEXIST || key->ustack == -ENOMEM)
-			count_stack_error(key->ustack, PF_BPF_ERR_USTACK_COLLISION,
-					  PF_BPF_ERR_USTACK_FULL);
-		else
-			count_error(PF_BPF_ERR_USTACK_OTHER);
-	}
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	s->key.pid = pid;
+	s->key.tid = (__u32)id;
+	bpf_get_current_comm(s->key.comm, sizeof(s->key.comm));
+	s->key.kstack = PF_BPF_STACK_NONE;
+	s->key.ustack = PF_BPF_STACK_NONE;
+	/* The context allows 8-byte loads only; cs is a 2-byte union member
+	 * in recent kernels. */
+	in_user = *(__u64 *)((void *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs)) & 3;
+	if (include_kernel && !in_user)
+		s->key.kstack = kernel_stack(ctx, &s->stack, stacks);
+	if (pid)
+		s->key.ustack = user_stack(ctx, &s->stack, stacks, in_user);
 	if (debug)
-		bpf_printk("sample pid %u tid %u k %d u %d", key->pid, key->tid, key->kstack,
-			   key->ustack);
-	add_sample(active ? (void *)&counts1 : (void *)&counts0, key);
+		bpf_printk("sample pid %u tid %u k %llx u %llx", pid, (__u32)id, s->key.kstack,
+			   s->key.ustack);
+	add_sample(which ? (void *)&counts1 : (void *)&counts0, &s->key);
 	return 0;
 }
 

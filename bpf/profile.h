@@ -11,13 +11,28 @@
 #define PF_BPF_PID_KEEP 1
 #define PF_BPF_PID_SKIP 2
 
+/* Stack ids in a key: 0 is "no stack of this kind" (a user stack of a
+ * kernel thread, a kernel stack of a sample taken in user mode), 1 is "the
+ * stack was lost" (stack map full); any other value is the stack's 64-bit
+ * content hash, its key in stacks0/stacks1. A content hash rather than
+ * bpf_get_stackid(): the kernel's stack map refuses a stack whose bucket is
+ * taken (-EEXIST), which loses a few percent of samples once a few hundred
+ * stacks are in a 16k map. */
+#define PF_BPF_STACK_NONE 0
+#define PF_BPF_STACK_LOST 1
+
 /* A sample's key in counts0/counts1; the value is a __u64 count. */
 struct pf_bpf_key {
-	__u32 pid;    /* thread group id (process.pid) */
-	__u32 tid;    /* thread id */
-	__s32 kstack; /* stack id in stacks0/1, or a negative errno (no kernel stack) */
-	__s32 ustack; /* stack id in stacks0/1, or a negative errno */
+	__u32 pid;		    /* thread group id (process.pid) */
+	__u32 tid;		    /* thread id */
+	__u64 kstack;		    /* kernel stack id, see above */
+	__u64 ustack;		    /* user stack id */
 	char comm[PF_BPF_COMM_LEN]; /* thread name */
+};
+
+/* A stack in stacks0/stacks1: frames leaf first, zeros after the last. */
+struct pf_bpf_stack {
+	__u64 ips[PF_BPF_MAX_FRAMES];
 };
 
 /* Ring buffer events about processes. */
@@ -38,12 +53,12 @@ struct pf_bpf_event {
 /* Errors of the hot path, counted in the per-CPU `errors` array. */
 enum pf_bpf_error {
 	PF_BPF_ERR_COUNTS_FULL = 0,  /* counts map full: the sample was lost */
-	PF_BPF_ERR_KSTACK_COLLISION, /* get_stackid -EEXIST: kernel stack lost */
-	PF_BPF_ERR_USTACK_COLLISION, /* get_stackid -EEXIST: user stack lost */
-	PF_BPF_ERR_KSTACK_FULL,	     /* stack map full (-ENOMEM) */
-	PF_BPF_ERR_USTACK_FULL,	     /* stack map full (-ENOMEM) */
-	PF_BPF_ERR_USTACK_OTHER,     /* any other get_stackid failure of a user stack */
-	PF_BPF_ERR_EVENTS_FULL,	     /* ring buffer full: a process event was lost */
+	PF_BPF_ERR_KSTACK_FULL,	     /* stack map full: the sample was lost */
+	PF_BPF_ERR_USTACK_FULL,	     /* stack map full: the sample was lost */
+	PF_BPF_ERR_KSTACK_TRUNCATED, /* deeper than PF_BPF_MAX_FRAMES: outer frames cut */
+	PF_BPF_ERR_USTACK_TRUNCATED,
+	PF_BPF_ERR_USTACK_OTHER, /* bpf_get_stack failed otherwise: no user stack */
+	PF_BPF_ERR_EVENTS_FULL,	 /* ring buffer full: a process event was lost */
 	PF_BPF_ERR__COUNT,
 };
 

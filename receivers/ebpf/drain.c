@@ -11,11 +11,11 @@
 #include "ebpf.h"
 #include "pipeline/batch.h"
 
-#define EFAULT_STACK (-EFAULT) /* no stack of that kind (user stack of a kernel thread) */
+#define BATCH_STACKS 256 /* stacks read per syscall: 256 KiB of frames */
 
-/* One stack fetched from the old stack map. */
+/* One stack read from the old stack map. */
 struct stack_ref {
-	int32_t id;
+	uint64_t id;
 	uint32_t n;   /* frames */
 	uint32_t off; /* into the frame pool */
 };
@@ -25,8 +25,9 @@ struct drained {
 	__u64 *counts;
 	size_t n;
 	struct stack_ref *stacks; /* sorted by id */
-	size_t n_stacks;
-	uint64_t *frames;
+	size_t n_stacks, cap_stacks;
+	uint64_t *frames; /* every stack's frames, back to back */
+	size_t n_frames, cap_frames;
 	struct pf_ebpf_record *records;
 	size_t n_records;
 };
@@ -86,74 +87,73 @@ static int cmp_ref(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static const struct stack_ref *find_stack(const struct drained *d, int32_t id)
+static const struct stack_ref *find_stack(const struct drained *d, uint64_t id)
 {
 	struct stack_ref key = {.id = id};
 
-	if (id < 0)
+	if (id <= PF_BPF_STACK_LOST)
 		return NULL;
 	return bsearch(&key, d->stacks, d->n_stacks, sizeof(key), cmp_ref);
 }
 
-/* Fetches every stack the counts refer to, then empties the stack map. */
-static int read_stacks(struct ebpf_recv *r, int fd, struct drained *d)
+/* Keeps the first n frames of one stack. */
+static int add_stack(struct drained *d, uint64_t id, const uint64_t *ips, uint32_t n)
 {
-	size_t n_ids = 0, n = 0;
-	uint64_t frames[PF_BPF_MAX_FRAMES];
-	__u32 key, next;
-	int32_t *ids;
-	void *prev = NULL;
-
-	d->stacks = calloc(2 * d->n + 1, sizeof(*d->stacks));
-	if (!d->stacks)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->n; i++) {
-		if (d->keys[i].kstack >= 0)
-			d->stacks[n_ids++].id = d->keys[i].kstack;
-		if (d->keys[i].ustack >= 0)
-			d->stacks[n_ids++].id = d->keys[i].ustack;
+	if (d->n_stacks == d->cap_stacks) {
+		size_t cap = d->cap_stacks ? d->cap_stacks * 2 : 256;
+		struct stack_ref *grown = reallocarray(d->stacks, cap, sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		d->stacks = grown;
+		d->cap_stacks = cap;
 	}
-	qsort(d->stacks, n_ids, sizeof(*d->stacks), cmp_ref);
-	for (size_t i = 0; i < n_ids; i++)
-		if (n == 0 || d->stacks[n - 1].id != d->stacks[i].id)
-			d->stacks[n++] = d->stacks[i];
-	d->frames = calloc(n * PF_BPF_MAX_FRAMES + 1, sizeof(*d->frames));
-	if (!d->frames)
-		return -ENOMEM;
-	d->n_stacks = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct stack_ref *s = &d->stacks[d->n_stacks];
-		uint32_t depth = 0;
-		key = (__u32)d->stacks[i].id;
-		if (bpf_map_lookup_elem(fd, &key, frames) < 0)
-			continue; /* gone: counted when the record misses it */
-		while (depth < PF_BPF_MAX_FRAMES && frames[depth])
-			depth++;
-		if (depth == PF_BPF_MAX_FRAMES)
-			r->stats.truncated++;
-		s->id = d->stacks[i].id;
-		s->n = depth;
-		s->off = (uint32_t)(d->n_stacks * PF_BPF_MAX_FRAMES);
-		memcpy(d->frames + s->off, frames, depth * sizeof(*frames));
-		d->n_stacks++;
+	while (d->n_frames + n > d->cap_frames) {
+		size_t cap = d->cap_frames ? d->cap_frames * 2 : 8192;
+		uint64_t *grown = reallocarray(d->frames, cap, sizeof(*grown));
+		if (!grown || cap > UINT32_MAX)
+			return -ENOMEM;
+		d->frames = grown;
+		d->cap_frames = cap;
 	}
-	/* Empty the map: ids first, since deleting breaks the key chain. */
-	ids = calloc((size_t)r->cfg.stack_map_size + 1, sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
-	n_ids = 0;
-	while (n_ids <= (size_t)r->cfg.stack_map_size &&
-	       bpf_map_get_next_key(fd, prev, &next) == 0) {
-		ids[n_ids++] = (int32_t)next;
-		key = next;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n_ids; i++) {
-		key = (__u32)ids[i];
-		bpf_map_delete_elem(fd, &key);
-	}
-	free(ids);
+	memcpy(d->frames + d->n_frames, ips, n * sizeof(*ips));
+	d->stacks[d->n_stacks++] =
+		(struct stack_ref){.id = id, .n = n, .off = (uint32_t)d->n_frames};
+	d->n_frames += n;
 	return 0;
+}
+
+/* Reads and deletes every stack of the old stack map. */
+static int read_stacks(int fd, struct drained *d)
+{
+	__u64 ids[BATCH_STACKS], batch_out = 0;
+	struct pf_bpf_stack *vals;
+	void *in = NULL;
+	int ret = 0;
+
+	vals = calloc(BATCH_STACKS, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (;;) {
+		__u32 count = BATCH_STACKS;
+		int rc = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, ids, vals, &count,
+							 NULL);
+		if (rc < 0 && errno != ENOENT) {
+			ret = -errno;
+			break;
+		}
+		for (__u32 i = 0; i < count && ret == 0; i++) {
+			uint32_t n = 0;
+			while (n < PF_BPF_MAX_FRAMES && vals[i].ips[n])
+				n++;
+			ret = add_stack(d, ids[i], (const uint64_t *)vals[i].ips, n);
+		}
+		if (rc < 0 || ret < 0)
+			break; /* ENOENT: that was the last batch */
+		in = &batch_out;
+	}
+	free(vals);
+	qsort(d->stacks, d->n_stacks, sizeof(*d->stacks), cmp_ref);
+	return ret;
 }
 
 /* Adds the per-CPU error counters to the totals and returns how many
@@ -200,8 +200,11 @@ static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_r
 		return NULL; /* the idle task */
 	if (!p) {
 		p = pf_ebpf_proctab_read(r->procs, rec->pid, &gone);
-		if (!p && gone)
+		if (!p && gone) {
 			r->stats.procs_gone++;
+			pf_log(lg(r), PF_LOG_DEBUG, "pid %u (%.16s) gone before it was read",
+			       rec->pid, rec->comm);
+		}
 		return p;
 	}
 	if (p->exited || p->rescan_gen == r->gen)
@@ -225,7 +228,7 @@ static const struct pf_ebpf_proc *lookup(void *arg, uint32_t pid)
 /* Turns counts into records; drops (and counts) those whose stacks were lost. */
 static int make_records(struct ebpf_recv *r, struct drained *d)
 {
-	uint64_t collided = 0, full = 0, gone = 0, filtered = 0;
+	uint64_t full = 0, gone = 0, filtered = 0;
 
 	d->records = calloc(d->n + 1, sizeof(*d->records));
 	if (!d->records)
@@ -239,15 +242,12 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		char comm[PF_BPF_COMM_LEN + 1];
 
 		*rec = (struct pf_ebpf_record){0}; /* the slot may hold a filtered record */
-		if (k->kstack == -EEXIST || k->ustack == -EEXIST) {
-			collided += d->counts[i];
-			continue;
-		}
-		if (k->kstack == -ENOMEM || k->ustack == -ENOMEM) {
+		if (k->kstack == PF_BPF_STACK_LOST || k->ustack == PF_BPF_STACK_LOST) {
 			full += d->counts[i];
 			continue;
 		}
-		if ((k->kstack >= 0 && !ks) || (k->ustack >= 0 && !us)) {
+		if ((k->kstack > PF_BPF_STACK_LOST && !ks) ||
+		    (k->ustack > PF_BPF_STACK_LOST && !us)) {
 			gone += d->counts[i];
 			continue;
 		}
@@ -274,8 +274,6 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		}
 		d->n_records++;
 	}
-	if (collided)
-		pf_component_drop(r->c, "stack_collision", collided);
 	if (full)
 		pf_component_drop(r->c, "stack_map_full", full);
 	if (gone) {
@@ -300,7 +298,7 @@ void ebpf_drain(struct ebpf_recv *r)
 	__u32 old = r->skel->bss->active ? 0 : 1;
 	int counts_fd = bpf_map__fd(old ? r->skel->maps.counts1 : r->skel->maps.counts0);
 	int stacks_fd = bpf_map__fd(old ? r->skel->maps.stacks1 : r->skel->maps.stacks0);
-	uint64_t now = wall_ns(), procs_gone = r->stats.procs_gone, truncated = r->stats.truncated;
+	uint64_t now = wall_ns(), problems;
 	struct drained d = {0};
 	struct pf_batch *b = NULL;
 	uint64_t lost;
@@ -309,7 +307,7 @@ void ebpf_drain(struct ebpf_recv *r)
 	r->stats.drains++;
 	ret = read_counts(r, counts_fd, &d);
 	if (ret == 0)
-		ret = read_stacks(r, stacks_fd, &d);
+		ret = read_stacks(stacks_fd, &d);
 	if (ret == 0)
 		ret = make_records(r, &d);
 	lost = read_errors(r);
@@ -319,10 +317,12 @@ void ebpf_drain(struct ebpf_recv *r)
 		pf_log(lg(r), PF_LOG_WARN, "reading the BPF maps failed: %s", strerror(-ret));
 		goto out_free;
 	}
-	if (r->stats.procs_gone > procs_gone || r->stats.truncated > truncated)
-		pf_component_count(r->c, PF_CTR_INPUT_ERRORS,
-				   r->stats.procs_gone - procs_gone + r->stats.truncated -
-					   truncated);
+	/* Incomplete but emitted: processes gone unread, truncated stacks. */
+	problems = r->stats.procs_gone + r->stats.bpf_errors[PF_BPF_ERR_KSTACK_TRUNCATED] +
+		   r->stats.bpf_errors[PF_BPF_ERR_USTACK_TRUNCATED];
+	if (problems > r->stats.reported)
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, problems - r->stats.reported);
+	r->stats.reported = problems;
 	if (d.n_records) {
 		struct pf_ebpf_decode_in in = {
 			.host_name = pf_component_host_name(r->c),

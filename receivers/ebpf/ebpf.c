@@ -72,7 +72,8 @@ static const struct pf_option ebpf_options[] = {
 	 .min = 256,
 	 .max = 1048576,
 	 .offset = offsetof(struct ebpf_config, stack_map_size),
-	 .doc = "Distinct stacks held per interval (kernel and user stacks share it)"},
+	 .doc = "Distinct stacks held per interval (kernel and user stacks share it); beyond "
+		"it samples are dropped and counted (stack_map_full)"},
 	{.name = "debug",
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
@@ -229,17 +230,15 @@ static void log_summary(struct ebpf_recv *r)
 	const uint64_t *e = r->stats.bpf_errors;
 
 	pf_log(lg(r), PF_LOG_INFO,
-	       "%llu samples in %llu drains; lost: map full %llu, stack collisions %llu "
-	       "(kernel %llu, user %llu), stack map full %llu, stacks gone %llu, truncated "
-	       "stacks %llu, processes gone before read %llu, process events lost %llu",
+	       "%llu samples in %llu drains; lost: counts map full %llu, stack map full %llu, "
+	       "stacks gone %llu; truncated stacks %llu; processes gone before read %llu; "
+	       "process events lost %llu",
 	       (unsigned long long)r->stats.samples, (unsigned long long)r->stats.drains,
 	       (unsigned long long)e[PF_BPF_ERR_COUNTS_FULL],
-	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_COLLISION] +
-				    e[PF_BPF_ERR_USTACK_COLLISION]),
-	       (unsigned long long)e[PF_BPF_ERR_KSTACK_COLLISION],
-	       (unsigned long long)e[PF_BPF_ERR_USTACK_COLLISION],
 	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_FULL] + e[PF_BPF_ERR_USTACK_FULL]),
-	       (unsigned long long)r->stats.stack_gone, (unsigned long long)r->stats.truncated,
+	       (unsigned long long)r->stats.stack_gone,
+	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_TRUNCATED] +
+				    e[PF_BPF_ERR_USTACK_TRUNCATED]),
 	       (unsigned long long)r->stats.procs_gone,
 	       (unsigned long long)e[PF_BPF_ERR_EVENTS_FULL]);
 }

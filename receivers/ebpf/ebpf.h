@@ -16,7 +16,8 @@
 
 struct pf_batch;
 
-_Static_assert(sizeof(struct pf_bpf_key) == 32, "pf_bpf_key layout is shared with BPF");
+_Static_assert(sizeof(struct pf_bpf_key) == 40, "pf_bpf_key layout is shared with BPF");
+_Static_assert(sizeof(struct pf_bpf_stack) == 8 * PF_BPF_MAX_FRAMES, "pf_bpf_stack layout");
 _Static_assert(sizeof(struct pf_bpf_event) == 40, "pf_bpf_event layout is shared with BPF");
 
 /* Options (owned by config/). */
@@ -65,7 +66,9 @@ struct pf_ebpf_proc *pf_ebpf_proctab_get(struct pf_ebpf_proctab *t, uint32_t pid
 
 /* Reads (or re-reads after exec) pid's comm, exe, cmdline, cgroup, maps and
  * build ids from /proc. Returns the entry, or NULL when the process is gone
- * or memory ran out (*gone tells which). */
+ * or memory ran out (*gone tells which). A process found gone leaves an
+ * exited stub (read_ok false) until the next sweep, so that get() finds it
+ * and it is not looked for again. */
 struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pid, bool *gone);
 
 /* Re-reads only the maps of p (libraries loaded after exec). */
@@ -138,11 +141,11 @@ struct profile; /* the bpftool skeleton */
 
 struct ebpf_stats {
 	uint64_t bpf_errors[PF_BPF_ERR__COUNT]; /* totals read from the errors map */
-	uint64_t truncated;			/* stacks at the frame limit */
 	uint64_t stack_gone;			/* samples whose stack id was gone */
 	uint64_t procs_gone;			/* processes gone before they were read */
 	uint64_t samples;			/* samples emitted */
 	uint64_t drains;
+	uint64_t reported; /* gone + truncated already counted as input errors */
 };
 
 struct ebpf_recv {

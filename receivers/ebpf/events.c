@@ -38,8 +38,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* exec: read the new image now, before a short-lived process is gone. */
 	p = pf_ebpf_proctab_read(r->procs, ev.pid, &gone);
 	if (!p) {
-		if (gone)
+		if (gone) {
 			r->stats.procs_gone++;
+			pf_log(lg(r), PF_LOG_DEBUG, "pid %u (%s) gone before its exec was read",
+			       ev.pid, ev.comm);
+		}
 		return 0;
 	}
 	pf_ebpf_proctab_schedule(p, uv_now(r->loop));

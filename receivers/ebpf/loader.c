@@ -35,6 +35,12 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* With `debug: true`: libbpf's warnings, e.g. the verifier's log. */
+static int libbpf_stderr(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
+}
+
 static bool has_cap(const struct __user_cap_data_struct caps[2], int bit)
 {
 	return caps[bit / 32].effective & (1u << (bit % 32));
@@ -76,15 +82,13 @@ static int fill_filter(struct ebpf_recv *r, const struct pf_strings *pids, __u32
 int ebpf_load(struct ebpf_recv *r)
 {
 	const struct ebpf_config *cfg = &r->cfg;
-	size_t n_filter = cfg->pids.n + cfg->exclude_pids.n + 1;
-	struct pf_strings self = {0};
-	char self_pid[16], *self_items[1] = {self_pid};
+	size_t n_filter = cfg->pids.n + cfg->exclude_pids.n;
 	int err;
 
 	err = preflight(r);
 	if (err < 0)
 		return err;
-	libbpf_set_print(libbpf_quiet);
+	libbpf_set_print(cfg->debug ? libbpf_stderr : libbpf_quiet);
 	r->skel = profile__open();
 	if (!r->skel) {
 		err = -errno;
@@ -95,6 +99,8 @@ int ebpf_load(struct ebpf_recv *r)
 	r->skel->rodata->include_idle = cfg->include_idle;
 	r->skel->rodata->filter_pids = cfg->pids.n > 0;
 	r->skel->rodata->debug = cfg->debug;
+	r->skel->rodata->use_pid_filter = cfg->pids.n + cfg->exclude_pids.n > 0;
+	r->skel->rodata->self_pid = cfg->exclude_self ? (__u32)getpid() : 0;
 	bpf_map__set_max_entries(r->skel->maps.counts0, (__u32)cfg->map_size);
 	bpf_map__set_max_entries(r->skel->maps.counts1, (__u32)cfg->map_size);
 	bpf_map__set_max_entries(r->skel->maps.stacks0, (__u32)cfg->stack_map_size);
@@ -103,11 +109,15 @@ int ebpf_load(struct ebpf_recv *r)
 	err = profile__load(r->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
-		if (err == -EPERM || err == -EACCES)
+		if (err == -EPERM)
 			pf_log(lg(r), PF_LOG_ERROR,
 			       "cannot load the BPF program: permission denied; needs CAP_BPF and "
 			       "CAP_PERFMON (%s)",
 			       GRANT_HINT);
+		else if (err == -EACCES)
+			pf_log(lg(r), PF_LOG_ERROR,
+			       "cannot load the BPF program: the kernel's verifier rejected it "
+			       "(set debug: true to see its log)");
 		else
 			pf_log(lg(r), PF_LOG_ERROR,
 			       "cannot load the BPF program: %s (needs Linux >= 5.8 with BTF, BPF "
@@ -118,12 +128,6 @@ int ebpf_load(struct ebpf_recv *r)
 	err = fill_filter(r, &cfg->pids, PF_BPF_PID_KEEP);
 	if (!err)
 		err = fill_filter(r, &cfg->exclude_pids, PF_BPF_PID_SKIP);
-	if (!err && cfg->exclude_self) {
-		snprintf(self_pid, sizeof(self_pid), "%d", (int)getpid());
-		self.items = self_items;
-		self.n = 1;
-		err = fill_filter(r, &self, PF_BPF_PID_SKIP);
-	}
 	if (err < 0) {
 		pf_log(lg(r), PF_LOG_ERROR, "cannot fill the pid filter: %s", strerror(-err));
 		return err;

@@ -239,6 +239,15 @@ static int read_maps(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)
 	return 0;
 }
 
+static void insert(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)
+{
+	size_t b = bucket(p->pid);
+
+	p->next = t->buckets[b];
+	t->buckets[b] = p;
+	t->n++;
+}
+
 struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pid, bool *gone)
 {
 	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
@@ -255,9 +264,13 @@ struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pi
 	ret = read_maps(t, p);
 	if (ret == -ENOENT || ret == -ESRCH) {
 		*gone = true;
-		if (fresh)
-			proc_free(p);
-		return fresh ? NULL : p;
+		if (!fresh)
+			return p;
+		/* Kept as a stub until the next sweep, so the process is
+		 * looked for (and counted as gone) once. */
+		p->exited = true;
+		insert(t, p);
+		return NULL;
 	}
 	/* The rest may fail on its own (kernel threads have no exe or maps). */
 	free(p->exe);
@@ -268,12 +281,8 @@ struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pi
 	read_container(pid, p->container_id);
 	p->read_ok = true;
 	p->exited = false;
-	if (fresh) {
-		size_t b = bucket(pid);
-		p->next = t->buckets[b];
-		t->buckets[b] = p;
-		t->n++;
-	}
+	if (fresh)
+		insert(t, p);
 	return p;
 }
 
