@@ -187,9 +187,14 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
 	if (!d)
 		return -ENOMEM;
+	/* Deflate expands at most ~1032:1, which bounds what a lying trailer
+	 * can make us allocate up front. */
+	size_t bound = size < SIZE_MAX / 1032 ? size * 1032 : SIZE_MAX;
 	cap = claimed_size(in, size);
 	if (cap < size)
-		cap = size * 4 < size ? max_size : size * 4;
+		cap = size < SIZE_MAX / 4 ? size * 4 : SIZE_MAX;
+	if (cap > bound)
+		cap = bound;
 	if (cap > max_size)
 		cap = max_size;
 	buf = malloc(cap + 1);

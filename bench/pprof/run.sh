@@ -44,8 +44,21 @@ fi
 echo "input: $(du -h "$input" | cut -f1) gzip, $("$go_bin" "$input" /dev/null)"
 
 echo "== checking that Go reads what we write"
-"$ours" "$input" "$work/ours.pb.gz" >/dev/null
+"$ours" "$input" "$work/ours.pb.gz" >/dev/null 2>&1
 "$go_bin" "$work/ours.pb.gz" /dev/null | sed 's/^/go reads ours: /'
+# Every sample, stack and label as go tool pprof prints them, on a small profile.
+small=$work/small.pb.gz
+[ -s "$small" ] || (cd "$here" && go run ./gen -o "$small" -samples 20000 -locations 8000 \
+	-functions 3000 -stacks 4000)
+"$ours" "$small" "$work/small.ours.pb.gz" >/dev/null 2>&1
+a=$(go tool pprof -traces "$small" 2>/dev/null | md5sum)
+b=$(go tool pprof -traces "$work/small.ours.pb.gz" 2>/dev/null | md5sum)
+if [ "$a" = "$b" ]; then
+	echo "go tool pprof -traces: identical before and after our round trip"
+else
+	echo "go tool pprof -traces differs after our round trip" >&2
+	exit 1
+fi
 
 # run NAME CMD...: appends "wall_s peak_rss_kib user_s sys_s" per run to $work/NAME.times
 run() {
