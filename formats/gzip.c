@@ -145,7 +145,7 @@ int pf_gzip_compress(const void *data, size_t size, int level, uint8_t **out, si
 	if (!c)
 		return -ENOMEM;
 	size_t cap = libdeflate_gzip_compress_bound(c, size);
-	uint8_t *buf = malloc(cap);
+	uint8_t *buf = calloc(cap, 1);
 	int ret = -ENOMEM;
 	if (!buf)
 		goto out_free_compressor;
@@ -197,7 +197,7 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 		cap = bound;
 	if (cap > max_size)
 		cap = max_size;
-	buf = malloc(cap + 1);
+	buf = calloc(cap + 1, 1);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto out_free_decompressor;
