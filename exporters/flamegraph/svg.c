@@ -243,6 +243,15 @@ static void place_nodes(struct svg_ctx *c)
 	}
 }
 
+/* A value for people; its unit comes from the input, so it is escaped. */
+static void put_value(struct svg_ctx *c, int64_t v)
+{
+	char buf[160];
+
+	pf_flame_svg_value(v, c->f->type, c->f->unit, buf, sizeof(buf));
+	pf_flame_svg_escape(c->out, buf, strlen(buf));
+}
+
 static void write_frame(struct svg_ctx *c, uint32_t i)
 {
 	const struct pf_flame_node *n = &c->f->nodes[i];
@@ -251,15 +260,15 @@ static void write_frame(struct svg_ctx *c, uint32_t i)
 	double x = PAD_X + (double)c->x[i] * c->unit, w = (double)n->total * c->unit;
 	double y = c->height - BOTTOM_H - (double)(n->depth + 1) * FRAME_H;
 	long fit = (long)((w - 6) / CHAR_W);
-	char value[64];
 	struct rgb rgb = frame_colour(n, name);
 
 	fprintf(c->out, "<g class=\"f\" pf:x=\"%" PRId64 "\" pf:w=\"%" PRId64 "\"><title>", c->x[i],
 		n->total);
 	pf_flame_svg_escape(c->out, name, len);
-	fprintf(c->out, " (%s, %.2f%%%s)</title>",
-		pf_flame_svg_value(n->total, c->f->type, c->f->unit, value, sizeof(value)),
-		100.0 * (double)n->total / (double)c->total, n->inlined ? ", inlined" : "");
+	fputs(" (", c->out);
+	put_value(c, n->total);
+	fprintf(c->out, ", %.2f%%%s)</title>", 100.0 * (double)n->total / (double)c->total,
+		n->inlined ? ", inlined" : "");
 	fprintf(c->out,
 		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
 		"rx=\"2\" ry=\"2\"/><text x=\"%.1f\" y=\"%.1f\">",
@@ -325,7 +334,6 @@ static void write_document(struct svg_ctx *c)
 	const struct pf_flame_svg_options *opt = c->opt;
 	const char *title = opt->title ? opt->title : "Flame Graph";
 	int64_t width = opt->width;
-	char value[64];
 
 	fprintf(c->out,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
@@ -351,8 +359,8 @@ static void write_document(struct svg_ctx *c)
 			pf_flame_svg_escape(c->out, c->f->unit, strlen(c->f->unit));
 			fputs(")", c->out);
 		}
-		fprintf(c->out, ", total %s",
-			pf_flame_svg_value(c->total, c->f->type, c->f->unit, value, sizeof(value)));
+		fputs(", total ", c->out);
+		put_value(c, c->total);
 	}
 	fputs("</text>\n", c->out);
 	write_legend(c, 58);
