@@ -129,6 +129,51 @@ struct frame {
 	__u64 ret;  /* the return address into the caller */
 };
 
+#define SCAN_SLOTS 8
+
+/* True when the bytes before addr end in a call instruction: call rel32
+ * (e8), call *disp32(%rip) (ff 15) or call *%reg (ff d0-d7). */
+static __always_inline bool after_call(__u64 addr)
+{
+	__u8 b[8];
+
+	if (addr < 8 || bpf_probe_read_user(b, sizeof(b), (void *)(addr - 8)) < 0)
+		return false;
+	return b[3] == 0xe8 || (b[2] == 0xff && b[3] == 0x15) ||
+	       (b[6] == 0xff && b[7] >= 0xd0 && b[7] <= 0xd7);
+}
+
+/* A sample in a system call stopped in its libc wrapper, right after the
+ * `syscall` instruction. The wrappers set up no frame, so the frame-pointer
+ * walk would skip their caller: find the return address on the stack (the
+ * first slot that follows a call instruction) and keep it as frame 1, unless
+ * the walk finds it anyway. Returns the frames now in st. */
+static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, __u64 sp, __u64 fp)
+{
+	__u64 slots[SCAN_SLOTS];
+	__u16 insn;
+	__u64 first = 0;
+
+	if (bpf_probe_read_user(&insn, sizeof(insn), (void *)(ip - 2)) < 0 || insn != 0x050f)
+		return 1;
+	if (bpf_probe_read_user(slots, sizeof(slots), (void *)sp) < 0)
+		return 1;
+	if (fp)
+		bpf_probe_read_user(&first, sizeof(first), (void *)(fp + 8));
+	for (int k = 0; k < SCAN_SLOTS; k++) {
+		__u64 v = slots[k];
+		if (v < 4096 || v == first)
+			continue;
+		if (sp + 8 * k >= fp && fp)
+			break; /* past the wrapper's own stack: the walk takes over */
+		if (after_call(v)) {
+			st->ips[1] = v;
+			return 2;
+		}
+	}
+	return 1;
+}
+
 /* The user stack, by walking frame pointers here: several times cheaper
  * than bpf_get_stack(BPF_F_USER_STACK) per sample on the kernels measured. */
 static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct pf_bpf_stack *st,
@@ -136,7 +181,7 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct frame fr;
-	__u64 fp, ip;
+	__u64 fp, ip, sp;
 	__u32 n = 1;
 
 	if (!task->mm)
@@ -144,17 +189,21 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 	if (in_user) {
 		ip = ctx->regs.ip; /* interrupted in user mode */
 		fp = ctx->regs.bp;
+		sp = ctx->regs.sp;
 	} else { /* in the kernel: the registers saved at entry */
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (!regs)
 			return PF_BPF_STACK_NONE;
 		ip = BPF_CORE_READ(regs, ip);
 		fp = BPF_CORE_READ(regs, bp);
+		sp = BPF_CORE_READ(regs, sp);
 	}
 	if (!ip)
 		return PF_BPF_STACK_NONE;
 	st->ips[0] = ip;
-	for (__u32 i = 1; i < PF_BPF_MAX_FRAMES; i++) {
+	if (!in_user)
+		n = syscall_caller(st, ip, sp, fp);
+	for (__u32 i = n; i < PF_BPF_MAX_FRAMES; i++) {
 		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) < 0 || !fr.ret)
 			break;
 		st->ips[i] = fr.ret;

@@ -180,7 +180,7 @@ static uint64_t read_errors(struct ebpf_recv *r)
 	return lost;
 }
 
-static bool comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc)
+bool ebpf_comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc)
 {
 	for (size_t i = 0; i < r->n_comm_re; i++)
 		if (regexec(&r->comm_re[i], thread, 0, NULL, 0) == 0 ||
@@ -238,7 +238,6 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		struct pf_ebpf_record *rec = &d->records[d->n_records];
 		const struct stack_ref *ks = find_stack(d, k->kstack);
 		const struct stack_ref *us = find_stack(d, k->ustack);
-		const struct pf_ebpf_proc *p;
 		char comm[PF_BPF_COMM_LEN + 1];
 
 		*rec = (struct pf_ebpf_record){0}; /* the slot may hold a filtered record */
@@ -263,15 +262,18 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 			rec->uips = d->frames + us->off;
 			rec->n_uips = us->n;
 		}
-		p = proc_for(r, rec);
 		if (r->n_comm_re) {
+			/* Before reading /proc: the thread's name, or the name of
+			 * a process already known (exec events fill those). */
+			const struct pf_ebpf_proc *known = pf_ebpf_proctab_get(r->procs, k->pid);
 			memcpy(comm, k->comm, PF_BPF_COMM_LEN);
 			comm[PF_BPF_COMM_LEN] = '\0';
-			if (!comm_matches(r, comm, p ? p->comm : NULL)) {
+			if (!ebpf_comm_matches(r, comm, known ? known->comm : NULL)) {
 				filtered += rec->count;
 				continue;
 			}
 		}
+		proc_for(r, rec);
 		d->n_records++;
 	}
 	if (full)
@@ -341,7 +343,8 @@ void ebpf_drain(struct ebpf_recv *r)
 			pf_log(lg(r), PF_LOG_WARN, "building the batch failed: %s", strerror(-ret));
 			goto out_free;
 		}
-		r->stats.samples += (uint64_t)ret / 2;
+		for (size_t i = 0; i < d.n_records; i++)
+			r->stats.samples += d.records[i].count;
 		pf_log(lg(r), PF_LOG_DEBUG, "drained %zu counts, %zu stacks, %zu processes known",
 		       d.n, d.n_stacks, pf_ebpf_proctab_size(r->procs));
 		ret = pf_component_emit(r->c, b);

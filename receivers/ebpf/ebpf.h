@@ -199,4 +199,7 @@ void ebpf_events_consume(struct ebpf_recv *r);
 
 void ebpf_handle_closed(uv_handle_t *h);
 
+/* True when the thread or process name matches one of the comm options. */
+bool ebpf_comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc);
+
 #endif

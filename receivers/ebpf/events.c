@@ -35,6 +35,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		pf_ebpf_proctab_exit(r->procs, ev.pid, r->gen);
 		return 0;
 	}
+	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL))
+		return 0; /* filtered out: not worth reading */
 	/* exec: read the new image now, before a short-lived process is gone. */
 	p = pf_ebpf_proctab_read(r->procs, ev.pid, &gone);
 	if (!p) {

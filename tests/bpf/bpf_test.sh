@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# bpf.<scenario>: the real proflow (ebpf -> symbolize -> flamegraph folded) against small workloads.
+# Usage: bpf_test.sh SCENARIO PROFLOW WORKLOAD_DIR WORK_DIR
+# Exits 77 (skip) without root or BPF, 1 instead when CI=true.
+set -u
+scenario=$1 proflow=$2 bin=$3 work=$4
+
+skip() {
+	echo "SKIP bpf.$scenario: $*"
+	if [ "${CI:-}" = true ]; then
+		echo "CI=true: a skipped bpf test is a failure"
+		exit 1
+	fi
+	exit 77
+}
+fail() {
+	echo "FAIL bpf.$scenario: $*"
+	[ -f "$work/proflow.log" ] && tail -20 "$work/proflow.log"
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for map_files)"
+[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+rm -rf "$work"
+mkdir -p "$work/out"
+
+# Starts proflow keeping processes named $1 (a regex); waits until it samples.
+start_proflow() {
+	cat >"$work/config.yaml" <<EOC
+receivers:
+  ebpf:
+    frequency: ${FREQ:-499}
+    report_interval: 1s
+    comm: ["$1"]
+processors:
+  symbolize:
+exporters:
+  flamegraph:
+    directory: $work/out
+    format: folded
+    sample_type: samples
+    group_by: process
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:0
+  pipelines:
+    profiles:
+      receivers: [ebpf]
+      processors: [symbolize]
+      exporters: [flamegraph]
+EOC
+	"$proflow" --config "$work/config.yaml" >"$work/proflow.log" 2>&1 &
+	proflow_pid=$!
+	for _ in $(seq 100); do
+		grep -q "everything is ready" "$work/proflow.log" && return 0
+		if ! kill -0 $proflow_pid 2>/dev/null; then
+			if grep -q "cannot profile\|cannot load\|cannot open perf" "$work/proflow.log"; then
+				skip "$(grep -m1 "error receiver/ebpf" "$work/proflow.log")"
+			fi
+			fail "proflow exited at start"
+		fi
+		sleep 0.1
+	done
+	fail "proflow not ready after 10 s"
+}
+
+# Stops proflow (one more drain on the way out) and waits for it.
+stop_proflow() {
+	sleep 1.5 # the samples of the last second reach a drain
+	kill -TERM $proflow_pid
+	wait $proflow_pid || fail "proflow exited with $?"
+	[ -s "$work/out/cumulative.folded" ] || fail "no folded output"
+}
+
+folded=$work/out/cumulative.folded
+
+case $scenario in
+cost_split)
+	start_proflow '^cost3$'
+	"$bin/cost3" 6 || fail "workload failed"
+	stop_proflow
+	# Share of each function among the process's samples, and stacks that do not reach main.
+	awk -v out="$work/shares" '
+		/^cost3 \(/ {
+			n = $NF; total += n
+			for (f = 60; f >= 10; f = (f == 60 ? 30 : f == 30 ? 10 : 0))
+				if (index($0, ";pf_cost" f)) { share[f] += n; inner += n; if (!index($0, ";main;")) nomain += n }
+		}
+		END {
+			printf "total %d in-functions %d not-reaching-main %d\n", total, inner, nomain > out
+			for (f in share) printf "pf_cost%d %.2f\n", f, 100 * share[f] / total >> out
+		}' "$folded"
+	cat "$work/shares"
+	read -r _ total _ inner _ nomain <"$work/shares"
+	[ "${total:-0}" -ge 1000 ] || fail "only ${total:-0} samples of cost3"
+	[ "$nomain" = 0 ] || fail "$nomain samples in pf_cost* do not reach main"
+	for f in 60 30 10; do
+		got=$(awk -v f="pf_cost$f" '$1 == f { print $2 }' "$work/shares")
+		[ -n "$got" ] || fail "pf_cost$f not named"
+		awk -v g="$got" -v w="$f" 'BEGIN { d = g - w; exit !(d <= 3 && d >= -3) }' ||
+			fail "pf_cost$f has $got % of the samples, expected $f ± 3"
+	done
+	;;
+syscall_kernel_frames)
+	start_proflow '^syscalls$'
+	"$bin/syscalls" 5 || fail "workload failed"
+	stop_proflow
+	# Samples in pf_sys_writer, and those of them with the kernel's write path beneath.
+	awk -v out="$work/kernel" '
+		/^syscalls \(/ && index($0, ";main;pf_sys_writer") {
+			n = $NF; inner += n
+			rest = substr($0, index($0, ";main;pf_sys_writer") + 19)
+			if (rest ~ /;(ksys_write|vfs_write|__x64_sys_write|do_syscall_64)(;| )/)
+				kernel += n
+		}
+		END { printf "%d %d\n", inner, kernel > out }' "$folded"
+	read -r inner kernel <"$work/kernel"
+	echo "samples in pf_sys_writer: $inner, with kernel write frames beneath: $kernel"
+	[ "${inner:-0}" -ge 300 ] || fail "only ${inner:-0} samples in pf_sys_writer"
+	# Most of a write(2) loop's time is in the kernel.
+	[ $((kernel * 2)) -ge "$inner" ] || fail "kernel frames beneath pf_sys_writer in $kernel of $inner"
+	;;
+short_lived_burst)
+	FREQ=999 start_proflow '^shortlived$'
+	for _ in $(seq 50); do
+		"$bin/shortlived" 200 &
+		sleep 0.05
+	done
+	wait $(jobs -p | grep -vx "$proflow_pid") 2>/dev/null
+	sleep 0.5
+	stop_proflow
+	# The root frame is "shortlived (PID)".
+	named=$(awk '/^shortlived \([0-9]+\);/ && index($0, ";main;pf_short_spin") {
+			split($0, a, /[()]/); if (!(a[2] in pid)) { pid[a[2]] = 1; n++ } } END { print n + 0 }' "$folded")
+	seen=$(awk '/^shortlived \([0-9]+\);/ {
+			split($0, a, /[()]/); if (!(a[2] in pid)) { pid[a[2]] = 1; n++ } } END { print n + 0 }' "$folded")
+	echo "processes seen: $seen, with pf_short_spin named under main: $named"
+	[ "$seen" -le 50 ] || fail "$seen processes, only 50 were started"
+	[ "$named" -ge 48 ] || fail "only $named of 50 short-lived processes named"
+	;;
+mount_namespace)
+	command -v unshare >/dev/null || skip "unshare (util-linux) is missing"
+	mkdir -p "$work/nsdir"
+	start_proflow '^nsbin$'
+	unshare -m --propagation private sh -c \
+		"mount -t tmpfs none '$work/nsdir' && cp '$bin/shortlived' '$work/nsdir/nsbin' && exec '$work/nsdir/nsbin' 3000" ||
+		fail "the namespaced workload failed"
+	[ ! -e "$work/nsdir/nsbin" ] || fail "the binary is visible outside its mount namespace"
+	stop_proflow
+	named=$(awk '/^nsbin \(/ && index($0, ";main;pf_short_spin") { n += $NF } END { print n + 0 }' "$folded")
+	total=$(awk '/^nsbin \(/ { n += $NF } END { print n + 0 }' "$folded")
+	echo "samples of nsbin: $total, in pf_short_spin under main: $named"
+	[ "$total" -ge 300 ] || fail "only $total samples of nsbin"
+	[ $((named * 100)) -ge $((total * 95)) ] || fail "pf_short_spin named in $named of $total"
+	;;
+*)
+	fail "unknown scenario"
+	;;
+esac
+echo "PASS bpf.$scenario"
