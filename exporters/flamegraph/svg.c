@@ -243,6 +243,17 @@ static void place_nodes(struct svg_ctx *c)
 	}
 }
 
+/* What the tooltip says about a frame's kind (native goes without saying). */
+static const char *kind_note(uint8_t kind)
+{
+	switch (kind) {
+	case PF_FLAME_KERNEL: return ", kernel";
+	case PF_FLAME_JIT: return ", JIT";
+	case PF_FLAME_INTERPRETED: return ", interpreted";
+	default: return "";
+	}
+}
+
 /* A value for people; its unit comes from the input, so it is escaped. */
 static void put_value(struct svg_ctx *c, int64_t v)
 {
@@ -267,8 +278,8 @@ static void write_frame(struct svg_ctx *c, uint32_t i)
 	pf_flame_svg_escape(c->out, name, len);
 	fputs(" (", c->out);
 	put_value(c, n->total);
-	fprintf(c->out, ", %.2f%%%s)</title>", 100.0 * (double)n->total / (double)c->total,
-		n->inlined ? ", inlined" : "");
+	fprintf(c->out, ", %.2f%%%s%s)</title>", 100.0 * (double)n->total / (double)c->total,
+		kind_note(n->kind), n->inlined ? ", inlined" : "");
 	fprintf(c->out,
 		"<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" "
 		"rx=\"2\" ry=\"2\"/><text x=\"%.1f\" y=\"%.1f\">",

@@ -19,7 +19,8 @@ struct pf_flame_svg_options {
 /*
  * Writes the SVG of a sorted graph: the root at the bottom, callers below
  * callees, children in name order, each frame a <g> with a <title> tooltip
- * ("name (value, percent)") and its name cut to fit. Colours tell frame kinds
+ * ("name (value, percent[, kernel|JIT|interpreted][, inlined])") and its
+ * name cut to fit. Colours tell frame kinds
  * apart: native warm red-yellow, kernel orange, JIT green, interpreted blue,
  * inlined frames lighter; the hue within a kind comes from the name, so a
  * function keeps its colour across graphs.

@@ -372,7 +372,8 @@ static size_t count(const char *hay, const char *needle)
 static void test_svg_well_formed(void **state)
 {
 	struct pf_batch *b = test_batch();
-	char *svg = svg_of(b, "Flame <Graph> & \"friends\"", 0.1);
+	char *svg = svg_of(b, "Flame <Graph> & \"friends\"", 0.1), *kernel, *native;
+	int r, g, bl;
 
 	/* xmllint comes with libxml2-utils (scripts/setup.sh). */
 	assert_int_equal(system("command -v xmllint >/dev/null"), 0);
@@ -384,8 +385,19 @@ static void test_svg_well_formed(void **state)
 	assert_non_null(strstr(svg, "<title>inner (20 ns, 25.00%, inlined)</title>"));
 	assert_non_null(strstr(svg, "<![CDATA["));
 	assert_non_null(strstr(svg, "function search(term)"));
-	/* Colours by kind: the kernel frame is orange, JIT absent. */
-	assert_non_null(strstr(svg, ">[kernel.kallsyms]+0xffffffff81000010 (5 ns"));
+	/* The kernel frame says so, and is amber where native frames are red. */
+	kernel = strstr(svg, ">[kernel.kallsyms]+0xffffffff81000010 (");
+	assert_non_null(kernel);
+	assert_int_equal(sscanf(strstr(kernel, "fill=\"rgb("), "fill=\"rgb(%d,%d,%d)", &r, &g, &bl),
+			 3);
+	assert_true(r >= 240 && g >= 170 && bl <= 50);
+	native = strstr(svg, ">work (");
+	assert_non_null(native);
+	assert_int_equal(sscanf(strstr(native, "fill=\"rgb("), "fill=\"rgb(%d,%d,%d)", &r, &g, &bl),
+			 3);
+	assert_true(r >= 210 && g <= 110 && bl <= 80);
+	assert_non_null(
+		strstr(svg, ">[kernel.kallsyms]+0xffffffff81000010 (5 ns, 6.25%, kernel)<"));
 	/* And an ill-formed document is caught. */
 	assert_int_not_equal(xmllint_quiet("<svg><g></svg>", true), 0);
 	free(svg);
