@@ -134,13 +134,14 @@ struct flame_work {
 	bool wrote;
 	int err;
 	char what[PATH_MAX + 64]; /* the first failure, or the last file written */
-	char cumulative[PATH_MAX];
+	char cumulative[PATH_MAX + PREFIX_MAX + 48];
 };
 
 struct flame_exporter {
 	struct pf_component *c;
 	struct flame_config cfg; /* strings borrowed from config/ */
 	char prefix[PREFIX_MAX + 8];
+	char dir[PATH_MAX];    /* the directory, absolute once started */
 	struct pf_flame total; /* the cumulative graph; touched by the running work only */
 	bool total_ready;
 	uv_timer_t deadline;
@@ -258,7 +259,7 @@ static void write_interval(struct flame_work *w, struct pf_flame *f)
 		work_fail(w, err, "drawing %s: %s", base);
 		return;
 	}
-	err = pf_files_write(cfg->directory, base, suffix_of(cfg), text, len, path, sizeof(path));
+	err = pf_files_write(w->e->dir, base, suffix_of(cfg), text, len, path, sizeof(path));
 	free(text);
 	if (err) {
 		work_fail(w, err, "writing %s: %s", base);
@@ -327,13 +328,13 @@ static void write_cumulative(struct flame_work *w, const struct pf_flame *f)
 	snprintf(name, sizeof(name), "%s" CUMULATIVE_NAME "%s", e->prefix, suffix_of(cfg));
 	err = render(e, &e->total, &text, &len);
 	if (!err)
-		err = pf_files_replace(cfg->directory, name, text, len);
+		err = pf_files_replace(e->dir, name, text, len);
 	free(text);
 	if (err) {
 		work_fail(w, err, "writing %s: %s", name);
 		return;
 	}
-	snprintf(w->cumulative, sizeof(w->cumulative), "%s/%s", cfg->directory, name);
+	snprintf(w->cumulative, sizeof(w->cumulative), "%s/%s", e->dir, name);
 }
 
 /* On the thread pool. */
@@ -371,10 +372,9 @@ static void work_run(uv_work_t *req)
 		write_cumulative(w, &f);
 	/* Rotation sees per-batch files only, never the cumulative one. */
 	snprintf(rot, sizeof(rot), "%s" INTERVAL_TAG, e->prefix);
-	err = pf_files_rotate(cfg->directory, rot, suffix_of(cfg), cfg->max_files, cfg->max_age,
-			      now_ns());
+	err = pf_files_rotate(e->dir, rot, suffix_of(cfg), cfg->max_files, cfg->max_age, now_ns());
 	if (err < 0)
-		work_fail(w, err, "rotating files in %s: %s", cfg->directory);
+		work_fail(w, err, "rotating files in %s: %s", e->dir);
 out_free:
 	pf_flame_free(&f);
 }
@@ -546,7 +546,10 @@ static int flame_start(void *inst)
 		       strerror(-err));
 		return err;
 	}
-	err = pf_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
+	/* Absolute, so that the log tells users where to look wherever they are. */
+	if (!realpath(e->cfg.directory, e->dir))
+		snprintf(e->dir, sizeof(e->dir), "%s", e->cfg.directory);
+	err = pf_files_clean_temp(e->dir, e->prefix, TEMP_MAX_AGE_NS, now_ns());
 	if (err < 0) {
 		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
 		       strerror(-err));
