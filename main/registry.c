@@ -11,6 +11,8 @@ extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_extension_health_check;
 
+/* One entry per line, whatever their number. */
+/* clang-format off */
 const struct pf_component_def *const pf_registry[] = {
 	&pf_receiver_ebpf,
 	&pf_receiver_pprof, /* by kind, then type */
@@ -21,3 +23,4 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_extension_health_check,
 	NULL,
 };
+/* clang-format on */
