@@ -24,6 +24,7 @@
  */
 
 #define DEFAULT_MAX_SIZE ((size_t)256 << 20)
+#define LABEL_MEMO	 256
 
 /* Profile field numbers (profile.proto). */
 enum {
@@ -77,6 +78,13 @@ struct dec {
 	size_t n_str;
 	struct idmap functions, mappings, locations;
 	struct pf_pprof_keys keys;
+
+	/* Labels repeat (thread names, span ids): the last attribute made for
+	 * each of a few hundred label values, so most skip the interning. */
+	struct label_memo {
+		int64_t key, str, num, num_unit;
+		uint32_t attr; /* + 1; 0 = empty slot */
+	} memo[LABEL_MEMO];
 
 	/* Scratch for one sample. */
 	uint32_t *scratch;
@@ -505,6 +513,15 @@ out_free_lines:
 
 static int decode_label(struct dec *d, const Perftools__Profiles__Label *l, size_t i, uint32_t *out)
 {
+	uint64_t h = (uint64_t)l->key * 0x9e3779b97f4a7c15ull ^
+		     (uint64_t)l->str * 0xc2b2ae3d27d4eb4full ^
+		     (uint64_t)l->num * 0x165667b19e3779f9ull ^ (uint64_t)l->num_unit;
+	struct label_memo *m = &d->memo[(h ^ h >> 29) % LABEL_MEMO];
+	if (m->attr && m->key == l->key && m->str == l->str && m->num == l->num &&
+	    m->num_unit == l->num_unit) {
+		*out = m->attr - 1;
+		return 0;
+	}
 	struct pf_attribute a = {0};
 	if (map_str(d, l->key, &a.key, "sample", i, "label key"))
 		return -EINVAL;
@@ -519,7 +536,10 @@ static int decode_label(struct dec *d, const Perftools__Profiles__Label *l, size
 			return -EINVAL;
 	}
 	*out = pf_batch_attribute(d->b, &a);
-	return *out == PF_INDEX_ERROR ? no_memory(d) : 0;
+	if (*out == PF_INDEX_ERROR)
+		return no_memory(d);
+	*m = (struct label_memo){l->key, l->str, l->num, l->num_unit, *out + 1};
+	return 0;
 }
 
 /* Converts sample i (already unpacked) into stacks/attrs/values. */
