@@ -9,6 +9,7 @@ extern const struct pf_component_def pf_exporter_debug;
 extern const struct pf_component_def pf_exporter_flamegraph;
 extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_processor_aggregate;
+extern const struct pf_component_def pf_processor_symbolize;
 extern const struct pf_component_def pf_extension_health_check;
 
 /* One entry per line, whatever their number. */
@@ -17,6 +18,7 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_receiver_ebpf,
 	&pf_receiver_pprof, /* by kind, then type */
 	&pf_processor_aggregate,
+	&pf_processor_symbolize,
 	&pf_exporter_debug,
 	&pf_exporter_flamegraph,
 	&pf_exporter_pprof,

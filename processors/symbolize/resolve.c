@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The symbolizer's worker side: decides each location's source and writes the named location. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "jitmap.h"
+#include "kallsyms.h"
+#include "pipeline/semconv.h"
+#include "rebuild.h"
+#include "resolve.h"
+#include "symfile.h"
+
+#define KALLSYMS_CHECK_MS 10000
+#define RETRY_MS	  60000 /* how long a file that failed to open stays failed */
+#define FAILED_COST	  256
+#define MAX_LINES	  64
+
+enum entry_kind { ENTRY_FILE, ENTRY_JIT, ENTRY_FAILED };
+
+/* What the cache holds under one key. */
+struct entry {
+	enum entry_kind kind;
+	union {
+		struct pf_symfile *file;
+		struct pf_jitmap *jit;
+		uint64_t retry_ms; /* ENTRY_FAILED */
+	} u;
+	uint64_t run; /* ENTRY_JIT: the run that last re-read it */
+};
+
+struct pf_resolver {
+	struct pf_resolver_opts opts;
+	struct pf_symfile_opts file_opts;
+	char *debug_root;
+	char *kallsyms_path;
+	struct pf_symcache *cache;
+	struct pf_kallsyms *kallsyms;
+	uint64_t kallsyms_retry_ms;
+	uint64_t now_ms;
+	uint64_t run;
+	struct pf_resolver_stats stats;
+};
+
+static void entry_destroy(void *value)
+{
+	struct entry *e = value;
+
+	if (e->kind == ENTRY_FILE)
+		pf_symfile_close(e->u.file);
+	else if (e->kind == ENTRY_JIT)
+		pf_jitmap_close(e->u.jit);
+	free(e);
+}
+
+struct pf_resolver *pf_resolver_new(const struct pf_resolver_opts *opts)
+{
+	struct pf_resolver *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->opts = *opts;
+	r->debug_root = strdup(opts->debug_root ? opts->debug_root : "/usr/lib/debug");
+	r->kallsyms_path = opts->kallsyms_path ? strdup(opts->kallsyms_path) : NULL;
+	r->cache = pf_symcache_new(opts->cache_size, entry_destroy);
+	if (!r->debug_root || (opts->kallsyms_path && !r->kallsyms_path) || !r->cache) {
+		pf_resolver_free(r);
+		return NULL;
+	}
+	r->file_opts = (struct pf_symfile_opts){opts->lines, opts->demangle, r->debug_root};
+	return r;
+}
+
+void pf_resolver_free(struct pf_resolver *r)
+{
+	if (!r)
+		return;
+	pf_symcache_free(r->cache);
+	pf_kallsyms_close(r->kallsyms);
+	free(r->debug_root);
+	free(r->kallsyms_path);
+	free(r);
+}
+
+void pf_resolver_stats(const struct pf_resolver *r, struct pf_resolver_stats *s)
+{
+	*s = r->stats;
+}
+
+/* ---- writing a named location ---- */
+
+/* The location's attribute set with profile.frame.type = type (added when
+ * absent, replaced when present). */
+static uint32_t typed_attrs(struct pf_rebuild *rb, uint32_t src_set, const char *type)
+{
+	const struct pf_batch *src = pf_rebuild_src(rb);
+	struct pf_batch *dst = pf_rebuild_dst(rb);
+	uint32_t out[64], ft = pf_batch_attr_str(dst, PF_ATTR_FRAME_TYPE, type);
+	const uint32_t *items;
+	size_t n, i, k = 0;
+	bool placed = false;
+
+	if (ft == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	items = pf_batch_attr_set_get(src, src_set, &n);
+	for (i = 0; i < n && k < 63; i++) {
+		const struct pf_attribute *a = pf_batch_attribute_get(src, items[i]);
+
+		if (!strcmp(pf_batch_str(src, a->key), PF_ATTR_FRAME_TYPE)) {
+			out[k++] = ft;
+			placed = true;
+			continue;
+		}
+		out[k] = pf_rebuild_attribute(rb, items[i]);
+		if (out[k++] == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	}
+	if (!placed)
+		out[k++] = ft;
+	return pf_batch_attr_set(dst, out, k);
+}
+
+struct named_frame {
+	const char *name, *system_name, *file;
+	int64_t line, start_line;
+};
+
+/* Interns the src location `loc` with the given frames as its lines. */
+static uint32_t named_location(struct pf_rebuild *rb, uint32_t loc, const struct named_frame *fr,
+			       size_t n, const char *type)
+{
+	const struct pf_location *in = pf_batch_location_get(pf_rebuild_src(rb), loc);
+	struct pf_batch *dst = pf_rebuild_dst(rb);
+	struct pf_line lines[MAX_LINES];
+	struct pf_location out = {0};
+	size_t i;
+
+	for (i = 0; i < n && i < MAX_LINES; i++) {
+		struct pf_function f = {
+			.name = pf_batch_cstring(dst, fr[i].name ? fr[i].name : ""),
+			.system_name =
+				pf_batch_cstring(dst, fr[i].system_name ? fr[i].system_name : ""),
+			.filename = pf_batch_cstring(dst, fr[i].file ? fr[i].file : ""),
+			.start_line = fr[i].start_line,
+		};
+
+		if (f.name == PF_INDEX_ERROR || f.system_name == PF_INDEX_ERROR ||
+		    f.filename == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+		lines[i] = (struct pf_line){.function = pf_batch_function(dst, &f),
+					    .line = fr[i].line};
+		if (lines[i].function == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	}
+	out.address = in->address;
+	out.mapping = pf_rebuild_mapping(rb, in->mapping);
+	out.attrs = type ? typed_attrs(rb, in->attrs, type) : pf_rebuild_attr_set(rb, in->attrs);
+	if (out.mapping == PF_INDEX_ERROR || out.attrs == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_location(dst, &out, lines, i);
+}
+
+/* ---- the sources ---- */
+
+static uint32_t kernel_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc)
+{
+	const struct pf_location *in = pf_batch_location_get(pf_rebuild_src(rb), loc);
+	struct named_frame fr = {0};
+	const char *module;
+	int err = 0;
+
+	if (!r->kallsyms && r->now_ms >= r->kallsyms_retry_ms) {
+		r->kallsyms = pf_kallsyms_open(r->kallsyms_path, NULL, &err);
+		if (!r->kallsyms)
+			r->kallsyms_retry_ms = r->now_ms + RETRY_MS;
+	}
+	if (!r->kallsyms || !pf_kallsyms_lookup(r->kallsyms, in->address, &fr.name, &module)) {
+		r->stats.unresolved++;
+		return pf_rebuild_location_copy(rb, loc);
+	}
+	fr.system_name = fr.name;
+	fr.file = *module ? module : PF_KERNEL_MAPPING;
+	r->stats.kernel++;
+	return named_location(rb, loc, &fr, 1, PF_FRAME_KERNEL);
+}
+
+static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
+{
+	char key[32];
+	struct entry *e;
+	int err = 0;
+
+	snprintf(key, sizeof(key), "p:%lld", (long long)pid);
+	e = pf_symcache_get(r->cache, key);
+	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->u.retry_ms) {
+		pf_symcache_remove(r->cache, key);
+		e = NULL;
+	}
+	if (e) {
+		if (e->kind == ENTRY_JIT && e->run != r->run) {
+			/* Once per batch: the JIT may have appended since. */
+			e->run = r->run;
+			pf_jitmap_refresh(e->u.jit);
+			pf_symcache_set_cost(r->cache, e, pf_jitmap_memory_size(e->u.jit));
+		}
+		return e;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->u.jit = pf_jitmap_open("/proc", pid, &err);
+	e->kind = e->u.jit ? ENTRY_JIT : ENTRY_FAILED;
+	e->run = r->run;
+	if (!e->u.jit)
+		e->u.retry_ms = r->now_ms + RETRY_MS / 6;
+	if (pf_symcache_put(r->cache, key, e,
+			    e->u.jit ? pf_jitmap_memory_size(e->u.jit) : FAILED_COST) < 0)
+		return NULL;
+	return e;
+}
+
+static uint32_t jit_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc, int64_t pid)
+{
+	const struct pf_location *in = pf_batch_location_get(pf_rebuild_src(rb), loc);
+	struct entry *e = pid > 0 ? jit_entry(r, pid) : NULL;
+	struct named_frame fr = {0};
+
+	if (!e || e->kind != ENTRY_JIT ||
+	    (fr.name = pf_jitmap_lookup(e->u.jit, in->address)) == NULL) {
+		r->stats.unresolved++;
+		return pf_rebuild_location_copy(rb, loc);
+	}
+	fr.system_name = fr.name;
+	r->stats.jit++;
+	return named_location(rb, loc, &fr, 1, PF_FRAME_JIT);
+}
+
+static const char *build_id_of(const struct pf_batch *b, const struct pf_mapping *m)
+{
+	const struct pf_value *v = pf_batch_attr_lookup(b, m->attrs, PF_ATTR_BUILD_ID_GNU);
+
+	return v && v->kind == PF_VALUE_STRING ? pf_batch_str(b, v->u.str) : "";
+}
+
+/* The cache key of a binary: its build ID, else its identity on disk. */
+static int file_key(const char *root, const char *filename, const char *build_id, char *key,
+		    size_t size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (*build_id) {
+		snprintf(key, size, "b:%s", build_id);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s%s", root, filename);
+	if (stat(path, &st) < 0 && (!*root || stat(filename, &st) < 0))
+		return -errno;
+	snprintf(key, size, "f:%llu:%llu:%lld:%lld", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino, (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec);
+	return 0;
+}
+
+/* Opens through the process's root; falls back to the plain path when the
+ * build ID proves it is the same file, or when the process is gone and no
+ * build ID is known (the best there is). */
+static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid, const char *filename,
+				      const char *build_id)
+{
+	struct pf_symfile *f = NULL;
+	char root[64];
+	struct stat st;
+
+	if (pid > 0) {
+		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
+		if (pf_symfile_open(root, filename, build_id, &r->file_opts, &f) == 0)
+			return f;
+		if (!*build_id && stat(root, &st) == 0)
+			return NULL;
+	}
+	if (pf_symfile_open("", filename, build_id, &r->file_opts, &f) == 0)
+		return f;
+	return NULL;
+}
+
+static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const char *filename,
+				const char *build_id)
+{
+	char key[PATH_MAX], root[64] = "";
+	struct entry *e;
+
+	if (pid > 0)
+		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
+	if (file_key(root, filename, build_id, key, sizeof(key)) < 0)
+		return NULL;
+	e = pf_symcache_get(r->cache, key);
+	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->u.retry_ms) {
+		pf_symcache_remove(r->cache, key);
+		e = NULL;
+	}
+	if (e)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->u.file = open_binary(r, pid, filename, build_id);
+	e->kind = e->u.file ? ENTRY_FILE : ENTRY_FAILED;
+	if (!e->u.file) {
+		r->stats.open_failed++;
+		e->u.retry_ms = r->now_ms + RETRY_MS;
+	}
+	if (pf_symcache_put(r->cache, key, e,
+			    e->u.file ? pf_symfile_memory_size(e->u.file) : FAILED_COST) < 0)
+		return NULL;
+	return e;
+}
+
+static uint32_t unresolved_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc,
+				 const char *filename, uint64_t offset)
+{
+	const char *base = strrchr(filename, '/');
+	struct named_frame fr = {0};
+	char name[PATH_MAX];
+
+	snprintf(name, sizeof(name), "%s+0x%" PRIx64, base ? base + 1 : filename, offset);
+	fr.name = name;
+	r->stats.unresolved++;
+	return named_location(rb, loc, &fr, 1, NULL);
+}
+
+static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc,
+			     int64_t pid)
+{
+	const struct pf_batch *src = pf_rebuild_src(rb);
+	const struct pf_location *in = pf_batch_location_get(src, loc);
+	const struct pf_mapping *m = pf_batch_mapping_get(src, in->mapping);
+	const char *filename = pf_batch_str(src, m->filename);
+	uint64_t offset = in->address - m->memory_start + m->file_offset;
+	struct named_frame fr[MAX_LINES];
+	const struct pf_sym_result *res = NULL;
+	struct entry *e;
+	size_t before;
+	uint32_t i;
+
+	if (filename[0] != '/')
+		return unresolved_frame(r, rb, loc, filename, offset);
+	e = file_entry(r, pid, filename, build_id_of(src, m));
+	if (e && e->kind == ENTRY_FILE) {
+		before = pf_symfile_memory_size(e->u.file);
+		res = pf_symfile_resolve(e->u.file, offset);
+		if (pf_symfile_memory_size(e->u.file) != before)
+			pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
+	}
+	if (!res || res->n == 0)
+		return unresolved_frame(r, rb, loc, filename, offset);
+	for (i = 0; i < res->n && i < MAX_LINES; i++) {
+		const struct pf_sym_frame *s = &res->frames[i];
+
+		fr[i] = (struct named_frame){s->name, s->system_name, s->file, s->line,
+					     s->start_line};
+	}
+	r->stats.native++;
+	return named_location(rb, loc, fr, i, NULL);
+}
+
+static bool is_anon(const char *filename)
+{
+	return !*filename || !strcmp(filename, PF_ANON_MAPPING) ||
+	       !strncmp(filename, "//anon", 6) || !strncmp(filename, "[anon", 5) ||
+	       !strncmp(filename, "/memfd:", 7);
+}
+
+static uint32_t locate(void *ctx, struct pf_rebuild *rb, uint32_t loc, int64_t pid,
+		       bool *per_process)
+{
+	struct pf_resolver *r = ctx;
+	const struct pf_batch *src = pf_rebuild_src(rb);
+	const struct pf_location *in = pf_batch_location_get(src, loc);
+	const char *filename;
+
+	if (in->lines_len || !in->mapping)
+		return pf_rebuild_location_copy(rb, loc);
+	filename = pf_batch_str(src, pf_batch_mapping_get(src, in->mapping)->filename);
+	if (!strcmp(filename, PF_KERNEL_MAPPING))
+		return r->opts.kernel ? kernel_frame(r, rb, loc)
+				      : pf_rebuild_location_copy(rb, loc);
+	if (is_anon(filename)) {
+		if (!r->opts.perf_maps)
+			return pf_rebuild_location_copy(rb, loc);
+		*per_process = true;
+		return jit_frame(r, rb, loc, pid);
+	}
+	return native_frame(r, rb, loc, pid);
+}
+
+struct pf_batch *pf_resolver_run(struct pf_resolver *r, const struct pf_batch *src, uint64_t now_ms)
+{
+	r->now_ms = now_ms;
+	r->run++;
+	if (r->kallsyms)
+		pf_kallsyms_refresh(r->kallsyms, now_ms, KALLSYMS_CHECK_MS);
+	return pf_rebuild(src, locate, r);
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: Apache-2.0
+/* A binary's symbolizer: symbol table, separate debug file, DWARF and a memo of answers. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "debuginfo.h"
+#include "demangle.h"
+#include "dwarf_lines.h"
+#include "elf_symbols.h"
+#include "symfile.h"
+
+#define MAX_FRAMES 64
+#define NO_ANSWER  ((struct pf_sym_result *)&no_answer)
+
+struct memo_slot {
+	uint64_t vaddr; /* UINT64_MAX: free */
+	struct pf_sym_result *r;
+};
+
+struct pf_symfile {
+	struct pf_symfile_opts opts;
+	struct pf_elf_file bin;
+	struct pf_elf_file dbg; /* fd -1 and no elf when none */
+	struct pf_symtab syms;
+	Dwarf *dw;
+	struct pf_dwarf_lines *dl;
+	bool dw_tried;
+	size_t dwarf_estimate;
+	struct memo_slot *memo;
+	size_t memo_mask, memo_n;
+	size_t results_bytes;
+};
+
+static const struct pf_sym_result no_answer;
+
+const char *pf_symfile_build_id(const struct pf_symfile *f)
+{
+	return f->bin.build_id_hex;
+}
+
+static int memo_init(struct pf_symfile *f, size_t n)
+{
+	size_t i;
+
+	f->memo = calloc(n, sizeof(*f->memo));
+	if (!f->memo)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		f->memo[i].vaddr = UINT64_MAX;
+	f->memo_mask = n - 1;
+	return 0;
+}
+
+static size_t slot_of(uint64_t vaddr, size_t mask)
+{
+	return (size_t)((vaddr * 0x9e3779b97f4a7c15ull) >> 17) & mask;
+}
+
+static struct memo_slot *memo_find(const struct pf_symfile *f, uint64_t vaddr)
+{
+	size_t i = slot_of(vaddr, f->memo_mask);
+
+	while (f->memo[i].vaddr != UINT64_MAX && f->memo[i].vaddr != vaddr)
+		i = (i + 1) & f->memo_mask;
+	return &f->memo[i];
+}
+
+/* Doubles the memo at 3/4 load. Returns 0 or -ENOMEM. */
+static int memo_grow(struct pf_symfile *f)
+{
+	struct memo_slot *old = f->memo;
+	size_t n = f->memo_mask + 1, i;
+
+	if (f->memo_n + 1 <= n / 4 * 3)
+		return 0;
+	if (memo_init(f, n * 2) < 0) {
+		f->memo = old;
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if (old[i].vaddr != UINT64_MAX)
+			*memo_find(f, old[i].vaddr) = old[i];
+	free(old);
+	return 0;
+}
+
+/* ---- building an answer: one block holding the frames and their strings ---- */
+
+struct draft {
+	const char *name, *system_name, *file;
+	char *demangled; /* owned until copied */
+	int64_t line, start_line;
+};
+
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static const char *put_str(char **p, const char *s)
+{
+	char *at = *p;
+	size_t n = slen(s);
+
+	if (!s)
+		return NULL;
+	memcpy(at, s, n);
+	*p += n;
+	return at;
+}
+
+static struct pf_sym_result *pack(const struct draft *d, size_t n)
+{
+	size_t bytes = sizeof(struct pf_sym_result) + n * sizeof(struct pf_sym_frame), i;
+	struct pf_sym_result *r;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		bytes += slen(d[i].name) + slen(d[i].system_name) + slen(d[i].file);
+	r = calloc(1, bytes);
+	if (!r)
+		return NULL;
+	r->n = (uint32_t)n;
+	p = (char *)&r->frames[n];
+	for (i = 0; i < n; i++) {
+		struct pf_sym_frame *fr = &r->frames[i];
+
+		fr->system_name = put_str(&p, d[i].system_name);
+		fr->name = d[i].name == d[i].system_name ? fr->system_name : put_str(&p, d[i].name);
+		fr->file = put_str(&p, d[i].file);
+		fr->line = d[i].line;
+		fr->start_line = d[i].start_line;
+	}
+	return r;
+}
+
+static void set_names(struct pf_symfile *f, struct draft *d, const char *mangled)
+{
+	d->system_name = mangled;
+	d->name = mangled;
+	if (f->opts.demangle && (d->demangled = pf_demangle(mangled)) != NULL)
+		d->name = d->demangled;
+}
+
+static void open_dwarf(struct pf_symfile *f)
+{
+	struct pf_elf_file *src = f->dbg.elf ? &f->dbg : &f->bin;
+	struct stat st;
+
+	f->dw_tried = true;
+	if (!src->has_debug_info)
+		return;
+	f->dw = dwarf_begin_elf(src->elf, DWARF_C_READ, NULL);
+	if (f->dw && !(f->dl = pf_dwarf_lines_new(f->dw))) {
+		dwarf_end(f->dw);
+		f->dw = NULL;
+	}
+	/* libdw's own tables grow with what is looked up; a fraction of the
+	 * file stands for them. */
+	if (f->dw && src->fd >= 0 && fstat(src->fd, &st) == 0)
+		f->dwarf_estimate = (size_t)st.st_size / 8;
+}
+
+/* Builds the answer for vaddr; NO_ANSWER when nothing covers it, NULL on
+ * ENOMEM. */
+static struct pf_sym_result *answer(struct pf_symfile *f, uint64_t vaddr)
+{
+	struct pf_dwarf_frame df[MAX_FRAMES];
+	struct draft d[MAX_FRAMES];
+	const struct pf_sym *sym = pf_symtab_lookup(&f->syms, vaddr);
+	const char *symname = sym ? pf_symtab_str(&f->syms, sym->name) : NULL;
+	struct pf_sym_result *r;
+	size_t n = 0, i;
+
+	if (f->opts.lines && !f->dw_tried)
+		open_dwarf(f);
+	if (f->dw)
+		n = pf_dwarf_frames(f->dl, vaddr, df, MAX_FRAMES);
+	if (n == 0 && !symname)
+		return NO_ANSWER;
+	memset(d, 0, sizeof(d));
+	for (i = 0; i < n; i++) {
+		/* The symbol table names the outermost frame when DWARF does not. */
+		const char *mangled = df[i].name ? df[i].name : i == n - 1 ? symname : NULL;
+
+		if (mangled)
+			set_names(f, &d[i], mangled);
+		else
+			d[i].name = d[i].system_name = "??";
+		d[i].file = df[i].file;
+		d[i].line = df[i].line;
+		d[i].start_line = df[i].start_line;
+	}
+	if (n == 0) {
+		set_names(f, &d[0], symname);
+		n = 1;
+	}
+	r = pack(d, n);
+	for (i = 0; i < n; i++)
+		free(d[i].demangled);
+	return r;
+}
+
+const struct pf_sym_result *pf_symfile_resolve_vaddr(struct pf_symfile *f, uint64_t vaddr)
+{
+	struct memo_slot *s;
+	struct pf_sym_result *r;
+
+	if (vaddr == UINT64_MAX)
+		return NULL;
+	s = memo_find(f, vaddr);
+	if (s->vaddr == vaddr)
+		return s->r == NO_ANSWER ? NULL : s->r;
+	r = answer(f, vaddr);
+	if (!r)
+		return NULL; /* ENOMEM: unresolved this time, asked again later */
+	if (memo_grow(f) < 0) {
+		if (r != NO_ANSWER)
+			free(r);
+		return NULL;
+	}
+	s = memo_find(f, vaddr);
+	s->vaddr = vaddr;
+	s->r = r;
+	f->memo_n++;
+	if (r == NO_ANSWER)
+		return NULL;
+	f->results_bytes += sizeof(*r) + r->n * (sizeof(r->frames[0]) + 48);
+	return r;
+}
+
+const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t offset)
+{
+	uint64_t vaddr;
+
+	if (!pf_elf_offset_to_vaddr(&f->bin, offset, &vaddr))
+		return NULL;
+	return pf_symfile_resolve_vaddr(f, vaddr);
+}
+
+int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
+		    const struct pf_symfile_opts *opts, struct pf_symfile **out)
+{
+	struct pf_symfile *f = calloc(1, sizeof(*f));
+	char path[PATH_MAX];
+	long n;
+	int ret = -ENOMEM;
+
+	if (!f)
+		return -ENOMEM;
+	f->opts = *opts;
+	f->bin.fd = f->dbg.fd = -1;
+	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
+		goto out_close;
+	ret = -ENAMETOOLONG;
+	if (snprintf(path, sizeof(path), "%s%s", root, filename) >= (int)sizeof(path))
+		goto out_close;
+	ret = pf_elf_open(path, &f->bin);
+	if (ret < 0)
+		goto out_close;
+	ret = -ESTALE;
+	if (build_id_hex && *build_id_hex && strcmp(build_id_hex, f->bin.build_id_hex) != 0)
+		goto out_close;
+	if (!f->bin.has_debug_info || !f->bin.has_symtab)
+		pf_debuginfo_find(&f->bin, root, filename, opts->debug_root, &f->dbg);
+	n = pf_elf_read_symbols(&f->bin, &f->syms);
+	/* A stripped binary's .symtab went to its debug file. */
+	if (n >= 0 && !f->bin.has_symtab && f->dbg.elf && f->dbg.has_symtab)
+		n = pf_elf_read_symbols(&f->dbg, &f->syms);
+	ret = n < 0 ? (int)n : 0;
+	if (ret < 0)
+		goto out_close;
+	pf_symtab_finish(&f->syms);
+	*out = f;
+	return 0;
+
+out_close:
+	pf_symfile_close(f);
+	return ret;
+}
+
+void pf_symfile_close(struct pf_symfile *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	if (f->memo)
+		for (i = 0; i <= f->memo_mask; i++)
+			if (f->memo[i].vaddr != UINT64_MAX && f->memo[i].r != NO_ANSWER)
+				free(f->memo[i].r);
+	free(f->memo);
+	pf_dwarf_lines_free(f->dl);
+	if (f->dw)
+		dwarf_end(f->dw);
+	pf_symtab_free(&f->syms);
+	pf_elf_close(&f->dbg);
+	pf_elf_close(&f->bin);
+	free(f);
+}
+
+size_t pf_symfile_memory_size(const struct pf_symfile *f)
+{
+	return sizeof(*f) + pf_symtab_memory_size(&f->syms) +
+	       (f->memo_mask + 1) * sizeof(*f->memo) + f->results_bytes + f->dwarf_estimate +
+	       (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
+}
