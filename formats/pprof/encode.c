@@ -2,6 +2,7 @@
 /* pprof encoding: one group of batch profiles to a (gzip-compressed) perftools.profiles.Profile. */
 #include "formats/pprof/pprof.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,24 @@ static int out_message(struct enc *e, uint32_t field, const ProtobufCMessage *m)
 	k += pf_pb_put_varint(p + k, n);
 	k += protobuf_c_message_pack(m, p + k);
 	e->len += k;
+	return 0;
+}
+
+/* Like out_message for a message whose packed size is at most `bound`:
+ * packs once, in place, instead of sizing it first. */
+static int out_message_bounded(struct enc *e, uint32_t field, const ProtobufCMessage *m,
+			       size_t bound)
+{
+	uint8_t *p = out_reserve(e, bound + 16);
+	if (!p)
+		return -ENOMEM;
+	size_t tag = pf_pb_put_varint(p, (uint64_t)field << 3 | PF_PB_LEN);
+	size_t room = tag + 10; /* the largest length prefix */
+	size_t n = protobuf_c_message_pack(m, p + room);
+	assert(n <= bound);
+	size_t k = tag + pf_pb_put_varint(p + tag, n);
+	memmove(p + k, p + room, n);
+	e->len += k + n;
 	return 0;
 }
 
@@ -410,7 +429,10 @@ static int emit_samples(struct enc *e)
 		for (size_t j = 0; j < k; j++)
 			s.label[j] = &labels[j];
 		s.n_label = k;
-		int rc = out_message(e, 2, &s.base);
+		/* Varints take at most 10 bytes; a label at most 4 of them plus
+		 * a tag each and its own key and length. */
+		size_t bound = 32 + 10 * (n_locs + e->n_profiles) + 48 * k;
+		int rc = out_message_bounded(e, 2, &s.base, bound);
 		if (rc)
 			return rc;
 	}
