@@ -10,10 +10,12 @@
 #             bench/symbolize's subject and is left out here
 #   perf      perf record -a -g
 #   bpftrace  profile:hz:F { @[kstack, ustack, comm] = count(); }
-# Printed per row: the workload's wall time and slowdown against none; the cost per
-# sample above the floor in µs of CPU, (wall - wall_floor) * CPUs / samples; the
-# profiler's own CPU (user+sys from /proc, as % of the machine); its BPF program's
-# run time per sample (kernel.bpf_stats_enabled); its peak RSS (VmHWM).
+# Printed per row: the workload's wall time, its CPU time (user+sys: what the sampling
+# interrupts and BPF programs cost it, robust when other tasks share the CPUs) and its
+# slowdown in CPU time against none; the cost per sample above the floor in µs of CPU,
+# (cpu - cpu_floor) / samples with samples = Hz * cpu; the profiler's own CPU
+# (user+sys from /proc, as % of the machine); its BPF program's run time per sample
+# (kernel.bpf_stats_enabled); its peak RSS (VmHWM).
 #
 # Usage (root): bench/overhead/run.sh [PROFLOW]   env: RUNS=5 WORK=<iterations> FREQS="99 999"
 set -euo pipefail
@@ -44,10 +46,10 @@ gcc -O2 -Wall -Wextra -Werror -I"$work" "$here/floor.c" -o "$work/floor" \
 
 # Calibrate: about 3 s of work on every CPU without a profiler.
 if [ -z "${WORK:-}" ]; then
-	t=$("$work/workload" 2000000 "$ncpu")
-	WORK=$(awk -v t="$t" 'BEGIN { printf "%d", 2000000 * 3 / t }')
+	t=$("$work/workload" 2000000 "$ncpu" | cut -d' ' -f2)
+	WORK=$(awk -v t="$t" -v n="$ncpu" 'BEGIN { printf "%d", 2000000 * 3 * n / t }')
 fi
-echo "workload: $WORK iterations on each of $ncpu CPUs; $runs runs per row"
+echo "workload: $WORK iterations on each of $ncpu CPUs (about 3 s of CPU each); $runs runs per row"
 
 cat >"$work/proflow.yaml" <<EOC
 receivers:
@@ -134,7 +136,7 @@ for run in $(seq "$runs"); do
 			read -r bt0 bc0 < <(bpf_stats)
 			c0=0
 			[ "$prof_pid" != 0 ] && c0=$(cpu_ticks $prof_pid)
-			wall=$("$work/workload" "$WORK" "$ncpu")
+			read -r wall cpu < <("$work/workload" "$WORK" "$ncpu")
 			c1=0 rss=0
 			if [ "$prof_pid" != 0 ]; then
 				c1=$(cpu_ticks $prof_pid)
@@ -142,8 +144,8 @@ for run in $(seq "$runs"); do
 			fi
 			read -r bt1 bc1 < <(bpf_stats)
 			stop_profiler
-			echo "$cfg $f $wall $(((c1 - c0))) $((bt1 - bt0)) $((bc1 - bc0)) $rss" >>"$results"
-			echo "run $run: $cfg at $f Hz: ${wall}s" >&2
+			echo "$cfg $f $wall $(((c1 - c0))) $((bt1 - bt0)) $((bc1 - bc0)) $rss $cpu" >>"$results"
+			echo "run $run: $cfg at $f Hz: wall ${wall}s, cpu ${cpu}s" >&2
 		done
 	done
 done
@@ -152,29 +154,30 @@ done
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$1" -v f="$2" -v k="$3" '$1 == c && $2 == f { print $k }' "$results" | median; }
 
-printf "\n%-9s %5s %9s %9s %14s %12s %14s %9s\n" config Hz "wall s" slowdown "µs/sample>floor" "own CPU %" "BPF µs/sample" "RSS MiB"
+printf "\n%-9s %5s %8s %8s %9s %16s %10s %14s %8s\n" config Hz "wall s" "cpu s" slowdown "µs/sample>floor" "own CPU%" "BPF µs/sample" "RSS MiB"
 for f in $freqs; do
-	base=$(col none "$f" 3)
-	floor=$(col floor "$f" 3)
+	base=$(col none "$f" 8)
+	floor=$(col floor "$f" 8)
 	for cfg in $configs; do
 		wall=$(col "$cfg" "$f" 3)
+		cpu=$(col "$cfg" "$f" 8)
 		ticks=$(col "$cfg" "$f" 4)
 		bt=$(col "$cfg" "$f" 5)
 		bc=$(col "$cfg" "$f" 6)
 		rss=$(col "$cfg" "$f" 7)
-		awk -v c="$cfg" -v f="$f" -v w="$wall" -v b="$base" -v fl="$floor" -v t="$ticks" \
-			-v hz="$hz" -v n="$ncpu" -v bt="$bt" -v bc="$bc" -v rss="$rss" 'BEGIN {
-			slow = 100 * (w - b) / b
-			above = (c == "none" || c == "floor") ? "-" : sprintf("%.2f", 1e6 * (w - fl) * n / (f * n * w))
+		awk -v c="$cfg" -v f="$f" -v w="$wall" -v u="$cpu" -v b="$base" -v fl="$floor" \
+			-v t="$ticks" -v hz="$hz" -v n="$ncpu" -v bt="$bt" -v bc="$bc" -v rss="$rss" 'BEGIN {
+			slow = 100 * (u - b) / b
+			above = (c == "none" || c == "floor") ? "-" : sprintf("%.2f", 1e6 * (u - fl) / (f * u))
 			own = (c == "none") ? "-" : sprintf("%.3f", 100 * (t / hz) / (w * n))
 			bpf = (bc > 0) ? sprintf("%.2f", bt / bc / 1000) : "-"
 			mib = (c == "none") ? "-" : sprintf("%.1f", rss / 1024)
-			printf "%-9s %5d %9.3f %+8.2f%% %14s %12s %14s %9s\n", c, f, w, slow, above, own, bpf, mib
+			printf "%-9s %5d %8.3f %8.3f %+8.2f%% %16s %10s %14s %8s\n", c, f, w, u, slow, above, own, bpf, mib
 		}'
 	done
 done
 echo
 echo "Targets (issue 3): proflow's cost above the floor <= half of bpftrace's; BPF <= 1.5 µs per"
 echo "sample; own CPU <= 0.1 % of the machine at 99 Hz; RSS <= 32 MiB. Raw rows: config Hz wall"
-echo "ticks bpf_ns bpf_runs rss_kib"
+echo "profiler_ticks bpf_ns bpf_runs rss_kib workload_cpu"
 cat "$results"
