@@ -29,9 +29,9 @@ struct entry {
 	union {
 		struct pf_symfile *file;
 		struct pf_jitmap *jit;
-		uint64_t retry_ms; /* ENTRY_FAILED */
 	} u;
-	uint64_t run; /* ENTRY_JIT: the run that last re-read it */
+	uint64_t retry_ms; /* ENTRY_FAILED: when to try again */
+	uint64_t run;	   /* ENTRY_JIT: the run that last re-read it */
 };
 
 struct pf_resolver {
@@ -197,7 +197,7 @@ static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
 
 	snprintf(key, sizeof(key), "p:%lld", (long long)pid);
 	e = pf_symcache_get(r->cache, key);
-	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->u.retry_ms) {
+	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->retry_ms) {
 		pf_symcache_remove(r->cache, key);
 		e = NULL;
 	}
@@ -217,7 +217,7 @@ static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
 	e->kind = e->u.jit ? ENTRY_JIT : ENTRY_FAILED;
 	e->run = r->run;
 	if (!e->u.jit)
-		e->u.retry_ms = r->now_ms + RETRY_MS / 6;
+		e->retry_ms = r->now_ms + RETRY_MS / 6;
 	if (pf_symcache_put(r->cache, key, e,
 			    e->u.jit ? pf_jitmap_memory_size(e->u.jit) : FAILED_COST) < 0)
 		return NULL;
@@ -297,10 +297,11 @@ static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const char *
 
 	if (pid > 0)
 		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
+	/* A file that cannot even be found is remembered as failed by name. */
 	if (file_key(root, filename, build_id, key, sizeof(key)) < 0)
-		return NULL;
+		snprintf(key, sizeof(key), "x:%s%s", root, filename);
 	e = pf_symcache_get(r->cache, key);
-	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->u.retry_ms) {
+	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->retry_ms) {
 		pf_symcache_remove(r->cache, key);
 		e = NULL;
 	}
@@ -313,7 +314,7 @@ static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const char *
 	e->kind = e->u.file ? ENTRY_FILE : ENTRY_FAILED;
 	if (!e->u.file) {
 		r->stats.open_failed++;
-		e->u.retry_ms = r->now_ms + RETRY_MS;
+		e->retry_ms = r->now_ms + RETRY_MS;
 	}
 	if (pf_symcache_put(r->cache, key, e,
 			    e->u.file ? pf_symfile_memory_size(e->u.file) : FAILED_COST) < 0)

@@ -198,6 +198,10 @@ static struct pf_sym_result *answer(struct pf_symfile *f, uint64_t vaddr)
 	if (n == 0) {
 		set_names(f, &d[0], symname);
 		n = 1;
+	} else if (symname && d[n - 1].system_name != symname) {
+		/* The linker's name (clones like "f.constprop.0" included) is the
+		 * system name; DWARF's stays the display name. */
+		d[n - 1].system_name = symname;
 	}
 	r = pack(d, n);
 	for (i = 0; i < n; i++)
