@@ -106,20 +106,21 @@ static int build(struct pf_service *s, struct pf_component **by_idx,
 	for (size_t i = 0; i < cfg->n_components && rc == 0; i++)
 		if (used[i] && cfg->components[i].def->kind == PF_EXPORTER)
 			rc = add(s, &cfg->components[i], NULL, &by_idx[i]);
+	/* Processors from the last of each pipeline to the first: start order is
+	 * downstream first, so shutdown (the reverse) stops a processor before
+	 * the ones it drains into. */
 	for (size_t i = 0; i < cfg->n_pipelines && rc == 0; i++) {
 		const struct pf_config_pipeline *p = &cfg->pipelines[i];
-		struct pf_component *prev = NULL;
-		for (size_t j = 0; j < p->n_processors && rc == 0; j++) {
+		struct pf_component *next = NULL;
+		for (size_t j = p->n_processors; j > 0 && rc == 0; j--) {
 			struct pf_component *c = NULL;
-			rc = add(s, &cfg->components[p->processors[j]], p->id, &c);
-			if (rc == 0 && prev)
-				rc = pf_component_link(prev, c);
-			if (j == 0)
-				first_proc[i] = c;
-			prev = c;
+			rc = add(s, &cfg->components[p->processors[j - 1]], p->id, &c);
+			if (rc == 0)
+				rc = next ? pf_component_link(c, next)
+					  : link_to_pipeline(c, p, NULL, by_idx);
+			first_proc[i] = c;
+			next = c;
 		}
-		if (rc == 0 && prev)
-			rc = link_to_pipeline(prev, p, NULL, by_idx);
 	}
 	for (size_t i = 0; i < cfg->n_components && rc == 0; i++)
 		if (used[i] && cfg->components[i].def->kind == PF_RECEIVER)

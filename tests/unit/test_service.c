@@ -459,6 +459,31 @@ static void test_start_and_shutdown_order(void **state)
 	assert_false(tb.w.timed_out);
 }
 
+/* A processor drains into the next one when it stops, so a pipeline's
+ * processors stop first to last: they start last to first. */
+static const char *const expected_chain_order[] = {
+	"start:texp",	  "start:tpass/2",    "start:tpass/1",	  "start:trecv",
+	"shutdown:trecv", "shutdown:tpass/1", "shutdown:tpass/2", "shutdown:texp",
+};
+
+static void test_processors_stop_upstream_first(void **state)
+{
+	struct tb tb;
+	tb_init(&tb);
+	size_t r = tb_comp(&tb, &trecv, "trecv");
+	size_t p1 = tb_comp(&tb, &tpass, "tpass/1");
+	size_t p2 = tb_comp(&tb, &tpass, "tpass/2");
+	size_t e = tb_comp(&tb, &texp, "texp");
+	tb_pipe(&tb, "profiles", L(r), L(p1, p2), L(e));
+	struct pf_service *s = tb_start(&tb);
+	tb_finish(&tb, s);
+
+	assert_int_equal(tb.w.n_events,
+			 sizeof(expected_chain_order) / sizeof(expected_chain_order[0]));
+	for (size_t i = 0; i < tb.w.n_events; i++)
+		assert_string_equal(tb.w.events[i], expected_chain_order[i]);
+}
+
 static void test_failed_start_shuts_down_everything(void **state)
 {
 	struct tb tb;
@@ -797,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_mutating_processor_alone_gets_the_original),
 		cmocka_unit_test(test_busy_and_errors_propagate),
 		cmocka_unit_test(test_start_and_shutdown_order),
+		cmocka_unit_test(test_processors_stop_upstream_first),
 		cmocka_unit_test(test_failed_start_shuts_down_everything),
 		cmocka_unit_test(test_shutdown_before_start_is_safe),
 		cmocka_unit_test(test_shutdown_deadline),
