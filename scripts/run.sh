@@ -1,37 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# README command 1: installs, builds and runs proflow's main job on its
-# default config. Until the eBPF receiver lands, the default pipeline scrapes
-# a demo Go service's CPU profile (examples/scrape-go.yaml) and writes pprof
-# files into ./proflow-out.
+# README command 1: installs, builds and runs proflow's main job on its default
+# config, examples/host.yaml: every process on this host sampled with eBPF at
+# 99 Hz, symbolized on the host, written every 10 s as an interactive flame
+# graph and pprof files into ./proflow-out. Runs until Ctrl-C, or for
+# PROFLOW_DURATION (e.g. 60s) when set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh" release
-bin="$root/build/release/main/proflow"
-out=${PROFLOW_OUT:-$PWD/proflow-out}
-duration=${PROFLOW_DURATION:-40s}
-mkdir -p "$out"
+"$root/scripts/build.sh" release >/dev/null
 
-# The demo service: a Go program with net/http/pprof and two hot functions.
-demo="$root/build/release/pproftarget"
-(cd "$root/tests/it/go" && GOCACHE="$root/build/go-cache" GOPATH="$root/build/gopath" \
-	GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on go build -o "$demo" .)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$demo" "127.0.0.1:$port" >/dev/null &
-demo_pid=$!
-trap 'kill $demo_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-	curl -sf -o /dev/null "http://127.0.0.1:$port/debug/pprof/" && break
-	sleep 0.1
-done
+export PROFLOW_OUT=${PROFLOW_OUT:-$PWD/proflow-out}
+mkdir -p "$PROFLOW_OUT"
+args=(--config "$root/examples/host.yaml")
+[ -z "${PROFLOW_DURATION:-}" ] || args+=(--duration "$PROFLOW_DURATION")
 
-echo "proflow: profiling the demo service on 127.0.0.1:$port for $duration; output in $out"
-PPROF_TARGET="http://127.0.0.1:$port/debug/pprof/profile?seconds=5" PROFLOW_OUT="$out" \
-	"$bin" --config "$root/examples/scrape-go.yaml" --duration "$duration"
+echo "proflow: profiling this host; flame graphs and pprof files go to $PROFLOW_OUT"
+"$root/build/release/main/proflow" "${args[@]}"
 
-echo "proflow: pprof files written:"
-ls -1 "$out"
-latest=$(ls -1t "$out"/*.pb.gz | head -1)
-echo "proflow: top functions of $latest (go tool pprof -top):"
-go tool pprof -top -hide='^runtime\.asyncPreempt$' "$latest" 2>/dev/null | head -12
+echo "proflow: the flame graph of the whole run is $PROFLOW_OUT/cumulative.svg"
+echo "proflow: pprof files (go tool pprof -top FILE):"
+ls -1t "$PROFLOW_OUT" | grep '\.pb\.gz$' | head -5
