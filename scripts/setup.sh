@@ -9,7 +9,7 @@ packages=(
 	libclang-rt-14-dev libfuzzer-14-dev clang-format
 	# libraries
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-	zlib1g-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
+	zlib1g-dev libdeflate-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
 	libcmocka-dev libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
