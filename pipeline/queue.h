@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sending queue every network exporter embeds: bounded, concurrent sends, retries, optional disk storage. */
+#ifndef PF_QUEUE_H
+#define PF_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "error.h"
+#include "option.h"
+#include "retry.h"
+
+struct pf_component;
+
+/*
+ * What the queue holds: opaque payload bytes, encoded once by the exporter
+ * (OTLP request bytes for otlp/otlphttp, pprof for pyroscope), possibly
+ * already compressed. The same bytes are sent on every retry and are what
+ * `storage: file` writes to disk, so a batch is encoded exactly once whatever
+ * happens to it, and the queue needs no codec. `items` is the number of
+ * profile samples in the payload (for counters and the items sizer).
+ *
+ * Semantics follow the Collector's exporterhelper: a request leaves the
+ * queue when one of num_consumers consumers takes it, and holds that consumer
+ * through its retries until it is sent, dropped or given up, so a backend
+ * outage fills the queue and the queue reports PF_BUSY upstream.
+ */
+
+enum pf_queue_sizer {
+	PF_QUEUE_SIZER_REQUESTS,
+	PF_QUEUE_SIZER_ITEMS,
+	PF_QUEUE_SIZER_BYTES,
+};
+
+enum pf_queue_storage {
+	PF_QUEUE_STORAGE_NONE,
+	PF_QUEUE_STORAGE_FILE,
+};
+
+/*
+ * The `sending_queue` settings, with the Collector's defaults: enabled,
+ * queue_size 1000, num_consumers 10, sizer requests, block_on_overflow
+ * false; storage none; directory (required with storage file); max_size
+ * 1GiB of payload on disk (0 = no limit), oldest evicted first.
+ * With enabled false the queue still runs, with one consumer and no room to
+ * wait: each request is sent (and retried) alone, and PF_BUSY is returned
+ * while one is in flight.
+ */
+struct pf_queue_config {
+	bool enabled;
+	int64_t queue_size;
+	int64_t num_consumers;
+	int sizer;		/* enum pf_queue_sizer */
+	bool block_on_overflow; /* full: PF_BUSY without counting enqueue_failed */
+	int storage;		/* enum pf_queue_storage */
+	char *directory;
+	int64_t max_size;
+};
+
+/* The option rows of `sending_queue`, offsets into struct pf_queue_config.
+ * An exporter embeds them as a PF_OPT_SECTION row whose offset is that of
+ * its struct pf_queue_config field. */
+extern const struct pf_option pf_queue_options[];
+
+/* Cross-field checks for an exporter's validate: storage file needs a
+ * directory. Returns 0 or -EINVAL with err filled. */
+int pf_queue_validate(const struct pf_queue_config *cfg, struct pf_error *err);
+
+/* How one send ended, as the exporter reports it. */
+enum pf_send_status {
+	PF_SEND_OK,	   /* acknowledged (maybe partially: see `rejected`) */
+	PF_SEND_RETRY,	   /* retryable: throttled, unavailable, connection lost, timeout */
+	PF_SEND_PERMANENT, /* will never succeed: dropped and counted */
+};
+
+struct pf_send_result {
+	enum pf_send_status status;
+	int64_t retry_after_ns; /* PF_SEND_RETRY: the server's delay hint, 0 = none */
+	uint64_t rejected;	/* PF_SEND_OK: samples the server refused (partial success) */
+	const char *reason;	/* short text for the log (copied), or NULL */
+};
+
+/* One request handed to the exporter's send function. Opaque. */
+struct pf_queue_item;
+
+/*
+ * Starts sending `size` bytes at `data` (valid until pf_queue_done). Called
+ * on the loop thread, never from inside pf_queue_enqueue. The exporter must
+ * call pf_queue_done(item, ...) exactly once, on the loop thread, possibly
+ * from within send itself.
+ */
+typedef void (*pf_queue_send_fn)(void *arg, struct pf_queue_item *item, const void *data,
+				 size_t size);
+
+/* Optional: called once when the shutdown deadline passes with sends in
+ * flight; the exporter aborts them, and each then ends with pf_queue_done
+ * (any status; what is not acknowledged stays on disk with storage file). */
+typedef void (*pf_queue_cancel_fn)(void *arg);
+
+/* Called once when a shutdown has finished: nothing in flight, no handle
+ * open. The queue may then be destroyed. */
+typedef void (*pf_queue_closed_fn)(void *arg);
+
+struct pf_queue_ops {
+	pf_queue_send_fn send;
+	pf_queue_cancel_fn cancel; /* may be NULL */
+	void *arg;
+};
+
+struct pf_queue;
+
+/*
+ * Creates a queue for component `c` (its counters, gauges and logger; c
+ * must outlive the queue). Touches no loop. With storage file it creates the
+ * directory, removes temp files left by a crash and lists the stored
+ * requests without opening them (one directory fd, a few dozen bytes of RAM
+ * per request); they are sent first, oldest first, after pf_queue_start.
+ * Returns NULL (after logging why) on error. `cfg` and `retry` are copied
+ * except for the directory string, which must outlive the queue.
+ */
+struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_config *cfg,
+				 const struct pf_retry_config *retry,
+				 const struct pf_queue_ops *ops);
+
+/* Registers the queue's handles on `loop` and starts sending. Returns 0 or
+ * a negative error. */
+int pf_queue_start(struct pf_queue *q, uv_loop_t *loop);
+
+/*
+ * Takes ownership of `data` (malloc'd, `size` bytes, `items` samples) and
+ * queues it. Returns PF_OK; PF_BUSY when there is no room (data stays the
+ * caller's; counted as enqueue_failed unless block_on_overflow); or a
+ * negative error (-ESHUTDOWN once shutdown began; data stays the caller's).
+ * With storage file the request is written to disk on the thread pool
+ * before it is first sent; when the size limit is reached the oldest
+ * requests not being sent are evicted and counted as dropped.
+ */
+int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items);
+
+/* True when a request of `size` bytes and `items` samples would fit now
+ * (lets the exporter skip encoding a batch that would be refused). */
+bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items);
+
+/* Reports how a send ended. See pf_queue_send_fn. */
+void pf_queue_done(struct pf_queue_item *item, const struct pf_send_result *res);
+
+/*
+ * Stops accepting, keeps sending until everything is acknowledged or
+ * `deadline_ms` (uv_now() time, e.g. pf_component_deadline(c)) passes; then
+ * stops retrying, cancels what is in flight (ops->cancel), keeps on disk
+ * whatever was not acknowledged (storage file) or counts it dropped
+ * ("shutdown", memory), closes its handles and calls closed(arg). Safe
+ * before start (closed is then called at once) and at most once.
+ */
+void pf_queue_shutdown(struct pf_queue *q, uint64_t deadline_ms, pf_queue_closed_fn closed,
+		       void *arg);
+
+/* Frees the queue: after `closed`, or when it was never started. Takes
+ * NULL. Files on disk stay. */
+void pf_queue_destroy(struct pf_queue *q);
+
+/* Sizes now, for tests and telemetry: requests waiting to be sent, requests
+ * taken by consumers (sending or between retries), and payload bytes on
+ * disk (storage file). */
+struct pf_queue_stats {
+	uint64_t queued;
+	uint64_t in_flight;
+	uint64_t disk_bytes;
+	uint64_t evicted; /* requests evicted by max_size since create */
+};
+void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st);
+
+#endif
