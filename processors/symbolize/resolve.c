@@ -267,19 +267,25 @@ static int file_key(const char *root, const char *filename, const char *build_id
 	return 0;
 }
 
-/* Opens through the process's root; falls back to the plain path when the
- * build ID proves it is the same file, or when the process is gone and no
- * build ID is known (the best there is). */
-static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid, const char *filename,
+/* Opens through the process's root, then through its map_files entry (which
+ * also reaches deleted and replaced files); falls back to the plain path when
+ * the build ID proves it is the same file, or when the process is gone and
+ * no build ID is known (the best there is). */
+static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
+				      const struct pf_mapping *m, const char *filename,
 				      const char *build_id)
 {
 	struct pf_symfile *f = NULL;
-	char root[64];
+	char root[64], mapfile[128];
 	struct stat st;
 
 	if (pid > 0) {
 		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
 		if (pf_symfile_open(root, filename, build_id, &r->file_opts, &f) == 0)
+			return f;
+		snprintf(mapfile, sizeof(mapfile), "/proc/%lld/map_files/%" PRIx64 "-%" PRIx64,
+			 (long long)pid, m->memory_start, m->memory_limit);
+		if (pf_symfile_open("", mapfile, build_id, &r->file_opts, &f) == 0)
 			return f;
 		if (!*build_id && stat(root, &st) == 0)
 			return NULL;
@@ -289,8 +295,8 @@ static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid, const 
 	return NULL;
 }
 
-static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const char *filename,
-				const char *build_id)
+static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const struct pf_mapping *m,
+				const char *filename, const char *build_id)
 {
 	char key[PATH_MAX], root[64] = "";
 	struct entry *e;
@@ -310,7 +316,7 @@ static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const char *
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->u.file = open_binary(r, pid, filename, build_id);
+	e->u.file = open_binary(r, pid, m, filename, build_id);
 	e->kind = e->u.file ? ENTRY_FILE : ENTRY_FAILED;
 	if (!e->u.file) {
 		r->stats.open_failed++;
@@ -351,7 +357,7 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 
 	if (filename[0] != '/')
 		return unresolved_frame(r, rb, loc, filename, offset);
-	e = file_entry(r, pid, filename, build_id_of(src, m));
+	e = file_entry(r, pid, m, filename, build_id_of(src, m));
 	if (e && e->kind == ENTRY_FILE) {
 		before = pf_symfile_memory_size(e->u.file);
 		res = pf_symfile_resolve(e->u.file, offset);

@@ -291,7 +291,7 @@ static void inline_chains_match_eu_addr2line(void **state)
 
 struct where {
 	int pid;
-	uint64_t addr, start, offset;
+	uint64_t addr, start, offset, end;
 	char path[1024];
 };
 
@@ -303,9 +303,9 @@ static FILE *start_where(const char *cmd, struct where *w)
 
 	assert_non_null(p);
 	assert_non_null(fgets(line, sizeof(line), p));
-	assert_int_equal(sscanf(line, "%63s %d %" SCNx64 " %" SCNx64 " %" SCNx64 " %1023s", label,
-				&w->pid, &w->addr, &w->start, &w->offset, w->path),
-			 6);
+	assert_int_equal(sscanf(line, "%63s %d %" SCNx64 " %" SCNx64 " %" SCNx64 " %1023s %" SCNx64,
+				label, &w->pid, &w->addr, &w->start, &w->offset, w->path, &w->end),
+			 7);
 	return p;
 }
 
@@ -695,6 +695,40 @@ static void resolver_names_a_batch(void **state)
 	pf_batch_unref(b);
 }
 
+/* A binary deleted while its process runs resolves through map_files. */
+static void deleted_binary_through_map_files(void **state)
+{
+	struct pf_resolver_opts o = {.lines = true, .demangle = true, .cache_size = 64 << 20};
+	struct pf_batch *b = pf_batch_new(), *out;
+	struct pf_resolver *r = pf_resolver_new(&o);
+	char cmd[1200], shown[1100];
+	struct where w;
+	uint32_t p, loc;
+	int64_t v;
+	FILE *pp;
+
+	(void)state;
+	assert_int_equal(sh("cp %s %s", path_of("pie"), path_of("doomed")), 0);
+	snprintf(cmd, sizeof(cmd), "exec %s 3 30", path_of("doomed"));
+	pp = start_where(cmd, &w);
+	assert_int_equal(unlink(path_of("doomed")), 0);
+	/* What /proc/PID/maps now shows. */
+	snprintf(shown, sizeof(shown), "%s (deleted)", w.path);
+	p = profile_for(b, w.pid);
+	sample1(b, p,
+		raw_location(b, mapping(b, shown, w.start, w.end, w.offset, NULL), w.addr,
+			     PF_FRAME_NATIVE),
+		1);
+	out = pf_resolver_run(r, b, 1);
+	assert_non_null(out);
+	loc = leaf_of(out, 0, 0, &v);
+	assert_string_equal(fn_name(out, loc, 0, NULL, NULL), "middle");
+	stop_where(pp, &w);
+	pf_batch_unref(out);
+	pf_resolver_free(r);
+	pf_batch_unref(b);
+}
+
 /* A cache far too small for one binary still answers, one file at a time. */
 static void tiny_cache_still_answers(void **state)
 {
@@ -747,6 +781,7 @@ int main(void)
 		cmocka_unit_test(demangles_cxx_and_rust),
 		cmocka_unit_test(kallsyms_real),
 		cmocka_unit_test(resolver_names_a_batch),
+		cmocka_unit_test(deleted_binary_through_map_files),
 		cmocka_unit_test(tiny_cache_still_answers),
 	};
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Prints "pid addr start offset path" for the mapping holding fn. */
+/* Prints "label pid addr start offset path end" for the mapping holding fn. */
 static void where(const char *label, const void *fn)
 {
 	unsigned long lo, hi, off, a = (unsigned long)fn;
@@ -19,7 +19,8 @@ static void where(const char *label, const void *fn)
 		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &lo, &hi, &off, path) < 3)
 			continue;
 		if (a >= lo && a < hi) {
-			printf("%s %d %lx %lx %lx %s\n", label, (int)getpid(), a, lo, off, path);
+			printf("%s %d %lx %lx %lx %s %lx\n", label, (int)getpid(), a, lo, off, path,
+			       hi);
 			break;
 		}
 	}
