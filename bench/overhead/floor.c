@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Loads floor.bpf.c on one cpu-clock perf event per CPU at a given frequency until SIGINT/SIGTERM. */
+/* Loads floor.bpf.c on one cpu-clock perf event per CPU at a given frequency until SIGINT/SIGTERM;
+ * `floor stats` instead holds BPF run-time statistics on (which a sysctl write elsewhere cannot turn off). */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -26,6 +28,21 @@ int main(int argc, char **argv)
 	int fds[MAX_CPUS], n = libbpf_num_possible_cpus(), ret = 1;
 	struct floor *skel;
 
+	if (argc > 1 && strcmp(argv[1], "stats") == 0) {
+		int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (fd < 0) {
+			fprintf(stderr, "floor: cannot enable BPF statistics: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		printf("ready\n");
+		fflush(stdout);
+		pause();
+		close(fd);
+		return 0;
+	}
 	if (n <= 0 || n > MAX_CPUS || freq < 1)
 		return 2;
 	for (int i = 0; i < n; i++)

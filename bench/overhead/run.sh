@@ -6,8 +6,9 @@
 #   none      no profiler
 #   floor     the same cpu-clock perf events with an empty BPF program (floor.bpf.c):
 #             the sampling interrupt alone, which no profiler can go under
-#   proflow   ebpf -> pprof files (report_interval 2s); the symbolizer's cost is
-#             bench/symbolize's subject and is left out here
+#   proflow   ebpf -> debug exporter (one log line per batch; report_interval 2s):
+#             the collector's own cost. Symbolizing is bench/symbolize's subject, and
+#             writing files costs what the exporter's disk makes it cost.
 #   perf      perf record -a -g
 #   bpftrace  profile:hz:F { @[kstack, ustack, comm] = count(); }
 # Printed per row: the workload's wall time, its CPU time (user+sys: what the sampling
@@ -27,7 +28,7 @@ freqs=${FREQS:-99 999}
 configs=${CONFIGS:-none floor proflow perf bpftrace}
 ncpu=$(nproc)
 work=$(mktemp -d /tmp/pf-overhead.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; sysctl -q -w kernel.bpf_stats_enabled=0; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 [ "$(id -u)" = 0 ] || { echo "run as root (BPF, perf events, bpf_stats)"; exit 1; }
 [ -x "$proflow" ] || { echo "no proflow binary at $proflow (give its path)"; exit 1; }
@@ -57,9 +58,8 @@ receivers:
     frequency: \${env:PF_FREQ}
     report_interval: 2s
 exporters:
-  pprof:
-    directory: $work/pprof
-    max_files: 50
+  debug:
+    verbosity: basic
 service:
   telemetry:
     logs:
@@ -69,26 +69,40 @@ service:
   pipelines:
     profiles:
       receivers: [ebpf]
-      exporters: [pprof]
+      exporters: [debug]
 EOC
 
-sysctl -q -w kernel.bpf_stats_enabled=1
+# BPF run-time statistics, held on through a file descriptor for the whole run.
+"$work/floor" stats >"$work/stats.out" 2>&1 &
+until grep -q ready "$work/stats.out" 2>/dev/null; do sleep 0.05; done
 
 # utime+stime of a process and its threads, in clock ticks.
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
-# Run time and run count summed over every perf_event BPF program loaded.
+# The perf_event BPF programs loaded now, one id a line.
+perf_progs() {
+	bpftool prog show 2>/dev/null | awk '$2 == "perf_event" { sub(":", "", $1); print $1 }' | sort
+}
+# Run time and run count summed over the programs the profiler under test loaded
+# (others may run on a shared machine).
 bpf_stats() {
-	bpftool prog show 2>/dev/null | awk '$2 == "perf_event" {
-		for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t += $(i + 1); if ($i == "run_cnt") c += $(i + 1) } }
-		END { printf "%d %d\n", t, c }'
+	local t=0 c=0 id
+	for id in $prof_progs; do
+		read -r tt cc < <(bpftool prog show id "$id" 2>/dev/null | awk '{
+			for (i = 1; i < NF; i++) { if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) } }
+			END { printf "%d %d\n", t, c }')
+		t=$((t + ${tt:-0})) c=$((c + ${cc:-0}))
+	done
+	echo "$t $c"
 }
 
 # start_profiler CONFIG FREQ: sets prof_pid (0 for none) once it samples.
 start_profiler() {
-	local cfg=$1 f=$2
+	local cfg=$1 f=$2 before
 	prof_pid=0
+	prof_progs=
+	before=$(perf_progs)
 	case $cfg in
 	none) return ;;
 	floor)
@@ -110,12 +124,13 @@ start_profiler() {
 		bpftrace -e "profile:hz:$f { @[kstack, ustack, comm] = count(); }" >/dev/null 2>&1 &
 		prof_pid=$!
 		for _ in $(seq 100); do
-			[ "$(bpf_stats | cut -d' ' -f2)" != 0 ] && break
+			[ -n "$(comm -13 <(echo "$before") <(perf_progs))" ] && break
 			sleep 0.1
 		done
 		sleep 0.5
 		;;
 	esac
+	prof_progs=$(comm -13 <(echo "$before") <(perf_progs))
 	kill -0 $prof_pid 2>/dev/null || { echo "$cfg did not start"; cat "$work"/*.log 2>/dev/null; exit 1; }
 }
 

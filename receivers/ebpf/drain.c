@@ -11,7 +11,8 @@
 #include "ebpf.h"
 #include "pipeline/batch.h"
 
-#define BATCH_STACKS 256 /* stacks read per syscall: 256 KiB of frames */
+#define BATCH_STACKS	256   /* stacks read per syscall: 256 KiB of frames */
+#define RESCAN_EVERY_MS 10000 /* re-reads of maps for addresses in none of them */
 
 /* One stack read from the old stack map. */
 struct stack_ref {
@@ -191,7 +192,8 @@ bool ebpf_comm_matches(const struct ebpf_recv *r, const char *thread, const char
 
 /* Learns of processes first seen in this drain and re-reads the maps of
  * those with frames outside every known mapping (libraries loaded since). */
-static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_record *rec)
+static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_record *rec,
+				     uint64_t now_ms)
 {
 	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(r->procs, rec->pid);
 	bool gone;
@@ -207,11 +209,14 @@ static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_r
 		}
 		return p;
 	}
-	if (p->exited || p->rescan_gen == r->gen)
+	/* A frame-pointer walk through code built without them yields
+	 * addresses in no mapping, every interval: re-read at most every
+	 * RESCAN_EVERY_MS, not on every such frame. */
+	if (p->exited || (p->rescan_at_ms && now_ms - p->rescan_at_ms < RESCAN_EVERY_MS))
 		return p;
 	for (uint32_t i = 0; i < rec->n_uips; i++) {
 		if (!pf_procmaps_find(&p->maps, rec->uips[i])) {
-			p->rescan_gen = r->gen; /* once per drain */
+			p->rescan_at_ms = now_ms ? now_ms : 1;
 			pf_ebpf_proctab_rescan(r->procs, p);
 			break;
 		}
@@ -273,7 +278,7 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 				continue;
 			}
 		}
-		proc_for(r, rec);
+		proc_for(r, rec, uv_now(r->loop));
 		d->n_records++;
 	}
 	if (full)

@@ -46,12 +46,12 @@ struct pf_ebpf_proc {
 	char container_id[PF_EBPF_CONTAINER_MAX];
 	struct pf_procmaps maps;
 	/* tracking */
-	bool read_ok;	     /* /proc was read at least once */
-	bool exited;	     /* exit seen: dropped after the next drain */
-	uint64_t exit_gen;   /* the drain generation when it exited */
-	uint64_t rescan_ms;  /* uv_now() of the next re-read of its maps, 0: none */
-	unsigned rescans;    /* re-reads left after exec */
-	uint64_t rescan_gen; /* the drain that last re-read the maps for unknown frames */
+	bool read_ok;	       /* /proc was read at least once */
+	bool exited;	       /* exit seen: dropped after the next drain */
+	uint64_t exit_gen;     /* the drain generation when it exited */
+	uint64_t rescan_ms;    /* uv_now() of the next re-read of its maps, 0: none */
+	unsigned rescans;      /* re-reads left after exec */
+	uint64_t rescan_at_ms; /* uv_now() of the last re-read for frames in no mapping */
 	struct pf_ebpf_proc *next;
 };
 
