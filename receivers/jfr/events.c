@@ -1,0 +1,1026 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The JFR decoder: walks a chunk's events and maps samples, allocations, locks and GC to profiles. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunk.h"
+#include "pipeline/batch.h"
+#include "pipeline/semconv.h"
+
+#define MAX_FRAMES     4096
+#define STR_MAX	       4096
+#define NS_PER_MS      1000000LL
+#define DEFAULT_PERIOD (20 * NS_PER_MS) /* JFR's default sampling period */
+
+/* Copies src after the first `len` bytes of dst (of `size`), truncating; returns the new length. */
+static size_t append(char *dst, size_t size, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (len >= size)
+		return len;
+	if (n > size - 1 - len)
+		n = size - 1 - len;
+	memcpy(dst + len, src, n);
+	dst[len + n] = '\0';
+	return len + n;
+}
+
+/* ---- a u64 -> u32 memo (open addressing; values stored +1, 0 = empty) ---- */
+
+struct memo {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, n;
+};
+
+static uint64_t mix(uint64_t k)
+{
+	k ^= k >> 31;
+	k *= 0x9e3779b97f4a7c15ULL;
+	k ^= k >> 29;
+	return k;
+}
+
+static bool memo_get(const struct memo *m, uint64_t key, uint32_t *val)
+{
+	if (!m->cap)
+		return false;
+	for (size_t h = mix(key) & (m->cap - 1); m->vals[h]; h = (h + 1) & (m->cap - 1))
+		if (m->keys[h] == key) {
+			*val = m->vals[h] - 1;
+			return true;
+		}
+	return false;
+}
+
+static int memo_put(struct memo *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 256;
+		uint64_t *keys = calloc(ncap, sizeof(*keys));
+		uint32_t *vals = calloc(ncap, sizeof(*vals));
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->vals[i])
+				continue;
+			size_t h = mix(m->keys[i]) & (ncap - 1);
+			while (vals[h])
+				h = (h + 1) & (ncap - 1);
+			keys[h] = m->keys[i];
+			vals[h] = m->vals[i];
+		}
+		free(m->keys);
+		free(m->vals);
+		m->keys = keys;
+		m->vals = vals;
+		m->cap = ncap;
+	}
+	size_t h = mix(key) & (m->cap - 1);
+	while (m->vals[h] && m->keys[h] != key)
+		h = (h + 1) & (m->cap - 1);
+	if (!m->vals[h])
+		m->n++;
+	m->keys[h] = key;
+	m->vals[h] = val + 1;
+	return 0;
+}
+
+static void memo_free(struct memo *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the decoder ---- */
+
+struct agg {
+	uint32_t kind, stack, attrs;
+	int64_t v[2];
+};
+
+struct pf_jfr_decoder {
+	struct pf_batch *b;
+	struct pf_jfr_stats stats;
+	struct agg *aggs; /* in order of first appearance */
+	size_t n_aggs, cap_aggs;
+	struct memo agg_index; /* hash of (kind, stack, attrs) -> aggs index */
+	int64_t period[PF_JFR_N_KINDS];
+	uint64_t t_start, t_end;
+	int64_t pid;
+	char jvm_name[256], jvm_version[256], main_class[256];
+	uint32_t locs[MAX_FRAMES];
+	char str[STR_MAX], str2[STR_MAX];
+};
+
+enum handler {
+	H_EXECUTION,
+	H_NATIVE,
+	H_ALLOC_SAMPLE,
+	H_ALLOC_TLAB,
+	H_MONITOR,
+	H_PARK,
+	H_GC,
+	H_SETTING,
+	H_JVM_INFO,
+	H_COUNT,
+};
+
+static const char *const handler_events[H_COUNT][2] = {
+	[H_EXECUTION] = {"jdk.ExecutionSample", NULL},
+	[H_NATIVE] = {"jdk.NativeMethodSample", NULL},
+	[H_ALLOC_SAMPLE] = {"jdk.ObjectAllocationSample", NULL},
+	[H_ALLOC_TLAB] = {"jdk.ObjectAllocationInNewTLAB", "jdk.ObjectAllocationOutsideTLAB"},
+	[H_MONITOR] = {"jdk.JavaMonitorEnter", NULL},
+	[H_PARK] = {"jdk.ThreadPark", NULL},
+	[H_GC] = {"jdk.GarbageCollection", NULL},
+	[H_SETTING] = {"jdk.ActiveSetting", NULL},
+	[H_JVM_INFO] = {"jdk.JVMInformation", NULL},
+};
+
+/* Field names read from events, by position in ev_fields[]. */
+enum ev_field {
+	F_START,
+	F_DURATION,
+	F_THREAD, /* eventThread or sampledThread */
+	F_STACK,
+	F_CLASS, /* objectClass, monitorClass or parkedClass */
+	F_WEIGHT,
+	F_NAME,
+	F_PAUSES,
+	F_ID,
+	F_VALUE,
+	F_JVM_NAME,
+	F_JVM_VERSION,
+	F_JAVA_ARGS,
+	F_PID,
+	F_COUNT,
+};
+
+struct ev_type {
+	uint64_t id;
+	enum handler h;
+	const struct jfr_class *cls;
+	int f[F_COUNT];
+};
+
+/* Per-chunk state: the metadata and what was resolved from its pools. */
+struct chunk_ctx {
+	struct pf_jfr_decoder *d;
+	struct jfr_meta meta;
+	const uint8_t *data;
+	size_t size;
+	double ticks_per_ns;
+	uint64_t start_ticks, start_nanos;
+	struct ev_type ev[H_COUNT * 2];
+	size_t n_ev;
+	const struct jfr_class *stack_cls, *frame_cls, *method_cls, *class_cls, *symbol_cls,
+		*ftype_cls, *thread_cls, *gcname_cls;
+	int st_frames, fr_method, fr_line, fr_type, me_type, me_name, me_desc, cl_name, sy_string,
+		ft_desc, th_java_name, th_os_name, th_java_id, th_os_id, gc_name;
+	uint32_t attr_jvm; /* profile.frame.type = jvm */
+	struct memo stacks, functions, ftypes, thread_names, thread_ids, classes;
+	int err;
+};
+
+static int64_t ticks_to_ns(const struct chunk_ctx *x, uint64_t ticks)
+{
+	return (int64_t)((double)ticks / x->ticks_per_ns);
+}
+
+/* Reads a pooled struct's fields; false when the key is not in the pool. */
+static bool pooled(const struct chunk_ctx *x, const struct jfr_class *c, uint64_t key,
+		   struct jfr_val *vals)
+{
+	uint32_t off = c ? jfr_pool_get(c, key) : 0;
+
+	if (!off)
+		return false;
+	struct jfr_rd r = {.base = x->data,
+			   .limit = x->data + x->size,
+			   .p = x->data + off,
+			   .end = x->data + x->size};
+	jfr_read_struct(&r, c, vals);
+	return !r.bad;
+}
+
+/* A string at a chunk offset, into buf; -1 for null or unreadable. */
+static long string_at(const struct chunk_ctx *x, uint32_t off, char *buf)
+{
+	struct jfr_rd r = {.base = x->data,
+			   .limit = x->data + x->size,
+			   .p = x->data + off,
+			   .end = x->data + x->size};
+	long n = jfr_read_string(&r, &x->meta, buf, STR_MAX);
+
+	return r.bad ? -1 : n;
+}
+
+/* The text of a jdk.types.Symbol. */
+static long symbol(const struct chunk_ctx *x, uint64_t key, char *buf)
+{
+	struct jfr_val v[JFR_MAX_FIELDS];
+
+	buf[0] = '\0';
+	if (x->sy_string < 0 || !pooled(x, x->symbol_cls, key, v))
+		return -1;
+	return string_at(x, v[x->sy_string].off, buf);
+}
+
+/* "java/lang/String" -> "java.lang.String", "[B" -> "byte[]", "[Ljava/lang/Object;" -> ... */
+static void java_name(char *s)
+{
+	static const char *const prim[][2] = {{"Z", "boolean"}, {"B", "byte"},	{"C", "char"},
+					      {"S", "short"},	{"I", "int"},	{"J", "long"},
+					      {"F", "float"},	{"D", "double"}};
+	size_t dims = 0, len;
+
+	while (s[dims] == '[')
+		dims++;
+	if (dims) {
+		char tmp[STR_MAX];
+		const char *base = s + dims;
+		if (base[0] == 'L') {
+			snprintf(tmp, sizeof(tmp), "%s", base + 1);
+			len = strlen(tmp);
+			if (len && tmp[len - 1] == ';')
+				tmp[len - 1] = '\0';
+		} else {
+			snprintf(tmp, sizeof(tmp), "%s", base);
+			for (size_t i = 0; i < sizeof(prim) / sizeof(prim[0]); i++)
+				if (strcmp(base, prim[i][0]) == 0)
+					snprintf(tmp, sizeof(tmp), "%s", prim[i][1]);
+		}
+		len = strlen(tmp);
+		for (size_t i = 0; i < dims && len + 2 < sizeof(tmp); i++, len += 2)
+			memcpy(tmp + len, "[]", 3);
+		memcpy(s, tmp, len + 1 < STR_MAX ? len + 1 : STR_MAX);
+		s[STR_MAX - 1] = '\0';
+	}
+	for (; *s; s++)
+		if (*s == '/')
+			*s = '.';
+}
+
+/* The display name of a java.lang.Class as a string index (0 when unknown). */
+static uint32_t class_name(struct chunk_ctx *x, uint64_t key)
+{
+	struct jfr_val v[JFR_MAX_FIELDS];
+	uint32_t idx;
+
+	if (memo_get(&x->classes, key, &idx))
+		return idx;
+	idx = 0;
+	if (x->cl_name >= 0 && pooled(x, x->class_cls, key, v) &&
+	    symbol(x, v[x->cl_name].u, x->d->str) >= 0) {
+		java_name(x->d->str);
+		idx = pf_batch_cstring(x->d->b, x->d->str);
+		if (idx == PF_INDEX_ERROR)
+			return x->err = -ENOMEM, 0;
+	}
+	if (memo_put(&x->classes, key, idx) < 0)
+		x->err = -ENOMEM;
+	return idx;
+}
+
+static uint32_t function_of(struct chunk_ctx *x, uint64_t method)
+{
+	struct pf_jfr_decoder *d = x->d;
+	struct jfr_val v[JFR_MAX_FIELDS];
+	struct pf_function fn = {0};
+	uint32_t idx;
+
+	if (memo_get(&x->functions, method, &idx))
+		return idx;
+	const char *cls = "";
+	if (pooled(x, x->method_cls, method, v)) {
+		uint32_t c = x->me_type >= 0 ? class_name(x, v[x->me_type].u) : 0;
+		if (c)
+			cls = pf_batch_str(d->b, c);
+		if (x->me_name < 0 || symbol(x, v[x->me_name].u, d->str2) < 0)
+			snprintf(d->str2, STR_MAX, "unknown");
+		size_t len = append(d->str, STR_MAX, 0, cls);
+		len = append(d->str, STR_MAX, len, *cls ? "." : "");
+		len = append(d->str, STR_MAX, len, d->str2);
+		fn.name = pf_batch_cstring(d->b, d->str);
+		if (x->me_desc >= 0 && symbol(x, v[x->me_desc].u, d->str2) >= 0)
+			append(d->str, STR_MAX, len, d->str2);
+		fn.system_name = pf_batch_cstring(d->b, d->str);
+	} else {
+		fn.name = fn.system_name = pf_batch_cstring(d->b, "unknown");
+	}
+	idx = fn.name == PF_INDEX_ERROR || fn.system_name == PF_INDEX_ERROR
+		      ? PF_INDEX_ERROR
+		      : pf_batch_function(d->b, &fn);
+	if (idx == PF_INDEX_ERROR || memo_put(&x->functions, method, idx) < 0)
+		return x->err = -ENOMEM, 0;
+	return idx;
+}
+
+/* The attribute set of a location of this JFR frame type. */
+static uint32_t frame_attrs(struct chunk_ctx *x, uint64_t ftype)
+{
+	struct jfr_val v[JFR_MAX_FIELDS];
+	const char *t = "unknown";
+	uint32_t idx;
+
+	if (memo_get(&x->ftypes, ftype, &idx))
+		return idx;
+	if (x->ft_desc >= 0 && pooled(x, x->ftype_cls, ftype, v) &&
+	    string_at(x, v[x->ft_desc].off, x->d->str) >= 0) {
+		const char *s = x->d->str;
+		t = strcmp(s, "Interpreted") == 0    ? "interpreted"
+		    : strcmp(s, "JIT compiled") == 0 ? "jit"
+		    : strcmp(s, "Inlined") == 0	     ? "inlined"
+		    : strcmp(s, "Native") == 0	     ? "native"
+						     : s;
+	}
+	uint32_t attrs[2] = {x->attr_jvm, pf_batch_attr_str(x->d->b, "jvm.frame.type", t)};
+	idx = attrs[1] == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attr_set(x->d->b, attrs, 2);
+	if (idx == PF_INDEX_ERROR || memo_put(&x->ftypes, ftype, idx) < 0)
+		return x->err = -ENOMEM, 0;
+	return idx;
+}
+
+static uint32_t stack_of(struct chunk_ctx *x, uint64_t key)
+{
+	struct pf_jfr_decoder *d = x->d;
+	struct jfr_val v[JFR_MAX_FIELDS], fv[JFR_MAX_FIELDS];
+	uint32_t idx;
+	size_t n = 0;
+
+	if (!key)
+		return 0;
+	if (memo_get(&x->stacks, key, &idx))
+		return idx;
+	idx = 0;
+	if (x->st_frames >= 0 && x->fr_method >= 0 && pooled(x, x->stack_cls, key, v)) {
+		struct jfr_rd r = {.base = x->data,
+				   .limit = x->data + x->size,
+				   .p = x->data + v[x->st_frames].off,
+				   .end = x->data + x->size};
+		uint64_t count = jfr_varint(&r);
+		for (uint64_t i = 0; i < count && !r.bad && n < MAX_FRAMES; i++) {
+			jfr_read_struct(&r, x->frame_cls, fv);
+			if (r.bad)
+				break;
+			struct pf_line line = {
+				.function = function_of(x, fv[x->fr_method].u),
+				.line = x->fr_line >= 0 ? (int32_t)fv[x->fr_line].u : 0,
+			};
+			struct pf_location loc = {
+				.attrs = x->fr_type >= 0 ? frame_attrs(x, fv[x->fr_type].u)
+							 : x->attr_jvm,
+			};
+			if (x->err)
+				return 0;
+			d->locs[n] = pf_batch_location(d->b, &loc, &line, 1);
+			if (d->locs[n++] == PF_INDEX_ERROR)
+				return x->err = -ENOMEM, 0;
+		}
+		if (n)
+			idx = pf_batch_stack(d->b, d->locs, n);
+	}
+	if (idx == PF_INDEX_ERROR || memo_put(&x->stacks, key, idx) < 0)
+		return x->err = -ENOMEM, 0;
+	return idx;
+}
+
+/* thread.name and thread.id of a java.lang.Thread into attrs; returns how many. */
+static size_t thread_attrs(struct chunk_ctx *x, uint64_t key, uint32_t *attrs)
+{
+	struct jfr_val v[JFR_MAX_FIELDS];
+	uint32_t name, id;
+
+	if (!key || !x->thread_cls)
+		return 0;
+	if (!memo_get(&x->thread_names, key, &name) || !memo_get(&x->thread_ids, key, &id)) {
+		name = id = 0;
+		if (pooled(x, x->thread_cls, key, v)) {
+			long len = x->th_java_name >= 0
+					   ? string_at(x, v[x->th_java_name].off, x->d->str)
+					   : -1;
+			if (len < 0 && x->th_os_name >= 0)
+				len = string_at(x, v[x->th_os_name].off, x->d->str);
+			if (len >= 0)
+				name = pf_batch_attr_str(x->d->b, PF_ATTR_THREAD_NAME, x->d->str);
+			int f = x->th_java_id >= 0 ? x->th_java_id : x->th_os_id;
+			if (f >= 0)
+				id = pf_batch_attr_int(x->d->b, PF_ATTR_THREAD_ID, (int64_t)v[f].u);
+		}
+		if (name == PF_INDEX_ERROR || id == PF_INDEX_ERROR ||
+		    memo_put(&x->thread_names, key, name) < 0 ||
+		    memo_put(&x->thread_ids, key, id) < 0)
+			return x->err = -ENOMEM, 0;
+	}
+	size_t n = 0;
+	if (name)
+		attrs[n++] = name;
+	if (id)
+		attrs[n++] = id;
+	return n;
+}
+
+static void add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, const uint32_t *attrs,
+		size_t n_attrs, int64_t v0, int64_t v1)
+{
+	struct pf_jfr_decoder *d = x->d;
+	uint32_t set = pf_batch_attr_set(d->b, attrs, n_attrs), i;
+
+	if (set == PF_INDEX_ERROR) {
+		x->err = -ENOMEM;
+		return;
+	}
+	uint64_t key = mix(((uint64_t)stack << 32 | set) ^ mix((uint64_t)kind + 1));
+	/* The memo is keyed by a hash: confirm the entry, probing on by
+	 * re-keying when two triples collide. */
+	for (;;) {
+		if (!memo_get(&d->agg_index, key, &i))
+			break;
+		struct agg *a = &d->aggs[i];
+		if (a->kind == kind && a->stack == stack && a->attrs == set) {
+			a->v[0] += v0;
+			a->v[1] += v1;
+			goto out_count;
+		}
+		key = mix(key + 1);
+	}
+	if (d->n_aggs == d->cap_aggs) {
+		size_t ncap = d->cap_aggs ? d->cap_aggs * 2 : 1024;
+		struct agg *grown = realloc(d->aggs, ncap * sizeof(*grown));
+		if (!grown) {
+			x->err = -ENOMEM;
+			return;
+		}
+		d->aggs = grown;
+		d->cap_aggs = ncap;
+	}
+	d->aggs[d->n_aggs] =
+		(struct agg){.kind = kind, .stack = stack, .attrs = set, .v = {v0, v1}};
+	if (memo_put(&d->agg_index, key, (uint32_t)d->n_aggs) < 0) {
+		x->err = -ENOMEM;
+		return;
+	}
+	d->n_aggs++;
+out_count:
+	d->stats.by_kind[kind]++;
+	d->stats.totals[kind][0] += v0;
+	d->stats.totals[kind][1] += v1;
+}
+
+/* "20 ms", "10 ms", "1 s", "100 us", "500 ns" -> ns; 0 when not a period. */
+static int64_t parse_period(const char *s)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = {{"ns", 1},
+		     {"us", 1000},
+		     {"ms", NS_PER_MS},
+		     {"s", 1000 * NS_PER_MS},
+		     {"m", 60000 * NS_PER_MS},
+		     {"h", 3600000 * NS_PER_MS}};
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (v > 0 && strcmp(end, units[i].unit) == 0)
+			return (int64_t)v * units[i].ns;
+	return 0;
+}
+
+static void on_setting(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v)
+{
+	char *val = x->d->str2;
+
+	if (t->f[F_ID] < 0 || t->f[F_NAME] < 0 || t->f[F_VALUE] < 0)
+		return;
+	if (string_at(x, v[t->f[F_NAME]].off, x->d->str) < 0 || strcmp(x->d->str, "period") != 0)
+		return;
+	if (string_at(x, v[t->f[F_VALUE]].off, val) < 0)
+		return;
+	for (size_t i = 0; i < x->n_ev; i++) {
+		int64_t ns = parse_period(val);
+		if (x->ev[i].id != v[t->f[F_ID]].u || !ns)
+			continue;
+		if (x->ev[i].h == H_EXECUTION)
+			x->d->period[PF_JFR_CPU] = ns;
+		else if (x->ev[i].h == H_NATIVE)
+			x->d->period[PF_JFR_WALL] = ns;
+	}
+}
+
+static void on_jvm_info(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v)
+{
+	struct pf_jfr_decoder *d = x->d;
+
+	if (t->f[F_JVM_NAME] >= 0 && string_at(x, v[t->f[F_JVM_NAME]].off, d->str) >= 0)
+		append(d->jvm_name, sizeof(d->jvm_name), 0, d->str);
+	if (t->f[F_JVM_VERSION] >= 0 && string_at(x, v[t->f[F_JVM_VERSION]].off, d->str) >= 0)
+		append(d->jvm_version, sizeof(d->jvm_version), 0, d->str);
+	if (t->f[F_PID] >= 0)
+		d->pid = (int64_t)v[t->f[F_PID]].u;
+	if (t->f[F_JAVA_ARGS] >= 0 && string_at(x, v[t->f[F_JAVA_ARGS]].off, d->str) >= 0) {
+		/* "Main a b" or "app.jar a b": the first word, a jar by its base name. */
+		char *s = d->str, *end = strchr(s, ' ');
+		if (end)
+			*end = '\0';
+		size_t len = strlen(s);
+		if (len > 4 && strcmp(s + len - 4, ".jar") == 0) {
+			s[len - 4] = '\0';
+			char *slash = strrchr(s, '/');
+			if (slash)
+				s = slash + 1;
+		}
+		if (*s)
+			append(d->main_class, sizeof(d->main_class), 0, s);
+	}
+}
+
+static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd *r)
+{
+	struct jfr_val v[JFR_MAX_FIELDS];
+	uint32_t attrs[4], stack = 0;
+	size_t n = 0;
+
+	memset(v, 0, sizeof(v));
+	jfr_read_struct(r, t->cls, v);
+	if (r->bad) {
+		x->err = -EINVAL;
+		return;
+	}
+#define FV(name) (t->f[name] >= 0 ? v[t->f[name]].u : 0)
+	if (t->h == H_SETTING)
+		return on_setting(x, t, v);
+	if (t->h == H_JVM_INFO)
+		return on_jvm_info(x, t, v);
+	if (t->h != H_GC) {
+		stack = stack_of(x, FV(F_STACK));
+		n = thread_attrs(x, FV(F_THREAD), attrs);
+	}
+	if (x->err)
+		return;
+	switch (t->h) {
+	case H_EXECUTION: add(x, PF_JFR_CPU, stack, attrs, n, 1, 0); break;
+	case H_NATIVE: add(x, PF_JFR_WALL, stack, attrs, n, 1, 0); break;
+	case H_ALLOC_SAMPLE:
+	case H_ALLOC_TLAB:
+	case H_MONITOR:
+	case H_PARK: {
+		bool alloc = t->h == H_ALLOC_SAMPLE || t->h == H_ALLOC_TLAB;
+		uint32_t cls = FV(F_CLASS) ? class_name(x, FV(F_CLASS)) : 0;
+		if (cls) {
+			uint32_t key = pf_batch_cstring(x->d->b, alloc ? "jvm.alloc.class"
+								       : "jvm.lock.class");
+			struct pf_attribute a = {.key = key,
+						 .value = {.kind = PF_VALUE_STRING, .u.str = cls}};
+			attrs[n] = key == PF_INDEX_ERROR ? PF_INDEX_ERROR
+							 : pf_batch_attribute(x->d->b, &a);
+			if (attrs[n++] == PF_INDEX_ERROR) {
+				x->err = -ENOMEM;
+				return;
+			}
+		}
+		if (alloc)
+			add(x, PF_JFR_ALLOC, stack, attrs, n, 1, (int64_t)FV(F_WEIGHT));
+		else
+			add(x, PF_JFR_LOCK, stack, attrs, n, 1, ticks_to_ns(x, FV(F_DURATION)));
+		break;
+	}
+	case H_GC: {
+		uint32_t fn_idx, loc_idx;
+		struct jfr_val g[JFR_MAX_FIELDS];
+		const char *name = "unknown";
+		if (t->f[F_NAME] >= 0 && x->gc_name >= 0 &&
+		    pooled(x, x->gcname_cls, FV(F_NAME), g) &&
+		    string_at(x, g[x->gc_name].off, x->d->str) >= 0)
+			name = x->d->str;
+		struct pf_function fn = {.name = pf_batch_cstring(x->d->b, name)};
+		fn.system_name = fn.name;
+		fn_idx = fn.name == PF_INDEX_ERROR ? PF_INDEX_ERROR
+						   : pf_batch_function(x->d->b, &fn);
+		struct pf_line line = {.function = fn_idx};
+		struct pf_location loc = {.attrs = x->attr_jvm};
+		loc_idx = fn_idx == PF_INDEX_ERROR ? PF_INDEX_ERROR
+						   : pf_batch_location(x->d->b, &loc, &line, 1);
+		stack = loc_idx == PF_INDEX_ERROR ? PF_INDEX_ERROR
+						  : pf_batch_stack(x->d->b, &loc_idx, 1);
+		attrs[0] = pf_batch_attr_str(x->d->b, "jvm.gc.name", name);
+		if (stack == PF_INDEX_ERROR || attrs[0] == PF_INDEX_ERROR) {
+			x->err = -ENOMEM;
+			return;
+		}
+		add(x, PF_JFR_GC, stack, attrs, 1, 1, ticks_to_ns(x, FV(F_PAUSES)));
+		break;
+	}
+	default: break;
+	}
+#undef FV
+}
+
+/* ---- a chunk ---- */
+
+static const struct {
+	enum ev_field f;
+	const char *names[3];
+} ev_field_names[] = {
+	{F_START, {"startTime"}},
+	{F_DURATION, {"duration"}},
+	{F_THREAD, {"sampledThread", "eventThread"}},
+	{F_STACK, {"stackTrace"}},
+	{F_CLASS, {"objectClass", "monitorClass", "parkedClass"}},
+	{F_WEIGHT, {"weight", "allocationSize"}},
+	{F_NAME, {"name"}},
+	{F_PAUSES, {"sumOfPauses"}},
+	{F_ID, {"id"}},
+	{F_VALUE, {"value"}},
+	{F_JVM_NAME, {"jvmName"}},
+	{F_JVM_VERSION, {"jvmVersion"}},
+	{F_JAVA_ARGS, {"javaArguments"}},
+	{F_PID, {"pid"}},
+};
+
+static void setup_types(struct chunk_ctx *x)
+{
+	const struct jfr_meta *m = &x->meta;
+
+	for (int h = 0; h < H_COUNT; h++) {
+		for (int k = 0; k < 2 && handler_events[h][k]; k++) {
+			const struct jfr_class *c = jfr_class_by_name(m, handler_events[h][k]);
+			if (!c)
+				continue;
+			struct ev_type *t = &x->ev[x->n_ev++];
+			t->id = c->id;
+			t->h = (enum handler)h;
+			t->cls = c;
+			for (size_t i = 0; i < sizeof(ev_field_names) / sizeof(ev_field_names[0]);
+			     i++) {
+				int f = -1;
+				for (int n = 0; n < 3 && f < 0 && ev_field_names[i].names[n]; n++)
+					f = jfr_field_index(c, ev_field_names[i].names[n]);
+				t->f[ev_field_names[i].f] = f;
+			}
+		}
+	}
+	x->stack_cls = jfr_class_by_name(m, "jdk.types.StackTrace");
+	x->frame_cls = jfr_class_by_name(m, "jdk.types.StackFrame");
+	x->method_cls = jfr_class_by_name(m, "jdk.types.Method");
+	x->class_cls = jfr_class_by_name(m, "java.lang.Class");
+	x->symbol_cls = jfr_class_by_name(m, "jdk.types.Symbol");
+	x->ftype_cls = jfr_class_by_name(m, "jdk.types.FrameType");
+	x->thread_cls = jfr_class_by_name(m, "java.lang.Thread");
+	x->gcname_cls = jfr_class_by_name(m, "jdk.types.GCName");
+	x->st_frames = jfr_field_index(x->stack_cls, "frames");
+	x->fr_method = jfr_field_index(x->frame_cls, "method");
+	x->fr_line = jfr_field_index(x->frame_cls, "lineNumber");
+	x->fr_type = jfr_field_index(x->frame_cls, "type");
+	x->me_type = jfr_field_index(x->method_cls, "type");
+	x->me_name = jfr_field_index(x->method_cls, "name");
+	x->me_desc = jfr_field_index(x->method_cls, "descriptor");
+	x->cl_name = jfr_field_index(x->class_cls, "name");
+	x->sy_string = jfr_field_index(x->symbol_cls, "string");
+	x->ft_desc = jfr_field_index(x->ftype_cls, "description");
+	x->th_java_name = jfr_field_index(x->thread_cls, "javaName");
+	x->th_os_name = jfr_field_index(x->thread_cls, "osName");
+	x->th_java_id = jfr_field_index(x->thread_cls, "javaThreadId");
+	x->th_os_id = jfr_field_index(x->thread_cls, "osThreadId");
+	x->gc_name = jfr_field_index(x->gcname_cls, "name");
+	/* A frame's method must be a pooled reference, its frames an array. */
+	if (x->st_frames >= 0 && !x->stack_cls->fields[x->st_frames].array)
+		x->st_frames = -1;
+	if (!x->frame_cls || (x->fr_method >= 0 && !x->frame_cls->fields[x->fr_method].cpool))
+		x->fr_method = -1;
+}
+
+static int bad_at(struct pf_error *err, uint64_t at, const char *why)
+{
+	char where[48];
+
+	snprintf(where, sizeof(where), "offset %llu", (unsigned long long)at);
+	return pf_error_set(err, where, "%s", why);
+}
+
+int pf_jfr_read_header(const uint8_t *data, size_t size, uint64_t base_offset,
+		       struct pf_jfr_header *h, struct pf_error *err)
+{
+	struct jfr_rd r = {.base = data, .limit = data + size, .p = data, .end = data + size};
+	uint64_t f[8];
+
+	if (size < PF_JFR_HEADER_SIZE)
+		return bad_at(err, base_offset + size, "truncated chunk header");
+	if (memcmp(data, "FLR", 4) != 0)
+		return bad_at(err, base_offset, "not a JFR chunk (no FLR magic)");
+	h->major = (uint16_t)(data[4] << 8 | data[5]);
+	h->minor = (uint16_t)(data[6] << 8 | data[7]);
+	r.p = data + 8;
+	for (int i = 0; i < 7; i++) {
+		f[i] = 0;
+		for (int k = 0; k < 8; k++)
+			f[i] = f[i] << 8 | jfr_u8(&r);
+	}
+	h->size = f[0];
+	h->cpool_offset = f[1];
+	h->meta_offset = f[2];
+	h->start_nanos = f[3];
+	h->duration_nanos = f[4];
+	h->start_ticks = f[5];
+	h->ticks_per_second = f[6];
+	h->file_state = data[64];
+	h->flags = data[67];
+	if (h->major != 2)
+		return bad_at(err, base_offset + 4, "unsupported JFR version (not 2.x: JDK 11+)");
+	if (h->file_state != 0 || h->size == 0 || h->meta_offset == 0)
+		return -EAGAIN;
+	if (h->size < PF_JFR_HEADER_SIZE || h->size > UINT32_MAX)
+		return bad_at(err, base_offset + 8, "bad chunk size");
+	if (h->meta_offset >= h->size || h->cpool_offset >= h->size)
+		return bad_at(err, base_offset + 16, "metadata or constant pool beyond the chunk");
+	if (h->ticks_per_second == 0)
+		return bad_at(err, base_offset + 56, "zero ticks per second");
+	return 0;
+}
+
+/* Walks the events from the header on. With pools, indexes the checkpoint
+ * events only; without, maps the events of known types. */
+static int walk(struct chunk_ctx *x, bool pools, uint64_t base_offset, struct pf_error *err)
+{
+	const uint8_t *data = x->data;
+	size_t pos = PF_JFR_HEADER_SIZE;
+	struct pf_jfr_decoder *d = x->d;
+
+	while (pos < x->size) {
+		struct jfr_rd r = {.base = data,
+				   .limit = data + x->size,
+				   .p = data + pos,
+				   .end = data + x->size};
+		uint64_t ev_size = jfr_varint(&r);
+		if (r.bad || ev_size == 0 || ev_size > x->size - pos)
+			return bad_at(err, base_offset + pos, "event size beyond the chunk");
+		r.end = data + pos + ev_size;
+		uint64_t type = jfr_varint(&r);
+		if (r.bad)
+			return bad_at(err, base_offset + pos, "truncated event");
+		if (pools) {
+			if (type == 1) {
+				int ret = jfr_pools_read(&x->meta, data, x->size, pos, base_offset,
+							 err);
+				if (ret < 0)
+					return ret;
+			}
+		} else if (type > 1) {
+			const struct ev_type *t = NULL;
+			d->stats.events++;
+			for (size_t i = 0; i < x->n_ev && !t; i++)
+				if (x->ev[i].id == type)
+					t = &x->ev[i];
+			if (t)
+				on_event(x, t, &r);
+			else
+				d->stats.skipped++;
+			if (x->err == -EINVAL)
+				return bad_at(err, base_offset + pos,
+					      "event shorter than its type's fields");
+			if (x->err)
+				return x->err;
+		}
+		pos += ev_size;
+	}
+	return 0;
+}
+
+struct pf_jfr_decoder *pf_jfr_decoder_new(struct pf_batch *b)
+{
+	struct pf_jfr_decoder *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->b = b;
+	d->period[PF_JFR_CPU] = DEFAULT_PERIOD;
+	d->period[PF_JFR_WALL] = DEFAULT_PERIOD;
+	return d;
+}
+
+int pf_jfr_decoder_chunk(struct pf_jfr_decoder *d, const uint8_t *data, size_t size,
+			 uint64_t base_offset, size_t *used, struct pf_error *err)
+{
+	struct pf_jfr_header h;
+	struct chunk_ctx *x;
+	int ret;
+
+	ret = pf_jfr_read_header(data, size, base_offset, &h, err);
+	if (ret < 0)
+		return ret;
+	if (h.size > size)
+		return bad_at(err, base_offset + size, "truncated chunk");
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->d = d;
+	x->data = data;
+	x->size = (size_t)h.size;
+	x->ticks_per_ns = (double)h.ticks_per_second / 1e9;
+	x->start_ticks = h.start_ticks;
+	x->start_nanos = h.start_nanos;
+	x->attr_jvm = pf_batch_attr_str(d->b, PF_ATTR_FRAME_TYPE, PF_FRAME_JVM);
+	if (x->attr_jvm == PF_INDEX_ERROR) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	x->attr_jvm = pf_batch_attr_set(d->b, &x->attr_jvm, 1);
+	if (x->attr_jvm == PF_INDEX_ERROR) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = jfr_meta_read(&x->meta, data, x->size, h.meta_offset, base_offset, err);
+	if (ret < 0)
+		goto out_free_meta;
+	setup_types(x);
+	ret = walk(x, true, base_offset, err);
+	if (ret < 0)
+		goto out_free_meta;
+	ret = walk(x, false, base_offset, err);
+	if (ret < 0)
+		goto out_free_meta;
+	if (!d->t_start || h.start_nanos < d->t_start)
+		d->t_start = h.start_nanos;
+	if (h.start_nanos + h.duration_nanos > d->t_end)
+		d->t_end = h.start_nanos + h.duration_nanos;
+	d->stats.chunks++;
+	*used = (size_t)h.size;
+out_free_meta:
+	memo_free(&x->stacks);
+	memo_free(&x->functions);
+	memo_free(&x->ftypes);
+	memo_free(&x->thread_names);
+	memo_free(&x->thread_ids);
+	memo_free(&x->classes);
+	jfr_meta_free(&x->meta);
+out_free:
+	free(x);
+	return ret;
+}
+
+const struct pf_jfr_stats *pf_jfr_decoder_stats(const struct pf_jfr_decoder *d)
+{
+	return &d->stats;
+}
+
+static uint32_t resource_of(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
+			    const char *service_name)
+{
+	struct pf_batch *b = d->b;
+	uint32_t all[80];
+	size_t n = 0;
+	bool has_service = false, has_pid = false;
+
+	for (size_t i = 0; i < n_attrs && n < 72; i++) {
+		const struct pf_attribute *a = pf_batch_attribute_get(b, attrs[i]);
+		const char *k = pf_batch_str(b, a->key);
+		has_service |= strcmp(k, PF_ATTR_SERVICE_NAME) == 0;
+		has_pid |= strcmp(k, PF_ATTR_PROCESS_PID) == 0;
+		all[n++] = attrs[i];
+	}
+	if (!has_service) {
+		char svc[300];
+		if (service_name && *service_name)
+			snprintf(svc, sizeof(svc), "%s", service_name);
+		else if (d->main_class[0])
+			snprintf(svc, sizeof(svc), "%s", d->main_class);
+		else
+			snprintf(svc, sizeof(svc), "unknown_service:java");
+		all[n++] = pf_batch_attr_str(b, PF_ATTR_SERVICE_NAME, svc);
+	}
+	if (!has_pid && d->pid > 0)
+		all[n++] = pf_batch_attr_int(b, PF_ATTR_PROCESS_PID, d->pid);
+	if (d->jvm_name[0])
+		all[n++] = pf_batch_attr_str(b, "process.runtime.name", d->jvm_name);
+	if (d->jvm_version[0]) {
+		/* "OpenJDK 64-Bit Server VM (17.0.15+6-Debian-1deb12u1) for linux-amd64 ..." */
+		char ver[256];
+		const char *open = strchr(d->jvm_version, '('), *close;
+		close = open ? strchr(open, ')') : NULL;
+		if (open && close)
+			snprintf(ver, sizeof(ver), "%.*s", (int)(close - open - 1), open + 1);
+		else
+			snprintf(ver, sizeof(ver), "%s", d->jvm_version);
+		all[n++] = pf_batch_attr_str(b, "process.runtime.version", ver);
+		all[n++] = pf_batch_attr_str(b, "process.runtime.description", d->jvm_version);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (all[i] == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	struct pf_resource r = {.attrs = pf_batch_attr_set(b, all, n)};
+	return r.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_resource(b, &r);
+}
+
+static const char *const kind_types[PF_JFR_N_KINDS][5] = {
+	/* value 0 type/unit, value 1 type/unit, period type */
+	[PF_JFR_CPU] = {"samples", "count", "cpu", "nanoseconds", "cpu"},
+	[PF_JFR_WALL] = {"samples", "count", "wall", "nanoseconds", "wall"},
+	[PF_JFR_ALLOC] = {"alloc_objects", "count", "alloc_space", "bytes", "space"},
+	[PF_JFR_LOCK] = {"contentions", "count", "lock", "nanoseconds", "contentions"},
+	[PF_JFR_GC] = {"gc", "count", "gc_pause", "nanoseconds", "gc"},
+};
+
+int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
+			  const char *service_name, uint32_t scope)
+{
+	struct pf_batch *b = d->b;
+	uint32_t prof[PF_JFR_N_KINDS][2];
+	int n_profiles = 0;
+	uint32_t resource = resource_of(d, attrs, n_attrs, service_name);
+
+	if (resource == PF_INDEX_ERROR)
+		return -ENOMEM;
+	for (int k = 0; k < PF_JFR_N_KINDS; k++) {
+		prof[k][0] = prof[k][1] = PF_INDEX_ERROR;
+		if (!d->stats.by_kind[k])
+			continue;
+		const char *const *t = kind_types[k];
+		bool timed = k == PF_JFR_CPU || k == PF_JFR_WALL;
+		struct pf_profile_desc desc = {
+			.resource = resource,
+			.scope = scope,
+			.period_type = {pf_batch_cstring(b, t[4]),
+					pf_batch_cstring(b, timed ? "nanoseconds" : t[1])},
+			.period = timed ? d->period[k] : 1,
+			.time_unix_nano = d->t_start,
+			.duration_nano = d->t_end > d->t_start ? d->t_end - d->t_start : 0,
+			.original_payload_format = pf_batch_cstring(b, "jfr"),
+		};
+		for (int v = 0; v < 2; v++) {
+			desc.sample_type.type = pf_batch_cstring(b, t[2 * v]);
+			desc.sample_type.unit = pf_batch_cstring(b, t[2 * v + 1]);
+			if (desc.sample_type.type == PF_INDEX_ERROR ||
+			    desc.sample_type.unit == PF_INDEX_ERROR ||
+			    desc.period_type.type == PF_INDEX_ERROR ||
+			    desc.period_type.unit == PF_INDEX_ERROR ||
+			    desc.original_payload_format == PF_INDEX_ERROR)
+				return -ENOMEM;
+			prof[k][v] = pf_batch_add_profile(b, &desc);
+			if (prof[k][v] == PF_INDEX_ERROR)
+				return -ENOMEM;
+			n_profiles++;
+		}
+	}
+	for (size_t i = 0; i < d->n_aggs; i++) {
+		const struct agg *a = &d->aggs[i];
+		int64_t v1 = a->v[1];
+		if (a->kind == PF_JFR_CPU || a->kind == PF_JFR_WALL)
+			v1 = a->v[0] * d->period[a->kind];
+		for (int v = 0; v < 2; v++) {
+			int64_t val = v ? v1 : a->v[0];
+			int ret = pf_batch_add_sample(b, prof[a->kind][v], a->stack, a->attrs, 0,
+						      &val, 1, NULL, 0);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	for (int k = 0; k < PF_JFR_N_KINDS; k++)
+		if (k == PF_JFR_CPU || k == PF_JFR_WALL)
+			d->stats.totals[k][1] = d->stats.totals[k][0] * d->period[k];
+	return n_profiles;
+}
+
+void pf_jfr_decoder_free(struct pf_jfr_decoder *d)
+{
+	if (!d)
+		return;
+	memo_free(&d->agg_index);
+	free(d->aggs);
+	free(d);
+}
+
+int pf_jfr_decode(struct pf_batch *b, const uint8_t *data, size_t size, const char *service_name,
+		  uint32_t scope, struct pf_jfr_stats *stats, struct pf_error *err)
+{
+	struct pf_jfr_decoder *d = pf_jfr_decoder_new(b);
+	size_t pos = 0, used = 0;
+	int ret = 0;
+
+	if (!d)
+		return -ENOMEM;
+	if (size == 0)
+		ret = bad_at(err, 0, "empty file");
+	while (ret == 0 && pos < size) {
+		ret = pf_jfr_decoder_chunk(d, data + pos, size - pos, pos, &used, err);
+		if (ret == -EAGAIN)
+			ret = bad_at(err, pos, "chunk still being written");
+		pos += used;
+	}
+	if (ret == 0)
+		ret = pf_jfr_decoder_finish(d, NULL, 0, service_name, scope);
+	if (stats)
+		*stats = d->stats;
+	pf_jfr_decoder_free(d);
+	return ret;
+}
