@@ -22,6 +22,10 @@ struct scope {
 	uint32_t parent; /* nearest enclosing scope, NO_PARENT at the top */
 	uint32_t depth;
 	uint32_t first_range, n_ranges; /* into the unsorted copy, for containment */
+	/* Read from the DIE on first use (strings point into the Dwarf). */
+	bool known, inlined;
+	int decl_line, call_line;
+	const char *name, *call_file;
 };
 
 struct cu_index {
@@ -113,6 +117,7 @@ static int add_scope(struct cu_index *c, Dwarf_Die *die, uint32_t parent, uint32
 		c->cap_scopes = cap;
 	}
 	s = &c->scopes[c->n_scopes];
+	memset(s, 0, sizeof(*s));
 	s->off = dwarf_dieoffset(die);
 	s->parent = parent;
 	s->depth = depth;
@@ -333,6 +338,32 @@ static bool find_cu(Dwarf *dw, uint64_t vaddr, Dwarf_Die *cu)
 	return false;
 }
 
+/* Reads what frames need of a scope's DIE, once: each scope recurs in many
+ * addresses, and following abstract origins for names is the costly part. */
+static int learn(struct pf_dwarf_lines *dl, struct scope *sc, Dwarf_Files *files, size_t nfiles)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+	Dwarf_Die die;
+
+	if (!dwarf_offdie(dl->dw, sc->off, &die))
+		return -1;
+	if (dwarf_decl_line(&die, &sc->decl_line) != 0)
+		sc->decl_line = 0;
+	sc->name = die_name(&die);
+	sc->inlined = dwarf_tag(&die) == DW_TAG_inlined_subroutine;
+	if (sc->inlined) {
+		if (files && dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &a), &w) == 0 &&
+		    w < nfiles)
+			sc->call_file = dwarf_filesrc(files, w, NULL, NULL);
+		if (dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &a), &w) == 0 &&
+		    w <= INT32_MAX)
+			sc->call_line = (int)w;
+	}
+	sc->known = true;
+	return 0;
+}
+
 size_t pf_dwarf_frames(struct pf_dwarf_lines *dl, uint64_t vaddr, struct pf_dwarf_frame *out,
 		       size_t max)
 {
@@ -361,32 +392,21 @@ size_t pf_dwarf_frames(struct pf_dwarf_lines *dl, uint64_t vaddr, struct pf_dwar
 	if (dwarf_getsrcfiles(&c->cu, &files, &nfiles) != 0)
 		files = NULL;
 	for (; s != NO_PARENT; s = c->scopes[s].parent) {
-		Dwarf_Die die;
-		Dwarf_Attribute a;
-		Dwarf_Word w;
-		int decl = 0;
+		struct scope *sc = &c->scopes[s];
 
-		if (!dwarf_offdie(dl->dw, c->scopes[s].off, &die))
+		if (!sc->known && learn(dl, sc, files, nfiles) < 0)
 			break;
-		if (dwarf_decl_line(&die, &decl) != 0)
-			decl = 0;
 		if (k == max) {
 			/* Too deep: drop the innermost, keep the function. */
 			memmove(out, out + 1, (max - 1) * sizeof(*out));
 			k--;
 		}
-		out[k++] = (struct pf_dwarf_frame){die_name(&die), file, line, decl};
-		if (dwarf_tag(&die) != DW_TAG_inlined_subroutine)
+		out[k++] = (struct pf_dwarf_frame){sc->name, file, line, sc->decl_line};
+		if (!sc->inlined)
 			break;
 		/* The caller's position is the inlined call site. */
-		file = NULL;
-		line = 0;
-		if (files && dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &a), &w) == 0 &&
-		    w < nfiles)
-			file = dwarf_filesrc(files, w, NULL, NULL);
-		if (dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &a), &w) == 0 &&
-		    w <= INT32_MAX)
-			line = (int)w;
+		file = sc->call_file;
+		line = sc->call_line;
 	}
 	return k;
 }

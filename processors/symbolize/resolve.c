@@ -353,7 +353,7 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 	const struct pf_sym_result *res = NULL;
 	struct entry *e;
 	size_t before;
-	uint32_t i;
+	uint32_t i, out;
 
 	if (filename[0] != '/')
 		return unresolved_frame(r, rb, loc, filename, offset);
@@ -373,7 +373,14 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 					     s->start_line};
 	}
 	r->stats.native++;
-	return named_location(rb, loc, fr, i, NULL);
+	out = named_location(rb, loc, fr, i, NULL);
+	/* One binary's answers may not take the whole cache: past half of it
+	 * they are forgotten (after being copied above). */
+	if (pf_symfile_memory_size(e->u.file) > r->opts.cache_size / 2) {
+		pf_symfile_forget(e->u.file);
+		pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
+	}
+	return out;
 }
 
 static bool is_anon(const char *filename)

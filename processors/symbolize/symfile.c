@@ -214,7 +214,7 @@ const struct pf_sym_result *pf_symfile_resolve_vaddr(struct pf_symfile *f, uint6
 	struct memo_slot *s;
 	struct pf_sym_result *r;
 
-	if (vaddr == UINT64_MAX)
+	if (vaddr == UINT64_MAX || (!f->memo && memo_init(f, 256) < 0))
 		return NULL;
 	s = memo_find(f, vaddr);
 	if (s->vaddr == vaddr)
@@ -287,17 +287,32 @@ out_close:
 	return ret;
 }
 
-void pf_symfile_close(struct pf_symfile *f)
+static void memo_free(struct pf_symfile *f)
 {
 	size_t i;
 
-	if (!f)
-		return;
 	if (f->memo)
 		for (i = 0; i <= f->memo_mask; i++)
 			if (f->memo[i].vaddr != UINT64_MAX && f->memo[i].r != NO_ANSWER)
 				free(f->memo[i].r);
 	free(f->memo);
+	f->memo = NULL;
+	f->memo_mask = f->memo_n = 0;
+	f->results_bytes = 0;
+}
+
+void pf_symfile_forget(struct pf_symfile *f)
+{
+	memo_free(f);
+	if (memo_init(f, 256) < 0)
+		f->memo = NULL; /* retried on the next resolve */
+}
+
+void pf_symfile_close(struct pf_symfile *f)
+{
+	if (!f)
+		return;
+	memo_free(f);
 	pf_dwarf_lines_free(f->dl);
 	if (f->dw)
 		dwarf_end(f->dw);
@@ -310,6 +325,6 @@ void pf_symfile_close(struct pf_symfile *f)
 size_t pf_symfile_memory_size(const struct pf_symfile *f)
 {
 	return sizeof(*f) + pf_symtab_memory_size(&f->syms) +
-	       (f->memo_mask + 1) * sizeof(*f->memo) + f->results_bytes + f->dwarf_estimate +
-	       (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
+	       (f->memo ? (f->memo_mask + 1) * sizeof(*f->memo) : 0) + f->results_bytes +
+	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
 }

@@ -50,6 +50,10 @@ const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t of
  * link-time addresses. */
 const struct pf_sym_result *pf_symfile_resolve_vaddr(struct pf_symfile *f, uint64_t vaddr);
 
+/* Forgets the answers given so far (their memory goes; results returned
+ * before are invalid after), keeping symbols and DWARF indexes. */
+void pf_symfile_forget(struct pf_symfile *f);
+
 /* The build ID in lowercase hex, "" when none. */
 const char *pf_symfile_build_id(const struct pf_symfile *f);
 
