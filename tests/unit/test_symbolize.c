@@ -643,6 +643,13 @@ static void resolver_names_a_batch(void **state)
 	assert_string_equal(fn_name(out, loc, 0, &line, &file), "middle");
 	assert_string_equal(base(file), "inl.c");
 	assert_true(line > 0);
+	{
+		size_t nl;
+		const struct pf_line *ls = pf_batch_location_lines(out, loc, &nl);
+
+		assert_int_equal(pf_batch_function_get(out, ls[nl - 1].function)->start_line,
+				 marker_line("inl.c", "int middle(int x)"));
+	}
 	assert_string_equal(frame_type(out, loc), PF_FRAME_NATIVE);
 	assert_int_equal(pf_batch_location_get(out, loc)->address, w.addr + 4);
 
