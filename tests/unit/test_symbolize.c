@@ -110,7 +110,9 @@ static int setup(void **state)
 	       "cp split.debug droot/.build-id/$(echo $id | cut -c1-2)/$(echo $id | cut "
 	       "-c3-).debug",
 	       d) ||
-	    sh("c++ -g -O1 -o %s/cxx %s/cxx.cc", d, E.src))
+	    sh("c++ -g -O1 -o %s/cxx %s/cxx.cc", d, E.src) ||
+	    /* clang emits no .debug_aranges: CUs are found by their ranges. */
+	    sh("clang -g -O2 -o %s/clang_pie %s/inl.c", d, E.src))
 		return -1;
 	*state = &E;
 	return 0;
@@ -275,6 +277,60 @@ static void check_inlines(const char *bin)
 			assert_int_equal(r->frames[1].line, call_line);
 			chains++;
 		}
+	}
+	assert_true(chains > 0);
+	pf_symfile_close(f);
+}
+
+/* llvm-symbolizer's answer for addr: "name\nfile:line:col\n" per frame,
+ * then an empty line. */
+static size_t llvm_frames(const char *bin, uint64_t addr, char names[][256], int *lines, size_t max)
+{
+	char cmd[1200], l1[1024], l2[1024];
+	FILE *p;
+	size_t n = 0;
+
+	snprintf(cmd, sizeof(cmd), "llvm-symbolizer-14 --obj=%s 0x%" PRIx64, bin, addr);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < max && fgets(l1, sizeof(l1), p) && l1[0] != '\n' && fgets(l2, sizeof(l2), p)) {
+		char *colon = strchr(l2, ':');
+
+		l1[strcspn(l1, "\n")] = '\0';
+		snprintf(names[n], 256, "%.255s", l1);
+		lines[n] = colon ? atoi(colon + 1) : 0;
+		n++;
+	}
+	pclose(p);
+	return n;
+}
+
+/* A clang binary (no .debug_aranges) against llvm-symbolizer. */
+static void clang_binary_matches_llvm_symbolizer(void **state)
+{
+	const char *bin = path_of("clang_pie");
+	struct nm_sym syms[512];
+	size_t n = nm_functions(bin, syms, 512), chains = 0;
+	const struct nm_sym *mid = nm_find(syms, n, "middle");
+	struct pf_symfile *f;
+	uint64_t a;
+
+	(void)state;
+	assert_int_equal(pf_symfile_open("", bin, NULL, &OPTS, &f), 0);
+	for (a = mid->addr; a < mid->addr + mid->size; a += 3) {
+		char names[8][256];
+		int lines[8];
+		size_t k = llvm_frames(bin, a, names, lines, 8), i;
+		const struct pf_sym_result *r = pf_symfile_resolve_vaddr(f, a);
+
+		assert_non_null(r);
+		assert_int_equal(r->n, k);
+		for (i = 0; i < k; i++) {
+			assert_string_equal(r->frames[i].name, names[i]);
+			/* line 0: no line-table row of its own (llvm prints 0 too) */
+			assert_int_equal(r->frames[i].line, lines[i]);
+		}
+		chains += k == 2;
 	}
 	assert_true(chains > 0);
 	pf_symfile_close(f);
@@ -781,6 +837,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names_match_nm),
 		cmocka_unit_test(inline_chains_match_eu_addr2line),
+		cmocka_unit_test(clang_binary_matches_llvm_symbolizer),
 		cmocka_unit_test(pie_and_non_pie_offsets),
 		cmocka_unit_test(shared_library_file_line),
 		cmocka_unit_test(debuglink_and_build_id_dir),
