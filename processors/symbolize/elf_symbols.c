@@ -99,7 +99,8 @@ static int scan_sections(struct pf_elf_file *f)
 			f->has_symtab = true;
 		if (!name)
 			continue;
-		if (!strcmp(name, ".debug_info") && sh.sh_type != SHT_NOBITS && sh.sh_size)
+		if ((!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")) &&
+		    sh.sh_type != SHT_NOBITS && sh.sh_size)
 			f->has_debug_info = true;
 		if (sh.sh_type == SHT_NOTE && !f->build_id_len) {
 			d = elf_getdata(scn, NULL);
