@@ -50,12 +50,6 @@ static bool use(struct remap *r, uint32_t i)
 	return true;
 }
 
-static void use_value(struct enc *e, const struct pf_value *v)
-{
-	if (v->kind == PF_VALUE_STRING)
-		use(&e->str, v->u.str);
-}
-
 static void use_attr_set(struct enc *e, uint32_t set)
 {
 	size_t n;
@@ -66,8 +60,7 @@ static void use_attr_set(struct enc *e, uint32_t set)
 			continue;
 		const struct pf_attribute *at = pf_batch_attribute_get(e->b, a[k]);
 		use(&e->str, at->key);
-		use(&e->str, at->unit);
-		use_value(e, &at->value);
+		use(&e->str, at->unit); /* values are written inline */
 	}
 }
 
@@ -94,7 +87,8 @@ static void use_stack(struct enc *e, uint32_t stack)
 		for (size_t j = 0; j < n_lines; j++) {
 			if (!use(&e->fn, lines[j].function))
 				continue;
-			const struct pf_function *f = pf_batch_function_get(e->b, lines[j].function);
+			const struct pf_function *f =
+				pf_batch_function_get(e->b, lines[j].function);
 			use(&e->str, f->name);
 			use(&e->str, f->system_name);
 			use(&e->str, f->filename);
@@ -143,7 +137,7 @@ static int32_t *attr_indices(struct enc *e, uint32_t set, size_t *n)
 /* An AnyValue for v; strings inline (`by_index` uses string_value_strindex). */
 static PF_OTLP_CPB(AnyValue) * any_value(struct enc *e, const struct pf_value *v)
 {
-	PF_OTLP_CPB(AnyValue) *a;
+	PF_OTLP_CPB(AnyValue) * a;
 
 	if (v->kind == PF_VALUE_EMPTY)
 		return NULL;
@@ -371,10 +365,13 @@ static PF_OTLP_PB(Profile) * build_profile(struct enc *e, const struct pf_otlp_s
 		return NULL;
 	opentelemetry__proto__profiles__v1development__profile__init(p);
 	p->sample_type = value_type(e, &d->sample_type);
-	p->period_type = value_type(e, &d->period_type);
+	if (d->period_type.type || d->period_type.unit) {
+		p->period_type = value_type(e, &d->period_type);
+		if (!p->period_type)
+			return NULL;
+	}
 	p->attribute_indices = attr_indices(e, d->attrs, &p->n_attribute_indices);
-	if (!p->sample_type || !p->period_type || !p->attribute_indices ||
-	    !NEW_ARRAY(e, p->samples, n))
+	if (!p->sample_type || !p->attribute_indices || !NEW_ARRAY(e, p->samples, n))
 		return NULL;
 	p->time_unix_nano = d->time_unix_nano;
 	p->duration_nano = d->duration_nano;
@@ -451,8 +448,9 @@ static int build_envelopes(struct enc *e, struct pf_otlp_sel *sel, size_t n_sel,
 		rp->resource = resource;
 		rp->schema_url = (char *)pf_batch_str(e->b, res->schema_url);
 		while (end < n_sel && pf_batch_profile_get(e->b, sel[end].profile)->resource == r) {
-			if (end == i || pf_batch_profile_get(e->b, sel[end].profile)->scope !=
-						pf_batch_profile_get(e->b, sel[end - 1].profile)->scope)
+			if (end == i ||
+			    pf_batch_profile_get(e->b, sel[end].profile)->scope !=
+				    pf_batch_profile_get(e->b, sel[end - 1].profile)->scope)
 				n_scopes++;
 			end++;
 		}
@@ -508,10 +506,12 @@ int pf_otlp_encode_sel(const struct pf_batch *b, const struct pf_otlp_sel *sel_i
 	if (!sel)
 		goto out_free_arena;
 	memcpy(sel, sel_in, n_sel * sizeof(*sel));
-	if (remap_init(&e.str, pf_batch_n_strings(b)) || remap_init(&e.attr, pf_batch_n_attributes(b)) ||
-	    remap_init(&e.fn, pf_batch_n_functions(b)) || remap_init(&e.map, pf_batch_n_mappings(b)) ||
-	    remap_init(&e.loc, pf_batch_n_locations(b)) || remap_init(&e.stack, pf_batch_n_stacks(b)) ||
-	    remap_init(&e.link, pf_batch_n_links(b)))
+	if (remap_init(&e.str, pf_batch_n_strings(b)) ||
+	    remap_init(&e.attr, pf_batch_n_attributes(b)) ||
+	    remap_init(&e.fn, pf_batch_n_functions(b)) ||
+	    remap_init(&e.map, pf_batch_n_mappings(b)) ||
+	    remap_init(&e.loc, pf_batch_n_locations(b)) ||
+	    remap_init(&e.stack, pf_batch_n_stacks(b)) || remap_init(&e.link, pf_batch_n_links(b)))
 		goto out_free_maps;
 	mark(&e, sel, n_sel);
 	if (n_sel) {

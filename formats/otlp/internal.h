@@ -14,8 +14,9 @@
 /* Short names for the protoc-c generated types. */
 #define PF_OTLP_PB(x)  Opentelemetry__Proto__Profiles__V1development__##x
 #define PF_OTLP_CPB(x) Opentelemetry__Proto__Common__V1__##x
-#define PF_OTLP_REQ    Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-#define PF_OTLP_RES    Opentelemetry__Proto__Resource__V1__Resource
+#define PF_OTLP_REQ                                                                                \
+	Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+#define PF_OTLP_RES Opentelemetry__Proto__Resource__V1__Resource
 
 /* Deepest message nesting accepted (a request needs 6; AnyValue arrays nest). */
 #define PF_OTLP_MAX_DEPTH 64

@@ -250,8 +250,7 @@ static int read_value(struct reader *r, const ProtobufCFieldDescriptor *fd, stru
 			return fail(r, path, hex ? "expected a hex string" : "expected base64");
 		return 0;
 	}
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return read_message(r, fd->descriptor, j, path, dst);
+	case PROTOBUF_C_TYPE_MESSAGE: return read_message(r, fd->descriptor, j, path, dst);
 	}
 	return fail(r, path, "unsupported field type");
 }

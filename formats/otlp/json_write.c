@@ -128,8 +128,7 @@ static void put_key(struct out *o, const char *snake, bool *first)
 
 static bool is_id(const char *name)
 {
-	return !strcmp(name, "trace_id") || !strcmp(name, "span_id") ||
-	       !strcmp(name, "profile_id");
+	return !strcmp(name, "trace_id") || !strcmp(name, "span_id") || !strcmp(name, "profile_id");
 }
 
 static void write_message(struct out *o, const ProtobufCMessage *m);
@@ -153,8 +152,8 @@ static void write_value(struct out *o, const ProtobufCFieldDescriptor *fd, const
 		break;
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE: {
-		double d = fd->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)v
-							     : *(const double *)v;
+		double d =
+			fd->type == PROTOBUF_C_TYPE_FLOAT ? *(const float *)v : *(const double *)v;
 		if (isnan(d))
 			puts_(o, "\"NaN\"");
 		else if (isinf(d))
@@ -163,7 +162,9 @@ static void write_value(struct out *o, const ProtobufCFieldDescriptor *fd, const
 			putf(o, "%.17g", d);
 		break;
 	}
-	case PROTOBUF_C_TYPE_STRING: put_string(o, *(char *const *)v ? *(char *const *)v : ""); break;
+	case PROTOBUF_C_TYPE_STRING:
+		put_string(o, *(char *const *)v ? *(char *const *)v : "");
+		break;
 	case PROTOBUF_C_TYPE_BYTES:
 		put_bytes(o, (const ProtobufCBinaryData *)v, is_id(fd->name));
 		break;

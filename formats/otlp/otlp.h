@@ -88,8 +88,7 @@ typedef int (*pf_otlp_part_fn)(void *ctx, uint8_t *bytes, size_t size, size_t sa
  * then by samples (E7). A single sample too large for the limit is sent
  * alone rather than dropped. An empty batch produces no request. Returns the
  * number of requests handed to `fn`, -ENOMEM, or fn's negative return. */
-int pf_otlp_encode_parts(const struct pf_batch *b, size_t max_size, pf_otlp_part_fn fn,
-			 void *ctx);
+int pf_otlp_encode_parts(const struct pf_batch *b, size_t max_size, pf_otlp_part_fn fn, void *ctx);
 
 /* An upper estimate of the protobuf size of pf_otlp_encode() over all of
  * `b`, cheap to compute (for byte sizers and limits). */

@@ -152,8 +152,10 @@ static int split(struct splitter *s, struct pf_otlp_sel *sel, size_t n)
 
 int pf_otlp_encode_parts(const struct pf_batch *b, size_t max_size, pf_otlp_part_fn fn, void *ctx)
 {
-	struct splitter s = {.b = b, .max_size = max_size ? max_size : PF_OTLP_MAX_SIZE_DEFAULT,
-			     .fn = fn, .ctx = ctx};
+	struct splitter s = {.b = b,
+			     .max_size = max_size ? max_size : PF_OTLP_MAX_SIZE_DEFAULT,
+			     .fn = fn,
+			     .ctx = ctx};
 	size_t n = 0;
 	struct pf_otlp_sel *sel;
 	int rc;

@@ -10,10 +10,11 @@
 #include "formats/otlp/otlp.h"
 #include "formats/pb_wire.h"
 
-#define RESP_DESC \
+#define RESP_DESC                                                                                  \
 	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_response__descriptor
-#define PARTIAL Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess
-#define RESP	Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
+#define PARTIAL                                                                                    \
+	Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesPartialSuccess
+#define RESP	       Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceResponse
 #define RETRY_INFO_URL "type.googleapis.com/google.rpc.RetryInfo"
 
 int pf_otlp_encode_response(int64_t rejected, const char *message, bool json, uint8_t **out,

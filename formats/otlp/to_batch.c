@@ -26,7 +26,7 @@ struct conv {
 /* Room for n entries in the scratch list. */
 static uint32_t *scratch(struct conv *c, size_t n)
 {
-	if (n <= c->tmp_cap)
+	if (c->tmp && n <= c->tmp_cap)
 		return c->tmp;
 	size_t cap = n < 64 ? 64 : n;
 	uint32_t *t = calloc(cap, sizeof(*t));
@@ -57,10 +57,11 @@ static int value_of(struct conv *c, const PF_OTLP_CPB(AnyValue) * a, struct pf_v
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX:
 		v->kind = PF_VALUE_STRING;
-		v->u.str = a->value_case ==
-					   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-				   ? str_of(c, a->string_value, 0)
-				   : c->str[a->string_value_strindex];
+		v->u.str =
+			a->value_case ==
+					OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+				? str_of(c, a->string_value, 0)
+				: c->str[a->string_value_strindex];
 		return v->u.str == PF_INDEX_ERROR ? -ENOMEM : 1;
 	case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
 		v->kind = PF_VALUE_BOOL;
@@ -90,10 +91,11 @@ static int value_of(struct conv *c, const PF_OTLP_CPB(AnyValue) * a, struct pf_v
 	int rc = 1;
 	for (size_t k = 0; k < n && rc == 1; k++) {
 		const PF_OTLP_CPB(AnyValue) *e = a->array_value->values[k];
-		strs[k] = e->value_case ==
-					  OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-				  ? str_of(c, e->string_value, 0)
-				  : c->str[e->string_value_strindex];
+		strs[k] =
+			e->value_case ==
+					OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+				? str_of(c, e->string_value, 0)
+				: c->str[e->string_value_strindex];
 		if (strs[k] == PF_INDEX_ERROR)
 			rc = -ENOMEM;
 	}
@@ -231,9 +233,8 @@ static int intern_dictionary(struct conv *c)
 			lines[k].column = e->lines[k]->column;
 		}
 		l.attrs = attr_set(c, e->attribute_indices, e->n_attribute_indices);
-		c->loc[i] = l.attrs == PF_INDEX_ERROR
-				    ? PF_INDEX_ERROR
-				    : pf_batch_location(b, &l, lines, e->n_lines);
+		c->loc[i] = l.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR
+						      : pf_batch_location(b, &l, lines, e->n_lines);
 		free(lines);
 		if (c->loc[i] == PF_INDEX_ERROR)
 			return -ENOMEM;
@@ -327,8 +328,8 @@ static int add_resource(struct conv *c, const PF_OTLP_PB(ResourceProfiles) * rp)
 		if (sp->scope) {
 			sc.name = str_of(c, sp->scope->name, 0);
 			sc.version = str_of(c, sp->scope->version, 0);
-			sc.attrs = kv_set(c, sp->scope->attributes, sp->scope->n_attributes,
-					  &dropped);
+			sc.attrs =
+				kv_set(c, sp->scope->attributes, sp->scope->n_attributes, &dropped);
 		}
 		sc.schema_url = str_of(c, sp->schema_url, 0);
 		if (sc.name == PF_INDEX_ERROR || sc.version == PF_INDEX_ERROR ||

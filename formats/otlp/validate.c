@@ -31,9 +31,8 @@ static bool in_range(int32_t i, size_t n)
 static int bad_index(struct val *v, const char *what, size_t at, const char *field, int32_t i,
 		     const char *table, size_t n)
 {
-	return pf_error_set(v->err, "",
-			    "%s[%zu].%s %" PRId32 " out of range (%s has %zu entries)", what, at,
-			    field, i, table, n);
+	return pf_error_set(v->err, "", "%s[%zu].%s %" PRId32 " out of range (%s has %zu entries)",
+			    what, at, field, i, table, n);
 }
 
 static int check_str(struct val *v, const char *what, size_t at, const char *field, int32_t i)
@@ -49,8 +48,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Keys of the attribute_table entries listed must be in range and unique. */
-static int check_attr_list(struct val *v, const char *what, size_t at, const int32_t *idx,
-			   size_t n)
+static int check_attr_list(struct val *v, const char *what, size_t at, const int32_t *idx, size_t n)
 {
 	size_t n_attr = v->d ? v->d->n_attribute_table : 0;
 	const char **keys;
@@ -65,10 +63,10 @@ static int check_attr_list(struct val *v, const char *what, size_t at, const int
 	if (n <= PAIRWISE_MAX) {
 		for (size_t a = 0; a < n; a++)
 			for (size_t b = a + 1; b < n; b++) {
-				const char *ka =
-					v->d->string_table[v->d->attribute_table[idx[a]]->key_strindex];
-				const char *kb =
-					v->d->string_table[v->d->attribute_table[idx[b]]->key_strindex];
+				const char *ka = v->d->string_table[v->d->attribute_table[idx[a]]
+									    ->key_strindex];
+				const char *kb = v->d->string_table[v->d->attribute_table[idx[b]]
+									    ->key_strindex];
 				if (strcmp(ka, kb) == 0)
 					goto dup;
 			}
@@ -234,8 +232,8 @@ static int check_dictionary(struct val *v)
 		rc = check_str(v, "dictionary.mapping_table", i, "filename_strindex",
 			       m->filename_strindex);
 		if (rc == 0)
-			rc = check_attr_list(v, "dictionary.mapping_table", i,
-					     m->attribute_indices, m->n_attribute_indices);
+			rc = check_attr_list(v, "dictionary.mapping_table", i, m->attribute_indices,
+					     m->n_attribute_indices);
 	}
 	for (size_t i = 0; rc == 0 && i < d->n_location_table; i++) {
 		const PF_OTLP_PB(Location) *l = d->location_table[i];
@@ -254,9 +252,9 @@ static int check_dictionary(struct val *v)
 		const PF_OTLP_PB(Stack) *s = d->stack_table[i];
 		for (size_t k = 0; k < s->n_location_indices; k++)
 			if (!in_range(s->location_indices[k], d->n_location_table))
-				return bad_index(v, "dictionary.stack_table", i,
-						 "location_indices", s->location_indices[k],
-						 "location_table", d->n_location_table);
+				return bad_index(v, "dictionary.stack_table", i, "location_indices",
+						 s->location_indices[k], "location_table",
+						 d->n_location_table);
 	}
 	for (size_t i = 1; rc == 0 && i < d->n_link_table; i++) {
 		const PF_OTLP_PB(Link) *k = d->link_table[i];
@@ -302,13 +300,12 @@ static int check_sample(struct val *v, size_t p, size_t i, const PF_OTLP_PB(Samp
 					    "v1.9 Sample layout (values=2), which is not supported",
 					    p, i, s->attribute_indices[k], n_attr);
 	if (s->n_values == 0 && s->n_timestamps_unix_nano == 0)
-		return pf_error_set(v->err, "",
-				    "profile %zu sample %zu has neither values nor timestamps%s", p,
-				    i,
-				    s->n_attribute_indices
-					    ? " (its field 2 would hold values in the old v1.9 "
-					      "layout, which is not supported)"
-					    : "");
+		return pf_error_set(
+			v->err, "", "profile %zu sample %zu has neither values nor timestamps%s", p,
+			i,
+			s->n_attribute_indices ? " (its field 2 would hold values in the old v1.9 "
+						 "layout, which is not supported)"
+					       : "");
 	if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano)
 		return pf_error_set(v->err, "",
 				    "profile %zu sample %zu has %zu values but %zu timestamps", p,

@@ -42,18 +42,19 @@ static int mismatch(struct walk *w, const ProtobufCMessageDescriptor *desc, cons
 
 	snprintf(where, sizeof(where), "offset %zu", (size_t)(at - w->base));
 	if (desc == &opentelemetry__proto__profiles__v1development__sample__descriptor)
-		return pf_error_set(w->err, where,
-				    "Sample field %u has wire type %u where proto v1.10+ expects %d: "
-				    "the request looks like the old v1.9 Sample layout "
-				    "(values=2, attribute_indices=3, link_index=4), which is not "
-				    "supported; upgrade the sender to OTLP proto v1.10 or later",
-				    field, wire, want);
+		return pf_error_set(
+			w->err, where,
+			"Sample field %u has wire type %u where proto v1.10+ expects %d: "
+			"the request looks like the old v1.9 Sample layout "
+			"(values=2, attribute_indices=3, link_index=4), which is not "
+			"supported; upgrade the sender to OTLP proto v1.10 or later",
+			field, wire, want);
 	return pf_error_set(w->err, where, "%s field %u has wire type %u, expected %d",
 			    desc->short_name, field, wire, want);
 }
 
-static int walk_message(struct walk *w, const ProtobufCMessageDescriptor *desc,
-			const uint8_t *data, size_t size, unsigned depth)
+static int walk_message(struct walk *w, const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+			size_t size, unsigned depth)
 {
 	struct pf_pb_cursor c = {data, data + size};
 	char where[32];
