@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // A JVM workload with known hot methods, several threads, allocations and a contended lock.
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 public class Workload {
 	private static final Object LOCK = new Object();
+	private static final ReentrantLock PARK_LOCK = new ReentrantLock();
 	private static volatile long sink;
 
 	// Hot CPU method 1: integer arithmetic in a tight loop.
@@ -55,6 +59,32 @@ public class Workload {
 		}
 	}
 
+	// Parked waiters: one thread holds PARK_LOCK while sleeping, the others park on it.
+	static void park(int rounds) throws InterruptedException {
+		for (int i = 0; i < rounds; i++) {
+			PARK_LOCK.lock();
+			try {
+				Thread.sleep(15);
+			} finally {
+				PARK_LOCK.unlock();
+			}
+		}
+	}
+
+	// A thread in native code (accept), seen by jdk.NativeMethodSample.
+	static void waitNative(long end) throws Exception {
+		try (ServerSocket server = new ServerSocket(0)) {
+			server.setSoTimeout(200);
+			while (System.nanoTime() < end) {
+				try {
+					server.accept().close();
+				} catch (SocketTimeoutException e) {
+					// expected: nobody connects
+				}
+			}
+		}
+	}
+
 	public static void main(String[] args) throws Exception {
 		long seconds = args.length > 0 ? Long.parseLong(args[0]) : 5;
 		long end = System.nanoTime() + seconds * 1_000_000_000L;
@@ -82,6 +112,22 @@ public class Workload {
 					}
 				}
 			}, "locker-" + t));
+		for (int t = 0; t < 2; t++)
+			threads.add(new Thread(() -> {
+				try {
+					while (System.nanoTime() < end)
+						park(2);
+				} catch (InterruptedException e) {
+					return;
+				}
+			}, "parker-" + t));
+		threads.add(new Thread(() -> {
+			try {
+				waitNative(end);
+			} catch (Exception e) {
+				throw new RuntimeException(e);
+			}
+		}, "native"));
 		for (Thread t : threads)
 			t.start();
 		for (Thread t : threads)
