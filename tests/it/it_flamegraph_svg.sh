@@ -58,7 +58,7 @@ xmllint --noout "$SVG" || fail "the SVG is not well-formed XML"
 grep -q 'Go target &lt;it&gt; &amp; friends' "$SVG" || fail "the title is not escaped"
 
 # The folded text holds the profile's total, in nanoseconds.
-folded_total=$(awk '{ s += $NF } END { printf "%d\n", s }' "$T"/out/flamegraph.*.folded)
+folded_total=$(awk '{ s += $NF } END { printf "%.0f\n", s }' "$T"/out/flamegraph.*.folded)
 [ "$folded_total" = "$total" ] || fail "folded total $folded_total != pprof total $total"
 
 # What go tool pprof says main.hotLoop costs, cumulatively, in percent.

@@ -98,7 +98,7 @@ stop_proflow() {
 # metric PORT NAME: the sum of every series of NAME (0 when absent).
 metric() {
 	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
-		awk -v n="$2" '$1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1 { s += $NF } END { printf "%d\n", s }'
+		awk -v n="$2" '$1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1 { s += $NF } END { printf "%.0f\n", s }'
 }
 
 # read_lines: the receiver's debug lines for profiles it read.
@@ -108,12 +108,12 @@ read_lines() {
 
 # log_sum KEY: the sum of KEY=N over the receiver's read lines.
 log_sum() {
-	read_lines | grep -oE "(^| )$1=[0-9]+" | awk -F= '{ s += $2 } END { printf "%d\n", s }'
+	read_lines | grep -oE "(^| )$1=[0-9]+" | awk -F= '{ s += $2 } END { printf "%.0f\n", s }'
 }
 
 # log_samples: the sum of the sample counts in the read lines.
 log_samples() {
-	read_lines | grep -oE '[0-9]+ samples' | awk '{ s += $1 } END { printf "%d\n", s }'
+	read_lines | grep -oE '[0-9]+ samples' | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # pprof_total FILE...: total cpu nanoseconds as go tool pprof reports it.
