@@ -1080,16 +1080,17 @@ static char *stack_totals(const struct pf_batch *b)
 	for (size_t i = 0; i < n;) {
 		char *sp = strrchr(rows[i], ' ');
 		*sp = '\0';
-		long long total = atoll(sp + 1);
+		/* Unsigned: totals may wrap (INT64_MAX values), equally on both sides. */
+		unsigned long long total = (unsigned long long)atoll(sp + 1);
 		size_t j = i + 1;
 		for (; j < n; j++) {
 			char *sq = strrchr(rows[j], ' ');
 			if ((size_t)(sq - rows[j]) != strlen(rows[i]) ||
 			    strncmp(rows[i], rows[j], (size_t)(sq - rows[j])))
 				break;
-			total += atoll(sq + 1);
+			total += (unsigned long long)atoll(sq + 1);
 		}
-		tprintf(&lines, "%s %lld\n", rows[i], total);
+		tprintf(&lines, "%s %llu\n", rows[i], total);
 		for (size_t k = i; k < j; k++)
 			free(rows[k]);
 		i = j;

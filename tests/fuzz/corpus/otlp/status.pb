@@ -1,0 +1,4 @@
+busy6
+(type.googleapis.com/google.rpc.RetryInfo
+
+€Êµî
