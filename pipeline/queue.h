@@ -113,12 +113,13 @@ struct pf_queue;
 
 /*
  * Creates a queue for component `c` (its counters, gauges and logger; c
- * must outlive the queue). Touches no loop. With storage file it creates the
- * directory, removes temp files left by a crash and lists the stored
- * requests without opening them (one directory fd, a few dozen bytes of RAM
- * per request); they are sent first, oldest first, after pf_queue_start.
- * Returns NULL (after logging why) on error. `cfg` and `retry` are copied
- * except for the directory string, which must outlive the queue.
+ * must outlive the queue). Touches no loop. With storage file it uses
+ * <directory>/<sanitized component id>/ (so exporters can share a
+ * directory): creates it, removes temp files left by a crash, lists the stored
+ * requests without opening them (one directory fd, about 150 bytes of RAM
+ * per request) and evicts the oldest beyond max_size; they are sent first,
+ * oldest first, read from disk by the consumer that sends them. Returns NULL
+ * (after logging why) on error. `cfg`, `retry` and `ops` are copied.
  */
 struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_config *cfg,
 				 const struct pf_retry_config *retry,
@@ -132,7 +133,9 @@ int pf_queue_start(struct pf_queue *q, uv_loop_t *loop);
  * Takes ownership of `data` (malloc'd, `size` bytes, `items` samples) and
  * queues it. Returns PF_OK; PF_BUSY when there is no room (data stays the
  * caller's; counted as enqueue_failed unless block_on_overflow); or a
- * negative error (-ESHUTDOWN once shutdown began; data stays the caller's).
+ * negative error, data staying the caller's: -EMSGSIZE when the request
+ * alone exceeds queue_size or max_size (counted as enqueue_failed),
+ * -ESHUTDOWN once shutdown began, -ENOMEM. Call it after pf_queue_start.
  * With storage file the request is written to disk on the thread pool
  * before it is first sent; when the size limit is reached the oldest
  * requests not being sent are evicted and counted as dropped.
@@ -161,13 +164,15 @@ void pf_queue_shutdown(struct pf_queue *q, uint64_t deadline_ms, pf_queue_closed
  * NULL. Files on disk stay. */
 void pf_queue_destroy(struct pf_queue *q);
 
-/* Sizes now, for tests and telemetry: requests waiting to be sent, requests
- * taken by consumers (sending or between retries), and payload bytes on
- * disk (storage file). */
+/* Sizes now, for tests and telemetry: requests waiting to be sent (those
+ * being written included), taken by consumers (sending or between retries),
+ * being written, and payload bytes on disk (storage file). A request is
+ * durable (survives kill -9) once it is no longer being written. */
 struct pf_queue_stats {
 	uint64_t queued;
 	uint64_t in_flight;
 	uint64_t disk_bytes;
+	uint64_t writing; /* requests being written to disk (not yet durable) */
 	uint64_t evicted; /* requests evicted by max_size since create */
 };
 void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st);

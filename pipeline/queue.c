@@ -1,0 +1,882 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The sending queue: bounded FIFO of encoded requests, num_consumers sends on the loop, retries, disk storage. */
+#include "queue.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "component.h"
+#include "files.h"
+#include "log.h"
+#include "queue_file.h"
+
+#define NS_PER_MS    ((int64_t)1000000)
+#define LOG_EVERY_MS 1000
+
+static const char *const sizer_names[] = {"requests", "items", "bytes", NULL};
+static const char *const storage_names[] = {"none", "file", NULL};
+
+const struct pf_option pf_queue_options[] = {
+	{.name = "enabled",
+	 .type = PF_OPT_BOOL,
+	 .def = "true",
+	 .offset = offsetof(struct pf_queue_config, enabled),
+	 .doc = "Queue requests and send them from num_consumers consumers"},
+	{.name = "queue_size",
+	 .type = PF_OPT_INT,
+	 .def = "1000",
+	 .min = 1,
+	 .max = 1e15,
+	 .offset = offsetof(struct pf_queue_config, queue_size),
+	 .doc = "Capacity of the queue, in units of `sizer`"},
+	{.name = "num_consumers",
+	 .type = PF_OPT_INT,
+	 .def = "10",
+	 .min = 1,
+	 .max = 1000,
+	 .offset = offsetof(struct pf_queue_config, num_consumers),
+	 .doc = "Requests sent (or waiting to be retried) at once"},
+	{.name = "sizer",
+	 .type = PF_OPT_ENUM,
+	 .def = "requests",
+	 .choices = sizer_names,
+	 .offset = offsetof(struct pf_queue_config, sizer),
+	 .doc = "What queue_size counts: requests, items (profile samples) or bytes"},
+	{.name = "block_on_overflow",
+	 .type = PF_OPT_BOOL,
+	 .def = "false",
+	 .offset = offsetof(struct pf_queue_config, block_on_overflow),
+	 .doc = "When full, push back upstream without counting the data as enqueue_failed"},
+	{.name = "storage",
+	 .type = PF_OPT_ENUM,
+	 .def = "none",
+	 .choices = storage_names,
+	 .offset = offsetof(struct pf_queue_config, storage),
+	 .doc = "none: memory only; file: keep queued and in-flight requests in `directory`"},
+	{.name = "directory",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct pf_queue_config, directory),
+	 .doc = "storage file: directory of the queue (a subdirectory per exporter is made)"},
+	{.name = "max_size",
+	 .type = PF_OPT_SIZE,
+	 .def = "1GiB",
+	 .min = 0,
+	 .max = 1e15,
+	 .offset = offsetof(struct pf_queue_config, max_size),
+	 .doc = "storage file: payload bytes kept on disk, oldest evicted first (0 = no limit)"},
+	PF_OPTION_END,
+};
+
+int pf_queue_validate(const struct pf_queue_config *cfg, struct pf_error *err)
+{
+	if (cfg->storage == PF_QUEUE_STORAGE_FILE && (!cfg->directory || !cfg->directory[0]))
+		return pf_error_set(err, "", "sending_queue: storage file needs a directory");
+	return 0;
+}
+
+enum item_state {
+	ST_WRITING,  /* being written to disk */
+	ST_READY,    /* in the ready list */
+	ST_LOADING,  /* taken by a consumer, being read from disk */
+	ST_SENDING,  /* taken by a consumer, the exporter has it */
+	ST_WAITING,  /* taken by a consumer, in the retry list */
+	ST_REMOVING, /* finished, its file is being removed */
+};
+
+enum work_kind {
+	WORK_WRITE,
+	WORK_READ,
+	WORK_REMOVE,
+};
+
+struct pf_queue_item {
+	struct pf_queue *q;
+	struct pf_queue_item *prev, *next;
+	enum item_state state;
+	uint64_t seq;
+	uint64_t items;
+	size_t size;
+	void *data; /* the payload when in memory, else NULL */
+	bool on_disk;
+	bool evicted; /* evicted while being written: remove once written */
+	uint64_t first_ms; /* first send attempt */
+	uint64_t due_ms;   /* ST_WAITING: when to retry */
+	struct pf_backoff backoff;
+	uv_work_t work;
+	enum work_kind work_kind;
+	int work_rc;
+	void *read_data;
+	size_t read_size;
+};
+
+struct item_list {
+	struct pf_queue_item *head, *tail;
+	size_t n;
+};
+
+struct pf_queue {
+	struct pf_component *c;
+	struct pf_queue_config cfg;
+	struct pf_retry_config retry;
+	struct pf_queue_ops ops;
+	char *dir; /* storage file: the exporter's own subdirectory */
+	uv_loop_t *loop;
+	uv_timer_t timer;
+	bool started, stopping, expired, closing, cancelled;
+	uint64_t deadline_ms;
+	pf_queue_closed_fn closed;
+	void *closed_arg;
+
+	struct item_list ready;	  /* FIFO of ST_WRITING and ST_READY */
+	struct item_list waiting; /* ST_WAITING, by due_ms */
+	uint64_t used;		  /* sizer units of ST_WRITING and ST_READY */
+	size_t busy;		  /* items taken by consumers */
+	size_t works;		  /* thread-pool jobs not completed */
+	size_t writing;
+	uint64_t disk_bytes;
+	uint64_t evicted;
+	uint64_t next_seq;
+	uint64_t rng;
+
+	uint64_t last_log_ms;
+	uint64_t log_suppressed;
+};
+
+static void arm(struct pf_queue *q);
+static void item_finish(struct pf_queue_item *it);
+
+/* ---- small helpers ---- */
+
+static void list_push_tail(struct item_list *l, struct pf_queue_item *it)
+{
+	it->next = NULL;
+	it->prev = l->tail;
+	if (l->tail)
+		l->tail->next = it;
+	else
+		l->head = it;
+	l->tail = it;
+	l->n++;
+}
+
+static void list_insert_before(struct item_list *l, struct pf_queue_item *pos,
+			       struct pf_queue_item *it)
+{
+	if (!pos) {
+		list_push_tail(l, it);
+		return;
+	}
+	it->next = pos;
+	it->prev = pos->prev;
+	if (pos->prev)
+		pos->prev->next = it;
+	else
+		l->head = it;
+	pos->prev = it;
+	l->n++;
+}
+
+static void list_remove(struct item_list *l, struct pf_queue_item *it)
+{
+	if (it->prev)
+		it->prev->next = it->next;
+	else
+		l->head = it->next;
+	if (it->next)
+		it->next->prev = it->prev;
+	else
+		l->tail = it->prev;
+	it->prev = it->next = NULL;
+	l->n--;
+}
+
+static uint64_t cost(const struct pf_queue *q, size_t size, uint64_t items)
+{
+	switch (q->cfg.sizer) {
+	case PF_QUEUE_SIZER_ITEMS: return items;
+	case PF_QUEUE_SIZER_BYTES: return size;
+	default: return 1;
+	}
+}
+
+static uint64_t capacity(const struct pf_queue *q)
+{
+	return q->cfg.enabled ? (uint64_t)q->cfg.queue_size : UINT64_MAX;
+}
+
+static size_t consumers(const struct pf_queue *q)
+{
+	return q->cfg.enabled ? (size_t)q->cfg.num_consumers : 1;
+}
+
+static bool file_storage(const struct pf_queue *q)
+{
+	return q->dir != NULL;
+}
+
+/* A uniform number in [0, 1) (xorshift64*). */
+static double next_random(struct pf_queue *q)
+{
+	uint64_t x = q->rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	q->rng = x;
+	return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+static uint64_t now_ms(const struct pf_queue *q)
+{
+	return q->loop ? uv_now(q->loop) : 0;
+}
+
+static void update_gauges(struct pf_queue *q)
+{
+	pf_component_gauge(q->c, PF_GAUGE_QUEUE_SIZE, (int64_t)q->used);
+	pf_component_gauge(q->c, PF_GAUGE_QUEUE_CAPACITY,
+			   q->cfg.enabled ? (int64_t)q->cfg.queue_size : 0);
+}
+
+/* Counts a dropped request and logs why, at most once a second. */
+static void drop(struct pf_queue *q, struct pf_queue_item *it, const char *reason,
+		 const char *detail, bool send_failed)
+{
+	if (send_failed)
+		pf_component_count(q->c, PF_CTR_EXPORTER_SEND_FAILED, it->items);
+	pf_component_drop(q->c, reason, it->items);
+	uint64_t now = now_ms(q);
+	if (q->last_log_ms && now - q->last_log_ms < LOG_EVERY_MS) {
+		q->log_suppressed++;
+		return;
+	}
+	pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+	       "dropped a request of %" PRIu64 " samples (%s)%s%s; %" PRIu64
+	       " more drops not logged",
+	       it->items, reason, detail ? ": " : "", detail ? detail : "", q->log_suppressed);
+	q->last_log_ms = now ? now : 1;
+	q->log_suppressed = 0;
+}
+
+static struct pf_queue_item *item_new(struct pf_queue *q, uint64_t seq, uint64_t items,
+				      size_t size)
+{
+	struct pf_queue_item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return NULL;
+	it->q = q;
+	it->seq = seq;
+	it->items = items;
+	it->size = size;
+	it->work.data = it;
+	return it;
+}
+
+static void item_free(struct pf_queue_item *it)
+{
+	free(it->data);
+	free(it);
+}
+
+/* ---- thread-pool jobs ---- */
+
+static void work_run(uv_work_t *w)
+{
+	struct pf_queue_item *it = w->data;
+	const char *dir = it->q->dir;
+
+	switch (it->work_kind) {
+	case WORK_WRITE:
+		it->work_rc = pf_queue_file_write(dir, it->seq, it->items, it->data, it->size);
+		break;
+	case WORK_READ:
+		it->work_rc = pf_queue_file_read(dir, it->seq, it->items, &it->read_data,
+						 &it->read_size);
+		break;
+	case WORK_REMOVE:
+		it->work_rc = pf_queue_file_remove(dir, it->seq, it->items);
+		if (it->work_rc == -ENOENT)
+			it->work_rc = 0;
+		break;
+	}
+}
+
+static void work_done(uv_work_t *w, int status);
+
+static void start_work(struct pf_queue_item *it, enum work_kind kind)
+{
+	struct pf_queue *q = it->q;
+
+	it->work_kind = kind;
+	it->work_rc = 0;
+	q->works++;
+	int rc = uv_queue_work(q->loop, &it->work, work_run, work_done);
+	if (rc < 0) {
+		/* only fails on misuse; run it here rather than lose it */
+		work_run(&it->work);
+		work_done(&it->work, 0);
+	}
+}
+
+/* Forgets an item whose request stays on disk (shutdown), or counts it
+ * dropped when it lives only in memory. */
+static void item_release(struct pf_queue_item *it)
+{
+	struct pf_queue *q = it->q;
+
+	if (!it->on_disk)
+		drop(q, it, "shutdown", NULL, true);
+	item_free(it);
+}
+
+/* The request is done with: remove its file (if any), then free it. */
+static void item_finish(struct pf_queue_item *it)
+{
+	struct pf_queue *q = it->q;
+
+	if (it->on_disk) {
+		q->disk_bytes -= it->size;
+		it->state = ST_REMOVING;
+		free(it->data);
+		it->data = NULL;
+		start_work(it, WORK_REMOVE);
+		return;
+	}
+	item_free(it);
+}
+
+/* Gives a consumer slot back. */
+static void consumer_free(struct pf_queue *q)
+{
+	assert(q->busy > 0);
+	q->busy--;
+	arm(q);
+}
+
+static void send_item(struct pf_queue_item *it)
+{
+	struct pf_queue *q = it->q;
+
+	it->state = ST_SENDING;
+	if (!it->first_ms) {
+		it->first_ms = now_ms(q) ? now_ms(q) : 1;
+		pf_retry_reset(&it->backoff, &q->retry);
+	}
+	q->ops.send(q->ops.arg, it, it->data, it->size);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+	struct pf_queue_item *it = w->data;
+	struct pf_queue *q = it->q;
+	int rc = status < 0 ? status : it->work_rc;
+
+	q->works--;
+	switch (it->work_kind) {
+	case WORK_WRITE:
+		q->writing--;
+		if (rc < 0) {
+			/* keep it in memory: it is sent, but not kept over a restart */
+			pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+			       "could not store a request in %s: %s; keeping it in memory only",
+			       q->dir, strerror(-rc));
+			if (!it->evicted)
+				q->disk_bytes -= it->size;
+			it->on_disk = false;
+		}
+		if (it->evicted) {
+			/* counted and unlisted by make_disk_room */
+			if (it->on_disk) {
+				it->state = ST_REMOVING;
+				start_work(it, WORK_REMOVE);
+			} else {
+				item_free(it);
+			}
+			break;
+		}
+		if (q->expired) {
+			/* unlisted by expire */
+			item_release(it);
+			break;
+		}
+		it->state = ST_READY;
+		break;
+	case WORK_READ:
+		if (rc < 0) {
+			pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+			       "could not read stored request %" PRIu64 ": %s", it->seq,
+			       rc == -EBADMSG ? "corrupt file" : strerror(-rc));
+			pf_component_count(q->c, PF_CTR_INPUT_ERRORS, 1);
+			drop(q, it, "corrupt", NULL, true);
+			item_finish(it);
+			consumer_free(q);
+			break;
+		}
+		it->data = it->read_data;
+		it->read_data = NULL;
+		if (it->read_size != it->size) {
+			q->disk_bytes = q->disk_bytes - it->size + it->read_size;
+			it->size = it->read_size;
+		}
+		if (q->expired) {
+			item_release(it);
+			consumer_free(q);
+			break;
+		}
+		send_item(it);
+		break;
+	case WORK_REMOVE:
+		if (rc < 0)
+			pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+			       "could not remove stored request %" PRIu64 ": %s", it->seq,
+			       strerror(-rc));
+		item_free(it);
+		break;
+	}
+	update_gauges(q);
+	arm(q);
+}
+
+/* ---- dispatching ---- */
+
+static void dispatch(struct pf_queue *q)
+{
+	while (!q->expired && q->ready.head && q->ready.head->state == ST_READY &&
+	       q->busy < consumers(q)) {
+		struct pf_queue_item *it = q->ready.head;
+
+		list_remove(&q->ready, it);
+		q->used -= cost(q, it->size, it->items);
+		q->busy++;
+		if (!it->data && it->on_disk) {
+			it->state = ST_LOADING;
+			start_work(it, WORK_READ);
+			continue;
+		}
+		send_item(it);
+	}
+	update_gauges(q);
+}
+
+/* Everything ready after the deadline: forget (disk) or drop (memory). */
+static void expire(struct pf_queue *q)
+{
+	q->expired = true;
+	while (q->ready.head) {
+		struct pf_queue_item *it = q->ready.head;
+		list_remove(&q->ready, it);
+		q->used -= cost(q, it->size, it->items);
+		if (it->state == ST_READY)
+			item_release(it);
+		/* else being written: released when the write ends */
+	}
+	while (q->waiting.head) {
+		struct pf_queue_item *it = q->waiting.head;
+		list_remove(&q->waiting, it);
+		q->busy--;
+		item_release(it);
+	}
+	update_gauges(q);
+	bool in_flight = q->busy > 0;
+	if (in_flight && q->ops.cancel && !q->cancelled) {
+		q->cancelled = true;
+		q->ops.cancel(q->ops.arg);
+	}
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct pf_queue *q = h->data;
+	q->closing = false;
+	q->started = false;
+	if (q->closed)
+		q->closed(q->closed_arg);
+}
+
+static bool drained(const struct pf_queue *q)
+{
+	if (q->busy || q->works)
+		return false;
+	return q->expired || (!q->ready.head && !q->writing);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct pf_queue *q = t->data;
+	uint64_t now = uv_now(q->loop);
+
+	if (q->stopping && !q->expired && now >= q->deadline_ms)
+		expire(q);
+	if (!q->expired) {
+		/* take the due ones first: a send may finish and re-queue at once */
+		struct item_list due = {0};
+		while (q->waiting.head && q->waiting.head->due_ms <= now) {
+			struct pf_queue_item *it = q->waiting.head;
+			list_remove(&q->waiting, it);
+			list_push_tail(&due, it);
+		}
+		while (due.head) {
+			struct pf_queue_item *it = due.head;
+			list_remove(&due, it);
+			send_item(it);
+		}
+		dispatch(q);
+	}
+	arm(q);
+}
+
+/* Schedules the next wake-up, or closes the timer once a shutdown is
+ * drained. Never sends itself, so it is safe from anywhere. */
+static void arm(struct pf_queue *q)
+{
+	if (!q->started || q->closing)
+		return;
+	if (q->stopping && drained(q)) {
+		q->closing = true;
+		uv_timer_stop(&q->timer);
+		uv_close((uv_handle_t *)&q->timer, on_closed);
+		return;
+	}
+	uint64_t now = uv_now(q->loop), when = UINT64_MAX;
+	if (!q->expired && q->ready.head && q->ready.head->state == ST_READY &&
+	    q->busy < consumers(q))
+		when = now;
+	if (!q->expired && q->waiting.head && q->waiting.head->due_ms < when)
+		when = q->waiting.head->due_ms;
+	if (q->stopping && !q->expired && q->deadline_ms < when)
+		when = q->deadline_ms;
+	if (when == UINT64_MAX) {
+		uv_timer_stop(&q->timer);
+		return;
+	}
+	uv_timer_start(&q->timer, on_timer, when > now ? when - now : 0, 0);
+}
+
+/* ---- the contract ---- */
+
+void pf_queue_done(struct pf_queue_item *it, const struct pf_send_result *res)
+{
+	struct pf_queue *q = it->q;
+	const char *reason = res->reason;
+
+	assert(it->state == ST_SENDING);
+	switch (res->status) {
+	case PF_SEND_OK: {
+		uint64_t rejected = res->rejected < it->items ? res->rejected : it->items;
+		pf_component_count(q->c, PF_CTR_EXPORTER_SENT, it->items - rejected);
+		if (rejected) {
+			pf_component_count(q->c, PF_CTR_EXPORTER_SEND_FAILED, rejected);
+			pf_component_drop(q->c, "rejected", rejected);
+		}
+		item_finish(it);
+		consumer_free(q);
+		return;
+	}
+	case PF_SEND_PERMANENT:
+		drop(q, it, "permanent", reason, true);
+		item_finish(it);
+		consumer_free(q);
+		return;
+	case PF_SEND_RETRY: break;
+	}
+
+	if (q->expired) {
+		item_release(it);
+		consumer_free(q);
+		return;
+	}
+	uint64_t now = uv_now(q->loop);
+	int64_t elapsed = (int64_t)(now - it->first_ms) * NS_PER_MS;
+	int64_t delay = pf_retry_next(&it->backoff, &q->retry, elapsed, res->retry_after_ns,
+				      next_random(q));
+	if (delay < 0) {
+		drop(q, it, q->retry.enabled ? "retries_exhausted" : "send_failed", reason, true);
+		item_finish(it);
+		consumer_free(q);
+		return;
+	}
+	pf_log(pf_component_logger(q->c), PF_LOG_DEBUG,
+	       "retrying a request of %" PRIu64 " samples in %" PRId64 " ms%s%s", it->items,
+	       delay / NS_PER_MS, reason ? ": " : "", reason ? reason : "");
+	it->state = ST_WAITING;
+	it->due_ms = now + (uint64_t)((delay + NS_PER_MS - 1) / NS_PER_MS);
+	struct pf_queue_item *pos = q->waiting.head;
+	while (pos && pos->due_ms <= it->due_ms)
+		pos = pos->next;
+	list_insert_before(&q->waiting, pos, it);
+	arm(q);
+}
+
+/* Frees the oldest waiting requests until `need` more payload bytes fit
+ * under max_size. Returns true when they fit. */
+static bool make_disk_room(struct pf_queue *q, uint64_t need)
+{
+	uint64_t limit = (uint64_t)q->cfg.max_size;
+
+	if (q->cfg.max_size <= 0)
+		return true;
+	if (need > limit)
+		return false;
+	if (q->disk_bytes + need <= limit)
+		return true;
+	uint64_t evictable = 0;
+	for (struct pf_queue_item *e = q->ready.head; e; e = e->next)
+		evictable += e->on_disk ? e->size : 0; /* written or being written */
+	if (q->disk_bytes - evictable + need > limit)
+		return false; /* what is on disk is being sent: refuse rather than evict */
+	struct pf_queue_item *it = q->ready.head;
+	while (it && q->disk_bytes + need > limit) {
+		struct pf_queue_item *next = it->next;
+		if (it->on_disk) {
+			list_remove(&q->ready, it);
+			q->used -= cost(q, it->size, it->items);
+			q->evicted++;
+			drop(q, it, "evicted", "sending_queue.max_size reached", false);
+			if (it->state == ST_WRITING) {
+				q->disk_bytes -= it->size;
+				it->evicted = true;
+			} else if (q->loop) {
+				item_finish(it);
+			} else {
+				/* at create: no loop yet, remove it here */
+				q->disk_bytes -= it->size;
+				pf_queue_file_remove(q->dir, it->seq, it->items);
+				item_free(it);
+			}
+		}
+		it = next;
+	}
+	return q->disk_bytes + need <= limit;
+}
+
+bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items)
+{
+	if (q->stopping)
+		return false;
+	if (!q->cfg.enabled)
+		return !q->ready.head && q->busy == 0;
+	uint64_t c = cost(q, size, items);
+	return c <= capacity(q) && q->used + c <= capacity(q);
+}
+
+int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items)
+{
+	uint64_t c = cost(q, size, items);
+
+	if (q->stopping)
+		return -ESHUTDOWN;
+	if (c > capacity(q) || (file_storage(q) && q->cfg.max_size > 0 &&
+				size > (uint64_t)q->cfg.max_size)) {
+		pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
+		return -EMSGSIZE;
+	}
+	if (!pf_queue_has_room(q, size, items) ||
+	    (file_storage(q) && !make_disk_room(q, size))) {
+		if (!q->cfg.block_on_overflow)
+			pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
+		update_gauges(q);
+		return PF_BUSY;
+	}
+	struct pf_queue_item *it = item_new(q, q->next_seq++, items, size);
+	if (!it)
+		return -ENOMEM;
+	it->data = data;
+	q->used += c;
+	if (file_storage(q) && q->loop) {
+		it->on_disk = true;
+		it->state = ST_WRITING;
+		q->disk_bytes += size;
+		q->writing++;
+		list_push_tail(&q->ready, it);
+		start_work(it, WORK_WRITE);
+	} else {
+		it->state = ST_READY;
+		list_push_tail(&q->ready, it);
+	}
+	update_gauges(q);
+	arm(q);
+	return PF_OK;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct pf_queue_file_entry *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct scan {
+	struct pf_queue_file_entry *e;
+	size_t n, cap;
+};
+
+static int scan_one(void *arg, const struct pf_queue_file_entry *e)
+{
+	struct scan *s = arg;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct pf_queue_file_entry *grown = calloc(cap, sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		if (s->n)
+			memcpy(grown, s->e, s->n * sizeof(*grown));
+		free(s->e);
+		s->e = grown;
+		s->cap = cap;
+	}
+	s->e[s->n++] = *e;
+	return 0;
+}
+
+/* Lists the stored requests into the ready list, oldest first. */
+static int load_stored(struct pf_queue *q)
+{
+	struct scan s = {0};
+	struct timespec ts;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pf_files_clean_temp(q->dir, "q-", 1, (uint64_t)ts.tv_sec * 1000000000ULL +
+						     (uint64_t)ts.tv_nsec);
+	rc = pf_queue_file_scan(q->dir, scan_one, &s);
+	if (rc < 0)
+		goto out_free_scan;
+	qsort(s.e, s.n, sizeof(*s.e), by_seq);
+	for (size_t i = 0; i < s.n; i++) {
+		struct pf_queue_item *it = item_new(q, s.e[i].seq, s.e[i].items, s.e[i].size);
+		if (!it) {
+			rc = -ENOMEM;
+			goto out_free_scan;
+		}
+		it->on_disk = true;
+		it->state = ST_READY;
+		list_push_tail(&q->ready, it);
+		q->used += cost(q, it->size, it->items);
+		q->disk_bytes += it->size;
+		if (s.e[i].seq >= q->next_seq)
+			q->next_seq = s.e[i].seq + 1;
+	}
+	if (s.n)
+		pf_log(pf_component_logger(q->c), PF_LOG_INFO,
+		       "%zu stored requests in %s will be sent again", s.n, q->dir);
+	make_disk_room(q, 0);
+	rc = 0;
+
+out_free_scan:
+	free(s.e);
+	return rc;
+}
+
+static int make_dir(struct pf_queue *q)
+{
+	char sub[128];
+	pf_files_sanitize(pf_component_id(q->c), 100, sub, sizeof(sub));
+	size_t n = strlen(q->cfg.directory) + 1 + strlen(sub) + 1;
+	q->dir = calloc(1, n);
+	if (!q->dir)
+		return -ENOMEM;
+	snprintf(q->dir, n, "%s/%s", q->cfg.directory, sub);
+	return pf_files_mkdir(q->dir);
+}
+
+struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_config *cfg,
+				 const struct pf_retry_config *retry,
+				 const struct pf_queue_ops *ops)
+{
+	const struct pf_logger *lg = pf_component_logger(c);
+	struct pf_queue *q = calloc(1, sizeof(*q));
+	int rc;
+
+	if (!q)
+		return NULL;
+	q->c = c;
+	q->cfg = *cfg;
+	q->retry = *retry;
+	q->ops = *ops;
+	q->next_seq = 1;
+	q->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)q) | 1;
+	if (cfg->storage == PF_QUEUE_STORAGE_FILE) {
+		if (!cfg->directory) {
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: storage file needs a directory");
+			goto out_destroy;
+		}
+		rc = make_dir(q);
+		if (rc < 0) {
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot create %s: %s",
+			       q->dir ? q->dir : cfg->directory, strerror(-rc));
+			goto out_destroy;
+		}
+		rc = load_stored(q);
+		if (rc < 0) {
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot read %s: %s", q->dir,
+			       strerror(-rc));
+			goto out_destroy;
+		}
+	}
+	return q;
+
+out_destroy:
+	pf_queue_destroy(q);
+	return NULL;
+}
+
+int pf_queue_start(struct pf_queue *q, uv_loop_t *loop)
+{
+	assert(!q->started && !q->loop);
+	int rc = uv_timer_init(loop, &q->timer);
+	if (rc < 0)
+		return rc;
+	q->loop = loop;
+	q->timer.data = q;
+	q->started = true;
+	update_gauges(q);
+	arm(q);
+	return 0;
+}
+
+void pf_queue_shutdown(struct pf_queue *q, uint64_t deadline_ms, pf_queue_closed_fn closed,
+		       void *arg)
+{
+	assert(!q->stopping);
+	q->stopping = true;
+	q->deadline_ms = deadline_ms;
+	q->closed = closed;
+	q->closed_arg = arg;
+	if (!q->started) {
+		if (closed)
+			closed(arg);
+		return;
+	}
+	if (uv_now(q->loop) >= deadline_ms)
+		expire(q);
+	arm(q);
+}
+
+void pf_queue_destroy(struct pf_queue *q)
+{
+	if (!q)
+		return;
+	assert(!q->closing && q->works == 0 && q->busy == 0);
+	while (q->ready.head) {
+		struct pf_queue_item *it = q->ready.head;
+		list_remove(&q->ready, it);
+		if (!it->on_disk)
+			pf_component_drop(q->c, "shutdown", it->items);
+		item_free(it);
+	}
+	free(q->dir);
+	free(q);
+}
+
+void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st)
+{
+	st->queued = q->ready.n;
+	st->in_flight = q->busy;
+	st->writing = q->writing;
+	st->disk_bytes = q->disk_bytes;
+	st->evicted = q->evicted;
+}

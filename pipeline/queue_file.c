@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The sending queue's disk storage: scan, write, read and remove one request file (blocking). */
+#include "queue_file.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "files.h"
+
+#define HEADER_SIZE 32
+#define MAGIC	    "PFQ1"
+#define VERSION	    1u
+#define NAME_MAX_Q  64
+/* Requests are encoded batches; anything bigger is not ours. */
+#define MAX_PAYLOAD ((uint64_t)1 << 34)
+
+static void file_name(char *buf, size_t size, uint64_t seq, uint64_t items)
+{
+	snprintf(buf, size, "q-%016" PRIx64 "-%" PRIu64 ".req", seq, items);
+}
+
+/* Parses a request file name; false for anything else (temp files, strays). */
+static bool parse_name(const char *name, uint64_t *seq, uint64_t *items)
+{
+	uint64_t s = 0, n = 0;
+	const char *p = name;
+
+	if (strncmp(p, "q-", 2) != 0)
+		return false;
+	p += 2;
+	for (int i = 0; i < 16; i++, p++) {
+		int d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else
+			return false;
+		s = s << 4 | (uint64_t)d;
+	}
+	if (*p++ != '-' || *p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (strcmp(p, ".req") != 0)
+		return false;
+	*seq = s;
+	*items = n;
+	return true;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int pf_queue_file_scan(const char *dir, pf_queue_file_fn fn, void *arg)
+{
+	int rc = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	int dfd = dirfd(d);
+
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			rc = errno ? -errno : 0;
+			break;
+		}
+		struct pf_queue_file_entry e;
+		struct stat st;
+		if (!parse_name(de->d_name, &e.seq, &e.items))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		e.size = st.st_size > HEADER_SIZE ? (uint64_t)st.st_size - HEADER_SIZE : 0;
+		rc = fn(arg, &e);
+		if (rc)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data, size_t size)
+{
+	char name[NAME_MAX_Q];
+	unsigned char *buf = calloc(1, HEADER_SIZE + size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, MAGIC, 4);
+	put_u32(buf + 4, VERSION);
+	put_u64(buf + 8, items);
+	put_u64(buf + 16, size);
+	put_u64(buf + 24, XXH64(data, size, 0));
+	if (size)
+		memcpy(buf + HEADER_SIZE, data, size);
+	file_name(name, sizeof(name), seq, items);
+	int rc = pf_files_replace(dir, name, buf, HEADER_SIZE + size);
+	free(buf);
+	return rc;
+}
+
+static int read_all(int fd, unsigned char *p, size_t size)
+{
+	while (size) {
+		ssize_t n = read(fd, p, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EBADMSG;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **data, size_t *size)
+{
+	char name[NAME_MAX_Q], path[PATH_MAX];
+	unsigned char hdr[HEADER_SIZE];
+	unsigned char *buf = NULL;
+	struct stat st;
+	int rc;
+
+	file_name(name, sizeof(name), seq, items);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	rc = read_all(fd, hdr, sizeof(hdr));
+	if (rc < 0)
+		goto out_close;
+	uint64_t len = get_u64(hdr + 16);
+	if (memcmp(hdr, MAGIC, 4) != 0 || get_u32(hdr + 4) != VERSION ||
+	    get_u64(hdr + 8) != items || len > MAX_PAYLOAD ||
+	    (uint64_t)st.st_size != HEADER_SIZE + len) {
+		rc = -EBADMSG;
+		goto out_close;
+	}
+	buf = calloc(1, len ? len : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_close;
+	}
+	rc = read_all(fd, buf, len);
+	if (rc < 0)
+		goto out_free_buf;
+	if (XXH64(buf, len, 0) != get_u64(hdr + 24)) {
+		rc = -EBADMSG;
+		goto out_free_buf;
+	}
+	close(fd);
+	*data = buf;
+	*size = len;
+	return 0;
+
+out_free_buf:
+	free(buf);
+out_close:
+	close(fd);
+	return rc;
+}
+
+int pf_queue_file_remove(const char *dir, uint64_t seq, uint64_t items)
+{
+	char name[NAME_MAX_Q], path[PATH_MAX];
+
+	file_name(name, sizeof(name), seq, items);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return unlink(path) < 0 ? -errno : 0;
+}

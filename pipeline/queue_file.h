@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The sending queue's disk storage: one file per request (blocking; thread pool or startup only). */
+#ifndef PF_QUEUE_FILE_H
+#define PF_QUEUE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Layout of a queue directory: one file per request not yet acknowledged,
+ * named q-<seq as 16 hex digits>-<samples>.req, written atomically (temp file,
+ * fsync, rename). The names are the queue's indices: the write index is the
+ * highest seq plus one, the read order is ascending seq, and a request that
+ * is being sent (the Collector's "dispatched" list) keeps its file until it
+ * is acknowledged, so after a crash or kill -9 every file present is sent
+ * again (at-least-once). A file is a 32-byte header (magic "PFQ1", version,
+ * samples, payload length, XXH64 of the payload) and the payload.
+ */
+
+struct pf_queue_file_entry {
+	uint64_t seq;
+	uint64_t items;
+	uint64_t size; /* payload bytes (file size minus the header) */
+};
+
+typedef int (*pf_queue_file_fn)(void *arg, const struct pf_queue_file_entry *e);
+
+/* Calls fn for each request file in `dir`, in directory order, without
+ * opening any (stat only). Stops at fn's first non-zero result and returns
+ * it; otherwise returns 0, or a negative errno. */
+int pf_queue_file_scan(const char *dir, pf_queue_file_fn fn, void *arg);
+
+/* Writes one request atomically. Returns 0 or a negative errno. */
+int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data,
+			size_t size);
+
+/* Reads and checks one request; *data is malloc'd (the caller frees it).
+ * Returns 0, -EBADMSG when the file is not a valid request, or a negative
+ * errno. */
+int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **data, size_t *size);
+
+/* Removes one request's file. Returns 0 or a negative errno (-ENOENT when
+ * it is gone already). */
+int pf_queue_file_remove(const char *dir, uint64_t seq, uint64_t items);
+
+#endif
