@@ -28,9 +28,14 @@ struct pf_batch;
  *                                       the stack is one frame named for the collector
  * Frames are "package.Class.method" with the JFR line number; every location has
  * profile.frame.type = jvm and jvm.frame.type = interpreted, jit, inlined or native.
- * Samples carry thread.name and thread.id; allocations jvm.alloc.class; locks
- * jvm.lock.class; GC jvm.gc.name. Samples with equal stack and attributes are
- * summed (no timestamps). Other event types are skipped.
+ * Allocation and lock stacks get a leaf frame named for the allocated or
+ * locked class (jvm.frame.type = allocation or lock), and the class also as
+ * the sample attribute jvm.alloc.class or jvm.lock.class; an event without a
+ * stack gets the single frame "[unknown stack]" (pprof tools drop samples
+ * without frames). Samples carry thread.name and thread.id; GC samples
+ * jvm.gc.name. Samples with equal stack and attributes are summed (no
+ * timestamps). Other event types are skipped. When a recording has both
+ * jdk.ObjectAllocationSample and the TLAB events enabled, both are counted.
  */
 
 enum pf_jfr_kind {

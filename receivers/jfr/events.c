@@ -116,7 +116,7 @@ struct pf_jfr_decoder {
 	uint64_t t_start, t_end;
 	int64_t pid;
 	char jvm_name[256], jvm_version[256], main_class[256];
-	uint32_t locs[MAX_FRAMES];
+	uint32_t locs[MAX_FRAMES + 1];
 	char str[STR_MAX], str2[STR_MAX];
 };
 
@@ -186,7 +186,7 @@ struct chunk_ctx {
 	int st_frames, fr_method, fr_line, fr_type, me_type, me_name, me_desc, cl_name, sy_string,
 		ft_desc, th_java_name, th_os_name, th_java_id, th_os_id, gc_name;
 	uint32_t attr_jvm; /* profile.frame.type = jvm */
-	struct memo stacks, functions, ftypes, thread_names, thread_ids, classes;
+	struct memo stacks, functions, ftypes, thread_names, thread_ids, classes, topped;
 	int err;
 };
 
@@ -546,6 +546,53 @@ static void on_jvm_info(struct chunk_ctx *x, const struct ev_type *t, const stru
 	}
 }
 
+/* A location of one frame named `name` (a string index), of JFR frame type `type`. */
+static uint32_t named_location(struct chunk_ctx *x, uint32_t name, const char *type)
+{
+	struct pf_batch *b = x->d->b;
+	struct pf_function fn = {.name = name, .system_name = name};
+	uint32_t attrs[2] = {pf_batch_attr_str(b, PF_ATTR_FRAME_TYPE, PF_FRAME_JVM),
+			     pf_batch_attr_str(b, "jvm.frame.type", type)};
+	struct pf_line line = {.function = pf_batch_function(b, &fn)};
+	struct pf_location loc = {0};
+
+	if (attrs[0] == PF_INDEX_ERROR || attrs[1] == PF_INDEX_ERROR ||
+	    line.function == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	loc.attrs = pf_batch_attr_set(b, attrs, 2);
+	return loc.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_location(b, &loc, &line, 1);
+}
+
+/* The stack with a leaf frame for the allocated or locked class on top
+ * (frame type "allocation" or "lock"), or, for a sample without a stack, a
+ * single "[unknown stack]" frame: pprof tools drop samples without frames. */
+static uint32_t topped_stack(struct chunk_ctx *x, uint32_t stack, uint32_t cls, const char *type)
+{
+	struct pf_jfr_decoder *d = x->d;
+	uint64_t key = (uint64_t)stack << 32 | cls;
+	uint32_t idx, loc;
+	size_t n = 0, n_locs = 0;
+
+	if (!cls && stack)
+		return stack;
+	key = key * 4 + (type[0] == 'a');
+	if (memo_get(&x->topped, key, &idx))
+		return idx;
+	if (!cls)
+		cls = pf_batch_cstring(d->b, "[unknown stack]");
+	loc = cls == PF_INDEX_ERROR ? PF_INDEX_ERROR : named_location(x, cls, type);
+	if (loc == PF_INDEX_ERROR)
+		return x->err = -ENOMEM, 0;
+	d->locs[n++] = loc;
+	const uint32_t *locs = stack ? pf_batch_stack_get(d->b, stack, &n_locs) : NULL;
+	for (size_t i = 0; i < n_locs && n < MAX_FRAMES + 1; i++)
+		d->locs[n++] = locs[i];
+	idx = pf_batch_stack(d->b, d->locs, n);
+	if (idx == PF_INDEX_ERROR || memo_put(&x->topped, key, idx) < 0)
+		return x->err = -ENOMEM, 0;
+	return idx;
+}
+
 static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd *r)
 {
 	struct jfr_val v[JFR_MAX_FIELDS];
@@ -570,8 +617,13 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 	if (x->err)
 		return;
 	switch (t->h) {
-	case H_EXECUTION: add(x, PF_JFR_CPU, stack, attrs, n, 1, 0); break;
-	case H_NATIVE: add(x, PF_JFR_WALL, stack, attrs, n, 1, 0); break;
+	case H_EXECUTION:
+	case H_NATIVE:
+		stack = stack ? stack : topped_stack(x, 0, 0, "unknown");
+		if (!x->err)
+			add(x, t->h == H_EXECUTION ? PF_JFR_CPU : PF_JFR_WALL, stack, attrs, n, 1,
+			    0);
+		break;
 	case H_ALLOC_SAMPLE:
 	case H_ALLOC_TLAB:
 	case H_MONITOR:
@@ -590,6 +642,9 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 				return;
 			}
 		}
+		stack = topped_stack(x, stack, cls, alloc ? "allocation" : "lock");
+		if (x->err)
+			return;
 		if (alloc)
 			add(x, PF_JFR_ALLOC, stack, attrs, n, 1, (int64_t)FV(F_WEIGHT));
 		else
@@ -863,6 +918,7 @@ out_free_meta:
 	memo_free(&x->thread_names);
 	memo_free(&x->thread_ids);
 	memo_free(&x->classes);
+	memo_free(&x->topped);
 	jfr_meta_free(&x->meta);
 out_free:
 	free(x);

@@ -8,6 +8,7 @@
 Both print the same keys, one per line, sorted:
   cpu.events N                   jdk.ExecutionSample events
   cpu.method.<Class.method> N    ExecutionSample events whose top frame is that method
+  wall.events N                  jdk.NativeMethodSample events
   alloc.events N / alloc.bytes N ObjectAllocationSample (weight) + ObjectAllocationIn/OutsideTLAB
   lock.events N / lock.ns N      JavaMonitorEnter + ThreadPark (duration)
   gc.<name>.events N / gc.<name>.ns N   GarbageCollection per collector (sumOfPauses)
@@ -18,7 +19,7 @@ import re
 import subprocess
 import sys
 
-EVENTS = ["jdk.ExecutionSample", "jdk.ObjectAllocationSample", "jdk.ObjectAllocationInNewTLAB",
+EVENTS = ["jdk.ExecutionSample", "jdk.NativeMethodSample", "jdk.ObjectAllocationSample", "jdk.ObjectAllocationInNewTLAB",
           "jdk.ObjectAllocationOutsideTLAB", "jdk.JavaMonitorEnter", "jdk.ThreadPark",
           "jdk.GarbageCollection"]
 
@@ -49,6 +50,8 @@ def truth(files):
                     m = frames[0]["method"]
                     cls = (m.get("type") or {}).get("name", "").replace("/", ".")
                     out["cpu.method." + (cls + "." if cls else "") + m["name"]] += 1
+            elif t == "jdk.NativeMethodSample":
+                out["wall.events"] += 1
             elif t.startswith("jdk.ObjectAllocation"):
                 out["alloc.events"] += 1
                 out["alloc.bytes"] += int(v["weight"] if t.endswith("Sample")
@@ -98,6 +101,8 @@ def from_pprof(files):
                 out["cpu.events"] += vals[0]
                 if ids:
                     out["cpu.method." + locs[ids[0]]] += vals[0]
+            elif kinds == ("samples/count", "wall/nanoseconds"):
+                out["wall.events"] += vals[0]
             elif kinds == ("alloc_objects/count", "alloc_space/bytes"):
                 out["alloc.events"] += vals[0]
                 out["alloc.bytes"] += vals[1]
