@@ -52,8 +52,9 @@
  * than `max_size` (0 = PF_OTLP_MAX_SIZE_DEFAULT) is refused with -EFBIG.
  * Returns the number of profiles appended (0 for an empty request), or
  * -EINVAL with `err` naming what is wrong (suitable for an INVALID_ARGUMENT /
- * HTTP 400 message), -EFBIG or -ENOMEM. On error no profile was appended
- * (the batch may hold a few unused dictionary entries). */
+ * HTTP 400 message), -EFBIG or -ENOMEM. After -EINVAL or -EFBIG no profile
+ * was appended (the batch may hold unused dictionary entries); after -ENOMEM
+ * some may have been, so decode into a fresh batch when that matters. */
 int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max_size,
 		   struct pf_error *err);
 
