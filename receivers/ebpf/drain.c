@@ -199,13 +199,15 @@ static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_r
 	bool gone;
 
 	if (rec->pid == 0)
-		return NULL; /* the idle task */
-	if (!p) {
+		return NULL;			 /* the idle task */
+	if (!p || (!p->read_ok && !p->exited)) { /* new, or exec'd and not read yet */
 		p = pf_ebpf_proctab_read(r->procs, rec->pid, &gone);
-		if (!p && gone) {
+		if (gone) {
 			r->stats.procs_gone++;
 			pf_log(lg(r), PF_LOG_DEBUG, "pid %u (%.16s) gone before it was read",
 			       rec->pid, rec->comm);
+			if (p)
+				p->exited = true; /* not looked for again; swept after this drain */
 		}
 		return p;
 	}

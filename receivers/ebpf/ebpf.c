@@ -254,7 +254,7 @@ static void check_done(struct ebpf_recv *r)
 	done(c);
 }
 
-void ebpf_handle_closed(uv_handle_t *h)
+static void handle_closed(uv_handle_t *h)
 {
 	struct ebpf_recv *r = h->data;
 
@@ -284,15 +284,15 @@ static void ebpf_shutdown(void *inst, pf_done_fn done)
 	}
 	if (r->timer_open) {
 		r->timer_open = false;
-		uv_close((uv_handle_t *)&r->timer, ebpf_handle_closed);
+		uv_close((uv_handle_t *)&r->timer, handle_closed);
 	}
 	if (r->rescan_open) {
 		r->rescan_open = false;
-		uv_close((uv_handle_t *)&r->rescan, ebpf_handle_closed);
+		uv_close((uv_handle_t *)&r->rescan, handle_closed);
 	}
 	if (r->poll_open) {
 		r->poll_open = false;
-		uv_close((uv_handle_t *)&r->poll, ebpf_handle_closed);
+		uv_close((uv_handle_t *)&r->poll, handle_closed);
 	}
 	check_done(r);
 }

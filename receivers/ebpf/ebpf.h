@@ -49,8 +49,7 @@ struct pf_ebpf_proc {
 	bool read_ok;	       /* /proc was read at least once */
 	bool exited;	       /* exit seen: dropped after the next drain */
 	uint64_t exit_gen;     /* the drain generation when it exited */
-	uint64_t rescan_ms;    /* uv_now() of the next re-read of its maps, 0: none */
-	unsigned rescans;      /* re-reads left after exec */
+	uint64_t read_ms;      /* uv_now() when a read after exec is due, 0: none */
 	uint64_t rescan_at_ms; /* uv_now() of the last re-read for frames in no mapping */
 	struct pf_ebpf_proc *next;
 };
@@ -81,13 +80,16 @@ void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
  * how many were dropped. */
 size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
 
-/* Re-reads the maps of every process whose rescan_ms is due at now; returns the
- * earliest rescan_ms still pending (0 when none). */
-uint64_t pf_ebpf_proctab_rescan_due(struct pf_ebpf_proctab *t, uint64_t now);
+/* An exec of pid (named comm): its entry (made if new, keeping what an
+ * earlier image left until the read) is read from /proc at due_ms, once the
+ * dynamic loader has mapped the libraries; a process gone by then keeps the
+ * name. Returns the entry or NULL on ENOMEM. */
+struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
+					  uint64_t due_ms);
 
-/* After exec: re-read p's maps a few times as the dynamic loader maps
- * libraries (a short-lived process may be gone by the next drain). */
-void pf_ebpf_proctab_schedule(struct pf_ebpf_proc *p, uint64_t now);
+/* Reads every process whose read is due at now; adds those found gone to
+ * *gone. Returns the earliest read still pending (0 when none). */
+uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone);
 
 size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t);
 
@@ -159,7 +161,7 @@ struct ebpf_recv {
 	struct ring_buffer *rb;
 	uv_poll_t poll;
 	uv_timer_t timer;  /* flips and drains */
-	uv_timer_t rescan; /* re-reads maps of fresh execs */
+	uv_timer_t rescan; /* reads processes shortly after their exec */
 	unsigned open_handles;
 	bool poll_open, timer_open, rescan_open;
 	bool flipped; /* the timer flipped the buffers and drains next */
@@ -196,8 +198,6 @@ void ebpf_drain(struct ebpf_recv *r);
 int ebpf_events_start(struct ebpf_recv *r);
 /* Consumes what is pending in the ring buffer (also called before drains). */
 void ebpf_events_consume(struct ebpf_recv *r);
-
-void ebpf_handle_closed(uv_handle_t *h);
 
 /* True when the thread or process name matches one of the comm options. */
 bool ebpf_comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc);

@@ -12,22 +12,23 @@ static const struct pf_logger *lg(const struct ebpf_recv *r)
 	return pf_component_logger(r->c);
 }
 
-static void on_rescan(uv_timer_t *t)
+/* Shortly after exec the dynamic loader has mapped the libraries. */
+#define EXEC_READ_DELAY_MS 30
+
+static void on_read_due(uv_timer_t *t)
 {
 	struct ebpf_recv *r = t->data;
 	uint64_t now = uv_now(r->loop);
-	uint64_t next = pf_ebpf_proctab_rescan_due(r->procs, now);
+	uint64_t next = pf_ebpf_proctab_read_due(r->procs, now, &r->stats.procs_gone);
 
 	if (next && !r->stopping)
-		uv_timer_start(&r->rescan, on_rescan, next > now ? next - now : 0, 0);
+		uv_timer_start(&r->rescan, on_read_due, next > now ? next - now : 0, 0);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct ebpf_recv *r = ctx;
 	struct pf_bpf_event ev;
-	struct pf_ebpf_proc *p;
-	bool gone;
 
 	if (pf_ebpf_event_decode(data, size, &ev) < 0)
 		return 0;
@@ -37,19 +38,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL))
 		return 0; /* filtered out: not worth reading */
-	/* exec: read the new image now, before a short-lived process is gone. */
-	p = pf_ebpf_proctab_read(r->procs, ev.pid, &gone);
-	if (!p) {
-		if (gone) {
-			r->stats.procs_gone++;
-			pf_log(lg(r), PF_LOG_DEBUG, "pid %u (%s) gone before its exec was read",
-			       ev.pid, ev.comm);
-		}
+	/* Read once, a little later: most execs on a busy host are gone within
+	 * milliseconds, with no sample to name, and the libraries are mapped
+	 * by then. A process that lived 200 ms is read like any other. */
+	if (!pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, uv_now(r->loop) + EXEC_READ_DELAY_MS))
 		return 0;
-	}
-	pf_ebpf_proctab_schedule(p, uv_now(r->loop));
 	if (r->rescan_open && !r->stopping && !uv_is_active((uv_handle_t *)&r->rescan))
-		uv_timer_start(&r->rescan, on_rescan, 30, 0);
+		uv_timer_start(&r->rescan, on_read_due, EXEC_READ_DELAY_MS, 0);
 	return 0;
 }
 

@@ -281,6 +281,7 @@ struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pi
 	read_container(pid, p->container_id);
 	p->read_ok = true;
 	p->exited = false;
+	p->read_ms = 0;
 	if (fresh)
 		insert(t, p);
 	return p;
@@ -299,7 +300,7 @@ void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
 	if (p && !p->exited) {
 		p->exited = true;
 		p->exit_gen = gen;
-		p->rescan_ms = 0;
+		p->read_ms = 0;
 	}
 }
 
@@ -324,33 +325,46 @@ size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen)
 	return dropped;
 }
 
-uint64_t pf_ebpf_proctab_rescan_due(struct pf_ebpf_proctab *t, uint64_t now)
+struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
+					  uint64_t due_ms)
+{
+	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
+
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return NULL;
+		p->pid = pid;
+		insert(t, p);
+	}
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	p->exited = false;
+	p->read_ms = due_ms ? due_ms : 1;
+	return p;
+}
+
+uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone)
 {
 	uint64_t next = 0;
+	bool g;
 
 	for (size_t i = 0; i < N_BUCKETS; i++) {
 		for (struct pf_ebpf_proc *p = t->buckets[i]; p; p = p->next) {
-			if (!p->rescan_ms)
+			if (!p->read_ms)
 				continue;
-			if (p->rescan_ms <= now) {
-				pf_ebpf_proctab_rescan(t, p);
-				p->rescans = p->rescans ? p->rescans - 1 : 0;
-				/* 30 ms, 120 ms, 480 ms after exec */
-				p->rescan_ms = p->rescans
-						       ? now + RESCAN_FIRST_MS * 4 *
-									 (RESCAN_COUNT - p->rescans)
-						       : 0;
+			if (p->read_ms > now) {
+				if (!next || p->read_ms < next)
+					next = p->read_ms;
+				continue;
 			}
-			if (p->rescan_ms && (!next || p->rescan_ms < next))
-				next = p->rescan_ms;
+			p->read_ms = 0;
+			if (p->exited)
+				continue;
+			/* The entry exists: this never inserts or frees. */
+			pf_ebpf_proctab_read(t, p->pid, &g);
+			if (g)
+				(*gone)++;
 		}
 	}
 	return next;
-}
-
-/* Called on exec: schedules re-reads of the maps as the loader maps libraries. */
-void pf_ebpf_proctab_schedule(struct pf_ebpf_proc *p, uint64_t now)
-{
-	p->rescans = RESCAN_COUNT;
-	p->rescan_ms = now + RESCAN_FIRST_MS;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.ebpf_proctab: the ebpf receiver's process table on this very process: /proc reads, build ids, exit and sweep. */
+/* unit.ebpf_proctab: the ebpf receiver's process table on this very process: /proc reads, build ids, reads after exec, exit and sweep. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -125,27 +125,39 @@ static void test_gone_process_stub(void **state)
 	pf_ebpf_proctab_free(t);
 }
 
-static void test_rescan_schedule(void **state)
+static void test_read_after_exec(void **state)
 {
 	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
-	bool gone;
-	struct pf_ebpf_proc *p = pf_ebpf_proctab_read(t, (uint32_t)getpid(), &gone);
-	uint64_t next;
-	int rounds = 0;
+	uint32_t self = (uint32_t)getpid(), ghost = 4194304 + 9;
+	uint64_t gone = 0;
+	struct pf_ebpf_proc *p;
 
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 0); /* nothing pending */
+	p = pf_ebpf_proctab_exec(t, self, "fresh", 1030);
 	assert_non_null(p);
-	assert_int_equal(pf_ebpf_proctab_rescan_due(t, 1000), 0); /* nothing scheduled */
-	pf_ebpf_proctab_schedule(p, 1000);
-	next = pf_ebpf_proctab_rescan_due(t, 1000);
-	assert_true(next > 1000);
-	/* A few re-reads at growing intervals, then none. */
-	while (next && rounds < 10) {
-		next = pf_ebpf_proctab_rescan_due(t, next);
-		rounds++;
-	}
-	assert_int_equal(next, 0);
-	assert_true(rounds >= 2 && rounds <= 4);
+	assert_false(p->read_ok);
+	assert_string_equal(p->comm, "fresh");
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", 1050));
+	/* Not due yet: nothing read. */
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 1030);
+	assert_false(p->read_ok);
+	/* Due: this process is read; the ghost is still pending. */
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1030, &gone), 1050);
+	assert_true(p->read_ok);
+	assert_non_null(p->exe);
 	assert_true(p->maps.n > 0);
+	assert_int_equal(gone, 0);
+	/* The ghost is gone when read: counted, and its name kept. */
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 2000, &gone), 0);
+	assert_int_equal(gone, 1);
+	struct pf_ebpf_proc *g = pf_ebpf_proctab_get(t, ghost);
+	assert_non_null(g);
+	assert_false(g->read_ok);
+	assert_string_equal(g->comm, "ghost");
+	/* Its exit retires it after the next drain. */
+	pf_ebpf_proctab_exit(t, ghost, 2);
+	assert_int_equal(pf_ebpf_proctab_sweep(t, 3), 1);
+	assert_null(pf_ebpf_proctab_get(t, ghost));
 	pf_ebpf_proctab_free(t);
 }
 
@@ -154,7 +166,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_self),	cmocka_unit_test(test_buildid_of_files),
 		cmocka_unit_test(test_exit_and_sweep),	cmocka_unit_test(test_gone_process_stub),
-		cmocka_unit_test(test_rescan_schedule),
+		cmocka_unit_test(test_read_after_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
