@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* libcurl's multi interface on the libuv loop: a uv_poll per socket, a uv_timer for curl's timeouts. */
 #include "http_client.h"
+#include "tls.h"
 
 #include <assert.h>
 #include <curl/curl.h>
@@ -439,6 +440,22 @@ static int call_setup(struct pf_http_call *call, const struct pf_http_request *r
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (req->accept_encoding)
 		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+	if (req->tls) {
+		/* curl copies these strings */
+		if (req->tls->ca_file)
+			curl_easy_setopt(e, CURLOPT_CAINFO, req->tls->ca_file);
+		if (req->tls->cert_file)
+			curl_easy_setopt(e, CURLOPT_SSLCERT, req->tls->cert_file);
+		if (req->tls->key_file)
+			curl_easy_setopt(e, CURLOPT_SSLKEY, req->tls->key_file);
+		if (req->tls->insecure_skip_verify) {
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		curl_easy_setopt(e, CURLOPT_SSLVERSION,
+				 req->tls->min_version == PF_TLS_1_3 ? CURL_SSLVERSION_TLSv1_3
+								     : CURL_SSLVERSION_TLSv1_2);
+	}
 
 	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

@@ -23,6 +23,7 @@
 
 struct pf_http_client;
 struct pf_http_call;
+struct pf_tls_config;
 
 struct pf_http_header {
 	const char *name;
@@ -43,6 +44,10 @@ struct pf_http_request {
 	size_t max_body;     /* largest response body kept; 0 = 64 MiB */
 	/* Ask for gzip/deflate and decode it (max_body applies to the decoded body). */
 	bool accept_encoding;
+	/* TLS for https:// URLs (pipeline/tls.h: ca_file, cert_file/key_file,
+	 * insecure_skip_verify, min_version; server_name_override is not
+	 * supported here); NULL = curl's defaults. Only read by pf_http_send. */
+	const struct pf_tls_config *tls;
 };
 
 /*
