@@ -8,6 +8,8 @@ extern const struct pf_component_def pf_receiver_pprof;
 extern const struct pf_component_def pf_receiver_jfr;
 extern const struct pf_component_def pf_exporter_debug;
 extern const struct pf_component_def pf_exporter_flamegraph;
+extern const struct pf_component_def pf_exporter_otlp;
+extern const struct pf_component_def pf_exporter_otlphttp;
 extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_processor_symbolize;
@@ -23,6 +25,8 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_processor_symbolize,
 	&pf_exporter_debug,
 	&pf_exporter_flamegraph,
+	&pf_exporter_otlp,
+	&pf_exporter_otlphttp,
 	&pf_exporter_pprof,
 	&pf_extension_health_check,
 	NULL,

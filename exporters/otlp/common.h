@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the otlp (gRPC) and otlphttp exporters share: options, encoding into the queue, outcomes. */
+#ifndef PF_EXPORTERS_OTLP_COMMON_H
+#define PF_EXPORTERS_OTLP_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/component.h"
+#include "pipeline/option.h"
+#include "pipeline/queue.h"
+#include "pipeline/retry.h"
+#include "pipeline/tls.h"
+
+enum pf_otlpexp_compression {
+	PF_OTLPEXP_GZIP,
+	PF_OTLPEXP_NONE,
+};
+
+/* The settings both exporters have; each embeds it as `common`. */
+struct pf_otlpexp_config {
+	char *endpoint;
+	struct pf_tls_config tls;
+	struct pf_string_map headers;
+	int compression; /* enum pf_otlpexp_compression */
+	int64_t timeout; /* ns, per attempt */
+	int64_t max_request_size;
+	struct pf_queue_config queue;
+	struct pf_retry_config retry;
+};
+
+extern const char *const pf_otlpexp_compressions[];
+
+/* The common option rows of a config struct `cfg_type` whose struct
+ * pf_otlpexp_config member is `common`; `timeout` is the default text. */
+#define PF_OTLPEXP_OPTIONS(cfg_type, endpoint_doc, timeout_def)                                    \
+	{.name = "endpoint",                                                                       \
+	 .type = PF_OPT_STRING,                                                                    \
+	 .flags = PF_OPT_REQUIRED,                                                                 \
+	 .offset = offsetof(cfg_type, common.endpoint),                                            \
+	 .doc = endpoint_doc},                                                                     \
+		{.name = "tls",                                                                    \
+		 .type = PF_OPT_SECTION,                                                           \
+		 .section = pf_tls_options,                                                        \
+		 .offset = offsetof(cfg_type, common.tls),                                         \
+		 .doc = "TLS: insecure, ca_file, cert_file/key_file (mTLS), ..."},                 \
+		{.name = "headers",                                                                \
+		 .type = PF_OPT_MAP,                                                               \
+		 .offset = offsetof(cfg_type, common.headers),                                     \
+		 .doc = "Headers sent with every request (e.g. authorization)."},                  \
+		{.name = "compression",                                                            \
+		 .type = PF_OPT_ENUM,                                                              \
+		 .def = "gzip",                                                                    \
+		 .choices = pf_otlpexp_compressions,                                               \
+		 .offset = offsetof(cfg_type, common.compression),                                 \
+		 .doc = "Request compression: gzip or none."},                                     \
+		{.name = "timeout",                                                                \
+		 .type = PF_OPT_DURATION,                                                          \
+		 .def = timeout_def,                                                               \
+		 .min = 1e6,                                                                       \
+		 .max = 3600e9,                                                                    \
+		 .offset = offsetof(cfg_type, common.timeout),                                     \
+		 .doc = "Time limit of one attempt."},                                             \
+		{.name = "max_request_size",                                                       \
+		 .type = PF_OPT_SIZE,                                                              \
+		 .def = "64MiB",                                                                   \
+		 .min = 1024,                                                                      \
+		 .max = 1073741824.0,                                                              \
+		 .offset = offsetof(cfg_type, common.max_request_size),                            \
+		 .doc = "Largest request; bigger batches are split by samples."},                  \
+		{.name = "sending_queue",                                                          \
+		 .type = PF_OPT_SECTION,                                                           \
+		 .section = pf_queue_options,                                                      \
+		 .offset = offsetof(cfg_type, common.queue),                                       \
+		 .doc = "The sending queue (exporterhelper semantics)."},                          \
+	{                                                                                          \
+		.name = "retry_on_failure", .type = PF_OPT_SECTION, .section = pf_retry_options,   \
+		.offset = offsetof(cfg_type, common.retry),                                        \
+		.doc = "Retries with exponential backoff."                                         \
+	}
+
+/* Cross-field checks of the common settings. */
+int pf_otlpexp_validate(const struct pf_otlpexp_config *cfg, struct pf_error *err);
+
+/*
+ * A queued request is a small header and the bytes sent on the wire (the
+ * request, gzip'd for HTTP with compression gzip). The header keeps what a
+ * response needs to count rejected samples.
+ */
+struct pf_otlpexp_payload {
+	uint64_t samples;
+	uint32_t profiles;
+	uint32_t flags; /* PF_OTLPEXP_GZIPPED */
+};
+#define PF_OTLPEXP_GZIPPED 0x1u
+#define PF_OTLPEXP_HEADER  sizeof(struct pf_otlpexp_payload)
+
+/*
+ * Encodes `b` into requests of at most max_request_size, gzips each when
+ * `gzip` (HTTP: the queue then keeps compressed bytes) and enqueues them.
+ * Returns PF_OK, PF_BUSY when the queue has no room for the whole batch
+ * (nothing taken), or a negative error. Parts that no longer fit after the
+ * first was queued are counted as enqueue failures (never PF_BUSY, which
+ * would re-send the queued ones).
+ */
+int pf_otlpexp_consume(struct pf_component *c, struct pf_queue *q,
+		       const struct pf_otlpexp_config *cfg, bool gzip, const struct pf_batch *b);
+
+/* Splits a queued payload into its header and wire bytes. */
+void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,
+			const uint8_t **wire, size_t *wire_size);
+
+/* Reads an ExportProfilesServiceResponse after a success: logs a
+ * partial_success (warning) and returns the samples to count as rejected,
+ * prorated from rejected_profiles. */
+uint64_t pf_otlpexp_partial(struct pf_component *c, const struct pf_otlpexp_payload *hdr,
+			    const void *body, size_t size, bool json);
+
+/* Copies a server's error text for a log line: at most `size`-1 bytes,
+ * control characters replaced. */
+void pf_otlpexp_clean_text(const void *text, size_t len, char *out, size_t size);
+
+#endif

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The otlp exporter: OTLP profiles over gRPC (grpc core), through the shared sending queue. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "formats/otlp/otlp.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+#include "pipeline/grpc_client.h"
+
+#define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+
+struct otlp_config {
+	struct pf_otlpexp_config common;
+};
+
+struct otlp_exporter;
+
+/* One request on the wire. */
+struct otlp_send {
+	struct otlp_exporter *e;
+	struct pf_queue_item *item;
+	struct pf_grpc_call *call;
+	struct pf_otlpexp_payload hdr;
+	struct otlp_send *prev, *next;
+};
+
+struct otlp_exporter {
+	struct pf_component *c;
+	const struct otlp_config *cfg;
+	struct pf_queue *queue;
+	struct pf_grpc_client *client;
+	struct pf_grpc_metadata *md;
+	const char *target;
+	struct otlp_send *sends;
+	bool started;
+	bool stopping;
+	pf_done_fn done;
+};
+
+static const struct pf_option otlp_options[] = {
+	PF_OTLPEXP_OPTIONS(struct otlp_config, "gRPC server, host:port (e.g. gateway:4317)", "5s"),
+	PF_OPTION_END,
+};
+
+static const char *const otlp_aliases[] = {"otlp_grpc", NULL};
+
+static const struct pf_logger *lg(const struct otlp_exporter *e)
+{
+	return pf_component_logger(e->c);
+}
+
+/* grpc takes "host:port"; a URL's scheme is accepted and dropped. */
+static const char *grpc_target(const char *endpoint)
+{
+	if (strncmp(endpoint, "http://", 7) == 0)
+		return endpoint + 7;
+	if (strncmp(endpoint, "https://", 8) == 0)
+		return endpoint + 8;
+	return endpoint;
+}
+
+static int otlp_validate(const void *config, struct pf_error *err)
+{
+	const struct otlp_config *cfg = config;
+	int ret = pf_otlpexp_validate(&cfg->common, err);
+
+	if (ret < 0)
+		return ret;
+	if (!grpc_target(cfg->common.endpoint)[0])
+		return pf_error_set(err, "", "endpoint has no host:port");
+	if (strncmp(cfg->common.endpoint, "http://", 7) == 0 && !cfg->common.tls.insecure)
+		return pf_error_set(err, "", "endpoint is http:// but tls.insecure is false");
+	return 0;
+}
+
+static void send_unlink(struct otlp_send *s)
+{
+	struct otlp_exporter *e = s->e;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->sends = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+}
+
+static void on_reply(const struct pf_grpc_result *res, void *arg)
+{
+	struct otlp_send *s = arg;
+	struct otlp_exporter *e = s->e;
+	struct pf_send_result out = {.status = PF_SEND_OK};
+	char message[512], reason[600];
+	int64_t delay_ms = -1;
+	int code = res->code;
+
+	send_unlink(s);
+	if (code == PF_GRPC_OK) {
+		out.rejected = pf_otlpexp_partial(e->c, &s->hdr, res->body, res->body_size, false);
+		pf_queue_done(s->item, &out);
+		free(s);
+		return;
+	}
+	snprintf(message, sizeof(message), "%s", res->message);
+	if (res->details_size) {
+		int dcode = 0;
+		char dmsg[512] = "";
+
+		if (pf_otlp_decode_status(res->details, res->details_size, &dcode, dmsg,
+					  sizeof(dmsg), &delay_ms) < 0)
+			delay_ms = -1;
+		if (!message[0] && dmsg[0])
+			snprintf(message, sizeof(message), "%s", dmsg);
+	}
+	snprintf(reason, sizeof(reason), "%s%s%s", pf_grpc_code_name(code), message[0] ? ": " : "",
+		 message);
+	out.reason = reason;
+	if (pf_grpc_retryable(code, delay_ms)) {
+		out.status = PF_SEND_RETRY;
+		out.retry_after_ns = delay_ms > 0 ? delay_ms * 1000000 : 0;
+		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
+	} else {
+		out.status = PF_SEND_PERMANENT;
+		pf_log(lg(e), PF_LOG_WARN, "%" PRIu64 " samples dropped, not retryable: %s",
+		       s->hdr.samples, reason);
+	}
+	pf_queue_done(s->item, &out);
+	free(s);
+}
+
+static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, size_t size)
+{
+	struct otlp_exporter *e = arg;
+	struct pf_send_result fail = {.status = PF_SEND_RETRY};
+	const struct pf_otlpexp_config *cfg = &e->cfg->common;
+	struct otlp_send *s = calloc(1, sizeof(*s));
+	const uint8_t *wire;
+	size_t wire_size;
+	int ret;
+
+	if (!s) {
+		fail.reason = "out of memory";
+		pf_queue_done(item, &fail);
+		return;
+	}
+	s->e = e;
+	s->item = item;
+	pf_otlpexp_payload(data, size, &s->hdr, &wire, &wire_size);
+	if (s->hdr.flags & PF_OTLPEXP_GZIPPED) {
+		/* written by another exporter type into this directory */
+		fail.status = PF_SEND_PERMANENT;
+		fail.reason = "stored request was compressed for HTTP";
+		free(s);
+		pf_queue_done(item, &fail);
+		return;
+	}
+	ret = pf_grpc_call(e->client, EXPORT_METHOD, wire, wire_size, e->md, cfg->headers.n,
+			   (uint64_t)(cfg->timeout / 1000000), on_reply, s, &s->call);
+	if (ret < 0) {
+		fail.reason = strerror(-ret);
+		free(s);
+		pf_queue_done(item, &fail);
+		return;
+	}
+	s->next = e->sends;
+	if (e->sends)
+		e->sends->prev = s;
+	e->sends = s;
+}
+
+static void otlp_cancel(void *arg)
+{
+	struct otlp_exporter *e = arg;
+
+	for (struct otlp_send *s = e->sends; s; s = s->next)
+		pf_grpc_cancel(s->call);
+}
+
+static void otlp_destroy(struct otlp_exporter *e)
+{
+	if (!e)
+		return;
+	pf_queue_destroy(e->queue);
+	free(e->md);
+	free(e);
+}
+
+static void *otlp_create(struct pf_component *c, const void *config)
+{
+	const struct otlp_config *cfg = config;
+	struct pf_queue_ops ops = {.send = otlp_send, .cancel = otlp_cancel};
+	struct otlp_exporter *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		return NULL;
+	}
+	e->c = c;
+	e->cfg = cfg;
+	e->target = grpc_target(cfg->common.endpoint);
+	e->md = calloc(cfg->common.headers.n + 1, sizeof(*e->md));
+	if (!e->md)
+		goto out_destroy;
+	for (size_t i = 0; i < cfg->common.headers.n; i++) {
+		e->md[i].key = cfg->common.headers.keys[i];
+		e->md[i].value = cfg->common.headers.values[i];
+	}
+	ops.arg = e;
+	e->queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
+	if (!e->queue)
+		goto out_destroy;
+	return e;
+
+out_destroy:
+	otlp_destroy(e);
+	return NULL;
+}
+
+static int otlp_start(void *inst)
+{
+	struct otlp_exporter *e = inst;
+	const struct pf_otlpexp_config *cfg = &e->cfg->common;
+	struct pf_grpc_client_config gc = {
+		.target = e->target,
+		.tls = &cfg->tls,
+		.gzip = cfg->compression == PF_OTLPEXP_GZIP,
+	};
+	struct pf_error err = {0};
+	int ret;
+
+	e->client = pf_grpc_client_new(pf_component_loop(e->c), &gc, &err);
+	if (!e->client) {
+		pf_log(lg(e), PF_LOG_ERROR, "%s", err.msg);
+		return -EINVAL;
+	}
+	ret = pf_queue_start(e->queue, pf_component_loop(e->c));
+	if (ret < 0)
+		return ret;
+	e->started = true;
+	pf_log(lg(e), PF_LOG_INFO, "sending to %s over gRPC%s", e->target,
+	       cfg->tls.insecure ? " (plaintext)" : " with TLS");
+	return 0;
+}
+
+static int otlp_consume(void *inst, struct pf_batch *batch)
+{
+	struct otlp_exporter *e = inst;
+
+	if (e->stopping)
+		return -ESHUTDOWN;
+	return pf_otlpexp_consume(e->c, e->queue, &e->cfg->common, false, batch);
+}
+
+static void on_client_closed(void *arg)
+{
+	struct otlp_exporter *e = arg;
+	struct pf_component *c = e->c;
+	pf_done_fn done = e->done;
+
+	otlp_destroy(e);
+	done(c);
+}
+
+static void on_queue_closed(void *arg)
+{
+	struct otlp_exporter *e = arg;
+
+	if (e->client)
+		pf_grpc_client_close(e->client, on_client_closed, e);
+	else
+		on_client_closed(e);
+}
+
+static void otlp_shutdown(void *inst, pf_done_fn done)
+{
+	struct otlp_exporter *e = inst;
+
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	e->done = done;
+	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+}
+
+const struct pf_component_def pf_exporter_otlp = {
+	.kind = PF_EXPORTER,
+	.type = "otlp",
+	.aliases = otlp_aliases,
+	.doc = "Send OTLP profiles over gRPC (to a collector, Pyroscope or a proflow gateway).",
+	.stability = "alpha",
+	.options = otlp_options,
+	.config_size = sizeof(struct otlp_config),
+	.validate = otlp_validate,
+	.create = otlp_create,
+	.start = otlp_start,
+	.consume = otlp_consume,
+	.shutdown = otlp_shutdown,
+};
