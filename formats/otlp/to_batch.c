@@ -117,8 +117,9 @@ static uint32_t attr_set(struct conv *c, const int32_t *idx, size_t n)
 
 	if (!t)
 		return PF_INDEX_ERROR;
+	/* An entry equal to the zero attribute (empty key, no value) says nothing. */
 	for (size_t i = 0; i < n; i++)
-		if (idx[i] != 0 && c->attr[idx[i]] != DROPPED)
+		if (c->attr[idx[i]] != 0 && c->attr[idx[i]] != DROPPED)
 			t[k++] = c->attr[idx[i]];
 	return pf_batch_attr_set(c->b, t, k);
 }

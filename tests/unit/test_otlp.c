@@ -758,6 +758,39 @@ static void test_validation_errors(void **state)
 	free(pb);
 }
 
+/* An attribute_table entry equal to the zero entry, listed by a profile, said
+ * nothing but came back out as attribute index 0 (found by fuzz.otlp). */
+static void test_zero_attribute_entry_dropped(void **state)
+{
+	char *text = edit("      attribute_indices: 3\n", "      attribute_indices: 6\n");
+	char *text2 = NULL;
+	size_t n, n1, n2;
+	{
+		const char *at = strstr(text, "  stack_table {}");
+		assert_non_null(at);
+		text2 = calloc(strlen(text) + 32, 1);
+		assert_non_null(text2);
+		memcpy(text2, text, (size_t)(at - text));
+		strcat(text2, "  attribute_table {}\n");
+		strcat(text2, at);
+	}
+	uint8_t *pb = text_to_pb(text2, &n);
+	struct pf_batch *b = decode_ok(pb, n, 1);
+	assert_int_equal(pf_batch_profile_get(b, 0)->attrs, 0);
+	uint8_t *out1 = encode_all(b, &n1);
+	struct pf_batch *b2 = decode_ok(out1, n1, 1);
+	uint8_t *out2 = encode_all(b2, &n2);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(out1, out2, n1);
+	free(out1);
+	free(out2);
+	free(pb);
+	free(text);
+	free(text2);
+	pf_batch_unref(b);
+	pf_batch_unref(b2);
+}
+
 /* ---- hand-built wire bytes ---- */
 
 struct wbuf {
@@ -1359,6 +1392,7 @@ int main(void)
 		cmocka_unit_test(test_golden_protoc_decode),
 		cmocka_unit_test(test_decode_protoc_request),
 		cmocka_unit_test(test_validation_errors),
+		cmocka_unit_test(test_zero_attribute_entry_dropped),
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
 		cmocka_unit_test(test_depth_limit),
