@@ -11,6 +11,7 @@ extern const struct pf_component_def pf_exporter_flamegraph;
 extern const struct pf_component_def pf_exporter_otlp;
 extern const struct pf_component_def pf_exporter_otlphttp;
 extern const struct pf_component_def pf_exporter_pprof;
+extern const struct pf_component_def pf_exporter_pyroscope;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_processor_symbolize;
 extern const struct pf_component_def pf_extension_health_check;
@@ -28,6 +29,7 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_exporter_otlp,
 	&pf_exporter_otlphttp,
 	&pf_exporter_pprof,
+	&pf_exporter_pyroscope,
 	&pf_extension_health_check,
 	NULL,
 };

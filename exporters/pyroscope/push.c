@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+/* A batch as one Push API request: a series per resource and pprof group, each a gzipped pprof. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "formats/pprof/pprof.h"
+#include "proto/pyroscope/push.pb-c.h"
+#include "pyroscope.h"
+
+void pf_pyroscope_uuid(char out[37])
+{
+	uint8_t r[16] = {0};
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n <= 0)
+			break; /* never on Linux >= 3.17 for 16 bytes; zeros are still a UUID */
+		got += (size_t)n;
+	}
+	r[6] = (uint8_t)((r[6] & 0x0f) | 0x40); /* version 4 */
+	r[8] = (uint8_t)((r[8] & 0x3f) | 0x80); /* variant 10 */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+		 r[13], r[14], r[15]);
+}
+
+/* One series being built; it owns its labels and raw profile. */
+struct series {
+	Push__V1__RawProfileSeries msg;
+	Push__V1__RawSample sample;
+	Push__V1__RawSample *samples[1];
+	Push__V1__LabelPair *pairs;
+	Push__V1__LabelPair **pair_ptrs;
+	struct pf_pyroscope_labels labels;
+	uint8_t *raw;
+	char id[37];
+};
+
+static void series_free(struct series *s)
+{
+	free(s->raw);
+	free(s->pair_ptrs);
+	free(s->pairs);
+	pf_pyroscope_labels_clear(&s->labels);
+}
+
+/* Fills s for the profiles sel[0..n); returns 0 or a negative error. */
+static int series_build(struct series *s, const struct pf_batch *b, const uint32_t *sel, size_t n,
+			const struct pf_pyroscope_config *cfg)
+{
+	Push__V1__RawProfileSeries init = PUSH__V1__RAW_PROFILE_SERIES__INIT;
+	Push__V1__RawSample sinit = PUSH__V1__RAW_SAMPLE__INIT;
+	Push__V1__LabelPair pinit = PUSH__V1__LABEL_PAIR__INIT;
+	size_t raw_size = 0;
+	int err;
+
+	err = pf_pyroscope_series_labels(b, sel, n, cfg, false, &s->labels);
+	if (err)
+		return err;
+	s->pairs = calloc(s->labels.n, sizeof(*s->pairs));
+	s->pair_ptrs = calloc(s->labels.n, sizeof(*s->pair_ptrs));
+	if (!s->pairs || !s->pair_ptrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->labels.n; i++) {
+		s->pairs[i] = pinit;
+		s->pairs[i].name = s->labels.v[i].name;
+		s->pairs[i].value = s->labels.v[i].value;
+		s->pair_ptrs[i] = &s->pairs[i];
+	}
+	err = pf_pprof_encode(b, sel, n, true, &s->raw, &raw_size);
+	if (err)
+		return err;
+	pf_pyroscope_uuid(s->id);
+	s->sample = sinit;
+	s->sample.raw_profile.data = s->raw;
+	s->sample.raw_profile.len = raw_size;
+	s->sample.id = s->id;
+	s->samples[0] = &s->sample;
+	s->msg = init;
+	s->msg.n_labels = s->labels.n;
+	s->msg.labels = s->pair_ptrs;
+	s->msg.n_samples = 1;
+	s->msg.samples = s->samples;
+	return 0;
+}
+
+static uint64_t group_samples(const struct pf_batch *b, const uint32_t *sel, size_t n)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ns = 0;
+
+		pf_batch_samples(b, sel[i], &ns);
+		total += ns;
+	}
+	return total;
+}
+
+int pf_pyroscope_encode_push(const struct pf_batch *b, const struct pf_pyroscope_config *cfg,
+			     uint8_t **out, size_t *out_size, uint64_t *items)
+{
+	Push__V1__PushRequest req = PUSH__V1__PUSH_REQUEST__INIT;
+	size_t np = pf_batch_n_profiles(b), n_series = 0;
+	Push__V1__RawProfileSeries **ptrs = NULL;
+	struct series *series = NULL;
+	uint32_t *group_of, *sel;
+	int n_groups, err = 0;
+
+	*out = NULL;
+	*out_size = 0;
+	*items = 0;
+	if (np == 0)
+		return 0;
+	group_of = calloc(np, sizeof(*group_of));
+	sel = calloc(np, sizeof(*sel));
+	if (!group_of || !sel) {
+		err = -ENOMEM;
+		goto out_free_sel;
+	}
+	n_groups = pf_pprof_groups(b, group_of);
+	if (n_groups < 0) {
+		err = n_groups;
+		goto out_free_sel;
+	}
+	series = calloc((size_t)n_groups, sizeof(*series));
+	ptrs = calloc((size_t)n_groups, sizeof(*ptrs));
+	if (!series || !ptrs) {
+		err = -ENOMEM;
+		goto out_free_series;
+	}
+	for (int g = 0; g < n_groups; g++) {
+		size_t n = 0;
+		uint64_t samples;
+
+		for (uint32_t p = 0; p < np; p++)
+			if (group_of[p] == (uint32_t)g)
+				sel[n++] = p;
+		samples = n ? group_samples(b, sel, n) : 0;
+		if (samples == 0)
+			continue;
+		err = series_build(&series[n_series], b, sel, n, cfg);
+		n_series++;
+		if (err)
+			goto out_free_series;
+		ptrs[n_series - 1] = &series[n_series - 1].msg;
+		*items += samples;
+	}
+	if (n_series == 0)
+		goto out_free_series;
+	req.n_series = n_series;
+	req.series = ptrs;
+	*out_size = push__v1__push_request__get_packed_size(&req);
+	*out = malloc(*out_size ? *out_size : 1);
+	if (!*out) {
+		err = -ENOMEM;
+		goto out_free_series;
+	}
+	push__v1__push_request__pack(&req, *out);
+
+out_free_series:
+	for (size_t i = 0; i < n_series; i++)
+		series_free(&series[i]);
+	free(ptrs);
+	free(series);
+out_free_sel:
+	free(sel);
+	free(group_of);
+	if (err) {
+		*items = 0;
+		*out_size = 0;
+	}
+	return err;
+}

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: Apache-2.0
+/* unit.pyroscope: the exporter against a local HTTP server that checks and decodes each request, both APIs. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <microhttpd.h>
+
+#include "exporters/pyroscope/pyroscope.h"
+#include "formats/gzip.h"
+#include "formats/pprof/pprof.h"
+#include "proto/pyroscope/push.pb-c.h"
+#include "sinks_harness.h"
+
+#define T0_NS	 (1795760100ULL * 1000000000ULL) /* 2026-11-27T06:15:00Z */
+#define MAX_REQS 8
+
+extern const struct pf_component_def pf_exporter_pyroscope;
+
+/* ---- the fake Pyroscope ---- */
+
+struct req {
+	char path[128];
+	char query_name[512], from[32], until[32], format[32], spy[32], rate[32];
+	char ctype[256], connect[16], auth[256], tenant[64], custom[64];
+	uint8_t *body;
+	size_t body_size;
+};
+
+struct server {
+	struct MHD_Daemon *d;
+	unsigned port;
+	pthread_mutex_t mu;
+	struct req reqs[MAX_REQS];
+	size_t n_reqs;
+	/* What to answer, in order; 200 once they run out. */
+	int statuses[MAX_REQS];
+	const char *bodies[MAX_REQS];
+	const char *types[MAX_REQS];
+	size_t n_statuses;
+};
+
+struct upload {
+	uint8_t *data;
+	size_t size;
+};
+
+static void copy_value(struct MHD_Connection *conn, enum MHD_ValueKind kind, const char *key,
+		       char *out, size_t size)
+{
+	const char *v = MHD_lookup_connection_value(conn, kind, key);
+
+	snprintf(out, size, "%s", v ? v : "");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct upload *up = *con_cls;
+	struct MHD_Response *resp;
+	struct req *r;
+	int status = 200;
+	const char *body = "{}", *type = "application/proto";
+	enum MHD_Result ret;
+
+	if (!up) {
+		up = calloc(1, sizeof(*up));
+		*con_cls = up;
+		return up ? MHD_YES : MHD_NO;
+	}
+	if (*upload_data_size) {
+		uint8_t *p = malloc(up->size + *upload_data_size);
+
+		if (!p)
+			return MHD_NO;
+		if (up->size)
+			memcpy(p, up->data, up->size);
+		memcpy(p + up->size, upload_data, *upload_data_size);
+		free(up->data);
+		up->data = p;
+		up->size += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->n_reqs < MAX_REQS) {
+		r = &s->reqs[s->n_reqs];
+		snprintf(r->path, sizeof(r->path), "%s %s", method, url);
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "name", r->query_name,
+			   sizeof(r->query_name));
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "from", r->from, sizeof(r->from));
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "until", r->until, sizeof(r->until));
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "format", r->format, sizeof(r->format));
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "spyName", r->spy, sizeof(r->spy));
+		copy_value(conn, MHD_GET_ARGUMENT_KIND, "sampleRate", r->rate, sizeof(r->rate));
+		copy_value(conn, MHD_HEADER_KIND, "Content-Type", r->ctype, sizeof(r->ctype));
+		copy_value(conn, MHD_HEADER_KIND, "Connect-Protocol-Version", r->connect,
+			   sizeof(r->connect));
+		copy_value(conn, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
+		copy_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID", r->tenant, sizeof(r->tenant));
+		copy_value(conn, MHD_HEADER_KIND, "X-Custom", r->custom, sizeof(r->custom));
+		r->body = up->data;
+		r->body_size = up->size;
+		up->data = NULL;
+		if (s->n_reqs < s->n_statuses) {
+			status = s->statuses[s->n_reqs];
+			body = s->bodies[s->n_reqs];
+			type = s->types[s->n_reqs];
+		}
+		s->n_reqs++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(up->data);
+	free(up);
+	*con_cls = NULL;
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Content-Type", type);
+	if (status == 503)
+		MHD_add_response_header(resp, "Retry-After", "0");
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+
+	if (up) {
+		free(up->data);
+		free(up);
+		*con_cls = NULL;
+	}
+}
+
+static void server_start(struct server *s)
+{
+	const union MHD_DaemonInfo *info;
+
+	pthread_mutex_init(&s->mu, NULL);
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, s,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR,
+				NULL, MHD_OPTION_END);
+	assert_non_null(s->d);
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_non_null(info);
+	s->port = info->port;
+}
+
+static void server_stop(struct server *s)
+{
+	MHD_stop_daemon(s->d);
+	for (size_t i = 0; i < s->n_reqs; i++)
+		free(s->reqs[i].body);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static void answer(struct server *s, int status, const char *type, const char *body)
+{
+	s->statuses[s->n_statuses] = status;
+	s->types[s->n_statuses] = type;
+	s->bodies[s->n_statuses] = body;
+	s->n_statuses++;
+}
+
+/* ---- the pipeline ---- */
+
+static const struct pf_option no_options[] = {PF_OPTION_END};
+
+static void *feeder_create(struct pf_component *c, const void *config)
+{
+	return c;
+}
+
+static void feeder_shutdown(void *inst, pf_done_fn done)
+{
+	done(inst);
+}
+
+static const struct pf_component_def feeder_def = {
+	.kind = PF_RECEIVER,
+	.type = "feeder",
+	.doc = "Test receiver driven by the test.",
+	.options = no_options,
+	.config_size = 1,
+	.create = feeder_create,
+	.shutdown = feeder_shutdown,
+};
+
+static const struct pf_component_def *const registry[] = {&feeder_def, &pf_exporter_pyroscope,
+							  NULL};
+
+static void env_start(struct sh_env *env, const struct server *s, const char *extra)
+{
+	struct pf_error err = {0};
+	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+	char yaml[2048];
+
+	snprintf(yaml, sizeof(yaml),
+		 "receivers:\n  feeder:\n"
+		 "exporters:\n  pyroscope:\n    endpoint: http://127.0.0.1:%u/\n"
+		 "    retry_on_failure:\n      initial_interval: 20ms\n"
+		 "%s"
+		 "service:\n  pipelines:\n    profiles:\n"
+		 "      receivers: [feeder]\n      exporters: [pyroscope]\n",
+		 s->port, extra);
+	memset(env, 0, sizeof(*env));
+	assert_int_equal(uv_loop_init(&env->loop), 0);
+	env->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, &err);
+	if (!env->cfg)
+		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
+	free(env->cfg->metrics_address);
+	env->cfg->metrics_address = strdup("");
+	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
+	assert_non_null(env->svc);
+	assert_int_equal(pf_service_start(env->svc), 0);
+}
+
+struct done_cond {
+	struct pf_component *c;
+	uint64_t want;
+};
+
+static bool all_done(void *arg)
+{
+	struct done_cond *d = arg;
+
+	return pf_component_counter(d->c, PF_CTR_EXPORTER_SENT) +
+		       pf_component_counter(d->c, PF_CTR_EXPORTER_SEND_FAILED) >=
+	       d->want;
+}
+
+/* A cpu batch (samples/count + cpu/nanoseconds) of `service` with 3 samples. */
+static struct pf_batch *cpu_batch(const char *service, const char *exe)
+{
+	static const char *const hot[] = {"main.hot", "main.main", NULL};
+	static const char *const cold[] = {"main.cold", "main.main", NULL};
+	struct pf_batch *b = pf_batch_new();
+	uint32_t p0, p1;
+
+	assert_non_null(b);
+	p0 = sh_profile(b, service, 4242, "samples", "count", T0_NS);
+	p1 = sh_profile(b, service, 4242, "cpu", "nanoseconds", T0_NS);
+	if (exe) {
+		/* Rebuild both profiles' resource with process.executable.name. */
+		uint32_t a[2] = {pf_batch_attr_str(b, "process.executable.name", exe),
+				 pf_batch_attr_int(b, "process.pid", 4242)};
+		struct pf_resource r = {.attrs = pf_batch_attr_set(b, a, 2)};
+		struct pf_profile_desc d = *pf_batch_profile_get(b, p0);
+		struct pf_batch *nb = pf_batch_new();
+
+		pf_batch_unref(b);
+		b = nb;
+		d.resource = 0;
+		d.sample_type.type = pf_batch_cstring(b, "samples");
+		d.sample_type.unit = pf_batch_cstring(b, "count");
+		d.period_type.type = pf_batch_cstring(b, "cpu");
+		d.period_type.unit = pf_batch_cstring(b, "nanoseconds");
+		a[0] = pf_batch_attr_str(b, "process.executable.name", exe);
+		a[1] = pf_batch_attr_int(b, "process.pid", 4242);
+		r.attrs = pf_batch_attr_set(b, a, 2);
+		d.resource = pf_batch_resource(b, &r);
+		p0 = pf_batch_add_profile(b, &d);
+		d.sample_type.type = pf_batch_cstring(b, "cpu");
+		d.sample_type.unit = pf_batch_cstring(b, "nanoseconds");
+		p1 = pf_batch_add_profile(b, &d);
+	}
+	sh_sample(b, p0, hot, 7);
+	sh_sample(b, p1, hot, 70000000);
+	sh_sample(b, p0, cold, 2);
+	sh_sample(b, p1, cold, 20000000);
+	sh_sample(b, p0, hot, 1);
+	sh_sample(b, p1, hot, 10000000);
+	return b;
+}
+
+/* Decodes a gzipped pprof and checks it holds the cpu batch's totals. */
+static void check_profile(const uint8_t *data, size_t size)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_pprof_origin origin = {0};
+	struct pf_error err = {0};
+
+	assert_true(pf_gzip_detect(data, size));
+	assert_int_equal(pf_pprof_decode(b, &origin, data, size, 0, &err), 2);
+	assert_int_equal(sh_sum(b, "samples", "main.hot"), 8);
+	assert_int_equal(sh_sum(b, "samples", "main.cold"), 2);
+	assert_int_equal(sh_sum(b, "cpu", NULL), 100000000);
+	pf_batch_unref(b);
+}
+
+static const char *label(const Push__V1__RawProfileSeries *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_labels; i++)
+		if (strcmp(s->labels[i]->name, name) == 0)
+			return s->labels[i]->value;
+	return NULL;
+}
+
+static bool is_uuid4(const char *s)
+{
+	if (strlen(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return false;
+	return s[14] == '4' && strchr("89ab", s[19]);
+}
+
+/* Runs one batch through an exporter configured with `extra` and waits
+ * until `want` samples are sent or dropped. */
+static void run_batch(struct server *s, const char *extra, struct pf_batch *b, uint64_t want,
+		      struct sh_env *env)
+{
+	struct done_cond cond;
+
+	env_start(env, s, extra);
+	cond.c = sh_find(env, PF_EXPORTER, "pyroscope");
+	cond.want = want;
+	assert_int_equal(pf_component_emit(sh_find(env, PF_RECEIVER, "feeder"), b), PF_OK);
+	assert_true(sh_run_until(env, all_done, &cond, 10000));
+	sh_env_shutdown(env);
+}
+
+static void test_push(void **state)
+{
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", NULL);
+	Push__V1__PushRequest *req;
+	const Push__V1__RawProfileSeries *series;
+
+	server_start(&s);
+	run_batch(&s,
+		  "    basic_auth: {username: alice, password: s3cret}\n"
+		  "    tenant_id: team-a\n"
+		  "    headers: {X-Custom: yes}\n"
+		  "    labels: {env: prod, 9bad-name: x}\n"
+		  "    resource_labels: [process.pid]\n",
+		  b, 6, &env);
+	assert_int_equal(
+		pf_component_counter(sh_find(&env, PF_EXPORTER, "pyroscope"), PF_CTR_EXPORTER_SENT),
+		6);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 1);
+	assert_string_equal(s.reqs[0].path, "POST /push.v1.PusherService/Push");
+	assert_string_equal(s.reqs[0].ctype, "application/proto");
+	assert_string_equal(s.reqs[0].connect, "1");
+	assert_string_equal(s.reqs[0].auth, "Basic YWxpY2U6czNjcmV0"); /* alice:s3cret */
+	assert_string_equal(s.reqs[0].tenant, "team-a");
+	assert_string_equal(s.reqs[0].custom, "yes");
+	req = push__v1__push_request__unpack(NULL, s.reqs[0].body_size, s.reqs[0].body);
+	assert_non_null(req);
+	assert_int_equal(req->n_series, 1);
+	series = req->series[0];
+	assert_string_equal(label(series, "__name__"), "process_cpu");
+	assert_string_equal(label(series, "service_name"), "checkout");
+	assert_string_equal(label(series, "__delta__"), "false");
+	assert_string_equal(label(series, "env"), "prod");
+	assert_string_equal(label(series, "process_pid"), "4242");
+	assert_string_equal(label(series, "_9bad_name"), "x");
+	for (size_t i = 1; i < series->n_labels; i++)
+		assert_true(strcmp(series->labels[i - 1]->name, series->labels[i]->name) < 0);
+	assert_int_equal(series->n_samples, 1);
+	assert_true(is_uuid4(series->samples[0]->id));
+	check_profile(series->samples[0]->raw_profile.data, series->samples[0]->raw_profile.len);
+	push__v1__push_request__free_unpacked(req, NULL);
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
+/* The bytes of multipart part `name`, or NULL. */
+static const uint8_t *mp_part(const struct req *r, const char *name, size_t *len)
+{
+	const char *bnd = strstr(r->ctype, "boundary=");
+	char delim[128], disp[128];
+	const uint8_t *p, *end = r->body + r->body_size;
+
+	assert_non_null(bnd);
+	snprintf(delim, sizeof(delim), "\r\n--%s", bnd + 9);
+	snprintf(disp, sizeof(disp), "name=\"%s\"", name);
+	p = memmem(r->body, r->body_size, disp, strlen(disp));
+	if (!p)
+		return NULL;
+	p = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+	assert_non_null(p);
+	p += 4;
+	*len = (size_t)((const uint8_t *)memmem(p, (size_t)(end - p), delim, strlen(delim)) - p);
+	return p;
+}
+
+static void test_ingest(void **state)
+{
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch(NULL, "java");
+	const uint8_t *part;
+	char json[512];
+	size_t len = 0;
+
+	server_start(&s);
+	run_batch(&s,
+		  "    api: ingest\n    bearer_token: tok\n"
+		  "    labels: {region: eu-1, bad=key: v}\n",
+		  b, 6, &env);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 1);
+	assert_string_equal(s.reqs[0].path, "POST /ingest");
+	assert_string_equal(s.reqs[0].auth, "Bearer tok");
+	assert_string_equal(s.reqs[0].tenant, "");
+	assert_string_equal(s.reqs[0].connect, "");
+	assert_string_equal(s.reqs[0].query_name, "unknown_service_java{bad_key=v,region=eu-1,"
+						  "service_name=unknown_service:java}");
+	assert_string_equal(s.reqs[0].from, "1795760100");
+	assert_string_equal(s.reqs[0].until, "1795760101");
+	assert_string_equal(s.reqs[0].format, "pprof");
+	assert_string_equal(s.reqs[0].spy, "proflow");
+	assert_string_equal(s.reqs[0].rate, "100");
+	assert_true(strncmp(s.reqs[0].ctype, "multipart/form-data; boundary=", 30) == 0);
+	part = mp_part(&s.reqs[0], "profile", &len);
+	assert_non_null(part);
+	check_profile(part, len);
+	part = mp_part(&s.reqs[0], "sample_type_config", &len);
+	assert_non_null(part);
+	assert_true(len < sizeof(json));
+	memcpy(json, part, len);
+	json[len] = '\0';
+	assert_string_equal(json, "{\"samples\":{\"units\":\"samples\",\"aggregation\":\"sum\"},"
+				  "\"cpu\":{\"units\":\"samples\",\"aggregation\":\"sum\"}}");
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
+/* A 503 is retried (Retry-After: 0) and the retry delivers. */
+static void test_503_retried(void **state)
+{
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", NULL);
+	struct pf_component *c;
+
+	server_start(&s);
+	answer(&s, 503, "text/plain", "overloaded");
+	answer(&s, 503, "application/json", "{\"code\":\"unavailable\",\"message\":\"try later\"}");
+	run_batch(&s, "", b, 6, &env);
+	c = sh_find(&env, PF_EXPORTER, "pyroscope");
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 6);
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SEND_FAILED), 0);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(s.reqs[i].path, "POST /push.v1.PusherService/Push");
+		assert_int_equal(s.reqs[i].body_size, s.reqs[0].body_size);
+		assert_memory_equal(s.reqs[i].body, s.reqs[0].body, s.reqs[0].body_size);
+	}
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
+/* Runs a batch into a 400 with stderr captured; returns the log. */
+static char *run_rejected(struct server *s, const char *type, const char *body, const char *extra,
+			  struct sh_env *env, struct pf_batch *b)
+{
+	char path[] = "/tmp/pf_pyroscope_log.XXXXXX";
+	int fd = mkstemp(path), saved = dup(2);
+	char *log = calloc(1, 65536);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0 && log);
+	unlink(path);
+	answer(s, 400, type, body);
+	fflush(stderr);
+	dup2(fd, 2);
+	run_batch(s, extra, b, 6, env);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, log, 65535, 0);
+	assert_true(n > 0);
+	close(fd);
+	return log;
+}
+
+/* A 400 is not retried: dropped, counted, and the server's message logged
+ * whether it comes as Connect JSON or as plain text. */
+static void test_400_dropped(void **state)
+{
+	static const struct {
+		const char *type, *body, *extra, *want;
+	} cases[] = {
+		{"application/json",
+		 "{\"code\":\"invalid_argument\",\"message\":\"invalid labels: service_name\"}", "",
+		 "HTTP 400: invalid labels: service_name"},
+		{"text/plain; charset=utf-8", "bad metadata\n", "    api: ingest\n",
+		 "HTTP 400: bad metadata"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct server s = {0};
+		struct sh_env env;
+		struct pf_batch *b = cpu_batch("checkout", NULL);
+		struct pf_component *c;
+		char *log;
+
+		server_start(&s);
+		log = run_rejected(&s, cases[i].type, cases[i].body, cases[i].extra, &env, b);
+		c = sh_find(&env, PF_EXPORTER, "pyroscope");
+		assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 0);
+		assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SEND_FAILED), 6);
+		sh_env_free(&env);
+		assert_int_equal(s.n_reqs, 1);
+		if (!strstr(log, cases[i].want))
+			fail_msg("log lacks \"%s\":\n%s", cases[i].want, log);
+		free(log);
+		pf_batch_unref(b);
+		server_stop(&s);
+	}
+}
+
+static void test_profile_names(void **state)
+{
+	static const struct {
+		const char *t0, *t1, *want;
+	} cases[] = {
+		{"samples", "cpu", "process_cpu"},	    {"samples", "wall", "wall"},
+		{"alloc_objects", "alloc_space", "memory"}, {"contentions", "lock", "mutex"},
+		{"contentions", "delay", "mutex"},	    {"goroutine", NULL, "goroutines"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pf_batch *b = pf_batch_new();
+		uint32_t sel[2];
+		size_t n = 0;
+
+		sel[n++] = sh_profile(b, "x", -1, cases[i].t0, "count", T0_NS);
+		if (cases[i].t1)
+			sel[n++] = sh_profile(b, "x", -1, cases[i].t1, "nanoseconds", T0_NS);
+		assert_string_equal(pf_pyroscope_profile_name(b, sel, n), cases[i].want);
+		pf_batch_unref(b);
+	}
+}
+
+static void test_config_errors(void **state)
+{
+	static const char *const bad[] = {
+		"    endpoint: localhost:4040\n",
+		"    basic_auth: {username: a}\n",
+		"    basic_auth: {username: a, password: b}\n    bearer_token: t\n",
+		"    api: otlp\n",
+		"    headers: {\"Bad Name\": x}\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct pf_error err = {0};
+		char yaml[1024];
+		struct pf_config *cfg;
+
+		snprintf(yaml, sizeof(yaml),
+			 "receivers:\n  feeder:\nexporters:\n  pyroscope:\n%s"
+			 "service:\n  pipelines:\n    profiles:\n"
+			 "      receivers: [feeder]\n      exporters: [pyroscope]\n",
+			 bad[i]);
+		cfg = pf_config_load_string("t.yaml", yaml, strlen(yaml), registry, &err);
+		if (cfg)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(pf_error_isset(&err));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_push),	      cmocka_unit_test(test_ingest),
+		cmocka_unit_test(test_503_retried),   cmocka_unit_test(test_400_dropped),
+		cmocka_unit_test(test_profile_names), cmocka_unit_test(test_config_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
