@@ -399,6 +399,8 @@ static int apply_map(const struct pf_option *table, const struct pf_cnode *map,
 		if (!o)
 			return unknown_key(table, key, prefix, a);
 		join_path(path, sizeof(path), prefix, o->name);
+		if (o->type == PF_OPT_SECTION && (o->flags & PF_OPT_PRESENCE))
+			*(bool *)field_of(config, o) = true;
 		int rc;
 		if (!pf_cnode_is_null(v))
 			rc = apply_value(o, v, path, config, a);

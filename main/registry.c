@@ -6,6 +6,7 @@
 extern const struct pf_component_def pf_receiver_ebpf;
 extern const struct pf_component_def pf_receiver_pprof;
 extern const struct pf_component_def pf_receiver_jfr;
+extern const struct pf_component_def pf_receiver_otlp;
 extern const struct pf_component_def pf_exporter_debug;
 extern const struct pf_component_def pf_exporter_flamegraph;
 extern const struct pf_component_def pf_exporter_otlp;
@@ -21,6 +22,7 @@ extern const struct pf_component_def pf_extension_health_check;
 const struct pf_component_def *const pf_registry[] = {
 	&pf_receiver_ebpf,
 	&pf_receiver_jfr,
+	&pf_receiver_otlp,
 	&pf_receiver_pprof, /* by kind, then type */
 	&pf_processor_aggregate,
 	&pf_processor_symbolize,

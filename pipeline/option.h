@@ -43,6 +43,10 @@ enum pf_option_type {
 
 /* Row flags. */
 #define PF_OPT_REQUIRED 0x1u /* must be given; `def` is ignored */
+/* PF_OPT_SECTION: the section's struct begins with a `bool` that is set
+ * when the key is given at all (also as null or {}), so a component can
+ * tell an omitted section from one left at its defaults. */
+#define PF_OPT_PRESENCE 0x2u
 
 struct pf_strings {
 	char **items;

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The otlp receiver over HTTP: POST /v1development/profiles, protobuf or JSON, gzip, statuses as the Collector maps them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "formats/gzip.h"
+#include "formats/otlp/otlp.h"
+#include "pipeline/grpc_server.h"
+#include "pipeline/http_server.h"
+#include "receiver.h"
+
+#define PROFILES_PATH "/v1development/profiles"
+#define CT_PROTOBUF   "application/x-protobuf"
+#define CT_JSON	      "application/json"
+
+#define lg(r) pf_component_logger((r)->c)
+
+enum body_kind {
+	BODY_UNKNOWN,
+	BODY_PROTOBUF,
+	BODY_JSON,
+};
+
+/* The media type of a Content-Type value, parameters and case ignored. */
+static enum body_kind body_kind(const char *ct)
+{
+	size_t n;
+
+	if (!ct)
+		return BODY_UNKNOWN;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if ((n == strlen(CT_PROTOBUF) && strncasecmp(ct, CT_PROTOBUF, n) == 0) ||
+	    (n == strlen("application/protobuf") &&
+	     strncasecmp(ct, "application/protobuf", n) == 0))
+		return BODY_PROTOBUF;
+	if (n == strlen(CT_JSON) && strncasecmp(ct, CT_JSON, n) == 0)
+		return BODY_JSON;
+	return BODY_UNKNOWN;
+}
+
+static void text(struct pf_http_response *resp, unsigned status, const char *msg)
+{
+	resp->status = status;
+	resp->content_type = "text/plain; charset=utf-8";
+	resp->body = strdup(msg);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
+/* An error answer with a google.rpc.Status body in the request's encoding. */
+static void status(struct pf_http_response *resp, unsigned http, int code, const char *msg,
+		   bool json, int64_t retry_ms)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	if (pf_otlp_encode_status(code, msg, retry_ms, json, &out, &len) < 0) {
+		text(resp, http, msg);
+		return;
+	}
+	resp->status = http;
+	resp->content_type = json ? CT_JSON : CT_PROTOBUF;
+	resp->body = (char *)out;
+	resp->body_len = len;
+}
+
+static void on_export(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
+{
+	struct pf_otlp_rx *r = arg;
+	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.http;
+	size_t max = pf_otlp_rx_max_size(p);
+	enum body_kind kind = body_kind(pf_http_request_header(req, "Content-Type"));
+	const char *enc = pf_http_request_header(req, "Content-Encoding");
+	bool json = kind == BODY_JSON;
+	struct pf_otlp_rx_result res;
+	const void *body = req->body;
+	size_t size = req->body_len;
+	uint8_t *plain = NULL;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+
+	if (kind == BODY_UNKNOWN) {
+		text(resp, 415,
+		     "unsupported Content-Type: use application/x-protobuf or "
+		     "application/json\n");
+		return;
+	}
+	if (!pf_otlp_rx_authorized(p, pf_http_request_header(req, "Authorization"))) {
+		status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json,
+		       0);
+		resp->headers[0].name = "WWW-Authenticate";
+		resp->headers[0].value = "Bearer";
+		resp->n_headers = 1;
+		return;
+	}
+	if (enc && enc[0] && strcasecmp(enc, "identity") != 0) {
+		if (strcasecmp(enc, "gzip") != 0) {
+			text(resp, 415, "unsupported Content-Encoding: use gzip or none\n");
+			return;
+		}
+		int rc = pf_gzip_decompress(body, size, max, &plain, &size);
+		if (rc == -EFBIG) {
+			status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED,
+			       "request larger than max_recv_msg_size_mib after decompression",
+			       json, 0);
+			pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+			return;
+		}
+		if (rc == -ENOMEM) {
+			status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
+			       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+			return;
+		}
+		if (rc < 0) {
+			status(resp, 400, PF_GRPC_INVALID_ARGUMENT, "corrupt gzip body", json, 0);
+			pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+			return;
+		}
+		body = plain;
+	}
+	pf_otlp_rx_export(r, body, size, max, json, &res);
+	free(plain);
+	switch (res.outcome) {
+	case PF_OTLP_RX_OK:
+		if (pf_otlp_encode_response(0, NULL, json, &out, &out_len) < 0) {
+			text(resp, 500, "out of memory\n");
+			return;
+		}
+		resp->status = 200;
+		resp->content_type = json ? CT_JSON : CT_PROTOBUF;
+		resp->body = (char *)out;
+		resp->body_len = out_len;
+		return;
+	case PF_OTLP_RX_INVALID:
+		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, res.message, json, 0);
+		return;
+	case PF_OTLP_RX_TOO_BIG:
+		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED, res.message, json, 0);
+		return;
+	case PF_OTLP_RX_BUSY:
+		status(resp, 503, PF_GRPC_UNAVAILABLE, res.message, json,
+		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		resp->headers[0].name = "Retry-After";
+		resp->headers[0].value = PF_OTLP_RX_RETRY_AFTER_TEXT;
+		resp->n_headers = 1;
+		return;
+	case PF_OTLP_RX_UNAUTH:
+		status(resp, 401, PF_GRPC_UNAUTHENTICATED, res.message, json, 0);
+		return;
+	case PF_OTLP_RX_INTERNAL: status(resp, 500, PF_GRPC_INTERNAL, res.message, json, 0); return;
+	}
+}
+
+int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
+{
+	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.http;
+	struct pf_error err = {0};
+	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+	int rc;
+
+	if (pf_tls_server_enabled(&p->tls)) {
+		pf_log(lg(r), PF_LOG_ERROR,
+		       "http: tls is not supported on protocols.http yet; "
+		       "use protocols.grpc for TLS");
+		return -ENOTSUP;
+	}
+	/* A compressed body is never larger than the limit after decompression
+	 * plus gzip's framing for incompressible data. */
+	r->http = pf_http_server_create(pf_component_loop(r->c), p->endpoint,
+					pf_otlp_rx_max_size(p) + 4096, &err);
+	if (!r->http) {
+		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
+		return -EINVAL;
+	}
+	rc = pf_http_server_route(r->http, "POST", PROFILES_PATH, on_export, r);
+	if (rc < 0) {
+		pf_log(lg(r), PF_LOG_ERROR, "http: %s", strerror(-rc));
+		return rc;
+	}
+	rc = pf_http_server_start(r->http, &err);
+	if (rc < 0) {
+		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
+		return rc;
+	}
+	pf_log(lg(r), PF_LOG_INFO, "OTLP/HTTP on %s (port %u)", p->endpoint,
+	       pf_http_server_port(r->http));
+	return 0;
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The otlp receiver: OTLP profiles over gRPC and HTTP for gateway mode; options, lifecycle, the export step. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "formats/otlp/otlp.h"
+#include "pipeline/batch.h"
+#include "pipeline/grpc_server.h"
+#include "pipeline/http_server.h"
+#include "receiver.h"
+
+#define lg(r) pf_component_logger((r)->c)
+
+/* The rows every protocol has; only the endpoint default differs. */
+#define PROTO_ROWS(default_endpoint)                                                               \
+	{.name = "endpoint",                                                                       \
+	 .type = PF_OPT_STRING,                                                                    \
+	 .def = default_endpoint,                                                                  \
+	 .offset = offsetof(struct pf_otlp_rx_proto, endpoint),                                    \
+	 .doc = "host:port to listen on (\":port\" for every interface)"},                         \
+		{.name = "tls",                                                                    \
+		 .type = PF_OPT_SECTION,                                                           \
+		 .section = pf_tls_options,                                                        \
+		 .offset = offsetof(struct pf_otlp_rx_proto, tls),                                 \
+		 .doc = "Serve TLS with cert_file and key_file; client_ca_file requires client "   \
+			"certificates (mTLS)"},                                                    \
+		{.name = "max_recv_msg_size_mib",                                                  \
+		 .type = PF_OPT_INT,                                                               \
+		 .def = "64",                                                                      \
+		 .min = 1,                                                                         \
+		 .max = 2047,                                                                      \
+		 .offset = offsetof(struct pf_otlp_rx_proto, max_recv_msg_size_mib),               \
+		 .doc = "Largest request in MiB, after decompression (larger: 413 / "              \
+			"RESOURCE_EXHAUSTED)"},                                                    \
+		{.name = "max_concurrent_requests",                                                \
+		 .type = PF_OPT_INT,                                                               \
+		 .def = "16",                                                                      \
+		 .min = 1,                                                                         \
+		 .max = 1024,                                                                      \
+		 .offset = offsetof(struct pf_otlp_rx_proto, max_concurrent_requests),             \
+		 .doc = "gRPC calls taken at once (others wait in the client); bounds memory"},    \
+		{.name = "include_metadata",                                                       \
+		 .type = PF_OPT_BOOL,                                                              \
+		 .def = "false",                                                                   \
+		 .offset = offsetof(struct pf_otlp_rx_proto, include_metadata),                    \
+		 .doc = "Accepted for Collector compatibility; batches carry no client metadata "  \
+			"yet"},                                                                    \
+		{.name = "auth",                                                                   \
+		 .type = PF_OPT_SECTION,                                                           \
+		 .section = auth_options,                                                          \
+		 .offset = offsetof(struct pf_otlp_rx_proto, auth),                                \
+		 .doc = "Client authentication"},                                                  \
+		PF_OPTION_END
+
+static const struct pf_option auth_options[] = {
+	{.name = "bearer_token",
+	 .type = PF_OPT_STRING,
+	 .offset = 0,
+	 .doc = "Requests must carry \"authorization: Bearer <token>\" (else 401 / "
+		"UNAUTHENTICATED)"},
+	PF_OPTION_END,
+};
+
+static const struct pf_option grpc_options[] = {PROTO_ROWS("localhost:4317")};
+static const struct pf_option http_options[] = {PROTO_ROWS("localhost:4318")};
+
+static const struct pf_option protocol_options[] = {
+	{.name = "grpc",
+	 .type = PF_OPT_SECTION,
+	 .section = grpc_options,
+	 .flags = PF_OPT_PRESENCE,
+	 .offset = offsetof(struct pf_otlp_rx_config, protocols.grpc) -
+		   offsetof(struct pf_otlp_rx_config, protocols),
+	 .doc = "OTLP/gRPC: ProfilesService/Export (omit to turn it off)"},
+	{.name = "http",
+	 .type = PF_OPT_SECTION,
+	 .section = http_options,
+	 .flags = PF_OPT_PRESENCE,
+	 .offset = offsetof(struct pf_otlp_rx_config, protocols.http) -
+		   offsetof(struct pf_otlp_rx_config, protocols),
+	 .doc = "OTLP/HTTP: POST /v1development/profiles, protobuf or JSON (omit to turn it off)"},
+	PF_OPTION_END,
+};
+
+static const struct pf_option otlp_options[] = {
+	{.name = "protocols",
+	 .type = PF_OPT_SECTION,
+	 .section = protocol_options,
+	 .offset = offsetof(struct pf_otlp_rx_config, protocols),
+	 .doc = "The protocols served; at least one"},
+	PF_OPTION_END,
+};
+
+static int validate_proto(const struct pf_otlp_rx_proto *p, const char *name, struct pf_error *err)
+{
+	struct pf_error e = {0};
+	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+
+	if (!p->present)
+		return 0;
+	if (!p->endpoint || !p->endpoint[0])
+		return pf_error_set(err, "", "protocols.%s.endpoint must not be empty", name);
+	if (pf_tls_validate_server(&p->tls, &e) < 0)
+		return pf_error_set(err, "", "protocols.%s.%s", name,
+				    pf_error_str(&e, buf, sizeof(buf)));
+	if (p->auth.bearer_token && !p->auth.bearer_token[0])
+		return pf_error_set(err, "", "protocols.%s.auth.bearer_token must not be empty",
+				    name);
+	return 0;
+}
+
+static int otlp_validate(const void *config, struct pf_error *err)
+{
+	const struct pf_otlp_rx_config *cfg = config;
+
+	if (!cfg->protocols.grpc.present && !cfg->protocols.http.present)
+		return pf_error_set(err, "",
+				    "at least one of protocols.grpc and protocols.http is "
+				    "required");
+	if (validate_proto(&cfg->protocols.grpc, "grpc", err) < 0 ||
+	    validate_proto(&cfg->protocols.http, "http", err) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+size_t pf_otlp_rx_max_size(const struct pf_otlp_rx_proto *p)
+{
+	return (size_t)p->max_recv_msg_size_mib << 20;
+}
+
+bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authorization)
+{
+	const char *want = p->auth.bearer_token;
+	const char *got;
+	size_t wl, gl;
+	unsigned diff;
+
+	if (!want)
+		return true;
+	if (!authorization || strncasecmp(authorization, "bearer ", 7) != 0)
+		return false;
+	got = authorization + 7;
+	while (*got == ' ')
+		got++;
+	wl = strlen(want);
+	gl = strlen(got);
+	diff = wl != gl;
+	for (size_t i = 0; i < wl; i++)
+		diff |= (unsigned)(want[i] ^ got[i < gl ? i : 0]);
+	return diff == 0;
+}
+
+void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_otlp_rx_result *res)
+{
+	struct pf_error err = {0};
+	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+	struct pf_batch *b;
+	int n, rc;
+
+	res->outcome = PF_OTLP_RX_OK;
+	res->message[0] = '\0';
+	if (r->stopping) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
+		return;
+	}
+	b = pf_batch_new();
+	if (!b)
+		goto out_nomem;
+	n = json ? pf_otlp_decode_json(b, body, size, max_size, &err)
+		 : pf_otlp_decode(b, body, size, max_size, &err);
+	if (n == -EFBIG) {
+		res->outcome = PF_OTLP_RX_TOO_BIG;
+		snprintf(res->message, sizeof(res->message),
+			 "request larger than max_recv_msg_size_mib (%zu bytes)", max_size);
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		goto out_unref;
+	}
+	if (n == -ENOMEM)
+		goto out_unref_nomem;
+	if (n < 0) {
+		res->outcome = PF_OTLP_RX_INVALID;
+		snprintf(res->message, sizeof(res->message), "%s",
+			 pf_error_str(&err, buf, sizeof(buf)));
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		pf_log(lg(r), PF_LOG_DEBUG, "refused a request: %s", res->message);
+		goto out_unref;
+	}
+	if (n == 0)
+		goto out_unref; /* an empty request is a success with nothing to pass on */
+	rc = pf_component_emit(r->c, b);
+	if (rc == PF_BUSY) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "pipeline is busy; retry in %d s",
+			 PF_OTLP_RX_RETRY_AFTER_S);
+	} else if (rc < 0) {
+		res->outcome = PF_OTLP_RX_INTERNAL;
+		snprintf(res->message, sizeof(res->message), "pipeline error: %s", strerror(-rc));
+	}
+out_unref:
+	pf_batch_unref(b);
+	return;
+out_unref_nomem:
+	pf_batch_unref(b);
+out_nomem:
+	/* Memory pressure is retryable for the client. */
+	res->outcome = PF_OTLP_RX_BUSY;
+	snprintf(res->message, sizeof(res->message), "out of memory; retry later");
+}
+
+static void *otlp_create(struct pf_component *c, const void *config)
+{
+	struct pf_otlp_rx *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		return NULL;
+	}
+	r->c = c;
+	r->cfg = *(const struct pf_otlp_rx_config *)config;
+	if (r->cfg.protocols.grpc.present && r->cfg.protocols.http.present)
+		pf_component_set_transport(c, "grpc+http");
+	else
+		pf_component_set_transport(c, r->cfg.protocols.grpc.present ? "grpc" : "http");
+	return r;
+}
+
+static int otlp_start(void *inst)
+{
+	struct pf_otlp_rx *r = inst;
+	int rc;
+
+	if (r->cfg.protocols.grpc.present && (rc = pf_otlp_rx_grpc_start(r)) < 0)
+		return rc;
+	if (r->cfg.protocols.http.present && (rc = pf_otlp_rx_http_start(r)) < 0)
+		return rc; /* shutdown closes the gRPC server */
+	return 0;
+}
+
+static void finish(struct pf_otlp_rx *r)
+{
+	pf_done_fn done = r->done;
+	struct pf_component *c = r->c;
+
+	free(r);
+	if (done)
+		done(c);
+}
+
+static void on_server_closed(void *arg)
+{
+	struct pf_otlp_rx *r = arg;
+
+	if (--r->open == 0)
+		finish(r);
+}
+
+static void otlp_shutdown(void *inst, pf_done_fn done)
+{
+	struct pf_otlp_rx *r = inst;
+	struct pf_grpc_server *g = r->grpc;
+	struct pf_http_server *h = r->http;
+
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->done = done;
+	r->open = 1 + (g != NULL) + (h != NULL);
+	r->grpc = NULL;
+	r->http = NULL;
+	if (g)
+		pf_grpc_server_close(g, on_server_closed, r);
+	if (h)
+		pf_http_server_close(h, on_server_closed, r);
+	on_server_closed(r);
+}
+
+const struct pf_component_def pf_receiver_otlp = {
+	.kind = PF_RECEIVER,
+	.type = "otlp",
+	.doc = "Receive OTLP profiles (v1development, proto v1.10+) over gRPC and HTTP, "
+	       "protobuf or JSON: gateway mode.",
+	.stability = "alpha",
+	.options = otlp_options,
+	.config_size = sizeof(struct pf_otlp_rx_config),
+	.validate = otlp_validate,
+	.create = otlp_create,
+	.start = otlp_start,
+	.shutdown = otlp_shutdown,
+};

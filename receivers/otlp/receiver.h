@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal contract between the otlp receiver's parts: the instance, the shared export step, the two protocols. */
+#ifndef PF_RECEIVER_OTLP_H
+#define PF_RECEIVER_OTLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipeline/component.h"
+#include "pipeline/tls.h"
+
+/* Seconds a busy pipeline asks clients to wait (Retry-After, RetryInfo). */
+#define PF_OTLP_RX_RETRY_AFTER_S    1
+#define PF_OTLP_RX_RETRY_AFTER_TEXT "1"
+
+/* protocols.grpc and protocols.http; `present` must stay first (PF_OPT_PRESENCE). */
+struct pf_otlp_rx_proto {
+	bool present;
+	char *endpoint;
+	struct pf_tls_config tls;
+	int64_t max_recv_msg_size_mib;
+	int64_t max_concurrent_requests;
+	bool include_metadata;
+	struct {
+		char *bearer_token;
+	} auth;
+};
+
+struct pf_otlp_rx_config {
+	struct {
+		struct pf_otlp_rx_proto grpc;
+		struct pf_otlp_rx_proto http;
+	} protocols;
+};
+
+struct pf_grpc_server;
+struct pf_http_server;
+
+struct pf_otlp_rx {
+	struct pf_component *c;
+	struct pf_otlp_rx_config cfg;
+	struct pf_grpc_server *grpc;
+	struct pf_http_server *http;
+	unsigned open; /* servers still closing */
+	bool stopping;
+	pf_done_fn done;
+};
+
+/* How one export request ended. */
+enum pf_otlp_rx_outcome {
+	PF_OTLP_RX_OK,
+	PF_OTLP_RX_INVALID,  /* 400 / INVALID_ARGUMENT */
+	PF_OTLP_RX_TOO_BIG,  /* 413 / RESOURCE_EXHAUSTED */
+	PF_OTLP_RX_BUSY,     /* 503 + Retry-After / UNAVAILABLE + RetryInfo */
+	PF_OTLP_RX_UNAUTH,   /* 401 / UNAUTHENTICATED */
+	PF_OTLP_RX_INTERNAL, /* 500 / INTERNAL */
+};
+
+struct pf_otlp_rx_result {
+	enum pf_otlp_rx_outcome outcome;
+	char message[400];
+};
+
+/* Decodes one ExportProfilesServiceRequest (protobuf, or JSON with `json`;
+ * already decompressed) of at most max_size bytes, validated whole, and
+ * emits it downstream. Fills `res`; counts bad input. Loop thread. */
+void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_otlp_rx_result *res);
+
+/* Checks an Authorization value against proto's bearer token (in constant
+ * time). True when no token is configured or it matches. */
+bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authorization);
+
+/* The request limit of a protocol in bytes. */
+size_t pf_otlp_rx_max_size(const struct pf_otlp_rx_proto *p);
+
+/* ---- grpc.c / http.c: each returns 0 or a negative error (logged). ---- */
+int pf_otlp_rx_grpc_start(struct pf_otlp_rx *r);
+int pf_otlp_rx_http_start(struct pf_otlp_rx *r);
+
+#endif
