@@ -126,7 +126,7 @@ static void on_reply(const struct pf_grpc_result *res, void *arg)
 		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
 	} else {
 		out.status = PF_SEND_PERMANENT;
-		pf_log(lg(e), PF_LOG_WARN, "%" PRIu64 " samples dropped, not retryable: %s",
+		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
 	}
 	pf_queue_done(s->item, &out);

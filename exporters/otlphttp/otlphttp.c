@@ -168,7 +168,7 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 		break;
 	default:
 		out.status = PF_SEND_PERMANENT;
-		pf_log(lg(e), PF_LOG_WARN, "%" PRIu64 " samples dropped, not retryable: %s",
+		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
 		break;
 	}
