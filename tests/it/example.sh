@@ -36,9 +36,58 @@ mkdir -p "$PPROF_IN" "$PROFLOW_OUT"
 curl -sf -o "$PPROF_IN/target.pb.gz" "http://127.0.0.1:$port/debug/pprof/profile?seconds=2" ||
 	fail "fetching a profile from the Go target"
 
-# --duration stops it like SIGTERM would; the final flush must still write files.
-(cd "$T" && "$PROFLOW" --config "$EXAMPLE" --duration 8s >"$T/proflow.log" 2>&1) ||
-	fail "proflow exited with $? running $EXAMPLE"
+if grep -q '^  otlp:' "$EXAMPLE" && sed -n '/^receivers:/,/^[a-z]/p' "$EXAMPLE" | grep -q '^  otlp:'; then
+	# A gateway: an agent (pprof files -> otlp) sends to it, and its otlp
+	# exporter sends on to a sink proflow (otlp receiver -> pprof files).
+	export PROFLOW_OTLP_GRPC="127.0.0.1:$(free_port)" PROFLOW_OTLP_HTTP="127.0.0.1:$(free_port)"
+	sink_port=$(free_port)
+	export PROFLOW_UPSTREAM="127.0.0.1:$sink_port"
+	mkdir -p "$T/sink"
+	cat >"$T/sink.yaml" <<SINK
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$sink_port
+exporters:
+  pprof:
+    directory: $T/sink
+service:
+  telemetry:
+    metrics: {address: ""}
+  pipelines:
+    profiles: {receivers: [otlp], exporters: [pprof]}
+SINK
+	cat >"$T/agent.yaml" <<AGENT
+receivers:
+  pprof:
+    paths: ["$PPROF_IN/*.pb.gz"]
+exporters:
+  otlp:
+    endpoint: $PROFLOW_OTLP_GRPC
+    tls: {insecure: true}
+service:
+  telemetry:
+    metrics: {address: ""}
+  pipelines:
+    profiles: {receivers: [pprof], exporters: [otlp]}
+AGENT
+	"$PROFLOW" --config "$T/sink.yaml" --duration 20s >"$T/sink.log" 2>&1 &
+	sink_pid=$!
+	(cd "$T" && "$PROFLOW" --config "$EXAMPLE" --duration 14s >"$T/proflow.log" 2>&1) &
+	gw_pid=$!
+	sleep 2
+	"$PROFLOW" --config "$T/agent.yaml" --duration 3s >"$T/agent.log" 2>&1 ||
+		fail "the agent exited with $?: $(tail -5 "$T/agent.log")"
+	wait $gw_pid || fail "proflow exited with $? running $EXAMPLE: $(tail -5 "$T/proflow.log")"
+	kill -TERM $sink_pid 2>/dev/null
+	wait $sink_pid
+	ls "$T/sink"/*.pb.gz >/dev/null 2>&1 || fail "the gateway's otlp exporter delivered nothing to the sink"
+else
+	# --duration stops it like SIGTERM would; the final flush must still write files.
+	(cd "$T" && "$PROFLOW" --config "$EXAMPLE" --duration 8s >"$T/proflow.log" 2>&1) ||
+		fail "proflow exited with $? running $EXAMPLE"
+fi
 
 shopt -s nullglob
 if $uses_ebpf; then
