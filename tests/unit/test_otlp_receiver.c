@@ -303,6 +303,7 @@ struct grpc_call_spec {
 	const char *target;
 	const char *auth;
 	bool gzip;
+	const char *ca_pem, *cert_pem, *key_pem; /* TLS when ca_pem is set */
 	const void *body;
 	size_t body_len;
 	/* Results. */
@@ -318,11 +319,18 @@ struct grpc_call_spec {
 static void grpc_thread(void *arg)
 {
 	struct grpc_call_spec *g = arg;
-	grpc_arg a = {.type = GRPC_ARG_INTEGER,
-		      .key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
-		      .value.integer = GRPC_COMPRESS_GZIP};
-	grpc_channel_args args = {.num_args = g->gzip ? 1 : 0, .args = &a};
-	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	grpc_arg a[2] = {{.type = GRPC_ARG_STRING,
+			  .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+			  .value.string = (char *)"localhost"},
+			 {.type = GRPC_ARG_INTEGER,
+			  .key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
+			  .value.integer = GRPC_COMPRESS_GZIP}};
+	grpc_channel_args args = {.num_args = g->gzip ? 2 : 1, .args = a};
+	grpc_ssl_pem_key_cert_pair pair = {.private_key = g->key_pem, .cert_chain = g->cert_pem};
+	grpc_channel_credentials *creds =
+		g->ca_pem ? grpc_ssl_credentials_create(g->ca_pem, g->cert_pem ? &pair : NULL, NULL,
+							NULL)
+			  : grpc_insecure_credentials_create();
 	grpc_channel *ch = grpc_channel_create(g->target, creds, &args);
 	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
 	gpr_timespec deadline =
@@ -729,6 +737,104 @@ static void test_grpc_size_and_auth(void **state)
 	env_stop(&env);
 }
 
+/* Reads a whole file into a NUL-terminated string. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 65536);
+	assert_non_null(f);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, 65535, f);
+	assert_true(n > 0);
+	fclose(f);
+	return buf;
+}
+
+/* A CA, a server certificate for localhost and a client certificate, made with openssl. */
+static void make_certs(const char *dir)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && "
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+		 "-subj /CN=test-ca >/dev/null 2>&1 && "
+		 "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+		 "-subj /CN=localhost >/dev/null 2>&1 && "
+		 "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext && "
+		 "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		 "-out server.pem -days 2 -extfile san.ext >/dev/null 2>&1 && "
+		 "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+		 "-subj /CN=agent >/dev/null 2>&1 && "
+		 "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+		 "-out client.pem -days 2 >/dev/null 2>&1",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_grpc_tls(void **state)
+{
+	char dir[] = "/tmp/pf-otlprx-tls.XXXXXX";
+	char yaml[1024], path[256], cmd[300];
+	struct env env;
+	uint8_t *req;
+	size_t len;
+
+	assert_non_null(mkdtemp(dir));
+	make_certs(dir);
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	char *ca = slurp(path);
+	snprintf(path, sizeof(path), "%s/client.pem", dir);
+	char *cert = slurp(path);
+	snprintf(path, sizeof(path), "%s/client.key", dir);
+	char *key = slurp(path);
+	make_request(7, false, &req, &len);
+
+	/* TLS without client certificates */
+	snprintf(yaml, sizeof(yaml),
+		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+		 "        tls:\n          cert_file: %s/server.pem\n"
+		 "          key_file: %s/server.key\n",
+		 dir, dir);
+	env_start(&env, yaml);
+	struct grpc_call_spec tls = {.body = req, .body_len = len, .ca_pem = ca};
+	grpc_export(&env, &tls);
+	assert_int_equal(tls.code, PF_GRPC_OK);
+	struct grpc_call_spec plain = {.body = req, .body_len = len};
+	grpc_export(&env, &plain);
+	assert_int_not_equal(plain.code, PF_GRPC_OK);
+	assert_int_equal(samples_received(&env), 7);
+	env_stop(&env);
+
+	/* mTLS: a client certificate from the CA is required */
+	snprintf(yaml, sizeof(yaml),
+		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+		 "        tls:\n          cert_file: %s/server.pem\n"
+		 "          key_file: %s/server.key\n          client_ca_file: %s/ca.pem\n",
+		 dir, dir, dir);
+	env_start(&env, yaml);
+	struct grpc_call_spec mtls = {
+		.body = req, .body_len = len, .ca_pem = ca, .cert_pem = cert, .key_pem = key};
+	grpc_export(&env, &mtls);
+	assert_int_equal(mtls.code, PF_GRPC_OK);
+	struct grpc_call_spec nocert = {.body = req, .body_len = len, .ca_pem = ca};
+	grpc_export(&env, &nocert);
+	assert_int_not_equal(nocert.code, PF_GRPC_OK);
+	assert_int_equal(samples_received(&env), 7);
+	env_stop(&env);
+
+	free(tls.resp);
+	free(plain.resp);
+	free(mtls.resp);
+	free(nocert.resp);
+	free(req);
+	free(ca);
+	free(cert);
+	free(key);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_http_auth_and_busy),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
+		cmocka_unit_test(test_grpc_tls),
 	};
 	int rc;
 
