@@ -83,6 +83,32 @@ AGENT
 	kill -TERM $sink_pid 2>/dev/null
 	wait $sink_pid
 	ls "$T/sink"/*.pb.gz >/dev/null 2>&1 || fail "the gateway's otlp exporter delivered nothing to the sink"
+elif grep -q 'GATEWAY_ENDPOINT' "$EXAMPLE"; then
+	# An agent: a gateway peer (otlp receiver -> pprof files in PROFLOW_OUT) takes what it sends.
+	gw_port=$(free_port)
+	export GATEWAY_ENDPOINT="127.0.0.1:$gw_port" GATEWAY_TOKEN=example PROFLOW_QUEUE="$T/queue"
+	cat >"$T/peer.yaml" <<PEER
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$gw_port
+exporters:
+  pprof:
+    directory: $PROFLOW_OUT
+service:
+  telemetry:
+    metrics: {address: ""}
+  pipelines:
+    profiles: {receivers: [otlp], exporters: [pprof]}
+PEER
+	"$PROFLOW" --config "$T/peer.yaml" --duration 14s >"$T/peer.log" 2>&1 &
+	peer_pid=$!
+	sleep 1
+	(cd "$T" && "$PROFLOW" --config "$EXAMPLE" --duration 8s >"$T/proflow.log" 2>&1) ||
+		fail "proflow exited with $? running $EXAMPLE"
+	kill -TERM $peer_pid 2>/dev/null
+	wait $peer_pid || fail "the gateway peer exited with $?: $(tail -5 "$T/peer.log")"
 else
 	# --duration stops it like SIGTERM would; the final flush must still write files.
 	(cd "$T" && "$PROFLOW" --config "$EXAMPLE" --duration 8s >"$T/proflow.log" 2>&1) ||

@@ -156,7 +156,17 @@ static void send_and_wait(struct sh_env *env, struct pf_batch *b, uint64_t timeo
 	assert_non_null(exp);
 	w.exp = exp;
 	assert_int_equal(pf_component_emit(sh_find(env, PF_RECEIVER, "feeder"), b), PF_OK);
+	pf_batch_unref(b);
 	assert_true(sh_run_until(env, all_settled, &w, timeout_ms));
+}
+
+/* Emits a three-sample batch without waiting. */
+static void emit_one(struct sh_env *env)
+{
+	struct pf_batch *b = make_batch();
+
+	assert_int_equal(pf_component_emit(sh_find(env, PF_RECEIVER, "feeder"), b), PF_OK);
+	pf_batch_unref(b);
 }
 
 static uint64_t counter(struct sh_env *env, const char *id, enum pf_counter ctr)
@@ -568,8 +578,7 @@ static void http_connection_refused_then_up(void **state)
 	http_stop(&srv);
 	http_yaml(yaml, sizeof(yaml), &srv, NULL);
 	env_start(&env, yaml);
-	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), make_batch()),
-			 PF_OK);
+	emit_one(&env);
 	sh_run_for(&env, 300);
 	assert_int_equal(counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 0);
 	srv.n_seen = 0;
@@ -860,8 +869,7 @@ static void grpc_server_down_then_up(void **state)
 		 "      receivers: [feeder]\n      exporters: [otlp]\n",
 		 port);
 	env_start(&env, yaml);
-	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), make_batch()),
-			 PF_OK);
+	emit_one(&env);
 	sh_run_for(&env, 300);
 	assert_int_equal(counter(&env, "otlp", PF_CTR_EXPORTER_SENT), 0);
 	srv.n_seen = 0;

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# it.otlp_gateway: two real proflow processes on loopback, an agent (pprof files -> otlp and
+# otlphttp exporters) and a gateway (otlp receiver -> pprof files), with TLS, mTLS and a bearer
+# token; a wrong token is refused; the gateway is stopped for 30 s while the agent keeps
+# sending and every sample arrives after its restart (HTTP in plaintext: the receiver serves TLS
+# on gRPC only so far); an agent killed with -9 while its file
+# queue holds batches re-sends them after its restart. Counted at both ends over /metrics.
+# Called as: it_otlp_gateway.sh PROFLOW BUILD_DIR PPROF_FILE [OUTAGE_SECONDS]
+set -eu
+
+PROFLOW=$1
+BUILD=$2
+SEED=$3
+OUTAGE=${4:-30}
+T=$(mktemp -d "${TMPDIR:-/tmp}/pf-it-otlp.XXXXXX")
+GW_PID=
+AG_PID=
+mkdir -p "$BUILD"
+
+cleanup() {
+	status=$?
+	for pid in $GW_PID $AG_PID; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$status" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") ----" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$T"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -lt "$limit" ] || return 1
+		sleep 0.1
+	done
+}
+
+# metric PORT NAME [FILTER]: the sum of the series of NAME whose labels contain FILTER.
+metric() {
+	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
+		awk -v n="$2" -v f="${3:-}" '($1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1) && index($1, f) { s += $NF } END { printf "%.0f\n", s }'
+}
+
+# ---- certificates: a CA, a server certificate for 127.0.0.1/localhost, a client certificate ----
+cd "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+	-subj "/CN=proflow test CA" >/dev/null 2>&1 || fail "openssl: CA"
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+	-subj "/CN=localhost" >/dev/null 2>&1 || fail "openssl: server key"
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+	-days 2 -extfile server.ext >/dev/null 2>&1 || fail "openssl: server cert"
+openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr \
+	-subj "/CN=agent" >/dev/null 2>&1 || fail "openssl: client key"
+printf 'extendedKeyUsage=clientAuth\n' >client.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem \
+	-days 2 -extfile client.ext >/dev/null 2>&1 || fail "openssl: client cert"
+
+GRPC_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+GW_METRICS=$(free_port)
+AG_METRICS=$(free_port)
+TOKEN=s3cret-token
+
+# ---- the gateway ----
+cat >gateway.yaml <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$GRPC_PORT
+        tls: {cert_file: $T/server.pem, key_file: $T/server.key, client_ca_file: $T/ca.pem}
+        auth: {bearer_token: $TOKEN}
+      http:
+        endpoint: 127.0.0.1:$HTTP_PORT
+        auth: {bearer_token: $TOKEN}
+exporters:
+  pprof:
+    directory: $T/gw-out
+service:
+  telemetry:
+    logs: {level: debug}
+    metrics: {address: "127.0.0.1:$GW_METRICS"}
+  pipelines:
+    profiles:
+      receivers: [otlp]
+      exporters: [pprof]
+YAML
+
+start_gateway() {
+	"$PROFLOW" --config "$T/gateway.yaml" >>"$T/gateway.log" 2>&1 &
+	GW_PID=$!
+	wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:$GW_METRICS/metrics" ||
+		fail "the gateway did not start"
+}
+
+stop_gateway() {
+	kill -TERM "$GW_PID"
+	wait "$GW_PID" || fail "the gateway exited with $? after SIGTERM"
+	GW_PID=
+}
+
+# agent_config FILE TOKEN QUEUE_YAML: pprof files in $T/in -> otlp (gRPC) and otlphttp.
+agent_config() {
+	cat >"$1" <<YAML
+receivers:
+  pprof:
+    paths: ["$T/in/*.pb.gz"]
+    watch: true
+    delete_after_read: true
+    poll_interval: 200ms
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:$GRPC_PORT
+    tls: {ca_file: $T/ca.pem, cert_file: $T/client.pem, key_file: $T/client.key, server_name_override: localhost}
+    headers: {authorization: Bearer $2}
+    retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
+    sending_queue: $3
+  otlphttp:
+    endpoint: http://127.0.0.1:$HTTP_PORT
+    headers: {Authorization: Bearer $2}
+    retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
+    sending_queue: $3
+service:
+  telemetry:
+    logs: {level: debug}
+    metrics: {address: "127.0.0.1:$AG_METRICS"}
+  pipelines:
+    profiles:
+      receivers: [pprof]
+      exporters: [otlp, otlphttp]
+YAML
+}
+
+start_agent() {
+	"$PROFLOW" --config "$1" >>"$T/agent.log" 2>&1 &
+	AG_PID=$!
+	wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:$AG_METRICS/metrics" ||
+		fail "the agent did not start"
+}
+
+stop_agent() {
+	kill -TERM "$AG_PID"
+	wait "$AG_PID" || fail "the agent exited with $? after SIGTERM"
+	AG_PID=
+}
+
+N=0
+drop_file() {
+	N=$((N + 1))
+	cp "$SEED" "$T/in/.f$N.tmp"
+	mv "$T/in/.f$N.tmp" "$T/in/f$N.pb.gz"
+}
+
+read_samples() { metric "$AG_METRICS" otelcol_receiver_accepted_profile_samples; }
+sent() { metric "$AG_METRICS" otelcol_exporter_sent_profile_samples "exporter=\"$1\""; }
+failed() { metric "$AG_METRICS" otelcol_exporter_send_failed_profile_samples "exporter=\"$1\""; }
+gw_accepted() { metric "$GW_METRICS" otelcol_receiver_accepted_profile_samples; }
+equal() { [ "$1" = "$2" ]; }
+all_sent() {
+	local r
+	r=$(read_samples)
+	[ "$r" -gt 0 ] && [ "$(sent otlp)" = "$r" ] && [ "$(sent otlphttp)" = "$r" ]
+}
+
+mkdir -p "$T/in" "$T/gw-out"
+
+# ---- 1. a bearer token over gRPC (TLS + mTLS) and HTTP: every sample arrives twice ----
+start_gateway
+agent_config "$T/agent.yaml" "$TOKEN" "{queue_size: 100}"
+start_agent "$T/agent.yaml"
+drop_file
+drop_file
+wait_for 20 all_sent || fail "not every sample sent: read $(read_samples), otlp $(sent otlp) ($(failed otlp) failed), otlphttp $(sent otlphttp) ($(failed otlphttp) failed)"
+R1=$(read_samples)
+[ "$R1" -gt 0 ] || fail "the agent read nothing"
+[ "$(gw_accepted)" = $((2 * R1)) ] || fail "gateway accepted $(gw_accepted), want 2 x $R1"
+echo "ok: token, gRPC with TLS+mTLS, HTTP: $R1 samples each way"
+
+# ---- 2. the gateway is stopped for $OUTAGE s while the agent keeps reading ----
+GW_BEFORE=$(gw_accepted)
+stop_gateway
+end=$((SECONDS + OUTAGE))
+while [ "$SECONDS" -lt "$end" ]; do
+	drop_file
+	sleep 2
+done
+R2=$(read_samples)
+[ "$R2" -gt "$R1" ] || fail "the agent read nothing during the outage"
+[ "$(sent otlp)" = "$R1" ] || fail "sent during the outage?"
+start_gateway
+wait_for 60 all_sent || fail "after the outage: read $R2, otlp $(sent otlp) ($(failed otlp) failed), otlphttp $(sent otlphttp) ($(failed otlphttp) failed)"
+[ "$((GW_BEFORE + $(gw_accepted)))" = $((2 * R2)) ] ||
+	fail "gateway got $GW_BEFORE + $(gw_accepted), agent read $R2 (x 2 exporters)"
+[ "$(failed otlp)" = 0 ] && [ "$(failed otlphttp)" = 0 ] || fail "samples failed during the outage"
+echo "ok: ${OUTAGE}s outage: agent read $R2 samples, sent $(sent otlp) over gRPC and $(sent otlphttp) over HTTP; gateway accepted $GW_BEFORE before + $(gw_accepted) after"
+stop_agent
+
+# ---- 3. a wrong token is refused (and not retried) ----
+agent_config "$T/agent-bad.yaml" "wrong-token" "{queue_size: 100}"
+GW=$(gw_accepted)
+start_agent "$T/agent-bad.yaml"
+drop_file
+both_failed() {
+	[ "$(failed otlp)" -gt 0 ] && [ "$(failed otlphttp)" -gt 0 ]
+}
+wait_for 20 both_failed || fail "a wrong token was not refused: otlp failed $(failed otlp), otlphttp failed $(failed otlphttp)"
+[ "$(sent otlp)" = 0 ] && [ "$(sent otlphttp)" = 0 ] || fail "sent with a wrong token"
+[ "$(gw_accepted)" = "$GW" ] || fail "the gateway accepted a wrong token"
+grep -q "UNAUTHENTICATED" "$T/agent.log" || fail "gRPC refusal not logged"
+grep -q "HTTP 401" "$T/agent.log" || fail "HTTP refusal not logged"
+stop_agent
+echo "ok: wrong token refused over gRPC and HTTP"
+
+# ---- 4. kill -9 with a file queue holding batches; the restarted agent re-sends them ----
+stop_gateway
+mkdir -p "$T/queue"
+agent_config "$T/agent-file.yaml" "$TOKEN" "{storage: file, directory: $T/queue, queue_size: 100}"
+start_agent "$T/agent-file.yaml"
+drop_file
+drop_file
+drop_file
+read_all() { [ "$(read_samples)" -gt 0 ] && [ ! -e "$T/in/f$N.pb.gz" ]; }
+wait_for 20 read_all || fail "the agent did not read the files"
+sleep 1
+R4=$(read_samples)
+stored() { [ "$(find "$T/queue" -type f | wc -l)" -ge 6 ]; }
+wait_for 10 stored || fail "nothing stored in the file queue: $(find "$T/queue" -type f | wc -l) files"
+kill -KILL "$AG_PID"
+wait "$AG_PID" 2>/dev/null || true
+AG_PID=
+start_gateway
+start_agent "$T/agent-file.yaml"
+arrived() { [ "$(gw_accepted)" -ge $((2 * R4)) ]; }
+wait_for 60 arrived || fail "after kill -9: gateway got $(gw_accepted), agent had read $R4 (x 2 exporters)"
+RESENT=$(($(sent otlp) + $(sent otlphttp)))
+stop_agent
+stop_gateway
+echo "ok: kill -9 with $R4 samples per exporter queued on disk: $RESENT re-sent after restart"
+echo PASS
