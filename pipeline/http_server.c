@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -39,6 +40,7 @@ struct pf_http_server {
 	bool closing;
 	pf_http_closed_fn done;
 	void *done_arg;
+	char *tls_cert, *tls_key, *tls_ca; /* PEM; HTTPS when tls_cert is set */
 };
 
 /* Per-request state kept in MHD's con_cls between calls. */
@@ -151,6 +153,37 @@ int pf_http_server_route(struct pf_http_server *s, const char *method, const cha
 	return 0;
 }
 
+int pf_http_server_tls(struct pf_http_server *s, const char *cert_pem, const char *key_pem,
+		       const char *client_ca_pem)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return -ENOTSUP;
+	s->tls_cert = strdup(cert_pem);
+	s->tls_key = strdup(key_pem);
+	s->tls_ca = client_ca_pem ? strdup(client_ca_pem) : NULL;
+	if (!s->tls_cert || !s->tls_key || (client_ca_pem && !s->tls_ca))
+		return -ENOMEM; /* freed with the server */
+	return 0;
+}
+
+/* With a client CA: true when the peer presented a certificate that verifies. */
+static bool client_verified(const struct pf_http_server *s, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info;
+	unsigned status = 0;
+
+	if (!s->tls_ca)
+		return true;
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!info || !info->tls_session)
+		return false;
+	if (gnutls_certificate_type_get(info->tls_session) != GNUTLS_CRT_X509)
+		return false;
+	if (gnutls_certificate_verify_peers2(info->tls_session, &status) != GNUTLS_E_SUCCESS)
+		return false;
+	return status == 0;
+}
+
 unsigned pf_http_server_port(const struct pf_http_server *s)
 {
 	return s->port;
@@ -247,6 +280,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		if (!client_verified(s, conn)) {
+			rq->too_big = true; /* do not keep the body */
+			plain_response(&out, 401, "a client certificate is required\n");
+			return send_response(conn, &out);
+		}
 		/* A declared length over the limit is refused before reading it;
 		 * MHD then closes the connection. Chunked bodies are counted. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -370,12 +408,25 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 					: ((struct sockaddr_in *)&bound)->sin_port);
 
 	/* MHD owns fd from here and closes it in MHD_stop_daemon(). */
-	s->daemon =
-		MHD_start_daemon(MHD_USE_EPOLL | (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-				 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
+	size_t n_tls = 0;
+	unsigned flags = MHD_USE_EPOLL | (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	if (s->tls_cert) {
+		flags |= MHD_USE_TLS;
+		tls_opts[n_tls++] =
+			(struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+		tls_opts[n_tls++] =
+			(struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+		if (s->tls_ca)
+			tls_opts[n_tls++] =
+				(struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
+		tls_opts[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	}
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
+				     fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+				     tls_opts, MHD_OPTION_END);
 	if (!s->daemon) {
 		close(fd);
 		s->port = 0;
@@ -415,6 +466,9 @@ static void free_server(struct pf_http_server *s)
 		free(s->routes[i].method);
 		free(s->routes[i].path);
 	}
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->tls_ca);
 	free(s);
 	if (done)
 		done(arg);

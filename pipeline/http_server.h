@@ -70,6 +70,14 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
 int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
 			 pf_http_handler_fn handler, void *arg);
 
+/* Serves HTTPS instead of HTTP with the PEM certificate chain and key
+ * (copied). With client_ca_pem (may be NULL), clients must present a
+ * certificate that verifies against it; others get 401 before any handler
+ * runs. Call before start. Returns 0, -ENOTSUP when libmicrohttpd has no
+ * TLS, or -ENOMEM. */
+int pf_http_server_tls(struct pf_http_server *s, const char *cert_pem, const char *key_pem,
+		       const char *client_ca_pem);
+
 /* Binds, listens and starts serving on the loop. Returns 0 or a negative
  * errno (-EADDRINUSE ...) with `err` saying why. */
 int pf_http_server_start(struct pf_http_server *s, struct pf_error *err);

@@ -155,6 +155,31 @@ static void on_export(void *arg, const struct pf_http_request *req, struct pf_ht
 	}
 }
 
+/* Reads the PEM files and turns the server into HTTPS. */
+static int start_tls(struct pf_otlp_rx *r, const struct pf_otlp_rx_proto *p)
+{
+	struct pf_error err = {0};
+	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	int rc;
+
+	if ((rc = pf_tls_read_pem(p->tls.cert_file, "tls.cert_file", &cert, &err)) < 0 ||
+	    (rc = pf_tls_read_pem(p->tls.key_file, "tls.key_file", &key, &err)) < 0 ||
+	    (p->tls.client_ca_file &&
+	     (rc = pf_tls_read_pem(p->tls.client_ca_file, "tls.client_ca_file", &ca, &err)) < 0)) {
+		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
+		goto out_free;
+	}
+	rc = pf_http_server_tls(r->http, cert, key, ca);
+	if (rc < 0)
+		pf_log(lg(r), PF_LOG_ERROR, "http: cannot serve TLS: %s", strerror(-rc));
+out_free:
+	free(cert);
+	free(key);
+	free(ca);
+	return rc;
+}
+
 int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 {
 	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.http;
@@ -162,12 +187,6 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
 	int rc;
 
-	if (pf_tls_server_enabled(&p->tls)) {
-		pf_log(lg(r), PF_LOG_ERROR,
-		       "http: tls is not supported on protocols.http yet; "
-		       "use protocols.grpc for TLS");
-		return -ENOTSUP;
-	}
 	/* A compressed body is never larger than the limit after decompression
 	 * plus gzip's framing for incompressible data. */
 	r->http = pf_http_server_create(pf_component_loop(r->c), p->endpoint,
@@ -175,6 +194,11 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 	if (!r->http) {
 		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
 		return -EINVAL;
+	}
+	if (pf_tls_server_enabled(&p->tls)) {
+		rc = start_tls(r, p);
+		if (rc < 0)
+			return rc;
 	}
 	rc = pf_http_server_route(r->http, "POST", PROFILES_PATH, on_export, r);
 	if (rc < 0) {
@@ -186,7 +210,7 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
 		return rc;
 	}
-	pf_log(lg(r), PF_LOG_INFO, "OTLP/HTTP on %s (port %u)", p->endpoint,
-	       pf_http_server_port(r->http));
+	pf_log(lg(r), PF_LOG_INFO, "OTLP/HTTP on %s (port %u)%s", p->endpoint,
+	       pf_http_server_port(r->http), pf_tls_server_enabled(&p->tls) ? " with TLS" : "");
 	return 0;
 }

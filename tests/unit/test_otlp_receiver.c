@@ -216,6 +216,7 @@ struct http_call {
 	const char *auth;
 	const void *body;
 	size_t body_len;
+	const char *ca_file, *cert_file, *key_file; /* https when ca_file is set */
 	/* Results. */
 	long status;
 	char ctype[128];
@@ -273,6 +274,12 @@ static void http_thread(void *arg)
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, h->url);
+	if (h->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (h->cert_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
+	}
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method ? h->method : "POST");
 	if (!h->method || strcmp(h->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->body ? h->body : "");
@@ -293,7 +300,11 @@ static void http_thread(void *arg)
 
 static void http_post(struct env *env, struct http_call *h)
 {
-	h->url = env->http_url;
+	char url[160];
+
+	snprintf(url, sizeof(url), "%s%s", h->ca_file ? "https" : "http",
+		 strchr(env->http_url, ':'));
+	h->url = url;
 	run_client(env, http_thread, h, &h->done);
 }
 
@@ -772,7 +783,7 @@ static void make_certs(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
-static void test_grpc_tls(void **state)
+static void test_tls(void **state)
 {
 	char dir[] = "/tmp/pf-otlprx-tls.XXXXXX";
 	char yaml[1024], path[256], cmd[300];
@@ -794,8 +805,11 @@ static void test_grpc_tls(void **state)
 	snprintf(yaml, sizeof(yaml),
 		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
 		 "        tls:\n          cert_file: %s/server.pem\n"
+		 "          key_file: %s/server.key\n"
+		 "      http:\n        endpoint: 127.0.0.1:0\n"
+		 "        tls:\n          cert_file: %s/server.pem\n"
 		 "          key_file: %s/server.key\n",
-		 dir, dir);
+		 dir, dir, dir, dir);
 	env_start(&env, yaml);
 	struct grpc_call_spec tls = {.body = req, .body_len = len, .ca_pem = ca};
 	grpc_export(&env, &tls);
@@ -804,14 +818,31 @@ static void test_grpc_tls(void **state)
 	grpc_export(&env, &plain);
 	assert_int_not_equal(plain.code, PF_GRPC_OK);
 	assert_int_equal(samples_received(&env), 7);
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	struct http_call https = {.content_type = "application/x-protobuf",
+				  .body = req,
+				  .body_len = len,
+				  .ca_file = path};
+	http_post(&env, &https);
+	assert_int_equal(https.status, 200);
+	struct http_call http_plain = {
+		.content_type = "application/x-protobuf", .body = req, .body_len = len};
+	http_post(&env, &http_plain);
+	assert_int_not_equal(http_plain.status, 200);
+	assert_int_equal(samples_received(&env), 14);
+	free(https.resp);
+	free(http_plain.resp);
 	env_stop(&env);
 
 	/* mTLS: a client certificate from the CA is required */
 	snprintf(yaml, sizeof(yaml),
 		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
 		 "        tls:\n          cert_file: %s/server.pem\n"
+		 "          key_file: %s/server.key\n          client_ca_file: %s/ca.pem\n"
+		 "      http:\n        endpoint: 127.0.0.1:0\n"
+		 "        tls:\n          cert_file: %s/server.pem\n"
 		 "          key_file: %s/server.key\n          client_ca_file: %s/ca.pem\n",
-		 dir, dir, dir);
+		 dir, dir, dir, dir, dir, dir);
 	env_start(&env, yaml);
 	struct grpc_call_spec mtls = {
 		.body = req, .body_len = len, .ca_pem = ca, .cert_pem = cert, .key_pem = key};
@@ -821,6 +852,27 @@ static void test_grpc_tls(void **state)
 	grpc_export(&env, &nocert);
 	assert_int_not_equal(nocert.code, PF_GRPC_OK);
 	assert_int_equal(samples_received(&env), 7);
+	char ca_path[256], cert_path[256], key_path[256];
+	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
+	snprintf(cert_path, sizeof(cert_path), "%s/client.pem", dir);
+	snprintf(key_path, sizeof(key_path), "%s/client.key", dir);
+	struct http_call mhttps = {.content_type = "application/x-protobuf",
+				   .body = req,
+				   .body_len = len,
+				   .ca_file = ca_path,
+				   .cert_file = cert_path,
+				   .key_file = key_path};
+	http_post(&env, &mhttps);
+	assert_int_equal(mhttps.status, 200);
+	struct http_call https_nocert = {.content_type = "application/x-protobuf",
+					 .body = req,
+					 .body_len = len,
+					 .ca_file = ca_path};
+	http_post(&env, &https_nocert);
+	assert_int_equal(https_nocert.status, 401);
+	assert_int_equal(samples_received(&env), 14);
+	free(mhttps.resp);
+	free(https_nocert.resp);
 	env_stop(&env);
 
 	free(tls.resp);
@@ -845,7 +897,7 @@ int main(void)
 		cmocka_unit_test(test_http_auth_and_busy),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
-		cmocka_unit_test(test_grpc_tls),
+		cmocka_unit_test(test_tls),
 	};
 	int rc;
 
