@@ -24,6 +24,12 @@ fi
 "$PROFLOW" validate --config "$EXAMPLE" >"$T/validate.log" 2>&1 ||
 	fail "proflow validate rejected $EXAMPLE: $(cat "$T/validate.log")"
 
+# Examples that export to Pyroscope run on a JFR recording against a fake one.
+if grep -q '^  pyroscope:' "$EXAMPLE"; then
+	. "$(dirname "$0")/example_pyroscope.sh"
+	exit 0
+fi
+
 build_target
 port=$(free_port)
 start_target "$port"
