@@ -104,7 +104,7 @@ struct pf_queue_item {
 	size_t size;
 	void *data; /* the payload when in memory, else NULL */
 	bool on_disk;
-	bool evicted; /* evicted while being written: remove once written */
+	bool evicted;	   /* evicted while being written: remove once written */
 	uint64_t first_ms; /* first send attempt */
 	uint64_t due_ms;   /* ST_WAITING: when to retry */
 	struct pf_backoff backoff;
@@ -263,8 +263,7 @@ static void drop(struct pf_queue *q, struct pf_queue_item *it, const char *reaso
 	q->log_suppressed = 0;
 }
 
-static struct pf_queue_item *item_new(struct pf_queue *q, uint64_t seq, uint64_t items,
-				      size_t size)
+static struct pf_queue_item *item_new(struct pf_queue *q, uint64_t seq, uint64_t items, size_t size)
 {
 	struct pf_queue_item *it = calloc(1, sizeof(*it));
 	if (!it)
@@ -295,8 +294,8 @@ static void work_run(uv_work_t *w)
 		it->work_rc = pf_queue_file_write(dir, it->seq, it->items, it->data, it->size);
 		break;
 	case WORK_READ:
-		it->work_rc = pf_queue_file_read(dir, it->seq, it->items, &it->read_data,
-						 &it->read_size);
+		it->work_rc =
+			pf_queue_file_read(dir, it->seq, it->items, &it->read_data, &it->read_size);
 		break;
 	case WORK_REMOVE:
 		it->work_rc = pf_queue_file_remove(dir, it->seq, it->items);
@@ -670,13 +669,12 @@ int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items
 
 	if (q->stopping)
 		return -ESHUTDOWN;
-	if (c > capacity(q) || (file_storage(q) && q->cfg.max_size > 0 &&
-				size > (uint64_t)q->cfg.max_size)) {
+	if (c > capacity(q) ||
+	    (file_storage(q) && q->cfg.max_size > 0 && size > (uint64_t)q->cfg.max_size)) {
 		pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
 		return -EMSGSIZE;
 	}
-	if (!pf_queue_has_room(q, size, items) ||
-	    (file_storage(q) && !make_disk_room(q, size))) {
+	if (!pf_queue_has_room(q, size, items) || (file_storage(q) && !make_disk_room(q, size))) {
 		if (!q->cfg.block_on_overflow)
 			pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
 		update_gauges(q);
@@ -740,12 +738,13 @@ static int load_stored(struct pf_queue *q)
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	pf_files_clean_temp(q->dir, "q-", 1, (uint64_t)ts.tv_sec * 1000000000ULL +
-						     (uint64_t)ts.tv_nsec);
+	pf_files_clean_temp(q->dir, "q-", 1,
+			    (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 	rc = pf_queue_file_scan(q->dir, scan_one, &s);
 	if (rc < 0)
 		goto out_free_scan;
-	qsort(s.e, s.n, sizeof(*s.e), by_seq);
+	if (s.n)
+		qsort(s.e, s.n, sizeof(*s.e), by_seq);
 	for (size_t i = 0; i < s.n; i++) {
 		struct pf_queue_item *it = item_new(q, s.e[i].seq, s.e[i].items, s.e[i].size);
 		if (!it) {

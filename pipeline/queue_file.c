@@ -120,7 +120,8 @@ int pf_queue_file_scan(const char *dir, pf_queue_file_fn fn, void *arg)
 	return rc;
 }
 
-int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data, size_t size)
+int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data,
+			size_t size)
 {
 	char name[NAME_MAX_Q];
 	unsigned char *buf = calloc(1, HEADER_SIZE + size);

@@ -87,7 +87,7 @@ int64_t pf_retry_next(struct pf_backoff *b, const struct pf_retry_config *cfg, i
 }
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 static int month_index(const char *m)
 {
