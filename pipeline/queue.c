@@ -255,10 +255,16 @@ static void drop(struct pf_queue *q, struct pf_queue_item *it, const char *reaso
 		q->log_suppressed++;
 		return;
 	}
-	pf_log(pf_component_logger(q->c), PF_LOG_WARN,
-	       "dropped a request of %" PRIu64 " samples (%s)%s%s; %" PRIu64
-	       " more drops not logged",
-	       it->items, reason, detail ? ": " : "", detail ? detail : "", q->log_suppressed);
+	if (q->log_suppressed)
+		pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+		       "dropped a request of %" PRIu64 " samples (%s)%s%s (and %" PRIu64
+		       " more since the last message)",
+		       it->items, reason, detail ? ": " : "", detail ? detail : "",
+		       q->log_suppressed);
+	else
+		pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+		       "dropped a request of %" PRIu64 " samples (%s)%s%s", it->items, reason,
+		       detail ? ": " : "", detail ? detail : "");
 	q->last_log_ms = now ? now : 1;
 	q->log_suppressed = 0;
 }

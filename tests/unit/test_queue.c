@@ -18,6 +18,7 @@
 #include <uv.h>
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "pipeline/component.h"
 #include "pipeline/component_internal.h"
 #include "pipeline/queue.h"
@@ -958,6 +959,35 @@ static void test_config_validate(void **state)
 	assert_string_equal(pf_retry_options[4].def, "1.5");
 	assert_string_equal(pf_retry_options[5].def, "0.5");
 	assert_null(pf_retry_options[6].name);
+
+	/* the defaults parse as config/ parses them, to the Collector's values */
+	struct pf_queue_config qc = {0};
+	struct pf_retry_config rc = {0};
+	for (const struct pf_option *o = pf_queue_options; o->name; o++)
+		if (o->def)
+			assert_int_equal(pf_option_parse(o, o->def, &qc, &err), 0);
+	for (const struct pf_option *o = pf_retry_options; o->name; o++)
+		if (o->def)
+			assert_int_equal(pf_option_parse(o, o->def, &rc, &err), 0);
+	assert_true(qc.enabled);
+	assert_int_equal(qc.queue_size, 1000);
+	assert_int_equal(qc.num_consumers, 10);
+	assert_int_equal(qc.sizer, PF_QUEUE_SIZER_REQUESTS);
+	assert_false(qc.block_on_overflow);
+	assert_int_equal(qc.storage, PF_QUEUE_STORAGE_NONE);
+	assert_int_equal(qc.max_size, 1LL << 30);
+	assert_true(rc.enabled);
+	assert_int_equal(rc.initial_interval, 5000 * MS);
+	assert_int_equal(rc.max_interval, 30000 * MS);
+	assert_int_equal(rc.max_elapsed_time, 300000 * MS);
+	assert_true(rc.multiplier == 1.5 && rc.randomization_factor == 0.5);
+	assert_int_equal(pf_option_parse(&pf_queue_options[3], "bytes", &qc, &err), 0);
+	assert_int_equal(qc.sizer, PF_QUEUE_SIZER_BYTES);
+	assert_int_equal(pf_option_parse(&pf_queue_options[5], "file", &qc, &err), 0);
+	assert_int_equal(qc.storage, PF_QUEUE_STORAGE_FILE);
+	assert_int_equal(pf_option_parse(&pf_queue_options[3], "pages", &qc, &err), -EINVAL);
+	assert_int_equal(pf_option_parse(&pf_retry_options[3], "0", &rc, &err), 0);
+	assert_int_equal(rc.max_elapsed_time, 0);
 }
 
 int main(void)
