@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* OTLP profiles protobuf decoding: bounds, schema walk, protobuf-c unpack into an arena, validation. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "formats/otlp/internal.h"
 #include "formats/otlp/otlp.h"
@@ -11,6 +12,9 @@ int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max
 	const ProtobufCMessageDescriptor *desc =
 		&opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__descriptor;
 	struct pf_pb_arena arena;
+	struct pf_otlp_spans spans = {0};
+	uint8_t *stripped = NULL;
+	size_t stripped_size = 0;
 	PF_OTLP_REQ *req;
 	int rc;
 
@@ -26,17 +30,28 @@ int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max
 	rc = pf_otlp_wire_check(desc, data, size, err);
 	if (rc < 0)
 		return rc;
+	/* Samples stay out of protobuf-c: see samples.c. */
+	rc = pf_otlp_strip_samples(data, size, &stripped, &stripped_size, &spans);
+	if (rc < 0) {
+		if (rc == -EINVAL)
+			pf_error_set(err, "", "malformed ExportProfilesServiceRequest");
+		goto out_free_spans;
+	}
 	pf_pb_arena_init(&arena, 0);
-	req = (PF_OTLP_REQ *)protobuf_c_message_unpack(desc, &arena.allocator, size, data);
+	req = (PF_OTLP_REQ *)protobuf_c_message_unpack(desc, &arena.allocator, stripped_size,
+						       stripped);
 	if (!req) {
 		/* The walk accepted the structure, so this is memory or a bad string. */
 		rc = pf_error_set(err, "", "cannot unpack the ExportProfilesServiceRequest");
 		goto out_free_arena;
 	}
-	rc = pf_otlp_validate(req, err);
+	rc = pf_otlp_validate(req, &spans, err);
 	if (rc == 0)
-		rc = pf_otlp_to_batch(b, req);
+		rc = pf_otlp_to_batch(b, req, &spans);
 out_free_arena:
 	pf_pb_arena_fini(&arena);
+	free(stripped);
+out_free_spans:
+	pf_otlp_spans_fini(&spans);
 	return rc;
 }

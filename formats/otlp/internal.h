@@ -29,13 +29,57 @@
 int pf_otlp_wire_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t size,
 		       struct pf_error *err);
 
+/* One sample, whether unpacked by protobuf-c or read by hand. */
+struct pf_otlp_sample {
+	int32_t stack_index;
+	int32_t link_index;
+	const int32_t *attribute_indices;
+	size_t n_attribute_indices;
+	const int64_t *values;
+	size_t n_values;
+	const uint64_t *timestamps;
+	size_t n_timestamps;
+};
+
+/* Where the samples of a stripped request are in its input, and the arrays
+ * a sample is read into (valid until the next sample is read). */
+struct pf_otlp_spans {
+	const uint8_t **data;
+	size_t *len;
+	size_t n, cap, cap_len;
+	size_t *first; /* first[p] .. first[p + 1]: the samples of profile p */
+	size_t n_profiles, cap_profiles;
+	int32_t *attrs;
+	int64_t *values;
+	uint64_t *ts;
+	size_t cap_attrs, cap_values, cap_ts;
+};
+
+/* Copies a request (already passed by pf_otlp_wire_check()) without its
+ * samples into a malloc'd buffer, noting each sample's bytes in `sp`, whose
+ * entries point into `data`. Returns 0, -EINVAL or -ENOMEM. */
+int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
+			  struct pf_otlp_spans *sp);
+
+/* Frees what `sp` holds (not the input it points into). */
+void pf_otlp_spans_fini(struct pf_otlp_spans *sp);
+
+/* Samples of profile p (counted over the whole request in order); with
+ * sp == NULL they are the unpacked ones of `pr`. */
+size_t pf_otlp_n_samples(const struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr);
+
+/* Reads sample i of profile p. Returns 0, -EINVAL with `err` set, or -ENOMEM. */
+int pf_otlp_sample_get(struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr, size_t i,
+		       struct pf_otlp_sample *out, struct pf_error *err);
+
 /* Checks every rule of an unpacked request (see otlp.h) without touching any
- * batch. Returns 0 or -EINVAL with `err` naming the first problem. */
-int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_error *err);
+ * batch; samples come from `sp` when not NULL. Returns 0 or -EINVAL with
+ * `err` naming the first problem (or -ENOMEM). */
+int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_otlp_spans *sp, struct pf_error *err);
 
 /* Appends a request that passed pf_otlp_validate() to `b`. Returns the number
- * of profiles appended or -ENOMEM (then none were appended). */
-int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req);
+ * of profiles appended or -ENOMEM. */
+int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, struct pf_otlp_spans *sp);
 
 /* A run of samples [first, end) of one batch profile to encode. */
 struct pf_otlp_sel {

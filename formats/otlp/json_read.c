@@ -388,9 +388,9 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 		&opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__descriptor,
 		data, size, &arena, &req, err);
 	if (rc == 0)
-		rc = pf_otlp_validate((const PF_OTLP_REQ *)req, err);
+		rc = pf_otlp_validate((const PF_OTLP_REQ *)req, NULL, err);
 	if (rc == 0)
-		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req);
+		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req, NULL);
 	pf_pb_arena_fini(&arena);
 	return rc;
 }

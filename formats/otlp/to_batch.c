@@ -21,6 +21,8 @@ struct conv {
 	uint32_t *str, *attr, *fn, *map, *loc, *stack, *link;
 	uint32_t *tmp; /* scratch for index lists */
 	size_t tmp_cap;
+	struct pf_otlp_spans *sp;
+	size_t profile; /* profiles seen, in request order */
 };
 
 /* Room for n entries in the scratch list. */
@@ -292,17 +294,22 @@ static int add_profile(struct conv *c, uint32_t res, uint32_t scope, const PF_OT
 	uint32_t pi = pf_batch_add_profile(c->b, &d);
 	if (pi == PF_INDEX_ERROR)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n_samples; i++) {
-		const PF_OTLP_PB(Sample) *s = p->samples[i];
-		uint32_t attrs = attr_set(c, s->attribute_indices, s->n_attribute_indices);
+	size_t n = pf_otlp_n_samples(c->sp, c->profile, p);
+	for (size_t i = 0; i < n; i++) {
+		struct pf_otlp_sample s;
+		int rc = pf_otlp_sample_get(c->sp, c->profile, p, i, &s, NULL);
+		if (rc < 0)
+			return rc;
+		uint32_t attrs = attr_set(c, s.attribute_indices, s.n_attribute_indices);
 		if (attrs == PF_INDEX_ERROR)
 			return -ENOMEM;
-		int rc = pf_batch_add_sample(c->b, pi, c->stack[s->stack_index], attrs,
-					     c->link[s->link_index], s->values, s->n_values,
-					     s->timestamps_unix_nano, s->n_timestamps_unix_nano);
+		rc = pf_batch_add_sample(c->b, pi, c->stack[s.stack_index], attrs,
+					 c->link[s.link_index], s.values, s.n_values, s.timestamps,
+					 s.n_timestamps);
 		if (rc < 0)
 			return rc;
 	}
+	c->profile++;
 	return 0;
 }
 
@@ -349,9 +356,9 @@ static int add_resource(struct conv *c, const PF_OTLP_PB(ResourceProfiles) * rp)
 	return n;
 }
 
-int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req)
+int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, struct pf_otlp_spans *sp)
 {
-	struct conv c = {.b = b, .d = req->dictionary};
+	struct conv c = {.b = b, .d = req->dictionary, .sp = sp};
 	int n = 0, rc = 0;
 
 	for (size_t r = 0; r < req->n_resource_profiles; r++)

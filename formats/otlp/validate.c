@@ -20,6 +20,7 @@
 struct val {
 	const PF_OTLP_PB(ProfilesDictionary) * d;
 	size_t n_strings; /* 0 without a dictionary */
+	struct pf_otlp_spans *sp;
 	struct pf_error *err;
 };
 
@@ -276,7 +277,7 @@ static int check_value_type(struct val *v, const char *what, size_t at, const ch
 	return rc < 0 ? rc : check_str(v, what, at, field, t->unit_strindex);
 }
 
-static int check_sample(struct val *v, size_t p, size_t i, const PF_OTLP_PB(Sample) * s)
+static int check_sample(struct val *v, size_t p, size_t i, const struct pf_otlp_sample *s)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = v->d;
 	size_t n_attr = d->n_attribute_table;
@@ -299,20 +300,26 @@ static int check_sample(struct val *v, size_t p, size_t i, const PF_OTLP_PB(Samp
 					    "if these are sample values the sender uses the old "
 					    "v1.9 Sample layout (values=2), which is not supported",
 					    p, i, s->attribute_indices[k], n_attr);
-	if (s->n_values == 0 && s->n_timestamps_unix_nano == 0)
+	if (s->n_values == 0 && s->n_timestamps == 0)
 		return pf_error_set(
 			v->err, "", "profile %zu sample %zu has neither values nor timestamps%s", p,
 			i,
 			s->n_attribute_indices ? " (its field 2 would hold values in the old v1.9 "
 						 "layout, which is not supported)"
 					       : "");
-	if (s->n_values && s->n_timestamps_unix_nano && s->n_values != s->n_timestamps_unix_nano)
+	if (s->n_values && s->n_timestamps && s->n_values != s->n_timestamps)
 		return pf_error_set(v->err, "",
 				    "profile %zu sample %zu has %zu values but %zu timestamps", p,
-				    i, s->n_values, s->n_timestamps_unix_nano);
-	char what[48];
-	snprintf(what, sizeof(what), "profile %zu sample", p);
-	return check_attr_list(v, what, i, s->attribute_indices, s->n_attribute_indices);
+				    i, s->n_values, s->n_timestamps);
+	int rc = check_attr_list(v, "sample", i, s->attribute_indices, s->n_attribute_indices);
+	if (rc == -EINVAL) {
+		/* Name the profile too; formatted only on error, this runs per sample. */
+		char what[48];
+		snprintf(what, sizeof(what), "profile %zu sample", p);
+		pf_error_clear(v->err);
+		rc = check_attr_list(v, what, i, s->attribute_indices, s->n_attribute_indices);
+	}
+	return rc;
 }
 
 static int check_profile(struct val *v, size_t p, const PF_OTLP_PB(Profile) * pr)
@@ -327,14 +334,19 @@ static int check_profile(struct val *v, size_t p, const PF_OTLP_PB(Profile) * pr
 	if (rc == 0 && pr->profile_id.len != 0 && pr->profile_id.len != 16)
 		return pf_error_set(v->err, "", "profile[%zu].profile_id has %zu bytes, not 16", p,
 				    pr->profile_id.len);
-	for (size_t i = 0; rc == 0 && i < pr->n_samples; i++)
-		rc = check_sample(v, p, i, pr->samples[i]);
+	size_t n = pf_otlp_n_samples(v->sp, p, pr);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct pf_otlp_sample smp;
+		rc = pf_otlp_sample_get(v->sp, p, pr, i, &smp, v->err);
+		if (rc == 0)
+			rc = check_sample(v, p, i, &smp);
+	}
 	return rc;
 }
 
-int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_error *err)
+int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_otlp_spans *sp, struct pf_error *err)
 {
-	struct val v = {.d = req->dictionary, .err = err};
+	struct val v = {.d = req->dictionary, .sp = sp, .err = err};
 	size_t p = 0;
 	int rc = 0;
 

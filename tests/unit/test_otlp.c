@@ -873,7 +873,7 @@ static void test_old_layout_rejected(void **state)
 	w_packed(&s2, 2, values, 2);
 	w_packed(&s2, 3, attrs, 1); /* a packed list where link_index (varint) is now */
 	w_request(&r2, &s2, NULL);
-	expect_error(r2.d, r2.n, 0, -EINVAL, "Sample field 3 has wire type 2");
+	expect_error(r2.d, r2.n, 0, -EINVAL, "sample 0: field 3 has wire type 2");
 	expect_error(r2.d, r2.n, 0, -EINVAL, "old v1.9 Sample layout");
 
 	/* Small values that happen to be valid attribute indices: the sample
@@ -915,6 +915,51 @@ static void test_wire_errors(void **state)
 	/* An empty request is a success with nothing in it. */
 	b = decode_ok(NULL, 0, 0);
 	pf_batch_unref(b);
+}
+
+/* Samples are read by hand: unpacked and packed forms, repeated fields that
+ * append, fixed64 timestamps one at a time, unknown fields skipped. */
+static void test_sample_wire_forms(void **state)
+{
+	struct wbuf s = {0}, r = {0};
+	uint64_t vals[2] = {5, (uint64_t)-2};
+	uint64_t ts1 = 1000, ts2 = 2000, ts3[1];
+	w_varint(&s, 1, 1);
+	w_varint(&s, 4, 3);	    /* an unpacked value */
+	w_packed(&s, 4, vals, 2);   /* then packed ones: they append */
+	w_varint(&s, 2, 1);	    /* an unpacked attribute index */
+	w_varint(&s, 9, 77);	    /* an unknown field */
+	w_bytes(&s, 10, "junk", 4); /* another */
+	s.n += pf_pb_put_varint(s.d + s.n, 5 << 3 | PF_PB_FIXED64);
+	memcpy(s.d + s.n, &ts1, 8); /* little-endian host */
+	s.n += 8;
+	uint8_t packed_ts[16];
+	memcpy(packed_ts, &ts2, 8);
+	ts3[0] = 3000;
+	memcpy(packed_ts + 8, ts3, 8);
+	w_bytes(&s, 5, packed_ts, 16);
+	w_request(&r, &s, NULL);
+	struct pf_batch *b = decode_ok(r.d, r.n, 1);
+	size_t n;
+	const struct pf_sample *smp = pf_batch_samples(b, 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(smp->values_len, 3);
+	assert_int_equal(pf_batch_sample_values(b, smp)[0], 3);
+	assert_int_equal(pf_batch_sample_values(b, smp)[2], -2);
+	assert_int_equal(smp->timestamps_len, 3);
+	assert_int_equal(pf_batch_sample_timestamps(b, smp)[0], 1000);
+	assert_int_equal(pf_batch_sample_timestamps(b, smp)[2], 3000);
+	size_t na;
+	pf_batch_attr_set_get(b, smp->attrs, &na);
+	assert_int_equal(na, 1);
+	pf_batch_unref(b);
+
+	/* A packed timestamp list whose length is not a multiple of 8. */
+	struct wbuf bad = {0}, rb = {0};
+	w_varint(&bad, 1, 1);
+	w_bytes(&bad, 5, packed_ts, 12);
+	w_request(&rb, &bad, NULL);
+	expect_error(rb.d, rb.n, 0, -EINVAL, "profile 0 sample 0: malformed protobuf");
 }
 
 /* AnyValue arrays nested 100 deep are refused before protobuf-c recurses. */
@@ -1395,6 +1440,7 @@ int main(void)
 		cmocka_unit_test(test_zero_attribute_entry_dropped),
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
+		cmocka_unit_test(test_sample_wire_forms),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_unsupported_values_dropped),
 		cmocka_unit_test(test_json_request),
