@@ -315,11 +315,8 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 	struct pf_send_result res;
 	char reason[REASON_MAX + 32];
 
+	/* The queue logs drops with `reason` (rate-limited) and counts them. */
 	classify(resp, &res, reason, sizeof(reason));
-	if (res.status == PF_SEND_PERMANENT)
-		pf_log(lg(s->e), PF_LOG_ERROR, "request dropped: %s", reason);
-	else if (res.status == PF_SEND_RETRY)
-		pf_log(lg(s->e), PF_LOG_DEBUG, "request failed, will retry: %s", reason);
 	send_unlink(s);
 	free(s->body);
 	pf_queue_done(s->item, &res);

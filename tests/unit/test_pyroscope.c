@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,6 +33,7 @@ struct req {
 	char ctype[256], connect[16], auth[256], tenant[64], custom[64];
 	uint8_t *body;
 	size_t body_size;
+	uint64_t at_ms; /* CLOCK_MONOTONIC */
 };
 
 struct server {
@@ -44,6 +46,7 @@ struct server {
 	int statuses[MAX_REQS];
 	const char *bodies[MAX_REQS];
 	const char *types[MAX_REQS];
+	const char *retry_after[MAX_REQS];
 	size_t n_statuses;
 };
 
@@ -69,7 +72,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct MHD_Response *resp;
 	struct req *r;
 	int status = 200;
-	const char *body = "{}", *type = "application/proto";
+	const char *body = "{}", *type = "application/proto", *after = NULL;
+	struct timespec ts;
 	enum MHD_Result ret;
 
 	if (!up) {
@@ -108,6 +112,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		copy_value(conn, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
 		copy_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID", r->tenant, sizeof(r->tenant));
 		copy_value(conn, MHD_HEADER_KIND, "X-Custom", r->custom, sizeof(r->custom));
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r->at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 		r->body = up->data;
 		r->body_size = up->size;
 		up->data = NULL;
@@ -115,6 +121,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			status = s->statuses[s->n_reqs];
 			body = s->bodies[s->n_reqs];
 			type = s->types[s->n_reqs];
+			after = s->retry_after[s->n_reqs];
 		}
 		s->n_reqs++;
 	}
@@ -124,8 +131,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	*con_cls = NULL;
 	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Content-Type", type);
-	if (status == 503)
-		MHD_add_response_header(resp, "Retry-After", "0");
+	if (after)
+		MHD_add_response_header(resp, "Retry-After", after);
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -165,8 +172,10 @@ static void server_stop(struct server *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
-static void answer(struct server *s, int status, const char *type, const char *body)
+static void answer(struct server *s, int status, const char *type, const char *body,
+		   const char *retry_after)
 {
+	s->retry_after[s->n_statuses] = retry_after;
 	s->statuses[s->n_statuses] = status;
 	s->types[s->n_statuses] = type;
 	s->bodies[s->n_statuses] = body;
@@ -447,8 +456,9 @@ static void test_503_retried(void **state)
 	struct pf_component *c;
 
 	server_start(&s);
-	answer(&s, 503, "text/plain", "overloaded");
-	answer(&s, 503, "application/json", "{\"code\":\"unavailable\",\"message\":\"try later\"}");
+	answer(&s, 503, "text/plain", "overloaded", "0");
+	answer(&s, 503, "application/json", "{\"code\":\"unavailable\",\"message\":\"try later\"}",
+	       NULL);
 	run_batch(&s, "", b, 6, &env);
 	c = sh_find(&env, PF_EXPORTER, "pyroscope");
 	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 6);
@@ -464,6 +474,29 @@ static void test_503_retried(void **state)
 	server_stop(&s);
 }
 
+/* A 429 is retried no sooner than its Retry-After says (1 s here, while the
+ * backoff alone would retry after about 20 ms), on the ingest API too. */
+static void test_429_retry_after(void **state)
+{
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", NULL);
+	struct pf_component *c;
+
+	server_start(&s);
+	answer(&s, 429, "text/plain", "ingestion rate limit exceeded", "1");
+	run_batch(&s, "    api: ingest\n", b, 6, &env);
+	c = sh_find(&env, PF_EXPORTER, "pyroscope");
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 6);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 2);
+	assert_true(s.reqs[1].at_ms - s.reqs[0].at_ms >= 950);
+	assert_string_equal(s.reqs[1].path, "POST /ingest");
+	assert_string_equal(s.reqs[1].query_name, s.reqs[0].query_name);
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
 /* Runs a batch into a 400 with stderr captured; returns the log. */
 static char *run_rejected(struct server *s, const char *type, const char *body, const char *extra,
 			  struct sh_env *env, struct pf_batch *b)
@@ -475,7 +508,7 @@ static char *run_rejected(struct server *s, const char *type, const char *body, 
 
 	assert_true(fd >= 0 && saved >= 0 && log);
 	unlink(path);
-	answer(s, 400, type, body);
+	answer(s, 400, type, body, NULL);
 	fflush(stderr);
 	dup2(fd, 2);
 	run_batch(s, extra, b, 6, env);
@@ -578,8 +611,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push),	      cmocka_unit_test(test_ingest),
-		cmocka_unit_test(test_503_retried),   cmocka_unit_test(test_400_dropped),
-		cmocka_unit_test(test_profile_names), cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_503_retried),   cmocka_unit_test(test_429_retry_after),
+		cmocka_unit_test(test_400_dropped),   cmocka_unit_test(test_profile_names),
+		cmocka_unit_test(test_config_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
