@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "component.h"
 #include "files.h"
@@ -125,7 +128,8 @@ struct pf_queue {
 	struct pf_queue_config cfg;
 	struct pf_retry_config retry;
 	struct pf_queue_ops ops;
-	char *dir; /* storage file: the exporter's own subdirectory */
+	char *dir;   /* storage file: the exporter's own subdirectory */
+	int lock_fd; /* storage file: flock'd <dir>/.lock, or -1 */
 	uv_loop_t *loop;
 	uv_timer_t timer;
 	bool started, stopping, expired, closing, cancelled;
@@ -788,6 +792,20 @@ static int make_dir(struct pf_queue *q)
 	return pf_files_mkdir(q->dir);
 }
 
+/* One process per queue directory: two would send the same files. */
+static int lock_dir(struct pf_queue *q)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", q->dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (q->lock_fd < 0)
+		return -errno;
+	if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
 struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_config *cfg,
 				 const struct pf_retry_config *retry,
 				 const struct pf_queue_ops *ops)
@@ -803,6 +821,7 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
 	q->retry = *retry;
 	q->ops = *ops;
 	q->next_seq = 1;
+	q->lock_fd = -1;
 	q->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)q) | 1;
 	if (cfg->storage == PF_QUEUE_STORAGE_FILE) {
 		if (!cfg->directory) {
@@ -813,6 +832,12 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
 		if (rc < 0) {
 			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot create %s: %s",
 			       q->dir ? q->dir : cfg->directory, strerror(-rc));
+			goto out_destroy;
+		}
+		rc = lock_dir(q);
+		if (rc < 0) {
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot lock %s: %s", q->dir,
+			       rc == -EBUSY ? "another process uses this queue" : strerror(-rc));
 			goto out_destroy;
 		}
 		rc = load_stored(q);
@@ -873,6 +898,8 @@ void pf_queue_destroy(struct pf_queue *q)
 			pf_component_drop(q->c, "shutdown", it->items);
 		item_free(it);
 	}
+	if (q->lock_fd >= 0)
+		close(q->lock_fd);
 	free(q->dir);
 	free(q);
 }

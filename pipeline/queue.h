@@ -115,7 +115,8 @@ struct pf_queue;
  * Creates a queue for component `c` (its counters, gauges and logger; c
  * must outlive the queue). Touches no loop. With storage file it uses
  * <directory>/<sanitized component id>/ (so exporters can share a
- * directory): creates it, removes temp files left by a crash, lists the stored
+ * directory): creates it, locks it (flock on .lock: one process per queue),
+ * removes temp files left by a crash, lists the stored
  * requests without opening them (one directory fd, about 150 bytes of RAM
  * per request) and evicts the oldest beyond max_size; they are sent first,
  * oldest first, read from disk by the consumer that sends them. Returns NULL

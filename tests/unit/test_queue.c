@@ -811,6 +811,9 @@ static void test_eviction_by_size(void **state)
 	e.cfg.max_size = 4;
 	q = env_queue(&e);
 	assert_int_equal(put(q, 8, 1), -EMSGSIZE);
+	/* one queue per directory: a second user is refused */
+	struct pf_queue_ops ops = {.send = fake_send, .arg = &e.f};
+	assert_null(pf_queue_create(e.c, &e.cfg, &e.retry, &ops));
 	env_stop_queue(&e, q, 1000);
 	env_free(&e);
 }
