@@ -407,9 +407,11 @@ out_free:
 
 int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 {
-	grpc_arg args[2];
-	grpc_channel_args chargs = {.num_args = 2, .args = args};
+	grpc_arg args[4];
+	grpc_channel_args chargs = {.num_args = 4, .args = args};
 	grpc_server_credentials *creds;
+	grpc_resource_quota *quota;
+	size_t quota_bytes;
 	char addr[300];
 	int rc, port;
 
@@ -431,7 +433,21 @@ int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 	args[1].type = GRPC_ARG_INTEGER;
 	args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
 	args[1].value.integer = 0;
+	/* Memory: at most max_calls streams per connection, and core's buffers
+	 * for every connection together within a quota of two messages per
+	 * call slot (reads stall, rather than allocate, beyond it). */
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+	args[2].value.integer = (int)s->max_calls;
+	quota_bytes = s->max_recv * 2 * s->max_calls + ((size_t)64 << 20);
+	quota = grpc_resource_quota_create("pf_grpc_server");
+	grpc_resource_quota_resize(quota, quota_bytes);
+	args[3].type = GRPC_ARG_POINTER;
+	args[3].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+	args[3].value.pointer.p = quota;
+	args[3].value.pointer.vtable = grpc_resource_quota_arg_vtable();
 	s->server = grpc_server_create(&chargs, NULL);
+	grpc_resource_quota_unref(quota); /* the server holds its own reference */
 	s->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(s->server, s->cq, NULL);
 	for (size_t i = 0; i < s->n_methods; i++)

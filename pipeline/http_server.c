@@ -41,6 +41,8 @@ struct pf_http_server {
 	pf_http_closed_fn done;
 	void *done_arg;
 	char *tls_cert, *tls_key, *tls_ca; /* PEM; HTTPS when tls_cert is set */
+	size_t budget;			   /* bytes of bodies held at once; 0: no limit */
+	size_t held;
 };
 
 /* Per-request state kept in MHD's con_cls between calls. */
@@ -48,6 +50,7 @@ struct request {
 	char *body;
 	size_t len, cap;
 	bool too_big;
+	bool over_budget; /* the server holds too many bodies: 503 */
 };
 
 static int split_host_port(const char *text, char *host, size_t host_size, char *port,
@@ -153,6 +156,11 @@ int pf_http_server_route(struct pf_http_server *s, const char *method, const cha
 	return 0;
 }
 
+void pf_http_server_body_budget(struct pf_http_server *s, size_t bytes)
+{
+	s->budget = bytes;
+}
+
 int pf_http_server_tls(struct pf_http_server *s, const char *cert_pem, const char *key_pem,
 		       const char *client_ca_pem)
 {
@@ -216,6 +224,8 @@ static const struct route *find_route(const struct pf_http_server *s, const char
 
 static int append_body(struct pf_http_server *s, struct request *rq, const char *data, size_t n)
 {
+	if (rq->over_budget)
+		return 0;
 	if (rq->too_big || n > s->max_body - rq->len) {
 		rq->too_big = true;
 		return 0;
@@ -226,10 +236,19 @@ static int append_body(struct pf_http_server *s, struct request *rq, const char 
 			cap *= 2;
 		if (cap > s->max_body)
 			cap = s->max_body;
+		if (s->budget && s->held + (cap - rq->cap) > s->budget) {
+			s->held -= rq->cap;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = rq->cap = 0;
+			rq->over_budget = true;
+			return 0;
+		}
 		char *grown = realloc(rq->body, cap);
 		if (!grown)
 			return -ENOMEM;
 		rq->body = grown;
+		s->held += cap - rq->cap;
 		rq->cap = cap;
 	}
 	memcpy(rq->body + rq->len, data, n);
@@ -306,6 +325,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	const struct route *r = find_route(s, url, method, &path_known);
 	if (rq->too_big) {
 		plain_response(&out, 413, "request body too large\n");
+	} else if (rq->over_budget) {
+		plain_response(&out, 503, "server busy: too many requests in flight\n");
+		out.headers[0].name = "Retry-After";
+		out.headers[0].value = "1";
+		out.n_headers = 1;
 	} else if (!r) {
 		plain_response(&out, path_known ? 405 : 404,
 			       path_known ? "method not allowed\n" : "not found\n");
@@ -325,8 +349,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct pf_http_server *s = cls;
 	struct request *rq = *con_cls;
 	if (rq) {
+		s->held -= rq->cap;
 		free(rq->body);
 		free(rq);
 		*con_cls = NULL;

@@ -70,6 +70,11 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
 int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
 			 pf_http_handler_fn handler, void *arg);
 
+/* Bounds the bytes of request bodies held at once over all connections
+ * (0, the default: only max_body per request). A request whose body would
+ * pass it is answered 503 with Retry-After: 1 and its body dropped. */
+void pf_http_server_body_budget(struct pf_http_server *s, size_t bytes);
+
 /* Serves HTTPS instead of HTTP with the PEM certificate chain and key
  * (copied). With client_ca_pem (may be NULL), clients must present a
  * certificate that verifies against it; others get 401 before any handler

@@ -42,7 +42,8 @@
 		 .min = 1,                                                                         \
 		 .max = 1024,                                                                      \
 		 .offset = offsetof(struct pf_otlp_rx_proto, max_concurrent_requests),             \
-		 .doc = "gRPC calls taken at once (others wait in the client); bounds memory"},    \
+		 .doc = "Requests handled at once (gRPC calls; HTTP bodies held, beyond: 503); "   \
+			"bounds memory"},                                                          \
 		{.name = "include_metadata",                                                       \
 		 .type = PF_OPT_BOOL,                                                              \
 		 .def = "false",                                                                   \

@@ -217,6 +217,8 @@ struct http_call {
 	const void *body;
 	size_t body_len;
 	const char *ca_file, *cert_file, *key_file; /* https when ca_file is set */
+	size_t pause_at;			    /* > 0: stall 400 ms after this many bytes */
+	size_t sent;
 	/* Results. */
 	long status;
 	char ctype[128];
@@ -253,6 +255,22 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct http_call *h = arg;
+	size_t want = size * n, left = h->body_len - h->sent;
+
+	if (h->pause_at && h->sent == h->pause_at)
+		uv_sleep(400);
+	if (h->pause_at && h->sent < h->pause_at && h->sent + want > h->pause_at)
+		want = h->pause_at - h->sent;
+	if (want > left)
+		want = left;
+	memcpy(buf, (const char *)h->body + h->sent, want);
+	h->sent += want;
+	return want;
+}
+
 static void http_thread(void *arg)
 {
 	struct http_call *h = arg;
@@ -281,7 +299,12 @@ static void http_thread(void *arg)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
 	}
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method ? h->method : "POST");
-	if (!h->method || strcmp(h->method, "GET") != 0) {
+	if (h->pause_at) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_len);
+	} else if (!h->method || strcmp(h->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->body ? h->body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_len);
 	}
@@ -306,6 +329,45 @@ static void http_post(struct env *env, struct http_call *h)
 		 strchr(env->http_url, ':'));
 	h->url = url;
 	run_client(env, http_thread, h, &h->done);
+}
+
+/* Two requests at once: the second finds the body budget spent. */
+static void test_http_body_budget(void **state)
+{
+	struct env env;
+	size_t size = 900 << 10;
+	uint8_t *zeros = calloc(1, size);
+	uv_thread_t ta, tb;
+
+	env_start(&env, "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
+			"        max_recv_msg_size_mib: 1\n        max_concurrent_requests: 1\n");
+	char url[160];
+	snprintf(url, sizeof(url), "%s", env.http_url);
+	struct http_call a = {.url = url,
+			      .content_type = "application/x-protobuf",
+			      .body = zeros,
+			      .body_len = size,
+			      .pause_at = 600 << 10};
+	struct http_call b = {.url = url,
+			      .content_type = "application/x-protobuf",
+			      .body = zeros,
+			      .body_len = 600 << 10};
+	assert_int_equal(uv_thread_create(&ta, http_thread, &a), 0);
+	/* b starts once a holds its first 600 KiB */
+	for (int i = 0; i < 200; i++)
+		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	assert_int_equal(uv_thread_create(&tb, http_thread, &b), 0);
+	while (!atomic_load(&a.done) || !atomic_load(&b.done))
+		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	uv_thread_join(&ta);
+	uv_thread_join(&tb);
+	assert_int_equal(b.status, 503);
+	assert_string_equal(b.retry_after, "1");
+	assert_int_equal(a.status, 400); /* read whole, then refused as bad data */
+	free(a.resp);
+	free(b.resp);
+	free(zeros);
+	env_stop(&env);
 }
 
 /* ---- gRPC client (grpc core, on a thread) ---- */
@@ -895,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_http_json),
 		cmocka_unit_test(test_http_size_after_decompression),
 		cmocka_unit_test(test_http_auth_and_busy),
+		cmocka_unit_test(test_http_body_budget),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
 		cmocka_unit_test(test_tls),
