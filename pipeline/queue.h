@@ -117,7 +117,7 @@ struct pf_queue;
  * <directory>/<sanitized component id>/ (so exporters can share a
  * directory): creates it, locks it (flock on .lock: one process per queue),
  * removes temp files left by a crash, lists the stored
- * requests without opening them (one directory fd, about 150 bytes of RAM
+ * requests without opening them (one directory fd, about 300 bytes of RAM
  * per request) and evicts the oldest beyond max_size; they are sent first,
  * oldest first, read from disk by the consumer that sends them. Returns NULL
  * (after logging why) on error. `cfg`, `retry` and `ops` are copied.
@@ -137,9 +137,11 @@ int pf_queue_start(struct pf_queue *q, uv_loop_t *loop);
  * negative error, data staying the caller's: -EMSGSIZE when the request
  * alone exceeds queue_size or max_size (counted as enqueue_failed),
  * -ESHUTDOWN once shutdown began, -ENOMEM. Call it after pf_queue_start.
- * With storage file the request is written to disk on the thread pool
- * before it is first sent; when the size limit is reached the oldest
- * requests not being sent are evicted and counted as dropped.
+ * With storage file the request is written to disk (temp file, fsync,
+ * rename) on the thread pool before it is first sent: it survives kill -9
+ * from then on, not in the millisecond or so before. When max_size is
+ * reached the oldest requests not being sent are evicted and counted as
+ * dropped ("evicted"); when only requests being sent hold the space, PF_BUSY.
  */
 int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items);
 
