@@ -9,79 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "component.h"
-#include "files.h"
 #include "log.h"
 #include "queue_file.h"
 
 #define NS_PER_MS    ((int64_t)1000000)
 #define LOG_EVERY_MS 1000
-
-static const char *const sizer_names[] = {"requests", "items", "bytes", NULL};
-static const char *const storage_names[] = {"none", "file", NULL};
-
-const struct pf_option pf_queue_options[] = {
-	{.name = "enabled",
-	 .type = PF_OPT_BOOL,
-	 .def = "true",
-	 .offset = offsetof(struct pf_queue_config, enabled),
-	 .doc = "Queue requests and send them from num_consumers consumers"},
-	{.name = "queue_size",
-	 .type = PF_OPT_INT,
-	 .def = "1000",
-	 .min = 1,
-	 .max = 1e15,
-	 .offset = offsetof(struct pf_queue_config, queue_size),
-	 .doc = "Capacity of the queue, in units of `sizer`"},
-	{.name = "num_consumers",
-	 .type = PF_OPT_INT,
-	 .def = "10",
-	 .min = 1,
-	 .max = 1000,
-	 .offset = offsetof(struct pf_queue_config, num_consumers),
-	 .doc = "Requests sent (or waiting to be retried) at once"},
-	{.name = "sizer",
-	 .type = PF_OPT_ENUM,
-	 .def = "requests",
-	 .choices = sizer_names,
-	 .offset = offsetof(struct pf_queue_config, sizer),
-	 .doc = "What queue_size counts: requests, items (profile samples) or bytes"},
-	{.name = "block_on_overflow",
-	 .type = PF_OPT_BOOL,
-	 .def = "false",
-	 .offset = offsetof(struct pf_queue_config, block_on_overflow),
-	 .doc = "When full, push back upstream without counting the data as enqueue_failed"},
-	{.name = "storage",
-	 .type = PF_OPT_ENUM,
-	 .def = "none",
-	 .choices = storage_names,
-	 .offset = offsetof(struct pf_queue_config, storage),
-	 .doc = "none: memory only; file: keep queued and in-flight requests in `directory`"},
-	{.name = "directory",
-	 .type = PF_OPT_STRING,
-	 .offset = offsetof(struct pf_queue_config, directory),
-	 .doc = "storage file: directory of the queue (a subdirectory per exporter is made)"},
-	{.name = "max_size",
-	 .type = PF_OPT_SIZE,
-	 .def = "1GiB",
-	 .min = 0,
-	 .max = 1e15,
-	 .offset = offsetof(struct pf_queue_config, max_size),
-	 .doc = "storage file: payload bytes kept on disk, oldest evicted first (0 = no limit)"},
-	PF_OPTION_END,
-};
-
-int pf_queue_validate(const struct pf_queue_config *cfg, struct pf_error *err)
-{
-	if (cfg->storage == PF_QUEUE_STORAGE_FILE && (!cfg->directory || !cfg->directory[0]))
-		return pf_error_set(err, "", "sending_queue: storage file needs a directory");
-	return 0;
-}
 
 enum item_state {
 	ST_WRITING,  /* being written to disk */
@@ -711,99 +646,37 @@ int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items
 	return PF_OK;
 }
 
-static int by_seq(const void *a, const void *b)
-{
-	const struct pf_queue_file_entry *x = a, *y = b;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-struct scan {
-	struct pf_queue_file_entry *e;
-	size_t n, cap;
-};
-
-static int scan_one(void *arg, const struct pf_queue_file_entry *e)
-{
-	struct scan *s = arg;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct pf_queue_file_entry *grown = calloc(cap, sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		if (s->n)
-			memcpy(grown, s->e, s->n * sizeof(*grown));
-		free(s->e);
-		s->e = grown;
-		s->cap = cap;
-	}
-	s->e[s->n++] = *e;
-	return 0;
-}
-
 /* Lists the stored requests into the ready list, oldest first. */
 static int load_stored(struct pf_queue *q)
 {
-	struct scan s = {0};
-	struct timespec ts;
-	int rc;
+	struct pf_queue_file_entry *e = NULL;
+	size_t n = 0;
+	int rc = pf_queue_file_list(q->dir, &e, &n);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	pf_files_clean_temp(q->dir, "q-", 1,
-			    (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-	rc = pf_queue_file_scan(q->dir, scan_one, &s);
 	if (rc < 0)
-		goto out_free_scan;
-	if (s.n)
-		qsort(s.e, s.n, sizeof(*s.e), by_seq);
-	for (size_t i = 0; i < s.n; i++) {
-		struct pf_queue_item *it = item_new(q, s.e[i].seq, s.e[i].items, s.e[i].size);
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct pf_queue_item *it = item_new(q, e[i].seq, e[i].items, e[i].size);
 		if (!it) {
 			rc = -ENOMEM;
-			goto out_free_scan;
+			goto out_free_entries;
 		}
 		it->on_disk = true;
 		it->state = ST_READY;
 		list_push_tail(&q->ready, it);
 		q->used += cost(q, it->size, it->items);
 		q->disk_bytes += it->size;
-		if (s.e[i].seq >= q->next_seq)
-			q->next_seq = s.e[i].seq + 1;
+		if (e[i].seq >= q->next_seq)
+			q->next_seq = e[i].seq + 1;
 	}
-	if (s.n)
+	if (n)
 		pf_log(pf_component_logger(q->c), PF_LOG_INFO,
-		       "%zu stored requests in %s will be sent again", s.n, q->dir);
+		       "%zu stored requests in %s will be sent again", n, q->dir);
 	make_disk_room(q, 0);
-	rc = 0;
 
-out_free_scan:
-	free(s.e);
+out_free_entries:
+	free(e);
 	return rc;
-}
-
-static int make_dir(struct pf_queue *q)
-{
-	char sub[128];
-	pf_files_sanitize(pf_component_id(q->c), 100, sub, sizeof(sub));
-	size_t n = strlen(q->cfg.directory) + 1 + strlen(sub) + 1;
-	q->dir = calloc(1, n);
-	if (!q->dir)
-		return -ENOMEM;
-	snprintf(q->dir, n, "%s/%s", q->cfg.directory, sub);
-	return pf_files_mkdir(q->dir);
-}
-
-/* One process per queue directory: two would send the same files. */
-static int lock_dir(struct pf_queue *q)
-{
-	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", q->dir) >= sizeof(path))
-		return -ENAMETOOLONG;
-	q->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (q->lock_fd < 0)
-		return -errno;
-	if (flock(q->lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	return 0;
 }
 
 struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_config *cfg,
@@ -828,15 +701,10 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
 			pf_log(lg, PF_LOG_ERROR, "sending_queue: storage file needs a directory");
 			goto out_destroy;
 		}
-		rc = make_dir(q);
+		rc = pf_queue_file_open(cfg->directory, pf_component_id(c), &q->dir, &q->lock_fd);
 		if (rc < 0) {
-			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot create %s: %s",
-			       q->dir ? q->dir : cfg->directory, strerror(-rc));
-			goto out_destroy;
-		}
-		rc = lock_dir(q);
-		if (rc < 0) {
-			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot lock %s: %s", q->dir,
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot use %s: %s",
+			       q->dir ? q->dir : cfg->directory,
 			       rc == -EBUSY ? "another process uses this queue" : strerror(-rc));
 			goto out_destroy;
 		}

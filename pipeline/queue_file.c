@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -90,7 +92,11 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-int pf_queue_file_scan(const char *dir, pf_queue_file_fn fn, void *arg)
+/* Calls fn for each request file in `dir`, in directory order, without
+ * opening any (stat only). Stops at fn's first non-zero result and returns
+ * it; otherwise returns 0, or a negative errno. */
+static int scan(const char *dir, int (*fn)(void *arg, const struct pf_queue_file_entry *e),
+		void *arg)
 {
 	int rc = 0;
 	DIR *d = opendir(dir);
@@ -216,4 +222,82 @@ int pf_queue_file_remove(const char *dir, uint64_t seq, uint64_t items)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
 	return unlink(path) < 0 ? -errno : 0;
+}
+
+int pf_queue_file_open(const char *base, const char *id, char **dir, int *lock_fd)
+{
+	char sub[128], path[PATH_MAX];
+	int rc;
+
+	*dir = NULL;
+	*lock_fd = -1;
+	pf_files_sanitize(id, 100, sub, sizeof(sub));
+	size_t n = strlen(base) + 1 + strlen(sub) + 1;
+	char *d = calloc(1, n);
+	if (!d)
+		return -ENOMEM;
+	snprintf(d, n, "%s/%s", base, sub);
+	*dir = d;
+	rc = pf_files_mkdir(d);
+	if (rc < 0)
+		return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/.lock", d) >= sizeof(path))
+		return -ENAMETOOLONG;
+	/* one process per queue directory: two would send the same files */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	*lock_fd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+struct listing {
+	struct pf_queue_file_entry *e;
+	size_t n, cap;
+};
+
+static int list_one(void *arg, const struct pf_queue_file_entry *e)
+{
+	struct listing *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 256;
+		struct pf_queue_file_entry *grown = calloc(cap, sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		if (l->n)
+			memcpy(grown, l->e, l->n * sizeof(*grown));
+		free(l->e);
+		l->e = grown;
+		l->cap = cap;
+	}
+	l->e[l->n++] = *e;
+	return 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct pf_queue_file_entry *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int pf_queue_file_list(const char *dir, struct pf_queue_file_entry **entries, size_t *n)
+{
+	struct listing l = {0};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pf_files_clean_temp(dir, "q-", 1,
+			    (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+	int rc = scan(dir, list_one, &l);
+	if (rc < 0) {
+		free(l.e);
+		return rc;
+	}
+	if (l.n)
+		qsort(l.e, l.n, sizeof(*l.e), by_seq);
+	*entries = l.e;
+	*n = l.n;
+	return 0;
 }

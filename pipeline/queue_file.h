@@ -23,12 +23,18 @@ struct pf_queue_file_entry {
 	uint64_t size; /* payload bytes (file size minus the header) */
 };
 
-typedef int (*pf_queue_file_fn)(void *arg, const struct pf_queue_file_entry *e);
+/* Makes <base>/<id sanitized>/ and takes its lock (flock on .lock, so one
+ * process uses a queue directory). Sets *dir (malloc'd; set even on most
+ * errors, for messages: the caller frees it) and *lock_fd (-1 or an fd the
+ * caller closes, which releases the lock). Returns 0, -EBUSY when another
+ * process holds the lock, or a negative errno. */
+int pf_queue_file_open(const char *base, const char *id, char **dir, int *lock_fd);
 
-/* Calls fn for each request file in `dir`, in directory order, without
- * opening any (stat only). Stops at fn's first non-zero result and returns
- * it; otherwise returns 0, or a negative errno. */
-int pf_queue_file_scan(const char *dir, pf_queue_file_fn fn, void *arg);
+/* Removes temp files left by a crashed write and lists the request files,
+ * oldest (lowest seq) first, without opening any (stat only). *entries is
+ * malloc'd (NULL when there are none) and the caller frees it. Returns 0 or
+ * a negative errno. */
+int pf_queue_file_list(const char *dir, struct pf_queue_file_entry **entries, size_t *n);
 
 /* Writes one request atomically. Returns 0 or a negative errno. */
 int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data,
