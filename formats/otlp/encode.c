@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "formats/otlp/internal.h"
+#include "formats/pb_wire.h"
 
 /*
  * Two passes over the selected samples. The first gives every batch entry
@@ -22,6 +23,7 @@ struct remap {
 
 struct enc {
 	const struct pf_batch *b;
+	bool raw; /* samples pre-encoded as unknown fields (protobuf only) */
 	struct pf_pb_arena arena;
 	struct remap str, attr, fn, map, loc, stack, link;
 };
@@ -352,6 +354,86 @@ static PF_OTLP_PB(ValueType) * value_type(struct enc *e, const struct pf_value_t
 	return v;
 }
 
+/* Writes a sample's fields (v1.10+ numbering) at w; returns the end. */
+static uint8_t *write_sample(struct enc *e, const struct pf_sample *x, uint8_t *w)
+{
+	size_t n_attrs;
+	const uint32_t *a = pf_batch_attr_set_get(e->b, x->attrs, &n_attrs);
+	const int64_t *v = pf_batch_sample_values(e->b, x);
+	const uint64_t *t = pf_batch_sample_timestamps(e->b, x);
+	size_t len = 0;
+
+	if (e->stack.to[x->stack]) {
+		*w++ = 1 << 3 | PF_PB_VARINT;
+		w += pf_pb_put_varint(w, e->stack.to[x->stack]);
+	}
+	if (n_attrs) {
+		for (size_t k = 0; k < n_attrs; k++)
+			len += pf_pb_varint_size(e->attr.to[a[k]]);
+		*w++ = 2 << 3 | PF_PB_LEN;
+		w += pf_pb_put_varint(w, len);
+		for (size_t k = 0; k < n_attrs; k++)
+			w += pf_pb_put_varint(w, e->attr.to[a[k]]);
+	}
+	if (e->link.to[x->link]) {
+		*w++ = 3 << 3 | PF_PB_VARINT;
+		w += pf_pb_put_varint(w, e->link.to[x->link]);
+	}
+	if (x->values_len) {
+		len = 0;
+		for (uint32_t k = 0; k < x->values_len; k++)
+			len += pf_pb_varint_size((uint64_t)v[k]);
+		*w++ = 4 << 3 | PF_PB_LEN;
+		w += pf_pb_put_varint(w, len);
+		for (uint32_t k = 0; k < x->values_len; k++)
+			w += pf_pb_put_varint(w, (uint64_t)v[k]);
+	}
+	if (x->timestamps_len) {
+		*w++ = 5 << 3 | PF_PB_LEN;
+		w += pf_pb_put_varint(w, (uint64_t)x->timestamps_len * 8);
+		for (uint32_t k = 0; k < x->timestamps_len; k++)
+			for (int b = 0; b < 8; b++)
+				*w++ = (uint8_t)(t[k] >> (8 * b));
+	}
+	return w;
+}
+
+/* Samples as pre-encoded `samples` (field 2) entries among the profile's
+ * unknown fields, which protobuf-c copies out as they are: much cheaper than
+ * one Sample message each. */
+static int raw_samples(struct enc *e, PF_OTLP_PB(Profile) * p, const struct pf_sample *s, size_t n)
+{
+	ProtobufCMessageUnknownField *u = zalloc(e, n * sizeof(*u));
+	size_t room = 0;
+
+	if (!u)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		size_t n_attrs;
+		pf_batch_attr_set_get(e->b, s[k].attrs, &n_attrs);
+		room += 5 + 6 + 6 + 6 + 2 * 11 + n_attrs * 5 + (size_t)s[k].values_len * 10 +
+			(size_t)s[k].timestamps_len * 8;
+	}
+	uint8_t *w = pf_pb_arena_alloc(&e->arena, room ? room : 1);
+	if (!w)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		/* protobuf-c writes the key; the length prefix is part of the data. */
+		uint8_t *body = w + 5, *end = write_sample(e, &s[k], body);
+		size_t len = (size_t)(end - body), pre = pf_pb_put_varint(w, len);
+		memmove(w + pre, body, len);
+		end = w + pre + len;
+		u[k].tag = 2;
+		u[k].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+		u[k].len = (size_t)(end - w);
+		u[k].data = w;
+		w = end;
+	}
+	p->base.n_unknown_fields = (unsigned)n;
+	p->base.unknown_fields = u;
+	return 0;
+}
+
 static PF_OTLP_PB(Profile) * build_profile(struct enc *e, const struct pf_otlp_sel *sel)
 {
 	const struct pf_profile_desc *d = pf_batch_profile_get(e->b, sel->profile);
@@ -359,9 +441,9 @@ static PF_OTLP_PB(Profile) * build_profile(struct enc *e, const struct pf_otlp_s
 	const struct pf_sample *s = pf_batch_samples(e->b, sel->profile, &n_all);
 	size_t n = sel->end - sel->first;
 	PF_OTLP_PB(Profile) *p = zalloc(e, sizeof(*p));
-	PF_OTLP_PB(Sample) *ss = zalloc(e, n * sizeof(*ss));
+	PF_OTLP_PB(Sample) *ss = e->raw ? NULL : zalloc(e, n * sizeof(*ss));
 
-	if (!p || !ss)
+	if (!p || (!e->raw && !ss))
 		return NULL;
 	opentelemetry__proto__profiles__v1development__profile__init(p);
 	p->sample_type = value_type(e, &d->sample_type);
@@ -371,7 +453,7 @@ static PF_OTLP_PB(Profile) * build_profile(struct enc *e, const struct pf_otlp_s
 			return NULL;
 	}
 	p->attribute_indices = attr_indices(e, d->attrs, &p->n_attribute_indices);
-	if (!p->sample_type || !p->attribute_indices || !NEW_ARRAY(e, p->samples, n))
+	if (!p->sample_type || !p->attribute_indices || (!e->raw && !NEW_ARRAY(e, p->samples, n)))
 		return NULL;
 	p->time_unix_nano = d->time_unix_nano;
 	p->duration_nano = d->duration_nano;
@@ -384,6 +466,8 @@ static PF_OTLP_PB(Profile) * build_profile(struct enc *e, const struct pf_otlp_s
 			p->profile_id.len = 16;
 			break;
 		}
+	if (e->raw)
+		return raw_samples(e, p, s + sel->first, n) < 0 ? NULL : p;
 	p->n_samples = n;
 	for (size_t k = 0; k < n; k++) {
 		const struct pf_sample *x = &s[sel->first + k];
@@ -491,9 +575,9 @@ static int build_envelopes(struct enc *e, struct pf_otlp_sel *sel, size_t n_sel,
 }
 
 int pf_otlp_encode_sel(const struct pf_batch *b, const struct pf_otlp_sel *sel_in, size_t n_sel,
-		       pf_otlp_pack_fn pack, void *ctx)
+		       bool raw_samples, pf_otlp_pack_fn pack, void *ctx)
 {
-	struct enc e = {.b = b};
+	struct enc e = {.b = b, .raw = raw_samples};
 	PF_OTLP_REQ req;
 	PF_OTLP_PB(ProfilesDictionary) dict;
 	struct pf_otlp_sel *sel;

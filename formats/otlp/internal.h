@@ -93,9 +93,11 @@ typedef int (*pf_otlp_pack_fn)(void *ctx, const ProtobufCMessage *req);
 
 /* Builds the ExportProfilesServiceRequest for the selection (grouped by
  * resource and scope, with a dictionary of only what it uses) and hands it to
- * `pack`. Returns pack's result or -ENOMEM. */
+ * `pack`. With raw_samples each Profile carries its samples pre-encoded as
+ * unknown fields (for protobuf packing; JSON needs them as messages).
+ * Returns pack's result or -ENOMEM. */
 int pf_otlp_encode_sel(const struct pf_batch *b, const struct pf_otlp_sel *sel, size_t n_sel,
-		       pf_otlp_pack_fn pack, void *ctx);
+		       bool raw_samples, pf_otlp_pack_fn pack, void *ctx);
 
 /* Writes `msg` as OTLP/JSON (lowerCamelCase, hex ids, int64 as strings) into
  * a malloc'd NUL-terminated buffer. Returns 0 or -ENOMEM. */

@@ -66,7 +66,7 @@ static int encode_with(const struct pf_batch *b, const uint32_t *profiles, size_
 	sel = select_profiles(b, profiles, &n);
 	if (!sel)
 		return errno == EINVAL ? -EINVAL : -ENOMEM;
-	rc = pf_otlp_encode_sel(b, sel, n, pack, out);
+	rc = pf_otlp_encode_sel(b, sel, n, pack == pack_pb, pack, out);
 	free(sel);
 	return rc;
 }
@@ -118,7 +118,7 @@ static size_t sel_samples(const struct pf_otlp_sel *sel, size_t n)
 static int split(struct splitter *s, struct pf_otlp_sel *sel, size_t n)
 {
 	struct packed p = {0};
-	int rc = pf_otlp_encode_sel(s->b, sel, n, pack_pb, &p);
+	int rc = pf_otlp_encode_sel(s->b, sel, n, true, pack_pb, &p);
 	size_t samples = sel_samples(sel, n);
 
 	if (rc < 0)
