@@ -227,6 +227,8 @@ static int ingest_group(const struct pf_batch *b, const uint32_t *sel, size_t n,
 	err = emit(arg, (uint8_t *)out.p, out.n, samples);
 	if (err == 0)
 		out.p = NULL; /* emit owns it */
+	else if (err > 0)
+		err = 0; /* refused: freed here, and on with the next group */
 
 out_free:
 	free(out.p);

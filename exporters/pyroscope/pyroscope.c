@@ -468,14 +468,29 @@ static int pyroscope_start(void *inst)
 	return 0;
 }
 
-static int enqueue(void *arg, uint8_t *payload, size_t size, uint64_t items)
-{
-	struct pyroscope *e = arg;
-	int rc = pf_queue_enqueue(e->queue, payload, size, items);
+/* One batch's /ingest requests being queued. */
+struct ingest_ctx {
+	struct pyroscope *e;
+	size_t queued;
+};
 
-	if (rc == PF_BUSY)
-		return -EBUSY; /* the encoder frees it; mapped back below */
-	return rc;
+static int enqueue_ingest(void *arg, uint8_t *payload, size_t size, uint64_t items)
+{
+	struct ingest_ctx *x = arg;
+	int rc = pf_queue_enqueue(x->e->queue, payload, size, items);
+
+	if (rc == PF_OK) {
+		x->queued++;
+		return 0;
+	}
+	if (rc != PF_BUSY)
+		return rc;
+	if (x->queued == 0)
+		return -EBUSY; /* nothing taken: the whole batch is refused */
+	/* Part of the batch is queued already: refusing it would send that
+	 * part twice, so the rest is dropped (the queue counted it). */
+	pf_component_drop(x->e->c, "queue_full", items);
+	return 1;
 }
 
 static int pyroscope_consume(void *inst, struct pf_batch *batch)
@@ -490,14 +505,15 @@ static int pyroscope_consume(void *inst, struct pf_batch *batch)
 	if (e->stopping)
 		return -ESHUTDOWN;
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
-		/* Each group is one request: a later one refused means the
-		 * earlier ones are already queued, so it counts as dropped. */
+		struct ingest_ctx x = {.e = e};
+
+		/* Each pprof group is one request. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		if (!pf_queue_has_room(e->queue, 1, pf_batch_sample_count(batch)))
 			return PF_BUSY;
 		rc = pf_pyroscope_encode_ingest(
 			batch, e->cfg, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-			enqueue, e);
+			enqueue_ingest, &x);
 		if (rc == -EBUSY)
 			return PF_BUSY;
 	} else {

@@ -97,14 +97,15 @@ struct pf_pyroscope_ingest {
 	size_t profile_len;
 };
 
-/* Called once per /ingest payload made by pf_pyroscope_encode_ingest. */
+/* Called once per /ingest payload made by pf_pyroscope_encode_ingest:
+ * returns 0 when it took the payload, > 0 when it refused it (the encoder
+ * frees it and goes on) or a negative error (freed, and encoding stops). */
 typedef int (*pf_pyroscope_ingest_fn)(void *arg, uint8_t *payload, size_t size, uint64_t items);
 
 /*
  * Encodes every pprof group of the batch with samples as one /ingest payload
- * and hands each to emit (which takes ownership of the payload on 0, else
- * it is freed here and the error returned). `now_ns` stands in for
- * profiles without a time. Returns 0 or the first error.
+ * and hands each to emit (see pf_pyroscope_ingest_fn). `now_ns` stands in
+ * for profiles without a time. Returns 0 or the first error.
  */
 int pf_pyroscope_encode_ingest(const struct pf_batch *b, const struct pf_pyroscope_config *cfg,
 			       uint64_t now_ns, pf_pyroscope_ingest_fn emit, void *arg);

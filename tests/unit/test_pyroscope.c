@@ -474,6 +474,96 @@ static void test_503_retried(void **state)
 	server_stop(&s);
 }
 
+/* An allocation profile of `service` (period type space/bytes, so its own
+ * pprof group), of sample type type/unit. */
+static uint32_t alloc_profile(struct pf_batch *b, const char *service, const char *type,
+			      const char *unit)
+{
+	uint32_t a[2] = {pf_batch_attr_str(b, "service.name", service),
+			 pf_batch_attr_int(b, "process.pid", 4242)};
+	struct pf_resource r = {.attrs = pf_batch_attr_set(b, a, 2)};
+	struct pf_profile_desc d = {
+		.resource = pf_batch_resource(b, &r),
+		.sample_type = {pf_batch_cstring(b, type), pf_batch_cstring(b, unit)},
+		.period_type = {pf_batch_cstring(b, "space"), pf_batch_cstring(b, "bytes")},
+		.period = 524288,
+		.time_unix_nano = T0_NS,
+		.duration_nano = 1000000000,
+	};
+
+	return pf_batch_add_profile(b, &d);
+}
+
+/* One series per resource and profile type, each with its own service_name. */
+static void test_push_series(void **state)
+{
+	static const char *const alloc[] = {"main.alloc", "main.main", NULL};
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", NULL), *cart = cpu_batch("cart", NULL);
+	Push__V1__PushRequest *req;
+	uint32_t p0, p1;
+	int seen = 0;
+
+	assert_int_equal(pf_batch_merge(b, cart), 0);
+	p0 = alloc_profile(b, "cart", "alloc_objects", "count");
+	p1 = alloc_profile(b, "cart", "alloc_space", "bytes");
+	sh_sample(b, p0, alloc, 3);
+	sh_sample(b, p1, alloc, 4096);
+	server_start(&s);
+	run_batch(&s, "", b, 14, &env);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 1);
+	req = push__v1__push_request__unpack(NULL, s.reqs[0].body_size, s.reqs[0].body);
+	assert_non_null(req);
+	assert_int_equal(req->n_series, 3);
+	for (size_t i = 0; i < req->n_series; i++) {
+		const Push__V1__RawProfileSeries *ser = req->series[i];
+		const char *svc = label(ser, "service_name"), *name = label(ser, "__name__");
+
+		if (strcmp(name, "memory") == 0) {
+			assert_string_equal(svc, "cart");
+			seen |= 4;
+			continue;
+		}
+		assert_string_equal(name, "process_cpu");
+		check_profile(ser->samples[0]->raw_profile.data, ser->samples[0]->raw_profile.len);
+		seen |= strcmp(svc, "cart") == 0 ? 2 : strcmp(svc, "checkout") == 0 ? 1 : 8;
+	}
+	assert_int_equal(seen, 7);
+	push__v1__push_request__free_unpacked(req, NULL);
+	pf_batch_unref(cart);
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
+/* With room for one request, the second of a batch's /ingest requests is
+ * dropped and counted, not refused: refusing would resend the first. */
+static void test_ingest_queue_full(void **state)
+{
+	static const char *const alloc[] = {"main.alloc", "main.main", NULL};
+	struct server s = {0};
+	struct sh_env env;
+	struct pf_batch *b = cpu_batch("checkout", NULL);
+	struct pf_component *c, *rx;
+	uint32_t p;
+
+	p = alloc_profile(b, "checkout", "alloc_space", "bytes");
+	sh_sample(b, p, alloc, 4096);
+	sh_sample(b, p, alloc + 1, 512);
+	server_start(&s);
+	run_batch(&s, "    api: ingest\n    sending_queue: {queue_size: 1}\n", b, 6, &env);
+	c = sh_find(&env, PF_EXPORTER, "pyroscope");
+	rx = sh_find(&env, PF_RECEIVER, "feeder");
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 6);
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 2);
+	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_REFUSED), 0);
+	sh_env_free(&env);
+	assert_int_equal(s.n_reqs, 1);
+	pf_batch_unref(b);
+	server_stop(&s);
+}
+
 /* A 429 is retried no sooner than its Retry-After says (1 s here, while the
  * backoff alone would retry after about 20 ms), on the ingest API too. */
 static void test_429_retry_after(void **state)
@@ -610,10 +700,15 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_push),	      cmocka_unit_test(test_ingest),
-		cmocka_unit_test(test_503_retried),   cmocka_unit_test(test_429_retry_after),
-		cmocka_unit_test(test_400_dropped),   cmocka_unit_test(test_profile_names),
+		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_ingest),
+		cmocka_unit_test(test_503_retried),
+		cmocka_unit_test(test_429_retry_after),
+		cmocka_unit_test(test_400_dropped),
+		cmocka_unit_test(test_profile_names),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_push_series),
+		cmocka_unit_test(test_ingest_queue_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
