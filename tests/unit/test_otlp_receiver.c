@@ -27,6 +27,7 @@
 #include "pipeline/grpc_server.h"
 #include "pipeline/http_server.h"
 #include "pipeline/service.h"
+#include "formats/pb_wire.h"
 #include "receivers/otlp/receiver.h"
 
 extern const struct pf_component_def pf_receiver_otlp;
@@ -196,6 +197,70 @@ static void make_request(int n, bool json, uint8_t **out, size_t *size)
 	else
 		assert_int_equal(pf_otlp_encode(b, NULL, 0, out, size), 0);
 	pf_batch_unref(b);
+}
+
+/* Room for a rewritten message: each sample grows by a few bytes. */
+static size_t sub_len_max(size_t len)
+{
+	return len * 2 + 1024;
+}
+
+/* Rewrites a v1.10 request the way a v1.9 peer would have sent its
+ * samples: Sample.values moved to field 2 (v1.9's values, v1.10's
+ * attribute_indices), as {10000000, 7}. Path: request.resource_profiles (1)
+ * .scope_profiles (2) .profiles (2) .samples (2). */
+static size_t to_v19(const uint8_t *in, size_t len, uint8_t *out, int depth)
+{
+	static const uint32_t path[4] = {1, 2, 2, 2};
+	struct pf_pb_cursor c = {.p = in, .end = in + len};
+	size_t n = 0;
+
+	if (depth == 4) {
+		uint8_t packed[16];
+		size_t plen = pf_pb_put_varint(packed, 10000000);
+		plen += pf_pb_put_varint(packed + plen, 7);
+		n += pf_pb_put_varint(out + n, 2 << 3 | PF_PB_LEN);
+		n += pf_pb_put_varint(out + n, plen);
+		memcpy(out + n, packed, plen);
+		n += plen;
+	}
+	while (c.p < c.end) {
+		const uint8_t *start = c.p;
+		uint32_t field = 0;
+		unsigned wire = 0;
+		assert_true(pf_pb_read_key(&c, &field, &wire));
+		if (wire == PF_PB_LEN && depth < 4 && field == path[depth]) {
+			const uint8_t *sub = NULL;
+			size_t sub_len = 0;
+			uint8_t *tmp = malloc(sub_len_max(len));
+			assert_true(pf_pb_read_len(&c, &sub, &sub_len));
+			size_t m = to_v19(sub, sub_len, tmp, depth + 1);
+			n += pf_pb_put_varint(out + n, (uint64_t)field << 3 | PF_PB_LEN);
+			n += pf_pb_put_varint(out + n, m);
+			memcpy(out + n, tmp, m);
+			n += m;
+			free(tmp);
+			continue;
+		}
+		assert_true(pf_pb_skip(&c, wire));
+		if (depth == 4 && field == 4)
+			continue; /* values: dropped */
+		memcpy(out + n, start, (size_t)(c.p - start));
+		n += (size_t)(c.p - start);
+	}
+	return n;
+}
+
+static void make_v19_request(uint8_t **out, size_t *size)
+{
+	uint8_t *req;
+	size_t len;
+
+	make_request(4, false, &req, &len);
+	*out = malloc(sub_len_max(len));
+	assert_non_null(*out);
+	*size = to_v19(req, len, *out, 0);
+	free(req);
 }
 
 static size_t samples_received(struct env *env)
@@ -575,6 +640,20 @@ static void test_http_statuses(void **state)
 	assert_true(msg[0] != '\0');
 	assert_int_equal(pf_component_counter(env.recv, PF_CTR_INPUT_ERRORS), 1);
 
+	/* a v1.9 peer: 400 naming the old layout */
+	uint8_t *old;
+	size_t old_len;
+	make_v19_request(&old, &old_len);
+	struct http_call v19 = {
+		.content_type = "application/x-protobuf", .body = old, .body_len = old_len};
+	http_post(&env, &v19);
+	assert_int_equal(v19.status, 400);
+	assert_int_equal(
+		pf_otlp_decode_status(v19.resp, v19.resp_len, &code, msg, sizeof(msg), &retry), 0);
+	assert_non_null(strstr(msg, "v1.9"));
+	free(v19.resp);
+	free(old);
+
 	/* corrupt gzip: 400 */
 	struct http_call badz = {.content_type = "application/x-protobuf",
 				 .encoding = "gzip",
@@ -741,6 +820,16 @@ static void test_grpc(void **state)
 	assert_int_equal(bad.code, PF_GRPC_INVALID_ARGUMENT);
 	assert_true(bad.message[0] != '\0');
 	assert_int_equal(bad.details_code, PF_GRPC_INVALID_ARGUMENT);
+
+	uint8_t *old;
+	size_t old_len;
+	make_v19_request(&old, &old_len);
+	struct grpc_call_spec v19 = {.body = old, .body_len = old_len};
+	grpc_export(&env, &v19);
+	assert_int_equal(v19.code, PF_GRPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(v19.message, "v1.9"));
+	free(old);
+	free(v19.resp);
 
 	struct grpc_call_spec empty = {0};
 	grpc_export(&env, &empty);
