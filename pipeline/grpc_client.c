@@ -242,14 +242,17 @@ static grpc_channel_credentials *tls_credentials(const struct pf_tls_config *tls
 		grpc_tls_credentials_options *opts = grpc_tls_credentials_options_create();
 		grpc_tls_identity_pairs *pairs = NULL;
 		grpc_tls_certificate_verifier *verifier;
-		grpc_tls_certificate_provider *provider;
+		grpc_tls_certificate_provider *provider = NULL;
 
 		if (cert) {
 			pairs = grpc_tls_identity_pairs_create();
 			grpc_tls_identity_pairs_add_pair(pairs, key, cert);
 		}
-		provider = grpc_tls_certificate_provider_static_data_create(ca, pairs);
-		grpc_tls_credentials_options_set_certificate_provider(opts, provider);
+		if (ca || pairs) {
+			/* grpc refuses a provider with neither */
+			provider = grpc_tls_certificate_provider_static_data_create(ca, pairs);
+			grpc_tls_credentials_options_set_certificate_provider(opts, provider);
+		}
 		if (ca)
 			grpc_tls_credentials_options_watch_root_certs(opts);
 		if (cert)
@@ -260,7 +263,8 @@ static grpc_channel_credentials *tls_credentials(const struct pf_tls_config *tls
 		grpc_tls_credentials_options_set_certificate_verifier(opts, verifier);
 		creds = grpc_tls_credentials_create(opts);
 		grpc_tls_certificate_verifier_release(verifier);
-		grpc_tls_certificate_provider_release(provider);
+		if (provider)
+			grpc_tls_certificate_provider_release(provider);
 	} else {
 		grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
 
