@@ -38,6 +38,7 @@ struct slot {
 	gpr_timespec deadline;
 	grpc_metadata_array md;
 	grpc_byte_buffer *payload;
+	grpc_slice body; /* the request, flattened; alive until the reply */
 	/* Reply. */
 	grpc_byte_buffer *reply;
 	grpc_slice status_msg;
@@ -174,6 +175,8 @@ static void slot_reset(struct slot *sl)
 	if (sl->payload)
 		grpc_byte_buffer_destroy(sl->payload);
 	sl->payload = NULL;
+	grpc_slice_unref(sl->body);
+	sl->body = grpc_empty_slice();
 	if (sl->reply)
 		grpc_byte_buffer_destroy(sl->reply);
 	sl->reply = NULL;
@@ -294,7 +297,6 @@ static void serve(struct pf_grpc_server *s, struct slot *sl, bool closing)
 {
 	struct pf_grpc_response resp = {.code = PF_GRPC_OK};
 	grpc_byte_buffer_reader rd;
-	grpc_slice all = grpc_empty_slice();
 
 	if (closing) {
 		resp.code = PF_GRPC_UNAVAILABLE;
@@ -306,27 +308,36 @@ static void serve(struct pf_grpc_server *s, struct slot *sl, bool closing)
 		resp.code = PF_GRPC_INVALID_ARGUMENT;
 		snprintf(resp.message, sizeof(resp.message), "cannot decompress the request");
 	} else {
-		all = grpc_byte_buffer_reader_readall(&rd);
+		sl->body = grpc_byte_buffer_reader_readall(&rd);
 		grpc_byte_buffer_reader_destroy(&rd);
-		if (GRPC_SLICE_LENGTH(all) > s->max_recv) {
+		size_t len = GRPC_SLICE_LENGTH(sl->body);
+		if (len > s->max_recv) {
 			resp.code = PF_GRPC_RESOURCE_EXHAUSTED;
 			snprintf(resp.message, sizeof(resp.message),
-				 "request of %zu bytes exceeds the limit of %zu bytes",
-				 (size_t)GRPC_SLICE_LENGTH(all), s->max_recv);
+				 "request of %zu bytes exceeds the limit of %zu bytes", len,
+				 s->max_recv);
 		} else {
 			struct pf_grpc_request req = {
 				.method = sl->m->path,
-				.body = GRPC_SLICE_LENGTH(all) ? GRPC_SLICE_START_PTR(all) : NULL,
-				.body_len = GRPC_SLICE_LENGTH(all),
+				.body = len ? GRPC_SLICE_START_PTR(sl->body) : NULL,
+				.body_len = len,
 				.call = sl,
 			};
 			sl->m->handler(sl->m->arg, &req, &resp);
+			if (resp.deferred)
+				return; /* the handler calls pf_grpc_server_reply() */
 		}
 	}
-	grpc_slice_unref(all);
-	if (resp.code != PF_GRPC_OK && !resp.message[0])
-		snprintf(resp.message, sizeof(resp.message), "error");
-	reply(sl, &resp);
+	pf_grpc_server_reply(sl, &resp);
+}
+
+void pf_grpc_server_reply(void *call, struct pf_grpc_response *resp)
+{
+	struct slot *sl = call;
+
+	if (resp->code != PF_GRPC_OK && !resp->message[0])
+		snprintf(resp->message, sizeof(resp->message), "error");
+	reply(sl, resp);
 }
 
 static void on_async_closed(uv_handle_t *h)
@@ -484,6 +495,7 @@ int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 			sl->s = s;
 			sl->m = &s->methods[i];
 			sl->status_msg = grpc_empty_slice();
+			sl->body = grpc_empty_slice();
 			grpc_metadata_array_init(&sl->md);
 			if (!slot_request(sl)) {
 				slot_free(sl);

@@ -58,6 +58,10 @@ struct pf_grpc_response {
 	size_t body_len;
 	uint8_t *details;
 	size_t details_len;
+	/* Set by a handler that answers later (e.g. after work on the thread
+	 * pool): it keeps req->call, and req->body stays valid, until it calls
+	 * pf_grpc_server_reply(); the rest of this struct is then ignored. */
+	bool deferred;
 };
 
 typedef void (*pf_grpc_handler_fn)(void *arg, const struct pf_grpc_request *req,
@@ -86,6 +90,11 @@ int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err);
 
 /* The port actually bound (useful with port 0), or 0 before start. */
 unsigned pf_grpc_server_port(const struct pf_grpc_server *s);
+
+/* Answers a deferred call (see pf_grpc_response.deferred) with `resp`,
+ * whose body and details it takes. On the loop thread, exactly once per
+ * deferred call, also while the server is closing (which waits for it). */
+void pf_grpc_server_reply(void *call, struct pf_grpc_response *resp);
 
 /* Copies the first value of request metadata `key` (lower case) into buf,
  * NUL-terminated and truncated to size. Returns its full length, or -ENOENT. */

@@ -13,6 +13,9 @@
 
 #define lg(r) pf_component_logger((r)->c)
 
+/* Requests from this size on are decoded on the thread pool. */
+#define DEFER_MIN_SIZE ((size_t)64 << 10)
+
 /* Fills a failed response: code, message, and google.rpc.Status as details. */
 static void fail(struct pf_grpc_response *resp, int code, const char *message, int64_t retry_ms)
 {
@@ -23,6 +26,59 @@ static void fail(struct pf_grpc_response *resp, int code, const char *message, i
 		resp->details = NULL;
 		resp->details_len = 0;
 	}
+}
+
+/* Fills a response from the export's outcome. */
+static void respond(struct pf_grpc_response *resp, const struct pf_otlp_rx_result *res)
+{
+	switch (res->outcome) {
+	case PF_OTLP_RX_OK:
+		resp->code = PF_GRPC_OK;
+		if (pf_otlp_encode_response(0, NULL, false, &resp->body, &resp->body_len) < 0)
+			fail(resp, PF_GRPC_INTERNAL, "out of memory", 0);
+		return;
+	case PF_OTLP_RX_INVALID: fail(resp, PF_GRPC_INVALID_ARGUMENT, res->message, 0); return;
+	case PF_OTLP_RX_TOO_BIG: fail(resp, PF_GRPC_RESOURCE_EXHAUSTED, res->message, 0); return;
+	case PF_OTLP_RX_BUSY:
+		fail(resp, PF_GRPC_UNAVAILABLE, res->message, PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	case PF_OTLP_RX_UNAUTH: fail(resp, PF_GRPC_UNAUTHENTICATED, res->message, 0); return;
+	case PF_OTLP_RX_INTERNAL: fail(resp, PF_GRPC_INTERNAL, res->message, 0); return;
+	}
+}
+
+/* A request decoded on the thread pool; the call waits deferred meanwhile. */
+struct decode_job {
+	uv_work_t work;
+	struct pf_otlp_rx *r;
+	void *call;
+	const uint8_t *body; /* the call's, alive until the reply */
+	size_t size, max;
+	struct pf_batch *batch;
+	int n;
+	struct pf_error err;
+};
+
+static void decode_work(uv_work_t *w)
+{
+	struct decode_job *j = w->data;
+	j->n = pf_otlp_rx_decode(j->body, j->size, j->max, false, &j->batch, &j->err);
+}
+
+static void decode_done(uv_work_t *w, int status)
+{
+	struct decode_job *j = w->data;
+	struct pf_grpc_response resp = {.code = PF_GRPC_OK};
+	struct pf_otlp_rx_result res;
+
+	if (status < 0 && j->n >= 0) { /* cancelled before it ran */
+		j->n = -ENOMEM;
+		j->batch = NULL;
+	}
+	pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res);
+	respond(&resp, &res);
+	pf_grpc_server_reply(j->call, &resp);
+	free(j);
 }
 
 static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_grpc_response *resp)
@@ -40,21 +96,27 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 			return;
 		}
 	}
-	pf_otlp_rx_export(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false, &res);
-	switch (res.outcome) {
-	case PF_OTLP_RX_OK:
-		resp->code = PF_GRPC_OK;
-		if (pf_otlp_encode_response(0, NULL, false, &resp->body, &resp->body_len) < 0)
-			fail(resp, PF_GRPC_INTERNAL, "out of memory", 0);
-		return;
-	case PF_OTLP_RX_INVALID: fail(resp, PF_GRPC_INVALID_ARGUMENT, res.message, 0); return;
-	case PF_OTLP_RX_TOO_BIG: fail(resp, PF_GRPC_RESOURCE_EXHAUSTED, res.message, 0); return;
-	case PF_OTLP_RX_BUSY:
-		fail(resp, PF_GRPC_UNAVAILABLE, res.message, PF_OTLP_RX_RETRY_AFTER_S * 1000);
-		return;
-	case PF_OTLP_RX_UNAUTH: fail(resp, PF_GRPC_UNAUTHENTICATED, res.message, 0); return;
-	case PF_OTLP_RX_INTERNAL: fail(resp, PF_GRPC_INTERNAL, res.message, 0); return;
+	/* Large requests are decoded on the thread pool, in parallel and off
+	 * the loop; small ones right here. */
+	if (req->body_len >= DEFER_MIN_SIZE && !r->stopping) {
+		struct decode_job *j = calloc(1, sizeof(*j));
+		if (j) {
+			j->work.data = j;
+			j->r = r;
+			j->call = req->call;
+			j->body = req->body;
+			j->size = req->body_len;
+			j->max = pf_otlp_rx_max_size(p);
+			if (uv_queue_work(pf_component_loop(r->c), &j->work, decode_work,
+					  decode_done) == 0) {
+				resp->deferred = true;
+				return;
+			}
+			free(j);
+		}
 	}
+	pf_otlp_rx_export(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false, &res);
+	respond(resp, &res);
 }
 
 int pf_otlp_rx_grpc_start(struct pf_otlp_rx *r)

@@ -155,63 +155,82 @@ bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authori
 	return diff == 0;
 }
 
-void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_otlp_rx_result *res)
+int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
+		      struct pf_batch **out, struct pf_error *err)
 {
-	struct pf_error err = {0};
+	struct pf_batch *b = pf_batch_new();
+	int n;
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	n = json ? pf_otlp_decode_json(b, body, size, max_size, err)
+		 : pf_otlp_decode(b, body, size, max_size, err);
+	if (n <= 0) {
+		pf_batch_unref(b);
+		return n;
+	}
+	*out = b;
+	return n;
+}
+
+void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
+			size_t max_size, struct pf_otlp_rx_result *res)
+{
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
-	struct pf_batch *b;
-	int n, rc;
+	int rc;
 
 	res->outcome = PF_OTLP_RX_OK;
 	res->message[0] = '\0';
-	if (r->stopping) {
-		res->outcome = PF_OTLP_RX_BUSY;
-		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
-		return;
-	}
-	b = pf_batch_new();
-	if (!b)
-		goto out_nomem;
-	n = json ? pf_otlp_decode_json(b, body, size, max_size, &err)
-		 : pf_otlp_decode(b, body, size, max_size, &err);
 	if (n == -EFBIG) {
 		res->outcome = PF_OTLP_RX_TOO_BIG;
 		snprintf(res->message, sizeof(res->message),
 			 "request larger than max_recv_msg_size_mib (%zu bytes)", max_size);
 		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
-		goto out_unref;
-	}
-	if (n == -ENOMEM)
-		goto out_unref_nomem;
-	if (n < 0) {
+	} else if (n == -ENOMEM) {
+		/* Memory pressure is retryable for the client. */
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "out of memory; retry later");
+	} else if (n < 0) {
 		res->outcome = PF_OTLP_RX_INVALID;
 		snprintf(res->message, sizeof(res->message), "%s",
-			 pf_error_str(&err, buf, sizeof(buf)));
+			 pf_error_str(err, buf, sizeof(buf)));
 		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
 		pf_log(lg(r), PF_LOG_DEBUG, "refused a request: %s", res->message);
-		goto out_unref;
-	}
-	if (n == 0)
-		goto out_unref; /* an empty request is a success with nothing to pass on */
-	rc = pf_component_emit(r->c, b);
-	if (rc == PF_BUSY) {
+	} else if (n > 0 && r->stopping) {
 		res->outcome = PF_OTLP_RX_BUSY;
-		snprintf(res->message, sizeof(res->message), "pipeline is busy; retry in %d s",
-			 PF_OTLP_RX_RETRY_AFTER_S);
-	} else if (rc < 0) {
-		res->outcome = PF_OTLP_RX_INTERNAL;
-		snprintf(res->message, sizeof(res->message), "pipeline error: %s", strerror(-rc));
+		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
+	} else if (n > 0) {
+		/* n == 0: an empty request is a success with nothing to pass on. */
+		rc = pf_component_emit(r->c, b);
+		if (rc == PF_BUSY) {
+			res->outcome = PF_OTLP_RX_BUSY;
+			snprintf(res->message, sizeof(res->message),
+				 "pipeline is busy; retry in %d s", PF_OTLP_RX_RETRY_AFTER_S);
+		} else if (rc < 0) {
+			res->outcome = PF_OTLP_RX_INTERNAL;
+			snprintf(res->message, sizeof(res->message), "pipeline error: %s",
+				 strerror(-rc));
+		}
 	}
-out_unref:
-	pf_batch_unref(b);
-	return;
-out_unref_nomem:
-	pf_batch_unref(b);
-out_nomem:
-	/* Memory pressure is retryable for the client. */
-	res->outcome = PF_OTLP_RX_BUSY;
-	snprintf(res->message, sizeof(res->message), "out of memory; retry later");
+	if (b)
+		pf_batch_unref(b);
+}
+
+void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_otlp_rx_result *res)
+{
+	struct pf_error err = {0};
+	struct pf_batch *b = NULL;
+	int n;
+
+	if (r->stopping) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
+		return;
+	}
+	n = pf_otlp_rx_decode(body, size, max_size, json, &b, &err);
+	pf_otlp_rx_deliver(r, b, n, &err, max_size, res);
 }
 
 static void *otlp_create(struct pf_component *c, const void *config)

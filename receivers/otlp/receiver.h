@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "pipeline/component.h"
+#include "pipeline/error.h"
 #include "pipeline/tls.h"
 
 /* Seconds a busy pipeline asks clients to wait (Retry-After, RetryInfo). */
@@ -34,6 +35,7 @@ struct pf_otlp_rx_config {
 	} protocols;
 };
 
+struct pf_batch;
 struct pf_grpc_server;
 struct pf_http_server;
 
@@ -67,6 +69,16 @@ struct pf_otlp_rx_result {
  * emits it downstream. Fills `res`; counts bad input. Loop thread. */
 void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
 		       bool json, struct pf_otlp_rx_result *res);
+
+/* The two halves of pf_otlp_rx_export(). Decoding touches no component
+ * and may run on the thread pool: it returns the number of profiles and
+ * the batch in *out (NULL unless > 0), or a negative error with err set.
+ * Delivering runs on the loop: it maps the result, counts bad input,
+ * emits, fills `res` and drops the batch reference. */
+int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
+		      struct pf_batch **out, struct pf_error *err);
+void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
+			size_t max_size, struct pf_otlp_rx_result *res);
 
 /* Checks an Authorization value against proto's bearer token (in constant
  * time). True when no token is configured or it matches. */

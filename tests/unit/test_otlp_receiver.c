@@ -282,8 +282,9 @@ struct http_call {
 	const void *body;
 	size_t body_len;
 	const char *ca_file, *cert_file, *key_file; /* https when ca_file is set */
-	size_t pause_at;			    /* > 0: stall 400 ms after this many bytes */
-	size_t sent;
+	size_t pause_at; /* > 0: stall after this many bytes until `release` */
+	atomic_size_t sent;
+	atomic_bool release;
 	/* Results. */
 	long status;
 	char ctype[128];
@@ -325,8 +326,11 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	struct http_call *h = arg;
 	size_t want = size * n, left = h->body_len - h->sent;
 
-	if (h->pause_at && h->sent == h->pause_at)
-		uv_sleep(400);
+	for (int i = 0; h->pause_at && h->sent == h->pause_at && i < 20000; i++) {
+		if (atomic_load(&h->release))
+			break;
+		uv_sleep(1);
+	}
 	if (h->pause_at && h->sent < h->pause_at && h->sent + want > h->pause_at)
 		want = h->pause_at - h->sent;
 	if (want > left)
@@ -418,11 +422,16 @@ static void test_http_body_budget(void **state)
 			      .body = zeros,
 			      .body_len = 600 << 10};
 	assert_int_equal(uv_thread_create(&ta, http_thread, &a), 0);
-	/* b starts once a holds its first 600 KiB */
-	for (int i = 0; i < 200; i++)
+	/* b starts once the server holds a's first 600 KiB; a finishes after b */
+	while (atomic_load(&a.sent) < a.pause_at)
+		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	for (int i = 0; i < 300; i++)
 		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
 	assert_int_equal(uv_thread_create(&tb, http_thread, &b), 0);
-	while (!atomic_load(&a.done) || !atomic_load(&b.done))
+	while (!atomic_load(&b.done))
+		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	atomic_store(&a.release, true);
+	while (!atomic_load(&a.done))
 		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
 	uv_thread_join(&ta);
 	uv_thread_join(&tb);
@@ -842,11 +851,36 @@ static void test_grpc(void **state)
 	assert_int_equal(busy.retry_ms, 1000);
 	env.cap->busy = false;
 
+	/* large requests are decoded on the thread pool: accepted, busy, invalid */
+	uint8_t *big;
+	size_t big_len;
+	make_request(20000, false, &big, &big_len);
+	assert_true(big_len >= (64 << 10));
+	struct grpc_call_spec big_ok = {.body = big, .body_len = big_len, .gzip = true};
+	grpc_export(&env, &big_ok);
+	assert_int_equal(big_ok.code, PF_GRPC_OK);
+	assert_int_equal(samples_received(&env), 20 + 20000);
+	env.cap->busy = true;
+	struct grpc_call_spec big_busy = {.body = big, .body_len = big_len};
+	grpc_export(&env, &big_busy);
+	assert_int_equal(big_busy.code, PF_GRPC_UNAVAILABLE);
+	assert_int_equal(big_busy.retry_ms, 1000);
+	env.cap->busy = false;
+	big[big_len / 2] ^= 0xff;
+	big[big_len / 2 + 1] ^= 0xff;
+	struct grpc_call_spec big_bad = {.body = big, .body_len = big_len};
+	grpc_export(&env, &big_bad);
+	assert_int_equal(big_bad.code, PF_GRPC_INVALID_ARGUMENT);
+	free(big);
+	free(big_ok.resp);
+	free(big_busy.resp);
+	free(big_bad.resp);
+
 	/* still serving */
 	struct grpc_call_spec again = {.body = req, .body_len = len};
 	grpc_export(&env, &again);
 	assert_int_equal(again.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 20 + 10);
+	assert_int_equal(samples_received(&env), 20 + 20000 + 10);
 
 	free(ok.resp);
 	free(gz.resp);
