@@ -11,9 +11,11 @@ packages=(
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	zlib1g-dev libdeflate-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
 	libcmocka-dev libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
+	libgrpc-dev libgnutls28-dev libjson-c-dev
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
-	elfutils binutils nodejs chromium libxml2-utils
+	elfutils binutils nodejs chromium libxml2-utils openssl
+	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace
 )
