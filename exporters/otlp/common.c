@@ -10,6 +10,7 @@
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
+#include "pipeline/log.h"
 
 #define GZIP_LEVEL 6
 
@@ -89,32 +90,70 @@ static uint32_t count_profiles(const uint8_t *req, size_t size)
 	return count_field(req, req + size, path, 2);
 }
 
-/* ---- into the queue ---- */
+/* ---- encoding on the thread pool, then into the queue ---- */
 
-struct enqueue_ctx {
-	struct pf_component *c;
-	struct pf_queue *q;
-	bool gzip;
-	int parts;
-	uint64_t failed;
+#define MAX_ENCODING 2 /* batches being encoded at once; more: PF_BUSY */
+
+struct part {
+	uint8_t *payload; /* header + wire bytes */
+	size_t size;
+	uint64_t samples;
 };
 
-static int enqueue_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
+struct encode_work {
+	uv_work_t req;
+	struct pf_otlpexp_encoder *enc;
+	struct pf_batch *batch; /* our reference; read-only */
+	size_t max_size;
+	bool gzip;
+	/* results, written on the pool thread */
+	struct part *parts;
+	size_t n_parts, cap;
+	int err;
+};
+
+struct pf_otlpexp_encoder {
+	struct pf_component *c;
+	struct pf_queue *q;
+	const struct pf_otlpexp_config *cfg;
+	bool gzip;
+	size_t in_flight;
+	bool draining;
+	void (*idle)(void *arg);
+	void *idle_arg;
+};
+
+/* On the pool thread: one encoded request becomes a queued payload. */
+static int collect_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 {
-	struct enqueue_ctx *ctx = arg;
+	struct encode_work *w = arg;
 	struct pf_otlpexp_payload hdr = {.samples = samples};
 	const uint8_t *wire = bytes;
 	uint8_t *zipped = NULL, *payload;
 	size_t wire_size = size;
-	int ret;
+	int ret = 0;
 
 	hdr.profiles = count_profiles(bytes, size);
-	if (ctx->gzip) {
+	if (w->gzip) {
 		ret = pf_gzip_compress(bytes, size, GZIP_LEVEL, &zipped, &wire_size);
 		if (ret < 0)
 			goto out_free_bytes;
 		wire = zipped;
 		hdr.flags |= PF_OTLPEXP_GZIPPED;
+	}
+	if (w->n_parts == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 4;
+		struct part *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown) {
+			ret = -ENOMEM;
+			goto out_free_zipped;
+		}
+		if (w->n_parts)
+			memcpy(grown, w->parts, w->n_parts * sizeof(*grown));
+		free(w->parts);
+		w->parts = grown;
+		w->cap = cap;
 	}
 	payload = malloc(PF_OTLPEXP_HEADER + wire_size);
 	if (!payload) {
@@ -123,21 +162,7 @@ static int enqueue_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 	}
 	memcpy(payload, &hdr, PF_OTLPEXP_HEADER);
 	memcpy(payload + PF_OTLPEXP_HEADER, wire, wire_size);
-	ret = pf_queue_enqueue(ctx->q, payload, PF_OTLPEXP_HEADER + wire_size, samples);
-	if (ret != PF_OK) {
-		free(payload);
-		if (ctx->parts == 0 && ret == PF_BUSY) {
-			ret = -EBUSY; /* nothing queued yet: the caller may retry all */
-			goto out_free_zipped;
-		}
-		/* later parts: the queue counted enqueue_failed (or we count it) */
-		if (ret != PF_BUSY && ret != -EMSGSIZE)
-			pf_component_count(ctx->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, samples);
-		ctx->failed += samples;
-		ret = 0;
-		goto out_free_zipped;
-	}
-	ctx->parts++;
+	w->parts[w->n_parts++] = (struct part){payload, PF_OTLPEXP_HEADER + wire_size, samples};
 out_free_zipped:
 	free(zipped);
 out_free_bytes:
@@ -145,38 +170,124 @@ out_free_bytes:
 	return ret;
 }
 
-int pf_otlpexp_consume(struct pf_component *c, struct pf_queue *q,
-		       const struct pf_otlpexp_config *cfg, bool gzip, const struct pf_batch *b)
+static void encode_run(uv_work_t *req)
 {
-	struct enqueue_ctx ctx = {.c = c, .q = q, .gzip = gzip};
-	size_t samples = pf_batch_sample_count(b), estimate;
+	struct encode_work *w = req->data;
+	int ret = pf_otlp_encode_parts(w->batch, w->max_size, collect_part, w);
+
+	if (ret < 0)
+		w->err = ret;
+}
+
+/* Back on the loop: queue every part; what no longer fits is counted. */
+static void encode_done(uv_work_t *req, int status)
+{
+	struct encode_work *w = req->data;
+	struct pf_otlpexp_encoder *enc = w->enc;
+	const struct pf_logger *lg = pf_component_logger(enc->c);
+	uint64_t queued = 0, refused = 0, total = pf_batch_sample_count(w->batch);
+
+	for (size_t i = 0; i < w->n_parts; i++) {
+		struct part *p = &w->parts[i];
+		int ret = pf_queue_enqueue(enc->q, p->payload, p->size, p->samples);
+
+		if (ret == PF_OK) {
+			queued += p->samples;
+			continue;
+		}
+		free(p->payload);
+		refused += p->samples;
+		/* the queue counts PF_BUSY (unless block_on_overflow) and -EMSGSIZE */
+		if ((ret == PF_BUSY && enc->cfg->queue.block_on_overflow) ||
+		    (ret < 0 && ret != -EMSGSIZE))
+			pf_component_count(enc->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, p->samples);
+	}
+	if (refused)
+		pf_log(lg, PF_LOG_WARN, "queue full: %" PRIu64 " of %" PRIu64 " samples not queued",
+		       refused, total);
+	if (w->err < 0 || status < 0) {
+		uint64_t lost = total > queued + refused ? total - queued - refused : 0;
+
+		pf_log(lg, PF_LOG_ERROR, "encoding a batch of %" PRIu64 " samples: %s", total,
+		       strerror(-(w->err < 0 ? w->err : status)));
+		pf_component_drop(enc->c, "encode_failed", lost);
+	}
+	free(w->parts);
+	pf_batch_unref(w->batch);
+	free(w);
+	enc->in_flight--;
+	if (enc->draining && enc->in_flight == 0 && enc->idle) {
+		void (*idle)(void *) = enc->idle;
+
+		enc->idle = NULL;
+		idle(enc->idle_arg);
+	}
+}
+
+struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct pf_queue *q,
+						  const struct pf_otlpexp_config *cfg, bool gzip)
+{
+	struct pf_otlpexp_encoder *enc = calloc(1, sizeof(*enc));
+
+	if (!enc)
+		return NULL;
+	enc->c = c;
+	enc->q = q;
+	enc->cfg = cfg;
+	enc->gzip = gzip;
+	return enc;
+}
+
+int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
+{
+	size_t samples = pf_batch_sample_count(b), estimate, limit;
+	struct encode_work *w;
 	int ret;
 
+	if (enc->draining)
+		return -ESHUTDOWN;
 	if (samples == 0)
 		return PF_OK;
+	if (enc->in_flight >= MAX_ENCODING)
+		return PF_BUSY;
 	estimate = pf_otlp_estimate_size(b);
-	if (gzip)
+	if (enc->gzip)
 		estimate /= 4; /* profiles compress well; only a hint for the bytes sizer */
-	if (!pf_queue_has_room(q,
-			       estimate < (size_t)cfg->max_request_size
-				       ? estimate
-				       : (size_t)cfg->max_request_size,
-			       samples))
+	limit = (size_t)enc->cfg->max_request_size;
+	if (!pf_queue_has_room(enc->q, estimate < limit ? estimate : limit, samples))
 		return PF_BUSY;
-	ret = pf_otlp_encode_parts(b, (size_t)cfg->max_request_size, enqueue_part, &ctx);
-	if (ret == -EBUSY)
-		return PF_BUSY;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->req.data = w;
+	w->enc = enc;
+	w->batch = pf_batch_ref(b);
+	w->max_size = limit;
+	w->gzip = enc->gzip;
+	ret = uv_queue_work(pf_component_loop(enc->c), &w->req, encode_run, encode_done);
 	if (ret < 0) {
-		pf_log(pf_component_logger(c), PF_LOG_ERROR, "encoding a batch of %zu samples: %s",
-		       samples, strerror(-ret));
-		pf_component_drop(c, "encode_failed", samples);
+		pf_batch_unref(w->batch);
+		free(w);
 		return ret;
 	}
-	if (ctx.failed)
-		pf_log(pf_component_logger(c), PF_LOG_WARN,
-		       "queue full while splitting a batch: %" PRIu64 " of %zu samples not queued",
-		       ctx.failed, samples);
+	enc->in_flight++;
 	return PF_OK;
+}
+
+void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void *arg), void *arg)
+{
+	enc->draining = true;
+	if (enc->in_flight == 0) {
+		idle(arg);
+		return;
+	}
+	enc->idle = idle;
+	enc->idle_arg = arg;
+}
+
+void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc)
+{
+	free(enc);
 }
 
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "pipeline/component.h"
 #include "pipeline/option.h"
@@ -97,15 +98,29 @@ struct pf_otlpexp_payload {
 #define PF_OTLPEXP_HEADER  sizeof(struct pf_otlpexp_payload)
 
 /*
- * Encodes `b` into requests of at most max_request_size, gzips each when
- * `gzip` (HTTP: the queue then keeps compressed bytes) and enqueues them.
- * Returns PF_OK, PF_BUSY when the queue has no room for the whole batch
- * (nothing taken), or a negative error. Parts that no longer fit after the
- * first was queued are counted as enqueue failures (never PF_BUSY, which
- * would re-send the queued ones).
+ * Encodes batches into requests of at most max_request_size on the libuv
+ * thread pool (DESIGN.md "Threads"), gzips each when `gzip` (HTTP: the
+ * queue then keeps compressed bytes) and queues them on the loop. A batch
+ * is taken only when the queue has room for it and fewer than two are being
+ * encoded; parts that no longer fit when encoding ends are counted as
+ * enqueue failures (a taken batch cannot be handed back).
  */
-int pf_otlpexp_consume(struct pf_component *c, struct pf_queue *q,
-		       const struct pf_otlpexp_config *cfg, bool gzip, const struct pf_batch *b);
+struct pf_otlpexp_encoder;
+
+/* Returns NULL when out of memory. `c`, `q` and `cfg` must outlive it. */
+struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct pf_queue *q,
+						  const struct pf_otlpexp_config *cfg, bool gzip);
+
+/* Takes a reference to `b` and starts encoding it. Returns PF_OK, PF_BUSY
+ * (nothing taken), -ESHUTDOWN once draining, or a negative error. */
+int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b);
+
+/* Takes no more batches; calls idle(arg) once nothing is being encoded
+ * (at once when nothing is), after the last parts were queued. */
+void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void *arg), void *arg);
+
+/* Frees it (after drain's idle, or when never used). Takes NULL. */
+void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc);
 
 /* Splits a queued payload into its header and wire bytes. */
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,

@@ -33,6 +33,7 @@ struct otlp_exporter {
 	struct pf_component *c;
 	const struct otlp_config *cfg;
 	struct pf_queue *queue;
+	struct pf_otlpexp_encoder *enc;
 	struct pf_grpc_client *client;
 	struct pf_grpc_metadata *md;
 	const char *target;
@@ -185,6 +186,7 @@ static void otlp_destroy(struct otlp_exporter *e)
 {
 	if (!e)
 		return;
+	pf_otlpexp_encoder_destroy(e->enc);
 	pf_queue_destroy(e->queue);
 	free(e->md);
 	free(e);
@@ -214,6 +216,11 @@ static void *otlp_create(struct pf_component *c, const void *config)
 	e->queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
 	if (!e->queue)
 		goto out_destroy;
+	e->enc = pf_otlpexp_encoder_new(c, e->queue, &cfg->common, false);
+	if (!e->enc) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		goto out_destroy;
+	}
 	return e;
 
 out_destroy:
@@ -253,7 +260,7 @@ static int otlp_consume(void *inst, struct pf_batch *batch)
 
 	if (e->stopping)
 		return -ESHUTDOWN;
-	return pf_otlpexp_consume(e->c, e->queue, &e->cfg->common, false, batch);
+	return pf_otlpexp_encoder_consume(e->enc, batch);
 }
 
 static void on_client_closed(void *arg)
@@ -276,6 +283,13 @@ static void on_queue_closed(void *arg)
 		on_client_closed(e);
 }
 
+static void on_encoded(void *arg)
+{
+	struct otlp_exporter *e = arg;
+
+	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+}
+
 static void otlp_shutdown(void *inst, pf_done_fn done)
 {
 	struct otlp_exporter *e = inst;
@@ -284,7 +298,8 @@ static void otlp_shutdown(void *inst, pf_done_fn done)
 		return;
 	e->stopping = true;
 	e->done = done;
-	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+	/* batches being encoded are queued first, then the queue drains */
+	pf_otlpexp_encoder_drain(e->enc, on_encoded, e);
 }
 
 const struct pf_component_def pf_exporter_otlp = {

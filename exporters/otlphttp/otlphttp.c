@@ -37,6 +37,7 @@ struct otlphttp_exporter {
 	struct pf_component *c;
 	const struct otlphttp_config *cfg;
 	struct pf_queue *queue;
+	struct pf_otlpexp_encoder *enc;
 	struct pf_http_client *client;
 	char *url;
 	char **lines; /* request header lines: user headers, then ours */
@@ -232,6 +233,7 @@ static void otlphttp_destroy(struct otlphttp_exporter *e)
 {
 	if (!e)
 		return;
+	pf_otlpexp_encoder_destroy(e->enc);
 	pf_queue_destroy(e->queue);
 	for (size_t i = 0; i < e->n_lines; i++)
 		free(e->lines[i]);
@@ -308,6 +310,12 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 	e->queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
 	if (!e->queue)
 		goto out_destroy;
+	e->enc = pf_otlpexp_encoder_new(c, e->queue, &cfg->common,
+					cfg->common.compression == PF_OTLPEXP_GZIP);
+	if (!e->enc) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		goto out_destroy;
+	}
 	return e;
 
 out_destroy:
@@ -338,8 +346,7 @@ static int otlphttp_consume(void *inst, struct pf_batch *batch)
 
 	if (e->stopping)
 		return -ESHUTDOWN;
-	return pf_otlpexp_consume(e->c, e->queue, &e->cfg->common,
-				  e->cfg->common.compression == PF_OTLPEXP_GZIP, batch);
+	return pf_otlpexp_encoder_consume(e->enc, batch);
 }
 
 static void on_client_closed(void *arg)
@@ -362,6 +369,13 @@ static void on_queue_closed(void *arg)
 		on_client_closed(e);
 }
 
+static void on_encoded(void *arg)
+{
+	struct otlphttp_exporter *e = arg;
+
+	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+}
+
 static void otlphttp_shutdown(void *inst, pf_done_fn done)
 {
 	struct otlphttp_exporter *e = inst;
@@ -370,7 +384,8 @@ static void otlphttp_shutdown(void *inst, pf_done_fn done)
 		return;
 	e->stopping = true;
 	e->done = done;
-	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+	/* batches being encoded are queued first, then the queue drains */
+	pf_otlpexp_encoder_drain(e->enc, on_encoded, e);
 }
 
 const struct pf_component_def pf_exporter_otlphttp = {

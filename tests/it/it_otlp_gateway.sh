@@ -248,7 +248,7 @@ R4=$(read_samples)
 stored() { [ "$(find "$T/queue" -type f | wc -l)" -ge 6 ]; }
 wait_for 10 stored || fail "nothing stored in the file queue: $(find "$T/queue" -type f | wc -l) files"
 kill -KILL "$AG_PID"
-wait "$AG_PID" 2>/dev/null || true
+{ wait "$AG_PID"; } 2>/dev/null || true
 AG_PID=
 start_gateway
 start_agent "$T/agent-file.yaml"

@@ -75,6 +75,7 @@ struct oe_server {
 	grpc_server *gs;
 	grpc_completion_queue *cq;
 	uv_thread_t thread;
+	bool shutdown_seen;
 };
 
 /* The HTTP server on 127.0.0.1 (`port` 0: any), TLS when key_pem is set. */
