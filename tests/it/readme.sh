@@ -11,7 +11,7 @@ awk '/^```yaml$/ { on = 1; next } /^```$/ { if (on) exit } on' "$readme" >"$work
 [ -s "$work/readme.yaml" ] || { echo "FAIL: no yaml block in $readme"; exit 1; }
 "$proflow" validate --config "$work/readme.yaml" || { echo "FAIL: the README's config is invalid"; exit 1; }
 
-listed=$(sed -nE 's/^\| (receiver|processor|exporter|extension) \| `([a-z_]+)` \|.*/\1 \2/p' "$readme" | sort)
+listed=$(sed -nE 's/^\| (receiver|processor|exporter|extension) \| `([a-z_]+)`[^|]*\|.*/\1 \2/p' "$readme" | sort)
 built=$("$proflow" components | awk '
 	/^receivers:/ { k = "receiver" } /^processors:/ { k = "processor" }
 	/^exporters:/ { k = "exporter" } /^extensions:/ { k = "extension" }
