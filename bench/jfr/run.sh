@@ -5,8 +5,8 @@
 # recording of bench/jfr/JfrBench.java. Median wall time and peak RSS of each; ratios.
 # Targets: >= 20x faster than jfr print --json; peak RSS <= 1/4 of the file's size.
 #
-# Usage: bench/jfr/run.sh [BUILD_DIR] [RUNS]   (default build-jfr, 5 runs; jfr print --json runs
-# min(RUNS, 3) times because one run takes minutes). The recording is kept in
+# Usage: [JSON_RUNS=N] bench/jfr/run.sh [BUILD_DIR] [RUNS]   (default build-jfr, 5 runs; jfr print
+# --json runs JSON_RUNS times, default min(RUNS, 3), because one run takes minutes). The recording is kept in
 # BUILD_DIR/bench/jfr/work/big.jfr and reused.
 set -eu
 
@@ -49,17 +49,18 @@ measure() {
 	python3 - "$name" "$runs" "$@" <<'PY'
 import os, statistics, subprocess, sys, time
 name, runs, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-times, rss = [], []
+times, rss, cpu = [], [], []
 for _ in range(runs):
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     times.append(time.monotonic() - t0)
     rss.append(ru.ru_maxrss)
+    cpu.append(ru.ru_utime + ru.ru_stime)
     if status != 0:
         sys.exit("%s failed: %s" % (name, cmd))
-print("%s %.3f %d %d %s" % (name, statistics.median(times), statistics.median(rss), runs,
-                            ",".join("%.2f" % t for t in times)))
+print("%s %.3f %d %d %.3f %s" % (name, statistics.median(times), statistics.median(rss), runs,
+                                 statistics.median(cpu), ",".join("%.2f" % t for t in times)))
 PY
 }
 
@@ -68,7 +69,7 @@ echo "recording: $FILE, $((SIZE / 1048576)) MiB, $(jfr summary "$FILE" | awk '/C
 {
 	measure proflow "$RUNS" "$PARSE" "$FILE"
 	measure jfr_summary "$RUNS" jfr summary "$FILE"
-	pr=$((RUNS < 3 ? RUNS : 3))
+	pr=${JSON_RUNS:-$((RUNS < 3 ? RUNS : 3))}
 	measure jfr_print_json "$pr" jfr print --json "$FILE"
 } >"$WORK/results.txt"
 
@@ -76,13 +77,18 @@ python3 - "$WORK/results.txt" "$SIZE" <<'PY'
 import sys
 rows = {l.split()[0]: l.split() for l in open(sys.argv[1])}
 size = int(sys.argv[2])
-print("%-16s %10s %12s %5s  %s" % ("tool", "median s", "peak RSS MiB", "runs", "times"))
+print("%-16s %10s %10s %12s %5s  %s" % ("tool", "median s", "CPU s", "peak RSS MiB", "runs",
+                                        "wall times"))
 for name in ("proflow", "jfr_summary", "jfr_print_json"):
-    _, t, rss, n, times = rows[name]
-    print("%-16s %10.3f %12.1f %5s  %s" % (name, float(t), int(rss) / 1024, n, times))
+    _, t, rss, n, cpu, times = rows[name]
+    print("%-16s %10.3f %10.3f %12.1f %5s  %s" % (name, float(t), float(cpu), int(rss) / 1024, n,
+                                               times))
 p = rows["proflow"]
 speed_json = float(rows["jfr_print_json"][1]) / float(p[1])
 speed_sum = float(rows["jfr_summary"][1]) / float(p[1])
+print("CPU time (user+sys; robust when other tasks share the CPUs): %.1fx less than jfr print "
+      "--json, %.1fx less than jfr summary" %
+      (float(rows["jfr_print_json"][4]) / float(p[4]), float(rows["jfr_summary"][4]) / float(p[4])))
 rss_ratio = int(p[2]) * 1024 / size
 print("proflow vs jfr print --json: %.1fx faster, %.1fx less peak RSS" %
       (speed_json, int(rows["jfr_print_json"][2]) / int(p[2])))

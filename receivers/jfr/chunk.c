@@ -410,7 +410,7 @@ static void read_element(struct meta_ctx *x, int depth, long cls)
 		read_element(x, depth + 1, self);
 }
 
-static int bad_at(struct pf_error *err, uint64_t at, const char *why)
+int jfr_bad_at(struct pf_error *err, uint64_t at, const char *why)
 {
 	char where[48];
 
@@ -423,7 +423,7 @@ static int open_event(struct jfr_rd *r, const uint8_t *chunk, size_t size, uint6
 		      uint64_t expect_type, uint64_t base_offset, struct pf_error *err)
 {
 	if (off < PF_JFR_HEADER_SIZE || off >= size)
-		return bad_at(err, base_offset + off, "event offset outside the chunk");
+		return jfr_bad_at(err, base_offset + off, "event offset outside the chunk");
 	r->base = chunk;
 	r->limit = chunk + size;
 	r->p = chunk + off;
@@ -431,10 +431,10 @@ static int open_event(struct jfr_rd *r, const uint8_t *chunk, size_t size, uint6
 	r->bad = false;
 	uint64_t ev_size = jfr_varint(r);
 	if (r->bad || ev_size == 0 || ev_size > size - off)
-		return bad_at(err, base_offset + off, "event size beyond the chunk");
+		return jfr_bad_at(err, base_offset + off, "event size beyond the chunk");
 	r->end = chunk + off + ev_size;
 	if (jfr_varint(r) != expect_type || r->bad)
-		return bad_at(err, base_offset + off, "not the expected event type");
+		return jfr_bad_at(err, base_offset + off, "not the expected event type");
 	return 0;
 }
 
@@ -454,7 +454,7 @@ int jfr_meta_read(struct jfr_meta *m, const uint8_t *chunk, size_t size, uint64_
 	jfr_varint(&r); /* metadata id */
 	uint64_t n = jfr_varint(&r);
 	if (r.bad || n > MAX_META_STRINGS || n > (uint64_t)(r.end - r.p))
-		return bad_at(err, base_offset + off, "metadata: bad string count");
+		return jfr_bad_at(err, base_offset + off, "metadata: bad string count");
 	m->strings = calloc(n ? n : 1, sizeof(*m->strings));
 	buf = malloc(65536);
 	if (!m->strings || !buf) {
@@ -478,7 +478,8 @@ int jfr_meta_read(struct jfr_meta *m, const uint8_t *chunk, size_t size, uint64_
 	if (x.oom)
 		return -ENOMEM;
 	if (r.bad)
-		return bad_at(err, base_offset + (uint64_t)(r.p - chunk), "metadata: truncated");
+		return jfr_bad_at(err, base_offset + (uint64_t)(r.p - chunk),
+				  "metadata: truncated");
 	if (m->n_classes)
 		qsort(m->classes, m->n_classes, sizeof(*m->classes), cmp_class);
 	m->string_cls = jfr_class_by_name(m, "java.lang.String");
@@ -486,12 +487,12 @@ int jfr_meta_read(struct jfr_meta *m, const uint8_t *chunk, size_t size, uint64_
 		struct jfr_class *c = &m->classes[i];
 		c->kind = kind_of(c->name);
 		if (i && c->id == m->classes[i - 1].id)
-			return bad_at(err, base_offset + off, "metadata: a class id twice");
+			return jfr_bad_at(err, base_offset + off, "metadata: a class id twice");
 		for (size_t k = 0; k < c->n_fields; k++) {
 			c->fields[k].cls = jfr_class_by_id(m, c->fields[k].type_id);
 			if (!c->fields[k].cls)
-				return bad_at(err, base_offset + off,
-					      "metadata: a field of an undeclared type");
+				return jfr_bad_at(err, base_offset + off,
+						  "metadata: a field of an undeclared type");
 		}
 	}
 	return 0;
@@ -596,8 +597,8 @@ int jfr_pools_read(struct jfr_meta *m, const uint8_t *chunk, size_t size, uint64
 		}
 	}
 	if (r.bad)
-		return bad_at(err, base_offset + (uint64_t)(r.p - chunk),
-			      "constant pool: truncated or of an undeclared type");
+		return jfr_bad_at(err, base_offset + (uint64_t)(r.p - chunk),
+				  "constant pool: truncated or of an undeclared type");
 	return 0;
 }
 

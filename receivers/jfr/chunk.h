@@ -75,6 +75,9 @@ struct jfr_val {
 
 #define JFR_MAX_FIELDS 48 /* fields kept per struct; later ones are skipped */
 
+/* Records "offset N: why" in err; returns -EINVAL. */
+int jfr_bad_at(struct pf_error *err, uint64_t at, const char *why);
+
 uint64_t jfr_varint(struct jfr_rd *r);
 uint8_t jfr_u8(struct jfr_rd *r);
 

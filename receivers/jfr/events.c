@@ -6,13 +6,9 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "decoder.h"
 #include "pipeline/batch.h"
 #include "pipeline/semconv.h"
-
-#define MAX_FRAMES     4096
-#define STR_MAX	       4096
-#define NS_PER_MS      1000000LL
-#define DEFAULT_PERIOD (20 * NS_PER_MS) /* JFR's default sampling period */
 
 /* Copies src after the first `len` bytes of dst (of `size`), truncating; returns the new length. */
 static size_t append(char *dst, size_t size, size_t len, const char *src)
@@ -27,98 +23,6 @@ static size_t append(char *dst, size_t size, size_t len, const char *src)
 	dst[len + n] = '\0';
 	return len + n;
 }
-
-/* ---- a u64 -> u32 memo (open addressing; values stored +1, 0 = empty) ---- */
-
-struct memo {
-	uint64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 31;
-	k *= 0x9e3779b97f4a7c15ULL;
-	k ^= k >> 29;
-	return k;
-}
-
-static bool memo_get(const struct memo *m, uint64_t key, uint32_t *val)
-{
-	if (!m->cap)
-		return false;
-	for (size_t h = mix(key) & (m->cap - 1); m->vals[h]; h = (h + 1) & (m->cap - 1))
-		if (m->keys[h] == key) {
-			*val = m->vals[h] - 1;
-			return true;
-		}
-	return false;
-}
-
-static int memo_put(struct memo *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 256;
-		uint64_t *keys = calloc(ncap, sizeof(*keys));
-		uint32_t *vals = calloc(ncap, sizeof(*vals));
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->vals[i])
-				continue;
-			size_t h = mix(m->keys[i]) & (ncap - 1);
-			while (vals[h])
-				h = (h + 1) & (ncap - 1);
-			keys[h] = m->keys[i];
-			vals[h] = m->vals[i];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = keys;
-		m->vals = vals;
-		m->cap = ncap;
-	}
-	size_t h = mix(key) & (m->cap - 1);
-	while (m->vals[h] && m->keys[h] != key)
-		h = (h + 1) & (m->cap - 1);
-	if (!m->vals[h])
-		m->n++;
-	m->keys[h] = key;
-	m->vals[h] = val + 1;
-	return 0;
-}
-
-static void memo_free(struct memo *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-/* ---- the decoder ---- */
-
-struct agg {
-	uint32_t kind, stack, attrs;
-	int64_t v[2];
-};
-
-struct pf_jfr_decoder {
-	struct pf_batch *b;
-	struct pf_jfr_stats stats;
-	struct agg *aggs; /* in order of first appearance */
-	size_t n_aggs, cap_aggs;
-	struct memo agg_index; /* hash of (kind, stack, attrs) -> aggs index */
-	int64_t period[PF_JFR_N_KINDS];
-	uint64_t t_start, t_end;
-	int64_t pid;
-	char jvm_name[256], jvm_version[256], main_class[256];
-	uint32_t locs[MAX_FRAMES + 1];
-	char str[STR_MAX], str2[STR_MAX];
-};
 
 enum handler {
 	H_EXECUTION,
@@ -171,6 +75,18 @@ struct ev_type {
 	int f[F_COUNT];
 };
 
+/* (thread key, class key, which) -> attribute set, exact (open addressing). */
+struct set_slot {
+	uint64_t thread, cls;
+	uint32_t which; /* 0: empty slot; 1: no class, 2: allocation, 3: lock */
+	uint32_t set;
+};
+
+struct set_memo {
+	struct set_slot *slots;
+	size_t cap, n;
+};
+
 /* Per-chunk state: the metadata and what was resolved from its pools. */
 struct chunk_ctx {
 	struct pf_jfr_decoder *d;
@@ -186,7 +102,9 @@ struct chunk_ctx {
 	int st_frames, fr_method, fr_line, fr_type, me_type, me_name, me_desc, cl_name, sy_string,
 		ft_desc, th_java_name, th_os_name, th_java_id, th_os_id, gc_name;
 	uint32_t attr_jvm; /* profile.frame.type = jvm */
-	struct memo stacks, functions, ftypes, thread_names, thread_ids, classes, topped;
+	struct jfr_memo stacks, functions, ftypes, thread_names, thread_ids, classes, topped;
+	struct set_memo sets;
+	uint32_t key_alloc_class, key_lock_class; /* string indices, 0 until needed */
 	int err;
 };
 
@@ -275,7 +193,7 @@ static uint32_t class_name(struct chunk_ctx *x, uint64_t key)
 	struct jfr_val v[JFR_MAX_FIELDS];
 	uint32_t idx;
 
-	if (memo_get(&x->classes, key, &idx))
+	if (jfr_memo_get(&x->classes, key, &idx))
 		return idx;
 	idx = 0;
 	if (x->cl_name >= 0 && pooled(x, x->class_cls, key, v) &&
@@ -285,7 +203,7 @@ static uint32_t class_name(struct chunk_ctx *x, uint64_t key)
 		if (idx == PF_INDEX_ERROR)
 			return x->err = -ENOMEM, 0;
 	}
-	if (memo_put(&x->classes, key, idx) < 0)
+	if (jfr_memo_put(&x->classes, key, idx) < 0)
 		x->err = -ENOMEM;
 	return idx;
 }
@@ -297,7 +215,7 @@ static uint32_t function_of(struct chunk_ctx *x, uint64_t method)
 	struct pf_function fn = {0};
 	uint32_t idx;
 
-	if (memo_get(&x->functions, method, &idx))
+	if (jfr_memo_get(&x->functions, method, &idx))
 		return idx;
 	const char *cls = "";
 	if (pooled(x, x->method_cls, method, v)) {
@@ -319,7 +237,7 @@ static uint32_t function_of(struct chunk_ctx *x, uint64_t method)
 	idx = fn.name == PF_INDEX_ERROR || fn.system_name == PF_INDEX_ERROR
 		      ? PF_INDEX_ERROR
 		      : pf_batch_function(d->b, &fn);
-	if (idx == PF_INDEX_ERROR || memo_put(&x->functions, method, idx) < 0)
+	if (idx == PF_INDEX_ERROR || jfr_memo_put(&x->functions, method, idx) < 0)
 		return x->err = -ENOMEM, 0;
 	return idx;
 }
@@ -331,7 +249,7 @@ static uint32_t frame_attrs(struct chunk_ctx *x, uint64_t ftype)
 	const char *t = "unknown";
 	uint32_t idx;
 
-	if (memo_get(&x->ftypes, ftype, &idx))
+	if (jfr_memo_get(&x->ftypes, ftype, &idx))
 		return idx;
 	if (x->ft_desc >= 0 && pooled(x, x->ftype_cls, ftype, v) &&
 	    string_at(x, v[x->ft_desc].off, x->d->str) >= 0) {
@@ -344,7 +262,7 @@ static uint32_t frame_attrs(struct chunk_ctx *x, uint64_t ftype)
 	}
 	uint32_t attrs[2] = {x->attr_jvm, pf_batch_attr_str(x->d->b, "jvm.frame.type", t)};
 	idx = attrs[1] == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attr_set(x->d->b, attrs, 2);
-	if (idx == PF_INDEX_ERROR || memo_put(&x->ftypes, ftype, idx) < 0)
+	if (idx == PF_INDEX_ERROR || jfr_memo_put(&x->ftypes, ftype, idx) < 0)
 		return x->err = -ENOMEM, 0;
 	return idx;
 }
@@ -358,7 +276,7 @@ static uint32_t stack_of(struct chunk_ctx *x, uint64_t key)
 
 	if (!key)
 		return 0;
-	if (memo_get(&x->stacks, key, &idx))
+	if (jfr_memo_get(&x->stacks, key, &idx))
 		return idx;
 	idx = 0;
 	if (x->st_frames >= 0 && x->fr_method >= 0 && pooled(x, x->stack_cls, key, v)) {
@@ -388,7 +306,7 @@ static uint32_t stack_of(struct chunk_ctx *x, uint64_t key)
 		if (n)
 			idx = pf_batch_stack(d->b, d->locs, n);
 	}
-	if (idx == PF_INDEX_ERROR || memo_put(&x->stacks, key, idx) < 0)
+	if (idx == PF_INDEX_ERROR || jfr_memo_put(&x->stacks, key, idx) < 0)
 		return x->err = -ENOMEM, 0;
 	return idx;
 }
@@ -401,7 +319,8 @@ static size_t thread_attrs(struct chunk_ctx *x, uint64_t key, uint32_t *attrs)
 
 	if (!key || !x->thread_cls)
 		return 0;
-	if (!memo_get(&x->thread_names, key, &name) || !memo_get(&x->thread_ids, key, &id)) {
+	if (!jfr_memo_get(&x->thread_names, key, &name) ||
+	    !jfr_memo_get(&x->thread_ids, key, &id)) {
 		name = id = 0;
 		if (pooled(x, x->thread_cls, key, v)) {
 			long len = x->th_java_name >= 0
@@ -416,8 +335,8 @@ static size_t thread_attrs(struct chunk_ctx *x, uint64_t key, uint32_t *attrs)
 				id = pf_batch_attr_int(x->d->b, PF_ATTR_THREAD_ID, (int64_t)v[f].u);
 		}
 		if (name == PF_INDEX_ERROR || id == PF_INDEX_ERROR ||
-		    memo_put(&x->thread_names, key, name) < 0 ||
-		    memo_put(&x->thread_ids, key, id) < 0)
+		    jfr_memo_put(&x->thread_names, key, name) < 0 ||
+		    jfr_memo_put(&x->thread_ids, key, id) < 0)
 			return x->err = -ENOMEM, 0;
 	}
 	size_t n = 0;
@@ -428,33 +347,29 @@ static size_t thread_attrs(struct chunk_ctx *x, uint64_t key, uint32_t *attrs)
 	return n;
 }
 
-static void add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, const uint32_t *attrs,
-		size_t n_attrs, int64_t v0, int64_t v1)
+static void add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, uint32_t set,
+		int64_t v0, int64_t v1)
 {
 	struct pf_jfr_decoder *d = x->d;
-	uint32_t set = pf_batch_attr_set(d->b, attrs, n_attrs), i;
+	uint32_t i;
 
-	if (set == PF_INDEX_ERROR) {
-		x->err = -ENOMEM;
-		return;
-	}
-	uint64_t key = mix(((uint64_t)stack << 32 | set) ^ mix((uint64_t)kind + 1));
+	uint64_t key = jfr_mix(((uint64_t)stack << 32 | set) ^ jfr_mix((uint64_t)kind + 1));
 	/* The memo is keyed by a hash: confirm the entry, probing on by
 	 * re-keying when two triples collide. */
 	for (;;) {
-		if (!memo_get(&d->agg_index, key, &i))
+		if (!jfr_memo_get(&d->agg_index, key, &i))
 			break;
-		struct agg *a = &d->aggs[i];
+		struct jfr_agg *a = &d->aggs[i];
 		if (a->kind == kind && a->stack == stack && a->attrs == set) {
 			a->v[0] += v0;
 			a->v[1] += v1;
 			goto out_count;
 		}
-		key = mix(key + 1);
+		key = jfr_mix(key + 1);
 	}
 	if (d->n_aggs == d->cap_aggs) {
 		size_t ncap = d->cap_aggs ? d->cap_aggs * 2 : 1024;
-		struct agg *grown = realloc(d->aggs, ncap * sizeof(*grown));
+		struct jfr_agg *grown = realloc(d->aggs, ncap * sizeof(*grown));
 		if (!grown) {
 			x->err = -ENOMEM;
 			return;
@@ -463,8 +378,8 @@ static void add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, cons
 		d->cap_aggs = ncap;
 	}
 	d->aggs[d->n_aggs] =
-		(struct agg){.kind = kind, .stack = stack, .attrs = set, .v = {v0, v1}};
-	if (memo_put(&d->agg_index, key, (uint32_t)d->n_aggs) < 0) {
+		(struct jfr_agg){.kind = kind, .stack = stack, .attrs = set, .v = {v0, v1}};
+	if (jfr_memo_put(&d->agg_index, key, (uint32_t)d->n_aggs) < 0) {
 		x->err = -ENOMEM;
 		return;
 	}
@@ -546,6 +461,68 @@ static void on_jvm_info(struct chunk_ctx *x, const struct ev_type *t, const stru
 	}
 }
 
+static struct set_slot *set_find(struct set_memo *m, uint64_t thread, uint64_t cls, uint32_t which)
+{
+	size_t h = jfr_mix(jfr_mix(thread) ^ (cls * 4 + which)) & (m->cap - 1);
+
+	while (m->slots[h].which && (m->slots[h].thread != thread || m->slots[h].cls != cls ||
+				     m->slots[h].which != which))
+		h = (h + 1) & (m->cap - 1);
+	return &m->slots[h];
+}
+
+static int set_grow(struct set_memo *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 256;
+	struct set_slot *old = m->slots, *slots = calloc(ncap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	m->slots = slots;
+	size_t ocap = m->cap;
+	m->cap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].which)
+			*set_find(m, old[i].thread, old[i].cls, old[i].which) = old[i];
+	free(old);
+	return 0;
+}
+
+/* The attribute set of an event: its thread's, and the allocated or locked
+ * class (which: 1 none, 2 allocation, 3 lock). */
+static uint32_t event_attrs(struct chunk_ctx *x, uint64_t thread, uint64_t cls, uint32_t which)
+{
+	struct pf_batch *b = x->d->b;
+	uint32_t attrs[3];
+	size_t n;
+
+	if ((x->sets.n + 1) * 2 > x->sets.cap && set_grow(&x->sets) < 0)
+		return x->err = -ENOMEM, 0;
+	struct set_slot *slot = set_find(&x->sets, thread, cls, which);
+	if (slot->which)
+		return slot->set;
+	n = thread_attrs(x, thread, attrs);
+	uint32_t name = which > 1 && cls ? class_name(x, cls) : 0;
+	if (name) {
+		uint32_t *key = which == 2 ? &x->key_alloc_class : &x->key_lock_class;
+		if (!*key)
+			*key = pf_batch_cstring(b,
+						which == 2 ? "jvm.alloc.class" : "jvm.lock.class");
+		struct pf_attribute a = {.key = *key,
+					 .value = {.kind = PF_VALUE_STRING, .u.str = name}};
+		attrs[n++] = *key == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attribute(b, &a);
+	}
+	uint32_t set = pf_batch_attr_set(b, attrs, n);
+	for (size_t i = 0; i < n; i++)
+		if (attrs[i] == PF_INDEX_ERROR)
+			set = PF_INDEX_ERROR;
+	if (set == PF_INDEX_ERROR || x->err)
+		return x->err = x->err ? x->err : -ENOMEM, 0;
+	*slot = (struct set_slot){.thread = thread, .cls = cls, .which = which, .set = set};
+	x->sets.n++;
+	return set;
+}
+
 /* A location of one frame named `name` (a string index), of JFR frame type `type`. */
 static uint32_t named_location(struct chunk_ctx *x, uint32_t name, const char *type)
 {
@@ -576,7 +553,7 @@ static uint32_t topped_stack(struct chunk_ctx *x, uint32_t stack, uint32_t cls, 
 	if (!cls && stack)
 		return stack;
 	key = key * 4 + (type[0] == 'a');
-	if (memo_get(&x->topped, key, &idx))
+	if (jfr_memo_get(&x->topped, key, &idx))
 		return idx;
 	if (!cls)
 		cls = pf_batch_cstring(d->b, "[unknown stack]");
@@ -588,7 +565,7 @@ static uint32_t topped_stack(struct chunk_ctx *x, uint32_t stack, uint32_t cls, 
 	for (size_t i = 0; i < n_locs && n < MAX_FRAMES + 1; i++)
 		d->locs[n++] = locs[i];
 	idx = pf_batch_stack(d->b, d->locs, n);
-	if (idx == PF_INDEX_ERROR || memo_put(&x->topped, key, idx) < 0)
+	if (idx == PF_INDEX_ERROR || jfr_memo_put(&x->topped, key, idx) < 0)
 		return x->err = -ENOMEM, 0;
 	return idx;
 }
@@ -596,11 +573,9 @@ static uint32_t topped_stack(struct chunk_ctx *x, uint32_t stack, uint32_t cls, 
 static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd *r)
 {
 	struct jfr_val v[JFR_MAX_FIELDS];
-	uint32_t attrs[4], stack = 0;
-	size_t n = 0;
+	uint32_t set, stack = 0;
 
-	memset(v, 0, sizeof(v));
-	jfr_read_struct(r, t->cls, v);
+	jfr_read_struct(r, t->cls, v); /* fills every field index that t->f holds */
 	if (r->bad) {
 		x->err = -EINVAL;
 		return;
@@ -610,19 +585,17 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 		return on_setting(x, t, v);
 	if (t->h == H_JVM_INFO)
 		return on_jvm_info(x, t, v);
-	if (t->h != H_GC) {
+	if (t->h != H_GC)
 		stack = stack_of(x, FV(F_STACK));
-		n = thread_attrs(x, FV(F_THREAD), attrs);
-	}
 	if (x->err)
 		return;
 	switch (t->h) {
 	case H_EXECUTION:
 	case H_NATIVE:
 		stack = stack ? stack : topped_stack(x, 0, 0, "unknown");
+		set = event_attrs(x, FV(F_THREAD), 0, 1);
 		if (!x->err)
-			add(x, t->h == H_EXECUTION ? PF_JFR_CPU : PF_JFR_WALL, stack, attrs, n, 1,
-			    0);
+			add(x, t->h == H_EXECUTION ? PF_JFR_CPU : PF_JFR_WALL, stack, set, 1, 0);
 		break;
 	case H_ALLOC_SAMPLE:
 	case H_ALLOC_TLAB:
@@ -630,29 +603,18 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 	case H_PARK: {
 		bool alloc = t->h == H_ALLOC_SAMPLE || t->h == H_ALLOC_TLAB;
 		uint32_t cls = FV(F_CLASS) ? class_name(x, FV(F_CLASS)) : 0;
-		if (cls) {
-			uint32_t key = pf_batch_cstring(x->d->b, alloc ? "jvm.alloc.class"
-								       : "jvm.lock.class");
-			struct pf_attribute a = {.key = key,
-						 .value = {.kind = PF_VALUE_STRING, .u.str = cls}};
-			attrs[n] = key == PF_INDEX_ERROR ? PF_INDEX_ERROR
-							 : pf_batch_attribute(x->d->b, &a);
-			if (attrs[n++] == PF_INDEX_ERROR) {
-				x->err = -ENOMEM;
-				return;
-			}
-		}
-		stack = topped_stack(x, stack, cls, alloc ? "allocation" : "lock");
+		set = event_attrs(x, FV(F_THREAD), FV(F_CLASS), alloc ? 2 : 3);
+		stack = x->err ? 0 : topped_stack(x, stack, cls, alloc ? "allocation" : "lock");
 		if (x->err)
 			return;
 		if (alloc)
-			add(x, PF_JFR_ALLOC, stack, attrs, n, 1, (int64_t)FV(F_WEIGHT));
+			add(x, PF_JFR_ALLOC, stack, set, 1, (int64_t)FV(F_WEIGHT));
 		else
-			add(x, PF_JFR_LOCK, stack, attrs, n, 1, ticks_to_ns(x, FV(F_DURATION)));
+			add(x, PF_JFR_LOCK, stack, set, 1, ticks_to_ns(x, FV(F_DURATION)));
 		break;
 	}
 	case H_GC: {
-		uint32_t fn_idx, loc_idx;
+		uint32_t fn_idx, loc_idx, attr;
 		struct jfr_val g[JFR_MAX_FIELDS];
 		const char *name = "unknown";
 		if (t->f[F_NAME] >= 0 && x->gc_name >= 0 &&
@@ -669,12 +631,14 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 						   : pf_batch_location(x->d->b, &loc, &line, 1);
 		stack = loc_idx == PF_INDEX_ERROR ? PF_INDEX_ERROR
 						  : pf_batch_stack(x->d->b, &loc_idx, 1);
-		attrs[0] = pf_batch_attr_str(x->d->b, "jvm.gc.name", name);
-		if (stack == PF_INDEX_ERROR || attrs[0] == PF_INDEX_ERROR) {
+		attr = pf_batch_attr_str(x->d->b, "jvm.gc.name", name);
+		set = attr == PF_INDEX_ERROR ? PF_INDEX_ERROR
+					     : pf_batch_attr_set(x->d->b, &attr, 1);
+		if (stack == PF_INDEX_ERROR || set == PF_INDEX_ERROR) {
 			x->err = -ENOMEM;
 			return;
 		}
-		add(x, PF_JFR_GC, stack, attrs, 1, 1, ticks_to_ns(x, FV(F_PAUSES)));
+		add(x, PF_JFR_GC, stack, set, 1, ticks_to_ns(x, FV(F_PAUSES)));
 		break;
 	}
 	default: break;
@@ -756,14 +720,6 @@ static void setup_types(struct chunk_ctx *x)
 		x->fr_method = -1;
 }
 
-static int bad_at(struct pf_error *err, uint64_t at, const char *why)
-{
-	char where[48];
-
-	snprintf(where, sizeof(where), "offset %llu", (unsigned long long)at);
-	return pf_error_set(err, where, "%s", why);
-}
-
 int pf_jfr_read_header(const uint8_t *data, size_t size, uint64_t base_offset,
 		       struct pf_jfr_header *h, struct pf_error *err)
 {
@@ -771,9 +727,9 @@ int pf_jfr_read_header(const uint8_t *data, size_t size, uint64_t base_offset,
 	uint64_t f[8];
 
 	if (size < PF_JFR_HEADER_SIZE)
-		return bad_at(err, base_offset + size, "truncated chunk header");
+		return jfr_bad_at(err, base_offset + size, "truncated chunk header");
 	if (memcmp(data, "FLR", 4) != 0)
-		return bad_at(err, base_offset, "not a JFR chunk (no FLR magic)");
+		return jfr_bad_at(err, base_offset, "not a JFR chunk (no FLR magic)");
 	h->major = (uint16_t)(data[4] << 8 | data[5]);
 	h->minor = (uint16_t)(data[6] << 8 | data[7]);
 	r.p = data + 8;
@@ -792,15 +748,17 @@ int pf_jfr_read_header(const uint8_t *data, size_t size, uint64_t base_offset,
 	h->file_state = data[64];
 	h->flags = data[67];
 	if (h->major != 2)
-		return bad_at(err, base_offset + 4, "unsupported JFR version (not 2.x: JDK 11+)");
+		return jfr_bad_at(err, base_offset + 4,
+				  "unsupported JFR version (not 2.x: JDK 11+)");
 	if (h->file_state != 0 || h->size == 0 || h->meta_offset == 0)
 		return -EAGAIN;
 	if (h->size < PF_JFR_HEADER_SIZE || h->size > UINT32_MAX)
-		return bad_at(err, base_offset + 8, "bad chunk size");
+		return jfr_bad_at(err, base_offset + 8, "bad chunk size");
 	if (h->meta_offset >= h->size || h->cpool_offset >= h->size)
-		return bad_at(err, base_offset + 16, "metadata or constant pool beyond the chunk");
+		return jfr_bad_at(err, base_offset + 16,
+				  "metadata or constant pool beyond the chunk");
 	if (h->ticks_per_second == 0)
-		return bad_at(err, base_offset + 56, "zero ticks per second");
+		return jfr_bad_at(err, base_offset + 56, "zero ticks per second");
 	return 0;
 }
 
@@ -819,11 +777,11 @@ static int walk(struct chunk_ctx *x, bool pools, uint64_t base_offset, struct pf
 				   .end = data + x->size};
 		uint64_t ev_size = jfr_varint(&r);
 		if (r.bad || ev_size == 0 || ev_size > x->size - pos)
-			return bad_at(err, base_offset + pos, "event size beyond the chunk");
+			return jfr_bad_at(err, base_offset + pos, "event size beyond the chunk");
 		r.end = data + pos + ev_size;
 		uint64_t type = jfr_varint(&r);
 		if (r.bad)
-			return bad_at(err, base_offset + pos, "truncated event");
+			return jfr_bad_at(err, base_offset + pos, "truncated event");
 		if (pools) {
 			if (type == 1) {
 				int ret = jfr_pools_read(&x->meta, data, x->size, pos, base_offset,
@@ -842,26 +800,14 @@ static int walk(struct chunk_ctx *x, bool pools, uint64_t base_offset, struct pf
 			else
 				d->stats.skipped++;
 			if (x->err == -EINVAL)
-				return bad_at(err, base_offset + pos,
-					      "event shorter than its type's fields");
+				return jfr_bad_at(err, base_offset + pos,
+						  "event shorter than its type's fields");
 			if (x->err)
 				return x->err;
 		}
 		pos += ev_size;
 	}
 	return 0;
-}
-
-struct pf_jfr_decoder *pf_jfr_decoder_new(struct pf_batch *b)
-{
-	struct pf_jfr_decoder *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return NULL;
-	d->b = b;
-	d->period[PF_JFR_CPU] = DEFAULT_PERIOD;
-	d->period[PF_JFR_WALL] = DEFAULT_PERIOD;
-	return d;
 }
 
 int pf_jfr_decoder_chunk(struct pf_jfr_decoder *d, const uint8_t *data, size_t size,
@@ -875,7 +821,7 @@ int pf_jfr_decoder_chunk(struct pf_jfr_decoder *d, const uint8_t *data, size_t s
 	if (ret < 0)
 		return ret;
 	if (h.size > size)
-		return bad_at(err, base_offset + size, "truncated chunk");
+		return jfr_bad_at(err, base_offset + size, "truncated chunk");
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -912,171 +858,16 @@ int pf_jfr_decoder_chunk(struct pf_jfr_decoder *d, const uint8_t *data, size_t s
 	d->stats.chunks++;
 	*used = (size_t)h.size;
 out_free_meta:
-	memo_free(&x->stacks);
-	memo_free(&x->functions);
-	memo_free(&x->ftypes);
-	memo_free(&x->thread_names);
-	memo_free(&x->thread_ids);
-	memo_free(&x->classes);
-	memo_free(&x->topped);
+	jfr_memo_free(&x->stacks);
+	jfr_memo_free(&x->functions);
+	jfr_memo_free(&x->ftypes);
+	jfr_memo_free(&x->thread_names);
+	jfr_memo_free(&x->thread_ids);
+	jfr_memo_free(&x->classes);
+	jfr_memo_free(&x->topped);
+	free(x->sets.slots);
 	jfr_meta_free(&x->meta);
 out_free:
 	free(x);
-	return ret;
-}
-
-const struct pf_jfr_stats *pf_jfr_decoder_stats(const struct pf_jfr_decoder *d)
-{
-	return &d->stats;
-}
-
-static uint32_t resource_of(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
-			    const char *service_name)
-{
-	struct pf_batch *b = d->b;
-	uint32_t all[80];
-	size_t n = 0;
-	bool has_service = false, has_pid = false;
-
-	for (size_t i = 0; i < n_attrs && n < 72; i++) {
-		const struct pf_attribute *a = pf_batch_attribute_get(b, attrs[i]);
-		const char *k = pf_batch_str(b, a->key);
-		has_service |= strcmp(k, PF_ATTR_SERVICE_NAME) == 0;
-		has_pid |= strcmp(k, PF_ATTR_PROCESS_PID) == 0;
-		all[n++] = attrs[i];
-	}
-	if (!has_service) {
-		char svc[300];
-		if (service_name && *service_name)
-			snprintf(svc, sizeof(svc), "%s", service_name);
-		else if (d->main_class[0])
-			snprintf(svc, sizeof(svc), "%s", d->main_class);
-		else
-			snprintf(svc, sizeof(svc), "unknown_service:java");
-		all[n++] = pf_batch_attr_str(b, PF_ATTR_SERVICE_NAME, svc);
-	}
-	if (!has_pid && d->pid > 0)
-		all[n++] = pf_batch_attr_int(b, PF_ATTR_PROCESS_PID, d->pid);
-	if (d->jvm_name[0])
-		all[n++] = pf_batch_attr_str(b, "process.runtime.name", d->jvm_name);
-	if (d->jvm_version[0]) {
-		/* "OpenJDK 64-Bit Server VM (17.0.15+6-Debian-1deb12u1) for linux-amd64 ..." */
-		char ver[256];
-		const char *open = strchr(d->jvm_version, '('), *close;
-		close = open ? strchr(open, ')') : NULL;
-		if (open && close)
-			snprintf(ver, sizeof(ver), "%.*s", (int)(close - open - 1), open + 1);
-		else
-			snprintf(ver, sizeof(ver), "%s", d->jvm_version);
-		all[n++] = pf_batch_attr_str(b, "process.runtime.version", ver);
-		all[n++] = pf_batch_attr_str(b, "process.runtime.description", d->jvm_version);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (all[i] == PF_INDEX_ERROR)
-			return PF_INDEX_ERROR;
-	struct pf_resource r = {.attrs = pf_batch_attr_set(b, all, n)};
-	return r.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_resource(b, &r);
-}
-
-static const char *const kind_types[PF_JFR_N_KINDS][5] = {
-	/* value 0 type/unit, value 1 type/unit, period type */
-	[PF_JFR_CPU] = {"samples", "count", "cpu", "nanoseconds", "cpu"},
-	[PF_JFR_WALL] = {"samples", "count", "wall", "nanoseconds", "wall"},
-	[PF_JFR_ALLOC] = {"alloc_objects", "count", "alloc_space", "bytes", "space"},
-	[PF_JFR_LOCK] = {"contentions", "count", "lock", "nanoseconds", "contentions"},
-	[PF_JFR_GC] = {"gc", "count", "gc_pause", "nanoseconds", "gc"},
-};
-
-int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
-			  const char *service_name, uint32_t scope)
-{
-	struct pf_batch *b = d->b;
-	uint32_t prof[PF_JFR_N_KINDS][2];
-	int n_profiles = 0;
-	uint32_t resource = resource_of(d, attrs, n_attrs, service_name);
-
-	if (resource == PF_INDEX_ERROR)
-		return -ENOMEM;
-	for (int k = 0; k < PF_JFR_N_KINDS; k++) {
-		prof[k][0] = prof[k][1] = PF_INDEX_ERROR;
-		if (!d->stats.by_kind[k])
-			continue;
-		const char *const *t = kind_types[k];
-		bool timed = k == PF_JFR_CPU || k == PF_JFR_WALL;
-		struct pf_profile_desc desc = {
-			.resource = resource,
-			.scope = scope,
-			.period_type = {pf_batch_cstring(b, t[4]),
-					pf_batch_cstring(b, timed ? "nanoseconds" : t[1])},
-			.period = timed ? d->period[k] : 1,
-			.time_unix_nano = d->t_start,
-			.duration_nano = d->t_end > d->t_start ? d->t_end - d->t_start : 0,
-			.original_payload_format = pf_batch_cstring(b, "jfr"),
-		};
-		for (int v = 0; v < 2; v++) {
-			desc.sample_type.type = pf_batch_cstring(b, t[2 * v]);
-			desc.sample_type.unit = pf_batch_cstring(b, t[2 * v + 1]);
-			if (desc.sample_type.type == PF_INDEX_ERROR ||
-			    desc.sample_type.unit == PF_INDEX_ERROR ||
-			    desc.period_type.type == PF_INDEX_ERROR ||
-			    desc.period_type.unit == PF_INDEX_ERROR ||
-			    desc.original_payload_format == PF_INDEX_ERROR)
-				return -ENOMEM;
-			prof[k][v] = pf_batch_add_profile(b, &desc);
-			if (prof[k][v] == PF_INDEX_ERROR)
-				return -ENOMEM;
-			n_profiles++;
-		}
-	}
-	for (size_t i = 0; i < d->n_aggs; i++) {
-		const struct agg *a = &d->aggs[i];
-		int64_t v1 = a->v[1];
-		if (a->kind == PF_JFR_CPU || a->kind == PF_JFR_WALL)
-			v1 = a->v[0] * d->period[a->kind];
-		for (int v = 0; v < 2; v++) {
-			int64_t val = v ? v1 : a->v[0];
-			int ret = pf_batch_add_sample(b, prof[a->kind][v], a->stack, a->attrs, 0,
-						      &val, 1, NULL, 0);
-			if (ret < 0)
-				return ret;
-		}
-	}
-	for (int k = 0; k < PF_JFR_N_KINDS; k++)
-		if (k == PF_JFR_CPU || k == PF_JFR_WALL)
-			d->stats.totals[k][1] = d->stats.totals[k][0] * d->period[k];
-	return n_profiles;
-}
-
-void pf_jfr_decoder_free(struct pf_jfr_decoder *d)
-{
-	if (!d)
-		return;
-	memo_free(&d->agg_index);
-	free(d->aggs);
-	free(d);
-}
-
-int pf_jfr_decode(struct pf_batch *b, const uint8_t *data, size_t size, const char *service_name,
-		  uint32_t scope, struct pf_jfr_stats *stats, struct pf_error *err)
-{
-	struct pf_jfr_decoder *d = pf_jfr_decoder_new(b);
-	size_t pos = 0, used = 0;
-	int ret = 0;
-
-	if (!d)
-		return -ENOMEM;
-	if (size == 0)
-		ret = bad_at(err, 0, "empty file");
-	while (ret == 0 && pos < size) {
-		ret = pf_jfr_decoder_chunk(d, data + pos, size - pos, pos, &used, err);
-		if (ret == -EAGAIN)
-			ret = bad_at(err, pos, "chunk still being written");
-		pos += used;
-	}
-	if (ret == 0)
-		ret = pf_jfr_decoder_finish(d, NULL, 0, service_name, scope);
-	if (stats)
-		*stats = d->stats;
-	pf_jfr_decoder_free(d);
 	return ret;
 }
