@@ -290,6 +290,16 @@ void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc)
 	free(enc);
 }
 
+#define CANCEL_MARGIN_MS 100
+
+uint64_t pf_otlpexp_queue_deadline(struct pf_component *c)
+{
+	uint64_t deadline = pf_component_deadline(c), now = uv_now(pf_component_loop(c));
+	uint64_t left = deadline > now ? deadline - now : 0;
+
+	return deadline - (left > 2 * CANCEL_MARGIN_MS ? CANCEL_MARGIN_MS : left / 2);
+}
+
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,
 			const uint8_t **wire, size_t *wire_size)
 {

@@ -122,6 +122,11 @@ void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void 
 /* Frees it (after drain's idle, or when never used). Takes NULL. */
 void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc);
 
+/* The deadline to give the queue at shutdown: a little before the
+ * component's, so that cancelled calls have ended (they end
+ * asynchronously) and the handles are closed when the service checks. */
+uint64_t pf_otlpexp_queue_deadline(struct pf_component *c);
+
 /* Splits a queued payload into its header and wire bytes. */
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,
 			const uint8_t **wire, size_t *wire_size);

@@ -373,7 +373,7 @@ static void on_encoded(void *arg)
 {
 	struct otlphttp_exporter *e = arg;
 
-	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+	pf_queue_shutdown(e->queue, pf_otlpexp_queue_deadline(e->c), on_queue_closed, e);
 }
 
 static void otlphttp_shutdown(void *inst, pf_done_fn done)

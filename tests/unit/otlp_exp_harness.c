@@ -299,6 +299,8 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const cha
 		decode_into(&s, up->data, up->size);
 	}
 	st = record(srv, &s);
+	if (st.delay_ms)
+		uv_sleep(st.delay_ms);
 
 	const char *type = "application/x-protobuf";
 	if (st.text_body) {
@@ -435,6 +437,8 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 		grpc_byte_buffer_destroy(recv);
 	}
 	st = record(srv, &s);
+	if (st.delay_ms)
+		uv_sleep(st.delay_ms);
 
 	n = 0;
 	memset(ops, 0, sizeof(ops));

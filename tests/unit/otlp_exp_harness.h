@@ -58,7 +58,8 @@ struct oe_step {
 	int64_t retry_delay_ms;	 /* RetryInfo, 0 = none */
 	int64_t rejected;	 /* partial_success.rejected_profiles */
 	const char *message;
-	bool text_body; /* HTTP: body is `message` as text/plain */
+	bool text_body;	   /* HTTP: body is `message` as text/plain */
+	unsigned delay_ms; /* answer this much later */
 };
 
 struct oe_server {

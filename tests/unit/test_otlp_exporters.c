@@ -21,9 +21,13 @@ static void http_yaml(char *yaml, size_t size, const struct oe_server *srv, cons
 		 "    headers:\n      Authorization: Bearer s3cret\n"
 		 "    retry_on_failure:\n      initial_interval: 50ms\n      max_interval: 200ms\n"
 		 "%s"
-		 "service:\n  pipelines:\n    profiles:\n"
+		 "service:\n"
+		 "%s"
+		 "  pipelines:\n    profiles:\n"
 		 "      receivers: [feeder]\n      exporters: [otlphttp]\n",
-		 srv->port, extra ? extra : "");
+		 srv->port, extra ? extra : "",
+		 /* the shutdown test's hanging request has a second to go */
+		 extra && strstr(extra, "#shutdown") ? "  shutdown_timeout: 1s\n" : "");
 }
 
 static void run_http(struct oe_server *srv, const char *extra, struct sh_env *env)
@@ -234,6 +238,42 @@ static void http_connection_refused_then_up(void **state)
 	assert_int_equal(srv.n_seen, 1);
 }
 
+/* ---- shutdown ---- */
+
+static void on_stopped(struct pf_service *svc, bool timed_out, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static bool is_true(void *arg)
+{
+	return *(bool *)arg;
+}
+
+static void http_shutdown_cancels_a_hanging_request(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 200, .delay_ms = 3000}}, .n_steps = 1};
+	struct sh_env env;
+	char yaml[2048];
+	bool stopped = false;
+	uint64_t t0;
+
+	oe_http_start(&srv, 0);
+	http_yaml(yaml, sizeof(yaml), &srv, "    #shutdown\n");
+	oe_env_start(&env, yaml);
+	oe_emit_one(&env);
+	sh_run_for(&env, 500);
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 0);
+	t0 = uv_now(&env.loop);
+	pf_service_shutdown(env.svc, on_stopped, &stopped);
+	assert_true(sh_run_until(&env, is_true, &stopped, 3000));
+	assert_true(uv_now(&env.loop) - t0 < 2000);
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 0);
+	sh_env_free(&env);
+	oe_http_stop(&srv);
+	assert_int_equal(srv.n_seen, 1);
+}
+
 /* ---- HTTPS ---- */
 
 static void https_run(struct oe_certs *certs, const char *tls_yaml, uint64_t *sent,
@@ -355,6 +395,7 @@ int main(void)
 		cmocka_unit_test(http_split_by_max_request_size),
 		cmocka_unit_test(http_connection_refused_then_up),
 		cmocka_unit_test(https_with_ca_file),
+		cmocka_unit_test(http_shutdown_cancels_a_hanging_request),
 	};
 
 	int failed = cmocka_run_group_tests_name("otlphttp", tests, NULL, NULL);

@@ -145,6 +145,49 @@ static void grpc_server_down_then_up(void **state)
 	assert_int_equal(srv.n_seen, 1);
 }
 
+/* ---- shutdown ---- */
+
+static void on_stopped(struct pf_service *svc, bool timed_out, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static bool is_true(void *arg)
+{
+	return *(bool *)arg;
+}
+
+static void grpc_shutdown_cancels_a_hanging_call(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 0, .delay_ms = 4000}}, .n_steps = 1};
+	struct sh_env env;
+	char yaml[1024];
+	bool stopped = false;
+	uint64_t t0;
+
+	oe_grpc_start(&srv, 0);
+	snprintf(yaml, sizeof(yaml),
+		 "receivers:\n  feeder:\n"
+		 "exporters:\n  otlp:\n    endpoint: 127.0.0.1:%d\n    tls: {insecure: true}\n"
+		 "    timeout: 60s\n"
+		 "service:\n  shutdown_timeout: 1s\n  pipelines:\n    profiles:\n"
+		 "      receivers: [feeder]\n      exporters: [otlp]\n",
+		 srv.port);
+	oe_env_start(&env, yaml);
+	oe_emit_one(&env);
+	sh_run_for(&env, 500); /* the call is on the wire, the server sits on it */
+	assert_int_equal(oe_counter(&env, "otlp", PF_CTR_EXPORTER_SENT), 0);
+	t0 = uv_now(&env.loop);
+	pf_service_shutdown(env.svc, on_stopped, &stopped);
+	assert_true(sh_run_until(&env, is_true, &stopped, 3000));
+	/* cancelled at the 1 s deadline, not after the server's 4 s */
+	assert_true(uv_now(&env.loop) - t0 < 2500);
+	assert_int_equal(oe_counter(&env, "otlp", PF_CTR_EXPORTER_SENT), 0);
+	sh_env_free(&env);
+	oe_grpc_stop(&srv);
+	assert_int_equal(srv.n_seen, 1);
+}
+
 /* ---- TLS ---- */
 
 struct tls_result {
@@ -240,6 +283,7 @@ int oe_run_grpc_tests(void)
 		cmocka_unit_test(grpc_partial_success_counted_not_retried),
 		cmocka_unit_test(grpc_server_down_then_up),
 		cmocka_unit_test(grpc_tls_and_mtls),
+		cmocka_unit_test(grpc_shutdown_cancels_a_hanging_call),
 	};
 
 	return cmocka_run_group_tests_name("otlp", tests, NULL, NULL);
