@@ -127,12 +127,16 @@ static uint8_t *read_message(grpc_byte_buffer *buf, size_t *size)
 	return out;
 }
 
+/* Copies what the caller sees, frees the call (so that a close from inside
+ * `done` finds no grpc object left), then calls `done`. */
 static void finish_call(struct pf_grpc_client *cl, struct pf_grpc_call *call)
 {
 	struct pf_grpc_result res = {.code = (int)call->status};
 	size_t mlen = GRPC_SLICE_LENGTH(call->status_details);
 	char *message = malloc(mlen + 1);
-	uint8_t *body = NULL;
+	uint8_t *body = NULL, *details = NULL;
+	pf_grpc_done_fn done = call->done;
+	void *arg = call->arg;
 
 	if (message) {
 		memcpy(message, GRPC_SLICE_START_PTR(call->status_details), mlen);
@@ -141,10 +145,15 @@ static void finish_call(struct pf_grpc_client *cl, struct pf_grpc_call *call)
 	res.message = message ? message : "";
 	for (size_t i = 0; i < call->trailing_md.count; i++) {
 		const grpc_metadata *m = &call->trailing_md.metadata[i];
+		size_t len = GRPC_SLICE_LENGTH(m->value);
 
-		if (grpc_slice_str_cmp(m->key, "grpc-status-details-bin") == 0) {
-			res.details = GRPC_SLICE_START_PTR(m->value);
-			res.details_size = GRPC_SLICE_LENGTH(m->value);
+		if (grpc_slice_str_cmp(m->key, "grpc-status-details-bin") != 0 || details)
+			continue;
+		details = malloc(len ? len : 1);
+		if (details) {
+			memcpy(details, GRPC_SLICE_START_PTR(m->value), len);
+			res.details = details;
+			res.details_size = len;
 		}
 	}
 	if (res.code == PF_GRPC_OK) {
@@ -158,10 +167,11 @@ static void finish_call(struct pf_grpc_client *cl, struct pf_grpc_call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	cl->n_pending--;
-	call->done(&res, call->arg);
+	call_free(call);
+	done(&res, arg);
+	free(details);
 	free(body);
 	free(message);
-	call_free(call);
 }
 
 static void on_async_closed(uv_handle_t *h)
