@@ -18,7 +18,8 @@
  *   cert_file, key_file   client certificate and key (mTLS); both or neither
  *   server_name_override  name expected in the server's certificate (SNI)
  *   insecure_skip_verify  do not verify the server's certificate
- *   min_version           "1.2" (default) or "1.3"
+ *   min_version           "1.2" (default) or "1.3" (HTTP clients; grpc core
+ *                         offers no setting and negotiates 1.2 or 1.3)
  *
  * Server (otlp receiver): TLS is on when cert_file and key_file are set;
  * client_ca_file makes it require and verify client certificates (mTLS).

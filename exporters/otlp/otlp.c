@@ -249,6 +249,8 @@ static int otlp_start(void *inst)
 	if (ret < 0)
 		return ret;
 	e->started = true;
+	if (cfg->tls.min_version == PF_TLS_1_3 && !cfg->tls.insecure)
+		pf_log(lg(e), PF_LOG_WARN, "tls.min_version 1.3 is not enforced over gRPC");
 	pf_log(lg(e), PF_LOG_INFO, "sending to %s over gRPC%s", e->target,
 	       cfg->tls.insecure ? " (plaintext)" : " with TLS");
 	return 0;
