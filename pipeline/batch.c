@@ -4,6 +4,8 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -560,6 +562,22 @@ const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t s
 		if (pf_batch_str_len(b, a->key) == klen &&
 		    memcmp(pf_batch_str(b, a->key), key, klen) == 0)
 			return &a->value;
+	}
+	return NULL;
+}
+
+const char *pf_batch_attr_text(const struct pf_batch *b, uint32_t set, const char *key, char *buf,
+			       size_t size)
+{
+	const struct pf_value *v = pf_batch_attr_lookup(b, set, key);
+
+	if (!v)
+		return NULL;
+	if (v->kind == PF_VALUE_STRING && pf_batch_str_len(b, v->u.str) > 0)
+		return pf_batch_str(b, v->u.str);
+	if (v->kind == PF_VALUE_INT) {
+		snprintf(buf, size, "%" PRId64, v->u.i);
+		return buf;
 	}
 	return NULL;
 }

@@ -253,6 +253,12 @@ size_t pf_batch_sample_count(const struct pf_batch *b);
 const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set,
 					    const char *key);
 
+/* The text of attribute `key` in set `set` when it is a non-empty string
+ * (pointing into the batch) or an int (formatted into buf, of `size` bytes);
+ * NULL when absent, empty or of another kind. */
+const char *pf_batch_attr_text(const struct pf_batch *b, uint32_t set, const char *key, char *buf,
+			       size_t size);
+
 /* ---- combining ---- */
 
 /* Appends everything in src to dst, re-indexing src's dictionary into dst's

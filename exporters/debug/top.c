@@ -32,18 +32,6 @@ static int64_t add_sat(int64_t a, int64_t b)
 	return r;
 }
 
-static int64_t sample_value(const struct pf_batch *b, const struct pf_sample *s)
-{
-	const int64_t *v = pf_batch_sample_values(b, s);
-	int64_t sum = 0;
-
-	if (s->values_len == 0)
-		return (int64_t)s->timestamps_len;
-	for (uint32_t i = 0; i < s->values_len; i++)
-		sum = add_sat(sum, v[i]);
-	return sum;
-}
-
 /* Function f lives in slot f; an unsymbolized location l in n_functions + l. */
 static size_t slot_of(const struct top_ctx *t, uint32_t function, uint32_t location)
 {
@@ -162,7 +150,7 @@ int pf_debug_top_compute(const struct pf_batch *b, const uint32_t *profiles, siz
 		const struct pf_sample *s = pf_batch_samples(b, profiles[i], &n_samples);
 
 		for (size_t k = 0; k < n_samples; k++) {
-			int64_t v = sample_value(b, &s[k]);
+			int64_t v = pf_batch_sample_total(b, &s[k]);
 
 			out->total = add_sat(out->total, v);
 			count_sample(&t, &s[k], v);
@@ -197,7 +185,7 @@ int64_t pf_debug_top_total(const struct pf_batch *b, const uint32_t *profiles, s
 		const struct pf_sample *s = pf_batch_samples(b, profiles[i], &ns);
 
 		for (size_t k = 0; k < ns; k++)
-			total = add_sat(total, sample_value(b, &s[k]));
+			total = add_sat(total, pf_batch_sample_total(b, &s[k]));
 		*n_samples += ns;
 	}
 	return total;

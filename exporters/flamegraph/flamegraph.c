@@ -13,16 +13,15 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/files.h"
+#include "pipeline/work.h"
 #include "svg.h"
 
-#define MAX_QUEUED	      8
-#define CANCEL_MARGIN_MS      50
-#define ERROR_LOG_INTERVAL_MS 10000
-#define TEMP_MAX_AGE_NS	      (3600LL * 1000000000LL)
-#define NS_PER_SEC	      1000000000ULL
-#define PREFIX_MAX	      40
-#define INTERVAL_TAG	      "flamegraph."
-#define CUMULATIVE_NAME	      "cumulative"
+#define MAX_QUEUED	8
+#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
+#define NS_PER_SEC	1000000000ULL
+#define PREFIX_MAX	40
+#define INTERVAL_TAG	"flamegraph."
+#define CUMULATIVE_NAME "cumulative"
 
 enum flame_format { FORMAT_SVG, FORMAT_FOLDED };
 
@@ -123,13 +122,12 @@ static const struct pf_option flame_options[] = {
 
 struct flame_exporter;
 
-/* One batch being drawn on the thread pool. The work thread reads `batch`
- * (shared, read-only), the config and the exporter's cumulative graph (only
- * one work runs at a time), and writes the result fields. */
+/* One batch being drawn on the thread pool (a pf_work job). The work thread
+ * reads `batch` (shared, read-only) and the config, and writes the result
+ * fields and the exporter's cumulative graph (only one job runs at a time). */
 struct flame_work {
-	uv_work_t req;
 	struct flame_exporter *e;
-	struct pf_batch *batch;
+	const struct pf_batch *batch;
 	/* results */
 	bool wrote;
 	int err;
@@ -144,17 +142,9 @@ struct flame_exporter {
 	char dir[PATH_MAX];    /* the directory, absolute once started */
 	struct pf_flame total; /* the cumulative graph; touched by the running work only */
 	bool total_ready;
-	uv_timer_t deadline;
-	struct pf_batch *queue[MAX_QUEUED]; /* waiting, oldest first */
-	size_t n_queued;
-	struct flame_work *running;
-	bool started;
-	bool stopping;
-	bool told; /* the first file has been logged at info */
+	struct pf_work *work; /* one batch drawn at a time, MAX_QUEUED waiting */
+	bool told;	      /* the first file has been logged at info */
 	pf_done_fn done;
-	bool logged_errors;
-	uint64_t last_error_ms;
-	uint64_t suppressed_errors;
 };
 
 static const struct pf_logger *lg(const struct flame_exporter *e)
@@ -338,15 +328,17 @@ static void write_cumulative(struct flame_work *w, const struct pf_flame *f)
 }
 
 /* On the thread pool. */
-static void work_run(uv_work_t *req)
+static void work_run(void *arg, const struct pf_batch *batch, void *job)
 {
-	struct flame_work *w = req->data;
-	struct flame_exporter *e = w->e;
+	struct flame_work *w = job;
+	struct flame_exporter *e = arg;
 	const struct flame_config *cfg = &e->cfg;
 	char rot[PREFIX_MAX + 32];
 	struct pf_flame f;
 	int err;
 
+	w->e = e;
+	w->batch = batch;
 	err = pf_flame_init(&f);
 	if (err) {
 		work_fail(w, err, "%s: %s", "folding");
@@ -379,8 +371,10 @@ out_free:
 	pf_flame_free(&f);
 }
 
-static void finish(struct flame_exporter *e)
+/* The pool is closed and freed: so is the instance. */
+static void finish(void *arg)
 {
+	struct flame_exporter *e = arg;
 	struct pf_component *c = e->c;
 	pf_done_fn done = e->done;
 
@@ -390,105 +384,19 @@ static void finish(struct flame_exporter *e)
 	done(c);
 }
 
-static void on_deadline_closed(uv_handle_t *h)
+/* Back on the loop: count, log. */
+static void work_done(void *arg, struct pf_batch *batch, void *job, int status)
 {
-	finish(h->data);
-}
+	struct flame_exporter *e = arg;
+	struct flame_work *w = job;
+	uint64_t samples = pf_batch_sample_count(batch);
 
-static void close_and_finish(struct flame_exporter *e)
-{
-	if (!e->started) {
-		finish(e);
-		return;
-	}
-	uv_timer_stop(&e->deadline);
-	uv_close((uv_handle_t *)&e->deadline, on_deadline_closed);
-}
-
-/* Drops the queued batches, counting their samples as failed. */
-static void drop_queued(struct flame_exporter *e)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < e->n_queued; i++) {
-		n += pf_batch_sample_count(e->queue[i]);
-		pf_batch_unref(e->queue[i]);
-	}
-	e->n_queued = 0;
-	if (n) {
-		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, n);
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not drawn", n);
-	}
-}
-
-/* Logs a failure, at most once per ERROR_LOG_INTERVAL_MS; the send_failed
- * counter has every one. */
-static void log_failure(struct flame_exporter *e, const char *what)
-{
-	uint64_t now = uv_now(pf_component_loop(e->c));
-
-	if (e->logged_errors && now - e->last_error_ms < ERROR_LOG_INTERVAL_MS) {
-		e->suppressed_errors++;
-		return;
-	}
-	if (e->suppressed_errors)
-		pf_log(lg(e), PF_LOG_ERROR,
-		       "%s (and %" PRIu64 " more failures since the last report)", what,
-		       e->suppressed_errors);
-	else
-		pf_log(lg(e), PF_LOG_ERROR, "%s", what);
-	e->logged_errors = true;
-	e->last_error_ms = now;
-	e->suppressed_errors = 0;
-}
-
-static void work_done(uv_work_t *req, int status);
-
-/* Starts drawing the oldest queued batch, if nothing runs. */
-static void run_next(struct flame_exporter *e)
-{
-	struct flame_work *w;
-	int err;
-
-	while (!e->running && e->n_queued > 0) {
-		struct pf_batch *b = e->queue[0];
-
-		memmove(e->queue, e->queue + 1, --e->n_queued * sizeof(e->queue[0]));
-		w = calloc(1, sizeof(*w));
-		if (!w) {
-			err = -ENOMEM;
-		} else {
-			w->req.data = w;
-			w->e = e;
-			w->batch = b;
-			err = uv_queue_work(pf_component_loop(e->c), &w->req, work_run, work_done);
-		}
-		if (!err) {
-			e->running = w;
-			return;
-		}
-		free(w);
-		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, pf_batch_sample_count(b));
-		log_failure(e, "cannot queue a flame graph on the thread pool");
-		pf_batch_unref(b);
-	}
-}
-
-/* Back on the loop: count, log, release the batch, go on. */
-static void work_done(uv_work_t *req, int status)
-{
-	struct flame_work *w = req->data;
-	struct flame_exporter *e = w->e;
-	uint64_t samples = pf_batch_sample_count(w->batch);
-
-	e->running = NULL;
-	if (status == UV_ECANCELED) {
+	if (status < 0) {
 		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, samples);
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not drawn",
-		       samples);
+		pf_work_log_failure(e->work, "cannot queue a flame graph on the thread pool");
 	} else if (w->err) {
 		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, samples);
-		log_failure(e, w->what);
+		pf_work_log_failure(e->work, w->what);
 	} else {
 		pf_component_count(e->c, PF_CTR_EXPORTER_SENT, samples);
 		if (w->wrote && !e->told) {
@@ -499,27 +407,24 @@ static void work_done(uv_work_t *req, int status)
 			pf_log(lg(e), PF_LOG_DEBUG, "wrote %s", w->what);
 		}
 	}
-	pf_batch_unref(w->batch);
-	free(w);
-	if (e->stopping && status == UV_ECANCELED)
-		drop_queued(e);
-	run_next(e);
-	if (e->stopping && !e->running)
-		close_and_finish(e);
 }
 
 static int flame_consume(void *inst, struct pf_batch *batch)
 {
 	struct flame_exporter *e = inst;
 
-	if (e->stopping)
-		return -ESHUTDOWN;
-	if (e->n_queued >= MAX_QUEUED)
-		return PF_BUSY;
-	e->queue[e->n_queued++] = pf_batch_ref(batch);
-	run_next(e);
-	return PF_OK;
+	return pf_work_submit(e->work, batch);
 }
+
+static const struct pf_work_ops work_ops = {
+	.run = work_run,
+	.done = work_done,
+	.closed = finish,
+	.job_size = sizeof(struct flame_work),
+	.max_running = 1, /* the cumulative graph is not shared */
+	.max_queued = MAX_QUEUED,
+	.verb = "drawn",
+};
 
 static void *flame_create(struct pf_component *c, const void *config)
 {
@@ -532,6 +437,12 @@ static void *flame_create(struct pf_component *c, const void *config)
 	e->c = c;
 	memcpy(&e->cfg, config, sizeof(e->cfg));
 	pf_files_sanitize(e->cfg.file_prefix, PREFIX_MAX, e->prefix, sizeof(e->prefix));
+	e->work = pf_work_create(c, &work_ops, e);
+	if (!e->work) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -555,47 +466,15 @@ static int flame_start(void *inst)
 		       strerror(-err));
 		return err;
 	}
-	err = uv_timer_init(pf_component_loop(e->c), &e->deadline);
-	if (err)
-		return err;
-	e->deadline.data = e;
-	e->started = true;
-	return 0;
-}
-
-/* The deadline passed: queued batches are dropped; a drawing not started yet
- * is cancelled, a running one is waited for. */
-static void on_deadline(uv_timer_t *t)
-{
-	struct flame_exporter *e = t->data;
-
-	drop_queued(e);
-	if (e->running && uv_cancel((uv_req_t *)&e->running->req) != 0)
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for the running drawing");
+	return pf_work_start(e->work);
 }
 
 static void flame_shutdown(void *inst, pf_done_fn done)
 {
 	struct flame_exporter *e = inst;
-	uint64_t now, deadline;
 
-	if (e->stopping)
-		return;
-	e->stopping = true;
 	e->done = done;
-	if (!e->running) {
-		drop_queued(e); /* cannot happen: a queued batch runs at once */
-		close_and_finish(e);
-		return;
-	}
-	if (!e->started)
-		return; /* the last work_done finishes */
-	/* Drain what is queued until shortly before the deadline. */
-	now = uv_now(pf_component_loop(e->c));
-	deadline = pf_component_deadline(e->c);
-	uv_timer_start(&e->deadline, on_deadline,
-		       deadline > now + CANCEL_MARGIN_MS ? deadline - now - CANCEL_MARGIN_MS : 0,
-		       0);
+	pf_work_shutdown(e->work);
 }
 
 const struct pf_component_def pf_exporter_flamegraph = {

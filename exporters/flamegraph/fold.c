@@ -350,23 +350,6 @@ static int location_frames(struct fold_ctx *ctx, uint32_t l)
 	return 0;
 }
 
-/* Text of a string or int attribute into buf; NULL when absent or empty. */
-static const char *attr_text(const struct pf_batch *b, uint32_t set, const char *key, char *buf,
-			     size_t size)
-{
-	const struct pf_value *v = pf_batch_attr_lookup(b, set, key);
-
-	if (!v)
-		return NULL;
-	if (v->kind == PF_VALUE_STRING && pf_batch_str_len(b, v->u.str) > 0)
-		return pf_batch_str(b, v->u.str);
-	if (v->kind == PF_VALUE_INT) {
-		snprintf(buf, size, "%" PRId64, v->u.i);
-		return buf;
-	}
-	return NULL;
-}
-
 /* The group frame of a resource (PF_FLAME_NONE on ENOMEM). */
 static uint32_t group_name(struct fold_ctx *ctx, uint32_t resource)
 {
@@ -377,15 +360,15 @@ static uint32_t group_name(struct fold_ctx *ctx, uint32_t resource)
 
 	if (ctx->res_group[resource] != PF_FLAME_NONE)
 		return ctx->res_group[resource];
-	exe = attr_text(b, set, PF_ATTR_PROCESS_EXECUTABLE_NAME, pidbuf, sizeof(pidbuf));
-	svc = attr_text(b, set, PF_ATTR_SERVICE_NAME, pidbuf, sizeof(pidbuf));
+	exe = pf_batch_attr_text(b, set, PF_ATTR_PROCESS_EXECUTABLE_NAME, pidbuf, sizeof(pidbuf));
+	svc = pf_batch_attr_text(b, set, PF_ATTR_SERVICE_NAME, pidbuf, sizeof(pidbuf));
 	if (ctx->group == PF_FLAME_GROUP_PROCESS) {
 		const char *who = exe ? exe : svc ? svc : "unknown";
 		size_t n = strlen(who);
 
 		if (n > NAME_MAX_LEN - 32)
 			n = NAME_MAX_LEN - 32;
-		pid = attr_text(b, set, PF_ATTR_PROCESS_PID, pidbuf, sizeof(pidbuf));
+		pid = pf_batch_attr_text(b, set, PF_ATTR_PROCESS_PID, pidbuf, sizeof(pidbuf));
 		if (pid)
 			snprintf(name, sizeof(name), "%.*s (%.20s)", (int)n, who, pid);
 		else

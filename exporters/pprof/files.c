@@ -10,23 +10,6 @@
 
 #define NS_PER_SEC 1000000000ULL
 
-/* The text of a string or int attribute of the resource, into buf; NULL if absent. */
-static const char *resource_attr(const struct pf_batch *b, uint32_t set, const char *key, char *buf,
-				 size_t size)
-{
-	const struct pf_value *v = pf_batch_attr_lookup(b, set, key);
-
-	if (!v)
-		return NULL;
-	if (v->kind == PF_VALUE_STRING && pf_batch_str_len(b, v->u.str) > 0)
-		return pf_batch_str(b, v->u.str);
-	if (v->kind == PF_VALUE_INT) {
-		snprintf(buf, size, "%" PRId64, v->u.i);
-		return buf;
-	}
-	return NULL;
-}
-
 const char *pf_pprof_files_name(const struct pf_batch *b, uint32_t p, const char *prefix,
 				uint64_t now_ns, char *buf, size_t size)
 {
@@ -38,12 +21,12 @@ const char *pf_pprof_files_name(const struct pf_batch *b, uint32_t p, const char
 	time_t secs = (time_t)(t / NS_PER_SEC);
 	struct tm tm;
 
-	service = resource_attr(b, set, "service.name", num, sizeof(num));
+	service = pf_batch_attr_text(b, set, "service.name", num, sizeof(num));
 	if (!service)
-		service = resource_attr(b, set, "process.executable.name", num, sizeof(num));
+		service = pf_batch_attr_text(b, set, "process.executable.name", num, sizeof(num));
 	pf_files_sanitize(prefix, 40, pre, sizeof(pre));
 	pf_files_sanitize(service ? service : "unknown", 64, svc, sizeof(svc));
-	pid_text = resource_attr(b, set, "process.pid", num, sizeof(num));
+	pid_text = pf_batch_attr_text(b, set, "process.pid", num, sizeof(num));
 	pf_files_sanitize(pid_text, 20, pid, sizeof(pid));
 	type_text = pf_batch_str(b, d->sample_type.type);
 	pf_files_sanitize(type_text[0] ? type_text : "profile", 32, type, sizeof(type));

@@ -14,11 +14,10 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/files.h"
+#include "pipeline/work.h"
 
-#define MAX_IN_FLIGHT	      4
-#define CANCEL_MARGIN_MS      50
-#define ERROR_LOG_INTERVAL_MS 10000
-#define TEMP_MAX_AGE_NS	      (3600LL * 1000000000LL)
+#define MAX_IN_FLIGHT	4
+#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
 
 struct pprof_config {
 	char *directory;
@@ -29,12 +28,12 @@ struct pprof_config {
 
 struct pprof_exporter;
 
-/* One batch being written on the thread pool. The work thread reads `batch`
- * (shared, read-only) and the config, and writes only the result fields. */
+/* One batch being written on the thread pool (a pf_work job). The work
+ * thread reads `batch` (shared, read-only) and the config, and writes only
+ * the result fields. */
 struct pprof_work {
-	uv_work_t req;
-	struct pprof_exporter *e;
-	struct pf_batch *batch;
+	const struct pprof_exporter *e;
+	const struct pf_batch *batch;
 	/* results */
 	uint64_t sent;
 	uint64_t failed;
@@ -47,15 +46,8 @@ struct pprof_exporter {
 	struct pf_component *c;
 	struct pprof_config cfg; /* strings borrowed from config/ */
 	char prefix[48];	 /* file_prefix, sanitized */
-	uv_timer_t deadline;
-	struct pprof_work *in_flight[MAX_IN_FLIGHT];
-	size_t n_in_flight;
-	bool started;
-	bool stopping;
+	struct pf_work *work;	 /* at most MAX_IN_FLIGHT batches on the thread pool */
 	pf_done_fn done;
-	bool logged_errors;
-	uint64_t last_error_ms; /* uv_now() of the last failure logged */
-	uint64_t suppressed_errors;
 };
 
 static const struct pf_option pprof_options[] = {
@@ -189,15 +181,18 @@ static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uin
 }
 
 /* On the thread pool: every encoding group of the batch becomes one file. */
-static void work_run(uv_work_t *req)
+static void work_run(void *arg, const struct pf_batch *batch, void *job)
 {
-	struct pprof_work *w = req->data;
-	const struct pprof_config *cfg = &w->e->cfg;
-	size_t np = pf_batch_n_profiles(w->batch);
+	struct pprof_work *w = job;
+	const struct pprof_config *cfg;
+	size_t np = pf_batch_n_profiles(batch);
 	uint64_t now = now_ns();
 	uint32_t *group_of, *sel;
 	int n_groups, err;
 
+	w->e = arg;
+	w->batch = batch;
+	cfg = &w->e->cfg;
 	if (np == 0)
 		return;
 	group_of = calloc(np, sizeof(*group_of));
@@ -234,8 +229,10 @@ out_free:
 	free(group_of);
 }
 
-static void finish(struct pprof_exporter *e)
+/* The pool is closed and freed: so is the instance. */
+static void finish(void *arg)
 {
+	struct pprof_exporter *e = arg;
 	struct pf_component *c = e->c;
 	pf_done_fn done = e->done;
 
@@ -243,65 +240,17 @@ static void finish(struct pprof_exporter *e)
 	done(c);
 }
 
-static void on_deadline_closed(uv_handle_t *h)
+/* Back on the loop: count, log. */
+static void work_done(void *arg, struct pf_batch *batch, void *job, int status)
 {
-	finish(h->data);
-}
+	struct pprof_exporter *e = arg;
+	struct pprof_work *w = job;
 
-static void close_and_finish(struct pprof_exporter *e)
-{
-	if (!e->started) {
-		finish(e);
-		return;
-	}
-	uv_timer_stop(&e->deadline);
-	uv_close((uv_handle_t *)&e->deadline, on_deadline_closed);
-}
-
-static void forget(struct pprof_exporter *e, struct pprof_work *w)
-{
-	for (size_t i = 0; i < e->n_in_flight; i++) {
-		if (e->in_flight[i] == w) {
-			e->in_flight[i] = e->in_flight[--e->n_in_flight];
-			return;
-		}
-	}
-	assert(!"pprof work not in flight");
-}
-
-/* Logs a write failure, at most once per ERROR_LOG_INTERVAL_MS; the
- * send_failed counter has every one. */
-static void log_failure(struct pprof_exporter *e, const char *what)
-{
-	uint64_t now = uv_now(pf_component_loop(e->c));
-
-	if (e->logged_errors && now - e->last_error_ms < ERROR_LOG_INTERVAL_MS) {
-		e->suppressed_errors++;
-		return;
-	}
-	if (e->suppressed_errors)
-		pf_log(lg(e), PF_LOG_ERROR,
-		       "%s (and %" PRIu64 " more failures since the last report)", what,
-		       e->suppressed_errors);
-	else
-		pf_log(lg(e), PF_LOG_ERROR, "%s", what);
-	e->logged_errors = true;
-	e->last_error_ms = now;
-	e->suppressed_errors = 0;
-}
-
-/* Back on the loop: count, log, release the batch. */
-static void work_done(uv_work_t *req, int status)
-{
-	struct pprof_work *w = req->data;
-	struct pprof_exporter *e = w->e;
-
-	if (status == UV_ECANCELED) {
-		w->failed = pf_batch_sample_count(w->batch);
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: %" PRIu64 " samples not written",
-		       w->failed);
+	if (status < 0) {
+		w->failed = pf_batch_sample_count(batch);
+		pf_work_log_failure(e->work, "cannot queue a write on the thread pool");
 	} else if (w->err) {
-		log_failure(e, w->what);
+		pf_work_log_failure(e->work, w->what);
 	} else if (w->files) {
 		pf_log(lg(e), PF_LOG_DEBUG, "wrote %zu file(s), last %s", w->files, w->what);
 	}
@@ -309,38 +258,23 @@ static void work_done(uv_work_t *req, int status)
 		pf_component_count(e->c, PF_CTR_EXPORTER_SENT, w->sent);
 	if (w->failed)
 		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, w->failed);
-	forget(e, w);
-	pf_batch_unref(w->batch);
-	free(w);
-	if (e->stopping && e->n_in_flight == 0)
-		close_and_finish(e);
 }
 
 static int pprof_consume(void *inst, struct pf_batch *batch)
 {
 	struct pprof_exporter *e = inst;
-	struct pprof_work *w;
-	int err;
 
-	if (e->stopping)
-		return -ESHUTDOWN;
-	if (e->n_in_flight >= MAX_IN_FLIGHT)
-		return PF_BUSY;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->req.data = w;
-	w->e = e;
-	w->batch = pf_batch_ref(batch);
-	err = uv_queue_work(pf_component_loop(e->c), &w->req, work_run, work_done);
-	if (err) {
-		pf_batch_unref(w->batch);
-		free(w);
-		return err;
-	}
-	e->in_flight[e->n_in_flight++] = w;
-	return PF_OK;
+	return pf_work_submit(e->work, batch);
 }
+
+static const struct pf_work_ops work_ops = {
+	.run = work_run,
+	.done = work_done,
+	.closed = finish,
+	.job_size = sizeof(struct pprof_work),
+	.max_running = MAX_IN_FLIGHT,
+	.verb = "written",
+};
 
 static void *pprof_create(struct pf_component *c, const void *config)
 {
@@ -353,6 +287,12 @@ static void *pprof_create(struct pf_component *c, const void *config)
 	e->c = c;
 	memcpy(&e->cfg, config, sizeof(e->cfg));
 	pf_files_sanitize(e->cfg.file_prefix, 40, e->prefix, sizeof(e->prefix));
+	e->work = pf_work_create(c, &work_ops, e);
+	if (!e->work) {
+		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
+		free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -373,51 +313,15 @@ static int pprof_start(void *inst)
 		       strerror(-err));
 		return err;
 	}
-	err = uv_timer_init(pf_component_loop(e->c), &e->deadline);
-	if (err)
-		return err;
-	e->deadline.data = e;
-	e->started = true;
-	return 0;
-}
-
-/* The deadline passed: writes not yet started are cancelled; running ones
- * cannot be and are waited for. */
-static void on_deadline(uv_timer_t *t)
-{
-	struct pprof_exporter *e = t->data;
-	size_t running = 0;
-
-	/* work_done runs later, from the loop, also for cancelled work. */
-	for (size_t i = 0; i < e->n_in_flight; i++)
-		if (uv_cancel((uv_req_t *)&e->in_flight[i]->req) != 0)
-			running++;
-	if (running)
-		pf_log(lg(e), PF_LOG_WARN, "shutdown deadline: waiting for %zu running write(s)",
-		       running);
+	return pf_work_start(e->work);
 }
 
 static void pprof_shutdown(void *inst, pf_done_fn done)
 {
 	struct pprof_exporter *e = inst;
-	uint64_t now, deadline;
 
-	if (e->stopping)
-		return;
-	e->stopping = true;
 	e->done = done;
-	if (e->n_in_flight == 0) {
-		close_and_finish(e);
-		return;
-	}
-	if (!e->started)
-		return; /* the last work_done finishes */
-	/* Cancel a little before the deadline so that we are done by then. */
-	now = uv_now(pf_component_loop(e->c));
-	deadline = pf_component_deadline(e->c);
-	uv_timer_start(&e->deadline, on_deadline,
-		       deadline > now + CANCEL_MARGIN_MS ? deadline - now - CANCEL_MARGIN_MS : 0,
-		       0);
+	pf_work_shutdown(e->work);
 }
 
 const struct pf_component_def pf_exporter_pprof = {

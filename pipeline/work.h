@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Batches handed to the libuv thread pool by an exporter: bounded, drained at shutdown. */
+#ifndef PF_WORK_H
+#define PF_WORK_H
+
+#include <stddef.h>
+
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+struct pf_work;
+
+/* On the thread pool: the blocking part for `batch` (shared, read-only).
+ * Writes only `job`: job_size bytes, zeroed, private to this run. */
+typedef void (*pf_work_run_fn)(void *arg, const struct pf_batch *batch, void *job);
+
+/* On the loop, once per submitted batch that was not cancelled at the
+ * shutdown deadline: `status` is 0 after run_fn, or a negative errno when the
+ * batch could not be handed to the thread pool (run_fn never saw it). The
+ * batch and the job are released after it returns. */
+typedef void (*pf_work_done_fn)(void *arg, struct pf_batch *batch, void *job, int status);
+
+/* On the loop, once after pf_work_shutdown() when nothing runs any more and
+ * the pool has closed its handle and freed itself. */
+typedef void (*pf_work_closed_fn)(void *arg);
+
+struct pf_work_ops {
+	pf_work_run_fn run;
+	pf_work_done_fn done;
+	pf_work_closed_fn closed;
+	size_t job_size;      /* bytes of per-batch results handed to run and done */
+	unsigned max_running; /* batches on the thread pool at once, >= 1 */
+	unsigned max_queued;  /* batches waiting for a free slot, in arrival order */
+	const char *verb;     /* past participle for the log: "samples not <verb>" */
+};
+
+/* A pool for component `c`, calling `ops` (copied) with `arg`. Touches no
+ * loop. Returns NULL when out of memory. */
+struct pf_work *pf_work_create(struct pf_component *c, const struct pf_work_ops *ops, void *arg);
+
+/* Frees a pool that was never started. Takes NULL. */
+void pf_work_destroy(struct pf_work *w);
+
+/* Registers the shutdown-deadline timer on the component's loop. Returns 0
+ * or a negative errno. */
+int pf_work_start(struct pf_work *w);
+
+/* Hands `batch` to the thread pool, or queues it when max_running batches
+ * run. Takes a reference when it returns PF_OK; returns PF_BUSY when
+ * max_running run and max_queued wait, -ESHUTDOWN after pf_work_shutdown(),
+ * or a negative errno (nothing taken). */
+int pf_work_submit(struct pf_work *w, struct pf_batch *batch);
+
+/* Stops intake and drains: queued batches still run until shortly before
+ * pf_component_deadline(). Then the queued ones are dropped and those not yet
+ * started on the thread pool are cancelled; their samples are counted as
+ * PF_CTR_EXPORTER_SEND_FAILED and logged. Running ones are waited for. Then
+ * the pool frees itself and calls ops.closed. Safe before start; a second
+ * call does nothing. */
+void pf_work_shutdown(struct pf_work *w);
+
+/* Logs a failure at error level, at most once per 10 seconds; the next one
+ * logged tells how many were left out. Loop thread only. */
+void pf_work_log_failure(struct pf_work *w, const char *what);
+
+#endif
