@@ -224,9 +224,12 @@ static int run(const struct args *a, struct pf_config *cfg)
 	}
 	uv_run(&r.loop, UV_RUN_DEFAULT);
 	if (r.timed_out) {
-		/* Stuck components still own handles and memory; exit without them. */
+		/* Stuck components still own handles, memory and perhaps threads
+		 * (a gRPC completion queue) that point at this stack's loop: leave
+		 * at once, without unwinding into them. */
 		pf_log(&r.log, PF_LOG_ERROR, "shutdown passed its deadline; exiting anyway");
-		return 1;
+		fflush(stderr);
+		_exit(1);
 	}
 	pf_service_destroy(r.svc);
 	if (uv_loop_close(&r.loop) != 0)
