@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define MAX_COLLISIONS 1000
-#define TEMP_RANDOM    ".XXXXXX"
-#define TEMP_END       ".tmp"
-#define NS_PER_SEC     1000000000ULL
+#define MAX_COLLISIONS	1000
+#define TEMP_RANDOM	".XXXXXX"
+#define TEMP_END	".tmp"
+#define NS_PER_SEC	1000000000ULL
+#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL) /* older temp files are a crash's */
 
 size_t pf_files_sanitize(const char *in, size_t max, char *out, size_t size)
 {
@@ -33,6 +35,22 @@ size_t pf_files_sanitize(const char *in, size_t max, char *out, size_t size)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+int pf_files_check_prefix(const char *prefix, size_t max, struct pf_error *err)
+{
+	char clean[NAME_MAX + 1];
+	size_t n;
+
+	if (!prefix)
+		return 0;
+	n = pf_files_sanitize(prefix, max, clean, sizeof(clean));
+	if (n != strlen(prefix) || strcmp(clean, prefix) != 0)
+		return pf_error_set(err, "",
+				    "file_prefix \"%s\" may only hold up to %zu of [A-Za-z0-9._-] "
+				    "and must not start with '.'",
+				    prefix, max);
+	return 0;
 }
 
 static int write_all(int fd, const void *data, size_t size)
@@ -338,4 +356,28 @@ int pf_files_mkdir(const char *dir)
 	if (stat(dir, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int pf_files_prepare(const struct pf_logger *lg, const char *dir, const char *prefix)
+{
+	int err = pf_files_mkdir(dir);
+
+	if (err) {
+		pf_log(lg, PF_LOG_ERROR, "cannot create directory %s: %s", dir, strerror(-err));
+		return err;
+	}
+	err = pf_files_clean_temp(dir, prefix, TEMP_MAX_AGE_NS, pf_files_now_ns());
+	if (err < 0) {
+		pf_log(lg, PF_LOG_ERROR, "cannot read directory %s: %s", dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+uint64_t pf_files_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }

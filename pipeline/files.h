@@ -6,10 +6,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/error.h"
+#include "pipeline/log.h"
+
 /* Copies `in` to `out` (at most size-1 bytes and `max` characters), keeping
  * [A-Za-z0-9._-] and replacing anything else by '_'; a leading '.' becomes
  * '_' so no name is hidden. `in` may be NULL. Returns the length written. */
 size_t pf_files_sanitize(const char *in, size_t max, char *out, size_t size);
+
+/* Checks a file-name prefix option: NULL, or up to `max` characters of
+ * [A-Za-z0-9._-], not starting with '.' (what pf_files_sanitize() keeps as
+ * it is). Returns 0, or fills `err` and returns a negative errno. */
+int pf_files_check_prefix(const char *prefix, size_t max, struct pf_error *err);
 
 /* Writes data atomically as <dir>/<base><suffix>: into a hidden temp file in
  * `dir`, fsync'd, then renamed without replacing anything. When the name is
@@ -38,5 +46,14 @@ int pf_files_clean_temp(const char *dir, const char *prefix, int64_t min_age_ns,
 /* Creates `dir` and its missing parents (mode 0755). Returns 0 or -errno
  * (-ENOTDIR when something else has that name). */
 int pf_files_mkdir(const char *dir);
+
+/* Readies an exporter's output directory at start: creates `dir` and its
+ * parents, and removes the hidden temp files with `prefix` that a crash left
+ * there over an hour ago. Returns 0, or logs the failure to `lg` and returns
+ * a negative errno. */
+int pf_files_prepare(const struct pf_logger *lg, const char *dir, const char *prefix);
+
+/* The wall-clock time in ns since the epoch: what file names and ages use. */
+uint64_t pf_files_now_ns(void);
 
 #endif

@@ -33,6 +33,7 @@ struct pf_work {
 	size_t n_running;
 	struct job **queue; /* max_queued slots, oldest first */
 	size_t n_queued;
+	pf_done_fn done; /* the component's, from pf_work_shutdown() */
 	bool started;
 	bool stopping;
 	bool logged_errors;
@@ -52,7 +53,7 @@ struct pf_work *pf_work_create(struct pf_component *c, const struct pf_work_ops 
 	assert(ops->run && ops->done && ops->closed && ops->max_running >= 1);
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return NULL;
+		goto out_oom;
 	w->running = calloc(ops->max_running, sizeof(*w->running));
 	if (!w->running)
 		goto out_free_work;
@@ -68,6 +69,8 @@ out_free_running:
 	free(w->running);
 out_free_work:
 	free(w);
+out_oom:
+	pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 	return NULL;
 }
 
@@ -101,11 +104,14 @@ static void release(struct job *j)
 static void finish(struct pf_work *w)
 {
 	pf_work_closed_fn closed = w->ops.closed;
+	struct pf_component *c = w->c;
+	pf_done_fn done = w->done;
 	void *arg = w->arg;
 
 	w->started = false;
 	pf_work_destroy(w);
 	closed(arg);
+	done(c);
 }
 
 static void on_deadline_closed(uv_handle_t *h)
@@ -243,13 +249,14 @@ static void on_deadline(uv_timer_t *t)
 		       waiting);
 }
 
-void pf_work_shutdown(struct pf_work *w)
+void pf_work_shutdown(struct pf_work *w, pf_done_fn done)
 {
 	uint64_t now, deadline;
 
 	if (w->stopping)
 		return;
 	w->stopping = true;
+	w->done = done;
 	if (w->n_running == 0 && w->n_queued == 0) {
 		close_and_finish(w);
 		return;

@@ -21,7 +21,8 @@ typedef void (*pf_work_run_fn)(void *arg, const struct pf_batch *batch, void *jo
 typedef void (*pf_work_done_fn)(void *arg, struct pf_batch *batch, void *job, int status);
 
 /* On the loop, once after pf_work_shutdown() when nothing runs any more and
- * the pool has closed its handle and freed itself. */
+ * the pool has closed its handle and freed itself: frees the instance. The
+ * pool then calls the component's done callback. */
 typedef void (*pf_work_closed_fn)(void *arg);
 
 struct pf_work_ops {
@@ -35,7 +36,7 @@ struct pf_work_ops {
 };
 
 /* A pool for component `c`, calling `ops` (copied) with `arg`. Touches no
- * loop. Returns NULL when out of memory. */
+ * loop. Returns NULL (logged) when out of memory. */
 struct pf_work *pf_work_create(struct pf_component *c, const struct pf_work_ops *ops, void *arg);
 
 /* Frees a pool that was never started. Takes NULL. */
@@ -51,13 +52,13 @@ int pf_work_start(struct pf_work *w);
  * or a negative errno (nothing taken). */
 int pf_work_submit(struct pf_work *w, struct pf_batch *batch);
 
-/* Stops intake and drains: queued batches still run until shortly before
- * pf_component_deadline(). Then the queued ones are dropped and those not yet
- * started on the thread pool are cancelled; their samples are counted as
- * PF_CTR_EXPORTER_SEND_FAILED and logged. Running ones are waited for. Then
- * the pool frees itself and calls ops.closed. Safe before start; a second
- * call does nothing. */
-void pf_work_shutdown(struct pf_work *w);
+/* An exporter's shutdown: stops intake and drains: queued batches still run
+ * until shortly before pf_component_deadline(). Then the queued ones are
+ * dropped and those not yet started on the thread pool are cancelled; their
+ * samples are counted as PF_CTR_EXPORTER_SEND_FAILED and logged. Running ones
+ * are waited for. Then the pool frees itself, calls ops.closed and last
+ * `done`. Safe before start; a second call does nothing. */
+void pf_work_shutdown(struct pf_work *w, pf_done_fn done);
 
 /* Logs a failure at error level, at most once per 10 seconds; the next one
  * logged tells how many were left out. Loop thread only. */

@@ -17,7 +17,6 @@
 #include "svg.h"
 
 #define MAX_QUEUED	8
-#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
 #define NS_PER_SEC	1000000000ULL
 #define PREFIX_MAX	40
 #define INTERVAL_TAG	"flamegraph."
@@ -144,7 +143,6 @@ struct flame_exporter {
 	bool total_ready;
 	struct pf_work *work; /* one batch drawn at a time, MAX_QUEUED waiting */
 	bool told;	      /* the first file has been logged at info */
-	pf_done_fn done;
 };
 
 static const struct pf_logger *lg(const struct flame_exporter *e)
@@ -152,32 +150,16 @@ static const struct pf_logger *lg(const struct flame_exporter *e)
 	return pf_component_logger(e->c);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static int flame_validate(const void *config, struct pf_error *err)
 {
 	const struct flame_config *cfg = config;
-	char clean[PREFIX_MAX + 8];
 
 	if (!cfg->directory || !cfg->directory[0])
 		return pf_error_set(err, "", "directory must not be empty");
 	if (strlen(cfg->directory) > PATH_MAX - 128)
 		return pf_error_set(err, "", "directory is too long");
-	if (cfg->file_prefix) {
-		size_t n = pf_files_sanitize(cfg->file_prefix, PREFIX_MAX, clean, sizeof(clean));
-
-		if (n != strlen(cfg->file_prefix) || strcmp(clean, cfg->file_prefix) != 0)
-			return pf_error_set(err, "",
-					    "file_prefix \"%s\" may only hold up to 40 of "
-					    "[A-Za-z0-9._-] and must not start with '.'",
-					    cfg->file_prefix);
-	}
+	if (pf_files_check_prefix(cfg->file_prefix, PREFIX_MAX, err))
+		return -EINVAL;
 	if (cfg->sample_type && cfg->sample_type[0] == '/')
 		return pf_error_set(err, "", "sample_type \"%s\" has no type before the '/'",
 				    cfg->sample_type);
@@ -225,7 +207,7 @@ static uint64_t batch_time(const struct pf_batch *b)
 		if (pt && (!t || pt < t))
 			t = pt;
 	}
-	return t ? t : now_ns();
+	return t ? t : pf_files_now_ns();
 }
 
 /* Folds, renders and writes the per-batch file. */
@@ -364,7 +346,8 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 		write_cumulative(w, &f);
 	/* Rotation sees per-batch files only, never the cumulative one. */
 	snprintf(rot, sizeof(rot), "%s" INTERVAL_TAG, e->prefix);
-	err = pf_files_rotate(e->dir, rot, suffix_of(cfg), cfg->max_files, cfg->max_age, now_ns());
+	err = pf_files_rotate(e->dir, rot, suffix_of(cfg), cfg->max_files, cfg->max_age,
+			      pf_files_now_ns());
 	if (err < 0)
 		work_fail(w, err, "rotating files in %s: %s", e->dir);
 out_free:
@@ -375,13 +358,10 @@ out_free:
 static void finish(void *arg)
 {
 	struct flame_exporter *e = arg;
-	struct pf_component *c = e->c;
-	pf_done_fn done = e->done;
 
 	if (e->total_ready)
 		pf_flame_free(&e->total);
 	free(e);
-	done(c);
 }
 
 /* Back on the loop: count, log. */
@@ -439,7 +419,6 @@ static void *flame_create(struct pf_component *c, const void *config)
 	pf_files_sanitize(e->cfg.file_prefix, PREFIX_MAX, e->prefix, sizeof(e->prefix));
 	e->work = pf_work_create(c, &work_ops, e);
 	if (!e->work) {
-		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		free(e);
 		return NULL;
 	}
@@ -451,21 +430,12 @@ static int flame_start(void *inst)
 	struct flame_exporter *e = inst;
 	int err;
 
-	err = pf_files_mkdir(e->cfg.directory);
-	if (err) {
-		pf_log(lg(e), PF_LOG_ERROR, "cannot create directory %s: %s", e->cfg.directory,
-		       strerror(-err));
+	err = pf_files_prepare(lg(e), e->cfg.directory, e->prefix);
+	if (err)
 		return err;
-	}
 	/* Absolute, so that the log tells users where to look wherever they are. */
 	if (!realpath(e->cfg.directory, e->dir))
 		snprintf(e->dir, sizeof(e->dir), "%s", e->cfg.directory);
-	err = pf_files_clean_temp(e->dir, e->prefix, TEMP_MAX_AGE_NS, now_ns());
-	if (err < 0) {
-		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
-		       strerror(-err));
-		return err;
-	}
 	return pf_work_start(e->work);
 }
 
@@ -473,8 +443,7 @@ static void flame_shutdown(void *inst, pf_done_fn done)
 {
 	struct flame_exporter *e = inst;
 
-	e->done = done;
-	pf_work_shutdown(e->work);
+	pf_work_shutdown(e->work, done);
 }
 
 const struct pf_component_def pf_exporter_flamegraph = {

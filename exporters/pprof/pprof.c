@@ -16,8 +16,7 @@
 #include "pipeline/files.h"
 #include "pipeline/work.h"
 
-#define MAX_IN_FLIGHT	4
-#define TEMP_MAX_AGE_NS (3600LL * 1000000000LL)
+#define MAX_IN_FLIGHT 4
 
 struct pprof_config {
 	char *directory;
@@ -47,7 +46,6 @@ struct pprof_exporter {
 	struct pprof_config cfg; /* strings borrowed from config/ */
 	char prefix[48];	 /* file_prefix, sanitized */
 	struct pf_work *work;	 /* at most MAX_IN_FLIGHT batches on the thread pool */
-	pf_done_fn done;
 };
 
 static const struct pf_option pprof_options[] = {
@@ -82,32 +80,16 @@ static const struct pf_logger *lg(const struct pprof_exporter *e)
 	return pf_component_logger(e->c);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int pprof_validate(const void *config, struct pf_error *err)
 {
 	const struct pprof_config *cfg = config;
-	char clean[48];
 
 	if (!cfg->directory || !cfg->directory[0])
 		return pf_error_set(err, "", "directory must not be empty");
 	if (strlen(cfg->directory) > PATH_MAX - PF_PPROF_FILES_NAME_MAX - 32)
 		return pf_error_set(err, "", "directory is too long");
-	if (cfg->file_prefix) {
-		size_t n = pf_files_sanitize(cfg->file_prefix, 40, clean, sizeof(clean));
-
-		if (n != strlen(cfg->file_prefix) || strcmp(clean, cfg->file_prefix) != 0)
-			return pf_error_set(err, "",
-					    "file_prefix \"%s\" may only hold up to 40 of "
-					    "[A-Za-z0-9._-] and must not start with '.'",
-					    cfg->file_prefix);
-	}
+	if (pf_files_check_prefix(cfg->file_prefix, 40, err))
+		return -EINVAL;
 	return 0;
 }
 
@@ -186,7 +168,7 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 	struct pprof_work *w = job;
 	const struct pprof_config *cfg;
 	size_t np = pf_batch_n_profiles(batch);
-	uint64_t now = now_ns();
+	uint64_t now = pf_files_now_ns();
 	uint32_t *group_of, *sel;
 	int n_groups, err;
 
@@ -216,7 +198,7 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 			write_group(w, sel, n, now);
 	}
 	err = pf_files_rotate(cfg->directory, w->e->prefix, PF_PPROF_FILES_SUFFIX, cfg->max_files,
-			      cfg->max_age, now_ns());
+			      cfg->max_age, pf_files_now_ns());
 	if (err < 0)
 		work_fail(w, err, "rotating files in %s: %s", cfg->directory);
 	goto out_free;
@@ -227,17 +209,6 @@ out_fail:
 out_free:
 	free(sel);
 	free(group_of);
-}
-
-/* The pool is closed and freed: so is the instance. */
-static void finish(void *arg)
-{
-	struct pprof_exporter *e = arg;
-	struct pf_component *c = e->c;
-	pf_done_fn done = e->done;
-
-	free(e);
-	done(c);
 }
 
 /* Back on the loop: count, log. */
@@ -270,7 +241,7 @@ static int pprof_consume(void *inst, struct pf_batch *batch)
 static const struct pf_work_ops work_ops = {
 	.run = work_run,
 	.done = work_done,
-	.closed = finish,
+	.closed = free, /* the instance */
 	.job_size = sizeof(struct pprof_work),
 	.max_running = MAX_IN_FLIGHT,
 	.verb = "written",
@@ -289,7 +260,6 @@ static void *pprof_create(struct pf_component *c, const void *config)
 	pf_files_sanitize(e->cfg.file_prefix, 40, e->prefix, sizeof(e->prefix));
 	e->work = pf_work_create(c, &work_ops, e);
 	if (!e->work) {
-		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		free(e);
 		return NULL;
 	}
@@ -301,18 +271,9 @@ static int pprof_start(void *inst)
 	struct pprof_exporter *e = inst;
 	int err;
 
-	err = pf_files_mkdir(e->cfg.directory);
-	if (err) {
-		pf_log(lg(e), PF_LOG_ERROR, "cannot create directory %s: %s", e->cfg.directory,
-		       strerror(-err));
+	err = pf_files_prepare(lg(e), e->cfg.directory, e->prefix);
+	if (err)
 		return err;
-	}
-	err = pf_files_clean_temp(e->cfg.directory, e->prefix, TEMP_MAX_AGE_NS, now_ns());
-	if (err < 0) {
-		pf_log(lg(e), PF_LOG_ERROR, "cannot read directory %s: %s", e->cfg.directory,
-		       strerror(-err));
-		return err;
-	}
 	return pf_work_start(e->work);
 }
 
@@ -320,8 +281,7 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 {
 	struct pprof_exporter *e = inst;
 
-	e->done = done;
-	pf_work_shutdown(e->work);
+	pf_work_shutdown(e->work, done);
 }
 
 const struct pf_component_def pf_exporter_pprof = {
