@@ -92,7 +92,9 @@ shlib_lines)
 	start_proflow '^usehot$'
 	"$work/usehot" 4 >/dev/null || fail "workload failed"
 	stop_proflow
-	# Samples whose leaf is pf_shlib_hot, and those of them at a line of its body in hot.c.
+	# Samples whose leaf is pf_shlib_hot, and those of them at a line of its body in hot.c
+	# (at least 200 samples of the ~2000 a free CPU gives in 4 s at 499 Hz: other load
+	# may share the CPUs).
 	read -r total named inbody < <(awk -v d="$decl" -v e="$end" '
 		{ t += $1 }
 		$2 == "pf_shlib_hot" { n += $1; split($3, fl, ":")
@@ -100,7 +102,7 @@ shlib_lines)
 		END { print t + 0, n + 0, b + 0 }' "$work/leaves")
 	echo "samples: $total, leaf pf_shlib_hot: $named, at hot.c:$decl-$end: $inbody"
 	grep -m3 pf_shlib_hot "$work/leaves"
-	[ "$total" -ge 500 ] || fail "only $total samples"
+	[ "$total" -ge 200 ] || fail "only $total samples"
 	[ $((named * 100)) -ge $((total * 90)) ] || fail "pf_shlib_hot is the leaf of only $named of $total"
 	[ "$inbody" = "$named" ] || fail "only $inbody of $named pf_shlib_hot samples carry hot.c:$decl-$end"
 	;;
@@ -117,7 +119,7 @@ node_jit)
 		END { print t + 0, a + 0, b + 0 }' "$work/leaves")
 	echo "samples: $total, leaf pfHotAlpha: $alpha, pfHotBeta: $beta"
 	grep -m2 pfHot "$work/leaves"
-	[ "$total" -ge 500 ] || fail "only $total samples"
+	[ "$total" -ge 200 ] || fail "only $total samples"
 	[ "$alpha" -gt 0 ] && [ "$beta" -gt 0 ] || fail "the JavaScript functions are not named"
 	# Both are hot: together they are most of node's time.
 	[ $(((alpha + beta) * 100)) -ge $((total * 50)) ] ||
