@@ -56,11 +56,12 @@ done
 errors=$(metric "$MPORT" proflow_component_input_errors)
 [ "$errors" = 0 ] || fail "$errors input errors"
 
-# What Go itself serves, for comparison of the hot function's share.
+stop_proflow
+
+# What Go itself serves, for comparison of the hot function's share. Only once
+# proflow has stopped: Go answers 500 while another CPU profile is running.
 curl -sf --max-time 20 -o "$T/direct.pb.gz" "http://127.0.0.1:$TPORT/debug/pprof/profile?seconds=2" ||
 	fail "fetching a profile directly"
-
-stop_proflow
 stop_target
 
 set -- "$T"/out/*
