@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	# build
-	build-essential cmake ninja-build pkg-config clang
+	build-essential cmake ninja-build pkg-config clang llvm-14
 	libclang-rt-14-dev libfuzzer-14-dev clang-format
 	# libraries
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
@@ -26,4 +26,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}"
+apt-get install -y -qq "${packages[@]}"
