@@ -292,12 +292,56 @@ void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc)
 
 #define CANCEL_MARGIN_MS 100
 
-uint64_t pf_otlpexp_queue_deadline(struct pf_component *c)
+/* The deadline to give the queue at shutdown: a little before the
+ * component's, so that cancelled calls have ended (they end
+ * asynchronously) and the handles are closed when the service checks. */
+static uint64_t queue_deadline(struct pf_component *c)
 {
 	uint64_t deadline = pf_component_deadline(c), now = uv_now(pf_component_loop(c));
 	uint64_t left = deadline > now ? deadline - now : 0;
 
 	return deadline - (left > 2 * CANCEL_MARGIN_MS ? CANCEL_MARGIN_MS : left / 2);
+}
+
+int pf_otlpexp_consume(struct pf_otlpexp_base *base, struct pf_batch *b)
+{
+	if (base->stopping)
+		return -ESHUTDOWN;
+	return pf_otlpexp_encoder_consume(base->enc, b);
+}
+
+static void on_client_closed(void *arg)
+{
+	struct pf_otlpexp_base *base = arg;
+	struct pf_component *c = base->c;
+	pf_done_fn done = base->done;
+
+	base->destroy(base->exporter);
+	done(c);
+}
+
+static void on_queue_closed(void *arg)
+{
+	struct pf_otlpexp_base *base = arg;
+
+	base->close_client(base->exporter, on_client_closed, base);
+}
+
+static void on_encoded(void *arg)
+{
+	struct pf_otlpexp_base *base = arg;
+
+	pf_queue_shutdown(base->queue, queue_deadline(base->c), on_queue_closed, base);
+}
+
+void pf_otlpexp_shutdown(struct pf_otlpexp_base *base, pf_done_fn done)
+{
+	if (base->stopping)
+		return;
+	base->stopping = true;
+	base->done = done;
+	/* batches being encoded are queued first, then the queue drains */
+	pf_otlpexp_encoder_drain(base->enc, on_encoded, base);
 }
 
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,

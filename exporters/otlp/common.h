@@ -122,10 +122,33 @@ void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void 
 /* Frees it (after drain's idle, or when never used). Takes NULL. */
 void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc);
 
-/* The deadline to give the queue at shutdown: a little before the
- * component's, so that cancelled calls have ended (they end
- * asynchronously) and the handles are closed when the service checks. */
-uint64_t pf_otlpexp_queue_deadline(struct pf_component *c);
+/*
+ * What both OTLP exporters hold in common and the lifecycle around it:
+ * intake through the encoder, and the shutdown sequence (batches being
+ * encoded reach the queue, the queue drains until a little before the
+ * deadline, the exporter's client closes, then the exporter frees itself
+ * and the component is told). Embedded in each exporter; create fills every
+ * field but `stopping` and `done`.
+ */
+struct pf_otlpexp_base {
+	struct pf_component *c;
+	struct pf_queue *queue;
+	struct pf_otlpexp_encoder *enc;
+	void *exporter;
+	/* Closes the exporter's client, then calls closed(arg); at once when
+	 * it has none. */
+	void (*close_client)(void *exporter, void (*closed)(void *arg), void *arg);
+	/* Frees the exporter, `base` included. */
+	void (*destroy)(void *exporter);
+	bool stopping;
+	pf_done_fn done;
+};
+
+/* consume for both exporters: -ESHUTDOWN once stopping, else the encoder's. */
+int pf_otlpexp_consume(struct pf_otlpexp_base *base, struct pf_batch *b);
+
+/* shutdown for both exporters; a second call does nothing. */
+void pf_otlpexp_shutdown(struct pf_otlpexp_base *base, pf_done_fn done);
 
 /* Splits a queued payload into its header and wire bytes. */
 void pf_otlpexp_payload(const void *data, size_t size, struct pf_otlpexp_payload *hdr,

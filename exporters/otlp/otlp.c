@@ -30,17 +30,13 @@ struct otlp_send {
 };
 
 struct otlp_exporter {
-	struct pf_component *c;
+	struct pf_otlpexp_base base; /* component, queue, encoder, lifecycle */
 	const struct otlp_config *cfg;
-	struct pf_queue *queue;
-	struct pf_otlpexp_encoder *enc;
 	struct pf_grpc_client *client;
 	struct pf_grpc_metadata *md;
 	const char *target;
 	struct otlp_send *sends;
 	bool started;
-	bool stopping;
-	pf_done_fn done;
 };
 
 static const struct pf_option otlp_options[] = {
@@ -52,7 +48,7 @@ static const char *const otlp_aliases[] = {"otlp_grpc", NULL};
 
 static const struct pf_logger *lg(const struct otlp_exporter *e)
 {
-	return pf_component_logger(e->c);
+	return pf_component_logger(e->base.c);
 }
 
 /* grpc takes "host:port"; a URL's scheme is accepted and dropped. */
@@ -102,7 +98,8 @@ static void on_reply(const struct pf_grpc_result *res, void *arg)
 
 	send_unlink(s);
 	if (code == PF_GRPC_OK) {
-		out.rejected = pf_otlpexp_partial(e->c, &s->hdr, res->body, res->body_size, false);
+		out.rejected =
+			pf_otlpexp_partial(e->base.c, &s->hdr, res->body, res->body_size, false);
 		pf_queue_done(s->item, &out);
 		free(s);
 		return;
@@ -182,14 +179,27 @@ static void otlp_cancel(void *arg)
 		pf_grpc_cancel(s->call);
 }
 
-static void otlp_destroy(struct otlp_exporter *e)
+static void otlp_destroy(void *exporter)
 {
+	struct otlp_exporter *e = exporter;
+
 	if (!e)
 		return;
-	pf_otlpexp_encoder_destroy(e->enc);
-	pf_queue_destroy(e->queue);
+	pf_otlpexp_encoder_destroy(e->base.enc);
+	pf_queue_destroy(e->base.queue);
 	free(e->md);
 	free(e);
+}
+
+/* The base's close_client: closes the gRPC client, if it was made. */
+static void otlp_close_client(void *exporter, void (*closed)(void *arg), void *arg)
+{
+	struct otlp_exporter *e = exporter;
+
+	if (e->client)
+		pf_grpc_client_close(e->client, closed, arg);
+	else
+		closed(arg);
 }
 
 static void *otlp_create(struct pf_component *c, const void *config)
@@ -202,7 +212,10 @@ static void *otlp_create(struct pf_component *c, const void *config)
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		return NULL;
 	}
-	e->c = c;
+	e->base.c = c;
+	e->base.exporter = e;
+	e->base.close_client = otlp_close_client;
+	e->base.destroy = otlp_destroy;
 	e->cfg = cfg;
 	e->target = grpc_target(cfg->common.endpoint);
 	e->md = calloc(cfg->common.headers.n + 1, sizeof(*e->md));
@@ -213,11 +226,11 @@ static void *otlp_create(struct pf_component *c, const void *config)
 		e->md[i].value = cfg->common.headers.values[i];
 	}
 	ops.arg = e;
-	e->queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
-	if (!e->queue)
+	e->base.queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
+	if (!e->base.queue)
 		goto out_destroy;
-	e->enc = pf_otlpexp_encoder_new(c, e->queue, &cfg->common, false);
-	if (!e->enc) {
+	e->base.enc = pf_otlpexp_encoder_new(c, e->base.queue, &cfg->common, false);
+	if (!e->base.enc) {
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		goto out_destroy;
 	}
@@ -240,12 +253,12 @@ static int otlp_start(void *inst)
 	struct pf_error err = {0};
 	int ret;
 
-	e->client = pf_grpc_client_new(pf_component_loop(e->c), &gc, &err);
+	e->client = pf_grpc_client_new(pf_component_loop(e->base.c), &gc, &err);
 	if (!e->client) {
 		pf_log(lg(e), PF_LOG_ERROR, "%s", err.msg);
 		return -EINVAL;
 	}
-	ret = pf_queue_start(e->queue, pf_component_loop(e->c));
+	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)
 		return ret;
 	e->started = true;
@@ -260,48 +273,14 @@ static int otlp_consume(void *inst, struct pf_batch *batch)
 {
 	struct otlp_exporter *e = inst;
 
-	if (e->stopping)
-		return -ESHUTDOWN;
-	return pf_otlpexp_encoder_consume(e->enc, batch);
-}
-
-static void on_client_closed(void *arg)
-{
-	struct otlp_exporter *e = arg;
-	struct pf_component *c = e->c;
-	pf_done_fn done = e->done;
-
-	otlp_destroy(e);
-	done(c);
-}
-
-static void on_queue_closed(void *arg)
-{
-	struct otlp_exporter *e = arg;
-
-	if (e->client)
-		pf_grpc_client_close(e->client, on_client_closed, e);
-	else
-		on_client_closed(e);
-}
-
-static void on_encoded(void *arg)
-{
-	struct otlp_exporter *e = arg;
-
-	pf_queue_shutdown(e->queue, pf_otlpexp_queue_deadline(e->c), on_queue_closed, e);
+	return pf_otlpexp_consume(&e->base, batch);
 }
 
 static void otlp_shutdown(void *inst, pf_done_fn done)
 {
 	struct otlp_exporter *e = inst;
 
-	if (e->stopping)
-		return;
-	e->stopping = true;
-	e->done = done;
-	/* batches being encoded are queued first, then the queue drains */
-	pf_otlpexp_encoder_drain(e->enc, on_encoded, e);
+	pf_otlpexp_shutdown(&e->base, done);
 }
 
 const struct pf_component_def pf_exporter_otlp = {

@@ -34,17 +34,13 @@ struct otlphttp_send {
 };
 
 struct otlphttp_exporter {
-	struct pf_component *c;
+	struct pf_otlpexp_base base; /* component, queue, encoder, lifecycle */
 	const struct otlphttp_config *cfg;
-	struct pf_queue *queue;
-	struct pf_otlpexp_encoder *enc;
 	struct pf_http_client *client;
 	char *url;
 	char **lines; /* request header lines: user headers, then ours */
 	size_t n_lines;
 	struct otlphttp_send *sends;
-	bool stopping;
-	pf_done_fn done;
 };
 
 static const struct pf_option otlphttp_options[] = {
@@ -61,7 +57,7 @@ static const char *const otlphttp_aliases[] = {"otlp_http", NULL};
 
 static const struct pf_logger *lg(const struct otlphttp_exporter *e)
 {
-	return pf_component_logger(e->c);
+	return pf_component_logger(e->base.c);
 }
 
 static bool is_url(const char *s)
@@ -150,7 +146,8 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 		const char *ct = pf_http_header_get(resp, "Content-Type");
 		bool json = ct && strstr(ct, "json");
 
-		out.rejected = pf_otlpexp_partial(e->c, &s->hdr, resp->body, resp->body_size, json);
+		out.rejected =
+			pf_otlpexp_partial(e->base.c, &s->hdr, resp->body, resp->body_size, json);
 		goto out_done;
 	}
 	error_text(resp, text, sizeof(text), &delay_ms);
@@ -229,12 +226,14 @@ static void otlphttp_cancel(void *arg)
 		pf_http_cancel(e->sends->call);
 }
 
-static void otlphttp_destroy(struct otlphttp_exporter *e)
+static void otlphttp_destroy(void *exporter)
 {
+	struct otlphttp_exporter *e = exporter;
+
 	if (!e)
 		return;
-	pf_otlpexp_encoder_destroy(e->enc);
-	pf_queue_destroy(e->queue);
+	pf_otlpexp_encoder_destroy(e->base.enc);
+	pf_queue_destroy(e->base.queue);
 	for (size_t i = 0; i < e->n_lines; i++)
 		free(e->lines[i]);
 	free(e->lines);
@@ -289,6 +288,17 @@ static int make_lines(struct otlphttp_exporter *e)
 	return 0;
 }
 
+/* The base's close_client: closes the HTTP client, if it was made. */
+static void otlphttp_close_client(void *exporter, void (*closed)(void *arg), void *arg)
+{
+	struct otlphttp_exporter *e = exporter;
+
+	if (e->client)
+		pf_http_client_close(e->client, closed, arg);
+	else
+		closed(arg);
+}
+
 static void *otlphttp_create(struct pf_component *c, const void *config)
 {
 	const struct otlphttp_config *cfg = config;
@@ -299,7 +309,10 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		return NULL;
 	}
-	e->c = c;
+	e->base.c = c;
+	e->base.exporter = e;
+	e->base.close_client = otlphttp_close_client;
+	e->base.destroy = otlphttp_destroy;
 	e->cfg = cfg;
 	e->url = make_url(cfg);
 	if (!e->url || make_lines(e) < 0) {
@@ -307,12 +320,12 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 		goto out_destroy;
 	}
 	ops.arg = e;
-	e->queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
-	if (!e->queue)
+	e->base.queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
+	if (!e->base.queue)
 		goto out_destroy;
-	e->enc = pf_otlpexp_encoder_new(c, e->queue, &cfg->common,
-					cfg->common.compression == PF_OTLPEXP_GZIP);
-	if (!e->enc) {
+	e->base.enc = pf_otlpexp_encoder_new(c, e->base.queue, &cfg->common,
+					     cfg->common.compression == PF_OTLPEXP_GZIP);
+	if (!e->base.enc) {
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		goto out_destroy;
 	}
@@ -328,12 +341,12 @@ static int otlphttp_start(void *inst)
 	struct otlphttp_exporter *e = inst;
 	int ret;
 
-	e->client = pf_http_client_new(pf_component_loop(e->c));
+	e->client = pf_http_client_new(pf_component_loop(e->base.c));
 	if (!e->client) {
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create an HTTP client");
 		return -ENOMEM;
 	}
-	ret = pf_queue_start(e->queue, pf_component_loop(e->c));
+	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)
 		return ret;
 	pf_log(lg(e), PF_LOG_INFO, "sending to %s", e->url);
@@ -344,48 +357,14 @@ static int otlphttp_consume(void *inst, struct pf_batch *batch)
 {
 	struct otlphttp_exporter *e = inst;
 
-	if (e->stopping)
-		return -ESHUTDOWN;
-	return pf_otlpexp_encoder_consume(e->enc, batch);
-}
-
-static void on_client_closed(void *arg)
-{
-	struct otlphttp_exporter *e = arg;
-	struct pf_component *c = e->c;
-	pf_done_fn done = e->done;
-
-	otlphttp_destroy(e);
-	done(c);
-}
-
-static void on_queue_closed(void *arg)
-{
-	struct otlphttp_exporter *e = arg;
-
-	if (e->client)
-		pf_http_client_close(e->client, on_client_closed, e);
-	else
-		on_client_closed(e);
-}
-
-static void on_encoded(void *arg)
-{
-	struct otlphttp_exporter *e = arg;
-
-	pf_queue_shutdown(e->queue, pf_otlpexp_queue_deadline(e->c), on_queue_closed, e);
+	return pf_otlpexp_consume(&e->base, batch);
 }
 
 static void otlphttp_shutdown(void *inst, pf_done_fn done)
 {
 	struct otlphttp_exporter *e = inst;
 
-	if (e->stopping)
-		return;
-	e->stopping = true;
-	e->done = done;
-	/* batches being encoded are queued first, then the queue drains */
-	pf_otlpexp_encoder_drain(e->enc, on_encoded, e);
+	pf_otlpexp_shutdown(&e->base, done);
 }
 
 const struct pf_component_def pf_exporter_otlphttp = {
