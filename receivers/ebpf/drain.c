@@ -153,7 +153,9 @@ static int read_stacks(int fd, struct drained *d)
 		in = &batch_out;
 	}
 	free(vals);
-	qsort(d->stacks, d->n_stacks, sizeof(*d->stacks), cmp_ref);
+	/* An empty drain leaves d->stacks NULL, which qsort must not see. */
+	if (d->n_stacks > 1)
+		qsort(d->stacks, d->n_stacks, sizeof(*d->stacks), cmp_ref);
 	return ret;
 }
 
