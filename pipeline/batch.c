@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pipeline/batch_internal.h"
+#include "pipeline/metadata.h"
 
 /* A pprof sample with N value types costs N of these: keep them small. */
 _Static_assert(sizeof(struct pf_sample) == 32, "struct pf_sample grew");
@@ -114,6 +115,7 @@ static void batch_free(struct pf_batch *b)
 	free(b->profiles);
 	free(b->values);
 	free(b->timestamps);
+	pf_metadata_free(b->metadata);
 	free(b);
 }
 
@@ -250,6 +252,8 @@ struct pf_batch *pf_batch_copy(const struct pf_batch *b)
 		goto out_unref;
 	if (copy_samples(c, b) < 0)
 		goto out_unref;
+	if (b->metadata && !(c->metadata = pf_metadata_copy(b->metadata)))
+		goto out_unref;
 	return c;
 
 out_unref:
@@ -288,6 +292,20 @@ size_t pf_batch_memory_size(const struct pf_batch *b)
 		sz += b->profiles[i].cap_samples * sizeof(struct pf_sample);
 	sz += b->cap_values * sizeof(*b->values) + b->cap_timestamps * sizeof(*b->timestamps);
 	return sz;
+}
+
+/* ---- client metadata ---- */
+
+void pf_batch_set_metadata(struct pf_batch *b, struct pf_metadata *m)
+{
+	assert(!pf_batch_is_shared(b));
+	pf_metadata_free(b->metadata);
+	b->metadata = m;
+}
+
+const struct pf_metadata *pf_batch_metadata(const struct pf_batch *b)
+{
+	return b->metadata;
 }
 
 /* ---- profiles and samples ---- */

@@ -259,11 +259,26 @@ const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t s
 const char *pf_batch_attr_text(const struct pf_batch *b, uint32_t set, const char *key, char *buf,
 			       size_t size);
 
+/* ---- client metadata ---- */
+
+struct pf_metadata;
+
+/* Attaches client metadata (pipeline/metadata.h: the request headers a
+ * receiver with include_metadata saw) to b, which takes ownership of m and
+ * frees what it had; NULL removes it. b must not be shared. */
+void pf_batch_set_metadata(struct pf_batch *b, struct pf_metadata *m);
+
+/* b's client metadata, or NULL when it has none. pf_batch_copy() and
+ * pf_batch_aggregate() keep it; pf_batch_merge() keeps in dst only the keys
+ * whose values dst and src agree on (all of src's when dst was empty). */
+const struct pf_metadata *pf_batch_metadata(const struct pf_batch *b);
+
 /* ---- combining ---- */
 
 /* Appends everything in src to dst, re-indexing src's dictionary into dst's
  * (entries already in dst are reused, so no duplicates appear). Profiles of
  * src are appended, not merged with dst's. dst must not be shared.
+ * Client metadata: see pf_batch_metadata().
  * Returns 0 or -ENOMEM (dst may then hold part of src; it stays valid). */
 int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src);
 

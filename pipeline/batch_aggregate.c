@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "pipeline/batch_internal.h"
+#include "pipeline/metadata.h"
 
 /* One output sample while its parts are counted. */
 struct agg_sample {
@@ -296,6 +297,8 @@ struct pf_batch *pf_batch_aggregate(const struct pf_batch *src, bool keep_timest
 	if (group_all(&a, per_profile) < 0 || lay_out(&a, per_profile) < 0)
 		goto out_free_index;
 	fill(&a);
+	if (src->metadata && !(a.out->metadata = pf_metadata_copy(src->metadata)))
+		goto out_free_index;
 	ret = a.out;
 	a.out = NULL; /* handed to the caller; the ladder frees only the scratch */
 

@@ -75,7 +75,8 @@ struct pf_batch {
 	size_t n_values, cap_values;
 	uint64_t *timestamps; /* every sample's timestamps */
 	size_t n_timestamps, cap_timestamps;
-	size_t n_samples; /* over all profiles */
+	size_t n_samples;	      /* over all profiles */
+	struct pf_metadata *metadata; /* client metadata, owned; NULL when none */
 };
 
 /* Returns p reallocated to hold at least `need` elements of `elem` bytes

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pipeline/batch_internal.h"
+#include "pipeline/metadata.h"
 
 /* src index -> dst index, one array per table, in one allocation. */
 struct merge_maps {
@@ -265,5 +266,10 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 	if (rc == 0)
 		rc = merge_profiles(dst, src, &m);
 	maps_free(&m);
+	if (dst->metadata) {
+		pf_metadata_intersect(dst->metadata, src->metadata);
+		if (pf_metadata_n(dst->metadata) == 0)
+			pf_batch_set_metadata(dst, NULL);
+	}
 	return rc;
 }
