@@ -163,6 +163,24 @@ int pf_grpc_request_metadata(const struct pf_grpc_request *req, const char *key,
 	return -ENOENT;
 }
 
+int pf_grpc_request_metadata_each(const struct pf_grpc_request *req, pf_grpc_metadata_fn fn,
+				  void *arg)
+{
+	const struct slot *sl = req->call;
+	int rc;
+
+	for (size_t i = 0; i < sl->md.count; i++) {
+		const grpc_metadata *md = &sl->md.metadata[i];
+
+		rc = fn(arg, (const char *)GRPC_SLICE_START_PTR(md->key),
+			GRPC_SLICE_LENGTH(md->key), (const char *)GRPC_SLICE_START_PTR(md->value),
+			GRPC_SLICE_LENGTH(md->value));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- completion-queue thread ---- */
 
 static void slot_reset(struct slot *sl)

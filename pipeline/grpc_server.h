@@ -101,6 +101,15 @@ void pf_grpc_server_reply(void *call, struct pf_grpc_response *resp);
 int pf_grpc_request_metadata(const struct pf_grpc_request *req, const char *key, char *buf,
 			     size_t size);
 
+/* Calls fn(arg, key, key_len, value, value_len) for every request metadata
+ * entry in the order received (keys lower case; values not NUL-terminated,
+ * binary for keys ending in "-bin"). Stops at and returns the first nonzero
+ * result of fn; 0 otherwise. Valid where pf_grpc_request_metadata is. */
+typedef int (*pf_grpc_metadata_fn)(void *arg, const char *key, size_t key_len, const char *value,
+				   size_t value_len);
+int pf_grpc_request_metadata_each(const struct pf_grpc_request *req, pf_grpc_metadata_fn fn,
+				  void *arg);
+
 /* Stops accepting calls, cancels those in flight, joins the thread, frees
  * the server and then calls done(arg) on the loop (done may be NULL). Takes
  * NULL (done is then not called). */

@@ -54,6 +54,7 @@ struct decode_job {
 	void *call;
 	const uint8_t *body; /* the call's, alive until the reply */
 	size_t size, max;
+	struct pf_metadata *md; /* taken by the batch, or freed */
 	struct pf_batch *batch;
 	int n;
 	struct pf_error err;
@@ -75,6 +76,7 @@ static void decode_done(uv_work_t *w, int status)
 		j->n = -ENOMEM;
 		j->batch = NULL;
 	}
+	pf_otlp_rx_attach(j->batch, j->md);
 	pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res);
 	respond(&resp, &res);
 	pf_grpc_server_reply(j->call, &resp);
@@ -107,15 +109,18 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 			j->body = req->body;
 			j->size = req->body_len;
 			j->max = pf_otlp_rx_max_size(p);
+			j->md = pf_otlp_rx_grpc_metadata(r, req);
 			if (uv_queue_work(pf_component_loop(r->c), &j->work, decode_work,
 					  decode_done) == 0) {
 				resp->deferred = true;
 				return;
 			}
+			pf_otlp_rx_attach(NULL, j->md);
 			free(j);
 		}
 	}
-	pf_otlp_rx_export(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false, &res);
+	pf_otlp_rx_export_md(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false,
+			     pf_otlp_rx_grpc_metadata(r, req), &res);
 	respond(resp, &res);
 }
 

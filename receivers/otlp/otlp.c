@@ -48,8 +48,8 @@
 		 .type = PF_OPT_BOOL,                                                              \
 		 .def = "false",                                                                   \
 		 .offset = offsetof(struct pf_otlp_rx_proto, include_metadata),                    \
-		 .doc = "Accepted for Collector compatibility; batches carry no client metadata "  \
-			"yet"},                                                                    \
+		 .doc = "Pass the request's metadata/headers downstream as client metadata "       \
+			"(for aggregate metadata_keys, headers_setter from_context)"},             \
 		{.name = "auth",                                                                   \
 		 .type = PF_OPT_SECTION,                                                           \
 		 .section = auth_options,                                                          \
@@ -217,20 +217,28 @@ void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const s
 		pf_batch_unref(b);
 }
 
-void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_otlp_rx_result *res)
+void pf_otlp_rx_export_md(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+			  bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res)
 {
 	struct pf_error err = {0};
 	struct pf_batch *b = NULL;
 	int n;
 
 	if (r->stopping) {
+		pf_otlp_rx_attach(NULL, md);
 		res->outcome = PF_OTLP_RX_BUSY;
 		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
 		return;
 	}
 	n = pf_otlp_rx_decode(body, size, max_size, json, &b, &err);
+	pf_otlp_rx_attach(b, md);
 	pf_otlp_rx_deliver(r, b, n, &err, max_size, res);
+}
+
+void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_otlp_rx_result *res)
+{
+	pf_otlp_rx_export_md(r, body, size, max_size, json, NULL, res);
 }
 
 static void *otlp_create(struct pf_component *c, const void *config)

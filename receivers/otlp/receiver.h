@@ -80,6 +80,30 @@ int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
 void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
 			size_t max_size, struct pf_otlp_rx_result *res);
 
+/* pf_otlp_rx_export() for a request with client metadata `md` (taken;
+ * NULL for none), which the batch carries downstream. */
+void pf_otlp_rx_export_md(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+			  bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res);
+
+/* ---- metadata.c: include_metadata ---- */
+
+struct pf_grpc_request;
+struct pf_http_request;
+struct pf_metadata;
+
+/* The request's gRPC metadata or HTTP headers as client metadata (keys
+ * lower case, every value) when the protocol sets include_metadata; NULL
+ * otherwise, or when out of memory (logged: the request goes on without).
+ * Call it in the handler, on the loop; the caller owns the result. */
+struct pf_metadata *pf_otlp_rx_grpc_metadata(const struct pf_otlp_rx *r,
+					     const struct pf_grpc_request *req);
+struct pf_metadata *pf_otlp_rx_http_metadata(const struct pf_otlp_rx *r,
+					     const struct pf_http_request *req);
+
+/* Hands md (taken; may be NULL) to batch b before pf_otlp_rx_deliver();
+ * frees it when b is NULL (nothing decoded) or md is empty. */
+void pf_otlp_rx_attach(struct pf_batch *b, struct pf_metadata *md);
+
 /* Checks an Authorization value against proto's bearer token (in constant
  * time). True when no token is configured or it matches. */
 bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authorization);
