@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The aggregate processor: merges what arrives in an interval into one batch per interval. */
+/* The aggregate processor: merges what arrives in an interval into one batch per interval (per metadata_keys values). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
+#include "pipeline/metadata.h"
 
 #define NS_PER_MS      1000000LL
 #define DRAIN_RETRY_MS 50
@@ -14,22 +15,33 @@ struct aggregate_config {
 	int64_t interval; /* ns */
 	bool keep_timestamps;
 	int64_t max_samples;
+	struct pf_strings metadata_keys;
+	int64_t metadata_cardinality_limit;
 };
 
 /*
- * `pending` collects everything consumed since the last emit. When it reaches
- * max_samples it is compacted (aggregated) and, if still that big, emitted
- * early. When downstream is busy the aggregate stays pending and is retried
- * on the next tick; new data keeps merging into it while it is below
- * max_samples, and is refused (PF_BUSY) above.
+ * One partition per distinct combination of values of metadata_keys (one
+ * partition in all without metadata_keys). `pending` collects everything
+ * the partition consumed since its last emit. When all partitions together
+ * reach max_samples the receiving one is compacted (aggregated) and, if
+ * still that big, emitted early. When downstream is busy an aggregate stays
+ * pending and is retried on the next tick; new data keeps merging while the
+ * total is below max_samples, and is refused (PF_BUSY) above.
  */
+struct part {
+	struct pf_metadata *key; /* the values of metadata_keys; NULL without keys */
+	struct pf_batch *pending;
+};
+
 struct aggregate {
 	struct pf_component *c;
 	struct aggregate_config cfg;
 	uv_timer_t timer;
-	struct pf_batch *pending;
+	struct part *parts;
+	size_t n_parts, cap_parts;
 	bool started;
 	bool stopping;
+	bool warned;	  /* the cardinality limit was logged this interval */
 	uint64_t give_up; /* uv_now() ms: while stopping, stop retrying then */
 	pf_done_fn done;
 };
@@ -55,6 +67,19 @@ static const struct pf_option aggregate_options[] = {
 	 .offset = offsetof(struct aggregate_config, max_samples),
 	 .doc = "Distinct samples held before flushing early; beyond it input is refused "
 		"and, while downstream stays busy, the held samples are dropped"},
+	{.name = "metadata_keys",
+	 .type = PF_OPT_STRINGS,
+	 .offset = offsetof(struct aggregate_config, metadata_keys),
+	 .doc = "Client metadata keys (receiver include_metadata) whose values keep batches "
+		"apart and travel on; without, client metadata is dropped"},
+	{.name = "metadata_cardinality_limit",
+	 .type = PF_OPT_INT,
+	 .def = "1000",
+	 .min = 1,
+	 .max = 1e6,
+	 .offset = offsetof(struct aggregate_config, metadata_cardinality_limit),
+	 .doc = "Distinct metadata_keys value combinations held at once; batches of more are "
+		"refused"},
 	PF_OPTION_END,
 };
 
@@ -63,119 +88,247 @@ static const struct pf_logger *lg(const struct aggregate *a)
 	return pf_component_logger(a->c);
 }
 
-static size_t pending_samples(const struct aggregate *a)
+static size_t part_samples(const struct part *p)
 {
-	return a->pending ? pf_batch_sample_count(a->pending) : 0;
+	return p->pending ? pf_batch_sample_count(p->pending) : 0;
 }
 
-static void drop_pending(struct aggregate *a, const char *reason)
+static size_t pending_samples(const struct aggregate *a)
 {
-	size_t n = pending_samples(a);
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_parts; i++)
+		n += part_samples(&a->parts[i]);
+	return n;
+}
+
+static void drop_part(struct aggregate *a, struct part *p, const char *reason)
+{
+	size_t n = part_samples(p);
 
 	if (n)
 		pf_component_drop(a->c, reason, n);
-	pf_batch_unref(a->pending);
-	a->pending = NULL;
+	pf_batch_unref(p->pending);
+	p->pending = NULL;
 }
 
-/* Replaces pending with its aggregate. Returns 0 or -ENOMEM (pending kept). */
-static int compact(struct aggregate *a)
+static void drop_all(struct aggregate *a, const char *reason)
 {
-	struct pf_batch *agg = pf_batch_aggregate(a->pending, a->cfg.keep_timestamps);
+	for (size_t i = 0; i < a->n_parts; i++)
+		drop_part(a, &a->parts[i], reason);
+}
+
+/* Forgets the partitions with nothing pending. */
+static void prune(struct aggregate *a)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < a->n_parts; i++) {
+		if (a->parts[i].pending)
+			a->parts[kept++] = a->parts[i];
+		else
+			pf_metadata_free(a->parts[i].key);
+	}
+	a->n_parts = kept;
+}
+
+/* Replaces a partition's pending batch with its aggregate, which carries
+ * the partition's metadata values and no other client metadata. Returns 0
+ * or -ENOMEM (pending kept). */
+static int compact(struct aggregate *a, struct part *p)
+{
+	struct pf_batch *agg = pf_batch_aggregate(p->pending, a->cfg.keep_timestamps);
+	struct pf_metadata *md = NULL;
 
 	if (!agg)
 		return -ENOMEM;
-	pf_batch_unref(a->pending);
-	a->pending = agg;
+	if (pf_metadata_n(p->key) > 0 && !(md = pf_metadata_copy(p->key))) {
+		pf_batch_unref(agg);
+		return -ENOMEM;
+	}
+	pf_batch_set_metadata(agg, md);
+	pf_batch_unref(p->pending);
+	p->pending = agg;
 	return 0;
 }
 
-/* Aggregates and emits pending. On PF_BUSY the aggregate stays pending; on
- * errors it is dropped. Returns what emit returned, or -ENOMEM. */
-static int flush(struct aggregate *a)
+/* Aggregates and emits a partition. On PF_BUSY the aggregate stays
+ * pending; on errors it is dropped. Returns what emit returned, or -ENOMEM. */
+static int flush_part(struct aggregate *a, struct part *p)
 {
 	int ret;
 
-	if (pending_samples(a) == 0) {
-		pf_batch_unref(a->pending);
-		a->pending = NULL;
+	if (part_samples(p) == 0) {
+		pf_batch_unref(p->pending);
+		p->pending = NULL;
 		return PF_OK;
 	}
-	ret = compact(a);
+	ret = compact(a, p);
 	if (ret < 0) {
 		pf_log(lg(a), PF_LOG_ERROR, "out of memory aggregating %zu samples",
-		       pending_samples(a));
-		drop_pending(a, "out_of_memory");
+		       part_samples(p));
+		drop_part(a, p, "out_of_memory");
 		return ret;
 	}
-	ret = pf_component_emit(a->c, a->pending);
+	ret = pf_component_emit(a->c, p->pending);
 	if (ret == PF_OK) {
-		pf_batch_unref(a->pending);
-		a->pending = NULL;
+		pf_batch_unref(p->pending);
+		p->pending = NULL;
 	} else if (ret != PF_BUSY) {
 		pf_log(lg(a), PF_LOG_WARN, "emit failed: %s", strerror(-ret));
-		drop_pending(a, "emit_failed");
+		drop_part(a, p, "emit_failed");
 	}
 	return ret;
 }
 
-/* Once per interval. An aggregate downstream refused is retried here; one
- * that also reached max_samples (input is refused meanwhile) is dropped. */
+/* Flushes every partition; PF_BUSY when any stays pending. */
+static int flush(struct aggregate *a)
+{
+	int busy = PF_OK;
+
+	for (size_t i = 0; i < a->n_parts; i++)
+		if (flush_part(a, &a->parts[i]) == PF_BUSY)
+			busy = PF_BUSY;
+	prune(a);
+	return busy;
+}
+
+/* Once per interval. Aggregates downstream refused are retried here; when
+ * they also reached max_samples (input is refused meanwhile) they are
+ * dropped. */
 static void on_tick(uv_timer_t *t)
 {
 	struct aggregate *a = t->data;
 
+	a->warned = false;
 	if (flush(a) == PF_BUSY && pending_samples(a) >= (size_t)a->cfg.max_samples) {
 		pf_log(lg(a), PF_LOG_WARN, "downstream busy: dropping %zu aggregated samples",
 		       pending_samples(a));
-		drop_pending(a, "downstream_busy");
+		drop_all(a, "downstream_busy");
+		prune(a);
 	}
 }
 
-/* Makes pending a batch this processor alone may change. */
-static int own_pending(struct aggregate *a)
+/* Makes a partition's pending batch one this processor alone may change. */
+static int own_pending(struct part *p)
 {
 	struct pf_batch *copy;
 
-	if (!a->pending) {
-		a->pending = pf_batch_new();
-		return a->pending ? 0 : -ENOMEM;
+	if (!p->pending) {
+		p->pending = pf_batch_new();
+		return p->pending ? 0 : -ENOMEM;
 	}
-	if (!pf_batch_is_shared(a->pending))
+	if (!pf_batch_is_shared(p->pending))
 		return 0;
 	/* A consumer that took the batch before a sibling refused it holds a
 	 * reference: leave its copy alone. */
-	copy = pf_batch_copy(a->pending);
+	copy = pf_batch_copy(p->pending);
 	if (!copy)
 		return -ENOMEM;
-	pf_batch_unref(a->pending);
-	a->pending = copy;
+	pf_batch_unref(p->pending);
+	p->pending = copy;
 	return 0;
+}
+
+static bool key_matches(const struct aggregate *a, const struct pf_metadata *key,
+			const struct pf_metadata *md)
+{
+	for (size_t i = 0; i < a->cfg.metadata_keys.n; i++)
+		if (!pf_metadata_same(key, md, a->cfg.metadata_keys.items[i]))
+			return false;
+	return true;
+}
+
+/* The values of metadata_keys in md (absent keys stay absent), or NULL
+ * when out of memory. */
+static struct pf_metadata *key_of(const struct aggregate *a, const struct pf_metadata *md)
+{
+	struct pf_metadata *key = pf_metadata_new();
+
+	for (size_t i = 0; key && i < a->cfg.metadata_keys.n; i++) {
+		const char *k = a->cfg.metadata_keys.items[i];
+		size_t n;
+		const char *const *v = pf_metadata_get(md, k, &n);
+
+		for (size_t j = 0; j < n; j++) {
+			if (pf_metadata_add(key, k, strlen(k), v[j], strlen(v[j])) < 0) {
+				pf_metadata_free(key);
+				return NULL;
+			}
+		}
+	}
+	return key;
+}
+
+/* The partition of batch b, made when new. Returns it, or NULL with *err
+ * -ENOMEM or -EMFILE (metadata_cardinality_limit reached). */
+static struct part *part_for(struct aggregate *a, const struct pf_batch *b, int *err)
+{
+	const struct pf_metadata *md = pf_batch_metadata(b);
+	bool keyed = a->cfg.metadata_keys.n > 0;
+	struct part fresh = {0};
+
+	for (size_t i = 0; i < a->n_parts; i++)
+		if (!keyed || key_matches(a, a->parts[i].key, md))
+			return &a->parts[i];
+	if (keyed && a->n_parts >= (size_t)a->cfg.metadata_cardinality_limit) {
+		*err = -EMFILE;
+		return NULL;
+	}
+	*err = -ENOMEM;
+	if (a->n_parts == a->cap_parts) {
+		size_t cap = a->cap_parts ? 2 * a->cap_parts : 4;
+		struct part *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		if (a->n_parts)
+			memcpy(grown, a->parts, a->n_parts * sizeof(*grown));
+		free(a->parts);
+		a->parts = grown;
+		a->cap_parts = cap;
+	}
+	if (keyed && !(fresh.key = key_of(a, md)))
+		return NULL;
+	a->parts[a->n_parts] = fresh;
+	return &a->parts[a->n_parts++];
 }
 
 static int aggregate_consume(void *inst, struct pf_batch *batch)
 {
 	struct aggregate *a = inst;
 	size_t max = (size_t)a->cfg.max_samples;
+	struct part *p;
 	int ret;
 
 	if (a->stopping)
 		return -ESHUTDOWN;
 	if (pending_samples(a) >= max)
 		return PF_BUSY;
-	ret = own_pending(a);
+	p = part_for(a, batch, &ret);
+	if (!p) {
+		if (ret == -EMFILE && !a->warned) {
+			pf_log(lg(a), PF_LOG_WARN,
+			       "metadata_cardinality_limit (%lld) reached: refusing batches with "
+			       "new metadata_keys values until the next interval",
+			       (long long)a->cfg.metadata_cardinality_limit);
+			a->warned = true;
+		}
+		return ret;
+	}
+	ret = own_pending(p);
 	if (ret < 0)
 		return ret;
-	ret = pf_batch_merge(a->pending, batch);
+	ret = pf_batch_merge(p->pending, batch);
 	if (ret < 0) {
 		/* pending may hold part of batch: aggregating it again would
 		 * count that part twice when the sender retries. */
-		drop_pending(a, "out_of_memory");
+		drop_part(a, p, "out_of_memory");
 		return ret;
 	}
 	if (pending_samples(a) < max)
 		return PF_OK;
-	if (compact(a) == 0 && pending_samples(a) < max)
+	if (compact(a, p) == 0 && pending_samples(a) < max)
 		return PF_OK;
 	/* Still too many distinct samples: send them now. If downstream is
 	 * busy they stay, and input is refused until the next tick. */
@@ -218,7 +371,9 @@ static void finish(struct aggregate *a)
 	struct pf_component *c = a->c;
 	pf_done_fn done = a->done;
 
-	pf_batch_unref(a->pending);
+	drop_all(a, "shutdown");
+	prune(a);
+	free(a->parts);
 	free(a);
 	done(c);
 }
@@ -241,7 +396,7 @@ static void on_drain_tick(uv_timer_t *t)
 
 	if (flush(a) == PF_BUSY && uv_now(t->loop) < a->give_up)
 		return;
-	drop_pending(a, "shutdown");
+	drop_all(a, "shutdown");
 	close_timer(a);
 }
 
@@ -255,8 +410,7 @@ static void aggregate_shutdown(void *inst, pf_done_fn done)
 	a->stopping = true;
 	a->done = done;
 	if (!a->started) {
-		if (flush(a) == PF_BUSY)
-			drop_pending(a, "shutdown");
+		flush(a); /* finish drops what stays */
 		finish(a);
 		return;
 	}

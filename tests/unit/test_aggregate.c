@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.aggregate: sums per interval, timestamps kept, busy downstream, bounds, flush on shutdown. */
+/* unit.aggregate: sums per interval, timestamps kept, busy downstream, bounds, flush on shutdown, metadata_keys. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "pipeline/metadata.h"
 #include "sinks_harness.h"
 
 #define T0_NS (1795760100ULL * 1000000000ULL)
@@ -306,6 +308,105 @@ static void test_interval_bounds(void **state)
 	free(yaml);
 }
 
+/* two_services() sent by tenant `t` (NULL: no metadata) with user agent `ua`. */
+static struct pf_batch *from_tenant(const char *t, const char *ua)
+{
+	struct pf_batch *b = two_services(T0_NS);
+	struct pf_metadata *m = pf_metadata_new();
+
+	assert_non_null(m);
+	if (t)
+		assert_int_equal(pf_metadata_add(m, "x-scope-orgid", 13, t, strlen(t)), 0);
+	assert_int_equal(pf_metadata_add(m, "user-agent", 10, ua, strlen(ua)), 0);
+	pf_batch_set_metadata(b, m);
+	return b;
+}
+
+static const char *tenant_of(const struct pf_batch *b)
+{
+	size_t n;
+	const char *const *v = pf_metadata_get(pf_batch_metadata(b), "X-Scope-OrgID", &n);
+
+	return n == 1 ? v[0] : NULL;
+}
+
+static bool got_two(void *arg)
+{
+	return ((struct sh_sink *)arg)->n_got >= 2;
+}
+
+static void test_metadata_keys_partition(void **state)
+{
+	char *yaml = yaml_with("    interval: 100ms\n    metadata_keys: [X-Scope-OrgID]\n");
+	struct sh_env env;
+	struct sh_sink *sink;
+	size_t n;
+
+	sh_env_start(&env, yaml);
+	sink = sh_sink(&env, "sink");
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "agent/1")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant("tenant-b", "agent/1")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "agent/2")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant(NULL, "agent/3")), PF_OK);
+	assert_true(sh_run_until(&env, got_two, sink, 5000));
+	sh_run_for(&env, 50);
+	assert_int_equal(sink->n_got, 3);
+	/* In order of first arrival: tenant-a twice, tenant-b once, none once. */
+	assert_string_equal(tenant_of(sink->got[0]), "tenant-a");
+	assert_int_equal(sum_for(sink->got[0], "svc-a", "x"), 20);
+	assert_string_equal(tenant_of(sink->got[1]), "tenant-b");
+	assert_int_equal(sum_for(sink->got[1], "svc-a", "x"), 10);
+	assert_null(pf_batch_metadata(sink->got[2]));
+	assert_int_equal(sum_for(sink->got[2], "svc-b", "x"), 1);
+	/* Only metadata_keys travel on (the Collector's batch processor). */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pf_metadata_n(pf_batch_metadata(sink->got[i])), 1);
+		assert_null(pf_metadata_get(pf_batch_metadata(sink->got[i]), "user-agent", &n));
+	}
+	sh_env_stop(&env);
+	free(yaml);
+}
+
+static void test_metadata_dropped_without_keys(void **state)
+{
+	char *yaml = yaml_with("    interval: 100ms\n");
+	struct sh_env env;
+	struct sh_sink *sink;
+
+	sh_env_start(&env, yaml);
+	sink = sh_sink(&env, "sink");
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "agent/1")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "agent/1")), PF_OK);
+	assert_true(sh_run_until(&env, got_one, sink, 5000));
+	assert_int_equal(sink->n_got, 1);
+	assert_null(pf_batch_metadata(sink->got[0]));
+	assert_int_equal(sum_for(sink->got[0], "svc-a", "x"), 20);
+	sh_env_stop(&env);
+	free(yaml);
+}
+
+static void test_metadata_cardinality_limit(void **state)
+{
+	char *yaml = yaml_with("    interval: 100ms\n    metadata_keys: [x-scope-orgid]\n"
+			       "    metadata_cardinality_limit: 1\n");
+	struct sh_env env;
+	struct sh_sink *sink;
+
+	sh_env_start(&env, yaml);
+	sink = sh_sink(&env, "sink");
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "x")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant("tenant-a", "y")), PF_OK);
+	assert_int_equal(emit(&env, from_tenant("tenant-b", "x")), -EMFILE);
+	assert_true(sh_run_until(&env, got_one, sink, 5000));
+	/* Flushed partitions are forgotten: the next interval takes tenant-b. */
+	assert_int_equal(emit(&env, from_tenant("tenant-b", "x")), PF_OK);
+	assert_true(sh_run_until(&env, got_two, sink, 5000));
+	assert_string_equal(tenant_of(sink->got[0]), "tenant-a");
+	assert_string_equal(tenant_of(sink->got[1]), "tenant-b");
+	sh_env_stop(&env);
+	free(yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +417,9 @@ int main(void)
 		cmocka_unit_test(test_flush_on_shutdown),
 		cmocka_unit_test(test_shutdown_gives_up_on_busy),
 		cmocka_unit_test(test_interval_bounds),
+		cmocka_unit_test(test_metadata_keys_partition),
+		cmocka_unit_test(test_metadata_dropped_without_keys),
+		cmocka_unit_test(test_metadata_cardinality_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
