@@ -13,130 +13,29 @@
 #include <time.h>
 #include <uv.h>
 
-#include "formats/gzip.h"
-#include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
+#include "bench/gateway/workload.h"
 
 /*
- * Each request is one agent's report: `procs` processes, each with a CPU
- * profile (samples/count) of 10 s at 99 Hz on 4 threads = 3,960 sampled
- * events over ~1,000 distinct stacks of depth 20-60 drawn from a shared
- * pool of frames (common runtime prefixes, skewed popularity), aggregated
- * per stack as OTLP does. Each client sends `variants` different requests
- * (different pids and stack mixes) in a loop for `seconds`.
+ * Each request is one agent's report (workload.c): `procs` processes, each
+ * 10 s of 99 Hz CPU samples on 4 threads over ~1,000 distinct stacks of
+ * depth 20-60. Each client sends `variants` different requests (different
+ * pids and stack mixes) in a loop for `seconds`.
  */
 
 #define EXPORT	      "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
-#define EVENTS	      (99 * 10 * 4)
-#define STACKS	      1000
-#define FUNCS	      4000
 #define MAX_LATENCIES (1u << 20)
-
-struct request {
-	uint8_t *bytes;
-	size_t size;
-	size_t gz_size;
-	uint64_t events;   /* sampled events (sum of counts) */
-	uint64_t messages; /* OTLP Sample messages */
-};
 
 struct client {
 	const char *target;
 	bool gzip;
 	int seconds;
-	struct request *reqs;
+	struct pf_bench_request *reqs;
 	int n_reqs;
 	uv_thread_t thread;
 	uint64_t sent, failed, events, messages, bytes;
 	double *lat_ms;
 	size_t n_lat;
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-/* One process's stacks: a shared runtime prefix, then frames from the pool. */
-static void build_process(struct pf_batch *b, uint64_t *seed, int pid, uint64_t *events,
-			  uint64_t *messages)
-{
-	char name[64];
-	uint32_t attrs[3];
-	struct pf_resource res = {0};
-	struct pf_profile_desc d = {0};
-	uint32_t locs[60];
-	uint32_t counts[STACKS] = {0};
-	struct pf_mapping m = {.memory_start = 0x400000,
-			       .memory_limit = 0x4000000,
-			       .filename = pf_batch_cstring(b, "/usr/bin/service")};
-	uint32_t map = pf_batch_mapping(b, &m);
-
-	attrs[0] = pf_batch_attr_int(b, "process.pid", pid);
-	attrs[1] = pf_batch_attr_str(b, "service.name", "checkout");
-	attrs[2] = pf_batch_attr_str(b, "host.name", "node-1");
-	res.attrs = pf_batch_attr_set(b, attrs, 3);
-	d.resource = pf_batch_resource(b, &res);
-	d.sample_type.type = pf_batch_cstring(b, "samples");
-	d.sample_type.unit = pf_batch_cstring(b, "count");
-	d.period_type.type = pf_batch_cstring(b, "cpu");
-	d.period_type.unit = pf_batch_cstring(b, "nanoseconds");
-	d.period = 1000000000 / 99;
-	d.time_unix_nano = 1795760100ULL * 1000000000ULL;
-	d.duration_nano = 10ULL * 1000000000ULL;
-	uint32_t p = pf_batch_add_profile(b, &d);
-
-	/* Skewed popularity: a few hot stacks, a long tail. */
-	for (int e = 0; e < EVENTS; e++) {
-		uint64_t r = rnd(seed) % 1000003;
-		counts[(r * r / 1000003) % STACKS]++;
-	}
-	for (int s = 0; s < STACKS; s++) {
-		if (!counts[s])
-			continue;
-		uint64_t ss = (uint64_t)s * 2654435761u + 1;
-		size_t depth = 20 + rnd(&ss) % 41;
-		for (size_t i = 0; i < depth; i++) {
-			/* the outermost 8 frames are a common runtime prefix */
-			size_t from_root = depth - 1 - i;
-			uint32_t f = from_root < 8 ? (uint32_t)from_root
-						   : (uint32_t)(8 + rnd(&ss) % (FUNCS - 8));
-			snprintf(name, sizeof(name), "github.com/acme/svc/pkg%u.Func%u", f / 40, f);
-			struct pf_function fn = {.name = pf_batch_cstring(b, name),
-						 .filename = pf_batch_cstring(b, "svc/main.go")};
-			struct pf_line line = {.function = pf_batch_function(b, &fn),
-					       .line = 10 + f % 500};
-			struct pf_location loc = {.mapping = map, .address = 0x401000u + f * 64u};
-			locs[i] = pf_batch_location(b, &loc, &line, 1);
-		}
-		int64_t v = counts[s];
-		pf_batch_add_sample(b, p, pf_batch_stack(b, locs, depth), 0, 0, &v, 1, NULL, 0);
-		*events += counts[s];
-		(*messages)++;
-	}
-}
-
-static int make_request(struct request *rq, uint64_t seed, int procs, int pid0)
-{
-	struct pf_batch *b = pf_batch_new();
-	uint8_t *gz;
-
-	if (!b)
-		return -ENOMEM;
-	for (int i = 0; i < procs; i++)
-		build_process(b, &seed, pid0 + i, &rq->events, &rq->messages);
-	if (pf_otlp_encode(b, NULL, 0, &rq->bytes, &rq->size) < 0) {
-		pf_batch_unref(b);
-		return -ENOMEM;
-	}
-	pf_batch_unref(b);
-	if (pf_gzip_compress(rq->bytes, rq->size, 6, &gz, &rq->gz_size) == 0)
-		free(gz);
-	return 0;
-}
 
 static double now_ms(void)
 {
@@ -145,7 +44,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int call(grpc_channel *ch, grpc_completion_queue *cq, const struct request *rq)
+static int call(grpc_channel *ch, grpc_completion_queue *cq, const struct pf_bench_request *rq)
 {
 	gpr_timespec deadline =
 		gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(30, GPR_TIMESPAN));
@@ -209,7 +108,7 @@ static void client_run(void *arg)
 	double end = now_ms() + cl->seconds * 1e3;
 
 	for (int i = 0; now_ms() < end; i++) {
-		const struct request *rq = &cl->reqs[i % cl->n_reqs];
+		const struct pf_bench_request *rq = &cl->reqs[i % cl->n_reqs];
 		double t0 = now_ms();
 		int st = call(ch, cq, rq);
 		double dt = now_ms() - t0;
@@ -265,14 +164,15 @@ int main(int argc, char **argv)
 		cl[c].seconds = seconds;
 		cl[c].gzip = gzip;
 		cl[c].n_reqs = variants;
-		cl[c].reqs = calloc((size_t)variants, sizeof(struct request));
+		cl[c].reqs = calloc((size_t)variants, sizeof(struct pf_bench_request));
 		cl[c].lat_ms = calloc(MAX_LATENCIES, sizeof(double));
 		if (!cl[c].reqs || !cl[c].lat_ms)
 			return 1;
 		for (int v = 0; v < variants; v++)
-			if (make_request(&cl[c].reqs[v],
-					 0x9e3779b97f4a7c15ULL * (uint64_t)(c * 16 + v + 1), procs,
-					 1000 + c * 100 + v * procs) < 0)
+			if (pf_bench_gateway_request(&cl[c].reqs[v],
+						     0x9e3779b97f4a7c15ULL *
+							     (uint64_t)(c * 16 + v + 1),
+						     procs, 1000 + c * 100 + v * procs) < 0)
 				return 1;
 	}
 	raw = cl[0].reqs[0].size;
@@ -304,13 +204,15 @@ int main(int argc, char **argv)
 	       (unsigned long long)failed);
 	printf("events=%llu\nsample_messages=%llu\n", (unsigned long long)events,
 	       (unsigned long long)messages);
-	printf("events_per_s=%.0f\n", events / wall);
+	printf("events_per_s=%.0f\nsample_messages_per_s=%.0f\n", events / wall, messages / wall);
 	printf("p50_ms=%.2f\np99_ms=%.2f\n", n_all ? all[n_all / 2] : 0.0,
 	       n_all ? all[(size_t)((double)n_all * 0.99)] : 0.0);
 	printf("wire_bytes=%llu\n", (unsigned long long)bytes);
 	printf("bytes_per_event_raw=%.2f\nbytes_per_event_gzip=%.2f\n", (double)raw / rq_events,
 	       (double)cl[0].reqs[0].gz_size / rq_events);
-	printf("bytes_per_sample_msg_raw=%.2f\n", (double)raw / cl[0].reqs[0].messages);
+	printf("bytes_per_sample_msg_raw=%.2f\nbytes_per_sample_msg_gzip=%.2f\n",
+	       (double)raw / cl[0].reqs[0].messages,
+	       (double)cl[0].reqs[0].gz_size / cl[0].reqs[0].messages);
 	for (int c = 0; c < clients; c++) {
 		for (int v = 0; v < variants; v++)
 			free(cl[c].reqs[v].bytes);

@@ -3,15 +3,19 @@
 # One proflow gateway (otlp receiver -> aggregate -> otlp exporter) on
 # loopback, fed by CLIENTS concurrent OTLP/gRPC clients (bench_gateway_loadgen)
 # for SECONDS; its otlp exporter sends to a sink proflow (otlp receiver ->
-# debug). Prints sustained sampled events/s through the gateway, the
-# gateway's CPU seconds per million events, p50/p99 request latency, its
-# peak RSS, and bytes per event on the wire (protobuf and gzip).
+# debug). Prints, per sampled event and per OTLP Sample message (one per
+# distinct stack and process, carrying its count), the sustained rate through
+# the gateway, its CPU seconds per million and rate per core; p50/p99 request
+# latency, its peak RSS, and bytes on the wire (protobuf and gzip).
+# bench_gateway_codec runs the same per-request work in one thread, for
+# profilers (see codec.c).
 #
 #   bench/gateway/run.sh [build-dir]        (default: build-bench)
 #   CLIENTS=8 SECONDS_RUN=20 PROCS=4 COMPRESSION=none bench/gateway/run.sh
 #
 # A request is one agent's report: PROCS processes, each 10 s of 99 Hz on
-# 4 threads (3,960 events) over ~1,000 distinct stacks of depth 20-60.
+# 4 threads (3,960 events) over ~1,000 distinct stacks of depth 20-60
+# (workload.c).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +31,7 @@ mkdir -p "$work"
 if [ ! -x "$build/main/proflow" ] || [ ! -x "$build/bench/gateway/bench_gateway_loadgen" ]; then
 	echo "== building proflow and the load generator"
 	cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	ninja -C "$build" -j2 proflow bench_gateway_loadgen >/dev/null
+	ninja -C "$build" -j2 proflow bench_gateway_loadgen bench_gateway_codec >/dev/null
 fi
 proflow=$build/main/proflow
 loadgen=$build/bench/gateway/bench_gateway_loadgen
@@ -96,11 +100,14 @@ cat "$work/loadgen.err"
 echo "clients=$clients seconds=$seconds processes_per_request=$procs compression=$compression"
 echo "load generator CPU: $(sed -n "s/loadgen_cpu_s=//p" "$work/loadgen.time") s (user+sys; same 2-core machine)"
 echo "requests: $requests_ok ok, $requests_failed refused or failed"
-echo "sustained: $events_per_s sampled events/s ($sample_messages OTLP Sample messages in all)"
-awk -v e="$events" -v c="$cpu_s" -v w="$wall_s" 'BEGIN {
-	printf "gateway CPU: %.2f s over %.1f s = %.2f cores; %.3f CPU s per million events; %.0f events/s per core\n",
-		c, w, c / w, c / (e / 1e6), (c > 0 ? e / c : 0) }'
+echo "sustained: $events_per_s sampled events/s, $sample_messages_per_s OTLP Sample messages/s"
+awk -v e="$events" -v m="$sample_messages" -v c="$cpu_s" -v w="$wall_s" 'BEGIN {
+	printf "gateway CPU: %.2f s over %.1f s = %.2f cores\n", c, w, c / w
+	printf "per event: %.3f CPU s per million, %.0f events/s per core\n",
+		c / (e / 1e6), (c > 0 ? e / c : 0)
+	printf "per Sample message: %.3f CPU s per million, %.0f Sample messages/s per core\n",
+		c / (m / 1e6), (c > 0 ? m / c : 0) }'
 echo "latency: p50 $p50_ms ms, p99 $p99_ms ms"
 echo "gateway peak RSS: $((hwm / 1024)) MiB"
-echo "wire: $bytes_per_event_raw bytes/event protobuf, $bytes_per_event_gzip bytes/event gzip ($bytes_per_sample_msg_raw bytes per OTLP Sample message)"
+echo "wire: $bytes_per_event_raw bytes/event protobuf, $bytes_per_event_gzip gzip; $bytes_per_sample_msg_raw bytes per Sample message protobuf, $bytes_per_sample_msg_gzip gzip"
 grep -E "receiver/otlp: accepted|exporter/otlp: sent" "$work/gateway.log" | sed 's/^/gateway: /'
