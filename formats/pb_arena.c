@@ -40,7 +40,9 @@ static struct pf_pb_arena_chunk *chunk_new(size_t size)
 {
 	if (size > SIZE_MAX - sizeof(struct pf_pb_arena_chunk))
 		return NULL;
-	struct pf_pb_arena_chunk *c = calloc(1, sizeof(*c) + size);
+	/* Not zeroed: protobuf-c initialises what it allocates, like malloc's
+	 * memory, and zeroing megabytes per request was a tenth of decoding. */
+	struct pf_pb_arena_chunk *c = malloc(sizeof(*c) + size);
 	if (!c)
 		return NULL;
 	c->next = NULL;

@@ -30,7 +30,7 @@ struct pf_pb_arena {
  * (0 = 64 KiB). Allocates nothing yet. */
 void pf_pb_arena_init(struct pf_pb_arena *a, size_t chunk_size);
 
-/* `size` bytes aligned to 16, or NULL on ENOMEM. */
+/* `size` bytes aligned to 16 (not zeroed, like malloc's), or NULL on ENOMEM. */
 void *pf_pb_arena_alloc(struct pf_pb_arena *a, size_t size);
 
 /* Forgets every allocation but keeps the chunks for reuse. */
