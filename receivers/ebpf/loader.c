@@ -210,6 +210,10 @@ int ebpf_attach(struct ebpf_recv *r)
 			       cpu, strerror(-err));
 			return err;
 		}
+		/* The link owns the fd now: bpf_link__destroy() closes it. Closing it
+		 * again would close whatever file another thread opened under that
+		 * number meanwhile (a pprof exporter's write failed with EBADF). */
+		r->perf_fds[cpu] = -1;
 		opened++;
 	}
 	if (!opened) {
