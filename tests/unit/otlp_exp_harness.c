@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Harness of unit.otlp_exporters: the service, batches, and scripted HTTP (libmicrohttpd) and gRPC (grpc core) servers. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +15,6 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
-#include <microhttpd.h>
 #include <uv.h>
 
 #include "formats/gzip.h"
@@ -30,44 +27,10 @@
 extern const struct pf_component_def pf_exporter_otlp;
 extern const struct pf_component_def pf_exporter_otlphttp;
 
-/* ---- a receiver the test drives, and the registry ---- */
-
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-struct feeder {
-	struct pf_component *c;
-};
-
-static void *feeder_create(struct pf_component *c, const void *config)
-{
-	struct feeder *f = calloc(1, sizeof(*f));
-
-	if (f)
-		f->c = c;
-	return f;
-}
-
-static void feeder_shutdown(void *inst, pf_done_fn done)
-{
-	struct feeder *f = inst;
-	struct pf_component *c = f->c;
-
-	free(f);
-	done(c);
-}
-
-static const struct pf_component_def feeder_def = {
-	.kind = PF_RECEIVER,
-	.type = "feeder",
-	.doc = "Test receiver driven by the test.",
-	.options = no_options,
-	.config_size = 1,
-	.create = feeder_create,
-	.shutdown = feeder_shutdown,
-};
+/* ---- the service ---- */
 
 const struct pf_component_def *const oe_registry[] = {
-	&feeder_def,
+	&sh_feeder_def,
 	&pf_exporter_otlp,
 	&pf_exporter_otlphttp,
 	NULL,
@@ -75,20 +38,7 @@ const struct pf_component_def *const oe_registry[] = {
 
 void oe_env_start(struct sh_env *env, const char *yaml)
 {
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
-
-	memset(env, 0, sizeof(*env));
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), oe_registry, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	assert_non_null(env->cfg->metrics_address);
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
+	sh_env_start_with(env, yaml, oe_registry);
 }
 
 /* Three samples (values 1, 2, 3) in one profile. */
@@ -129,35 +79,20 @@ struct pf_batch *oe_big_batch(int n, int per)
 	return b;
 }
 
-struct wait_ctx {
-	struct pf_component *exp;
-	uint64_t want;
-};
-
-static bool all_settled(void *arg)
-{
-	struct wait_ctx *w = arg;
-
-	return pf_component_counter(w->exp, PF_CTR_EXPORTER_SENT) +
-		       pf_component_counter(w->exp, PF_CTR_EXPORTER_SEND_FAILED) >=
-	       w->want;
-}
-
 /* Emits `b` and runs until its samples are sent or failed. */
 void oe_send_and_wait(struct sh_env *env, struct pf_batch *b, uint64_t timeout_ms)
 {
-	struct wait_ctx w = {.exp = NULL, .want = pf_batch_sample_count(b)};
-	struct pf_component *exp = pf_service_find(env->svc, PF_EXPORTER, "otlp");
+	static const char *const ids[] = {"otlp", "otlp_grpc", "otlphttp"};
+	uint64_t want = pf_batch_sample_count(b);
+	const char *id = NULL;
 
-	if (!exp)
-		exp = pf_service_find(env->svc, PF_EXPORTER, "otlp_grpc");
-	if (!exp)
-		exp = pf_service_find(env->svc, PF_EXPORTER, "otlphttp");
-	assert_non_null(exp);
-	w.exp = exp;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]) && !id; i++)
+		if (pf_service_find(env->svc, PF_EXPORTER, ids[i]))
+			id = ids[i];
+	assert_non_null(id);
 	assert_int_equal(pf_component_emit(sh_find(env, PF_RECEIVER, "feeder"), b), PF_OK);
 	pf_batch_unref(b);
-	assert_true(sh_run_until(env, all_settled, &w, timeout_ms));
+	assert_true(sh_wait_settled(env, id, want, timeout_ms));
 }
 
 /* Emits a three-sample batch without waiting. */
@@ -169,25 +104,9 @@ void oe_emit_one(struct sh_env *env)
 	pf_batch_unref(b);
 }
 
-struct settle_ctx {
-	struct pf_component *exp;
-	uint64_t want;
-};
-
-static bool settled(void *arg)
-{
-	struct settle_ctx *w = arg;
-
-	return pf_component_counter(w->exp, PF_CTR_EXPORTER_SENT) +
-		       pf_component_counter(w->exp, PF_CTR_EXPORTER_SEND_FAILED) >=
-	       w->want;
-}
-
 bool oe_wait_settled(struct sh_env *env, const char *id, uint64_t want, uint64_t timeout_ms)
 {
-	struct settle_ctx w = {.exp = sh_find(env, PF_EXPORTER, id), .want = want};
-
-	return sh_run_until(env, settled, &w, timeout_ms);
+	return sh_wait_settled(env, id, want, timeout_ms);
 }
 
 uint64_t oe_counter(struct sh_env *env, const char *id, enum pf_counter ctr)
@@ -197,22 +116,13 @@ uint64_t oe_counter(struct sh_env *env, const char *id, enum pf_counter ctr)
 
 /* ---- what the servers saw ---- */
 
-/* cmocka's asserts must not run off the test's thread: the server threads abort. */
-static void thread_check(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "server thread: %s\n", what);
-		abort();
-	}
-}
-
 static void decode_into(struct oe_seen *s, const void *data, size_t size)
 {
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err = {0};
 	int ret;
 
-	thread_check(b != NULL, "batch");
+	hf_check(b != NULL, "batch");
 	ret = pf_otlp_decode(b, data, size, 0, &err);
 	if (ret < 0) {
 		s->decode_error = ret;
@@ -240,141 +150,64 @@ static struct oe_step record(struct oe_server *srv, struct oe_seen *s)
 
 /* ---- the HTTP server ---- */
 
-struct upload {
-	uint8_t *data;
-	size_t size;
-};
-
-static void copy_header(struct MHD_Connection *conn, const char *name, char *out, size_t size)
+static void on_http(void *arg, const struct hf_request *req, struct hf_answer *ans)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
-
-	snprintf(out, size, "%s", v ? v : "");
-}
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *conn, const char *url,
-			       const char *method, const char *version, const char *data,
-			       size_t *data_size, void **con_cls)
-{
-	struct oe_server *srv = cls;
-	struct upload *up = *con_cls;
+	struct oe_server *srv = arg;
 	struct oe_seen s = {0};
 	struct oe_step st;
-	uint8_t *body = NULL, *plain = NULL;
-	size_t body_len = 0, plain_len = 0;
-	char retry[32];
-	enum MHD_Result ret;
+	uint8_t *plain = NULL, *body = NULL;
+	size_t plain_len = 0, size = 0;
 
-	if (!up) {
-		up = calloc(1, sizeof(*up));
-		*con_cls = up;
-		return up ? MHD_YES : MHD_NO;
-	}
-	if (*data_size) {
-		uint8_t *grown = malloc(up->size + *data_size);
-
-		if (!grown)
-			return MHD_NO;
-		if (up->size)
-			memcpy(grown, up->data, up->size);
-		memcpy(grown + up->size, data, *data_size);
-		free(up->data);
-		up->data = grown;
-		up->size += *data_size;
-		*data_size = 0;
-		return MHD_YES;
-	}
-	snprintf(s.path, sizeof(s.path), "%s", url);
-	copy_header(conn, "Content-Type", s.content_type, sizeof(s.content_type));
-	copy_header(conn, "Content-Encoding", s.content_encoding, sizeof(s.content_encoding));
-	copy_header(conn, "Authorization", s.authorization, sizeof(s.authorization));
+	snprintf(s.path, sizeof(s.path), "%s", req->url);
+	hf_value(req, MHD_HEADER_KIND, "Content-Type", s.content_type, sizeof(s.content_type));
+	hf_value(req, MHD_HEADER_KIND, "Content-Encoding", s.content_encoding,
+		 sizeof(s.content_encoding));
+	hf_value(req, MHD_HEADER_KIND, "Authorization", s.authorization, sizeof(s.authorization));
 	if (strcmp(s.content_encoding, "gzip") == 0) {
-		if (pf_gzip_decompress(up->data, up->size, (size_t)64 << 20, &plain, &plain_len) <
-		    0)
+		if (pf_gzip_decompress(req->body, req->body_size, (size_t)64 << 20, &plain,
+				       &plain_len) < 0)
 			s.decode_error = -EINVAL;
 		else
 			decode_into(&s, plain, plain_len);
 		free(plain);
 	} else {
-		decode_into(&s, up->data, up->size);
+		decode_into(&s, req->body, req->body_size);
 	}
 	st = record(srv, &s);
-	if (st.delay_ms)
-		uv_sleep(st.delay_ms);
-
-	const char *type = "application/x-protobuf";
+	ans->status = st.status;
+	ans->delay_ms = st.delay_ms;
+	ans->retry_after = st.retry_after;
+	ans->content_type = "application/x-protobuf";
 	if (st.text_body) {
-		type = "text/plain; charset=utf-8";
-		body_len = strlen(st.message);
-		body = malloc(body_len + 1);
-		thread_check(body != NULL, "malloc");
-		memcpy(body, st.message, body_len);
+		ans->content_type = "text/plain; charset=utf-8";
+		hf_text(ans, st.message);
 	} else if (st.status >= 200 && st.status < 300) {
-		thread_check(pf_otlp_encode_response(st.rejected, st.message, false, &body,
-						     &body_len) == 0,
-			     "encode");
+		hf_check(pf_otlp_encode_response(st.rejected, st.message, false, &body, &size) == 0,
+			 "encode");
 	} else {
-		thread_check(pf_otlp_encode_status(st.status == 400 ? 3 : 14,
-						   st.message ? st.message : "", st.retry_delay_ms,
-						   false, &body, &body_len) == 0,
-			     "encode");
+		hf_check(pf_otlp_encode_status(st.status == 400 ? 3 : 14,
+					       st.message ? st.message : "", st.retry_delay_ms,
+					       false, &body, &size) == 0,
+			 "encode");
 	}
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(body_len, body, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type", type);
-	if (st.retry_after) {
-		snprintf(retry, sizeof(retry), "%s", st.retry_after);
-		MHD_add_response_header(r, "Retry-After", retry);
-	}
-	ret = MHD_queue_response(conn, st.status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void on_http_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	if (up) {
-		free(up->data);
-		free(up);
-		*con_cls = NULL;
+	if (body) {
+		ans->body = body;
+		ans->body_size = size;
 	}
 }
 
 void oe_http_start(struct oe_server *srv, int port)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	struct MHD_OptionItem opts[8];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	const union MHD_DaemonInfo *info;
-	size_t n = 0;
-
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	uv_mutex_init(&srv->lock);
-	opts[n++] =
-		(struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_http_done, srv};
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
-	if (srv->key_pem) {
-		flags |= MHD_USE_TLS;
-		opts[n++] =
-			(struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)srv->key_pem};
-		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-						    (void *)srv->cert_pem};
-	}
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	srv->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_http, srv,
-				    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	assert_non_null(srv->mhd);
-	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	assert_non_null(info);
-	srv->port = info->port;
+	srv->http = (struct hf_peer){
+		.handler = on_http, .arg = srv, .key_pem = srv->key_pem, .cert_pem = srv->cert_pem};
+	hf_start(&srv->http, port);
+	srv->port = srv->http.port;
 }
 
 void oe_http_stop(struct oe_server *srv)
 {
-	MHD_stop_daemon(srv->mhd);
+	hf_stop(&srv->http);
 	uv_mutex_destroy(&srv->lock);
 }
 
@@ -391,7 +224,7 @@ static void wait_ops(struct oe_server *srv)
 		grpc_event ev = grpc_completion_queue_next(
 			srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 
-		thread_check(ev.type == GRPC_OP_COMPLETE, "queue shut down");
+		hf_check(ev.type == GRPC_OP_COMPLETE, "queue shut down");
 		if (ev.tag == TAG_OPS)
 			return;
 		if (ev.tag == TAG_SHUTDOWN)
@@ -415,11 +248,10 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 	memset(ops, 0, sizeof(ops));
 	ops[n].op = GRPC_OP_RECV_MESSAGE;
 	ops[n++].data.recv_message.recv_message = &recv;
-	thread_check(grpc_call_start_batch(call, ops, n, TAG_OPS, NULL) == GRPC_CALL_OK,
-		     "start_batch");
+	hf_check(grpc_call_start_batch(call, ops, n, TAG_OPS, NULL) == GRPC_CALL_OK, "start_batch");
 	grpc_event ev =
 		grpc_completion_queue_next(srv->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-	thread_check(ev.tag == TAG_OPS, "unexpected event");
+	hf_check(ev.tag == TAG_OPS, "unexpected event");
 
 	for (size_t i = 0; i < req_md->count; i++)
 		if (grpc_slice_str_cmp(req_md->metadata[i].key, "authorization") == 0)
@@ -429,7 +261,7 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 	if (recv) {
 		grpc_byte_buffer_reader reader;
 
-		thread_check(grpc_byte_buffer_reader_init(&reader, recv), "reader");
+		hf_check(grpc_byte_buffer_reader_init(&reader, recv), "reader");
 		grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
 		decode_into(&s, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
 		grpc_slice_unref(all);
@@ -444,9 +276,9 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 	memset(ops, 0, sizeof(ops));
 	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (st.status == 0) {
-		thread_check(
-			pf_otlp_encode_response(st.rejected, st.message, false, &bytes, &size) == 0,
-			"encode");
+		hf_check(pf_otlp_encode_response(st.rejected, st.message, false, &bytes, &size) ==
+				 0,
+			 "encode");
 		resp_slice = grpc_slice_from_copied_buffer((const char *)bytes, size);
 		send = grpc_raw_byte_buffer_create(&resp_slice, 1);
 		grpc_slice_unref(resp_slice);
@@ -459,9 +291,9 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 	ops[n].data.send_status_from_server.status = (grpc_status_code)st.status;
 	ops[n].data.send_status_from_server.status_details = &details;
 	if (st.status != 0 && st.retry_delay_ms > 0) {
-		thread_check(pf_otlp_encode_status((int)st.status, st.message ? st.message : "",
-						   st.retry_delay_ms, false, &bytes, &size) == 0,
-			     "encode");
+		hf_check(pf_otlp_encode_status((int)st.status, st.message ? st.message : "",
+					       st.retry_delay_ms, false, &bytes, &size) == 0,
+			 "encode");
 		trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
 		trailer.value = grpc_slice_from_copied_buffer((const char *)bytes, size);
 		free(bytes);
@@ -471,8 +303,7 @@ static void grpc_answer(struct oe_server *srv, grpc_call *call, grpc_metadata_ar
 	n++;
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n++].data.recv_close_on_server.cancelled = &cancelled;
-	thread_check(grpc_call_start_batch(call, ops, n, TAG_OPS, NULL) == GRPC_CALL_OK,
-		     "start_batch");
+	hf_check(grpc_call_start_batch(call, ops, n, TAG_OPS, NULL) == GRPC_CALL_OK, "start_batch");
 	wait_ops(srv);
 	if (st.status != 0 && st.retry_delay_ms > 0)
 		grpc_slice_unref(trailer.value);

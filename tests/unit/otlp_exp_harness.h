@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "http_fake.h"
 #include "sinks_harness.h"
 
 #define OE_MAX_REQS  16
@@ -72,7 +73,7 @@ struct oe_server {
 	const char *key_pem, *cert_pem, *client_ca_pem;
 	/* internal */
 	uv_mutex_t lock;
-	struct MHD_Daemon *mhd;
+	struct hf_peer http;
 	grpc_server *gs;
 	grpc_completion_queue *cq;
 	uv_thread_t thread;

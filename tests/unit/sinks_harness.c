@@ -37,7 +37,7 @@ static void feeder_shutdown(void *inst, pf_done_fn done)
 	done(c);
 }
 
-static const struct pf_component_def feeder_def = {
+const struct pf_component_def sh_feeder_def = {
 	.kind = PF_RECEIVER,
 	.type = "feeder",
 	.doc = "Test receiver driven by the test.",
@@ -103,7 +103,7 @@ static const struct pf_component_def sink_def = {
 };
 
 static const struct pf_component_def *const registry[] = {
-	&feeder_def, &pf_processor_aggregate, &pf_exporter_debug, &pf_exporter_pprof, &sink_def,
+	&sh_feeder_def, &pf_processor_aggregate, &pf_exporter_debug, &pf_exporter_pprof, &sink_def,
 	NULL,
 };
 
@@ -112,14 +112,15 @@ struct pf_config *sh_load(const char *yaml, struct pf_error *err)
 	return pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, err);
 }
 
-void sh_env_start(struct sh_env *env, const char *yaml)
+void sh_env_start_with(struct sh_env *env, const char *yaml,
+		       const struct pf_component_def *const *reg)
 {
 	struct pf_error err = {0};
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
 
 	memset(env, 0, sizeof(*env));
 	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = sh_load(yaml, &err);
+	env->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), reg, &err);
 	if (!env->cfg)
 		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
 	free(env->cfg->metrics_address);
@@ -128,6 +129,11 @@ void sh_env_start(struct sh_env *env, const char *yaml)
 	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
 	assert_non_null(env->svc);
 	assert_int_equal(pf_service_start(env->svc), 0);
+}
+
+void sh_env_start(struct sh_env *env, const char *yaml)
+{
+	sh_env_start_with(env, yaml, registry);
 }
 
 static void on_service_done(struct pf_service *s, bool timed_out, void *arg)
@@ -205,6 +211,27 @@ bool sh_run_until(struct sh_env *env, bool (*cond)(void *arg), void *arg, uint64
 void sh_run_for(struct sh_env *env, uint64_t ms)
 {
 	sh_run_until(env, NULL, NULL, ms);
+}
+
+struct settle_ctx {
+	struct pf_component *exp;
+	uint64_t want;
+};
+
+static bool settled(void *arg)
+{
+	struct settle_ctx *w = arg;
+
+	return pf_component_counter(w->exp, PF_CTR_EXPORTER_SENT) +
+		       pf_component_counter(w->exp, PF_CTR_EXPORTER_SEND_FAILED) >=
+	       w->want;
+}
+
+bool sh_wait_settled(struct sh_env *env, const char *id, uint64_t want, uint64_t timeout_ms)
+{
+	struct settle_ctx w = {.exp = sh_find(env, PF_EXPORTER, id), .want = want};
+
+	return sh_run_until(env, settled, &w, timeout_ms);
 }
 
 /* ---- batch builders ---- */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Test harness for the aggregate, pprof and debug components: a real service from YAML, a feeder, a recording sink. */
+/* Test harness for components and exporters: a real service from YAML on a loop, a feeder, a recording sink, batch builders. */
 #ifndef PF_TEST_SINKS_HARNESS_H
 #define PF_TEST_SINKS_HARNESS_H
 
@@ -44,6 +44,13 @@ struct sh_env {
  * it), builds and starts the service. Fails the test on any error. */
 void sh_env_start(struct sh_env *env, const char *yaml);
 
+/* The same against another registry, which may list sh_feeder_def. */
+void sh_env_start_with(struct sh_env *env, const char *yaml,
+		       const struct pf_component_def *const *registry);
+
+/* The `feeder` receiver type, for other registries. */
+extern const struct pf_component_def sh_feeder_def;
+
 /* Loads `yaml` against the harness registry; NULL with err on failure. */
 struct pf_config *sh_load(const char *yaml, struct pf_error *err);
 
@@ -68,6 +75,10 @@ void sh_run_for(struct sh_env *env, uint64_t ms);
 
 /* Runs the loop until cond(arg) holds, for at most timeout_ms; returns cond. */
 bool sh_run_until(struct sh_env *env, bool (*cond)(void *arg), void *arg, uint64_t timeout_ms);
+
+/* Runs the loop until exporter `id` has settled `want` samples (sent or
+ * failed), for at most timeout_ms; returns whether it did. */
+bool sh_wait_settled(struct sh_env *env, const char *id, uint64_t want, uint64_t timeout_ms);
 
 /* ---- batch builders ---- */
 

@@ -1,23 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /* unit.pyroscope: the exporter against a local HTTP server that checks and decodes each request, both APIs. */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <microhttpd.h>
 
 #include "exporters/pyroscope/pyroscope.h"
 #include "formats/gzip.h"
 #include "formats/pprof/pprof.h"
 #include "proto/pyroscope/push.pb-c.h"
+#include "http_fake.h"
 #include "sinks_harness.h"
 
 #define T0_NS	 (1795760100ULL * 1000000000ULL) /* 2026-11-27T06:15:00Z */
@@ -37,9 +35,8 @@ struct req {
 };
 
 struct server {
-	struct MHD_Daemon *d;
+	struct hf_peer peer;
 	unsigned port;
-	pthread_mutex_t mu;
 	struct req reqs[MAX_REQS];
 	size_t n_reqs;
 	/* What to answer, in order; 200 once they run out. */
@@ -50,126 +47,58 @@ struct server {
 	size_t n_statuses;
 };
 
-struct upload {
-	uint8_t *data;
-	size_t size;
-};
-
-static void copy_value(struct MHD_Connection *conn, enum MHD_ValueKind kind, const char *key,
-		       char *out, size_t size)
+/* On the peer's thread, under its lock. */
+static void on_request(void *arg, const struct hf_request *hr, struct hf_answer *ans)
 {
-	const char *v = MHD_lookup_connection_value(conn, kind, key);
-
-	snprintf(out, size, "%s", v ? v : "");
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
-{
-	struct server *s = cls;
-	struct upload *up = *con_cls;
-	struct MHD_Response *resp;
+	struct server *s = arg;
+	const char *body = "{}";
 	struct req *r;
-	int status = 200;
-	const char *body = "{}", *type = "application/proto", *after = NULL;
-	struct timespec ts;
-	enum MHD_Result ret;
 
-	if (!up) {
-		up = calloc(1, sizeof(*up));
-		*con_cls = up;
-		return up ? MHD_YES : MHD_NO;
-	}
-	if (*upload_data_size) {
-		uint8_t *p = malloc(up->size + *upload_data_size);
-
-		if (!p)
-			return MHD_NO;
-		if (up->size)
-			memcpy(p, up->data, up->size);
-		memcpy(p + up->size, upload_data, *upload_data_size);
-		free(up->data);
-		up->data = p;
-		up->size += *upload_data_size;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&s->mu);
+	ans->content_type = "application/proto";
 	if (s->n_reqs < MAX_REQS) {
 		r = &s->reqs[s->n_reqs];
-		snprintf(r->path, sizeof(r->path), "%s %s", method, url);
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "name", r->query_name,
-			   sizeof(r->query_name));
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "from", r->from, sizeof(r->from));
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "until", r->until, sizeof(r->until));
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "format", r->format, sizeof(r->format));
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "spyName", r->spy, sizeof(r->spy));
-		copy_value(conn, MHD_GET_ARGUMENT_KIND, "sampleRate", r->rate, sizeof(r->rate));
-		copy_value(conn, MHD_HEADER_KIND, "Content-Type", r->ctype, sizeof(r->ctype));
-		copy_value(conn, MHD_HEADER_KIND, "Connect-Protocol-Version", r->connect,
-			   sizeof(r->connect));
-		copy_value(conn, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
-		copy_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID", r->tenant, sizeof(r->tenant));
-		copy_value(conn, MHD_HEADER_KIND, "X-Custom", r->custom, sizeof(r->custom));
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		r->at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-		r->body = up->data;
-		r->body_size = up->size;
-		up->data = NULL;
+		snprintf(r->path, sizeof(r->path), "%s %s", hr->method, hr->url);
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "name", r->query_name, sizeof(r->query_name));
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "from", r->from, sizeof(r->from));
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "until", r->until, sizeof(r->until));
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "format", r->format, sizeof(r->format));
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "spyName", r->spy, sizeof(r->spy));
+		hf_value(hr, MHD_GET_ARGUMENT_KIND, "sampleRate", r->rate, sizeof(r->rate));
+		hf_value(hr, MHD_HEADER_KIND, "Content-Type", r->ctype, sizeof(r->ctype));
+		hf_value(hr, MHD_HEADER_KIND, "Connect-Protocol-Version", r->connect,
+			 sizeof(r->connect));
+		hf_value(hr, MHD_HEADER_KIND, "Authorization", r->auth, sizeof(r->auth));
+		hf_value(hr, MHD_HEADER_KIND, "X-Scope-OrgID", r->tenant, sizeof(r->tenant));
+		hf_value(hr, MHD_HEADER_KIND, "X-Custom", r->custom, sizeof(r->custom));
+		r->at_ms = hf_now_ms();
+		r->body = malloc(hr->body_size + 1);
+		hf_check(r->body != NULL, "malloc");
+		if (hr->body_size)
+			memcpy(r->body, hr->body, hr->body_size);
+		r->body_size = hr->body_size;
 		if (s->n_reqs < s->n_statuses) {
-			status = s->statuses[s->n_reqs];
+			ans->status = (unsigned)s->statuses[s->n_reqs];
 			body = s->bodies[s->n_reqs];
-			type = s->types[s->n_reqs];
-			after = s->retry_after[s->n_reqs];
+			ans->content_type = s->types[s->n_reqs];
+			ans->retry_after = s->retry_after[s->n_reqs];
 		}
 		s->n_reqs++;
 	}
-	pthread_mutex_unlock(&s->mu);
-	free(up->data);
-	free(up);
-	*con_cls = NULL;
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
-	MHD_add_response_header(resp, "Content-Type", type);
-	if (after)
-		MHD_add_response_header(resp, "Retry-After", after);
-	ret = MHD_queue_response(conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct upload *up = *con_cls;
-
-	if (up) {
-		free(up->data);
-		free(up);
-		*con_cls = NULL;
-	}
+	hf_text(ans, body);
 }
 
 static void server_start(struct server *s)
 {
-	const union MHD_DaemonInfo *info;
-
-	pthread_mutex_init(&s->mu, NULL);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR,
-				NULL, MHD_OPTION_END);
-	assert_non_null(s->d);
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	assert_non_null(info);
-	s->port = info->port;
+	s->peer = (struct hf_peer){.handler = on_request, .arg = s};
+	hf_start(&s->peer, 0);
+	s->port = (unsigned)s->peer.port;
 }
 
 static void server_stop(struct server *s)
 {
-	MHD_stop_daemon(s->d);
+	hf_stop(&s->peer);
 	for (size_t i = 0; i < s->n_reqs; i++)
 		free(s->reqs[i].body);
-	pthread_mutex_destroy(&s->mu);
 }
 
 static void answer(struct server *s, int status, const char *type, const char *body,
@@ -184,35 +113,11 @@ static void answer(struct server *s, int status, const char *type, const char *b
 
 /* ---- the pipeline ---- */
 
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-static void *feeder_create(struct pf_component *c, const void *config)
-{
-	return c;
-}
-
-static void feeder_shutdown(void *inst, pf_done_fn done)
-{
-	done(inst);
-}
-
-static const struct pf_component_def feeder_def = {
-	.kind = PF_RECEIVER,
-	.type = "feeder",
-	.doc = "Test receiver driven by the test.",
-	.options = no_options,
-	.config_size = 1,
-	.create = feeder_create,
-	.shutdown = feeder_shutdown,
-};
-
-static const struct pf_component_def *const registry[] = {&feeder_def, &pf_exporter_pyroscope,
+static const struct pf_component_def *const registry[] = {&sh_feeder_def, &pf_exporter_pyroscope,
 							  NULL};
 
 static void env_start(struct sh_env *env, const struct server *s, const char *extra)
 {
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
 	char yaml[2048];
 
 	snprintf(yaml, sizeof(yaml),
@@ -223,30 +128,7 @@ static void env_start(struct sh_env *env, const struct server *s, const char *ex
 		 "service:\n  pipelines:\n    profiles:\n"
 		 "      receivers: [feeder]\n      exporters: [pyroscope]\n",
 		 s->port, extra);
-	memset(env, 0, sizeof(*env));
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
-}
-
-struct done_cond {
-	struct pf_component *c;
-	uint64_t want;
-};
-
-static bool all_done(void *arg)
-{
-	struct done_cond *d = arg;
-
-	return pf_component_counter(d->c, PF_CTR_EXPORTER_SENT) +
-		       pf_component_counter(d->c, PF_CTR_EXPORTER_SEND_FAILED) >=
-	       d->want;
+	sh_env_start_with(env, yaml, registry);
 }
 
 /* A cpu batch (samples/count + cpu/nanoseconds) of `service` with 3 samples. */
@@ -328,13 +210,9 @@ static bool is_uuid4(const char *s)
 static void run_batch(struct server *s, const char *extra, struct pf_batch *b, uint64_t want,
 		      struct sh_env *env)
 {
-	struct done_cond cond;
-
 	env_start(env, s, extra);
-	cond.c = sh_find(env, PF_EXPORTER, "pyroscope");
-	cond.want = want;
 	assert_int_equal(pf_component_emit(sh_find(env, PF_RECEIVER, "feeder"), b), PF_OK);
-	assert_true(sh_run_until(env, all_done, &cond, 10000));
+	assert_true(sh_wait_settled(env, "pyroscope", want, 10000));
 	sh_env_shutdown(env);
 }
 
