@@ -197,6 +197,15 @@ static void free_map(struct pf_string_map *m)
 	m->n = 0;
 }
 
+static void free_list(const struct pf_option *o, struct pf_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		pf_coptions_free(o->section, (char *)l->items + i * o->elem_size);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
 void pf_coptions_free(const struct pf_option *table, void *config)
 {
 	for (const struct pf_option *o = table; o && o->name; o++) {
@@ -209,6 +218,7 @@ void pf_coptions_free(const struct pf_option *table, void *config)
 		case PF_OPT_STRINGS: free_strings(f); break;
 		case PF_OPT_MAP: free_map(f); break;
 		case PF_OPT_SECTION: pf_coptions_free(o->section, f); break;
+		case PF_OPT_LIST: free_list(o, f); break;
 		default: break;
 		}
 	}
@@ -300,6 +310,48 @@ out_free_map:
 	return rc;
 }
 
+/* A sequence of mappings, each applied over the section's defaults. */
+static int apply_list(const struct pf_option *opt, const struct pf_cnode *v, const char *path,
+		      struct pf_list *dst, const struct apply *a)
+{
+	struct pf_list l = {0};
+	char item_path[PATH_MAX_LEN];
+	int rc = 0;
+
+	if (v->n) {
+		l.items = calloc(v->n, opt->elem_size);
+		if (!l.items)
+			return -ENOMEM;
+	}
+	for (; l.n < v->n; l.n++) {
+		void *elem = (char *)l.items + l.n * opt->elem_size;
+		const struct pf_cnode *item = v->items[l.n];
+
+		snprintf(item_path, sizeof(item_path), "%s[%zu]", path, l.n);
+		if (item->kind != PF_CNODE_MAP) {
+			char msg[MSG_LEN];
+			snprintf(msg, sizeof(msg), "expected a mapping of options, got %s",
+				 pf_cnode_kind_name(item));
+			rc = option_error(a, item, item_path, msg);
+			goto out_free_list;
+		}
+		rc = pf_coptions_defaults(opt->section, elem, a->err);
+		if (rc == 0)
+			rc = apply_map(opt->section, item, item, item_path, elem, a);
+		if (rc < 0) {
+			l.n++; /* free what this element holds too */
+			goto out_free_list;
+		}
+	}
+	free_list(opt, dst);
+	*dst = l;
+	return 0;
+
+out_free_list:
+	free_list(opt, &l);
+	return rc;
+}
+
 /* Applies a non-null node to one option. */
 static int apply_value(const struct pf_option *opt, const struct pf_cnode *v, const char *path,
 		       void *config, const struct apply *a)
@@ -309,12 +361,14 @@ static int apply_value(const struct pf_option *opt, const struct pf_cnode *v, co
 	enum pf_cnode_kind want = PF_CNODE_SCALAR;
 	if (opt->type == PF_OPT_SECTION || opt->type == PF_OPT_MAP)
 		want = PF_CNODE_MAP;
-	else if (opt->type == PF_OPT_STRINGS)
+	else if (opt->type == PF_OPT_STRINGS || opt->type == PF_OPT_LIST)
 		want = PF_CNODE_SEQ;
 	if (v->kind != want) {
 		const char *expected = "a mapping of options";
 		if (opt->type == PF_OPT_STRINGS)
 			expected = "a list of strings";
+		else if (opt->type == PF_OPT_LIST)
+			expected = "a list of mappings";
 		else if (opt->type == PF_OPT_MAP)
 			expected = "a mapping of strings";
 		if (want == PF_CNODE_SCALAR)
@@ -329,6 +383,7 @@ static int apply_value(const struct pf_option *opt, const struct pf_cnode *v, co
 	case PF_OPT_SECTION: return apply_map(opt->section, v, v, path, f, a);
 	case PF_OPT_STRINGS: return apply_strings(v, path, f, a);
 	case PF_OPT_MAP: return apply_string_map(v, path, f, a);
+	case PF_OPT_LIST: return apply_list(opt, v, path, f, a);
 	default: break;
 	}
 	int rc = parse_scalar(opt, v->text, f, msg, sizeof(msg));
@@ -460,7 +515,8 @@ int pf_option_parse(const struct pf_option *opt, const char *text, void *config,
 		    struct pf_error *err)
 {
 	char msg[MSG_LEN];
-	if (opt->type != PF_OPT_STRINGS && opt->type != PF_OPT_MAP && opt->type != PF_OPT_SECTION) {
+	if (opt->type != PF_OPT_STRINGS && opt->type != PF_OPT_MAP && opt->type != PF_OPT_SECTION &&
+	    opt->type != PF_OPT_LIST) {
 		int rc = parse_scalar(opt, text, field_of(config, opt), msg, sizeof(msg));
 		if (rc == -EINVAL)
 			return pf_error_set(err, NULL, "option \"%s\": %s", opt->name, msg);

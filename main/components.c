@@ -107,7 +107,7 @@ static void put_options(FILE *f, const struct pf_option *opts, int indent)
 		fprintf(f, "%*s  doc: ", indent, "");
 		put_str(f, o->doc ? o->doc : "");
 		fputc('\n', f);
-		if (o->type == PF_OPT_SECTION && o->section) {
+		if ((o->type == PF_OPT_SECTION || o->type == PF_OPT_LIST) && o->section) {
 			fprintf(f, "%*s  options:\n", indent, "");
 			put_options(f, o->section, indent + 4);
 		}

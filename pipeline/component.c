@@ -138,6 +138,14 @@ bool pf_component_pipelines_ready(const struct pf_component *c)
 	return pf_service_ready(c->svc);
 }
 
+void *pf_component_extension(const struct pf_component *c, const char *id,
+			     const struct pf_component_def *def)
+{
+	const struct pf_component *x = pf_service_find(c->svc, PF_EXTENSION, id);
+
+	return x && x->def == def ? x->inst : NULL;
+}
+
 void pf_component_set_transport(struct pf_component *c, const char *transport)
 {
 	c->transport = transport ? transport : "";

@@ -130,4 +130,11 @@ void pf_component_set_transport(struct pf_component *c, const char *transport);
 /* For extensions: true once every pipeline has started and none is stopping. */
 bool pf_component_pipelines_ready(const struct pf_component *c);
 
+/* The instance of extension `id` ("type[/name]", listed in
+ * service.extensions) when it is of type `def` and was created; NULL
+ * otherwise. Extensions start before every pipeline, so exporters may look
+ * theirs up (auth.authenticator) in start. */
+void *pf_component_extension(const struct pf_component *c, const char *id,
+			     const struct pf_component_def *def);
+
 #endif

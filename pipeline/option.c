@@ -17,6 +17,7 @@ const char *pf_option_type_name(enum pf_option_type type)
 	case PF_OPT_STRINGS: return "list";
 	case PF_OPT_MAP: return "map";
 	case PF_OPT_SECTION: return "section";
+	case PF_OPT_LIST: return "list of sections";
 	}
 	return "?";
 }

@@ -25,6 +25,9 @@
  *   PF_OPT_STRINGS   struct pf_strings   a YAML sequence of scalars
  *   PF_OPT_MAP       struct pf_string_map  a YAML mapping of scalar to scalar
  *   PF_OPT_SECTION   a nested struct described by `section`
+ *   PF_OPT_LIST      struct pf_list   a YAML sequence of mappings, each parsed
+ *                    by `section` (defaults applied) into an element of
+ *                    `elem_size` bytes
  * The memory behind strings, lists and maps belongs to config/.
  */
 
@@ -39,6 +42,7 @@ enum pf_option_type {
 	PF_OPT_STRINGS,
 	PF_OPT_MAP,
 	PF_OPT_SECTION,
+	PF_OPT_LIST,
 };
 
 /* Row flags. */
@@ -59,16 +63,23 @@ struct pf_string_map {
 	size_t n;
 };
 
+/* PF_OPT_LIST: n elements of the row's elem_size bytes each. */
+struct pf_list {
+	void *items;
+	size_t n;
+};
+
 struct pf_option {
 	const char *name;
 	enum pf_option_type type;
 	const char *def; /* default as YAML text, or NULL */
 	double min, max; /* bounds for INT, DOUBLE, DURATION (ns), SIZE; min == max means none */
 	const char *const *choices;	 /* PF_OPT_ENUM: NULL-terminated */
-	const struct pf_option *section; /* PF_OPT_SECTION: nested table, ends with a NULL name */
+	const struct pf_option *section; /* PF_OPT_SECTION/LIST: nested table, NULL name ends */
 	unsigned flags;
-	size_t offset;	 /* offsetof(config struct, field) */
-	const char *doc; /* one line */
+	size_t offset;	  /* offsetof(config struct, field) */
+	const char *doc;  /* one line */
+	size_t elem_size; /* PF_OPT_LIST: bytes of one element's struct */
 };
 
 /* A table ends with a row whose name is NULL. */

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The headers_setter extension as exporters use it: per-batch header edits carried in front of a queued payload. */
+#ifndef PF_EXTENSIONS_HEADERS_SETTER_H
+#define PF_EXTENSIONS_HEADERS_SETTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
+
+/*
+ * contrib's headers_setter: a list of {key, value | from_context,
+ * default_value, action} applied to an exporter's request headers. An
+ * exporter with `auth: {authenticator: headers_setter[/name]}` finds the
+ * extension in start, resolves the edits for each batch when it queues the
+ * batch's payload (from_context reads the batch's client metadata, see the
+ * otlp receiver's include_metadata), stores them in front of the payload
+ * with pf_headers_setter_wrap(), and applies them to each attempt's
+ * headers with pf_headers_apply(). The edits thus survive retries and a
+ * file-backed queue.
+ */
+
+extern const struct pf_component_def pf_extension_headers_setter;
+
+struct pf_headers_setter;
+
+/* The running headers_setter extension `id` for exporter c, or NULL after
+ * logging why (not listed in service.extensions, or another type). */
+const struct pf_headers_setter *pf_headers_setter_find(struct pf_component *c, const char *id);
+
+/* A new buffer holding the edits of `hs` for batch b followed by the
+ * `size` bytes of `payload` (which stays the caller's). Returns 0 with *out
+ * malloc'd and *out_size set, or -ENOMEM. */
+int pf_headers_setter_wrap(const struct pf_headers_setter *hs, const struct pf_batch *b,
+			   const void *payload, size_t size, uint8_t **out, size_t *out_size);
+
+/* The length of the edits block at the front of data (the payload follows
+ * it); 0 when data carries none (a payload queued without an
+ * authenticator), -EINVAL when the block is corrupt. */
+ssize_t pf_headers_block_len(const void *data, size_t size);
+
+/*
+ * Applies the edits of block (len bytes, as pf_headers_block_len() found)
+ * to a request's headers, `n` lines "Name: value" (names compared without
+ * case): insert adds a header that is absent, update replaces one that is
+ * present, upsert does either, delete removes it. Returns 0 with *out a
+ * malloc'd array of *n_out malloc'd lines (free with pf_headers_lines_free),
+ * -EINVAL (corrupt block) or -ENOMEM.
+ */
+int pf_headers_apply(const void *block, size_t len, const char *const *lines, size_t n, char ***out,
+		     size_t *n_out);
+
+/* Frees lines made by pf_headers_apply(). Takes NULL. */
+void pf_headers_lines_free(char **lines, size_t n);
+
+#endif
