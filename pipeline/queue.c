@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,7 +20,6 @@
 #define LOG_EVERY_MS 1000
 
 enum item_state {
-	ST_WRITING,  /* being written to disk */
 	ST_READY,    /* in the ready list */
 	ST_LOADING,  /* taken by a consumer, being read from disk */
 	ST_SENDING,  /* taken by a consumer, the exporter has it */
@@ -28,7 +28,6 @@ enum item_state {
 };
 
 enum work_kind {
-	WORK_WRITE,
 	WORK_READ,
 	WORK_REMOVE,
 };
@@ -42,7 +41,6 @@ struct pf_queue_item {
 	size_t size;
 	void *data; /* the payload when in memory, else NULL */
 	bool on_disk;
-	bool evicted;	   /* evicted while being written: remove once written */
 	uint64_t first_ms; /* first send attempt */
 	uint64_t due_ms;   /* ST_WAITING: when to retry */
 	struct pf_backoff backoff;
@@ -64,6 +62,7 @@ struct pf_queue {
 	struct pf_retry_config retry;
 	struct pf_queue_ops ops;
 	char *dir;   /* storage file: the exporter's own subdirectory */
+	int dir_fd;  /* storage file: dir itself, or -1 */
 	int lock_fd; /* storage file: flock'd <dir>/.lock, or -1 */
 	uv_loop_t *loop;
 	uv_timer_t timer;
@@ -72,12 +71,21 @@ struct pf_queue {
 	pf_queue_closed_fn closed;
 	void *closed_arg;
 
-	struct item_list ready;	  /* FIFO of ST_WRITING and ST_READY */
+	struct item_list ready;	  /* FIFO of ST_READY */
 	struct item_list waiting; /* ST_WAITING, by due_ms */
-	uint64_t used;		  /* sizer units of ST_WRITING and ST_READY */
+	uint64_t used;		  /* sizer units of ST_READY */
 	size_t busy;		  /* items taken by consumers */
 	size_t works;		  /* thread-pool jobs not completed */
-	size_t writing;
+
+	/* Requests written but not yet flushed: they wait in `unsynced`
+	 * while one job flushes `syncing` (the two arrays swap). */
+	struct pf_queue_file_entry *unsynced, *syncing;
+	size_t n_unsynced, cap_unsynced, n_syncing, cap_syncing;
+	uv_work_t sync_work;
+	int sync_rc;
+	uint64_t last_store_log_ms;
+	uint64_t store_log_suppressed;
+
 	uint64_t disk_bytes;
 	uint64_t evicted;
 	uint64_t next_seq;
@@ -235,9 +243,6 @@ static void work_run(uv_work_t *w)
 	const char *dir = it->q->dir;
 
 	switch (it->work_kind) {
-	case WORK_WRITE:
-		it->work_rc = pf_queue_file_write(dir, it->seq, it->items, it->data, it->size);
-		break;
 	case WORK_READ:
 		it->work_rc =
 			pf_queue_file_read(dir, it->seq, it->items, &it->read_data, &it->read_size);
@@ -322,34 +327,6 @@ static void work_done(uv_work_t *w, int status)
 
 	q->works--;
 	switch (it->work_kind) {
-	case WORK_WRITE:
-		q->writing--;
-		if (rc < 0) {
-			/* keep it in memory: it is sent, but not kept over a restart */
-			pf_log(pf_component_logger(q->c), PF_LOG_WARN,
-			       "could not store a request in %s: %s; keeping it in memory only",
-			       q->dir, strerror(-rc));
-			if (!it->evicted)
-				q->disk_bytes -= it->size;
-			it->on_disk = false;
-		}
-		if (it->evicted) {
-			/* counted and unlisted by make_disk_room */
-			if (it->on_disk) {
-				it->state = ST_REMOVING;
-				start_work(it, WORK_REMOVE);
-			} else {
-				item_free(it);
-			}
-			break;
-		}
-		if (q->expired) {
-			/* unlisted by expire */
-			item_release(it);
-			break;
-		}
-		it->state = ST_READY;
-		break;
 	case WORK_READ:
 		if (rc < 0) {
 			pf_log(pf_component_logger(q->c), PF_LOG_WARN,
@@ -390,8 +367,7 @@ static void work_done(uv_work_t *w, int status)
 
 static void dispatch(struct pf_queue *q)
 {
-	while (!q->expired && q->ready.head && q->ready.head->state == ST_READY &&
-	       q->busy < consumers(q)) {
+	while (!q->expired && q->ready.head && q->busy < consumers(q)) {
 		struct pf_queue_item *it = q->ready.head;
 
 		list_remove(&q->ready, it);
@@ -415,9 +391,7 @@ static void expire(struct pf_queue *q)
 		struct pf_queue_item *it = q->ready.head;
 		list_remove(&q->ready, it);
 		q->used -= cost(q, it->size, it->items);
-		if (it->state == ST_READY)
-			item_release(it);
-		/* else being written: released when the write ends */
+		item_release(it);
 	}
 	while (q->waiting.head) {
 		struct pf_queue_item *it = q->waiting.head;
@@ -444,9 +418,10 @@ static void on_closed(uv_handle_t *h)
 
 static bool drained(const struct pf_queue *q)
 {
-	if (q->busy || q->works)
+	/* written requests are flushed even after the deadline */
+	if (q->busy || q->works || q->n_unsynced)
 		return false;
-	return q->expired || (!q->ready.head && !q->writing);
+	return q->expired || !q->ready.head;
 }
 
 static void on_timer(uv_timer_t *t)
@@ -487,8 +462,7 @@ static void arm(struct pf_queue *q)
 		return;
 	}
 	uint64_t now = uv_now(q->loop), when = UINT64_MAX;
-	if (!q->expired && q->ready.head && q->ready.head->state == ST_READY &&
-	    q->busy < consumers(q))
+	if (!q->expired && q->ready.head && q->busy < consumers(q))
 		when = now;
 	if (!q->expired && q->waiting.head && q->waiting.head->due_ms < when)
 		when = q->waiting.head->due_ms;
@@ -556,6 +530,114 @@ void pf_queue_done(struct pf_queue_item *it, const struct pf_send_result *res)
 	arm(q);
 }
 
+/* ---- writing to disk before PF_OK, flushing on the thread pool ---- */
+
+static void sync_run(uv_work_t *w)
+{
+	struct pf_queue *q = w->data;
+
+	q->sync_rc = pf_queue_file_sync(q->dir_fd, q->syncing, q->n_syncing);
+}
+
+static void sync_done(uv_work_t *w, int status);
+
+/* Flushes what was written since the last flush began, unless one runs. */
+static void sync_start(struct pf_queue *q)
+{
+	if (!q->loop || q->n_syncing || !q->n_unsynced)
+		return;
+	struct pf_queue_file_entry *e = q->syncing;
+	size_t cap = q->cap_syncing;
+
+	q->syncing = q->unsynced;
+	q->cap_syncing = q->cap_unsynced;
+	q->n_syncing = q->n_unsynced;
+	q->unsynced = e;
+	q->cap_unsynced = cap;
+	q->n_unsynced = 0;
+	q->sync_rc = 0;
+	q->sync_work.data = q;
+	q->works++;
+	if (uv_queue_work(q->loop, &q->sync_work, sync_run, sync_done) < 0) {
+		/* only fails on misuse; run it here rather than not at all */
+		sync_run(&q->sync_work);
+		sync_done(&q->sync_work, 0);
+	}
+}
+
+/* Logs a storage failure, at most once a second. */
+static void store_warn(struct pf_queue *q, const char *what, int rc)
+{
+	uint64_t now = now_ms(q);
+
+	if (q->last_store_log_ms && now - q->last_store_log_ms < LOG_EVERY_MS) {
+		q->store_log_suppressed++;
+		return;
+	}
+	if (q->store_log_suppressed)
+		pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+		       "%s in %s: %s (and %" PRIu64 " more since the last message)", what, q->dir,
+		       strerror(-rc), q->store_log_suppressed);
+	else
+		pf_log(pf_component_logger(q->c), PF_LOG_WARN, "%s in %s: %s", what, q->dir,
+		       strerror(-rc));
+	q->last_store_log_ms = now ? now : 1;
+	q->store_log_suppressed = 0;
+}
+
+static void sync_done(uv_work_t *w, int status)
+{
+	struct pf_queue *q = w->data;
+	int rc = status < 0 ? status : q->sync_rc;
+
+	q->works--;
+	/* the files stay: they still survive a restart of the process */
+	if (rc < 0)
+		store_warn(q, "could not flush stored requests", rc);
+	q->n_syncing = 0;
+	sync_start(q);
+	arm(q);
+}
+
+/* Makes room to note one more written request, so that a request is
+ * never on disk without being flushed later. */
+static int reserve_unsynced(struct pf_queue *q)
+{
+	if (q->n_unsynced < q->cap_unsynced)
+		return 0;
+	size_t cap = q->cap_unsynced ? 2 * q->cap_unsynced : 16;
+	struct pf_queue_file_entry *grown = calloc(cap, sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	if (q->n_unsynced)
+		memcpy(grown, q->unsynced, q->n_unsynced * sizeof(*grown));
+	free(q->unsynced);
+	q->unsynced = grown;
+	q->cap_unsynced = cap;
+	return 0;
+}
+
+/* Writes a new request's file on the loop, before PF_OK, so that a
+ * request the caller was told is queued survives kill -9; the fsync that
+ * makes it survive a power loss follows on the thread pool. A request that
+ * cannot be written is kept in memory only (sent, not kept over a
+ * restart). */
+static void store(struct pf_queue *q, struct pf_queue_item *it, const void *data)
+{
+	int rc = pf_queue_file_put(q->dir_fd, it->seq, it->items, data, it->size);
+
+	if (rc < 0) {
+		store_warn(q, "could not store a request (kept in memory only)", rc);
+		return;
+	}
+	it->on_disk = true;
+	q->disk_bytes += it->size;
+	q->unsynced[q->n_unsynced++] =
+		(struct pf_queue_file_entry){.seq = it->seq, .items = it->items, .size = it->size};
+	sync_start(q);
+}
+
 /* Frees the oldest waiting requests until `need` more payload bytes fit
  * under max_size. Returns true when they fit. */
 static bool make_disk_room(struct pf_queue *q, uint64_t need)
@@ -570,7 +652,7 @@ static bool make_disk_room(struct pf_queue *q, uint64_t need)
 		return true;
 	uint64_t evictable = 0;
 	for (struct pf_queue_item *e = q->ready.head; e; e = e->next)
-		evictable += e->on_disk ? e->size : 0; /* written or being written */
+		evictable += e->on_disk ? e->size : 0;
 	if (q->disk_bytes - evictable + need > limit)
 		return false; /* what is on disk is being sent: refuse rather than evict */
 	struct pf_queue_item *it = q->ready.head;
@@ -581,10 +663,7 @@ static bool make_disk_room(struct pf_queue *q, uint64_t need)
 			q->used -= cost(q, it->size, it->items);
 			q->evicted++;
 			drop(q, it, "evicted", "sending_queue.max_size reached", false);
-			if (it->state == ST_WRITING) {
-				q->disk_bytes -= it->size;
-				it->evicted = true;
-			} else if (q->loop) {
+			if (q->loop) {
 				item_finish(it);
 			} else {
 				/* at create: no loop yet, remove it here */
@@ -619,6 +698,8 @@ int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items
 		pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
 		return -EMSGSIZE;
 	}
+	if (file_storage(q) && reserve_unsynced(q) < 0)
+		return -ENOMEM;
 	if (!pf_queue_has_room(q, size, items) || (file_storage(q) && !make_disk_room(q, size))) {
 		if (!q->cfg.block_on_overflow)
 			pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
@@ -628,19 +709,12 @@ int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items
 	struct pf_queue_item *it = item_new(q, q->next_seq++, items, size);
 	if (!it)
 		return -ENOMEM;
+	if (file_storage(q))
+		store(q, it, data);
 	it->data = data;
+	it->state = ST_READY;
 	q->used += c;
-	if (file_storage(q) && q->loop) {
-		it->on_disk = true;
-		it->state = ST_WRITING;
-		q->disk_bytes += size;
-		q->writing++;
-		list_push_tail(&q->ready, it);
-		start_work(it, WORK_WRITE);
-	} else {
-		it->state = ST_READY;
-		list_push_tail(&q->ready, it);
-	}
+	list_push_tail(&q->ready, it);
 	update_gauges(q);
 	arm(q);
 	return PF_OK;
@@ -694,6 +768,7 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
 	q->retry = *retry;
 	q->ops = *ops;
 	q->next_seq = 1;
+	q->dir_fd = -1;
 	q->lock_fd = -1;
 	q->rng = (uv_hrtime() ^ (uint64_t)(uintptr_t)q) | 1;
 	if (cfg->storage == PF_QUEUE_STORAGE_FILE) {
@@ -706,6 +781,12 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
 			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot use %s: %s",
 			       q->dir ? q->dir : cfg->directory,
 			       rc == -EBUSY ? "another process uses this queue" : strerror(-rc));
+			goto out_destroy;
+		}
+		q->dir_fd = open(q->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (q->dir_fd < 0) {
+			pf_log(lg, PF_LOG_ERROR, "sending_queue: cannot open %s: %s", q->dir,
+			       strerror(errno));
 			goto out_destroy;
 		}
 		rc = load_stored(q);
@@ -732,6 +813,7 @@ int pf_queue_start(struct pf_queue *q, uv_loop_t *loop)
 	q->timer.data = q;
 	q->started = true;
 	update_gauges(q);
+	sync_start(q); /* requests enqueued before start */
 	arm(q);
 	return 0;
 }
@@ -766,8 +848,12 @@ void pf_queue_destroy(struct pf_queue *q)
 			pf_component_drop(q->c, "shutdown", it->items);
 		item_free(it);
 	}
+	if (q->dir_fd >= 0)
+		close(q->dir_fd);
 	if (q->lock_fd >= 0)
 		close(q->lock_fd);
+	free(q->unsynced);
+	free(q->syncing);
 	free(q->dir);
 	free(q);
 }
@@ -776,7 +862,7 @@ void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st)
 {
 	st->queued = q->ready.n;
 	st->in_flight = q->busy;
-	st->writing = q->writing;
+	st->writing = q->n_unsynced + q->n_syncing;
 	st->disk_bytes = q->disk_bytes;
 	st->evicted = q->evicted;
 }

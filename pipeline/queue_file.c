@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -23,6 +24,8 @@
 #define MAGIC	    "PFQ1"
 #define VERSION	    1u
 #define NAME_MAX_Q  64
+/* the temp name of pf_files_write(): ".<name>.XXXXXX.tmp", so a crash's are cleaned the same way */
+#define PUT_TEMP ".000000.tmp"
 /* Requests are encoded batches; anything bigger is not ours. */
 #define MAX_PAYLOAD ((uint64_t)1 << 34)
 
@@ -126,23 +129,113 @@ static int scan(const char *dir, int (*fn)(void *arg, const struct pf_queue_file
 	return rc;
 }
 
+static void fill_header(unsigned char *hdr, uint64_t items, const void *data, size_t size)
+{
+	memcpy(hdr, MAGIC, 4);
+	put_u32(hdr + 4, VERSION);
+	put_u64(hdr + 8, items);
+	put_u64(hdr + 16, size);
+	put_u64(hdr + 24, XXH64(data, size, 0));
+}
+
+/* Writes the header and the payload with as few calls as the kernel allows. */
+static int write_request(int fd, const unsigned char *hdr, const void *data, size_t size)
+{
+	struct iovec iov[2] = {{(void *)hdr, HEADER_SIZE}, {(void *)data, size}};
+	int n_iov = size ? 2 : 1;
+	struct iovec *v = iov;
+
+	while (n_iov > 0) {
+		ssize_t n = writev(fd, v, n_iov);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		while (n_iov > 0 && (size_t)n >= v->iov_len) {
+			n -= (ssize_t)v->iov_len;
+			v++;
+			n_iov--;
+		}
+		if (n_iov > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+int pf_queue_file_put(int dir_fd, uint64_t seq, uint64_t items, const void *data, size_t size)
+{
+	char name[NAME_MAX_Q], tmp[NAME_MAX_Q + sizeof(PUT_TEMP) + 1];
+	unsigned char hdr[HEADER_SIZE];
+	int fd, rc;
+
+	file_name(name, sizeof(name), seq, items);
+	snprintf(tmp, sizeof(tmp), ".%s" PUT_TEMP, name);
+	fill_header(hdr, items, data, size);
+	/* the queue holds the directory's lock and seqs are unique: no other
+	 * writer of this temp name; one left by a crash is truncated */
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	rc = write_request(fd, hdr, data, size);
+	if (rc < 0)
+		goto out_close;
+	if (close(fd) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	/* complete before it gets its name: a kill between leaves a temp file */
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
+		rc = -errno;
+		goto out_unlink;
+	}
+	return 0;
+
+out_close:
+	close(fd);
+out_unlink:
+	unlinkat(dir_fd, tmp, 0);
+	return rc;
+}
+
+int pf_queue_file_sync(int dir_fd, const struct pf_queue_file_entry *e, size_t n)
+{
+	char name[NAME_MAX_Q];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		file_name(name, sizeof(name), e[i].seq, e[i].items);
+		int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			if (errno != ENOENT && !rc) /* ENOENT: acknowledged already */
+				rc = -errno;
+			continue;
+		}
+		if (fsync(fd) < 0 && !rc)
+			rc = -errno;
+		close(fd);
+	}
+	/* the names (renames and removals) */
+	if (fsync(dir_fd) < 0 && errno != EINVAL && !rc)
+		rc = -errno;
+	return rc;
+}
+
 int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data,
 			size_t size)
 {
-	char name[NAME_MAX_Q];
-	unsigned char *buf = calloc(1, HEADER_SIZE + size);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, MAGIC, 4);
-	put_u32(buf + 4, VERSION);
-	put_u64(buf + 8, items);
-	put_u64(buf + 16, size);
-	put_u64(buf + 24, XXH64(data, size, 0));
-	if (size)
-		memcpy(buf + HEADER_SIZE, data, size);
-	file_name(name, sizeof(name), seq, items);
-	int rc = pf_files_replace(dir, name, buf, HEADER_SIZE + size);
-	free(buf);
+	struct pf_queue_file_entry e = {.seq = seq, .items = items, .size = size};
+	int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (dir_fd < 0)
+		return -errno;
+	rc = pf_queue_file_put(dir_fd, seq, items, data, size);
+	if (rc == 0)
+		rc = pf_queue_file_sync(dir_fd, &e, 1);
+	close(dir_fd);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The sending queue's disk storage: one file per request (blocking; thread pool or startup only). */
+/* The sending queue's disk storage: one file per request (blocking calls). */
 #ifndef PF_QUEUE_FILE_H
 #define PF_QUEUE_FILE_H
 
@@ -8,8 +8,8 @@
 
 /*
  * Layout of a queue directory: one file per request not yet acknowledged,
- * named q-<seq as 16 hex digits>-<samples>.req, written atomically (temp file,
- * fsync, rename). The names are the queue's indices: the write index is the
+ * named q-<seq as 16 hex digits>-<samples>.req, written whole into a temp file
+ * and then renamed, so a name always holds a complete request. The names are the queue's indices: the write index is the
  * highest seq plus one, the read order is ascending seq, and a request that
  * is being sent (the Collector's "dispatched" list) keeps its file until it
  * is acknowledged, so after a crash or kill -9 every file present is sent
@@ -36,7 +36,26 @@ int pf_queue_file_open(const char *base, const char *id, char **dir, int *lock_f
  * a negative errno. */
 int pf_queue_file_list(const char *dir, struct pf_queue_file_entry **entries, size_t *n);
 
-/* Writes one request atomically. Returns 0 or a negative errno. */
+/*
+ * Writes one request without waiting for the disk: into a temp file, renamed
+ * to the request's name once complete (no fsync). From its return the
+ * request survives the death of the process (kill -9, crash): the kernel
+ * holds it. It survives a power loss or kernel crash only once
+ * pf_queue_file_sync() has covered it; before, it may come back empty or
+ * torn, which pf_queue_file_read() reports as -EBADMSG. `dir_fd` is the
+ * queue directory, opened O_DIRECTORY. Cheap enough for the loop thread
+ * (page-cache copy; blocks only when the kernel throttles dirty pages).
+ * Returns 0 or a negative errno, leaving no file.
+ */
+int pf_queue_file_put(int dir_fd, uint64_t seq, uint64_t items, const void *data, size_t size);
+
+/* Flushes the files of `n` requests written by pf_queue_file_put() to the
+ * disk (those removed since are skipped), then the directory. Blocking:
+ * thread pool. Returns 0 or the first negative errno. */
+int pf_queue_file_sync(int dir_fd, const struct pf_queue_file_entry *e, size_t n);
+
+/* pf_queue_file_put() and pf_queue_file_sync() of one request, by path
+ * (tests and tools). Returns 0 or a negative errno. */
 int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const void *data,
 			size_t size);
 

@@ -55,13 +55,14 @@ struct fake {
 	bool closed;
 };
 
+/* "req-<id>", possibly followed by a NUL and padding (put_big). */
 static int payload_id(const void *data, size_t size)
 {
 	char buf[32];
 	if (size == 0)
 		return 0; /* the empty request */
 	if (size >= sizeof(buf))
-		return -1;
+		size = sizeof(buf) - 1;
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	int id;
@@ -296,6 +297,20 @@ static int put(struct pf_queue *q, int id, uint64_t items)
 	assert_non_null(p);
 	int n = snprintf(p, 32, "req-%d", id);
 	int rc = pf_queue_enqueue(q, p, (size_t)n, items);
+	if (rc != PF_OK)
+		free(p);
+	return rc;
+}
+
+/* A request of `size` bytes (a typical encoded batch is 30-300 KB). */
+static int put_big(struct pf_queue *q, int id, size_t size)
+{
+	char *p = calloc(1, size);
+	assert_non_null(p);
+	snprintf(p, 32, "req-%d", id);
+	for (size_t i = 32; i < size; i++)
+		p[i] = (char)(i * 31 + (size_t)id);
+	int rc = pf_queue_enqueue(q, p, size, 1);
 	if (rc != PF_OK)
 		free(p);
 	return rc;
@@ -681,6 +696,61 @@ static void test_kill9_redelivers(void **state)
 	env_free(&e);
 }
 
+/* What broke: with storage file, PF_OK came before the request's file was
+ * written (on the thread pool), so a kill -9 right after an OK (which a
+ * gateway turns into a 200 to its agent) lost an acknowledged request. The
+ * child reports each PF_OK at once and is killed as soon as the parent has
+ * read enough of them: every request reported must come back. */
+static void test_kill9_right_after_enqueue_ok(void **state)
+{
+	struct env e;
+	int fds[2];
+	const int want = 300;
+	env_init(&e);
+	env_use_dir(&e, "/tmp");
+	e.cfg.num_consumers = 3;
+	e.cfg.queue_size = 20000;
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* the backend never answers: everything stays queued */
+		close(fds[0]);
+		e.f.hold = true;
+		struct pf_queue *q = env_queue(&e);
+		for (int id = 1; id < MAX_IDS; id++) {
+			if (put_big(q, id, 32 * 1024) != PF_OK)
+				_exit(2);
+			char line[32];
+			int n = snprintf(line, sizeof(line), "%d\n", id);
+			if (write(fds[1], line, (size_t)n) != n)
+				_exit(3);
+			if (id % 16 == 0) /* let sends and flushes run now and then */
+				uv_run(&e.loop, UV_RUN_NOWAIT);
+		}
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	FILE *in = fdopen(fds[0], "r");
+	assert_non_null(in);
+	char line[64];
+	int acked = 0;
+	while (acked < want && fgets(line, sizeof(line), in))
+		acked = atoi(line);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	while (fgets(line, sizeof(line), in))
+		acked = atoi(line);
+	fclose(in);
+	assert_true(acked >= want);
+	expect_redelivery(&e, 1, acked + 1, NULL);
+	env_free(&e);
+}
+
 static void test_eviction_by_size(void **state)
 {
 	struct env e;
@@ -800,7 +870,7 @@ static void test_shutdown_drains_then_persists(void **state)
 	assert_true(e.f.cancelled);
 	assert_int_equal(count_files(sub), 5);
 	assert_int_equal(put(q = env_queue(&e), 100, 1), PF_OK);
-	env_stop_queue(&e, q, 0); /* before the write ends: kept too */
+	env_stop_queue(&e, q, 0); /* before the flush ends: kept too */
 	assert_int_equal(count_files(sub), 6);
 	/* ids 6..9 and 100 come back (and the empty request) */
 	e.f.hold = false;
@@ -908,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_sizers),
 		cmocka_unit_test(test_file_storage_survives_crash),
 		cmocka_unit_test(test_kill9_redelivers),
+		cmocka_unit_test(test_kill9_right_after_enqueue_ok),
 		cmocka_unit_test(test_eviction_by_size),
 		cmocka_unit_test(test_startup_scan_10000_low_nofile),
 		cmocka_unit_test(test_shutdown_drains_then_persists),
