@@ -33,9 +33,12 @@ struct pf_work {
 	size_t n_running;
 	struct job **queue; /* max_queued slots, oldest first */
 	size_t n_queued;
-	pf_done_fn done; /* the component's, from pf_work_shutdown() */
+	pf_done_fn done;	    /* the component's, from pf_work_shutdown() */
+	pf_work_drained_fn drained; /* from pf_work_drain(), until called */
+	void *drained_arg;
 	bool started;
-	bool stopping;
+	bool stopping; /* intake stopped: drain or shutdown */
+	bool shutting; /* pf_work_shutdown() was called */
 	bool logged_errors;
 	uint64_t last_error_ms; /* uv_now() of the last failure logged */
 	uint64_t suppressed_errors;
@@ -129,6 +132,31 @@ static void close_and_finish(struct pf_work *w)
 	uv_close((uv_handle_t *)&w->deadline, on_deadline_closed);
 }
 
+static bool idle(const struct pf_work *w)
+{
+	return w->n_running == 0 && w->n_queued == 0;
+}
+
+/* Intake stopped and the last batch is done with: tell the drain, then
+ * finish a shutdown. */
+static void on_idle(struct pf_work *w)
+{
+	if (w->started)
+		uv_timer_stop(&w->deadline);
+	if (w->drained) {
+		pf_work_drained_fn drained = w->drained;
+		bool shutting = w->shutting;
+
+		w->drained = NULL;
+		/* may call pf_work_shutdown(), which then finishes (and frees w) */
+		drained(w->drained_arg);
+		if (!shutting)
+			return;
+	}
+	if (w->shutting)
+		close_and_finish(w);
+}
+
 static void on_run(uv_work_t *req)
 {
 	struct job *j = req->data;
@@ -188,8 +216,8 @@ static void on_after_run(uv_work_t *req, int status)
 		w->ops.done(w->arg, j->batch, j->data, 0);
 	release(j);
 	run_queued(w);
-	if (w->stopping && w->n_running == 0 && w->n_queued == 0)
-		close_and_finish(w);
+	if (w->stopping && idle(w))
+		on_idle(w);
 }
 
 int pf_work_submit(struct pf_work *w, struct pf_batch *batch)
@@ -249,26 +277,45 @@ static void on_deadline(uv_timer_t *t)
 		       waiting);
 }
 
-void pf_work_shutdown(struct pf_work *w, pf_done_fn done)
+/* Drains until a little before the deadline so that we are done by then. */
+static void arm_deadline(struct pf_work *w)
 {
 	uint64_t now, deadline;
 
-	if (w->stopping)
-		return;
-	w->stopping = true;
-	w->done = done;
-	if (w->n_running == 0 && w->n_queued == 0) {
-		close_and_finish(w);
-		return;
-	}
-	if (!w->started)
-		return; /* the last on_after_run finishes */
-	/* Drain until a little before the deadline so that we are done by then. */
+	if (!w->started || uv_is_active((uv_handle_t *)&w->deadline))
+		return; /* not started: the last on_after_run finishes */
 	now = uv_now(pf_component_loop(w->c));
 	deadline = pf_component_deadline(w->c);
 	uv_timer_start(&w->deadline, on_deadline,
 		       deadline > now + CANCEL_MARGIN_MS ? deadline - now - CANCEL_MARGIN_MS : 0,
 		       0);
+}
+
+void pf_work_drain(struct pf_work *w, pf_work_drained_fn drained, void *arg)
+{
+	assert(!w->stopping && drained);
+	w->stopping = true;
+	w->drained = drained;
+	w->drained_arg = arg;
+	if (idle(w)) {
+		on_idle(w);
+		return;
+	}
+	arm_deadline(w);
+}
+
+void pf_work_shutdown(struct pf_work *w, pf_done_fn done)
+{
+	if (w->shutting)
+		return;
+	w->shutting = true;
+	w->stopping = true;
+	w->done = done;
+	if (idle(w)) {
+		close_and_finish(w);
+		return;
+	}
+	arm_deadline(w);
 }
 
 void pf_work_log_failure(struct pf_work *w, const char *what)

@@ -25,6 +25,10 @@ typedef void (*pf_work_done_fn)(void *arg, struct pf_batch *batch, void *job, in
  * pool then calls the component's done callback. */
 typedef void (*pf_work_closed_fn)(void *arg);
 
+/* On the loop, once after pf_work_drain() when every batch submitted has
+ * been done with (run and `done`, or dropped at the deadline). */
+typedef void (*pf_work_drained_fn)(void *arg);
+
 struct pf_work_ops {
 	pf_work_run_fn run;
 	pf_work_done_fn done;
@@ -59,6 +63,15 @@ int pf_work_submit(struct pf_work *w, struct pf_batch *batch);
  * are waited for. Then the pool frees itself, calls ops.closed and last
  * `done`. Safe before start; a second call does nothing. */
 void pf_work_shutdown(struct pf_work *w, pf_done_fn done);
+
+/* The first half of pf_work_shutdown(), for an exporter with more to do
+ * after its batches and before it frees itself (flush a queue, close a
+ * client): stops intake and drains the same way, until shortly before
+ * pf_component_deadline(), but keeps the pool and calls drained(arg)
+ * instead, at once when nothing runs or waits. pf_work_shutdown() then
+ * frees the pool (at once if drained, else once drained; drained(arg) is
+ * still called first). At most once, before pf_work_shutdown(). */
+void pf_work_drain(struct pf_work *w, pf_work_drained_fn drained, void *arg);
 
 /* Logs a failure at error level, at most once per 10 seconds; the next one
  * logged tells how many were left out. Loop thread only. */

@@ -11,6 +11,7 @@
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
 #include "pipeline/log.h"
+#include "pipeline/work.h"
 
 #define GZIP_LEVEL 6
 
@@ -90,7 +91,7 @@ static uint32_t count_profiles(const uint8_t *req, size_t size)
 	return count_field(req, req + size, path, 2);
 }
 
-/* ---- encoding on the thread pool, then into the queue ---- */
+/* ---- encoding on the thread pool (pipeline/work), then into the queue ---- */
 
 #define MAX_ENCODING 2 /* batches being encoded at once; more: PF_BUSY */
 
@@ -100,13 +101,9 @@ struct part {
 	uint64_t samples;
 };
 
-struct encode_work {
-	uv_work_t req;
-	struct pf_otlpexp_encoder *enc;
-	struct pf_batch *batch; /* our reference; read-only */
-	size_t max_size;
+/* One batch's results, written on the pool thread (the pf_work job). */
+struct encode_job {
 	bool gzip;
-	/* results, written on the pool thread */
 	struct part *parts;
 	size_t n_parts, cap;
 	int err;
@@ -117,16 +114,17 @@ struct pf_otlpexp_encoder {
 	struct pf_queue *q;
 	const struct pf_otlpexp_config *cfg;
 	bool gzip;
-	size_t in_flight;
+	struct pf_work *work; /* NULL once it has freed itself */
+	bool started;
 	bool draining;
-	void (*idle)(void *arg);
-	void *idle_arg;
+	void (*closed)(void *arg); /* after the pool freed itself */
+	void *closed_arg;
 };
 
 /* On the pool thread: one encoded request becomes a queued payload. */
 static int collect_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 {
-	struct encode_work *w = arg;
+	struct encode_job *j = arg;
 	struct pf_otlpexp_payload hdr = {.samples = samples};
 	const uint8_t *wire = bytes;
 	uint8_t *zipped = NULL, *payload;
@@ -134,26 +132,26 @@ static int collect_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 	int ret = 0;
 
 	hdr.profiles = count_profiles(bytes, size);
-	if (w->gzip) {
+	if (j->gzip) {
 		ret = pf_gzip_compress(bytes, size, GZIP_LEVEL, &zipped, &wire_size);
 		if (ret < 0)
 			goto out_free_bytes;
 		wire = zipped;
 		hdr.flags |= PF_OTLPEXP_GZIPPED;
 	}
-	if (w->n_parts == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 4;
+	if (j->n_parts == j->cap) {
+		size_t cap = j->cap ? 2 * j->cap : 4;
 		struct part *grown = calloc(cap, sizeof(*grown));
 
 		if (!grown) {
 			ret = -ENOMEM;
 			goto out_free_zipped;
 		}
-		if (w->n_parts)
-			memcpy(grown, w->parts, w->n_parts * sizeof(*grown));
-		free(w->parts);
-		w->parts = grown;
-		w->cap = cap;
+		if (j->n_parts)
+			memcpy(grown, j->parts, j->n_parts * sizeof(*grown));
+		free(j->parts);
+		j->parts = grown;
+		j->cap = cap;
 	}
 	payload = malloc(PF_OTLPEXP_HEADER + wire_size);
 	if (!payload) {
@@ -162,7 +160,7 @@ static int collect_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 	}
 	memcpy(payload, &hdr, PF_OTLPEXP_HEADER);
 	memcpy(payload + PF_OTLPEXP_HEADER, wire, wire_size);
-	w->parts[w->n_parts++] = (struct part){payload, PF_OTLPEXP_HEADER + wire_size, samples};
+	j->parts[j->n_parts++] = (struct part){payload, PF_OTLPEXP_HEADER + wire_size, samples};
 out_free_zipped:
 	free(zipped);
 out_free_bytes:
@@ -170,25 +168,28 @@ out_free_bytes:
 	return ret;
 }
 
-static void encode_run(uv_work_t *req)
+static void encode_run(void *arg, const struct pf_batch *batch, void *job)
 {
-	struct encode_work *w = req->data;
-	int ret = pf_otlp_encode_parts(w->batch, w->max_size, collect_part, w);
+	const struct pf_otlpexp_encoder *enc = arg;
+	struct encode_job *j = job;
+	int ret;
 
+	j->gzip = enc->gzip;
+	ret = pf_otlp_encode_parts(batch, (size_t)enc->cfg->max_request_size, collect_part, j);
 	if (ret < 0)
-		w->err = ret;
+		j->err = ret;
 }
 
 /* Back on the loop: queue every part; what no longer fits is counted. */
-static void encode_done(uv_work_t *req, int status)
+static void encode_done(void *arg, struct pf_batch *batch, void *job, int status)
 {
-	struct encode_work *w = req->data;
-	struct pf_otlpexp_encoder *enc = w->enc;
+	struct pf_otlpexp_encoder *enc = arg;
+	struct encode_job *j = job;
 	const struct pf_logger *lg = pf_component_logger(enc->c);
-	uint64_t queued = 0, refused = 0, total = pf_batch_sample_count(w->batch);
+	uint64_t queued = 0, refused = 0, total = pf_batch_sample_count(batch);
 
-	for (size_t i = 0; i < w->n_parts; i++) {
-		struct part *p = &w->parts[i];
+	for (size_t i = 0; i < j->n_parts; i++) {
+		struct part *p = &j->parts[i];
 		int ret = pf_queue_enqueue(enc->q, p->payload, p->size, p->samples);
 
 		if (ret == PF_OK) {
@@ -205,28 +206,36 @@ static void encode_done(uv_work_t *req, int status)
 	if (refused)
 		pf_log(lg, PF_LOG_WARN, "queue full: %" PRIu64 " of %" PRIu64 " samples not queued",
 		       refused, total);
-	if (w->err < 0 || status < 0) {
+	if (j->err < 0 || status < 0) {
 		uint64_t lost = total > queued + refused ? total - queued - refused : 0;
 
 		pf_log(lg, PF_LOG_ERROR, "encoding a batch of %" PRIu64 " samples: %s", total,
-		       strerror(-(w->err < 0 ? w->err : status)));
+		       strerror(-(j->err < 0 ? j->err : status)));
 		pf_component_drop(enc->c, "encode_failed", lost);
 	}
-	free(w->parts);
-	pf_batch_unref(w->batch);
-	free(w);
-	enc->in_flight--;
-	if (enc->draining && enc->in_flight == 0 && enc->idle) {
-		void (*idle)(void *) = enc->idle;
+	free(j->parts);
+}
 
-		enc->idle = NULL;
-		idle(enc->idle_arg);
-	}
+static void encode_closed(void *arg)
+{
+	struct pf_otlpexp_encoder *enc = arg;
+
+	enc->work = NULL;
+	enc->closed(enc->closed_arg);
 }
 
 struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct pf_queue *q,
 						  const struct pf_otlpexp_config *cfg, bool gzip)
 {
+	struct pf_work_ops ops = {
+		.run = encode_run,
+		.done = encode_done,
+		.closed = encode_closed,
+		.job_size = sizeof(struct encode_job),
+		.max_running = MAX_ENCODING,
+		.max_queued = 0,
+		.verb = "encoded",
+	};
 	struct pf_otlpexp_encoder *enc = calloc(1, sizeof(*enc));
 
 	if (!enc)
@@ -235,58 +244,50 @@ struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct
 	enc->q = q;
 	enc->cfg = cfg;
 	enc->gzip = gzip;
+	enc->work = pf_work_create(c, &ops, enc);
+	if (!enc->work) {
+		free(enc);
+		return NULL;
+	}
 	return enc;
 }
 
 int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
 {
 	size_t samples = pf_batch_sample_count(b), estimate, limit;
-	struct encode_work *w;
 	int ret;
 
 	if (enc->draining)
 		return -ESHUTDOWN;
 	if (samples == 0)
 		return PF_OK;
-	if (enc->in_flight >= MAX_ENCODING)
-		return PF_BUSY;
 	estimate = pf_otlp_estimate_size(b);
 	if (enc->gzip)
 		estimate /= 4; /* profiles compress well; only a hint for the bytes sizer */
 	limit = (size_t)enc->cfg->max_request_size;
 	if (!pf_queue_has_room(enc->q, estimate < limit ? estimate : limit, samples))
 		return PF_BUSY;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->req.data = w;
-	w->enc = enc;
-	w->batch = pf_batch_ref(b);
-	w->max_size = limit;
-	w->gzip = enc->gzip;
-	ret = uv_queue_work(pf_component_loop(enc->c), &w->req, encode_run, encode_done);
-	if (ret < 0) {
-		pf_batch_unref(w->batch);
-		free(w);
-		return ret;
+	if (!enc->started) {
+		/* the first batch comes after the exporter's start: the loop runs */
+		ret = pf_work_start(enc->work);
+		if (ret < 0)
+			return ret;
+		enc->started = true;
 	}
-	enc->in_flight++;
-	return PF_OK;
+	return pf_work_submit(enc->work, b);
 }
 
 void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void *arg), void *arg)
 {
 	enc->draining = true;
-	if (enc->in_flight == 0) {
-		idle(arg);
-		return;
-	}
-	enc->idle = idle;
-	enc->idle_arg = arg;
+	pf_work_drain(enc->work, idle, arg);
 }
 
 void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc)
 {
+	if (!enc)
+		return;
+	pf_work_destroy(enc->work);
 	free(enc);
 }
 
@@ -310,14 +311,23 @@ int pf_otlpexp_consume(struct pf_otlpexp_base *base, struct pf_batch *b)
 	return pf_otlpexp_encoder_consume(base->enc, b);
 }
 
+static void on_encoder_closed(void *arg)
+{
+	struct pf_otlpexp_base *base = arg;
+
+	base->destroy(base->exporter); /* the encoder too */
+}
+
 static void on_client_closed(void *arg)
 {
 	struct pf_otlpexp_base *base = arg;
-	struct pf_component *c = base->c;
-	pf_done_fn done = base->done;
+	struct pf_otlpexp_encoder *enc = base->enc;
 
-	base->destroy(base->exporter);
-	done(c);
+	/* last, the encoder's pool closes: then the exporter is freed and the
+	 * component told */
+	enc->closed = on_encoder_closed;
+	enc->closed_arg = base;
+	pf_work_shutdown(enc->work, base->done);
 }
 
 static void on_queue_closed(void *arg)

@@ -99,35 +99,41 @@ struct pf_otlpexp_payload {
 
 /*
  * Encodes batches into requests of at most max_request_size on the libuv
- * thread pool (DESIGN.md "Threads"), gzips each when `gzip` (HTTP: the
- * queue then keeps compressed bytes) and queues them on the loop. A batch
- * is taken only when the queue has room for it and fewer than two are being
- * encoded; parts that no longer fit when encoding ends are counted as
- * enqueue failures (a taken batch cannot be handed back).
+ * thread pool (DESIGN.md "Threads", through pipeline/work), gzips each when
+ * `gzip` (HTTP: the queue then keeps compressed bytes) and queues them on
+ * the loop. A batch is taken only when the queue has room for it and fewer
+ * than two are being encoded; parts that no longer fit when encoding ends
+ * are counted as enqueue failures (a taken batch cannot be handed back).
  */
 struct pf_otlpexp_encoder;
 
-/* Returns NULL when out of memory. `c`, `q` and `cfg` must outlive it. */
+/* Returns NULL when out of memory. Touches no loop. `c`, `q` and `cfg` must
+ * outlive it. */
 struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct pf_queue *q,
 						  const struct pf_otlpexp_config *cfg, bool gzip);
 
-/* Takes a reference to `b` and starts encoding it. Returns PF_OK, PF_BUSY
- * (nothing taken), -ESHUTDOWN once draining, or a negative error. */
+/* Takes a reference to `b` and starts encoding it (the first call starts
+ * the pool on the component's loop). Returns PF_OK, PF_BUSY (nothing
+ * taken), -ESHUTDOWN once draining, or a negative error. */
 int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b);
 
-/* Takes no more batches; calls idle(arg) once nothing is being encoded
- * (at once when nothing is), after the last parts were queued. */
+/* Takes no more batches; calls idle(arg) once every batch taken is encoded
+ * and its parts queued (at once when none is), or, for those not started
+ * shortly before pf_component_deadline(), dropped and counted as
+ * send_failed. */
 void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void *arg), void *arg);
 
-/* Frees it (after drain's idle, or when never used). Takes NULL. */
+/* Frees it: from the exporter's destroy, which pf_otlpexp_shutdown() calls
+ * once the encoder's pool has closed, or when it never encoded. Takes
+ * NULL. */
 void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc);
 
 /*
  * What both OTLP exporters hold in common and the lifecycle around it:
  * intake through the encoder, and the shutdown sequence (batches being
  * encoded reach the queue, the queue drains until a little before the
- * deadline, the exporter's client closes, then the exporter frees itself
- * and the component is told). Embedded in each exporter; create fills every
+ * deadline, the exporter's client closes, the encoder's pool closes, then
+ * the exporter frees itself and the component is told). Embedded in each exporter; create fills every
  * field but `stopping` and `done`.
  */
 struct pf_otlpexp_base {

@@ -33,6 +33,10 @@ struct seen {
 	int done_err;
 	int closed;
 	int finished;
+	int drained;
+	int closed_at_drain; /* s->closed when drained() ran */
+	struct pf_work *w;   /* for a drained() that shuts down */
+	bool shutdown_in_drained;
 	uv_mutex_t lock;
 };
 
@@ -79,6 +83,18 @@ static void closed(void *arg)
 }
 
 static struct seen *the_seen; /* for finished(): pf_done_fn has no argument */
+
+static void finished(struct pf_component *c);
+
+static void drained(void *arg)
+{
+	struct seen *s = arg;
+
+	s->drained++;
+	s->closed_at_drain = s->closed;
+	if (s->shutdown_in_drained)
+		pf_work_shutdown(s->w, finished); /* may free the pool at once */
+}
 
 static void finished(struct pf_component *c)
 {
@@ -201,6 +217,127 @@ static void test_deadline_drops_and_cancels(void **state)
 	uv_mutex_destroy(&s.lock);
 }
 
+static bool all_drained(void *arg)
+{
+	return ((struct seen *)arg)->drained > 0;
+}
+
+/* pf_work_drain() stops intake, lets every batch run, says so once and
+ * keeps the pool; pf_work_shutdown() then frees it at once. */
+static void test_drain_keeps_pool_until_shutdown(void **state)
+{
+	struct sh_env env;
+	struct seen s;
+	struct pf_batch *b = one_sample_batch();
+	struct pf_work *w;
+
+	sh_env_start(&env, YAML("5s"));
+	w = make(&env, &s, 2, 2);
+	assert_non_null(w);
+	assert_int_equal(pf_work_start(w), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pf_work_submit(w, b), PF_OK);
+	sh_env_shutdown(&env); /* the deadline: 5 s away */
+	pf_work_drain(w, drained, &s);
+	assert_int_equal(pf_work_submit(w, b), -ESHUTDOWN);
+	assert_int_equal(s.drained, 0); /* four still to run */
+	assert_true(sh_run_until(&env, all_drained, &s, 10000));
+	assert_int_equal(s.done_ok, 4);
+	/* drained once, and the pool stays: no closed, no done */
+	sh_run_until(&env, all_finished, &s, 100);
+	assert_int_equal(s.drained, 1);
+	assert_int_equal(s.closed + s.finished, 0);
+	pf_work_shutdown(w, finished);
+	assert_true(sh_run_until(&env, all_finished, &s, 2000));
+	assert_int_equal(s.closed, 1);
+	assert_int_equal(s.finished, 1);
+	assert_int_equal(s.drained, 1);
+	pf_batch_unref(b);
+	sh_env_free(&env);
+	uv_mutex_destroy(&s.lock);
+}
+
+/* Shutdown while draining: drained() still comes first, then closed and
+ * done. A drained() that shuts down from inside, on a started pool and on
+ * one never started (which then frees itself within the call). */
+static void test_drain_then_shutdown_orders(void **state)
+{
+	struct sh_env env;
+	struct seen s;
+	struct pf_batch *b = one_sample_batch();
+	struct pf_work *w;
+
+	sh_env_start(&env, YAML("5s"));
+	sh_env_shutdown(&env); /* the deadline: 5 s away */
+	w = make(&env, &s, 1, 1);
+	assert_int_equal(pf_work_start(w), 0);
+	assert_int_equal(pf_work_submit(w, b), PF_OK);
+	assert_int_equal(pf_work_submit(w, b), PF_OK);
+	pf_work_drain(w, drained, &s);
+	pf_work_shutdown(w, finished);
+	assert_true(sh_run_until(&env, all_finished, &s, 10000));
+	assert_int_equal(s.done_ok, 2);
+	assert_int_equal(s.drained, 1);
+	assert_int_equal(s.closed_at_drain, 0); /* drained before closed */
+	assert_int_equal(s.finished, 1);
+
+	/* started, busy: the last job's end drains, drained() shuts down */
+	w = make(&env, &s, 1, 0);
+	s.w = w;
+	s.shutdown_in_drained = true;
+	assert_int_equal(pf_work_start(w), 0);
+	assert_int_equal(pf_work_submit(w, b), PF_OK);
+	pf_work_drain(w, drained, &s);
+	assert_true(sh_run_until(&env, all_finished, &s, 10000));
+	assert_int_equal(s.drained + s.closed + s.finished, 3);
+
+	/* never started and idle: drained, closed and done within the call */
+	w = make(&env, &s, 1, 0);
+	s.w = w;
+	s.shutdown_in_drained = true;
+	pf_work_drain(w, drained, &s);
+	assert_int_equal(s.drained + s.closed + s.finished, 3);
+	pf_batch_unref(b);
+	sh_env_free(&env);
+	uv_mutex_destroy(&s.lock);
+}
+
+/* A drain reaches the deadline like a shutdown: what has not started is
+ * dropped and counted, then drained() comes without waiting for it. */
+static void test_drain_deadline_cancels(void **state)
+{
+	struct sh_env env;
+	struct seen s;
+	struct pf_batch *b = one_sample_batch();
+	uv_work_t blockers[POOL_THREADS];
+	struct pf_component *c;
+	struct pf_work *w;
+	uint64_t failed0;
+
+	sh_env_start(&env, YAML("50ms"));
+	c = sh_find(&env, PF_EXPORTER, "sink");
+	failed0 = pf_component_counter(c, PF_CTR_EXPORTER_SEND_FAILED);
+	w = make(&env, &s, 1, 2);
+	assert_int_equal(pf_work_start(w), 0);
+	for (int i = 0; i < POOL_THREADS; i++)
+		assert_int_equal(uv_queue_work(&env.loop, &blockers[i], blocker_run, blocker_done),
+				 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pf_work_submit(w, b), PF_OK);
+	sh_env_shutdown(&env);
+	pf_work_drain(w, drained, &s);
+	assert_true(sh_run_until(&env, all_drained, &s, 400));
+	assert_int_equal(s.ran, 0);
+	assert_int_equal(s.done_ok + s.done_err, 0);
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SEND_FAILED) - failed0, 3);
+	assert_int_equal(s.closed, 0);
+	pf_work_shutdown(w, finished);
+	assert_true(sh_run_until(&env, all_finished, &s, 400));
+	pf_batch_unref(b);
+	sh_env_free(&env); /* waits for the blockers */
+	uv_mutex_destroy(&s.lock);
+}
+
 /* Shutdown before start, with nothing submitted, finishes at once. */
 static void test_shutdown_before_start(void **state)
 {
@@ -228,6 +365,9 @@ int main(void)
 		cmocka_unit_test(test_runs_bounded_and_drains),
 		cmocka_unit_test(test_deadline_drops_and_cancels),
 		cmocka_unit_test(test_shutdown_before_start),
+		cmocka_unit_test(test_drain_keeps_pool_until_shutdown),
+		cmocka_unit_test(test_drain_then_shutdown_orders),
+		cmocka_unit_test(test_drain_deadline_cancels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
