@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # it.cli: the proflow command line end to end: help, version, components,
 # validate, and a run with its metrics and health endpoints scraped by curl.
-# Usage: cli.sh PROFLOW YAML_CHECK WORKDIR DATADIR
+# Usage: cli.sh PROFLOW YAML_CHECK WORKDIR DATADIR STUCK_FSYNC_SO
 set -u
 abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 PROFLOW=$(abs "$1")
 YAML_CHECK=$(abs "$2")
 WORK=$(abs "$3")
 DATA=$(abs "$4")
+STUCK_FSYNC=$(abs "$5")
 fails=0
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 
@@ -186,6 +187,57 @@ kill $holder 2>/dev/null
 wait $holder 2>/dev/null
 grep -q 'Address already in use' run3.err || fail "no clear error for a busy port: $(cat run3.err)"
 [ $rc -eq 1 ] && ok "busy metrics port fails startup" || fail "busy port exit $rc"
+
+# Shutdown past its deadline: an exporter whose write never returns (fsync(2)
+# hangs, as on a dead NFS mount) cannot finish; proflow says which component
+# is stuck and exits 1 soon after service.shutdown_timeout instead of hanging.
+rm -rf in out && mkdir -p in out
+cat >stuck.yaml <<YAML
+receivers:
+  pprof:
+    paths: ["$WORK/in/*.pb.gz"]
+    poll_interval: 100ms
+    watch: true
+exporters:
+  pprof:
+    directory: $WORK/out
+service:
+  telemetry:
+    metrics:
+      address: ""
+  shutdown_timeout: 1s
+  pipelines:
+    profiles:
+      receivers: [pprof]
+      exporters: [pprof]
+YAML
+# (ASan must otherwise come first in the library list.)
+LD_PRELOAD=$STUCK_FSYNC ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$PROFLOW" --config stuck.yaml >stuck.out 2>stuck.err &
+pid=$!
+cp "$DATA/pprof/go_cpu.pb.gz" in/.tmp && mv in/.tmp in/one.pb.gz
+# The exporter is stuck once its temp file exists (written, then fsync'd).
+for i in $(seq 1 100); do
+	ls -a out | grep -q '\.tmp$' && break
+	sleep 0.1
+done
+ls -a out | grep -q '\.tmp$' || fail "the pprof exporter never started writing: $(tail -3 stuck.err)"
+t0=$(date +%s%N)
+kill -TERM $pid
+for i in $(seq 1 100); do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -0 $pid 2>/dev/null && fail "still running $ms ms after SIGTERM" && kill -KILL $pid
+wait $pid
+rc=$?
+[ $rc -eq 1 ] && ok "shutdown past its deadline exits 1" || fail "stuck shutdown exit $rc: $(tail -3 stuck.err)"
+[ $ms -lt 4000 ] && ok "stuck shutdown took $ms ms (timeout 1s)" || fail "stuck shutdown took $ms ms"
+grep -q 'error service: exporter/pprof did not finish within the shutdown timeout' stuck.err ||
+	fail "no log line names the stuck exporter: $(tail -3 stuck.err)"
+grep -q 'shutdown passed its deadline; exiting anyway' stuck.err ||
+	fail "no log line says why proflow exits: $(tail -3 stuck.err)"
 
 [ $fails -eq 0 ] && echo "all passed" && exit 0
 echo "$fails failed"
