@@ -85,7 +85,9 @@ def raw(path):
                 k, val = line.strip().split(":", 1)
                 samples[-1][2][k] = val.strip("[]")
         elif section == "Locations":
-            m = re.match(r"^\s*(\d+): 0x[0-9a-f]+ M=\d+ (\S+) ", line)
+            # "<id>: 0x<addr> M=<mapping> <function> <file>:<line> s=<start>(...)";
+            # JVM native frames' names contain spaces ("vtable stub").
+            m = re.match(r"^\s*(\d+): 0x[0-9a-f]+ M=\d+ (.+?) \S*:-?\d+ s=-?\d+", line)
             if m:
                 locs[int(m.group(1))] = m.group(2)
     return types, samples, locs
