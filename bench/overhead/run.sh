@@ -18,7 +18,9 @@
 # (user+sys from /proc, as % of the machine); its BPF program's run time per sample
 # (kernel.bpf_stats_enabled); its peak RSS (VmHWM).
 #
-# Usage (root): bench/overhead/run.sh [PROFLOW]   env: RUNS=5 WORK=<iterations> FREQS="99 999"
+# Usage (root): bench/overhead/run.sh [PROFLOW]
+#   env: RUNS=5 SECONDS_PER_RUN=10 (workload CPU seconds per CPU; slowdowns of
+#   1 % need runs this long on a noisy machine) WORK=<iterations> FREQS="99 999"
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -45,12 +47,14 @@ bpftool gen skeleton "$work/floor.bpf.o" name floor >"$work/floor.skel.h"
 gcc -O2 -Wall -Wextra -Werror -I"$work" "$here/floor.c" -o "$work/floor" \
 	$(pkg-config --cflags --libs libbpf)
 
-# Calibrate: about 3 s of work on every CPU without a profiler.
+# Calibrate: about SECONDS_PER_RUN s of work on every CPU without a profiler.
+seconds=${SECONDS_PER_RUN:-10}
 if [ -z "${WORK:-}" ]; then
 	t=$("$work/workload" 2000000 "$ncpu" | cut -d' ' -f2)
-	WORK=$(awk -v t="$t" -v n="$ncpu" 'BEGIN { printf "%d", 2000000 * 3 * n / t }')
+	WORK=$(awk -v t="$t" -v n="$ncpu" -v s="$seconds" 'BEGIN { printf "%d", 2000000 * s * n / t }')
 fi
-echo "workload: $WORK iterations on each of $ncpu CPUs (about 3 s of CPU each); $runs runs per row"
+echo "workload: $WORK iterations on each of $ncpu CPUs (about $seconds s of CPU each); $runs runs per row"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 cat >"$work/proflow.yaml" <<EOC
 receivers:
@@ -166,6 +170,7 @@ for run in $(seq "$runs"); do
 done
 
 # ---- the table: medians per (config, frequency) ----
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$1" -v f="$2" -v k="$3" '$1 == c && $2 == f { print $k }' "$results" | median; }
 
