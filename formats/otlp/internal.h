@@ -41,9 +41,23 @@ struct pf_otlp_sample {
 	size_t n_timestamps;
 };
 
+/* Makes room for `more` entries after `used` in the array *arr of capacity
+ * *cap (elements of `size` bytes), doubling. Returns 0 or -ENOMEM. */
+int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size);
+
+/* One entry of a hot dictionary table in the input (field: its number in
+ * ProfilesDictionary). */
+struct pf_otlp_span {
+	const uint8_t *p;
+	size_t len;
+	uint32_t field;
+};
+
 /* Where the samples of a stripped request are in its input, and the arrays
  * a sample is read into (valid until the next sample is read). */
 struct pf_otlp_spans {
+	struct pf_otlp_span *dict; /* hot dictionary entries, in input order */
+	size_t n_dict, cap_dict;
 	const uint8_t **data;
 	size_t *len;
 	size_t n, cap, cap_len;
@@ -56,10 +70,74 @@ struct pf_otlp_spans {
 };
 
 /* Copies a request (already passed by pf_otlp_wire_check()) without its
- * samples into a malloc'd buffer, noting each sample's bytes in `sp`, whose
- * entries point into `data`. Returns 0, -EINVAL or -ENOMEM. */
+ * samples and hot dictionary entries into a malloc'd buffer, noting where
+ * each is in `sp`, whose entries point into `data`. Returns 0, -EINVAL or
+ * -ENOMEM. */
 int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
 			  struct pf_otlp_spans *sp);
+
+/* The hot dictionary tables as flat arrays: what protobuf-c would have
+ * unpacked, without a message per entry. Strings point into the input (or
+ * into the unpacked JSON request) and end at their first NUL, as C strings
+ * would; locations' lines and attribute indices and stacks' location
+ * indices are runs of `lines` and `idx`. */
+struct pf_otlp_str {
+	const char *s;
+	size_t len;
+};
+
+struct pf_otlp_function {
+	int32_t name_strindex, system_name_strindex, filename_strindex;
+	int64_t start_line;
+};
+
+struct pf_otlp_line {
+	int32_t function_index;
+	int64_t line, column;
+};
+
+struct pf_otlp_location {
+	int32_t mapping_index;
+	uint64_t address;
+	size_t lines_off, n_lines; /* into lines */
+	size_t attrs_off, n_attrs; /* attribute_indices, into idx */
+};
+
+struct pf_otlp_list {
+	size_t off, n; /* into idx */
+};
+
+struct pf_otlp_dict {
+	struct pf_otlp_str *str;
+	size_t n_str, cap_str;
+	struct pf_otlp_function *fn;
+	size_t n_fn, cap_fn;
+	struct pf_otlp_location *loc;
+	size_t n_loc, cap_loc;
+	struct pf_otlp_line *lines;
+	size_t n_lines, cap_lines;
+	struct pf_otlp_list *stack; /* location_indices of each stack */
+	size_t n_stack, cap_stack;
+	int32_t *idx;
+	size_t n_idx, cap_idx;
+};
+
+/* True for the ProfilesDictionary fields kept out of protobuf-c
+ * (location_table, function_table, string_table, stack_table). */
+bool pf_otlp_dict_field(uint32_t field);
+
+/* Reads the hot entries noted by pf_otlp_strip_samples() into `d` (zeroed
+ * or already holding entries, which these follow). `base` is the input,
+ * for offsets in messages. Returns 0, -EINVAL with `err` set, or -ENOMEM. */
+int pf_otlp_dict_read(struct pf_otlp_dict *d, const struct pf_otlp_spans *sp, const uint8_t *base,
+		      struct pf_error *err);
+
+/* Fills `d` from an unpacked dictionary (NULL: nothing), pointing into it.
+ * Returns 0 or -ENOMEM. */
+int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictionary) * pd);
+
+/* Frees the arrays of `d` (not the strings). */
+void pf_otlp_dict_fini(struct pf_otlp_dict *d);
 
 /* Frees what `sp` holds (not the input it points into). */
 void pf_otlp_spans_fini(struct pf_otlp_spans *sp);
@@ -73,13 +151,16 @@ int pf_otlp_sample_get(struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Prof
 		       struct pf_otlp_sample *out, struct pf_error *err);
 
 /* Checks every rule of an unpacked request (see otlp.h) without touching any
- * batch; samples come from `sp` when not NULL. Returns 0 or -EINVAL with
- * `err` naming the first problem (or -ENOMEM). */
-int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_otlp_spans *sp, struct pf_error *err);
+ * batch; samples come from `sp` when not NULL, the hot dictionary tables
+ * always from `hot`. Returns 0 or -EINVAL with `err` naming the first
+ * problem (or -ENOMEM). */
+int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
+		     struct pf_otlp_spans *sp, struct pf_error *err);
 
 /* Appends a request that passed pf_otlp_validate() to `b`. Returns the number
  * of profiles appended or -ENOMEM. */
-int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, struct pf_otlp_spans *sp);
+int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
+		     struct pf_otlp_spans *sp);
 
 /* A run of samples [first, end) of one batch profile to encode. */
 struct pf_otlp_sel {

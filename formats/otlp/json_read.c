@@ -373,6 +373,7 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 			struct pf_error *err)
 {
 	struct pf_pb_arena arena;
+	struct pf_otlp_dict hot = {0};
 	ProtobufCMessage *req = NULL;
 	int rc;
 
@@ -388,9 +389,12 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 		&opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__descriptor,
 		data, size, &arena, &req, err);
 	if (rc == 0)
-		rc = pf_otlp_validate((const PF_OTLP_REQ *)req, NULL, err);
+		rc = pf_otlp_dict_from_pb(&hot, ((const PF_OTLP_REQ *)req)->dictionary);
 	if (rc == 0)
-		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req, NULL);
+		rc = pf_otlp_validate((const PF_OTLP_REQ *)req, &hot, NULL, err);
+	if (rc == 0)
+		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req, &hot, NULL);
+	pf_otlp_dict_fini(&hot);
 	pf_pb_arena_fini(&arena);
 	return rc;
 }

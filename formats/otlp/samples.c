@@ -9,19 +9,26 @@
 #include "formats/pb_wire.h"
 
 /*
- * Samples are nearly all of a request. Unpacking each into its own
+ * Samples are a large part of a request. Unpacking each into its own
  * protobuf-c message costs an allocation, an init and a descriptor walk per
  * sample, so the request is first copied without them (every enclosing
  * ResourceProfiles, ScopeProfiles and Profile gets a fixed five-byte length,
  * a valid if not minimal varint) while the position of each sample is noted;
  * samples are then read straight from the input, one at a time, into
- * reusable arrays.
+ * reusable arrays. The hot dictionary tables are left out the same way and
+ * read by dict.c.
  */
 
 /* Field numbers on the path to the samples. */
-enum { F_RESOURCE_PROFILES = 1, F_SCOPE_PROFILES = 2, F_PROFILES = 2, F_SAMPLES = 2 };
+enum {
+	F_RESOURCE_PROFILES = 1,
+	F_DICTIONARY = 2,
+	F_SCOPE_PROFILES = 2,
+	F_PROFILES = 2,
+	F_SAMPLES = 2
+};
 
-enum level { L_REQUEST, L_RESOURCE, L_SCOPE, L_PROFILE };
+enum level { L_REQUEST, L_DICTIONARY, L_RESOURCE, L_SCOPE, L_PROFILE };
 
 struct strip {
 	uint8_t *out; /* NULL while counting */
@@ -30,8 +37,7 @@ struct strip {
 	struct pf_otlp_spans *sp;
 };
 
-/* Makes room for `more` entries in an array of `size`-byte elements. */
-static int grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
+int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
 {
 	if (used + more <= *cap)
 		return 0;
@@ -69,8 +75,8 @@ static int wrapper(struct strip *s, uint32_t field, enum level lv, const uint8_t
 	s->n += 5;
 	if (lv == L_PROFILE && s->out) {
 		struct pf_otlp_spans *sp = s->sp;
-		if (grow((void **)&sp->first, &sp->cap_profiles, sp->n_profiles, 2,
-			 sizeof(*sp->first)))
+		if (pf_otlp_grow((void **)&sp->first, &sp->cap_profiles, sp->n_profiles, 2,
+				 sizeof(*sp->first)))
 			return -ENOMEM;
 		sp->first[sp->n_profiles++] = sp->n;
 		sp->first[sp->n_profiles] = sp->n;
@@ -111,7 +117,19 @@ static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size
 			return -EINVAL;
 		if (lv == L_REQUEST && field == F_RESOURCE_PROFILES)
 			rc = wrapper(s, field, L_RESOURCE, sub, len);
-		else if (lv == L_RESOURCE && field == F_SCOPE_PROFILES)
+		else if (lv == L_REQUEST && field == F_DICTIONARY)
+			rc = wrapper(s, field, L_DICTIONARY, sub, len);
+		else if (lv == L_DICTIONARY && pf_otlp_dict_field(field)) {
+			struct pf_otlp_spans *sp = s->sp;
+			rc = 0;
+			if (s->out) {
+				if (pf_otlp_grow((void **)&sp->dict, &sp->cap_dict, sp->n_dict, 1,
+						 sizeof(*sp->dict)))
+					return -ENOMEM;
+				sp->dict[sp->n_dict++] =
+					(struct pf_otlp_span){.p = sub, .len = len, .field = field};
+			}
+		} else if (lv == L_RESOURCE && field == F_SCOPE_PROFILES)
 			rc = wrapper(s, field, L_SCOPE, sub, len);
 		else if (lv == L_SCOPE && field == F_PROFILES)
 			rc = wrapper(s, field, L_PROFILE, sub, len);
@@ -119,10 +137,10 @@ static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size
 			struct pf_otlp_spans *sp = s->sp;
 			rc = 0;
 			if (s->out) {
-				if (grow((void **)&sp->data, &sp->cap, sp->n, 1,
-					 sizeof(*sp->data)) ||
-				    grow((void **)&sp->len, &sp->cap_len, sp->n, 1,
-					 sizeof(*sp->len)))
+				if (pf_otlp_grow((void **)&sp->data, &sp->cap, sp->n, 1,
+						 sizeof(*sp->data)) ||
+				    pf_otlp_grow((void **)&sp->len, &sp->cap_len, sp->n, 1,
+						 sizeof(*sp->len)))
 					return -ENOMEM;
 				sp->data[sp->n] = sub;
 				sp->len[sp->n++] = len;
@@ -162,6 +180,7 @@ int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_
 
 void pf_otlp_spans_fini(struct pf_otlp_spans *sp)
 {
+	free(sp->dict);
 	free(sp->data);
 	free(sp->len);
 	free(sp->first);
@@ -231,7 +250,8 @@ static int parse(struct pf_otlp_spans *sp, size_t p, size_t i, const uint8_t *da
 			} else if (!pf_pb_read_len(&c, &sub, &len) || len % 8) {
 				goto bad;
 			}
-			if (grow((void **)&sp->ts, &sp->cap_ts, nt, len / 8, sizeof(*sp->ts)))
+			if (pf_otlp_grow((void **)&sp->ts, &sp->cap_ts, nt, len / 8,
+					 sizeof(*sp->ts)))
 				return -ENOMEM;
 			for (size_t k = 0; k < len; k += 8) {
 				uint64_t x = 0;
@@ -256,10 +276,10 @@ static int parse(struct pf_otlp_spans *sp, size_t p, size_t i, const uint8_t *da
 			return layout_error(err, p, i, field, wire);
 		}
 		size_t most = (size_t)(vc.end - vc.p);
-		if (field == 2 ? grow((void **)&sp->attrs, &sp->cap_attrs, na, most,
-				      sizeof(*sp->attrs))
-			       : grow((void **)&sp->values, &sp->cap_values, nv, most,
-				      sizeof(*sp->values)))
+		if (field == 2 ? pf_otlp_grow((void **)&sp->attrs, &sp->cap_attrs, na, most,
+					      sizeof(*sp->attrs))
+			       : pf_otlp_grow((void **)&sp->values, &sp->cap_values, nv, most,
+					      sizeof(*sp->values)))
 			return -ENOMEM;
 		while (vc.p < vc.end) {
 			if (!pf_pb_read_varint(&vc, &v))

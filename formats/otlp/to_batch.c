@@ -18,6 +18,7 @@
 struct conv {
 	struct pf_batch *b;
 	const PF_OTLP_PB(ProfilesDictionary) * d;
+	const struct pf_otlp_dict *h; /* the hot tables */
 	uint32_t *str, *attr, *fn, *map, *loc, *stack, *link;
 	uint32_t *tmp; /* scratch for index lists */
 	size_t tmp_cap;
@@ -160,13 +161,14 @@ out_free:
 static int alloc_maps(struct conv *c)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = c->d;
+	const struct pf_otlp_dict *h = c->h;
 
-	c->str = calloc(d->n_string_table, sizeof(*c->str));
+	c->str = calloc(h->n_str, sizeof(*c->str));
 	c->attr = calloc(d->n_attribute_table, sizeof(*c->attr));
-	c->fn = calloc(d->n_function_table, sizeof(*c->fn));
+	c->fn = calloc(h->n_fn, sizeof(*c->fn));
 	c->map = calloc(d->n_mapping_table, sizeof(*c->map));
-	c->loc = calloc(d->n_location_table, sizeof(*c->loc));
-	c->stack = calloc(d->n_stack_table, sizeof(*c->stack));
+	c->loc = calloc(h->n_loc, sizeof(*c->loc));
+	c->stack = calloc(h->n_stack, sizeof(*c->stack));
 	c->link = calloc(d->n_link_table, sizeof(*c->link));
 	if (!c->str || !c->attr || !c->fn || !c->map || !c->loc || !c->stack || !c->link)
 		return -ENOMEM;
@@ -188,10 +190,11 @@ static void free_maps(struct conv *c)
 static int intern_dictionary(struct conv *c)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = c->d;
+	const struct pf_otlp_dict *h = c->h;
 	struct pf_batch *b = c->b;
 
-	for (size_t i = 0; i < d->n_string_table; i++)
-		if ((c->str[i] = pf_batch_cstring(b, d->string_table[i])) == PF_INDEX_ERROR)
+	for (size_t i = 0; i < h->n_str; i++)
+		if ((c->str[i] = pf_batch_string(b, h->str[i].s, h->str[i].len)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	for (size_t i = 1; i < d->n_attribute_table; i++) {
 		const PF_OTLP_PB(KeyValueAndUnit) *e = d->attribute_table[i];
@@ -204,8 +207,8 @@ static int intern_dictionary(struct conv *c)
 		if (rc && c->attr[i] == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
-	for (size_t i = 1; i < d->n_function_table; i++) {
-		const PF_OTLP_PB(Function) *e = d->function_table[i];
+	for (size_t i = 1; i < h->n_fn; i++) {
+		const struct pf_otlp_function *e = &h->fn[i];
 		struct pf_function f = {.name = c->str[e->name_strindex],
 					.system_name = c->str[e->system_name_strindex],
 					.filename = c->str[e->filename_strindex],
@@ -224,32 +227,45 @@ static int intern_dictionary(struct conv *c)
 		    (c->map[i] = pf_batch_mapping(b, &m)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
-	for (size_t i = 1; i < d->n_location_table; i++) {
-		const PF_OTLP_PB(Location) *e = d->location_table[i];
+	struct pf_line one, *lines = NULL;
+	size_t cap_lines = 0;
+	int rc = 0;
+	for (size_t i = 1; rc == 0 && i < h->n_loc; i++) {
+		const struct pf_otlp_location *e = &h->loc[i];
+		const struct pf_otlp_line *in = h->lines + e->lines_off;
 		struct pf_location l = {.mapping = c->map[e->mapping_index], .address = e->address};
-		struct pf_line *lines = calloc(e->n_lines ? e->n_lines : 1, sizeof(*lines));
-		if (!lines)
-			return -ENOMEM;
-		for (size_t k = 0; k < e->n_lines; k++) {
-			lines[k].function = c->fn[e->lines[k]->function_index];
-			lines[k].line = e->lines[k]->line;
-			lines[k].column = e->lines[k]->column;
+		/* Nearly every location has one line: no allocation for that. */
+		struct pf_line *out = &one;
+		if (e->n_lines > 1) {
+			if (pf_otlp_grow((void **)&lines, &cap_lines, 0, e->n_lines,
+					 sizeof(*lines))) {
+				rc = -ENOMEM;
+				break;
+			}
+			out = lines;
 		}
-		l.attrs = attr_set(c, e->attribute_indices, e->n_attribute_indices);
+		for (size_t k = 0; k < e->n_lines; k++)
+			out[k] = (struct pf_line){.function = c->fn[in[k].function_index],
+						  .line = in[k].line,
+						  .column = in[k].column};
+		l.attrs = attr_set(c, h->idx + e->attrs_off, e->n_attrs);
 		c->loc[i] = l.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR
-						      : pf_batch_location(b, &l, lines, e->n_lines);
-		free(lines);
+						      : pf_batch_location(b, &l, out, e->n_lines);
 		if (c->loc[i] == PF_INDEX_ERROR)
-			return -ENOMEM;
+			rc = -ENOMEM;
 	}
-	for (size_t i = 1; i < d->n_stack_table; i++) {
-		const PF_OTLP_PB(Stack) *e = d->stack_table[i];
-		uint32_t *t = scratch(c, e->n_location_indices);
+	free(lines);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 1; i < h->n_stack; i++) {
+		const int32_t *in = h->idx + h->stack[i].off;
+		size_t n = h->stack[i].n;
+		uint32_t *t = scratch(c, n);
 		if (!t)
 			return -ENOMEM;
-		for (size_t k = 0; k < e->n_location_indices; k++)
-			t[k] = c->loc[e->location_indices[k]];
-		if ((c->stack[i] = pf_batch_stack(b, t, e->n_location_indices)) == PF_INDEX_ERROR)
+		for (size_t k = 0; k < n; k++)
+			t[k] = c->loc[in[k]];
+		if ((c->stack[i] = pf_batch_stack(b, t, n)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
 	for (size_t i = 1; i < d->n_link_table; i++) {
@@ -356,9 +372,10 @@ static int add_resource(struct conv *c, const PF_OTLP_PB(ResourceProfiles) * rp)
 	return n;
 }
 
-int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, struct pf_otlp_spans *sp)
+int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
+		     struct pf_otlp_spans *sp)
 {
-	struct conv c = {.b = b, .d = req->dictionary, .sp = sp};
+	struct conv c = {.b = b, .d = req->dictionary, .h = hot, .sp = sp};
 	int n = 0, rc = 0;
 
 	for (size_t r = 0; r < req->n_resource_profiles; r++)

@@ -19,7 +19,8 @@
 
 struct val {
 	const PF_OTLP_PB(ProfilesDictionary) * d;
-	size_t n_strings; /* 0 without a dictionary */
+	const struct pf_otlp_dict *h; /* the hot tables */
+	size_t n_strings;	      /* 0 without a dictionary */
 	struct pf_otlp_spans *sp;
 	struct pf_error *err;
 };
@@ -43,16 +44,31 @@ static int check_str(struct val *v, const char *what, size_t at, const char *fie
 	return bad_index(v, what, at, field, i, "string_table", v->n_strings);
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool str_eq(const struct pf_otlp_str *a, const struct pf_otlp_str *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+static int cmp_str(const void *pa, const void *pb)
+{
+	const struct pf_otlp_str *a = *(const struct pf_otlp_str *const *)pa;
+	const struct pf_otlp_str *b = *(const struct pf_otlp_str *const *)pb;
+	int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The key of attribute_table entry i. */
+static const struct pf_otlp_str *key_of(const struct val *v, int32_t i)
+{
+	return &v->h->str[v->d->attribute_table[i]->key_strindex];
 }
 
 /* Keys of the attribute_table entries listed must be in range and unique. */
 static int check_attr_list(struct val *v, const char *what, size_t at, const int32_t *idx, size_t n)
 {
 	size_t n_attr = v->d ? v->d->n_attribute_table : 0;
-	const char **keys;
+	const struct pf_otlp_str **keys;
 	int rc = 0;
 
 	for (size_t k = 0; k < n; k++)
@@ -63,24 +79,19 @@ static int check_attr_list(struct val *v, const char *what, size_t at, const int
 		return 0;
 	if (n <= PAIRWISE_MAX) {
 		for (size_t a = 0; a < n; a++)
-			for (size_t b = a + 1; b < n; b++) {
-				const char *ka = v->d->string_table[v->d->attribute_table[idx[a]]
-									    ->key_strindex];
-				const char *kb = v->d->string_table[v->d->attribute_table[idx[b]]
-									    ->key_strindex];
-				if (strcmp(ka, kb) == 0)
+			for (size_t b = a + 1; b < n; b++)
+				if (str_eq(key_of(v, idx[a]), key_of(v, idx[b])))
 					goto dup;
-			}
 		return 0;
 	}
 	keys = calloc(n, sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
 	for (size_t k = 0; k < n; k++)
-		keys[k] = v->d->string_table[v->d->attribute_table[idx[k]]->key_strindex];
+		keys[k] = key_of(v, idx[k]);
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (size_t k = 1; k < n && rc == 0; k++)
-		if (strcmp(keys[k - 1], keys[k]) == 0)
+		if (str_eq(keys[k - 1], keys[k]))
 			rc = -EINVAL;
 	free(keys);
 	if (rc == 0)
@@ -157,37 +168,38 @@ static int zero_entry(struct val *v, const char *table)
 static int check_zero_entries(struct val *v)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = v->d;
+	const struct pf_otlp_dict *h = v->h;
 	const char *missing = NULL;
 
-	if (d->n_string_table == 0)
+	if (h->n_str == 0)
 		missing = "string_table";
 	else if (d->n_mapping_table == 0)
 		missing = "mapping_table";
-	else if (d->n_location_table == 0)
+	else if (h->n_loc == 0)
 		missing = "location_table";
-	else if (d->n_function_table == 0)
+	else if (h->n_fn == 0)
 		missing = "function_table";
 	else if (d->n_link_table == 0)
 		missing = "link_table";
 	else if (d->n_attribute_table == 0)
 		missing = "attribute_table";
-	else if (d->n_stack_table == 0)
+	else if (h->n_stack == 0)
 		missing = "stack_table";
 	if (missing)
 		return pf_error_set(v->err, "",
 				    "dictionary.%s is empty: every table must hold its zero "
 				    "value at index 0",
 				    missing);
-	if (d->string_table[0][0] != '\0')
+	if (h->str[0].len != 0)
 		return pf_error_set(v->err, "", "dictionary.string_table[0] must be \"\"");
 	const PF_OTLP_PB(Mapping) *m = d->mapping_table[0];
 	if (m->memory_start || m->memory_limit || m->file_offset || m->filename_strindex ||
 	    m->n_attribute_indices)
 		return zero_entry(v, "mapping_table");
-	const PF_OTLP_PB(Location) *l = d->location_table[0];
-	if (l->mapping_index || l->address || l->n_lines || l->n_attribute_indices)
+	const struct pf_otlp_location *l = &h->loc[0];
+	if (l->mapping_index || l->address || l->n_lines || l->n_attrs)
 		return zero_entry(v, "location_table");
-	const PF_OTLP_PB(Function) *f = d->function_table[0];
+	const struct pf_otlp_function *f = &h->fn[0];
 	if (f->name_strindex || f->system_name_strindex || f->filename_strindex || f->start_line)
 		return zero_entry(v, "function_table");
 	const PF_OTLP_PB(Link) *k = d->link_table[0];
@@ -200,7 +212,7 @@ static int check_zero_entries(struct val *v)
 	    (a->value &&
 	     a->value->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET))
 		return zero_entry(v, "attribute_table");
-	if (d->stack_table[0]->n_location_indices)
+	if (h->stack[0].n)
 		return zero_entry(v, "stack_table");
 	return 0;
 }
@@ -208,6 +220,7 @@ static int check_zero_entries(struct val *v)
 static int check_dictionary(struct val *v)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = v->d;
+	const struct pf_otlp_dict *h = v->h;
 	int rc = check_zero_entries(v);
 
 	for (size_t i = 0; rc == 0 && i < d->n_attribute_table; i++) {
@@ -219,8 +232,8 @@ static int check_dictionary(struct val *v)
 		if (rc == 0)
 			rc = check_any(v, "dictionary.attribute_table", i, a->value);
 	}
-	for (size_t i = 0; rc == 0 && i < d->n_function_table; i++) {
-		const PF_OTLP_PB(Function) *f = d->function_table[i];
+	for (size_t i = 0; rc == 0 && i < h->n_fn; i++) {
+		const struct pf_otlp_function *f = &h->fn[i];
 		const char *w = "dictionary.function_table";
 		rc = check_str(v, w, i, "name_strindex", f->name_strindex);
 		if (rc == 0)
@@ -236,26 +249,26 @@ static int check_dictionary(struct val *v)
 			rc = check_attr_list(v, "dictionary.mapping_table", i, m->attribute_indices,
 					     m->n_attribute_indices);
 	}
-	for (size_t i = 0; rc == 0 && i < d->n_location_table; i++) {
-		const PF_OTLP_PB(Location) *l = d->location_table[i];
+	for (size_t i = 0; rc == 0 && i < h->n_loc; i++) {
+		const struct pf_otlp_location *l = &h->loc[i];
+		const struct pf_otlp_line *lines = h->lines + l->lines_off;
 		const char *w = "dictionary.location_table";
 		if (!in_range(l->mapping_index, d->n_mapping_table))
 			return bad_index(v, w, i, "mapping_index", l->mapping_index,
 					 "mapping_table", d->n_mapping_table);
 		for (size_t k = 0; k < l->n_lines; k++)
-			if (!in_range(l->lines[k]->function_index, d->n_function_table))
+			if (!in_range(lines[k].function_index, h->n_fn))
 				return bad_index(v, w, i, "lines.function_index",
-						 l->lines[k]->function_index, "function_table",
-						 d->n_function_table);
-		rc = check_attr_list(v, w, i, l->attribute_indices, l->n_attribute_indices);
+						 lines[k].function_index, "function_table",
+						 h->n_fn);
+		rc = check_attr_list(v, w, i, h->idx + l->attrs_off, l->n_attrs);
 	}
-	for (size_t i = 0; rc == 0 && i < d->n_stack_table; i++) {
-		const PF_OTLP_PB(Stack) *s = d->stack_table[i];
-		for (size_t k = 0; k < s->n_location_indices; k++)
-			if (!in_range(s->location_indices[k], d->n_location_table))
+	for (size_t i = 0; rc == 0 && i < h->n_stack; i++) {
+		const int32_t *locs = h->idx + h->stack[i].off;
+		for (size_t k = 0; k < h->stack[i].n; k++)
+			if (!in_range(locs[k], h->n_loc))
 				return bad_index(v, "dictionary.stack_table", i, "location_indices",
-						 s->location_indices[k], "location_table",
-						 d->n_location_table);
+						 locs[k], "location_table", h->n_loc);
 	}
 	for (size_t i = 1; rc == 0 && i < d->n_link_table; i++) {
 		const PF_OTLP_PB(Link) *k = d->link_table[i];
@@ -282,11 +295,11 @@ static int check_sample(struct val *v, size_t p, size_t i, const struct pf_otlp_
 	const PF_OTLP_PB(ProfilesDictionary) *d = v->d;
 	size_t n_attr = d->n_attribute_table;
 
-	if (!in_range(s->stack_index, d->n_stack_table))
+	if (!in_range(s->stack_index, v->h->n_stack))
 		return pf_error_set(v->err, "",
 				    "profile %zu sample %zu: stack_index %" PRId32
 				    " out of range (stack_table has %zu entries)",
-				    p, i, s->stack_index, d->n_stack_table);
+				    p, i, s->stack_index, v->h->n_stack);
 	if (!in_range(s->link_index, d->n_link_table))
 		return pf_error_set(v->err, "",
 				    "profile %zu sample %zu: link_index %" PRId32
@@ -344,9 +357,10 @@ static int check_profile(struct val *v, size_t p, const PF_OTLP_PB(Profile) * pr
 	return rc;
 }
 
-int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_otlp_spans *sp, struct pf_error *err)
+int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
+		     struct pf_otlp_spans *sp, struct pf_error *err)
 {
-	struct val v = {.d = req->dictionary, .sp = sp, .err = err};
+	struct val v = {.d = req->dictionary, .h = hot, .sp = sp, .err = err};
 	size_t p = 0;
 	int rc = 0;
 
@@ -359,7 +373,7 @@ int pf_otlp_validate(const PF_OTLP_REQ *req, struct pf_otlp_spans *sp, struct pf
 		return 0; /* an empty request is valid, dictionary or not */
 	if (!v.d)
 		return pf_error_set(err, "", "request has profiles but no dictionary");
-	v.n_strings = v.d->n_string_table;
+	v.n_strings = hot->n_str;
 	rc = check_dictionary(&v);
 	p = 0;
 	for (size_t r = 0; rc == 0 && r < req->n_resource_profiles; r++) {

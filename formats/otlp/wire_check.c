@@ -92,9 +92,17 @@ static int walk_message(struct walk *w, const ProtobufCMessageDescriptor *desc, 
 		}
 		if (!pf_pb_read_len(&c, &sub, &len))
 			goto bad;
-		/* Samples hold no messages and are checked as they are read. */
+		/* Samples and the hot dictionary entries are checked as they are
+		 * read (samples.c, dict.c); Sample, Function and Stack hold no
+		 * messages, Location only Lines. */
 		if (fd->descriptor ==
-		    &opentelemetry__proto__profiles__v1development__sample__descriptor)
+			    &opentelemetry__proto__profiles__v1development__sample__descriptor ||
+		    fd->descriptor ==
+			    &opentelemetry__proto__profiles__v1development__function__descriptor ||
+		    fd->descriptor ==
+			    &opentelemetry__proto__profiles__v1development__location__descriptor ||
+		    fd->descriptor ==
+			    &opentelemetry__proto__profiles__v1development__stack__descriptor)
 			continue;
 		int rc = walk_message(w, fd->descriptor, sub, len, depth + 1);
 		if (rc < 0)

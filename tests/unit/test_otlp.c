@@ -962,6 +962,109 @@ static void test_sample_wire_forms(void **state)
 	expect_error(rb.d, rb.n, 0, -EINVAL, "profile 0 sample 0: malformed protobuf");
 }
 
+/* A request whose dictionary comes in two `dictionary` fields (which
+ * concatenate): `more` is appended to the second; its one sample uses
+ * stack 1. */
+static void w_dict_request(struct wbuf *req, const struct wbuf *more)
+{
+	struct wbuf smp = {0}, prof = {0}, sp = {0}, rp = {0}, d1 = {0}, d2 = {0}, empty = {0};
+	uint64_t one[1] = {1};
+
+	w_varint(&smp, 1, 1);
+	w_packed(&smp, 4, one, 1);
+	w_msg(&prof, 2, &smp);
+	w_msg(&sp, 2, &prof);
+	w_msg(&rp, 2, &sp);
+	w_msg(req, 1, &rp);
+	w_msg(&d1, 1, &empty); /* mapping_table[0] */
+	w_msg(&d1, 2, &empty); /* location_table[0] */
+	w_msg(&d1, 3, &empty); /* function_table[0] */
+	w_bytes(&d1, 5, "", 0);
+	w_msg(&d1, 7, &empty); /* stack_table[0] */
+	w_msg(req, 2, &d1);
+	w_msg(&d2, 4, &empty); /* link_table[0] */
+	w_msg(&d2, 6, &empty); /* attribute_table[0] */
+	memcpy(d2.d + d2.n, more->d, more->n);
+	d2.n += more->n;
+	w_msg(req, 2, &d2);
+}
+
+/* The hot dictionary tables are read by hand: split dictionaries
+ * concatenate, repeated scalars append packed or not, the last scalar wins,
+ * unknown fields are skipped, strings end at a NUL; wire-type mismatches
+ * and truncation are named as the schema walk names them. */
+static void test_dictionary_wire_forms(void **state)
+{
+	struct wbuf more = {0}, fn = {0}, line1 = {0}, line2 = {0}, loc = {0}, st = {0}, r = {0};
+	uint64_t locs[2] = {1, 1};
+
+	w_bytes(&more, 5, "main\0junk", 9); /* string 1: "main" */
+	w_bytes(&more, 5, "a.c", 3);	    /* string 2 */
+	w_varint(&fn, 1, 2);		    /* name: overridden below */
+	w_varint(&fn, 9, 5);		    /* unknown */
+	w_varint(&fn, 1, 1);		    /* name: "main" */
+	w_varint(&fn, 3, 2);		    /* filename */
+	w_varint(&fn, 4, (uint64_t)-7);	    /* start_line */
+	w_msg(&more, 3, &fn);
+	w_varint(&line1, 1, 1);
+	w_varint(&line1, 2, 42);
+	w_varint(&line2, 1, 1);
+	w_varint(&line2, 3, 3);
+	w_varint(&loc, 2, 0x1234);
+	w_msg(&loc, 3, &line1);
+	w_bytes(&loc, 8, "x", 1); /* unknown */
+	w_msg(&loc, 3, &line2);
+	w_msg(&more, 2, &loc);
+	w_varint(&st, 1, 1);	   /* unpacked */
+	w_packed(&st, 1, locs, 2); /* then packed: they append */
+	w_msg(&more, 7, &st);
+	w_dict_request(&r, &more);
+	struct pf_batch *b = decode_ok(r.d, r.n, 1);
+	size_t n, nl;
+	const struct pf_sample *smp = pf_batch_samples(b, 0, &n);
+	const uint32_t *stack = pf_batch_stack_get(b, smp->stack, &n);
+	assert_int_equal(n, 3);
+	const struct pf_location *l = pf_batch_location_get(b, stack[2]);
+	assert_int_equal(l->address, 0x1234);
+	const struct pf_line *lines = pf_batch_location_lines(b, stack[0], &nl);
+	assert_int_equal(nl, 2);
+	assert_int_equal(lines[0].line, 42);
+	assert_int_equal(lines[1].column, 3);
+	const struct pf_function *f = pf_batch_function_get(b, lines[0].function);
+	assert_string_equal(pf_batch_str(b, f->name), "main");
+	assert_string_equal(pf_batch_str(b, f->filename), "a.c");
+	assert_int_equal(f->start_line, -7);
+	pf_batch_unref(b);
+
+	/* The hand-read entries are checked like the rest: an index out of range. */
+	struct wbuf bad_st = {0}, m1 = {0}, r1 = {0};
+	w_varint(&bad_st, 1, 2);
+	w_msg(&m1, 7, &bad_st);
+	w_dict_request(&r1, &m1);
+	expect_error(r1.d, r1.n, 0, -EINVAL, "stack_table[1].location_indices 2 out of range");
+
+	/* Wire types that do not match the schema, and truncation. */
+	struct wbuf bl = {0}, m2 = {0}, r2 = {0};
+	w_bytes(&bl, 1, "", 0); /* mapping_index as bytes */
+	w_msg(&m2, 2, &bl);
+	w_dict_request(&r2, &m2);
+	expect_error(r2.d, r2.n, 0, -EINVAL, "Location field 1 has wire type 2, expected 0");
+	struct wbuf bline = {0}, bl3 = {0}, m3 = {0}, r3 = {0};
+	bline.n += pf_pb_put_varint(bline.d, 2 << 3 | PF_PB_FIXED64);
+	memset(bline.d + bline.n, 0, 8);
+	bline.n += 8;
+	w_msg(&bl3, 3, &bline);
+	w_msg(&m3, 2, &bl3);
+	w_dict_request(&r3, &m3);
+	expect_error(r3.d, r3.n, 0, -EINVAL, "Line field 2 has wire type 1, expected 0");
+	struct wbuf bf = {0}, m4 = {0}, r4 = {0};
+	bf.n += pf_pb_put_varint(bf.d, 1 << 3 | PF_PB_VARINT);
+	bf.d[bf.n++] = 0x80; /* a varint that never ends */
+	w_msg(&m4, 3, &bf);
+	w_dict_request(&r4, &m4);
+	expect_error(r4.d, r4.n, 0, -EINVAL, "truncated or malformed protobuf in Function");
+}
+
 /* AnyValue arrays nested 100 deep are refused before protobuf-c recurses. */
 static void test_depth_limit(void **state)
 {
@@ -1441,6 +1544,7 @@ int main(void)
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
 		cmocka_unit_test(test_sample_wire_forms),
+		cmocka_unit_test(test_dictionary_wire_forms),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_unsupported_values_dropped),
 		cmocka_unit_test(test_json_request),

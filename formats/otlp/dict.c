@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The hot dictionary tables (strings, functions, locations, stacks) read by hand into flat arrays. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/otlp/internal.h"
+#include "formats/pb_wire.h"
+
+/*
+ * Besides the samples, the string, function, location and stack tables are
+ * nearly all of a request; as protobuf-c messages each entry cost an
+ * allocation, an init and a descriptor walk. pf_otlp_strip_samples() leaves
+ * them out of what protobuf-c sees and notes where each entry is; they are
+ * read here with the same rules as protobuf-c (last scalar wins, repeated
+ * scalars packed or not, unknown fields skipped, int32 from the low 32 bits)
+ * and the wire-type checks of wire_check.c, whose messages they repeat.
+ */
+
+/* Field numbers of ProfilesDictionary's hot tables. */
+enum { F_LOCATION_TABLE = 2, F_FUNCTION_TABLE = 3, F_STRING_TABLE = 5, F_STACK_TABLE = 7 };
+
+struct rd {
+	struct pf_otlp_dict *d;
+	const uint8_t *base; /* the input, for offsets in messages */
+	struct pf_error *err;
+};
+
+static int mismatch(struct rd *r, const char *msg, const uint8_t *at, uint32_t field, unsigned wire,
+		    int want)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "offset %zu", (size_t)(at - r->base));
+	return pf_error_set(r->err, where, "%s field %u has wire type %u, expected %d", msg, field,
+			    wire, want);
+}
+
+static int malformed(struct rd *r, const char *msg, const uint8_t *at)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "offset %zu", (size_t)(at - r->base));
+	return pf_error_set(r->err, where, "truncated or malformed protobuf in %s", msg);
+}
+
+/* Reads a scalar varint field of wire type `wire`. Returns 0, or -EINVAL. */
+static int scalar(struct rd *r, const char *msg, struct pf_pb_cursor *c, const uint8_t *at,
+		  uint32_t field, unsigned wire, uint64_t *v)
+{
+	if (wire != PF_PB_VARINT)
+		return mismatch(r, msg, at, field, wire, PF_PB_VARINT);
+	if (!pf_pb_read_varint(c, v))
+		return malformed(r, msg, c->p);
+	return 0;
+}
+
+/* Appends a repeated int32 field (one varint, or packed) to the index pool. */
+static int int32s(struct rd *r, const char *msg, struct pf_pb_cursor *c, const uint8_t *at,
+		  uint32_t field, unsigned wire)
+{
+	struct pf_otlp_dict *d = r->d;
+	struct pf_pb_cursor vc;
+	const uint8_t *sub;
+	size_t len;
+	uint64_t v;
+
+	if (wire == PF_PB_VARINT) {
+		vc = *c;
+		if (!pf_pb_read_varint(c, &v))
+			return malformed(r, msg, c->p);
+		vc.end = c->p;
+	} else if (wire == PF_PB_LEN) {
+		if (!pf_pb_read_len(c, &sub, &len))
+			return malformed(r, msg, c->p);
+		vc = (struct pf_pb_cursor){sub, sub + len};
+	} else {
+		return mismatch(r, msg, at, field, wire, PF_PB_VARINT);
+	}
+	/* A varint takes at least one byte: room for the most there can be. */
+	if (pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, (size_t)(vc.end - vc.p),
+			 sizeof(*d->idx)))
+		return -ENOMEM;
+	while (vc.p < vc.end) {
+		if (!pf_pb_read_varint(&vc, &v))
+			return malformed(r, msg, vc.p);
+		d->idx[d->n_idx++] = (int32_t)v;
+	}
+	return 0;
+}
+
+/* Skips a field this reader does not know. */
+static int skip(struct rd *r, const char *msg, struct pf_pb_cursor *c, unsigned wire)
+{
+	return pf_pb_skip(c, wire) ? 0 : malformed(r, msg, c->p);
+}
+
+static int read_function(struct rd *r, const uint8_t *p, size_t n)
+{
+	struct pf_otlp_dict *d = r->d;
+	struct pf_pb_cursor c = {p, p + n};
+	struct pf_otlp_function f = {0};
+
+	while (c.p < c.end) {
+		const uint8_t *at = c.p;
+		uint32_t field;
+		unsigned wire;
+		uint64_t v = 0;
+		int rc;
+
+		if (!pf_pb_read_key(&c, &field, &wire))
+			return malformed(r, "Function", at);
+		if (field < 1 || field > 4) {
+			rc = skip(r, "Function", &c, wire);
+		} else {
+			rc = scalar(r, "Function", &c, at, field, wire, &v);
+			if (field == 1)
+				f.name_strindex = (int32_t)v;
+			else if (field == 2)
+				f.system_name_strindex = (int32_t)v;
+			else if (field == 3)
+				f.filename_strindex = (int32_t)v;
+			else
+				f.start_line = (int64_t)v;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
+		return -ENOMEM;
+	d->fn[d->n_fn++] = f;
+	return 0;
+}
+
+static int read_line(struct rd *r, const uint8_t *p, size_t n)
+{
+	struct pf_otlp_dict *d = r->d;
+	struct pf_pb_cursor c = {p, p + n};
+	struct pf_otlp_line l = {0};
+
+	while (c.p < c.end) {
+		const uint8_t *at = c.p;
+		uint32_t field;
+		unsigned wire;
+		uint64_t v = 0;
+		int rc;
+
+		if (!pf_pb_read_key(&c, &field, &wire))
+			return malformed(r, "Line", at);
+		if (field < 1 || field > 3) {
+			rc = skip(r, "Line", &c, wire);
+		} else {
+			rc = scalar(r, "Line", &c, at, field, wire, &v);
+			if (field == 1)
+				l.function_index = (int32_t)v;
+			else if (field == 2)
+				l.line = (int64_t)v;
+			else
+				l.column = (int64_t)v;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if (pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, 1, sizeof(*d->lines)))
+		return -ENOMEM;
+	d->lines[d->n_lines++] = l;
+	return 0;
+}
+
+static int read_location(struct rd *r, const uint8_t *p, size_t n)
+{
+	struct pf_otlp_dict *d = r->d;
+	struct pf_pb_cursor c = {p, p + n};
+	struct pf_otlp_location l = {.lines_off = d->n_lines, .attrs_off = d->n_idx};
+
+	while (c.p < c.end) {
+		const uint8_t *at = c.p, *sub;
+		uint32_t field;
+		unsigned wire;
+		uint64_t v = 0;
+		size_t len;
+		int rc;
+
+		if (!pf_pb_read_key(&c, &field, &wire))
+			return malformed(r, "Location", at);
+		switch (field) {
+		case 1:
+		case 2:
+			rc = scalar(r, "Location", &c, at, field, wire, &v);
+			if (field == 1)
+				l.mapping_index = (int32_t)v;
+			else
+				l.address = v;
+			break;
+		case 3:
+			if (wire != PF_PB_LEN)
+				return mismatch(r, "Location", at, field, wire, PF_PB_LEN);
+			if (!pf_pb_read_len(&c, &sub, &len))
+				return malformed(r, "Location", c.p);
+			rc = read_line(r, sub, len);
+			break;
+		case 4: rc = int32s(r, "Location", &c, at, field, wire); break;
+		default: rc = skip(r, "Location", &c, wire); break;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	l.n_lines = d->n_lines - l.lines_off;
+	l.n_attrs = d->n_idx - l.attrs_off;
+	if (pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, 1, sizeof(*d->loc)))
+		return -ENOMEM;
+	d->loc[d->n_loc++] = l;
+	return 0;
+}
+
+static int read_stack(struct rd *r, const uint8_t *p, size_t n)
+{
+	struct pf_otlp_dict *d = r->d;
+	struct pf_pb_cursor c = {p, p + n};
+	struct pf_otlp_list s = {.off = d->n_idx};
+
+	while (c.p < c.end) {
+		const uint8_t *at = c.p;
+		uint32_t field;
+		unsigned wire;
+		int rc;
+
+		if (!pf_pb_read_key(&c, &field, &wire))
+			return malformed(r, "Stack", at);
+		rc = field == 1 ? int32s(r, "Stack", &c, at, field, wire)
+				: skip(r, "Stack", &c, wire);
+		if (rc < 0)
+			return rc;
+	}
+	s.n = d->n_idx - s.off;
+	if (pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, 1, sizeof(*d->stack)))
+		return -ENOMEM;
+	d->stack[d->n_stack++] = s;
+	return 0;
+}
+
+static int add_string(struct pf_otlp_dict *d, const char *s, size_t len)
+{
+	if (pf_otlp_grow((void **)&d->str, &d->cap_str, d->n_str, 1, sizeof(*d->str)))
+		return -ENOMEM;
+	/* As protobuf-c's C strings were read: up to the first NUL. */
+	d->str[d->n_str++] = (struct pf_otlp_str){s, strnlen(s, len)};
+	return 0;
+}
+
+int pf_otlp_dict_read(struct pf_otlp_dict *d, const struct pf_otlp_spans *sp, const uint8_t *base,
+		      struct pf_error *err)
+{
+	struct rd r = {.d = d, .base = base, .err = err};
+
+	for (size_t i = 0; i < sp->n_dict; i++) {
+		const struct pf_otlp_span *e = &sp->dict[i];
+		int rc;
+
+		switch (e->field) {
+		case F_STRING_TABLE: rc = add_string(d, (const char *)e->p, e->len); break;
+		case F_FUNCTION_TABLE: rc = read_function(&r, e->p, e->len); break;
+		case F_LOCATION_TABLE: rc = read_location(&r, e->p, e->len); break;
+		default: rc = read_stack(&r, e->p, e->len); break;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+bool pf_otlp_dict_field(uint32_t field)
+{
+	return field == F_LOCATION_TABLE || field == F_FUNCTION_TABLE || field == F_STRING_TABLE ||
+	       field == F_STACK_TABLE;
+}
+
+int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictionary) * pd)
+{
+	if (!pd)
+		return 0;
+	for (size_t i = 0; i < pd->n_string_table; i++)
+		if (add_string(d, pd->string_table[i], strlen(pd->string_table[i])) < 0)
+			return -ENOMEM;
+	for (size_t i = 0; i < pd->n_function_table; i++) {
+		const PF_OTLP_PB(Function) *f = pd->function_table[i];
+		if (pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
+			return -ENOMEM;
+		d->fn[d->n_fn++] = (struct pf_otlp_function){
+			.name_strindex = f->name_strindex,
+			.system_name_strindex = f->system_name_strindex,
+			.filename_strindex = f->filename_strindex,
+			.start_line = f->start_line,
+		};
+	}
+	for (size_t i = 0; i < pd->n_location_table; i++) {
+		const PF_OTLP_PB(Location) *l = pd->location_table[i];
+		struct pf_otlp_location e = {.mapping_index = l->mapping_index,
+					     .address = l->address,
+					     .lines_off = d->n_lines,
+					     .n_lines = l->n_lines,
+					     .attrs_off = d->n_idx,
+					     .n_attrs = l->n_attribute_indices};
+		if (pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, l->n_lines,
+				 sizeof(*d->lines)) ||
+		    pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, l->n_attribute_indices,
+				 sizeof(*d->idx)) ||
+		    pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, 1, sizeof(*d->loc)))
+			return -ENOMEM;
+		for (size_t k = 0; k < l->n_lines; k++)
+			d->lines[d->n_lines++] = (struct pf_otlp_line){
+				.function_index = l->lines[k]->function_index,
+				.line = l->lines[k]->line,
+				.column = l->lines[k]->column,
+			};
+		for (size_t k = 0; k < l->n_attribute_indices; k++)
+			d->idx[d->n_idx++] = l->attribute_indices[k];
+		d->loc[d->n_loc++] = e;
+	}
+	for (size_t i = 0; i < pd->n_stack_table; i++) {
+		const PF_OTLP_PB(Stack) *s = pd->stack_table[i];
+		if (pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, s->n_location_indices,
+				 sizeof(*d->idx)) ||
+		    pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, 1,
+				 sizeof(*d->stack)))
+			return -ENOMEM;
+		d->stack[d->n_stack++] = (struct pf_otlp_list){d->n_idx, s->n_location_indices};
+		for (size_t k = 0; k < s->n_location_indices; k++)
+			d->idx[d->n_idx++] = s->location_indices[k];
+	}
+	return 0;
+}
+
+void pf_otlp_dict_fini(struct pf_otlp_dict *d)
+{
+	free(d->str);
+	free(d->fn);
+	free(d->loc);
+	free(d->lines);
+	free(d->stack);
+	free(d->idx);
+	memset(d, 0, sizeof(*d));
+}
