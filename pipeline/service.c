@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include "component_internal.h"
+#include "grpc_log.h"
 #include "telemetry.h"
 
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
@@ -148,6 +149,7 @@ struct pf_service *pf_service_create(uv_loop_t *loop, const struct pf_config *cf
 	s->cfg = cfg;
 	s->log.id = "service";
 	s->log.level = cfg->log_level;
+	pf_grpc_log_route(cfg->log_level);
 	s->host_name = strdup(host_name ? host_name : "");
 	for (size_t i = 0; i < cfg->n_pipelines; i++)
 		max += cfg->pipelines[i].n_processors;
