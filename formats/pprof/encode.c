@@ -45,12 +45,20 @@ struct enc {
 	uint32_t *loc_id;
 	uint32_t *map_id;
 	uint32_t *fn_id;
-	size_t n_str_out; /* batch strings in the output, "" included */
+	uint8_t *map_gaps; /* per mapping: MAP_NO_* of its used locations */
+	size_t n_str_out;  /* batch strings in the output, "" included */
 	struct extras extras;
 
 	struct pf_pb_arena arena;
 	uint8_t *buf;
 	size_t len, cap;
+};
+
+/* What some location of a mapping lacks (map_gaps bits). */
+enum {
+	MAP_NO_FUNCTION = 1, /* a location without lines, or a line's function unnamed */
+	MAP_NO_FILENAME = 2,
+	MAP_NO_LINE = 4,
 };
 
 /* ---- output ---- */
@@ -274,7 +282,8 @@ static int mark_and_number(struct enc *e)
 	e->loc_id = calloc(n_loc, sizeof(*e->loc_id));
 	e->map_id = calloc(n_map, sizeof(*e->map_id));
 	e->fn_id = calloc(n_fn, sizeof(*e->fn_id));
-	if (!e->str_id || !e->loc_id || !e->map_id || !e->fn_id)
+	e->map_gaps = calloc(n_map, 1);
+	if (!e->str_id || !e->loc_id || !e->map_id || !e->fn_id || !e->map_gaps)
 		return -ENOMEM;
 
 	/* Rows name stacks and attribute sets in random order; marking each
@@ -315,8 +324,15 @@ static int mark_and_number(struct enc *e)
 		e->map_id[l->mapping] = 1;
 		size_t n;
 		const struct pf_line *lines = pf_batch_location_lines(b, (uint32_t)i, &n);
-		for (size_t j = 0; j < n; j++)
+		if (!n)
+			e->map_gaps[l->mapping] |= MAP_NO_FUNCTION | MAP_NO_FILENAME | MAP_NO_LINE;
+		for (size_t j = 0; j < n; j++) {
+			const struct pf_function *f = pf_batch_function_get(b, lines[j].function);
 			e->fn_id[lines[j].function] = 1;
+			e->map_gaps[l->mapping] |= (f->name ? 0 : MAP_NO_FUNCTION) |
+						   (f->filename ? 0 : MAP_NO_FILENAME) |
+						   (lines[j].line > 0 ? 0 : MAP_NO_LINE);
+		}
 	}
 	id = 0;
 	for (size_t i = 1; i < n_map; i++) {
@@ -454,13 +470,21 @@ static int emit_mappings(struct enc *e)
 		pm.filename = e->str_id[m->filename];
 		pm.build_id = e->str_id[mapping_build_id(e, m)];
 		const struct pf_value *v;
-#define FLAG(field, key)                                                                           \
+		/* A flag is set when the mapping's attributes say so, or when every
+		 * location of the mapping in this profile shows it: tools such as
+		 * pprof otherwise symbolize such a mapping again from the local
+		 * binary, replacing these lines (and their start lines and inline
+		 * frames) with their own. */
+		uint8_t gaps = e->map_gaps[i];
+#define FLAG(field, key, derived)                                                                  \
 	v = pf_batch_attr_lookup(e->b, m->attrs, key);                                             \
-	pm.field = v && v->kind == PF_VALUE_BOOL && v->u.b;
-		FLAG(has_functions, PF_PPROF_HAS_FUNCTIONS);
-		FLAG(has_filenames, PF_PPROF_HAS_FILENAMES);
-		FLAG(has_line_numbers, PF_PPROF_HAS_LINE_NUMBERS);
-		FLAG(has_inline_frames, PF_PPROF_HAS_INLINE_FRAMES);
+	pm.field = (v && v->kind == PF_VALUE_BOOL && v->u.b) || (derived);
+		FLAG(has_functions, PF_PPROF_HAS_FUNCTIONS, !(gaps & MAP_NO_FUNCTION));
+		FLAG(has_filenames, PF_PPROF_HAS_FILENAMES,
+		     !(gaps & (MAP_NO_FUNCTION | MAP_NO_FILENAME)));
+		FLAG(has_line_numbers, PF_PPROF_HAS_LINE_NUMBERS,
+		     !(gaps & (MAP_NO_FUNCTION | MAP_NO_LINE)));
+		FLAG(has_inline_frames, PF_PPROF_HAS_INLINE_FRAMES, false);
 #undef FLAG
 		int rc = out_message(e, 3, &pm.base);
 		if (rc)
@@ -637,6 +661,7 @@ out_free:
 	free(e.str_id);
 	free(e.loc_id);
 	free(e.map_id);
+	free(e.map_gaps);
 	free(e.fn_id);
 	pf_pprof_rows_fini(&e.rows);
 	return ret;
