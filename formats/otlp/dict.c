@@ -253,7 +253,29 @@ int pf_otlp_dict_read(struct pf_otlp_dict *d, const struct pf_otlp_spans *sp, co
 		      struct pf_error *err)
 {
 	struct rd r = {.d = d, .base = base, .err = err};
+	size_t n[8] = {0}, loc_bytes = 0, idx_bytes = 0;
 
+	/* Room for everything up front: the entries are counted, and a varint
+	 * takes at least a byte, a Line at least two. */
+	for (size_t i = 0; i < sp->n_dict; i++) {
+		n[sp->dict[i].field & 7]++;
+		if (sp->dict[i].field == F_LOCATION_TABLE)
+			loc_bytes += sp->dict[i].len;
+		if (sp->dict[i].field == F_LOCATION_TABLE || sp->dict[i].field == F_STACK_TABLE)
+			idx_bytes += sp->dict[i].len;
+	}
+	if (pf_otlp_grow((void **)&d->str, &d->cap_str, d->n_str, n[F_STRING_TABLE],
+			 sizeof(*d->str)) ||
+	    pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, n[F_FUNCTION_TABLE],
+			 sizeof(*d->fn)) ||
+	    pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, n[F_LOCATION_TABLE],
+			 sizeof(*d->loc)) ||
+	    pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, n[F_STACK_TABLE],
+			 sizeof(*d->stack)) ||
+	    pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, loc_bytes / 2,
+			 sizeof(*d->lines)) ||
+	    pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, idx_bytes, sizeof(*d->idx)))
+		return -ENOMEM;
 	for (size_t i = 0; i < sp->n_dict; i++) {
 		const struct pf_otlp_span *e = &sp->dict[i];
 		int rc;

@@ -31,9 +31,9 @@ enum {
 enum level { L_REQUEST, L_DICTIONARY, L_RESOURCE, L_SCOPE, L_PROFILE };
 
 struct strip {
-	uint8_t *out; /* NULL while counting */
-	size_t n;     /* bytes written */
-	size_t wrappers;
+	uint8_t *out;			/* NULL while counting */
+	size_t n;			/* bytes written */
+	size_t samples, profiles, dict; /* counted in the first pass */
 	struct pf_otlp_spans *sp;
 };
 
@@ -42,14 +42,15 @@ int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
 	if (used + more <= *cap)
 		return 0;
 	size_t cap2 = *cap ? *cap : 64;
-	while (cap2 < used + more)
+	while (cap2 < used + more) {
+		if (cap2 > SIZE_MAX / 2 / size)
+			return -ENOMEM;
 		cap2 *= 2;
-	void *n = calloc(cap2, size);
+	}
+	/* Not zeroed: every user writes an entry before it counts it. */
+	void *n = realloc(*arr, cap2 * size);
 	if (!n)
 		return -ENOMEM;
-	if (*arr)
-		memcpy(n, *arr, used * size);
-	free(*arr);
 	*arr = n;
 	*cap = cap2;
 	return 0;
@@ -69,7 +70,8 @@ static int wrapper(struct strip *s, uint32_t field, enum level lv, const uint8_t
 {
 	uint8_t key = (uint8_t)(field << 3 | PF_PB_LEN);
 
-	s->wrappers++;
+	if (lv == L_PROFILE)
+		s->profiles++;
 	put(s, &key, 1);
 	size_t at = s->n;
 	s->n += 5;
@@ -122,6 +124,7 @@ static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size
 		else if (lv == L_DICTIONARY && pf_otlp_dict_field(field)) {
 			struct pf_otlp_spans *sp = s->sp;
 			rc = 0;
+			s->dict++;
 			if (s->out) {
 				if (pf_otlp_grow((void **)&sp->dict, &sp->cap_dict, sp->n_dict, 1,
 						 sizeof(*sp->dict)))
@@ -136,6 +139,7 @@ static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size
 		else if (lv == L_PROFILE && field == F_SAMPLES) {
 			struct pf_otlp_spans *sp = s->sp;
 			rc = 0;
+			s->samples++;
 			if (s->out) {
 				if (pf_otlp_grow((void **)&sp->data, &sp->cap, sp->n, 1,
 						 sizeof(*sp->data)) ||
@@ -163,9 +167,14 @@ int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_
 
 	if (rc < 0)
 		return rc;
-	/* The copy is never longer than the input plus four bytes per wrapper. */
-	size_t cap = size + 4 * s.wrappers + 1;
-	s = (struct strip){.out = calloc(cap, 1), .sp = sp};
+	/* The first pass counted everything: no growing in the second. */
+	if (pf_otlp_grow((void **)&sp->data, &sp->cap, sp->n, s.samples, sizeof(*sp->data)) ||
+	    pf_otlp_grow((void **)&sp->len, &sp->cap_len, sp->n, s.samples, sizeof(*sp->len)) ||
+	    pf_otlp_grow((void **)&sp->first, &sp->cap_profiles, sp->n_profiles, s.profiles + 2,
+			 sizeof(*sp->first)) ||
+	    pf_otlp_grow((void **)&sp->dict, &sp->cap_dict, sp->n_dict, s.dict, sizeof(*sp->dict)))
+		return -ENOMEM;
+	s = (struct strip){.out = malloc(s.n + 1), .sp = sp};
 	if (!s.out)
 		return -ENOMEM;
 	rc = strip_level(&s, L_REQUEST, data, size);
