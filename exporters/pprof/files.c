@@ -11,17 +11,18 @@
 #define NS_PER_SEC 1000000000ULL
 
 const char *pf_pprof_files_name(const struct pf_batch *b, uint32_t p, const char *prefix,
-				uint64_t now_ns, char *buf, size_t size)
+				const char *service, uint64_t now_ns, char *buf, size_t size)
 {
 	const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
 	uint32_t set = pf_batch_resource_get(b, d->resource)->attrs;
 	char num[32], pre[48], svc[72], pid[24], type[40], unit[40], stamp[32];
-	const char *service, *pid_text, *type_text;
+	const char *pid_text, *type_text;
 	uint64_t t = d->time_unix_nano ? d->time_unix_nano : now_ns;
 	time_t secs = (time_t)(t / NS_PER_SEC);
 	struct tm tm;
 
-	service = pf_batch_attr_text(b, set, "service.name", num, sizeof(num));
+	if (!service)
+		service = pf_batch_attr_text(b, set, "service.name", num, sizeof(num));
 	if (!service)
 		service = pf_batch_attr_text(b, set, "process.executable.name", num, sizeof(num));
 	pf_files_sanitize(prefix, 40, pre, sizeof(pre));

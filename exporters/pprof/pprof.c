@@ -11,6 +11,7 @@
 
 #include "files.h"
 #include "formats/pprof/pprof.h"
+#include "merge.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/files.h"
@@ -23,7 +24,18 @@ struct pprof_config {
 	int64_t max_files;
 	int64_t max_age; /* ns */
 	char *file_prefix;
+	int group_by; /* enum group_by */
 };
+
+enum group_by {
+	GROUP_PROCESS, /* a file per resource (process) and profile group */
+	GROUP_NONE,    /* a file per profile group, processes merged */
+};
+
+/* The <service> part of merged files' names. */
+#define MERGED_NAME "merged"
+
+static const char *const group_choices[] = {"process", "none", NULL};
 
 struct pprof_exporter;
 
@@ -72,6 +84,14 @@ static const struct pf_option pprof_options[] = {
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pprof_config, file_prefix),
 	 .doc = "Prepended to every file name; rotation only touches files with this prefix"},
+	{.name = "group_by",
+	 .type = PF_OPT_ENUM,
+	 .def = "process",
+	 .choices = group_choices,
+	 .offset = offsetof(struct pprof_config, group_by),
+	 .doc = "process: a file per process (resource) per batch, as Parca and Pyroscope keep "
+		"profiles; none: one file per batch, the processes merged, each sample "
+		"labelled with its process's attributes (process.pid, ...)"},
 	PF_OPTION_END,
 };
 
@@ -122,11 +142,12 @@ static void work_fail(struct pprof_work *w, int err, const char *fmt, const char
 	snprintf(w->what, sizeof(w->what), fmt, arg, strerror(-err));
 }
 
-/* Encodes and writes one group of profiles. */
-static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uint64_t now)
+/* Encodes and writes one group of profiles of b (the work's batch, or its
+ * merged copy); `service` names the file instead of the resource when set. */
+static void write_group(struct pprof_work *w, const struct pf_batch *b, const uint32_t *sel,
+			size_t n, const char *service, uint64_t now)
 {
 	const struct pprof_config *cfg = &w->e->cfg;
-	const struct pf_batch *b = w->batch;
 	char base[PF_PPROF_FILES_NAME_MAX], path[PATH_MAX];
 	uint64_t samples = 0;
 	uint8_t *data = NULL;
@@ -141,7 +162,8 @@ static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uin
 	}
 	if (samples == 0)
 		return; /* nothing to look at: no file */
-	pf_pprof_files_name(b, naming_profile(b, sel, n), w->e->prefix, now, base, sizeof(base));
+	pf_pprof_files_name(b, naming_profile(b, sel, n), w->e->prefix, service, now, base,
+			    sizeof(base));
 	err = pf_pprof_encode(b, sel, n, true, &data, &size);
 	if (err < 0) {
 		work_fail(w, err, "encoding %s: %s", base);
@@ -162,15 +184,19 @@ static void write_group(struct pprof_work *w, const uint32_t *sel, size_t n, uin
 		snprintf(w->what, sizeof(w->what), "%s", path);
 }
 
-/* On the thread pool: every encoding group of the batch becomes one file. */
+/* On the thread pool: every encoding group of the batch (or, with group_by
+ * none, of its processes merged) becomes one file. */
 static void work_run(void *arg, const struct pf_batch *batch, void *job)
 {
 	struct pprof_work *w = job;
 	const struct pprof_config *cfg;
-	size_t np = pf_batch_n_profiles(batch);
+	size_t np = pf_batch_n_profiles(batch), first = 0, n_from = np;
 	uint64_t now = pf_files_now_ns();
+	const struct pf_batch *b = batch;
+	struct pf_batch *merged = NULL;
+	const char *service = NULL;
 	uint32_t *group_of, *sel;
-	int n_groups, err;
+	int n_groups = 0, err;
 
 	w->e = arg;
 	w->batch = batch;
@@ -183,19 +209,33 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 		w->err = -ENOMEM;
 		goto out_fail;
 	}
-	n_groups = pf_pprof_groups(w->batch, group_of);
-	if (n_groups < 0) {
-		w->err = n_groups;
-		goto out_fail;
+	if (cfg->group_by == GROUP_NONE) {
+		merged = pf_pprof_merge(batch, group_of, &n_from);
+		if (!merged) {
+			w->err = -ENOMEM;
+			goto out_fail;
+		}
+		b = merged;
+		first = np; /* the merged profiles follow the copied ones */
+		service = MERGED_NAME;
+		for (size_t i = 0; i < n_from; i++)
+			if ((int)group_of[i] >= n_groups)
+				n_groups = (int)group_of[i] + 1;
+	} else {
+		n_groups = pf_pprof_groups(batch, group_of);
+		if (n_groups < 0) {
+			w->err = n_groups;
+			goto out_fail;
+		}
 	}
 	for (int g = 0; g < n_groups; g++) {
 		size_t n = 0;
 
-		for (uint32_t p = 0; p < np; p++)
-			if (group_of[p] == (uint32_t)g)
-				sel[n++] = p;
+		for (size_t i = 0; i < n_from; i++)
+			if (group_of[i] == (uint32_t)g)
+				sel[n++] = (uint32_t)(first + i);
 		if (n)
-			write_group(w, sel, n, now);
+			write_group(w, b, sel, n, service, now);
 	}
 	err = pf_files_rotate(cfg->directory, w->e->prefix, PF_PPROF_FILES_SUFFIX, cfg->max_files,
 			      cfg->max_age, pf_files_now_ns());
@@ -207,6 +247,7 @@ out_fail:
 	snprintf(w->what, sizeof(w->what), "grouping profiles: %s", strerror(-w->err));
 	w->failed = pf_batch_sample_count(w->batch);
 out_free:
+	pf_batch_unref(merged);
 	free(sel);
 	free(group_of);
 }
@@ -287,7 +328,9 @@ static void pprof_shutdown(void *inst, pf_done_fn done)
 const struct pf_component_def pf_exporter_pprof = {
 	.kind = PF_EXPORTER,
 	.type = "pprof",
-	.doc = "Write gzip'd pprof files (profile.proto), one per resource and profile group.",
+	.doc = "Write gzip'd pprof files (profile.proto): per batch, one per process (resource) "
+	       "and "
+	       "profile group, or with group_by none one per profile group.",
 	.stability = "development",
 	.options = pprof_options,
 	.config_size = sizeof(struct pprof_config),

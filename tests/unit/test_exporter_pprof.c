@@ -118,17 +118,17 @@ static void test_name(void **state)
 	d.resource = pf_batch_resource(b, &r);
 	p3 = pf_batch_add_profile(b, &d);
 
-	assert_string_equal(pf_pprof_files_name(b, p0, NULL, 0, name, sizeof(name)),
+	assert_string_equal(pf_pprof_files_name(b, p0, NULL, NULL, 0, name, sizeof(name)),
 			    "checkout.pid1234.cpu_nanoseconds.20261127T061500.123Z");
-	assert_string_equal(pf_pprof_files_name(b, p0, "node1-", 0, name, sizeof(name)),
+	assert_string_equal(pf_pprof_files_name(b, p0, "node1-", NULL, 0, name, sizeof(name)),
 			    "node1-checkout.pid1234.cpu_nanoseconds.20261127T061500.123Z");
-	assert_string_equal(pf_pprof_files_name(b, p1, NULL, 0, name, sizeof(name)),
+	assert_string_equal(pf_pprof_files_name(b, p1, NULL, NULL, 0, name, sizeof(name)),
 			    "web_api_v2.samples_count.20261127T061500.123Z");
 	/* No time in the profile: the time given. */
 	assert_string_equal(
-		pf_pprof_files_name(b, p2, NULL, T0_NS + 2 * SEC_NS, name, sizeof(name)),
+		pf_pprof_files_name(b, p2, NULL, NULL, T0_NS + 2 * SEC_NS, name, sizeof(name)),
 		"unknown.alloc_space_bytes.20261127T061502.123Z");
-	assert_string_equal(pf_pprof_files_name(b, p3, NULL, 0, name, sizeof(name)),
+	assert_string_equal(pf_pprof_files_name(b, p3, NULL, NULL, 0, name, sizeof(name)),
 			    "my_app.cpu_nanoseconds.20261127T061500.123Z");
 	pf_batch_unref(b);
 }
@@ -385,6 +385,68 @@ static void test_exporter_writes_files(void **state)
 	} else {
 		print_message("go not found: not checking with go tool pprof\n");
 	}
+}
+
+/* The sum of the samples of type `type` whose label `key` is `value`. */
+static int64_t sum_labelled(const struct pf_batch *b, const char *type, const char *key,
+			    const char *value)
+{
+	int64_t sum = 0;
+	char num[32];
+
+	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
+		const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
+		size_t n = 0;
+		const struct pf_sample *s = pf_batch_samples(b, p, &n);
+
+		if (strcmp(pf_batch_str(b, d->sample_type.type), type) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const char *v = pf_batch_attr_text(b, s[i].attrs, key, num, sizeof(num));
+
+			if (v && strcmp(v, value) == 0)
+				sum += pf_batch_sample_total(b, &s[i]);
+		}
+	}
+	return sum;
+}
+
+/* group_by none: one file for the batch, its processes merged, each sample
+ * labelled with its process's resource attributes. */
+static void test_exporter_group_by_none_merges_processes(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "    group_by: none\n");
+	struct pf_batch *b = cpu_batch("checkout", 1234, T0_NS, 1);
+	struct pf_batch *other = cpu_batch("cart", 99, T0_NS + SEC_NS, 2), *got;
+	struct sh_env env;
+	char names[4][256];
+
+	assert_int_equal(pf_batch_merge(b, other), 0);
+	pf_batch_unref(other);
+	sh_env_start(&env, yaml);
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	assert_true(sh_wait_settled(&env, "pprof", 8, 10000));
+	assert_int_equal(
+		pf_component_counter(sh_find(&env, PF_EXPORTER, "pprof"), PF_CTR_EXPORTER_SENT), 8);
+	sh_env_stop(&env);
+	pf_batch_unref(b);
+	free(yaml);
+
+	assert_int_equal(list_dir(dir, names, 4), 1);
+	assert_string_equal(names[0], "merged.cpu_nanoseconds.20261127T061500.123Z.pb.gz");
+	got = load_file(dir, names[0]);
+	assert_int_equal(pf_batch_n_profiles(got), 2);
+	assert_int_equal(sh_sum(got, "samples", NULL), 12);
+	assert_int_equal(sh_sum(got, "cpu", NULL), 120000000);
+	assert_int_equal(sh_sum(got, "cpu", "main.work"), 90000000);
+	assert_int_equal(sum_labelled(got, "cpu", "service.name", "checkout"), 40000000);
+	assert_int_equal(sum_labelled(got, "cpu", "service.name", "cart"), 80000000);
+	assert_int_equal(sum_labelled(got, "samples", "process.pid", "99"), 8);
+	/* The profile covers both processes' time ranges. */
+	assert_int_equal(pf_batch_profile_get(got, 0)->time_unix_nano, T0_NS);
+	assert_int_equal(pf_batch_profile_get(got, 0)->duration_nano, 2 * SEC_NS);
+	pf_batch_unref(got);
 }
 
 static bool mapping_flag(const struct pf_batch *b, const char *file, const char *flag)
@@ -657,6 +719,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mkdir, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_writes_files, setup_dir,
 						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_group_by_none_merges_processes,
+						setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_marks_symbolized_mappings, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_busy_and_drain_on_shutdown, setup_dir,
