@@ -252,6 +252,23 @@ struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct
 	return enc;
 }
 
+/*
+ * With storage file, PF_OK promises the batch is on disk: a gateway answers
+ * its agent when consume returns, and an agent whose request was answered
+ * never sends it again. So the batch is encoded and its files are written
+ * here, on the loop, as the Collector's persistent queue marshals in the
+ * caller's goroutine; the in-memory queue, which a crash empties anyway,
+ * encodes on the thread pool instead.
+ */
+static int encode_now(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
+{
+	struct encode_job j = {0};
+
+	encode_run(enc, b, &j);
+	encode_done(enc, b, &j, 0);
+	return PF_OK;
+}
+
 int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
 {
 	size_t samples = pf_batch_sample_count(b), estimate, limit;
@@ -267,6 +284,8 @@ int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *
 	limit = (size_t)enc->cfg->max_request_size;
 	if (!pf_queue_has_room(enc->q, estimate < limit ? estimate : limit, samples))
 		return PF_BUSY;
+	if (enc->cfg->queue.storage == PF_QUEUE_STORAGE_FILE)
+		return encode_now(enc, b);
 	if (!enc->started) {
 		/* the first batch comes after the exporter's start: the loop runs */
 		ret = pf_work_start(enc->work);

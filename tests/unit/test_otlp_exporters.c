@@ -238,6 +238,38 @@ static void http_connection_refused_then_up(void **state)
 	assert_int_equal(srv.n_seen, 1);
 }
 
+/* With storage file, the OK a receiver passes upstream means the batch is on
+ * disk: its request file exists as soon as the emit returns, before the loop
+ * runs again (a gateway killed right after answering loses nothing). */
+static void http_file_queue_on_disk_when_consume_returns(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 200}}, .n_steps = 1};
+	char dir[] = "/tmp/pf-oe-queue.XXXXXX", extra[256], yaml[2048], cmd[512];
+	struct sh_env env;
+	int files;
+	FILE *ls;
+
+	assert_non_null(mkdtemp(dir));
+	oe_http_start(&srv, 0);
+	snprintf(extra, sizeof(extra),
+		 "    sending_queue:\n      storage: file\n      directory: %s\n", dir);
+	http_yaml(yaml, sizeof(yaml), &srv, extra);
+	oe_env_start(&env, yaml);
+	oe_emit_one(&env);
+	snprintf(cmd, sizeof(cmd), "find %s -name 'q-*.req' | wc -l", dir);
+	ls = popen(cmd, "r");
+	assert_non_null(ls);
+	assert_int_equal(fscanf(ls, "%d", &files), 1);
+	pclose(ls);
+	assert_int_equal(files, 1);
+	assert_true(oe_wait_settled(&env, "otlphttp", 3, 10000));
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 3);
+	sh_env_stop(&env);
+	oe_http_stop(&srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* ---- shutdown ---- */
 
 static void on_stopped(struct pf_service *svc, bool timed_out, void *arg)
@@ -392,6 +424,7 @@ int main(void)
 		cmocka_unit_test(http_400_status_not_retried),
 		cmocka_unit_test(http_text_plain_error_not_retried),
 		cmocka_unit_test(http_partial_success_counted_not_retried),
+		cmocka_unit_test(http_file_queue_on_disk_when_consume_returns),
 		cmocka_unit_test(http_split_by_max_request_size),
 		cmocka_unit_test(http_connection_refused_then_up),
 		cmocka_unit_test(https_with_ca_file),
