@@ -3,6 +3,7 @@
 #include "http_server.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -16,6 +17,8 @@
 #define MAX_ROUTES	     16
 #define CONNECTION_LIMIT     256
 #define CONNECTION_TIMEOUT_S 30
+/* How long a closing server waits for deferred replies to be sent. */
+#define FLUSH_MS 1000
 
 struct route {
 	char *method; /* NULL: any */
@@ -35,6 +38,7 @@ struct pf_http_server {
 	struct MHD_Daemon *daemon;
 	uv_poll_t poll;
 	uv_timer_t timer;
+	uv_timer_t flush; /* closing: the last deferred replies get this long */
 	unsigned port;
 	int open_handles;
 	bool closing;
@@ -43,14 +47,23 @@ struct pf_http_server {
 	char *tls_cert, *tls_key, *tls_ca; /* PEM; HTTPS when tls_cert is set */
 	size_t budget;			   /* bytes of bodies held at once; 0: no limit */
 	size_t held;
+	size_t n_suspended; /* deferred requests not answered yet */
+	size_t n_pending;   /* deferred requests not completed yet */
+	int quiesced_fd;    /* the listening socket once closing took it back, or -1 */
+	bool in_run;	    /* inside MHD_run(): handlers may be running */
 };
 
 /* Per-request state kept in MHD's con_cls between calls. */
 struct request {
+	struct pf_http_server *s;
+	struct MHD_Connection *conn;
 	char *body;
 	size_t len, cap;
 	bool too_big;
-	bool over_budget; /* the server holds too many bodies: 503 */
+	bool over_budget;	    /* the server holds too many bodies: 503 */
+	bool deferred;		    /* suspended until pf_http_server_reply() */
+	struct MHD_Response *reply; /* the deferred answer, queued once resumed */
+	unsigned reply_status;
 };
 
 static int split_host_port(const char *text, char *host, size_t host_size, char *port,
@@ -130,6 +143,7 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
 	}
 	s->loop = loop;
 	s->max_body = max_body;
+	s->quiesced_fd = -1;
 	return s;
 }
 
@@ -195,6 +209,11 @@ static bool client_verified(const struct pf_http_server *s, struct MHD_Connectio
 unsigned pf_http_server_port(const struct pf_http_server *s)
 {
 	return s->port;
+}
+
+size_t pf_http_server_pending(const struct pf_http_server *s)
+{
+	return s->n_pending;
 }
 
 const char *pf_http_request_header(const struct pf_http_request *req, const char *name)
@@ -264,25 +283,51 @@ static void plain_response(struct pf_http_response *resp, unsigned status, const
 	resp->body_len = resp->body ? strlen(resp->body) : 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct pf_http_response *out)
+/* An MHD response owning out->body (freed also on failure), headers copied. */
+static struct MHD_Response *make_response(struct pf_http_response *out)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(out->body_len, out->body ? out->body : (char *)"",
 					       out->body ? MHD_RESPMEM_MUST_FREE
 							 : MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(out->body);
-		return MHD_NO;
+		return NULL;
 	}
 	if (out->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type);
 	for (size_t i = 0; i < out->n_headers && i < PF_HTTP_MAX_HEADERS; i++)
 		MHD_add_response_header(resp, out->headers[i].name, out->headers[i].value);
-	ret = MHD_queue_response(conn, out->status ? out->status : 200, resp);
+	return resp;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
+			     struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, status ? status : 200, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct pf_http_response *out)
+{
+	return queue(conn, out->status, make_response(out));
+}
+
+/* A closing server takes no new requests; the client should try another. */
+static void closing_response(struct pf_http_response *out)
+{
+	plain_response(out, 503, "server shutting down\n");
+	out->headers[0].name = "Retry-After";
+	out->headers[0].value = "1";
+	out->headers[1].name = MHD_HTTP_HEADER_CONNECTION;
+	out->headers[1].value = "close";
+	out->n_headers = 2;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -298,7 +343,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->s = s;
+		rq->conn = conn;
 		*con_cls = rq;
+		if (s->closing) {
+			rq->too_big = true; /* do not keep the body */
+			closing_response(&out);
+			return send_response(conn, &out);
+		}
 		if (!client_verified(s, conn)) {
 			rq->too_big = true; /* do not keep the body */
 			plain_response(&out, 401, "a client certificate is required\n");
@@ -321,6 +373,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rq->deferred) {
+		/* Resumed by pf_http_server_reply(). */
+		struct MHD_Response *reply = rq->reply;
+
+		rq->reply = NULL;
+		return queue(conn, rq->reply_status, reply);
+	}
 
 	const struct route *r = find_route(s, url, method, &path_known);
 	if (rq->too_big) {
@@ -340,8 +399,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			.body = rq->len ? rq->body : NULL,
 			.body_len = rq->len,
 			.conn = conn,
+			.call = rq,
 		};
 		r->handler(r->arg, &req, &out);
+		if (out.deferred) {
+			assert(!out.body);
+			rq->deferred = true;
+			s->n_suspended++;
+			s->n_pending++;
+			MHD_suspend_connection(conn);
+			return MHD_YES;
+		}
 	}
 	return send_response(conn, &out);
 }
@@ -352,6 +420,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct pf_http_server *s = cls;
 	struct request *rq = *con_cls;
 	if (rq) {
+		if (rq->deferred)
+			s->n_pending--;
+		if (rq->reply)
+			MHD_destroy_response(rq->reply);
 		s->held -= rq->cap;
 		free(rq->body);
 		free(rq);
@@ -360,13 +432,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static void on_timer(uv_timer_t *t);
+static void stop(struct pf_http_server *s);
 
-/* Runs MHD until it has nothing ready, then re-arms the timer for its next timeout. */
+/* Runs MHD until it has nothing ready, then re-arms the timer for its next
+ * timeout. A closing server stops once its deferred requests completed. */
 static void pump(struct pf_http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG timeout;
 
+	s->in_run = true;
 	MHD_run(s->daemon);
+	s->in_run = false;
+	if (s->closing && s->n_pending == 0) {
+		stop(s);
+		return;
+	}
 	if (MHD_get_timeout(s->daemon, &timeout) == MHD_YES)
 		uv_timer_start(&s->timer, on_timer, timeout, 0);
 	else
@@ -436,7 +516,8 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 	/* MHD owns fd from here and closes it in MHD_stop_daemon(). */
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
 	size_t n_tls = 0;
-	unsigned flags = MHD_USE_EPOLL | (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	if (s->tls_cert) {
 		flags |= MHD_USE_TLS;
 		tls_opts[n_tls++] =
@@ -471,7 +552,9 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 	s->poll.data = s;
 	uv_timer_init(s->loop, &s->timer);
 	s->timer.data = s;
-	s->open_handles = 2;
+	uv_timer_init(s->loop, &s->flush);
+	s->flush.data = s;
+	s->open_handles = 3;
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	pump(s);
 	return 0;
@@ -507,8 +590,51 @@ static void on_handle_closed(uv_handle_t *h)
 		free_server(s);
 }
 
+/* Closes the handles and the daemon; the last handle's callback frees. */
+static void stop(struct pf_http_server *s)
+{
+	assert(s->n_suspended == 0); /* MHD must not stop with suspended connections */
+	/* libuv stops watching the epoll fd now, before MHD closes it. */
+	uv_poll_stop(&s->poll);
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&s->flush, on_handle_closed);
+	MHD_stop_daemon(s->daemon);
+	s->daemon = NULL;
+	if (s->quiesced_fd >= 0)
+		close(s->quiesced_fd);
+	s->quiesced_fd = -1;
+}
+
+static void on_flush_deadline(uv_timer_t *t)
+{
+	struct pf_http_server *s = t->data;
+
+	if (s->daemon)
+		stop(s);
+}
+
+void pf_http_server_reply(void *call, struct pf_http_response *resp)
+{
+	struct request *rq = call;
+	struct pf_http_server *s = rq->s;
+
+	assert(rq->deferred && !rq->reply && !s->in_run && s->n_suspended > 0);
+	rq->reply_status = resp->status;
+	rq->reply = make_response(resp);
+	if (!rq->reply)
+		rq->reply_status = 500; /* queue() fails: MHD closes the connection */
+	s->n_suspended--;
+	MHD_resume_connection(rq->conn);
+	if (s->closing && s->n_suspended == 0)
+		uv_timer_start(&s->flush, on_flush_deadline, FLUSH_MS, 0);
+	pump(s);
+}
+
 void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void *arg)
 {
+	MHD_socket fd;
+
 	if (!s || s->closing)
 		return;
 	s->closing = true;
@@ -518,10 +644,15 @@ void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void
 		free_server(s);
 		return;
 	}
-	/* libuv stops watching the epoll fd now, before MHD closes it. */
-	uv_poll_stop(&s->poll);
-	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
-	MHD_stop_daemon(s->daemon);
-	s->daemon = NULL;
+	if (s->n_pending == 0) {
+		stop(s);
+		return;
+	}
+	/* Deferred requests still run: no new connections, and the deferred
+	 * ones end when answered (pump() or the flush timer stops us). */
+	fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		s->quiesced_fd = fd;
+	if (s->n_suspended == 0)
+		uv_timer_start(&s->flush, on_flush_deadline, FLUSH_MS, 0);
 }

@@ -17,17 +17,24 @@
  * uv_poll and its timeouts with a uv_timer, and MHD_run() is called from
  * those callbacks. Handlers therefore run on the loop thread and must not
  * block. Used by self-telemetry, health_check and the OTLP/HTTP receiver.
+ *
+ * A handler with slow work (decoding a large body) defers its answer: it
+ * sets `deferred`, hands the work elsewhere (the libuv thread pool) and
+ * answers later from the loop with pf_http_server_reply(). The connection
+ * is suspended meanwhile; other connections are served as usual.
  */
 
 struct pf_http_server;
 
-/* What a handler sees. Everything is borrowed for the handler's duration. */
+/* What a handler sees. Everything is borrowed for the handler's duration,
+ * except `body` of a deferred request: it stays valid until the reply. */
 struct pf_http_request {
 	const char *method; /* "GET", "POST", ... */
 	const char *path;   /* without the query string */
 	const char *body;   /* NULL when empty; not NUL-terminated */
 	size_t body_len;
 	void *conn; /* internal: the MHD connection, for the lookups below */
+	void *call; /* the request, for pf_http_server_reply() once deferred */
 };
 
 #define PF_HTTP_MAX_HEADERS 4
@@ -45,6 +52,9 @@ struct pf_http_response {
 		const char *value;
 	} headers[PF_HTTP_MAX_HEADERS];
 	size_t n_headers;
+	/* Set by the handler (with nothing else filled): it answers later with
+	 * pf_http_server_reply(req->call, ...), exactly once. */
+	bool deferred;
 };
 
 typedef void (*pf_http_handler_fn)(void *arg, const struct pf_http_request *req,
@@ -90,12 +100,25 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err);
 /* The port actually bound (useful with port 0), or 0 before start. */
 unsigned pf_http_server_port(const struct pf_http_server *s);
 
+/* Deferred requests not completed yet (answered or not). */
+size_t pf_http_server_pending(const struct pf_http_server *s);
+
 /* Looks up a request header (case-insensitive) or query argument; NULL when absent. */
 const char *pf_http_request_header(const struct pf_http_request *req, const char *name);
 const char *pf_http_request_query(const struct pf_http_request *req, const char *name);
 
+/* Answers a deferred request (see pf_http_response.deferred) with `resp`,
+ * whose body the server then owns, and resumes its connection. Loop thread,
+ * outside handlers; also while the server is closing, which waits for every
+ * deferred request. Closing may then end inside this call: the server is
+ * freed and the close callback has run when it returns. */
+void pf_http_server_reply(void *call, struct pf_http_response *resp);
+
 /* Stops serving, closes every connection and handle, frees the server and
- * then calls done(arg) (done may be NULL). Takes NULL (done is then not called). */
+ * then calls done(arg) (done may be NULL). Takes NULL (done is then not called).
+ * With deferred requests unanswered, it stops accepting connections, answers
+ * new requests 503, and finishes once each deferred request got its reply
+ * and the reply was sent (or a second passed). */
 void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void *arg);
 
 #endif

@@ -68,62 +68,71 @@ static void status(struct pf_http_response *resp, unsigned http, int code, const
 	resp->body_len = len;
 }
 
-static void on_export(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
-{
-	struct pf_otlp_rx *r = arg;
-	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.http;
-	size_t max = pf_otlp_rx_max_size(p);
-	enum body_kind kind = body_kind(pf_http_request_header(req, "Content-Type"));
-	const char *enc = pf_http_request_header(req, "Content-Encoding");
-	bool json = kind == BODY_JSON;
-	struct pf_otlp_rx_result res;
-	const void *body = req->body;
-	size_t size = req->body_len;
-	uint8_t *plain = NULL;
-	uint8_t *out = NULL;
-	size_t out_len = 0;
+/* One request on its way through the libuv thread pool while its
+ * connection waits suspended. The thread reads the request's fields and
+ * writes the results only. */
+struct export_job {
+	uv_work_t work;
+	struct pf_otlp_rx *r;
+	void *call;	  /* the HTTP request, answered by pf_http_server_reply() */
+	const void *body; /* the request's, valid until the reply */
+	size_t size, max;
+	bool json, gzip;
+	/* Results. */
+	int gzip_rc; /* pf_gzip_decompress()'s error, or 0 */
+	int n;	     /* pf_otlp_rx_decode()'s result */
+	struct pf_batch *batch;
+	struct pf_error err;
+	struct pf_metadata *md; /* include_metadata: taken by the batch */
+};
 
-	if (kind == BODY_UNKNOWN) {
-		text(resp, 415,
-		     "unsupported Content-Type: use application/x-protobuf or "
-		     "application/json\n");
-		return;
-	}
-	if (!pf_otlp_rx_authorized(p, pf_http_request_header(req, "Authorization"))) {
-		status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json,
-		       0);
-		resp->headers[0].name = "WWW-Authenticate";
-		resp->headers[0].value = "Bearer";
-		resp->n_headers = 1;
-		return;
-	}
-	if (enc && enc[0] && strcasecmp(enc, "identity") != 0) {
-		if (strcasecmp(enc, "gzip") != 0) {
-			text(resp, 415, "unsupported Content-Encoding: use gzip or none\n");
+/* The CPU work of a request: decompression, decoding, validation. Touches
+ * no component: it runs on the thread pool. */
+static void decode(struct export_job *j)
+{
+	const void *body = j->body;
+	size_t size = j->size;
+	uint8_t *plain = NULL;
+
+	if (j->gzip) {
+		j->gzip_rc = pf_gzip_decompress(body, size, j->max, &plain, &size);
+		if (j->gzip_rc < 0)
 			return;
-		}
-		int rc = pf_gzip_decompress(body, size, max, &plain, &size);
-		if (rc == -EFBIG) {
-			status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED,
-			       "request larger than max_recv_msg_size_mib after decompression",
-			       json, 0);
-			pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
-			return;
-		}
-		if (rc == -ENOMEM) {
-			status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
-			       PF_OTLP_RX_RETRY_AFTER_S * 1000);
-			return;
-		}
-		if (rc < 0) {
-			status(resp, 400, PF_GRPC_INVALID_ARGUMENT, "corrupt gzip body", json, 0);
-			pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
-			return;
-		}
 		body = plain;
 	}
-	pf_otlp_rx_export(r, body, size, max, json, &res);
+	j->n = pf_otlp_rx_decode(body, size, j->max, j->json, &j->batch, &j->err);
 	free(plain);
+}
+
+/* The answer to a request whose body was decoded: emits the batch on the
+ * loop and fills `resp` from the outcome. */
+static void answer(struct export_job *j, struct pf_http_response *resp)
+{
+	struct pf_otlp_rx *r = j->r;
+	struct pf_otlp_rx_result res;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	bool json = j->json;
+
+	pf_otlp_rx_attach(j->batch, j->md);
+	if (j->gzip_rc == -EFBIG) {
+		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED,
+		       "request larger than max_recv_msg_size_mib after decompression", json, 0);
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		return;
+	}
+	if (j->gzip_rc == -ENOMEM) {
+		status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
+		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	}
+	if (j->gzip_rc < 0) {
+		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, "corrupt gzip body", json, 0);
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		return;
+	}
+	pf_otlp_rx_deliver(r, j->batch, j->n, &j->err, j->max, &res);
+	j->batch = NULL;
 	switch (res.outcome) {
 	case PF_OTLP_RX_OK:
 		if (pf_otlp_encode_response(0, NULL, json, &out, &out_len) < 0) {
@@ -153,6 +162,81 @@ static void on_export(void *arg, const struct pf_http_request *req, struct pf_ht
 		return;
 	case PF_OTLP_RX_INTERNAL: status(resp, 500, PF_GRPC_INTERNAL, res.message, json, 0); return;
 	}
+}
+
+static void on_decode(uv_work_t *w)
+{
+	decode(w->data);
+}
+
+/* Back on the loop. The reply may end the server's close and so free the
+ * receiver: nothing is touched after it. */
+static void on_decoded(uv_work_t *w, int rc)
+{
+	struct export_job *j = w->data;
+	struct pf_http_response resp = {0};
+
+	if (rc == UV_ECANCELED) {
+		j->n = -ENOMEM; /* retryable: 503 */
+		j->gzip_rc = 0;
+	}
+	answer(j, &resp);
+	pf_http_server_reply(j->call, &resp);
+	free(j);
+}
+
+/* Checks what can be checked from the headers, then hands the body to the
+ * thread pool; the answer follows from on_decoded(). */
+static void on_export(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
+{
+	struct pf_otlp_rx *r = arg;
+	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.http;
+	enum body_kind kind = body_kind(pf_http_request_header(req, "Content-Type"));
+	const char *enc = pf_http_request_header(req, "Content-Encoding");
+	bool json = kind == BODY_JSON;
+	struct export_job *j;
+
+	if (kind == BODY_UNKNOWN) {
+		text(resp, 415,
+		     "unsupported Content-Type: use application/x-protobuf or "
+		     "application/json\n");
+		return;
+	}
+	if (!pf_otlp_rx_authorized(p, pf_http_request_header(req, "Authorization"))) {
+		status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json,
+		       0);
+		resp->headers[0].name = "WWW-Authenticate";
+		resp->headers[0].value = "Bearer";
+		resp->n_headers = 1;
+		return;
+	}
+	if (enc && enc[0] && strcasecmp(enc, "identity") != 0 && strcasecmp(enc, "gzip") != 0) {
+		text(resp, 415, "unsupported Content-Encoding: use gzip or none\n");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
+		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	}
+	j->work.data = j;
+	j->r = r;
+	j->call = req->call;
+	j->body = req->body;
+	j->size = req->body_len;
+	j->max = pf_otlp_rx_max_size(p);
+	j->json = json;
+	j->gzip = enc && strcasecmp(enc, "gzip") == 0;
+	j->md = pf_otlp_rx_http_metadata(r, req);
+	if (uv_queue_work(pf_component_loop(r->c), &j->work, on_decode, on_decoded) == 0) {
+		resp->deferred = true;
+		return;
+	}
+	/* Cannot happen with a work callback; answer here all the same. */
+	decode(j);
+	answer(j, resp);
+	free(j);
 }
 
 /* Reads the PEM files and turns the server into HTTPS. */

@@ -295,6 +295,81 @@ static void test_parse_address(void **state)
 	assert_int_equal(pf_http_parse_address("[::1]80", &a, &len, &err), -EINVAL);
 }
 
+/* ---- deferred answers ---- */
+
+struct later {
+	struct pf_http_server *s;
+	void *call;
+	const char *body; /* the request's, kept until the reply */
+	size_t body_len;
+	uv_timer_t timer;
+	bool closed;
+	struct exchange ex;
+	pthread_t thread;
+};
+
+static void on_later(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
+{
+	struct later *l = arg;
+
+	l->call = req->call;
+	l->body = req->body;
+	l->body_len = req->body_len;
+	resp->deferred = true;
+}
+
+static void *later_client(void *arg)
+{
+	struct later *l = arg;
+
+	talk(AF_INET, pf_http_server_port(l->s), &l->ex);
+	return NULL;
+}
+
+/* The handler deferred: close first (it must wait), then answer from the
+ * loop with the body the request brought. */
+static void on_later_timer(uv_timer_t *t)
+{
+	struct later *l = t->data;
+	struct pf_http_response resp = {.status = 201};
+
+	if (!l->call)
+		return;
+	uv_close((uv_handle_t *)t, NULL);
+	assert_int_equal(pf_http_server_pending(l->s), 1);
+	pf_http_server_close(l->s, on_closed_done, &l->closed);
+	assert_false(l->closed);
+	assert_non_null(l->body);
+	assert_true(asprintf(&resp.body, "later: %.*s", (int)l->body_len, l->body) > 0);
+	resp.body_len = strlen(resp.body);
+	pf_http_server_reply(l->call, &resp);
+}
+
+static void test_deferred_reply_and_close_waits(void **state)
+{
+	static const char req[] = "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+				  "Connection: close\r\n\r\nabcde";
+	struct pf_error err = {0};
+	struct later l = {.ex = {.request = req, .request_len = sizeof(req) - 1}};
+	uv_loop_t loop;
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	l.s = pf_http_server_create(&loop, "127.0.0.1:0", MAX_BODY, &err);
+	assert_non_null(l.s);
+	assert_int_equal(pf_http_server_route(l.s, "POST", "/later", on_later, &l), 0);
+	assert_int_equal(pf_http_server_start(l.s, &err), 0);
+	uv_timer_init(&loop, &l.timer);
+	l.timer.data = &l;
+	uv_timer_start(&l.timer, on_later_timer, 5, 5);
+	assert_int_equal(pthread_create(&l.thread, NULL, later_client, &l), 0);
+	uv_run(&loop, UV_RUN_DEFAULT); /* ends when the server closed */
+	pthread_join(l.thread, NULL);
+	assert_true(l.closed);
+	assert_non_null(strstr(l.ex.reply, "HTTP/1.1 201"));
+	assert_non_null(strstr(l.ex.reply, "later: abcde"));
+	assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_close_before_start_and_bad_addresses),
 		cmocka_unit_test(test_parse_address),
+		cmocka_unit_test(test_deferred_reply_and_close_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

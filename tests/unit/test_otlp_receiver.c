@@ -1,12 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.otlp_receiver: the otlp receiver in a real service, driven by libcurl and a grpc core client. */
-#include <curl/curl.h>
+/* unit.otlp_receiver: the otlp receiver in a real service; over HTTP driven by libcurl (gRPC: test_otlp_receiver_grpc.c). */
 #include <errno.h>
-#include <grpc/byte_buffer.h>
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -14,87 +8,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+#include <grpc/grpc.h>
 
-#include "config/config.h"
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/component_internal.h"
+#include "formats/pb_wire.h"
 #include "pipeline/grpc_server.h"
 #include "pipeline/http_server.h"
-#include "pipeline/service.h"
-#include "formats/pb_wire.h"
-#include "receivers/otlp/receiver.h"
+#include "test_http_peer.h"
+#include "test_otlp_receiver.h"
 
 extern const struct pf_component_def pf_receiver_otlp;
 
-#define EXPORT "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
-
-/* ---- a capturing exporter that refuses while busy ---- */
-
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-struct capture {
-	struct pf_batch *got[256];
-	size_t n_got;
-	bool busy;
-};
-
-static void *capture_create(struct pf_component *c, const void *config)
-{
-	return calloc(1, sizeof(struct capture));
-}
-
-static int capture_consume(void *inst, struct pf_batch *batch)
-{
-	struct capture *cap = inst;
-
-	if (cap->busy)
-		return PF_BUSY;
-	assert_true(cap->n_got < 256);
-	cap->got[cap->n_got++] = pf_batch_ref(batch);
-	return PF_OK;
-}
-
-static const struct pf_component_def capture_def = {
-	.kind = PF_EXPORTER,
-	.type = "capture",
-	.doc = "Test exporter keeping what it gets.",
-	.options = no_options,
-	.config_size = 1,
-	.create = capture_create,
-	.consume = capture_consume,
-};
-
-static const struct pf_component_def *const registry[] = {&pf_receiver_otlp, &capture_def, NULL};
+static const struct pf_component_def *const registry[] = {&pf_receiver_otlp, &rh_capture_def, NULL};
 
 /* ---- service ---- */
 
-struct env {
-	uv_loop_t loop;
-	struct pf_config *cfg;
-	struct pf_service *svc;
-	struct capture *cap;
-	struct pf_otlp_rx *rx;
-	struct pf_component *recv;
-	bool stopped;
-	char http_url[128];
-	char grpc_target[64];
-};
-
-static struct pf_config *load(const char *yaml, struct pf_error *err)
+struct pf_config *load(const char *yaml, struct pf_error *err)
 {
 	return pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, err);
 }
 
-static void env_start(struct env *env, const char *receiver_yaml)
+void env_start(struct env *env, const char *receiver_yaml)
 {
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
 	char yaml[2048];
 
 	snprintf(yaml, sizeof(yaml),
@@ -104,18 +43,8 @@ static void env_start(struct env *env, const char *receiver_yaml)
 		 "      exporters: [capture]\n",
 		 receiver_yaml);
 	memset(env, 0, sizeof(*env));
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = load(yaml, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
-	env->cap = pf_service_find(env->svc, PF_EXPORTER, "capture")->inst;
-	env->recv = pf_service_find(env->svc, PF_RECEIVER, "otlp");
-	env->rx = env->recv->inst;
+	rh_env_start(&env->rh, registry, yaml, "otlp");
+	env->rx = env->rh.recv->inst;
 	if (env->rx->http)
 		snprintf(env->http_url, sizeof(env->http_url),
 			 "http://127.0.0.1:%u/v1development/profiles",
@@ -125,78 +54,33 @@ static void env_start(struct env *env, const char *receiver_yaml)
 			 pf_grpc_server_port(env->rx->grpc));
 }
 
-static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
+void env_stop(struct env *env)
 {
-	*(bool *)arg = true;
+	rh_env_stop(&env->rh);
 }
 
-static void env_stop(struct env *env)
+size_t samples_received(struct env *env)
 {
-	pf_service_shutdown(env->svc, on_stopped, &env->stopped);
-	for (int i = 0; i < 2000 && !env->stopped; i++)
-		uv_run(&env->loop, UV_RUN_ONCE);
-	assert_true(env->stopped);
-	pf_service_destroy(env->svc);
-	pf_config_free(env->cfg);
-	for (size_t i = 0; i < env->cap->n_got; i++)
-		pf_batch_unref(env->cap->got[i]);
-	free(env->cap);
-	uv_run(&env->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&env->loop), 0);
-}
-
-/* Runs a client on a thread while the loop serves it. */
-static void run_client(struct env *env, void (*fn)(void *), void *arg, atomic_bool *done)
-{
-	uv_thread_t t;
-
-	assert_int_equal(uv_thread_create(&t, fn, arg), 0);
-	while (!atomic_load(done))
-		uv_run(&env->loop, UV_RUN_NOWAIT), uv_sleep(1);
-	uv_thread_join(&t);
+	return rh_samples(&env->rh);
 }
 
 /* ---- payloads ---- */
 
-/* A batch with one CPU profile: n samples on two stacks, values 1..n. */
-static struct pf_batch *make_batch(int n)
+void make_request(int n, bool json, uint8_t **out, size_t *size)
 {
-	struct pf_batch *b = pf_batch_new();
-	struct pf_profile_desc d = {0};
-	uint32_t locs[2];
-	uint32_t p;
+	int64_t *values = calloc((size_t)n + 1, sizeof(*values));
+	struct pf_batch *b;
 
-	assert_non_null(b);
-	d.sample_type.type = pf_batch_cstring(b, "samples");
-	d.sample_type.unit = pf_batch_cstring(b, "count");
-	d.period_type = d.sample_type;
-	d.period = 1;
-	d.time_unix_nano = 1795760100ULL * 1000000000ULL;
-	p = pf_batch_add_profile(b, &d);
-	for (int i = 0; i < 2; i++) {
-		struct pf_function fn = {.name = pf_batch_cstring(b, i ? "main.cold" : "main.hot")};
-		struct pf_line line = {.function = pf_batch_function(b, &fn), .line = 10 + i};
-		struct pf_location loc = {.address = 0x1000u + (unsigned)i};
-		locs[i] = pf_batch_location(b, &loc, &line, 1);
-	}
-	for (int i = 0; i < n; i++) {
-		int64_t v = i + 1;
-		assert_int_equal(pf_batch_add_sample(b, p, pf_batch_stack(b, &locs[i % 2], 1), 0, 0,
-						     &v, 1, NULL, 0),
-				 0);
-	}
-	return b;
-}
-
-static void make_request(int n, bool json, uint8_t **out, size_t *size)
-{
-	struct pf_batch *b = make_batch(n);
-
+	assert_non_null(values);
+	for (int i = 0; i < n; i++)
+		values[i] = i + 1;
+	b = rh_batch(values, (size_t)n);
 	if (json)
 		assert_int_equal(pf_otlp_encode_json(b, NULL, 0, (char **)out, size), 0);
 	else
 		assert_int_equal(pf_otlp_encode(b, NULL, 0, out, size), 0);
 	pf_batch_unref(b);
+	free(values);
 }
 
 /* Room for a rewritten message: each sample grows by a few bytes. */
@@ -251,7 +135,7 @@ static size_t to_v19(const uint8_t *in, size_t len, uint8_t *out, int depth)
 	return n;
 }
 
-static void make_v19_request(uint8_t **out, size_t *size)
+void make_v19_request(uint8_t **out, size_t *size)
 {
 	uint8_t *req;
 	size_t len;
@@ -263,141 +147,17 @@ static void make_v19_request(uint8_t **out, size_t *size)
 	free(req);
 }
 
-static size_t samples_received(struct env *env)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < env->cap->n_got; i++)
-		n += pf_batch_sample_count(env->cap->got[i]);
-	return n;
-}
+/* ---- HTTP ---- */
 
-/* ---- HTTP client (libcurl, on a thread) ---- */
-
-struct http_call {
-	const char *url;
-	const char *method;
-	const char *content_type;
-	const char *encoding;
-	const char *auth;
-	const void *body;
-	size_t body_len;
-	const char *ca_file, *cert_file, *key_file; /* https when ca_file is set */
-	size_t pause_at; /* > 0: stall after this many bytes until `release` */
-	atomic_size_t sent;
-	atomic_bool release;
-	/* Results. */
-	long status;
-	char ctype[128];
-	char retry_after[32];
-	uint8_t *resp;
-	size_t resp_len;
-	atomic_bool done;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-	struct http_call *h = arg;
-	uint8_t *grown = realloc(h->resp, h->resp_len + size * n + 1);
-	assert_non_null(grown);
-	h->resp = grown;
-	memcpy(h->resp + h->resp_len, p, size * n);
-	h->resp_len += size * n;
-	h->resp[h->resp_len] = 0;
-	return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct http_call *h = arg;
-	size_t len = size * n;
-	char line[256];
-
-	snprintf(line, sizeof(line), "%.*s", (int)len, p);
-	line[strcspn(line, "\r\n")] = 0;
-	if (strncasecmp(line, "Retry-After: ", 13) == 0)
-		snprintf(h->retry_after, sizeof(h->retry_after), "%.31s", line + 13);
-	if (strncasecmp(line, "Content-Type: ", 14) == 0)
-		snprintf(h->ctype, sizeof(h->ctype), "%.127s", line + 14);
-	return len;
-}
-
-static size_t on_read(char *buf, size_t size, size_t n, void *arg)
-{
-	struct http_call *h = arg;
-	size_t want = size * n, left = h->body_len - h->sent;
-
-	for (int i = 0; h->pause_at && h->sent == h->pause_at && i < 20000; i++) {
-		if (atomic_load(&h->release))
-			break;
-		uv_sleep(1);
-	}
-	if (h->pause_at && h->sent < h->pause_at && h->sent + want > h->pause_at)
-		want = h->pause_at - h->sent;
-	if (want > left)
-		want = left;
-	memcpy(buf, (const char *)h->body + h->sent, want);
-	h->sent += want;
-	return want;
-}
-
-static void http_thread(void *arg)
-{
-	struct http_call *h = arg;
-	CURL *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	char line[600];
-
-	if (h->content_type) {
-		snprintf(line, sizeof(line), "Content-Type: %s", h->content_type);
-		hdrs = curl_slist_append(hdrs, line);
-	}
-	if (h->encoding) {
-		snprintf(line, sizeof(line), "Content-Encoding: %s", h->encoding);
-		hdrs = curl_slist_append(hdrs, line);
-	}
-	if (h->auth) {
-		snprintf(line, sizeof(line), "Authorization: %s", h->auth);
-		hdrs = curl_slist_append(hdrs, line);
-	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	curl_easy_setopt(c, CURLOPT_URL, h->url);
-	if (h->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-	if (h->cert_file) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
-	}
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method ? h->method : "POST");
-	if (h->pause_at) {
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_len);
-	} else if (!h->method || strcmp(h->method, "GET") != 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, h->body ? h->body : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_len);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	atomic_store(&h->done, true);
-}
-
-static void http_post(struct env *env, struct http_call *h)
+void http_post(struct env *env, struct hp_call *h)
 {
 	char url[160];
 
 	snprintf(url, sizeof(url), "%s%s", h->ca_file ? "https" : "http",
 		 strchr(env->http_url, ':'));
 	h->url = url;
-	run_client(env, http_thread, h, &h->done);
+	hp_call(&env->rh.loop, h);
+	h->url = NULL;
 }
 
 /* Two requests at once: the second finds the body budget spent. */
@@ -406,35 +166,27 @@ static void test_http_body_budget(void **state)
 	struct env env;
 	size_t size = 900 << 10;
 	uint8_t *zeros = calloc(1, size);
-	uv_thread_t ta, tb;
 
 	env_start(&env, "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
 			"        max_recv_msg_size_mib: 1\n        max_concurrent_requests: 1\n");
-	char url[160];
-	snprintf(url, sizeof(url), "%s", env.http_url);
-	struct http_call a = {.url = url,
-			      .content_type = "application/x-protobuf",
-			      .body = zeros,
-			      .body_len = size,
-			      .pause_at = 600 << 10};
-	struct http_call b = {.url = url,
-			      .content_type = "application/x-protobuf",
-			      .body = zeros,
-			      .body_len = 600 << 10};
-	assert_int_equal(uv_thread_create(&ta, http_thread, &a), 0);
+	struct hp_call a = {.url = env.http_url,
+			    .content_type = "application/x-protobuf",
+			    .body = zeros,
+			    .body_len = size,
+			    .pause_at = 600 << 10};
+	struct hp_call b = {.url = env.http_url,
+			    .content_type = "application/x-protobuf",
+			    .body = zeros,
+			    .body_len = 600 << 10};
+	hp_call_start(&a);
 	/* b starts once the server holds a's first 600 KiB; a finishes after b */
 	while (atomic_load(&a.sent) < a.pause_at)
-		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_run(&env.rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
 	for (int i = 0; i < 300; i++)
-		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	assert_int_equal(uv_thread_create(&tb, http_thread, &b), 0);
-	while (!atomic_load(&b.done))
-		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_run(&env.rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	hp_call(&env.rh.loop, &b);
 	atomic_store(&a.release, true);
-	while (!atomic_load(&a.done))
-		uv_run(&env.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	uv_thread_join(&ta);
-	uv_thread_join(&tb);
+	hp_call_wait(&env.rh.loop, &a);
 	assert_int_equal(b.status, 503);
 	assert_string_equal(b.retry_after, "1");
 	assert_int_equal(a.status, 400); /* read whole, then refused as bad data */
@@ -444,137 +196,160 @@ static void test_http_body_budget(void **state)
 	env_stop(&env);
 }
 
-/* ---- gRPC client (grpc core, on a thread) ---- */
+/* ---- decoding off the loop ---- */
 
-struct grpc_call_spec {
-	const char *target;
-	const char *auth;
-	bool gzip;
-	const char *ca_pem, *cert_pem, *key_pem; /* TLS when ca_pem is set */
-	const void *body;
-	size_t body_len;
-	/* Results. */
-	int code;
-	char message[512];
-	int64_t retry_ms; /* from grpc-status-details-bin; -1 if none */
-	int details_code;
-	uint8_t *resp;
-	size_t resp_len;
-	atomic_bool done;
+/* Watches the loop: the longest time between two turns of a 1 ms timer. */
+struct ticker {
+	uv_timer_t timer;
+	uint64_t last_ns, max_gap_ns;
 };
 
-static void grpc_thread(void *arg)
+static void on_tick(uv_timer_t *t)
 {
-	struct grpc_call_spec *g = arg;
-	grpc_arg a[2] = {{.type = GRPC_ARG_STRING,
-			  .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
-			  .value.string = (char *)"localhost"},
-			 {.type = GRPC_ARG_INTEGER,
-			  .key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
-			  .value.integer = GRPC_COMPRESS_GZIP}};
-	grpc_channel_args args = {.num_args = g->gzip ? 2 : 1, .args = a};
-	grpc_ssl_pem_key_cert_pair pair = {.private_key = g->key_pem, .cert_chain = g->cert_pem};
-	grpc_channel_credentials *creds =
-		g->ca_pem ? grpc_ssl_credentials_create(g->ca_pem, g->cert_pem ? &pair : NULL, NULL,
-							NULL)
-			  : grpc_insecure_credentials_create();
-	grpc_channel *ch = grpc_channel_create(g->target, creds, &args);
-	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-	gpr_timespec deadline =
-		gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(20, GPR_TIMESPAN));
-	grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-						   grpc_slice_from_static_string(EXPORT), NULL,
-						   deadline, NULL);
-	grpc_metadata md = {.key = grpc_slice_from_static_string("authorization")};
-	grpc_metadata_array init_md, trail_md;
-	grpc_slice payload = grpc_slice_from_copied_buffer(g->body ? g->body : "", g->body_len);
-	grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&payload, 1);
-	grpc_byte_buffer *recv = NULL;
-	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice();
-	grpc_op ops[6];
-	size_t n = 0;
+	struct ticker *tk = t->data;
+	uint64_t now = uv_hrtime();
 
-	grpc_metadata_array_init(&init_md);
-	grpc_metadata_array_init(&trail_md);
-	memset(ops, 0, sizeof(ops));
-	ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (g->auth) {
-		md.value = grpc_slice_from_copied_string(g->auth);
-		ops[n].data.send_initial_metadata.count = 1;
-		ops[n].data.send_initial_metadata.metadata = &md;
-	}
-	n++;
-	ops[n].op = GRPC_OP_SEND_MESSAGE;
-	ops[n++].data.send_message.send_message = send;
-	ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[n++].data.recv_initial_metadata.recv_initial_metadata = &init_md;
-	ops[n].op = GRPC_OP_RECV_MESSAGE;
-	ops[n++].data.recv_message.recv_message = &recv;
-	ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[n].data.recv_status_on_client.trailing_metadata = &trail_md;
-	ops[n].data.recv_status_on_client.status = &status;
-	ops[n++].data.recv_status_on_client.status_details = &details;
-	assert_int_equal(grpc_call_start_batch(call, ops, n, g, NULL), GRPC_CALL_OK);
-	grpc_event ev =
-		grpc_completion_queue_pluck(cq, g, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-	assert_int_equal(ev.type, GRPC_OP_COMPLETE);
-	g->code = (int)status;
-	snprintf(g->message, sizeof(g->message), "%.*s", (int)GRPC_SLICE_LENGTH(details),
-		 (const char *)GRPC_SLICE_START_PTR(details));
-	g->retry_ms = -1;
-	g->details_code = -1;
-	for (size_t i = 0; i < trail_md.count; i++) {
-		grpc_slice k = trail_md.metadata[i].key, v = trail_md.metadata[i].value;
-		if (GRPC_SLICE_LENGTH(k) == 23 &&
-		    memcmp(GRPC_SLICE_START_PTR(k), "grpc-status-details-bin", 23) == 0)
-			assert_int_equal(
-				pf_otlp_decode_status(GRPC_SLICE_START_PTR(v), GRPC_SLICE_LENGTH(v),
-						      &g->details_code, NULL, 0, &g->retry_ms),
-				0);
-	}
-	if (recv) {
-		grpc_byte_buffer_reader rd;
-		grpc_byte_buffer_reader_init(&rd, recv);
-		grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-		g->resp_len = GRPC_SLICE_LENGTH(all);
-		g->resp = malloc(g->resp_len + 1);
-		memcpy(g->resp, GRPC_SLICE_START_PTR(all), g->resp_len);
-		grpc_slice_unref(all);
-		grpc_byte_buffer_reader_destroy(&rd);
-		grpc_byte_buffer_destroy(recv);
-	}
-	grpc_slice_unref(details);
-	grpc_slice_unref(payload);
-	if (g->auth)
-		grpc_slice_unref(md.value);
-	grpc_byte_buffer_destroy(send);
-	grpc_metadata_array_destroy(&init_md);
-	grpc_metadata_array_destroy(&trail_md);
-	grpc_call_unref(call);
-	grpc_channel_destroy(ch);
-	grpc_channel_credentials_release(creds);
-	grpc_completion_queue_shutdown(cq);
-	while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
-		       .type != GRPC_QUEUE_SHUTDOWN)
-		;
-	grpc_completion_queue_destroy(cq);
-	atomic_store(&g->done, true);
+	if (tk->last_ns && now - tk->last_ns > tk->max_gap_ns)
+		tk->max_gap_ns = now - tk->last_ns;
+	tk->last_ns = now;
 }
 
-static void grpc_export(struct env *env, struct grpc_call_spec *g)
+static void ticker_start(struct env *env, struct ticker *tk)
 {
-	g->target = env->grpc_target;
-	run_client(env, grpc_thread, g, &g->done);
+	memset(tk, 0, sizeof(*tk));
+	uv_timer_init(&env->rh.loop, &tk->timer);
+	tk->timer.data = tk;
+	uv_timer_start(&tk->timer, on_tick, 1, 1);
+}
+
+static void ticker_stop(struct ticker *tk)
+{
+	uv_close((uv_handle_t *)&tk->timer, NULL);
+}
+
+#define BIG_SAMPLES 150000
+#define BIG_LIMIT                                                                                  \
+	"    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"                             \
+	"        max_recv_msg_size_mib: 512\n"
+
+/* A large gzip'ed JSON request, and how long decompressing and decoding it
+ * takes on this thread (ns). */
+static uint64_t make_big_request(uint8_t **gz, size_t *gz_len)
+{
+	uint8_t *json, *plain;
+	size_t len, plain_len;
+	struct pf_batch *b = NULL;
+	struct pf_error err = {0};
+	uint64_t t0;
+
+	make_request(BIG_SAMPLES, true, &json, &len);
+	assert_int_equal(pf_gzip_compress(json, len, 1, gz, gz_len), 0);
+	free(json);
+	t0 = uv_hrtime();
+	assert_int_equal(pf_gzip_decompress(*gz, *gz_len, (size_t)512 << 20, &plain, &plain_len),
+			 0);
+	assert_int_equal(pf_otlp_rx_decode(plain, plain_len, (size_t)512 << 20, true, &b, &err), 1);
+	t0 = uv_hrtime() - t0;
+	pf_batch_unref(b);
+	free(plain);
+	return t0;
+}
+
+/* Runs the loop until the HTTP server holds `n` deferred requests (or h
+ * is done, or 10 s passed). */
+static void wait_pending(struct env *env, size_t n, struct hp_call *h)
+{
+	for (int i = 0; i < 10000 && pf_http_server_pending(env->rx->http) != n &&
+			!(h && atomic_load(&h->done));
+	     i++)
+		uv_run(&env->rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+}
+
+/* While a large body is decompressed and decoded, the loop keeps turning
+ * and a small request is answered before it. */
+static void test_http_decode_off_the_loop(void **state)
+{
+	struct env env;
+	struct ticker tk;
+	uint8_t *gz, *small;
+	size_t gz_len, small_len;
+	uint64_t decode_ns = make_big_request(&gz, &gz_len);
+
+	make_request(3, false, &small, &small_len);
+	print_message("decoding takes %.1f ms here\n", decode_ns / 1e6);
+	env_start(&env, BIG_LIMIT);
+	ticker_start(&env, &tk);
+	struct hp_call big = {.url = env.http_url,
+			      .content_type = "application/json",
+			      .encoding = "gzip",
+			      .body = gz,
+			      .body_len = gz_len};
+	struct hp_call b = {.url = env.http_url,
+			    .content_type = "application/x-protobuf",
+			    .body = small,
+			    .body_len = small_len};
+	hp_call_start(&big);
+	wait_pending(&env, 1, &big);
+	assert_false(atomic_load(&big.done)); /* deferred: not answered on the loop */
+	hp_call(&env.rh.loop, &b);
+	hp_call_wait(&env.rh.loop, &big);
+	ticker_stop(&tk);
+	print_message("the loop stood still %.1f ms at most\n", tk.max_gap_ns / 1e6);
+	assert_int_equal(b.status, 200);
+	assert_int_equal(big.status, 200);
+	assert_true(b.done_ns < big.done_ns);
+	assert_int_equal(samples_received(&env), BIG_SAMPLES + 3);
+	/* A loop blocked by the decoding would have stood still this long. */
+	if (tk.max_gap_ns * 2 >= decode_ns)
+		fail_msg("the loop stood still %.1f ms; decoding takes %.1f ms",
+			 tk.max_gap_ns / 1e6, decode_ns / 1e6);
+	wait_pending(&env, 0, NULL); /* completed once the answer was sent */
+	assert_int_equal(pf_http_server_pending(env.rx->http), 0);
+	hp_call_free(&big);
+	hp_call_free(&b);
+	free(gz);
+	free(small);
+	env_stop(&env);
+}
+
+static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Shutdown while a request is on the thread pool: the service waits for it,
+ * the client is told to retry (503), nothing is passed on, nothing leaks. */
+static void test_http_shutdown_while_decoding(void **state)
+{
+	struct env env;
+	uint8_t *gz;
+	size_t gz_len;
+	bool stopped = false;
+
+	make_big_request(&gz, &gz_len);
+	env_start(&env, BIG_LIMIT);
+	struct hp_call big = {.url = env.http_url,
+			      .content_type = "application/json",
+			      .encoding = "gzip",
+			      .body = gz,
+			      .body_len = gz_len};
+	hp_call_start(&big);
+	wait_pending(&env, 1, &big);
+	assert_false(atomic_load(&big.done));
+	pf_service_shutdown(env.rh.svc, on_stopped, &stopped);
+	while (!stopped)
+		uv_run(&env.rh.loop, UV_RUN_ONCE);
+	hp_call_wait(&env.rh.loop, &big);
+	assert_int_equal(big.status, 503);
+	assert_string_equal(big.retry_after, "1");
+	assert_string_equal(big.ctype, "application/json");
+	assert_int_equal(samples_received(&env), 0);
+	hp_call_free(&big);
+	free(gz);
+	rh_env_free(&env.rh);
 }
 
 /* ---- tests ---- */
-
-#define HTTP_ONLY "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
-#define BOTH                                                                                       \
-	"    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"                             \
-	"      grpc:\n        endpoint: 127.0.0.1:0\n"
 
 static void test_validate(void **state)
 {
@@ -607,9 +382,9 @@ static void test_http_statuses(void **state)
 	make_request(10, false, &req, &len);
 
 	/* protobuf with a Content-Type parameter: 200, protobuf, no partial success */
-	struct http_call ok = {.content_type = "application/x-protobuf; charset=binary",
-			       .body = req,
-			       .body_len = len};
+	struct hp_call ok = {.content_type = "application/x-protobuf; charset=binary",
+			     .body = req,
+			     .body_len = len};
 	http_post(&env, &ok);
 	assert_int_equal(ok.status, 200);
 	assert_string_equal(ok.ctype, "application/x-protobuf");
@@ -620,24 +395,24 @@ static void test_http_statuses(void **state)
 
 	/* gzip */
 	assert_int_equal(pf_gzip_compress(req, len, 6, &gz, &gz_len), 0);
-	struct http_call z = {.content_type = "application/x-protobuf",
-			      .encoding = "gzip",
-			      .body = gz,
-			      .body_len = gz_len};
+	struct hp_call z = {.content_type = "application/x-protobuf",
+			    .encoding = "gzip",
+			    .body = gz,
+			    .body_len = gz_len};
 	http_post(&env, &z);
 	assert_int_equal(z.status, 200);
 	assert_int_equal(samples_received(&env), 20);
 
 	/* GET: 405; unknown type: 415; garbage: 400 with a Status */
-	struct http_call get = {.method = "GET"};
+	struct hp_call get = {.method = "GET"};
 	http_post(&env, &get);
 	assert_int_equal(get.status, 405);
-	struct http_call xml = {.content_type = "text/xml", .body = "<a/>", .body_len = 4};
+	struct hp_call xml = {.content_type = "text/xml", .body = "<a/>", .body_len = 4};
 	http_post(&env, &xml);
 	assert_int_equal(xml.status, 415);
-	struct http_call bad = {.content_type = "application/x-protobuf",
-				.body = "\x0a\x05\x01\x02",
-				.body_len = 4};
+	struct hp_call bad = {.content_type = "application/x-protobuf",
+			      .body = "\x0a\x05\x01\x02",
+			      .body_len = 4};
 	http_post(&env, &bad);
 	assert_int_equal(bad.status, 400);
 	int code = 0;
@@ -647,13 +422,13 @@ static void test_http_statuses(void **state)
 		pf_otlp_decode_status(bad.resp, bad.resp_len, &code, msg, sizeof(msg), &retry), 0);
 	assert_int_equal(code, PF_GRPC_INVALID_ARGUMENT);
 	assert_true(msg[0] != '\0');
-	assert_int_equal(pf_component_counter(env.recv, PF_CTR_INPUT_ERRORS), 1);
+	assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_INPUT_ERRORS), 1);
 
 	/* a v1.9 peer: 400 naming the old layout */
 	uint8_t *old;
 	size_t old_len;
 	make_v19_request(&old, &old_len);
-	struct http_call v19 = {
+	struct hp_call v19 = {
 		.content_type = "application/x-protobuf", .body = old, .body_len = old_len};
 	http_post(&env, &v19);
 	assert_int_equal(v19.status, 400);
@@ -664,21 +439,21 @@ static void test_http_statuses(void **state)
 	free(old);
 
 	/* corrupt gzip: 400 */
-	struct http_call badz = {.content_type = "application/x-protobuf",
-				 .encoding = "gzip",
-				 .body = "\x1f\x8b\x08\x00zzzz",
-				 .body_len = 8};
+	struct hp_call badz = {.content_type = "application/x-protobuf",
+			       .encoding = "gzip",
+			       .body = "\x1f\x8b\x08\x00zzzz",
+			       .body_len = 8};
 	http_post(&env, &badz);
 	assert_int_equal(badz.status, 400);
 
 	/* empty request: 200 with an empty response */
-	struct http_call empty = {.content_type = "application/x-protobuf"};
+	struct hp_call empty = {.content_type = "application/x-protobuf"};
 	http_post(&env, &empty);
 	assert_int_equal(empty.status, 200);
 	assert_int_equal(empty.resp_len, 0);
 
 	/* and the good client is still served */
-	struct http_call again = {
+	struct hp_call again = {
 		.content_type = "application/x-protobuf", .body = req, .body_len = len};
 	http_post(&env, &again);
 	assert_int_equal(again.status, 200);
@@ -705,15 +480,15 @@ static void test_http_json(void **state)
 
 	env_start(&env, HTTP_ONLY);
 	make_request(4, true, &req, &len);
-	struct http_call ok = {.content_type = "application/json", .body = req, .body_len = len};
+	struct hp_call ok = {.content_type = "application/json", .body = req, .body_len = len};
 	http_post(&env, &ok);
 	assert_int_equal(ok.status, 200);
 	assert_string_equal(ok.ctype, "application/json");
 	assert_int_equal(samples_received(&env), 4);
 	/* a JSON error comes back as a JSON Status */
-	struct http_call bad = {.content_type = "application/json",
-				.body = "{\"resourceProfiles\": 7}",
-				.body_len = 23};
+	struct hp_call bad = {.content_type = "application/json",
+			      .body = "{\"resourceProfiles\": 7}",
+			      .body_len = 23};
 	http_post(&env, &bad);
 	assert_int_equal(bad.status, 400);
 	assert_string_equal(bad.ctype, "application/json");
@@ -735,14 +510,14 @@ static void test_http_size_after_decompression(void **state)
 			"        max_recv_msg_size_mib: 1\n");
 	assert_int_equal(pf_gzip_compress(zeros, big, 6, &gz, &gz_len), 0);
 	assert_true(gz_len < ((size_t)1 << 20));
-	struct http_call z = {.content_type = "application/x-protobuf",
-			      .encoding = "gzip",
-			      .body = gz,
-			      .body_len = gz_len};
+	struct hp_call z = {.content_type = "application/x-protobuf",
+			    .encoding = "gzip",
+			    .body = gz,
+			    .body_len = gz_len};
 	http_post(&env, &z);
 	assert_int_equal(z.status, 413);
 	/* uncompressed over the limit too */
-	struct http_call raw = {
+	struct hp_call raw = {
 		.content_type = "application/x-protobuf", .body = zeros, .body_len = big};
 	http_post(&env, &raw);
 	assert_int_equal(raw.status, 413);
@@ -762,29 +537,29 @@ static void test_http_auth_and_busy(void **state)
 	env_start(&env, "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
 			"        auth:\n          bearer_token: s3cret\n");
 	make_request(3, false, &req, &len);
-	struct http_call none = {
+	struct hp_call none = {
 		.content_type = "application/x-protobuf", .body = req, .body_len = len};
 	http_post(&env, &none);
 	assert_int_equal(none.status, 401);
-	struct http_call wrong = {.content_type = "application/x-protobuf",
-				  .auth = "Bearer s3cre",
-				  .body = req,
-				  .body_len = len};
+	struct hp_call wrong = {.content_type = "application/x-protobuf",
+				.auth = "Bearer s3cre",
+				.body = req,
+				.body_len = len};
 	http_post(&env, &wrong);
 	assert_int_equal(wrong.status, 401);
-	struct http_call right = {.content_type = "application/x-protobuf",
-				  .auth = "Bearer s3cret",
-				  .body = req,
-				  .body_len = len};
+	struct hp_call right = {.content_type = "application/x-protobuf",
+				.auth = "Bearer s3cret",
+				.body = req,
+				.body_len = len};
 	http_post(&env, &right);
 	assert_int_equal(right.status, 200);
 	assert_int_equal(samples_received(&env), 3);
 
-	env.cap->busy = true;
-	struct http_call busy = {.content_type = "application/x-protobuf",
-				 .auth = "bearer s3cret",
-				 .body = req,
-				 .body_len = len};
+	env.rh.cap->busy = true;
+	struct hp_call busy = {.content_type = "application/x-protobuf",
+			       .auth = "bearer s3cret",
+			       .body = req,
+			       .body_len = len};
 	http_post(&env, &busy);
 	assert_int_equal(busy.status, 503);
 	assert_string_equal(busy.retry_after, "1");
@@ -794,8 +569,8 @@ static void test_http_auth_and_busy(void **state)
 			 0);
 	assert_int_equal(code, PF_GRPC_UNAVAILABLE);
 	assert_int_equal(retry, 1000);
-	assert_int_equal(pf_component_counter(env.recv, PF_CTR_RECEIVER_REFUSED), 3);
-	env.cap->busy = false;
+	assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_REFUSED), 3);
+	env.rh.cap->busy = false;
 
 	free(none.resp);
 	free(wrong.resp);
@@ -803,273 +578,6 @@ static void test_http_auth_and_busy(void **state)
 	free(busy.resp);
 	free(req);
 	env_stop(&env);
-}
-
-static void test_grpc(void **state)
-{
-	struct env env;
-	uint8_t *req;
-	size_t len;
-
-	env_start(&env, BOTH);
-	make_request(10, false, &req, &len);
-
-	struct grpc_call_spec ok = {.body = req, .body_len = len};
-	grpc_export(&env, &ok);
-	assert_int_equal(ok.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 10);
-
-	struct grpc_call_spec gz = {.body = req, .body_len = len, .gzip = true};
-	grpc_export(&env, &gz);
-	assert_int_equal(gz.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 20);
-
-	struct grpc_call_spec bad = {.body = "\x0a\x05\x01\x02", .body_len = 4};
-	grpc_export(&env, &bad);
-	assert_int_equal(bad.code, PF_GRPC_INVALID_ARGUMENT);
-	assert_true(bad.message[0] != '\0');
-	assert_int_equal(bad.details_code, PF_GRPC_INVALID_ARGUMENT);
-
-	uint8_t *old;
-	size_t old_len;
-	make_v19_request(&old, &old_len);
-	struct grpc_call_spec v19 = {.body = old, .body_len = old_len};
-	grpc_export(&env, &v19);
-	assert_int_equal(v19.code, PF_GRPC_INVALID_ARGUMENT);
-	assert_non_null(strstr(v19.message, "v1.9"));
-	free(old);
-	free(v19.resp);
-
-	struct grpc_call_spec empty = {0};
-	grpc_export(&env, &empty);
-	assert_int_equal(empty.code, PF_GRPC_OK);
-
-	env.cap->busy = true;
-	struct grpc_call_spec busy = {.body = req, .body_len = len};
-	grpc_export(&env, &busy);
-	assert_int_equal(busy.code, PF_GRPC_UNAVAILABLE);
-	assert_int_equal(busy.retry_ms, 1000);
-	env.cap->busy = false;
-
-	/* large requests are decoded on the thread pool: accepted, busy, invalid */
-	uint8_t *big;
-	size_t big_len;
-	make_request(20000, false, &big, &big_len);
-	assert_true(big_len >= (64 << 10));
-	struct grpc_call_spec big_ok = {.body = big, .body_len = big_len, .gzip = true};
-	grpc_export(&env, &big_ok);
-	assert_int_equal(big_ok.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 20 + 20000);
-	env.cap->busy = true;
-	struct grpc_call_spec big_busy = {.body = big, .body_len = big_len};
-	grpc_export(&env, &big_busy);
-	assert_int_equal(big_busy.code, PF_GRPC_UNAVAILABLE);
-	assert_int_equal(big_busy.retry_ms, 1000);
-	env.cap->busy = false;
-	big[big_len / 2] ^= 0xff;
-	big[big_len / 2 + 1] ^= 0xff;
-	struct grpc_call_spec big_bad = {.body = big, .body_len = big_len};
-	grpc_export(&env, &big_bad);
-	assert_int_equal(big_bad.code, PF_GRPC_INVALID_ARGUMENT);
-	free(big);
-	free(big_ok.resp);
-	free(big_busy.resp);
-	free(big_bad.resp);
-
-	/* still serving */
-	struct grpc_call_spec again = {.body = req, .body_len = len};
-	grpc_export(&env, &again);
-	assert_int_equal(again.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 20 + 20000 + 10);
-
-	free(ok.resp);
-	free(gz.resp);
-	free(bad.resp);
-	free(empty.resp);
-	free(busy.resp);
-	free(again.resp);
-	free(req);
-	env_stop(&env);
-}
-
-static void test_grpc_size_and_auth(void **state)
-{
-	struct env env;
-	size_t big = ((size_t)1 << 20) + 100;
-	uint8_t *zeros = calloc(1, big), *req;
-	size_t len;
-
-	env_start(&env, "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-			"        max_recv_msg_size_mib: 1\n"
-			"        auth:\n          bearer_token: tok\n");
-	struct grpc_call_spec huge = {.body = zeros, .body_len = big, .auth = "Bearer tok"};
-	grpc_export(&env, &huge);
-	assert_int_equal(huge.code, PF_GRPC_RESOURCE_EXHAUSTED);
-	/* compressed small, decompressed over the limit */
-	struct grpc_call_spec huge_gz = {
-		.body = zeros, .body_len = big, .auth = "Bearer tok", .gzip = true};
-	grpc_export(&env, &huge_gz);
-	assert_int_equal(huge_gz.code, PF_GRPC_RESOURCE_EXHAUSTED);
-
-	make_request(5, false, &req, &len);
-	struct grpc_call_spec noauth = {.body = req, .body_len = len};
-	grpc_export(&env, &noauth);
-	assert_int_equal(noauth.code, PF_GRPC_UNAUTHENTICATED);
-	struct grpc_call_spec wrong = {.body = req, .body_len = len, .auth = "Bearer nope"};
-	grpc_export(&env, &wrong);
-	assert_int_equal(wrong.code, PF_GRPC_UNAUTHENTICATED);
-	struct grpc_call_spec right = {.body = req, .body_len = len, .auth = "Bearer tok"};
-	grpc_export(&env, &right);
-	assert_int_equal(right.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 5);
-
-	free(huge.resp);
-	free(huge_gz.resp);
-	free(noauth.resp);
-	free(wrong.resp);
-	free(right.resp);
-	free(req);
-	free(zeros);
-	env_stop(&env);
-}
-
-/* Reads a whole file into a NUL-terminated string. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = calloc(1, 65536);
-	assert_non_null(f);
-	assert_non_null(buf);
-	size_t n = fread(buf, 1, 65535, f);
-	assert_true(n > 0);
-	fclose(f);
-	return buf;
-}
-
-/* A CA, a server certificate for localhost and a client certificate, made with openssl. */
-static void make_certs(const char *dir)
-{
-	char cmd[2048];
-
-	snprintf(cmd, sizeof(cmd),
-		 "cd %s && "
-		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-		 "-subj /CN=test-ca >/dev/null 2>&1 && "
-		 "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-		 "-subj /CN=localhost >/dev/null 2>&1 && "
-		 "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext && "
-		 "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-		 "-out server.pem -days 2 -extfile san.ext >/dev/null 2>&1 && "
-		 "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
-		 "-subj /CN=agent >/dev/null 2>&1 && "
-		 "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-		 "-out client.pem -days 2 >/dev/null 2>&1",
-		 dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void test_tls(void **state)
-{
-	char dir[] = "/tmp/pf-otlprx-tls.XXXXXX";
-	char yaml[1024], path[256], cmd[300];
-	struct env env;
-	uint8_t *req;
-	size_t len;
-
-	assert_non_null(mkdtemp(dir));
-	make_certs(dir);
-	snprintf(path, sizeof(path), "%s/ca.pem", dir);
-	char *ca = slurp(path);
-	snprintf(path, sizeof(path), "%s/client.pem", dir);
-	char *cert = slurp(path);
-	snprintf(path, sizeof(path), "%s/client.key", dir);
-	char *key = slurp(path);
-	make_request(7, false, &req, &len);
-
-	/* TLS without client certificates */
-	snprintf(yaml, sizeof(yaml),
-		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-		 "        tls:\n          cert_file: %s/server.pem\n"
-		 "          key_file: %s/server.key\n"
-		 "      http:\n        endpoint: 127.0.0.1:0\n"
-		 "        tls:\n          cert_file: %s/server.pem\n"
-		 "          key_file: %s/server.key\n",
-		 dir, dir, dir, dir);
-	env_start(&env, yaml);
-	struct grpc_call_spec tls = {.body = req, .body_len = len, .ca_pem = ca};
-	grpc_export(&env, &tls);
-	assert_int_equal(tls.code, PF_GRPC_OK);
-	struct grpc_call_spec plain = {.body = req, .body_len = len};
-	grpc_export(&env, &plain);
-	assert_int_not_equal(plain.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 7);
-	snprintf(path, sizeof(path), "%s/ca.pem", dir);
-	struct http_call https = {.content_type = "application/x-protobuf",
-				  .body = req,
-				  .body_len = len,
-				  .ca_file = path};
-	http_post(&env, &https);
-	assert_int_equal(https.status, 200);
-	struct http_call http_plain = {
-		.content_type = "application/x-protobuf", .body = req, .body_len = len};
-	http_post(&env, &http_plain);
-	assert_int_not_equal(http_plain.status, 200);
-	assert_int_equal(samples_received(&env), 14);
-	free(https.resp);
-	free(http_plain.resp);
-	env_stop(&env);
-
-	/* mTLS: a client certificate from the CA is required */
-	snprintf(yaml, sizeof(yaml),
-		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-		 "        tls:\n          cert_file: %s/server.pem\n"
-		 "          key_file: %s/server.key\n          client_ca_file: %s/ca.pem\n"
-		 "      http:\n        endpoint: 127.0.0.1:0\n"
-		 "        tls:\n          cert_file: %s/server.pem\n"
-		 "          key_file: %s/server.key\n          client_ca_file: %s/ca.pem\n",
-		 dir, dir, dir, dir, dir, dir);
-	env_start(&env, yaml);
-	struct grpc_call_spec mtls = {
-		.body = req, .body_len = len, .ca_pem = ca, .cert_pem = cert, .key_pem = key};
-	grpc_export(&env, &mtls);
-	assert_int_equal(mtls.code, PF_GRPC_OK);
-	struct grpc_call_spec nocert = {.body = req, .body_len = len, .ca_pem = ca};
-	grpc_export(&env, &nocert);
-	assert_int_not_equal(nocert.code, PF_GRPC_OK);
-	assert_int_equal(samples_received(&env), 7);
-	char ca_path[256], cert_path[256], key_path[256];
-	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
-	snprintf(cert_path, sizeof(cert_path), "%s/client.pem", dir);
-	snprintf(key_path, sizeof(key_path), "%s/client.key", dir);
-	struct http_call mhttps = {.content_type = "application/x-protobuf",
-				   .body = req,
-				   .body_len = len,
-				   .ca_file = ca_path,
-				   .cert_file = cert_path,
-				   .key_file = key_path};
-	http_post(&env, &mhttps);
-	assert_int_equal(mhttps.status, 200);
-	struct http_call https_nocert = {.content_type = "application/x-protobuf",
-					 .body = req,
-					 .body_len = len,
-					 .ca_file = ca_path};
-	http_post(&env, &https_nocert);
-	assert_int_equal(https_nocert.status, 401);
-	assert_int_equal(samples_received(&env), 14);
-	free(mhttps.resp);
-	free(https_nocert.resp);
-	env_stop(&env);
-
-	free(tls.resp);
-	free(plain.resp);
-	free(mtls.resp);
-	free(nocert.resp);
-	free(req);
-	free(ca);
-	free(cert);
-	free(key);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -1081,6 +589,8 @@ int main(void)
 		cmocka_unit_test(test_http_size_after_decompression),
 		cmocka_unit_test(test_http_auth_and_busy),
 		cmocka_unit_test(test_http_body_budget),
+		cmocka_unit_test(test_http_decode_off_the_loop),
+		cmocka_unit_test(test_http_shutdown_while_decoding),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
 		cmocka_unit_test(test_tls),

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* unit.receiver_pprof: the pprof receiver in a real service: files, watching, scrapes, shutdown. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,154 +19,36 @@
 #include "pipeline/component.h"
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
+#include "receiver_harness.h"
+#include "test_http_peer.h"
 
 extern const struct pf_component_def pf_receiver_pprof;
 
-/* ---- a capturing exporter; its instance outlives shutdown so the test can look ---- */
+static const struct pf_component_def *const registry[] = {&pf_receiver_pprof, &rh_capture_def,
+							  NULL};
 
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-struct capture {
-	struct pf_batch *got[64];
-	size_t n_got;
-	bool busy; /* refuse everything */
-};
-
-static void *capture_create(struct pf_component *c, const void *config)
-{
-	return calloc(1, sizeof(struct capture));
-}
-
-static int capture_consume(void *inst, struct pf_batch *batch)
-{
-	struct capture *cap = inst;
-
-	if (cap->busy)
-		return PF_BUSY;
-	assert_true(cap->n_got < 64);
-	cap->got[cap->n_got++] = pf_batch_ref(batch);
-	return PF_OK;
-}
-
-static void capture_free(struct capture *cap)
-{
-	for (size_t i = 0; i < cap->n_got; i++)
-		pf_batch_unref(cap->got[i]);
-	free(cap);
-}
-
-static const struct pf_component_def capture_def = {
-	.kind = PF_EXPORTER,
-	.type = "capture",
-	.doc = "Test exporter keeping what it gets.",
-	.options = no_options,
-	.config_size = 1,
-	.create = capture_create,
-	.consume = capture_consume,
-	.shutdown = NULL, /* the instance outlives shutdown: the test frees it */
-};
-
-static const struct pf_component_def *const registry[] = {&pf_receiver_pprof, &capture_def, NULL};
-
-/* ---- service environment ---- */
-
+/* The service and the directory the test writes profiles to. */
 struct env {
-	uv_loop_t loop;
-	struct pf_config *cfg;
-	struct pf_service *svc;
-	struct capture *cap;
-	struct pf_component *recv;
-	bool stopped, timed_out;
+	struct rh_env rh;
 	char dir[64];
 };
+
+static void env_start(struct env *env, const char *yaml)
+{
+	rh_env_start(&env->rh, registry, yaml, "pprof");
+}
+
+static bool run_until(struct env *env, bool (*cond)(struct rh_env *), uint64_t timeout_ms)
+{
+	return rh_run_until(&env->rh, cond, timeout_ms);
+}
 
 static struct pf_config *load(const char *yaml, struct pf_error *err)
 {
 	return pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, err);
 }
 
-static void env_start(struct env *env, const char *yaml)
-{
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
-
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = load(yaml, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	assert_non_null(env->cfg->metrics_address);
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
-	env->cap = pf_service_find(env->svc, PF_EXPORTER, "capture")->inst;
-	env->recv = pf_service_find(env->svc, PF_RECEIVER, "pprof");
-	assert_non_null(env->cap);
-	assert_non_null(env->recv);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-}
-
-/* Runs the loop until cond(env) holds or timeout_ms passed; returns cond. */
-static bool run_until(struct env *env, bool (*cond)(struct env *), uint64_t timeout_ms)
-{
-	uv_timer_t timer;
-	bool expired = false;
-
-	uv_timer_init(&env->loop, &timer);
-	timer.data = &expired;
-	uv_timer_start(&timer, on_timer, timeout_ms, 0);
-	while (!(cond && cond(env)) && !expired)
-		uv_run(&env->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&timer, on_timer_closed);
-	uv_run(&env->loop, UV_RUN_NOWAIT);
-	return cond ? cond(env) : true;
-}
-
-static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
-{
-	struct env *env = arg;
-
-	env->stopped = true;
-	env->timed_out = timed_out;
-}
-
-static bool is_stopped(struct env *env)
-{
-	return env->stopped;
-}
-
-/* Shuts the service down; returns how long it took in ms. */
-static uint64_t env_shutdown(struct env *env)
-{
-	uint64_t t0 = uv_now(&env->loop);
-
-	pf_service_shutdown(env->svc, on_stopped, env);
-	assert_true(run_until(env, is_stopped, 20000));
-	assert_false(env->timed_out);
-	uv_update_time(&env->loop);
-	return uv_now(&env->loop) - t0;
-}
-
-static void env_free(struct env *env)
-{
-	pf_service_destroy(env->svc);
-	pf_config_free(env->cfg);
-	capture_free(env->cap);
-	uv_run(&env->loop, UV_RUN_DEFAULT);
-	/* EBUSY here means a handle was left open. */
-	assert_int_equal(uv_loop_close(&env->loop), 0);
-}
-
-static uint64_t input_errors(struct env *env)
+static uint64_t input_errors(struct rh_env *env)
 {
 	return pf_component_counter(env->recv, PF_CTR_INPUT_ERRORS);
 }
@@ -179,31 +58,10 @@ static uint64_t input_errors(struct env *env)
 /* A pprof profile of sample type samples/count with two samples worth a and b. */
 static void make_profile(bool gzip, int64_t a, int64_t b_val, uint8_t **out, size_t *size)
 {
-	struct pf_batch *b = pf_batch_new();
-	struct pf_profile_desc d = {0};
-	uint32_t locs[2];
-	uint32_t p;
+	const int64_t values[2] = {a, b_val};
+	struct pf_batch *b = rh_batch(values, 2);
+	uint32_t p = 0;
 
-	assert_non_null(b);
-	d.sample_type.type = pf_batch_cstring(b, "samples");
-	d.sample_type.unit = pf_batch_cstring(b, "count");
-	d.period_type = d.sample_type;
-	d.period = 1;
-	d.time_unix_nano = 1795760100ULL * 1000000000ULL;
-	p = pf_batch_add_profile(b, &d);
-	for (int i = 0; i < 2; i++) {
-		struct pf_function fn = {.name = pf_batch_cstring(b, i ? "main.cold" : "main.hot")};
-		struct pf_line line = {.function = pf_batch_function(b, &fn), .line = 10 + i};
-		struct pf_location loc = {.address = 0x1000u + (unsigned)i};
-		locs[i] = pf_batch_location(b, &loc, &line, 1);
-	}
-	int64_t va = a, vb = b_val;
-	assert_int_equal(
-		pf_batch_add_sample(b, p, pf_batch_stack(b, &locs[0], 1), 0, 0, &va, 1, NULL, 0),
-		0);
-	assert_int_equal(
-		pf_batch_add_sample(b, p, pf_batch_stack(b, &locs[1], 1), 0, 0, &vb, 1, NULL, 0),
-		0);
 	assert_int_equal(pf_pprof_encode(b, &p, 1, gzip, out, size), 0);
 	pf_batch_unref(b);
 }
@@ -227,27 +85,10 @@ static void write_profile(const char *path, bool gzip, int64_t a, int64_t b)
 	free(buf);
 }
 
-/* The sum of every value in every captured batch. */
-static int64_t captured_sum(const struct env *env)
-{
-	int64_t sum = 0;
-
-	for (size_t i = 0; i < env->cap->n_got; i++) {
-		const struct pf_batch *b = env->cap->got[i];
-		for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
-			size_t n;
-			const struct pf_sample *s = pf_batch_samples(b, p, &n);
-			for (size_t k = 0; k < n; k++)
-				sum += pf_batch_sample_values(b, &s[k])[0];
-		}
-	}
-	return sum;
-}
-
 /* The int value of resource attribute `key` of batch i's first profile (-1 when absent). */
 static int64_t res_int(const struct env *env, size_t i, const char *key)
 {
-	const struct pf_batch *b = env->cap->got[i];
+	const struct pf_batch *b = env->rh.cap->got[i];
 	const struct pf_profile_desc *d = pf_batch_profile_get(b, 0);
 	const struct pf_resource *r = pf_batch_resource_get(b, d->resource);
 	const struct pf_value *v = pf_batch_attr_lookup(b, r->attrs, key);
@@ -261,7 +102,7 @@ static int64_t res_int(const struct env *env, size_t i, const char *key)
 /* The string value of resource attribute `key` of batch i's first profile, or NULL. */
 static const char *res_str(const struct env *env, size_t i, const char *key)
 {
-	const struct pf_batch *b = env->cap->got[i];
+	const struct pf_batch *b = env->rh.cap->got[i];
 	const struct pf_profile_desc *d = pf_batch_profile_get(b, 0);
 	const struct pf_resource *r = pf_batch_resource_get(b, d->resource);
 	const struct pf_value *v = pf_batch_attr_lookup(b, r->attrs, key);
@@ -299,7 +140,7 @@ static int teardown_dir(void **state)
 
 /* ---- files ---- */
 
-static bool two_batches_one_error(struct env *env)
+static bool two_batches_one_error(struct rh_env *env)
 {
 	return env->cap->n_got == 2 && input_errors(env) == 1;
 }
@@ -330,7 +171,7 @@ static void test_files_read_once(void **state)
 		 env->dir, env->dir, env->dir);
 	env_start(env, yaml);
 	assert_true(run_until(env, two_batches_one_error, 5000));
-	assert_int_equal(captured_sum(env), 37);
+	assert_int_equal(rh_sum(&env->rh), 37);
 	for (size_t i = 0; i < 2; i++) {
 		const char *fp = res_str(env, i, "file.path");
 		assert_non_null(fp);
@@ -338,28 +179,28 @@ static void test_files_read_once(void **state)
 		assert_string_equal(res_str(env, i, "service.name"), "files-job");
 		assert_string_equal(res_str(env, i, "deployment.environment.name"), "test");
 	}
-	assert_int_equal(pf_component_counter(env->recv, PF_CTR_RECEIVER_ACCEPTED), 4);
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_ACCEPTED), 4);
 
 	/* Without watch, a new file is not picked up; nothing is read twice (a.pb.gz
 	 * matches two patterns). */
 	snprintf(path, sizeof(path), "%s/d.pb.gz", env->dir);
 	write_profile(path, true, 100, 100);
 	run_until(env, NULL, 300);
-	assert_int_equal(env->cap->n_got, 2);
-	assert_int_equal(input_errors(env), 1);
+	assert_int_equal(env->rh.cap->n_got, 2);
+	assert_int_equal(input_errors(&env->rh), 1);
 	assert_int_equal(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/a.pb.gz", env->dir);
 	assert_int_equal(access(path, F_OK), 0); /* not deleted */
-	env_shutdown(env);
-	env_free(env);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
 }
 
-static bool n_batches_2(struct env *env)
+static bool n_batches_2(struct rh_env *env)
 {
 	return env->cap->n_got >= 2;
 }
 
-static bool n_batches_3(struct env *env)
+static bool n_batches_3(struct rh_env *env)
 {
 	return env->cap->n_got >= 3;
 }
@@ -384,7 +225,7 @@ static void test_files_watch_and_delete(void **state)
 		 env->dir);
 	env_start(env, yaml);
 	run_until(env, NULL, 100);
-	assert_int_equal(env->cap->n_got, 0);
+	assert_int_equal(env->rh.cap->n_got, 0);
 
 	snprintf(path, sizeof(path), "%s/one.pprof", env->dir);
 	write_profile(path, true, 1, 2);
@@ -394,9 +235,9 @@ static void test_files_watch_and_delete(void **state)
 	write_profile(path, false, 5, 5);
 	assert_true(run_until(env, n_batches_2, 5000));
 	run_until(env, NULL, 300); /* ten more polls: nothing read twice */
-	assert_int_equal(env->cap->n_got, 2);
-	assert_int_equal(captured_sum(env), 13);
-	assert_int_equal(input_errors(env), 1);
+	assert_int_equal(env->rh.cap->n_got, 2);
+	assert_int_equal(rh_sum(&env->rh), 13);
+	assert_int_equal(input_errors(&env->rh), 1);
 	assert_int_equal(access(path, F_OK), -1);		       /* read and deleted */
 	assert_int_equal(access(bad, F_OK), 0);			       /* invalid: kept */
 	assert_string_equal(res_str(env, 0, "service.name"), "pprof"); /* the component id */
@@ -404,12 +245,12 @@ static void test_files_watch_and_delete(void **state)
 	/* The same name again is a new file. */
 	write_profile(path, true, 7, 0);
 	assert_true(run_until(env, n_batches_3, 5000));
-	assert_int_equal(captured_sum(env), 20);
-	env_shutdown(env);
-	env_free(env);
+	assert_int_equal(rh_sum(&env->rh), 20);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
 }
 
-static bool two_dropped(struct env *env)
+static bool two_dropped(struct rh_env *env)
 {
 	return pf_component_counter(env->recv, PF_CTR_DROPPED) == 2;
 }
@@ -433,77 +274,66 @@ static void test_busy_downstream_drops(void **state)
 		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
 		 env->dir);
 	env_start(env, yaml);
-	env->cap->busy = true;
+	env->rh.cap->busy = true;
 	assert_true(run_until(env, two_dropped, 5000));
-	assert_int_equal(env->cap->n_got, 0);
-	assert_int_equal(pf_component_counter(env->recv, PF_CTR_RECEIVER_REFUSED), 2);
-	assert_int_equal(input_errors(env), 0);
-	env_shutdown(env);
-	env_free(env);
+	assert_int_equal(env->rh.cap->n_got, 0);
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_REFUSED), 2);
+	assert_int_equal(input_errors(&env->rh), 0);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
 }
 
 /* ---- scrapes ---- */
 
+/* The scrape target: a pprof profile for tenant t1. */
 struct server {
-	struct MHD_Daemon *mhd;
+	struct hp_server *http;
 	unsigned port;
 	uint8_t *profile;
 	size_t profile_size;
 	unsigned slow_ms;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const void *body,
-			     size_t len)
+static void answer(struct hp_answer *ans, unsigned status, const void *body, size_t len)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret = MHD_queue_response(conn, status, r);
-
-	MHD_destroy_response(r);
-	return ret;
+	ans->status = status;
+	ans->body = body;
+	ans->body_len = len;
 }
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
-			       const char *method, const char *version, const char *upload,
-			       size_t *upload_size, void **st)
+static void handler(void *arg, const struct hp_request *req, struct hp_answer *ans)
 {
-	struct server *srv = cls;
-	const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Scope-OrgID");
+	struct server *srv = arg;
+	const char *tenant = hp_request_header(req, "X-Scope-OrgID");
 
 	if (!tenant || strcmp(tenant, "t1") != 0)
-		return reply(conn, 403, "no tenant", 9);
-	if (strcmp(url, "/profile") == 0)
-		return reply(conn, 200, srv->profile, srv->profile_size);
-	if (strcmp(url, "/slow") == 0) {
+		answer(ans, 403, "no tenant", 9);
+	else if (strcmp(req->url, "/profile") == 0)
+		answer(ans, 200, srv->profile, srv->profile_size);
+	else if (strcmp(req->url, "/slow") == 0) {
 		usleep(srv->slow_ms * 1000);
-		return reply(conn, 200, srv->profile, srv->profile_size);
-	}
-	if (strcmp(url, "/garbage") == 0)
-		return reply(conn, 200, "garbage", 7);
-	return reply(conn, 404, "not found", 9);
+		answer(ans, 200, srv->profile, srv->profile_size);
+	} else if (strcmp(req->url, "/garbage") == 0)
+		answer(ans, 200, "garbage", 7);
+	else
+		answer(ans, 404, "not found", 9);
 }
 
 static void server_start(struct server *srv, unsigned slow_ms)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	srv->slow_ms = slow_ms;
 	make_profile(true, 30, 70, &srv->profile, &srv->profile_size);
-	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				    0, NULL, NULL, handler, srv, MHD_OPTION_SOCK_ADDR, &sa,
-				    MHD_OPTION_END);
-	assert_non_null(srv->mhd);
-	srv->port = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+	srv->http = hp_server_start(handler, srv);
+	srv->port = hp_server_port(srv->http);
 }
 
 static void server_stop(struct server *srv)
 {
-	MHD_stop_daemon(srv->mhd);
+	hp_server_stop(srv->http);
 	free(srv->profile);
 }
 
-static bool scraped_enough(struct env *env)
+static bool scraped_enough(struct rh_env *env)
 {
 	/* Two good scrapes; /missing, /garbage and the header-less target failed twice each. */
 	return env->cap->n_got >= 2 && input_errors(env) >= 6;
@@ -536,12 +366,12 @@ static void test_scrape(void **state)
 		 "    profiles/2: {receivers: [pprof/noheader], exporters: [capture]}\n",
 		 srv.port, srv.port, srv.port, srv.port);
 	env_start(env, yaml);
-	struct pf_component *noheader = pf_service_find(env->svc, PF_RECEIVER, "pprof/noheader");
+	struct pf_component *noheader = pf_service_find(env->rh.svc, PF_RECEIVER, "pprof/noheader");
 	assert_non_null(noheader);
 	assert_true(run_until(env, scraped_enough, 5000));
 	/* input_errors() reads "pprof" only: count the other one separately. */
 	assert_true(pf_component_counter(noheader, PF_CTR_INPUT_ERRORS) >= 2);
-	assert_true(input_errors(env) >= 4);
+	assert_true(input_errors(&env->rh) >= 4);
 
 	char url[128];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/profile", srv.port);
@@ -550,13 +380,13 @@ static void test_scrape(void **state)
 	assert_int_equal(res_int(env, 0, "server.port"), srv.port);
 	assert_string_equal(res_str(env, 0, "service.name"), "pprof");
 	assert_null(res_str(env, 0, "file.path"));
-	assert_int_equal(captured_sum(env) % 100, 0);
-	env_shutdown(env);
-	env_free(env);
+	assert_int_equal(rh_sum(&env->rh) % 100, 0);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
 	server_stop(&srv);
 }
 
-static bool scrape_in_flight(struct env *env)
+static bool scrape_in_flight(struct rh_env *env)
 {
 	return false;
 }
@@ -584,13 +414,13 @@ static void test_shutdown_waits_for_scrape(void **state)
 		 srv.port);
 	env_start(env, yaml);
 	run_until(env, scrape_in_flight, 100);
-	assert_int_equal(env->cap->n_got, 0);
-	uint64_t took = env_shutdown(env);
+	assert_int_equal(env->rh.cap->n_got, 0);
+	uint64_t took = rh_env_shutdown(&env->rh);
 	/* The scrape in flight finished and was passed on before the receiver stopped. */
-	assert_int_equal(env->cap->n_got, 1);
-	assert_int_equal(captured_sum(env), 100);
+	assert_int_equal(env->rh.cap->n_got, 1);
+	assert_int_equal(rh_sum(&env->rh), 100);
 	assert_true(took >= 200 && took < 3000);
-	env_free(env);
+	rh_env_free(&env->rh);
 	server_stop(&srv);
 }
 
@@ -617,11 +447,11 @@ static void test_shutdown_deadline_cancels_scrape(void **state)
 		 srv.port);
 	env_start(env, yaml);
 	run_until(env, scrape_in_flight, 100);
-	uint64_t took = env_shutdown(env);
+	uint64_t took = rh_env_shutdown(&env->rh);
 	assert_true(took < 1200);
-	assert_int_equal(env->cap->n_got, 0);
-	assert_int_equal(input_errors(env), 0); /* cancelled at shutdown is no bad input */
-	env_free(env);
+	assert_int_equal(env->rh.cap->n_got, 0);
+	assert_int_equal(input_errors(&env->rh), 0); /* cancelled at shutdown is no bad input */
+	rh_env_free(&env->rh);
 	server_stop(&srv);
 }
 

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Loopback HTTP peers for tests: a libcurl client on a thread while the test's loop serves, and a libmicrohttpd server on its own thread. */
+#include "test_http_peer.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+/* ---- client ---- */
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct hp_call *h = arg;
+	uint8_t *grown = realloc(h->resp, h->resp_len + size * n + 1);
+
+	assert_non_null(grown);
+	h->resp = grown;
+	memcpy(h->resp + h->resp_len, p, size * n);
+	h->resp_len += size * n;
+	h->resp[h->resp_len] = 0;
+	return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct hp_call *h = arg;
+	size_t len = size * n;
+	char line[256];
+
+	snprintf(line, sizeof(line), "%.*s", (int)len, p);
+	line[strcspn(line, "\r\n")] = 0;
+	if (strncasecmp(line, "Retry-After: ", 13) == 0)
+		snprintf(h->retry_after, sizeof(h->retry_after), "%.31s", line + 13);
+	if (strncasecmp(line, "Content-Type: ", 14) == 0)
+		snprintf(h->ctype, sizeof(h->ctype), "%.127s", line + 14);
+	return len;
+}
+
+/* Hands the body to libcurl, counting, and stalls at pause_at until released. */
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct hp_call *h = arg;
+	size_t sent = atomic_load(&h->sent);
+	size_t want = size * n, left = h->body_len - sent;
+
+	for (int i = 0; h->pause_at && sent == h->pause_at && i < 20000; i++) {
+		if (atomic_load(&h->release))
+			break;
+		uv_sleep(1);
+	}
+	if (h->pause_at && sent < h->pause_at && sent + want > h->pause_at)
+		want = h->pause_at - sent;
+	if (want > left)
+		want = left;
+	memcpy(buf, (const char *)h->body + sent, want);
+	atomic_store(&h->sent, sent + want);
+	return want;
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
+{
+	char line[600];
+
+	if (!value)
+		return list;
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	return curl_slist_append(list, line);
+}
+
+static void client_thread(void *arg)
+{
+	struct hp_call *h = arg;
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	bool get = h->method && strcmp(h->method, "GET") == 0;
+
+	hdrs = add_header(hdrs, "Content-Type", h->content_type);
+	hdrs = add_header(hdrs, "Content-Encoding", h->encoding);
+	hdrs = add_header(hdrs, "Authorization", h->auth);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, h->url);
+	if (h->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (h->cert_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, h->method ? h->method : "POST");
+	if (!get) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, h);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body_len);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+	h->done_ns = uv_hrtime();
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	atomic_store(&h->done, true);
+}
+
+void hp_call_start(struct hp_call *h)
+{
+	assert_int_equal(uv_thread_create(&h->thread, client_thread, h), 0);
+}
+
+void hp_call_wait(uv_loop_t *loop, struct hp_call *h)
+{
+	while (!atomic_load(&h->done))
+		uv_run(loop, UV_RUN_NOWAIT), uv_sleep(1);
+	uv_thread_join(&h->thread);
+}
+
+void hp_call(uv_loop_t *loop, struct hp_call *h)
+{
+	hp_call_start(h);
+	hp_call_wait(loop, h);
+}
+
+void hp_call_free(struct hp_call *h)
+{
+	free(h->resp);
+	h->resp = NULL;
+	h->resp_len = 0;
+}
+
+/* ---- server ---- */
+
+struct hp_server {
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	hp_handler_fn handler;
+	void *arg;
+};
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **st)
+{
+	struct hp_server *srv = cls;
+	struct hp_request req = {.method = method, .url = url, .conn = conn};
+	struct hp_answer ans = {.status = 200};
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (*upload_size) {
+		*upload_size = 0; /* request bodies are not looked at */
+		return MHD_YES;
+	}
+	srv->handler(srv->arg, &req, &ans);
+	r = MHD_create_response_from_buffer(ans.body_len, (void *)(ans.body ? ans.body : ""),
+					    MHD_RESPMEM_MUST_COPY);
+	assert_non_null(r);
+	ret = MHD_queue_response(conn, ans.status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+struct hp_server *hp_server_start(hp_handler_fn handler, void *arg)
+{
+	struct hp_server *srv = calloc(1, sizeof(*srv));
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+
+	assert_non_null(srv);
+	srv->handler = handler;
+	srv->arg = arg;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+				    0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
+				    MHD_OPTION_END);
+	assert_non_null(srv->mhd);
+	srv->port = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+	return srv;
+}
+
+unsigned hp_server_port(const struct hp_server *srv)
+{
+	return srv->port;
+}
+
+const char *hp_request_header(const struct hp_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+void hp_server_stop(struct hp_server *srv)
+{
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}
