@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# it.otlp_gateway: two real proflow processes on loopback, an agent (pprof files -> otlp and
-# otlphttp exporters) and a gateway (otlp receiver -> pprof files), with TLS, mTLS and a bearer
-# token; a wrong token is refused; the gateway is stopped for 30 s while the agent keeps
-# sending and every sample arrives after its restart (HTTP in plaintext: the receiver serves TLS
-# on gRPC only so far); an agent killed with -9 while its file
+# it.otlp_gateway: two real proflow processes on loopback, an agent (pprof files -> otlp,
+# otlphttp and otlphttp/tls exporters) and a gateway (otlp receivers -> pprof files): gRPC and
+# HTTP with mTLS, HTTP with TLS only, each with a bearer token; a wrong token, a missing client
+# certificate and plaintext are refused; the gateway is stopped for 30 s while the agent keeps
+# sending and every sample arrives after its restart; an agent killed with -9 while its file
 # queue holds batches re-sends them after its restart. Counted at both ends over /metrics.
 # Called as: it_otlp_gateway.sh PROFLOW BUILD_DIR PPROF_FILE [OUTAGE_SECONDS]
 set -eu
@@ -79,6 +79,7 @@ openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out c
 
 GRPC_PORT=$(free_port)
 HTTP_PORT=$(free_port)
+HTTPS_PORT=$(free_port)
 GW_METRICS=$(free_port)
 AG_METRICS=$(free_port)
 TOKEN=s3cret-token
@@ -94,6 +95,13 @@ receivers:
         auth: {bearer_token: $TOKEN}
       http:
         endpoint: 127.0.0.1:$HTTP_PORT
+        tls: {cert_file: $T/server.pem, key_file: $T/server.key, client_ca_file: $T/ca.pem}
+        auth: {bearer_token: $TOKEN}
+  otlp/tls:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$HTTPS_PORT
+        tls: {cert_file: $T/server.pem, key_file: $T/server.key}
         auth: {bearer_token: $TOKEN}
 exporters:
   pprof:
@@ -104,7 +112,7 @@ service:
     metrics: {address: "127.0.0.1:$GW_METRICS"}
   pipelines:
     profiles:
-      receivers: [otlp]
+      receivers: [otlp, otlp/tls]
       exporters: [pprof]
 YAML
 
@@ -121,7 +129,8 @@ stop_gateway() {
 	GW_PID=
 }
 
-# agent_config FILE TOKEN QUEUE_YAML: pprof files in $T/in -> otlp (gRPC) and otlphttp.
+# agent_config FILE TOKEN QUEUE_YAML: pprof files in $T/in -> otlp (gRPC, mTLS), otlphttp
+# (mTLS) and otlphttp/tls (TLS, the server checked against the CA by the name localhost).
 agent_config() {
 	cat >"$1" <<YAML
 receivers:
@@ -138,7 +147,14 @@ exporters:
     retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
     sending_queue: $3
   otlphttp:
-    endpoint: http://127.0.0.1:$HTTP_PORT
+    endpoint: https://127.0.0.1:$HTTP_PORT
+    tls: {ca_file: $T/ca.pem, cert_file: $T/client.pem, key_file: $T/client.key}
+    headers: {Authorization: Bearer $2}
+    retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
+    sending_queue: $3
+  otlphttp/tls:
+    endpoint: https://localhost:$HTTPS_PORT
+    tls: {ca_file: $T/ca.pem}
     headers: {Authorization: Bearer $2}
     retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
     sending_queue: $3
@@ -149,7 +165,7 @@ service:
   pipelines:
     profiles:
       receivers: [pprof]
-      exporters: [otlp, otlphttp]
+      exporters: [$EXPORTERS]
 YAML
 }
 
@@ -166,6 +182,8 @@ stop_agent() {
 	AG_PID=
 }
 
+EXPORTERS="otlp, otlphttp, otlphttp/tls"
+NEXP=3
 N=0
 drop_file() {
 	N=$((N + 1))
@@ -181,22 +199,48 @@ equal() { [ "$1" = "$2" ]; }
 all_sent() {
 	local r
 	r=$(read_samples)
-	[ "$r" -gt 0 ] && [ "$(sent otlp)" = "$r" ] && [ "$(sent otlphttp)" = "$r" ]
+	[ "$r" -gt 0 ] && [ "$(sent otlp)" = "$r" ] && [ "$(sent otlphttp)" = "$r" ] &&
+		[ "$(sent otlphttp/tls)" = "$r" ]
 }
+status() { echo "read $(read_samples), otlp $(sent otlp) ($(failed otlp) failed), otlphttp $(sent otlphttp) ($(failed otlphttp) failed), otlphttp/tls $(sent otlphttp/tls) ($(failed otlphttp/tls) failed)"; }
 
 mkdir -p "$T/in" "$T/gw-out"
 
-# ---- 1. a bearer token over gRPC (TLS + mTLS) and HTTP: every sample arrives twice ----
+# ---- 1. a bearer token over gRPC and HTTP with mTLS, and HTTP with TLS: every sample arrives 3 times ----
 start_gateway
 agent_config "$T/agent.yaml" "$TOKEN" "{queue_size: 100}"
 start_agent "$T/agent.yaml"
 drop_file
 drop_file
-wait_for 20 all_sent || fail "not every sample sent: read $(read_samples), otlp $(sent otlp) ($(failed otlp) failed), otlphttp $(sent otlphttp) ($(failed otlphttp) failed)"
+wait_for 20 all_sent || fail "not every sample sent: $(status)"
 R1=$(read_samples)
 [ "$R1" -gt 0 ] || fail "the agent read nothing"
-[ "$(gw_accepted)" = $((2 * R1)) ] || fail "gateway accepted $(gw_accepted), want 2 x $R1"
-echo "ok: token, gRPC with TLS+mTLS, HTTP: $R1 samples each way"
+[ "$(gw_accepted)" = $((NEXP * R1)) ] || fail "gateway accepted $(gw_accepted), want $NEXP x $R1"
+echo "ok: token, gRPC with mTLS, HTTP with mTLS, HTTP with TLS: $R1 samples each way"
+
+# ---- 1b. what the HTTPS receivers refuse, asked with curl ----
+GW=$(gw_accepted)
+URL=/v1development/profiles
+# post URL CURL_ARGS...: the HTTP status of a POST of the seed (000: no answer)
+post() {
+	local url=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Content-Type: application/x-protobuf' \
+		--data-binary @/dev/null "$@" "$url" || true
+}
+code=$(post "http://127.0.0.1:$HTTP_PORT$URL" -H "Authorization: Bearer $TOKEN")
+[ "$code" != 200 ] || fail "the mTLS port answered plaintext HTTP"
+code=$(post "https://127.0.0.1:$HTTP_PORT$URL" --cacert ca.pem -H "Authorization: Bearer $TOKEN")
+case $code in 401 | 000) ;; *) fail "no client certificate: HTTP $code, want 401 or a failed handshake" ;; esac
+code=$(post "https://127.0.0.1:$HTTP_PORT$URL" --cacert ca.pem --cert client.pem --key client.key \
+	-H "Authorization: Bearer wrong-token")
+[ "$code" = 401 ] || fail "mTLS with a wrong token: HTTP $code, want 401"
+code=$(post "https://localhost:$HTTPS_PORT$URL" --cacert ca.pem)
+[ "$code" = 401 ] || fail "TLS without a token: HTTP $code, want 401"
+code=$(post "https://localhost:$HTTPS_PORT$URL" --cacert ca.pem -H "Authorization: Bearer $TOKEN")
+[ "$code" = 200 ] || fail "TLS with the token and an empty request: HTTP $code, want 200"
+[ "$(gw_accepted)" = "$GW" ] || fail "the gateway accepted samples from refused requests"
+echo "ok: HTTPS refuses plaintext, a missing client certificate and a wrong or missing token"
 
 # ---- 2. the gateway is stopped for $OUTAGE s while the agent keeps reading ----
 GW_BEFORE=$(gw_accepted)
@@ -210,11 +254,12 @@ R2=$(read_samples)
 [ "$R2" -gt "$R1" ] || fail "the agent read nothing during the outage"
 [ "$(sent otlp)" = "$R1" ] || fail "sent during the outage?"
 start_gateway
-wait_for 60 all_sent || fail "after the outage: read $R2, otlp $(sent otlp) ($(failed otlp) failed), otlphttp $(sent otlphttp) ($(failed otlphttp) failed)"
-[ "$((GW_BEFORE + $(gw_accepted)))" = $((2 * R2)) ] ||
-	fail "gateway got $GW_BEFORE + $(gw_accepted), agent read $R2 (x 2 exporters)"
-[ "$(failed otlp)" = 0 ] && [ "$(failed otlphttp)" = 0 ] || fail "samples failed during the outage"
-echo "ok: ${OUTAGE}s outage: agent read $R2 samples, sent $(sent otlp) over gRPC and $(sent otlphttp) over HTTP; gateway accepted $GW_BEFORE before + $(gw_accepted) after"
+wait_for 60 all_sent || fail "after the outage: $(status)"
+[ "$((GW_BEFORE + $(gw_accepted)))" = $((NEXP * R2)) ] ||
+	fail "gateway got $GW_BEFORE + $(gw_accepted), agent read $R2 (x $NEXP exporters)"
+[ "$(failed otlp)" = 0 ] && [ "$(failed otlphttp)" = 0 ] && [ "$(failed otlphttp/tls)" = 0 ] ||
+	fail "samples failed during the outage: $(status)"
+echo "ok: ${OUTAGE}s outage: agent read $R2 samples, sent $(sent otlp) over gRPC, $(sent otlphttp) over HTTP+mTLS and $(sent otlphttp/tls) over HTTP+TLS; gateway accepted $GW_BEFORE before + $(gw_accepted) after"
 stop_agent
 
 # ---- 3. a wrong token is refused (and not retried) ----
@@ -222,16 +267,17 @@ agent_config "$T/agent-bad.yaml" "wrong-token" "{queue_size: 100}"
 GW=$(gw_accepted)
 start_agent "$T/agent-bad.yaml"
 drop_file
-both_failed() {
-	[ "$(failed otlp)" -gt 0 ] && [ "$(failed otlphttp)" -gt 0 ]
+all_failed() {
+	[ "$(failed otlp)" -gt 0 ] && [ "$(failed otlphttp)" -gt 0 ] && [ "$(failed otlphttp/tls)" -gt 0 ]
 }
-wait_for 20 both_failed || fail "a wrong token was not refused: otlp failed $(failed otlp), otlphttp failed $(failed otlphttp)"
-[ "$(sent otlp)" = 0 ] && [ "$(sent otlphttp)" = 0 ] || fail "sent with a wrong token"
+wait_for 20 all_failed || fail "a wrong token was not refused: $(status)"
+[ "$(sent otlp)" = 0 ] && [ "$(sent otlphttp)" = 0 ] && [ "$(sent otlphttp/tls)" = 0 ] ||
+	fail "sent with a wrong token: $(status)"
 [ "$(gw_accepted)" = "$GW" ] || fail "the gateway accepted a wrong token"
 grep -q "UNAUTHENTICATED" "$T/agent.log" || fail "gRPC refusal not logged"
 grep -q "HTTP 401" "$T/agent.log" || fail "HTTP refusal not logged"
 stop_agent
-echo "ok: wrong token refused over gRPC and HTTP"
+echo "ok: wrong token refused over gRPC and HTTP (mTLS and TLS)"
 
 # ---- 4. kill -9 with a file queue holding batches; the restarted agent re-sends them ----
 stop_gateway
@@ -252,9 +298,9 @@ kill -KILL "$AG_PID"
 AG_PID=
 start_gateway
 start_agent "$T/agent-file.yaml"
-arrived() { [ "$(gw_accepted)" -ge $((2 * R4)) ]; }
-wait_for 60 arrived || fail "after kill -9: gateway got $(gw_accepted), agent had read $R4 (x 2 exporters)"
-RESENT=$(($(sent otlp) + $(sent otlphttp)))
+arrived() { [ "$(gw_accepted)" -ge $((NEXP * R4)) ]; }
+wait_for 60 arrived || fail "after kill -9: gateway got $(gw_accepted), agent had read $R4 (x $NEXP exporters)"
+RESENT=$(($(sent otlp) + $(sent otlphttp) + $(sent otlphttp/tls)))
 stop_agent
 stop_gateway
 echo "ok: kill -9 with $R4 samples per exporter queued on disk: $RESENT re-sent after restart"
