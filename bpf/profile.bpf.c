@@ -16,6 +16,10 @@ const volatile bool include_idle = false;
 const volatile bool filter_pids = false;    /* keep only pids marked PF_BPF_PID_KEEP */
 const volatile bool use_pid_filter = false; /* pid_filter has entries */
 const volatile __u32 self_pid = 0;	    /* proflow itself, left out; 0: none */
+/* Processes younger than this (ns since fork) have their user stacks taken
+ * as build ID + file offset: user space may not read their mappings before
+ * they are gone. 0: never. */
+const volatile __u64 fresh_ns = 0;
 const volatile bool debug = false;
 
 /* Which of the two buffers (counts0/stacks0 or counts1/stacks1) samples go
@@ -39,6 +43,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u64);
+	__type(value, struct pf_bpf_bstack);
+} bstacks0 SEC(".maps"), bstacks1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -54,7 +65,10 @@ struct {
 /* The key and a stack are built here: a stack is twice the BPF stack. */
 struct scratch {
 	struct pf_bpf_key key;
-	struct pf_bpf_stack stack;
+	union {
+		struct pf_bpf_stack stack;
+		struct pf_bpf_bstack bstack;
+	};
 };
 
 struct {
@@ -77,7 +91,8 @@ static __always_inline void count_error(__u32 e)
 		*n += 1; /* per-CPU: no atomics needed */
 }
 
-/* A 64-bit hash of the first n frames, never 0 or 1. */
+/* A 63-bit hash of the first n frames, never 0 or 1 (the top bit marks
+ * build-ID stacks). */
 static __always_inline __u64 hash_frames(const __u64 *ips, __u32 n)
 {
 	__u64 h = 0xcbf29ce484222325ULL ^ n;
@@ -89,6 +104,7 @@ static __always_inline __u64 hash_frames(const __u64 *ips, __u32 n)
 		h *= 0x100000001b3ULL;
 		h ^= h >> 32;
 	}
+	h &= ~PF_BPF_STACK_BUILD_ID;
 	return h < 2 ? h + 2 : h;
 }
 
@@ -221,6 +237,58 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 	return store_stack(st, n, stacks, PF_BPF_ERR_USTACK_FULL);
 }
 
+/* True while the process is younger than fresh_ns. */
+static __always_inline bool is_fresh(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return bpf_ktime_get_ns() - task->group_leader->start_time < fresh_ns;
+}
+
+/* A 64-bit hash of the first n build-ID frames with PF_BPF_STACK_BUILD_ID set. */
+static __always_inline __u64 hash_bframes(const struct pf_bpf_bstack *st, __u32 n)
+{
+	const __u64 *w = (const __u64 *)st->frames;
+	__u64 h = 0x84222325cbf29ce4ULL ^ n;
+
+	for (__u32 i = 0; i < PF_BPF_MAX_BFRAMES * 4; i++) {
+		if (i >= n * 4)
+			break;
+		h ^= w[i];
+		h *= 0x100000001b3ULL;
+		h ^= h >> 32;
+	}
+	return h | PF_BPF_STACK_BUILD_ID;
+}
+
+/* The user stack as build ID + file offset per frame, resolved by the
+ * kernel now, while the mappings exist. Returns the id, or
+ * PF_BPF_STACK_LOST when the caller should take the plain walk instead. */
+static __always_inline __u64 user_bstack(void *ctx, struct pf_bpf_bstack *st, void *bstacks)
+{
+	long len = bpf_get_stack(ctx, st->frames, sizeof(st->frames),
+				 BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
+	__u64 id;
+	__u32 n;
+	long err;
+
+	if (len <= 0)
+		return PF_BPF_STACK_LOST;
+	n = (__u32)len / sizeof(st->frames[0]);
+	if (n >= PF_BPF_MAX_BFRAMES)
+		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
+	/* bpf_get_stack zeroed the frames past n. */
+	id = hash_bframes(st, n);
+	if (bpf_map_lookup_elem(bstacks, &id))
+		return id;
+	err = bpf_map_update_elem(bstacks, &id, st, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		count_error(PF_BPF_ERR_BSTACK_FULL);
+		return PF_BPF_STACK_LOST;
+	}
+	return id;
+}
+
 static __always_inline void add_sample(void *counts, struct pf_bpf_key *key)
 {
 	__u64 one = 1, *n;
@@ -273,8 +341,16 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	in_user = *(__u64 *)((void *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs)) & 3;
 	if (include_kernel && !in_user)
 		s->key.kstack = kernel_stack(ctx, &s->stack, stacks);
-	if (pid)
-		s->key.ustack = user_stack(ctx, &s->stack, stacks, in_user);
+	if (pid) {
+		__u64 u = PF_BPF_STACK_LOST;
+
+		if (fresh_ns && is_fresh())
+			u = user_bstack(ctx, &s->bstack,
+					which ? (void *)&bstacks1 : (void *)&bstacks0);
+		if (u == PF_BPF_STACK_LOST)
+			u = user_stack(ctx, &s->stack, stacks, in_user);
+		s->key.ustack = u;
+	}
 	if (debug)
 		bpf_printk("sample pid %u tid %u k %llx u %llx", pid, (__u32)id, s->key.kstack,
 			   s->key.ustack);
@@ -282,7 +358,8 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid)
+static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
+				       struct linux_binprm *bprm)
 {
 	struct pf_bpf_event *ev;
 
@@ -297,6 +374,10 @@ static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid)
 	ev->pad = 0;
 	ev->time_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->filename[0] = '\0';
+	if (bprm)
+		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+					  BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(ev, 0);
 }
 
@@ -307,7 +388,7 @@ int pf_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 
 	/* args: struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm */
-	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1]);
+	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (struct linux_binprm *)ctx->args[2]);
 	return 0;
 }
 
@@ -318,7 +399,7 @@ int pf_exit(struct bpf_raw_tracepoint_args *ctx)
 
 	if ((__u32)id != (__u32)(id >> 32))
 		return 0; /* a thread, not the process */
-	send_event(PF_BPF_EV_EXIT, id >> 32, 0);
+	send_event(PF_BPF_EV_EXIT, id >> 32, 0, NULL);
 	return 0;
 }
 

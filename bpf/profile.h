@@ -20,6 +20,16 @@
  * stacks are in a 16k map. */
 #define PF_BPF_STACK_NONE 0
 #define PF_BPF_STACK_LOST 1
+/* Set in a user stack id whose stack is in bstacks0/bstacks1: frames as
+ * build ID + file offset (struct pf_bpf_bframe), taken for processes too
+ * young for user space to have read their mappings. */
+#define PF_BPF_STACK_BUILD_ID (1ULL << 63)
+
+/* Frames kept per build-ID stack (32 bytes each). */
+#define PF_BPF_MAX_BFRAMES  64
+#define PF_BPF_BUILD_ID_LEN 20
+/* Bytes of an exec'd file's name kept in an exec event. */
+#define PF_BPF_PATH_LEN 256
 
 /* A sample's key in counts0/counts1; the value is a __u64 count. */
 struct pf_bpf_key {
@@ -35,6 +45,24 @@ struct pf_bpf_stack {
 	__u64 ips[PF_BPF_MAX_FRAMES];
 };
 
+/* pf_bpf_bframe.status, as the kernel's struct bpf_stack_build_id. */
+#define PF_BPF_BFRAME_EMPTY 0
+#define PF_BPF_BFRAME_VALID 1 /* build_id and offset (into the file) are set */
+#define PF_BPF_BFRAME_IP    2 /* the kernel could not tell the file: ip only */
+
+/* One frame of a build-ID stack: the layout of the kernel's struct
+ * bpf_stack_build_id. A build ID shorter than 20 bytes is padded with zeros. */
+struct pf_bpf_bframe {
+	__s32 status;
+	unsigned char build_id[PF_BPF_BUILD_ID_LEN];
+	__u64 offset; /* VALID: file offset; IP: the address */
+};
+
+/* A stack in bstacks0/bstacks1: frames leaf first, status EMPTY after the last. */
+struct pf_bpf_bstack {
+	struct pf_bpf_bframe frames[PF_BPF_MAX_BFRAMES];
+};
+
 /* Ring buffer events about processes. */
 enum pf_bpf_event_type {
 	PF_BPF_EV_EXEC = 1, /* a process replaced its image (sched_process_exec) */
@@ -48,6 +76,7 @@ struct pf_bpf_event {
 	__u32 pad;
 	__u64 time_ns; /* bpf_ktime_get_ns() */
 	char comm[PF_BPF_COMM_LEN];
+	char filename[PF_BPF_PATH_LEN]; /* EXEC: the file as execve(2) named it */
 };
 
 /* Errors of the hot path, counted in the per-CPU `errors` array. */
@@ -59,6 +88,7 @@ enum pf_bpf_error {
 	PF_BPF_ERR_USTACK_TRUNCATED,
 	PF_BPF_ERR_USTACK_OTHER, /* bpf_get_stack failed otherwise: no user stack */
 	PF_BPF_ERR_EVENTS_FULL,	 /* ring buffer full: a process event was lost */
+	PF_BPF_ERR_BSTACK_FULL,	 /* build-ID stack map full: the sample took the plain walk */
 	PF_BPF_ERR__COUNT,
 };
 

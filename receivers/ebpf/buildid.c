@@ -86,28 +86,38 @@ int pf_buildid_read_fd(int fd, char out[PF_EBPF_BUILD_ID_HEX])
 	return found ? 1 : 0;
 }
 
-int pf_buildid_read(uint32_t pid, const struct pf_ebpf_mapping *m, char out[PF_EBPF_BUILD_ID_HEX])
+/* The build ID of the regular file at path (never a FIFO or a device a
+ * hostile container put there). */
+int pf_buildid_read_path(const char *path, char out[PF_EBPF_BUILD_ID_HEX])
 {
-	char path[PATH_MAX + 64];
 	struct stat st;
 	int fd, ret;
 
 	out[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 && m->path[0] == '/') {
-		snprintf(path, sizeof(path), "/proc/%u/root%s", pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	}
 	if (fd < 0)
 		return -errno;
-	/* A hostile container could put a FIFO or a device at the path. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -EINVAL;
 	}
 	ret = pf_buildid_read_fd(fd, out);
 	close(fd);
+	return ret;
+}
+
+int pf_buildid_read(uint32_t pid, const struct pf_ebpf_mapping *m, char out[PF_EBPF_BUILD_ID_HEX])
+{
+	char path[PATH_MAX + 64];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	ret = pf_buildid_read_path(path, out);
+	/* map_files needs CAP_SYS_ADMIN: any failure to open it tries the path. */
+	if (ret < 0 && ret != -EINVAL && ret != -ENOEXEC && ret != -ENOSYS && m->path[0] == '/') {
+		snprintf(path, sizeof(path), "/proc/%u/root%s", pid, m->path);
+		ret = pf_buildid_read_path(path, out);
+	}
 	return ret;
 }

@@ -8,7 +8,8 @@
 #include "pipeline/batch.h"
 #include "pipeline/semconv.h"
 
-#define NS_PER_S 1000000000LL
+#define NS_PER_S	1000000000LL
+#define MAX_FILE_OFFSET (1ull << 40) /* beyond any mapped file */
 
 /* Indices reused by every frame and profile of the batch. */
 struct common {
@@ -118,32 +119,39 @@ static uint32_t resource_for(struct pf_batch *b, const struct pf_ebpf_decode_in 
 	return pf_batch_resource(b, &res);
 }
 
+/* The mapping of [start, limit) at file offset `offset` of filename, with
+ * its build ID ("" when none) as an attribute. */
+static uint32_t mapping_index(struct pf_batch *b, uint64_t start, uint64_t limit, uint64_t offset,
+			      const char *filename, const char *build_id)
+{
+	struct pf_mapping map = {
+		.memory_start = start, .memory_limit = limit, .file_offset = offset};
+
+	map.filename = pf_batch_cstring(b, filename);
+	if (map.filename == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	if (build_id[0]) {
+		uint32_t id_attr = pf_batch_attr_str(b, PF_ATTR_BUILD_ID_GNU, build_id);
+		if (id_attr == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+		map.attrs = pf_batch_attr_set(b, &id_attr, 1);
+		if (map.attrs == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	}
+	return pf_batch_mapping(b, &map);
+}
+
 static uint32_t user_location(struct pf_batch *b, const struct common *k,
 			      const struct pf_ebpf_proc *p, uint64_t ip)
 {
 	const struct pf_ebpf_mapping *m = p ? pf_procmaps_find(&p->maps, ip) : NULL;
 	struct pf_location loc = {.address = ip, .attrs = k->type_native};
-	struct pf_mapping map = {0};
 
 	if (m) {
 		bool anon = m->path[0] == '\0';
-		uint32_t id_attr = 0;
 
-		map.memory_start = m->start;
-		map.memory_limit = m->end;
-		map.file_offset = m->offset;
-		map.filename = pf_batch_cstring(b, anon ? PF_ANON_MAPPING : m->path);
-		if (map.filename == PF_INDEX_ERROR)
-			return PF_INDEX_ERROR;
-		if (m->build_id[0]) {
-			id_attr = pf_batch_attr_str(b, PF_ATTR_BUILD_ID_GNU, m->build_id);
-			if (id_attr == PF_INDEX_ERROR)
-				return PF_INDEX_ERROR;
-			map.attrs = pf_batch_attr_set(b, &id_attr, 1);
-			if (map.attrs == PF_INDEX_ERROR)
-				return PF_INDEX_ERROR;
-		}
-		loc.mapping = pf_batch_mapping(b, &map);
+		loc.mapping = mapping_index(b, m->start, m->end, m->offset,
+					    anon ? PF_ANON_MAPPING : m->path, m->build_id);
 		if (loc.mapping == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
 		if (anon)
@@ -152,10 +160,75 @@ static uint32_t user_location(struct pf_batch *b, const struct common *k,
 	return pf_batch_location(b, &loc, NULL, 0);
 }
 
+/* The hex forms the build ID of f may have, longest first: the kernel pads
+ * IDs shorter than 20 bytes with zeros, so with a zero tail the 16-byte
+ * (MD5, UUID) and 8-byte (lld's fast hash) forms are candidates too. */
+static int bframe_ids(const struct pf_bpf_bframe *f, char ids[3][PF_EBPF_BUILD_ID_HEX])
+{
+	static const size_t lens[] = {PF_BPF_BUILD_ID_LEN, 16, 8};
+	static const char digits[] = "0123456789abcdef";
+	size_t used = PF_BPF_BUILD_ID_LEN;
+	int n = 0;
+
+	while (used > 0 && f->build_id[used - 1] == 0)
+		used--;
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		if (lens[i] < used)
+			break;
+		for (size_t j = 0; j < lens[i]; j++) {
+			ids[n][2 * j] = digits[f->build_id[j] >> 4];
+			ids[n][2 * j + 1] = digits[f->build_id[j] & 15];
+		}
+		ids[n++][2 * lens[i]] = '\0';
+	}
+	return n;
+}
+
+/* The mapping of p holding file offset `offset` of the file with build ID id. */
+static const struct pf_ebpf_mapping *mapping_of_file(const struct pf_ebpf_proc *p, const char *id,
+						     uint64_t offset)
+{
+	for (size_t i = 0; p && i < p->maps.n; i++) {
+		const struct pf_ebpf_mapping *m = &p->maps.maps[i];
+		if (offset >= m->offset && offset - m->offset < m->end - m->start &&
+		    !strcmp(m->build_id, id))
+			return m;
+	}
+	return NULL;
+}
+
+/* A frame the kernel resolved to build ID + file offset at sample time. */
+static uint32_t bframe_location(struct pf_batch *b, const struct common *k,
+				const struct pf_ebpf_decode_in *in, const struct pf_ebpf_proc *p,
+				const struct pf_bpf_bframe *f)
+{
+	struct pf_location loc = {.address = f->offset, .attrs = k->type_native};
+	char ids[3][PF_EBPF_BUILD_ID_HEX];
+	const char *path = NULL;
+	int n, i;
+
+	if (f->status != PF_BPF_BFRAME_VALID)
+		return user_location(b, k, p, f->offset); /* the kernel kept the address */
+	n = bframe_ids(f, ids);
+	for (i = 0; i < n; i++) {
+		const struct pf_ebpf_mapping *m = mapping_of_file(p, ids[i], f->offset);
+		if (m)
+			return user_location(b, k, p, m->start + (f->offset - m->offset));
+	}
+	for (i = 0; i < n && !path; i++)
+		path = in->build_id_path ? in->build_id_path(in->arg, ids[i]) : NULL;
+	/* The file alone: address = file offset. Unknown, it is named by its ID. */
+	i = path ? i - 1 : n - 1;
+	loc.mapping = mapping_index(b, 0, UINT64_MAX, 0, path ? path : ids[i], ids[i]);
+	if (loc.mapping == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_location(b, &loc, NULL, 0);
+}
+
 /* The stack of one record: kernel frames (leaf first), then user frames. */
 static uint32_t stack_for(struct pf_batch *b, const struct common *k,
-			  const struct pf_ebpf_record *rec, const struct pf_ebpf_proc *p,
-			  uint32_t *locs)
+			  const struct pf_ebpf_decode_in *in, const struct pf_ebpf_record *rec,
+			  const struct pf_ebpf_proc *p, uint32_t *locs)
 {
 	size_t n = 0;
 
@@ -171,6 +244,16 @@ static uint32_t stack_for(struct pf_batch *b, const struct common *k,
 	for (uint32_t i = 0; i < rec->n_uips && i < PF_BPF_MAX_FRAMES; i++)
 		if ((locs[n++] = user_location(b, k, p, rec->uips[i])) == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
+	for (uint32_t i = 0; !rec->n_uips && i < rec->n_ubf && i < PF_BPF_MAX_FRAMES; i++) {
+		const struct pf_bpf_bframe *f = &rec->ubf[i];
+		/* The kernel finds a frame's file with find_vma(), which also
+		 * answers for an address below the mapping (the garbage a walk
+		 * reads past the last frame): a "file offset" that wraps. */
+		if (f->status == PF_BPF_BFRAME_VALID && f->offset >= MAX_FILE_OFFSET)
+			continue;
+		if ((locs[n++] = bframe_location(b, k, in, p, f)) == PF_INDEX_ERROR)
+			return PF_INDEX_ERROR;
+	}
 	return pf_batch_stack(b, locs, n);
 }
 
@@ -219,7 +302,7 @@ static int add_process(struct pf_batch *b, const struct pf_ebpf_decode_in *in,
 		int64_t count = (int64_t)rec->count, cpu = count * k->period;
 		uint32_t stack, attrs;
 
-		stack = stack_for(b, k, rec, p, locs);
+		stack = stack_for(b, k, in, rec, p, locs);
 		attrs = thread_attrs(b, rec);
 		if (stack == PF_INDEX_ERROR || attrs == PF_INDEX_ERROR)
 			return -ENOMEM;
@@ -284,5 +367,6 @@ int pf_ebpf_event_decode(const void *data, size_t size, struct pf_bpf_event *out
 	if (out->type != PF_BPF_EV_EXEC && out->type != PF_BPF_EV_EXIT)
 		return -EINVAL;
 	out->comm[PF_BPF_COMM_LEN - 1] = '\0';
+	out->filename[PF_BPF_PATH_LEN - 1] = '\0';
 	return 0;
 }

@@ -21,14 +21,20 @@ struct stack_ref {
 	uint32_t off; /* into the frame pool */
 };
 
+/* The stacks read from one stack map: refs sorted by id into a pool of frames. */
+struct stack_set {
+	struct stack_ref *refs;
+	size_t n_refs, cap_refs;
+	void *frames; /* every stack's frames, back to back */
+	size_t frame_size, n_frames, cap_frames;
+};
+
 struct drained {
 	struct pf_bpf_key *keys;
 	__u64 *counts;
 	size_t n;
-	struct stack_ref *stacks; /* sorted by id */
-	size_t n_stacks, cap_stacks;
-	uint64_t *frames; /* every stack's frames, back to back */
-	size_t n_frames, cap_frames;
+	struct stack_set plain; /* uint64_t frames */
+	struct stack_set bids;	/* struct pf_bpf_bframe frames */
 	struct pf_ebpf_record *records;
 	size_t n_records;
 };
@@ -88,50 +94,78 @@ static int cmp_ref(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static const struct stack_ref *find_stack(const struct drained *d, uint64_t id)
+static const struct stack_ref *find_stack(const struct stack_set *set, uint64_t id)
 {
 	struct stack_ref key = {.id = id};
 
-	if (id <= PF_BPF_STACK_LOST)
+	if (id <= PF_BPF_STACK_LOST || !set->n_refs)
 		return NULL;
-	return bsearch(&key, d->stacks, d->n_stacks, sizeof(key), cmp_ref);
+	return bsearch(&key, set->refs, set->n_refs, sizeof(key), cmp_ref);
+}
+
+static const void *stack_frames(const struct stack_set *set, const struct stack_ref *ref)
+{
+	return (const char *)set->frames + (size_t)ref->off * set->frame_size;
 }
 
 /* Keeps the first n frames of one stack. */
-static int add_stack(struct drained *d, uint64_t id, const uint64_t *ips, uint32_t n)
+static int add_stack(struct stack_set *set, uint64_t id, const void *frames, uint32_t n)
 {
-	if (d->n_stacks == d->cap_stacks) {
-		size_t cap = d->cap_stacks ? d->cap_stacks * 2 : 256;
-		struct stack_ref *grown = reallocarray(d->stacks, cap, sizeof(*grown));
+	if (set->n_refs == set->cap_refs) {
+		size_t cap = set->cap_refs ? set->cap_refs * 2 : 256;
+		struct stack_ref *grown = reallocarray(set->refs, cap, sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;
-		d->stacks = grown;
-		d->cap_stacks = cap;
+		set->refs = grown;
+		set->cap_refs = cap;
 	}
-	while (d->n_frames + n > d->cap_frames) {
-		size_t cap = d->cap_frames ? d->cap_frames * 2 : 8192;
-		uint64_t *grown = reallocarray(d->frames, cap, sizeof(*grown));
+	while (set->n_frames + n > set->cap_frames) {
+		size_t cap = set->cap_frames ? set->cap_frames * 2 : 8192;
+		void *grown = reallocarray(set->frames, cap, set->frame_size);
 		if (!grown || cap > UINT32_MAX)
 			return -ENOMEM;
-		d->frames = grown;
-		d->cap_frames = cap;
+		set->frames = grown;
+		set->cap_frames = cap;
 	}
-	memcpy(d->frames + d->n_frames, ips, n * sizeof(*ips));
-	d->stacks[d->n_stacks++] =
-		(struct stack_ref){.id = id, .n = n, .off = (uint32_t)d->n_frames};
-	d->n_frames += n;
+	memcpy((char *)set->frames + set->n_frames * set->frame_size, frames, n * set->frame_size);
+	set->refs[set->n_refs++] =
+		(struct stack_ref){.id = id, .n = n, .off = (uint32_t)set->n_frames};
+	set->n_frames += n;
 	return 0;
 }
 
-/* Reads and deletes every stack of the old stack map. */
-static int read_stacks(int fd, struct drained *d)
+/* Frames before the first empty one. */
+static uint32_t plain_depth(const void *value)
+{
+	const struct pf_bpf_stack *st = value;
+	uint32_t n = 0;
+
+	while (n < PF_BPF_MAX_FRAMES && st->ips[n])
+		n++;
+	return n;
+}
+
+static uint32_t bid_depth(const void *value)
+{
+	const struct pf_bpf_bstack *st = value;
+	uint32_t n = 0;
+
+	while (n < PF_BPF_MAX_BFRAMES && st->frames[n].status != PF_BPF_BFRAME_EMPTY)
+		n++;
+	return n;
+}
+
+/* Reads and deletes every stack of an old stack map whose values are
+ * value_size bytes of frames, depth() of them in use. */
+static int read_stacks(int fd, size_t value_size, uint32_t (*depth)(const void *),
+		       struct stack_set *set)
 {
 	__u64 ids[BATCH_STACKS], batch_out = 0;
-	struct pf_bpf_stack *vals;
+	char *vals;
 	void *in = NULL;
 	int ret = 0;
 
-	vals = calloc(BATCH_STACKS, sizeof(*vals));
+	vals = calloc(BATCH_STACKS, value_size);
 	if (!vals)
 		return -ENOMEM;
 	for (;;) {
@@ -143,19 +177,17 @@ static int read_stacks(int fd, struct drained *d)
 			break;
 		}
 		for (__u32 i = 0; i < count && ret == 0; i++) {
-			uint32_t n = 0;
-			while (n < PF_BPF_MAX_FRAMES && vals[i].ips[n])
-				n++;
-			ret = add_stack(d, ids[i], (const uint64_t *)vals[i].ips, n);
+			const char *v = vals + i * value_size;
+			ret = add_stack(set, ids[i], v, depth(v));
 		}
 		if (rc < 0 || ret < 0)
 			break; /* ENOENT: that was the last batch */
 		in = &batch_out;
 	}
 	free(vals);
-	/* An empty drain leaves d->stacks NULL, which qsort must not see. */
-	if (d->n_stacks > 1)
-		qsort(d->stacks, d->n_stacks, sizeof(*d->stacks), cmp_ref);
+	/* An empty drain leaves set->refs NULL, which qsort must not see. */
+	if (set->n_refs > 1)
+		qsort(set->refs, set->n_refs, sizeof(*set->refs), cmp_ref);
 	return ret;
 }
 
@@ -234,6 +266,12 @@ static const struct pf_ebpf_proc *lookup(void *arg, uint32_t pid)
 	return pid ? pf_ebpf_proctab_get(r->procs, pid) : NULL;
 }
 
+static const char *build_id_path(void *arg, const char *build_id)
+{
+	struct ebpf_recv *r = arg;
+	return pf_ebpf_proctab_build_id_path(r->procs, build_id);
+}
+
 /* Turns counts into records; drops (and counts) those whose stacks were lost. */
 static int make_records(struct ebpf_recv *r, struct drained *d)
 {
@@ -245,8 +283,9 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct pf_bpf_key *k = &d->keys[i];
 		struct pf_ebpf_record *rec = &d->records[d->n_records];
-		const struct stack_ref *ks = find_stack(d, k->kstack);
-		const struct stack_ref *us = find_stack(d, k->ustack);
+		bool bid = k->ustack & PF_BPF_STACK_BUILD_ID;
+		const struct stack_ref *ks = find_stack(&d->plain, k->kstack);
+		const struct stack_ref *us = find_stack(bid ? &d->bids : &d->plain, k->ustack);
 		char comm[PF_BPF_COMM_LEN + 1];
 
 		*rec = (struct pf_ebpf_record){0}; /* the slot may hold a filtered record */
@@ -264,11 +303,14 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		memcpy(rec->comm, k->comm, sizeof(rec->comm));
 		rec->count = d->counts[i];
 		if (ks) {
-			rec->kips = d->frames + ks->off;
+			rec->kips = stack_frames(&d->plain, ks);
 			rec->n_kips = ks->n;
 		}
-		if (us) {
-			rec->uips = d->frames + us->off;
+		if (us && bid) {
+			rec->ubf = stack_frames(&d->bids, us);
+			rec->n_ubf = us->n;
+		} else if (us) {
+			rec->uips = stack_frames(&d->plain, us);
 			rec->n_uips = us->n;
 		}
 		if (r->n_comm_re) {
@@ -298,8 +340,10 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 static void drained_free(struct drained *d)
 {
 	free(d->records);
-	free(d->frames);
-	free(d->stacks);
+	free(d->plain.frames);
+	free(d->plain.refs);
+	free(d->bids.frames);
+	free(d->bids.refs);
 	free(d->counts);
 	free(d->keys);
 }
@@ -309,8 +353,10 @@ void ebpf_drain(struct ebpf_recv *r)
 	__u32 old = r->skel->bss->active ? 0 : 1;
 	int counts_fd = bpf_map__fd(old ? r->skel->maps.counts1 : r->skel->maps.counts0);
 	int stacks_fd = bpf_map__fd(old ? r->skel->maps.stacks1 : r->skel->maps.stacks0);
+	int bstacks_fd = bpf_map__fd(old ? r->skel->maps.bstacks1 : r->skel->maps.bstacks0);
 	uint64_t now = wall_ns(), problems;
-	struct drained d = {0};
+	struct drained d = {.plain.frame_size = sizeof(uint64_t),
+			    .bids.frame_size = sizeof(struct pf_bpf_bframe)};
 	struct pf_batch *b = NULL;
 	uint64_t lost;
 	int ret;
@@ -318,7 +364,9 @@ void ebpf_drain(struct ebpf_recv *r)
 	r->stats.drains++;
 	ret = read_counts(r, counts_fd, &d);
 	if (ret == 0)
-		ret = read_stacks(stacks_fd, &d);
+		ret = read_stacks(stacks_fd, sizeof(struct pf_bpf_stack), plain_depth, &d.plain);
+	if (ret == 0)
+		ret = read_stacks(bstacks_fd, sizeof(struct pf_bpf_bstack), bid_depth, &d.bids);
 	if (ret == 0)
 		ret = make_records(r, &d);
 	lost = read_errors(r);
@@ -344,6 +392,7 @@ void ebpf_drain(struct ebpf_recv *r)
 			.records = d.records,
 			.n_records = d.n_records,
 			.lookup = lookup,
+			.build_id_path = build_id_path,
 			.arg = r,
 		};
 		b = pf_batch_new();
@@ -354,8 +403,9 @@ void ebpf_drain(struct ebpf_recv *r)
 		}
 		for (size_t i = 0; i < d.n_records; i++)
 			r->stats.samples += d.records[i].count;
-		pf_log(lg(r), PF_LOG_DEBUG, "drained %zu counts, %zu stacks, %zu processes known",
-		       d.n, d.n_stacks, pf_ebpf_proctab_size(r->procs));
+		pf_log(lg(r), PF_LOG_DEBUG,
+		       "drained %zu counts, %zu stacks, %zu build-ID stacks, %zu processes known",
+		       d.n, d.plain.n_refs, d.bids.n_refs, pf_ebpf_proctab_size(r->procs));
 		ret = pf_component_emit(r->c, b);
 		if (ret == PF_BUSY)
 			pf_component_drop(r->c, "busy", pf_batch_sample_count(b));

@@ -3,6 +3,7 @@
 #ifndef PF_EBPF_H
 #define PF_EBPF_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
 #include <regex.h>
 #include <stdbool.h>
@@ -18,7 +19,12 @@ struct pf_batch;
 
 _Static_assert(sizeof(struct pf_bpf_key) == 40, "pf_bpf_key layout is shared with BPF");
 _Static_assert(sizeof(struct pf_bpf_stack) == 8 * PF_BPF_MAX_FRAMES, "pf_bpf_stack layout");
-_Static_assert(sizeof(struct pf_bpf_event) == 40, "pf_bpf_event layout is shared with BPF");
+_Static_assert(sizeof(struct pf_bpf_bframe) == sizeof(struct bpf_stack_build_id) &&
+		       offsetof(struct pf_bpf_bframe, offset) ==
+			       offsetof(struct bpf_stack_build_id, offset),
+	       "pf_bpf_bframe is the kernel's struct bpf_stack_build_id");
+_Static_assert(sizeof(struct pf_bpf_event) == 40 + PF_BPF_PATH_LEN,
+	       "pf_bpf_event layout is shared with BPF");
 
 /* Options (owned by config/). */
 struct ebpf_config {
@@ -80,15 +86,23 @@ void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
  * how many were dropped. */
 size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
 
-/* An exec of pid (named comm): its entry (made if new, keeping what an
- * earlier image left until the read) is read from /proc at due_ms, once the
- * dynamic loader has mapped the libraries; a process gone by then keeps the
- * name. Returns the entry or NULL on ENOMEM. */
+/* An exec of pid (named comm) of the file `filename` (as execve(2) named
+ * it): its entry (made if new) is read from /proc now, while the process
+ * most likely lives, and its maps again at due_ms, once the dynamic loader
+ * has mapped the libraries. When the process is already gone, an absolute
+ * filename stands for its executable and its build ID is learnt from it.
+ * Returns the entry or NULL on ENOMEM. */
 struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  uint64_t due_ms);
+					  const char *filename, uint64_t due_ms);
 
-/* Reads every process whose read is due at now; adds those found gone to
- * *gone. Returns the earliest read still pending (0 when none). */
+/* The path (in its process's mount namespace) of a file with build ID
+ * `build_id` (hex) seen in any process read so far, or NULL. The string
+ * lives until the next read. */
+const char *pf_ebpf_proctab_build_id_path(const struct pf_ebpf_proctab *t, const char *build_id);
+
+/* Reads every process whose read is due at now (its maps only when it was
+ * read before); adds those found gone to *gone. Returns the earliest read
+ * still pending (0 when none). */
 uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone);
 
 size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t);
@@ -98,6 +112,9 @@ size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t);
 /* The GNU build id of the ELF file open at fd, as hex in out. Returns 1
  * when found, 0 when the file has none, or a negative errno. */
 int pf_buildid_read_fd(int fd, char out[PF_EBPF_BUILD_ID_HEX]);
+
+/* The same for the regular file at path. */
+int pf_buildid_read_path(const char *path, char out[PF_EBPF_BUILD_ID_HEX]);
 
 /* The same for mapping m of process pid, opened through
  * /proc/PID/map_files or else /proc/PID/root. */
@@ -114,6 +131,9 @@ struct pf_ebpf_record {
 	uint32_t n_kips;
 	const uint64_t *uips; /* user frames, leaf first */
 	uint32_t n_uips;
+	/* Or the user frames as build ID + file offset (a young process). */
+	const struct pf_bpf_bframe *ubf;
+	uint32_t n_ubf;
 };
 
 struct pf_ebpf_decode_in {
@@ -125,13 +145,18 @@ struct pf_ebpf_decode_in {
 	size_t n_records;
 	/* What is known of a pid (NULL: nothing but the records' comm). */
 	const struct pf_ebpf_proc *(*lookup)(void *arg, uint32_t pid);
+	/* The path of a file by its build ID in hex (NULL: not known). */
+	const char *(*build_id_path)(void *arg, const char *build_id);
 	void *arg;
 };
 
 /* Appends one resource per process and its two CPU profiles (samples/count,
  * cpu/nanoseconds) to b, laid out as pipeline/semconv.h describes. Records
- * with a zero count are skipped. Returns the number of samples added or
- * -ENOMEM. */
+ * with a zero count are skipped. A build-ID frame lands in the process's
+ * mapping of that file when its maps were read, else in a mapping of the
+ * file alone (memory_start 0, address = file offset) named by
+ * build_id_path, or by the build ID when no path is known. Returns the
+ * number of samples added or -ENOMEM. */
 int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
 
 /* Checks and copies one ring buffer record. Returns 0 or -EINVAL. */

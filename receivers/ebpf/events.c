@@ -38,10 +38,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL))
 		return 0; /* filtered out: not worth reading */
-	/* Read once, a little later: most execs on a busy host are gone within
-	 * milliseconds, with no sample to name, and the libraries are mapped
-	 * by then. A process that lived 200 ms is read like any other. */
-	if (!pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, uv_now(r->loop) + EXEC_READ_DELAY_MS))
+	/* Read now, while the process most likely lives (compilers and shells
+	 * are often gone within 30 ms), and its maps again a little later,
+	 * once ld.so has mapped the libraries. Samples taken meanwhile carry
+	 * build-ID stacks (fresh_ns in the BPF program), so a process gone
+	 * before either read is named all the same. */
+	if (!pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, ev.filename,
+				  uv_now(r->loop) + EXEC_READ_DELAY_MS))
 		return 0;
 	if (r->rescan_open && !r->stopping && !uv_is_active((uv_handle_t *)&r->rescan))
 		uv_timer_start(&r->rescan, on_read_due, EXEC_READ_DELAY_MS, 0);

@@ -15,7 +15,13 @@
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
 
-#define BTF_PATH	  "/sys/kernel/btf/vmlinux"
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+/* Processes younger than this get build-ID stacks: it covers the read at
+ * exec and the maps' re-read 30 ms later, with room for a busy loop. */
+#define FRESH_NS (100 * 1000000ull)
+/* Build-ID stacks are 2 KiB and only young processes take them. */
+#define BSTACKS_PER_STACK 8
+#define BSTACKS_MIN	  256
 #define CAP_PERFMON_BIT	  38
 #define CAP_BPF_BIT	  39
 #define CAP_SYS_ADMIN_BIT 21
@@ -83,6 +89,7 @@ int ebpf_load(struct ebpf_recv *r)
 {
 	const struct ebpf_config *cfg = &r->cfg;
 	size_t n_filter = cfg->pids.n + cfg->exclude_pids.n;
+	__u32 n_bstacks = (__u32)cfg->stack_map_size / BSTACKS_PER_STACK;
 	int err;
 
 	err = preflight(r);
@@ -101,6 +108,11 @@ int ebpf_load(struct ebpf_recv *r)
 	r->skel->rodata->debug = cfg->debug;
 	r->skel->rodata->use_pid_filter = cfg->pids.n + cfg->exclude_pids.n > 0;
 	r->skel->rodata->self_pid = cfg->exclude_self ? (__u32)getpid() : 0;
+	r->skel->rodata->fresh_ns = FRESH_NS;
+	if (n_bstacks < BSTACKS_MIN)
+		n_bstacks = BSTACKS_MIN;
+	bpf_map__set_max_entries(r->skel->maps.bstacks0, n_bstacks);
+	bpf_map__set_max_entries(r->skel->maps.bstacks1, n_bstacks);
 	bpf_map__set_max_entries(r->skel->maps.counts0, (__u32)cfg->map_size);
 	bpf_map__set_max_entries(r->skel->maps.counts1, (__u32)cfg->map_size);
 	bpf_map__set_max_entries(r->skel->maps.stacks0, (__u32)cfg->stack_map_size);

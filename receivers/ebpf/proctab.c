@@ -9,15 +9,17 @@
 
 #include "ebpf.h"
 
-#define N_BUCKETS	4096 /* a power of two */
-#define MAX_MAPS	8192
-#define MAX_MAPS_BYTES	(8u << 20)
-#define MAX_SMALL_FILE	(64u << 10)
-#define RESCAN_COUNT	3 /* re-reads of the maps after exec: ld.so maps libraries later */
-#define RESCAN_FIRST_MS 30
+#define N_BUCKETS      4096 /* a power of two */
+#define MAX_MAPS       8192
+#define MAX_MAPS_BYTES (8u << 20)
+#define MAX_SMALL_FILE (64u << 10)
 
 /* A small cache of build ids by file identity: every process maps libc. */
 #define BUILD_ID_SLOTS 1024
+/* Paths by build id, for the build-ID stacks of processes gone unread:
+ * every file seen, up to a bound past which the table starts over. */
+#define PATH_BUCKETS 4096 /* a power of two */
+#define PATHS_MAX    32768
 
 struct build_id_slot {
 	uint64_t inode;
@@ -26,15 +28,36 @@ struct build_id_slot {
 	char id[PF_EBPF_BUILD_ID_HEX];
 };
 
+struct path_entry {
+	char id[PF_EBPF_BUILD_ID_HEX];
+	char *path; /* owned */
+	struct path_entry *next;
+};
+
 struct pf_ebpf_proctab {
 	struct pf_ebpf_proc *buckets[N_BUCKETS];
 	size_t n;
 	struct build_id_slot ids[BUILD_ID_SLOTS];
+	struct path_entry *paths[PATH_BUCKETS]; /* owned */
+	size_t n_paths;
 };
 
 struct pf_ebpf_proctab *pf_ebpf_proctab_new(void)
 {
 	return calloc(1, sizeof(struct pf_ebpf_proctab));
+}
+
+static void forget_paths(struct pf_ebpf_proctab *t)
+{
+	for (size_t i = 0; i < PATH_BUCKETS; i++) {
+		while (t->paths[i]) {
+			struct path_entry *e = t->paths[i];
+			t->paths[i] = e->next;
+			free(e->path);
+			free(e);
+		}
+	}
+	t->n_paths = 0;
 }
 
 static void proc_free(struct pf_ebpf_proc *p)
@@ -57,6 +80,7 @@ void pf_ebpf_proctab_free(struct pf_ebpf_proctab *t)
 			p = next;
 		}
 	}
+	forget_paths(t);
 	free(t);
 }
 
@@ -192,6 +216,59 @@ static struct build_id_slot *id_slot(struct pf_ebpf_proctab *t, const struct pf_
 	return &t->ids[(h >> 20) % BUILD_ID_SLOTS];
 }
 
+static struct path_entry **path_bucket(const struct pf_ebpf_proctab *t, const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *c = id; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ull;
+	return (struct path_entry **)&t->paths[h & (PATH_BUCKETS - 1)];
+}
+
+/* Remembers path as the file of build id `id` (the latest path seen wins). */
+static void remember_path(struct pf_ebpf_proctab *t, const char *id, const char *path)
+{
+	struct path_entry **b = path_bucket(t, id), *e;
+	size_t len = strlen(path);
+	char *dup;
+
+	if (!id[0] || path[0] != '/' || (len > 10 && !strcmp(path + len - 10, " (deleted)")))
+		return;
+	for (e = *b; e && strcmp(e->id, id); e = e->next)
+		;
+	if (e && !strcmp(e->path, path))
+		return;
+	/* A cache: out of memory costs a frame its path, not correctness. */
+	if (!(dup = strdup(path)))
+		return;
+	if (e) {
+		free(e->path);
+		e->path = dup;
+		return;
+	}
+	if (t->n_paths >= PATHS_MAX) {
+		forget_paths(t);
+		b = path_bucket(t, id);
+	}
+	if (!(e = calloc(1, sizeof(*e)))) {
+		free(dup);
+		return;
+	}
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->path = dup;
+	e->next = *b;
+	*b = e;
+	t->n_paths++;
+}
+
+const char *pf_ebpf_proctab_build_id_path(const struct pf_ebpf_proctab *t, const char *build_id)
+{
+	for (const struct path_entry *e = *path_bucket(t, build_id); e; e = e->next)
+		if (!strcmp(e->id, build_id))
+			return e->path;
+	return NULL;
+}
+
 /* Build ids of file-backed mappings, cached by (device, inode). An inode can
  * be reused for a new file; the cost is a stale id until the slot turns over,
  * which the symbolize processor's check of the id against the file reports. */
@@ -207,6 +284,7 @@ static void fill_build_ids(struct pf_ebpf_proctab *t, uint32_t pid, struct pf_pr
 		if (s->used && s->inode == m->inode && s->dev_major == m->dev_major &&
 		    s->dev_minor == m->dev_minor) {
 			memcpy(m->build_id, s->id, sizeof(s->id));
+			remember_path(t, m->build_id, m->path);
 			continue;
 		}
 		if (pf_buildid_read(pid, m, m->build_id) < 0)
@@ -216,6 +294,7 @@ static void fill_build_ids(struct pf_ebpf_proctab *t, uint32_t pid, struct pf_pr
 		s->dev_major = m->dev_major;
 		s->dev_minor = m->dev_minor;
 		memcpy(s->id, m->build_id, sizeof(s->id));
+		remember_path(t, m->build_id, m->path);
 	}
 }
 
@@ -281,7 +360,6 @@ struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pi
 	read_container(pid, p->container_id);
 	p->read_ok = true;
 	p->exited = false;
-	p->read_ms = 0;
 	if (fresh)
 		insert(t, p);
 	return p;
@@ -325,10 +403,29 @@ size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen)
 	return dropped;
 }
 
+/* The process is gone: what an earlier image left is not this one's, and
+ * an absolute filename of its exec stands for its executable (as the host
+ * sees it: the best there is). */
+static void exec_file(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p, const char *filename)
+{
+	char id[PF_EBPF_BUILD_ID_HEX];
+
+	pf_procmaps_free(&p->maps);
+	free(p->cmdline);
+	p->cmdline = NULL;
+	free(p->exe);
+	p->exe = NULL;
+	if (filename[0] != '/' || !(p->exe = strdup(filename)))
+		return;
+	if (pf_buildid_read_path(filename, id) > 0)
+		remember_path(t, id, filename);
+}
+
 struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  uint64_t due_ms)
+					  const char *filename, uint64_t due_ms)
 {
 	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
+	bool gone;
 
 	if (!p) {
 		p = calloc(1, sizeof(*p));
@@ -339,7 +436,12 @@ struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pi
 	}
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	p->exited = false;
+	p->read_ok = false; /* what an earlier image left stays until the read */
 	p->read_ms = due_ms ? due_ms : 1;
+	/* The entry exists: this never inserts or frees. */
+	pf_ebpf_proctab_read(t, pid, &gone);
+	if (gone)
+		exec_file(t, p, filename);
 	return p;
 }
 
@@ -360,6 +462,12 @@ uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint6
 			p->read_ms = 0;
 			if (p->exited)
 				continue;
+			if (p->read_ok) { /* read at exec: the libraries ld.so mapped since */
+				int ret = read_maps(t, p);
+				if (ret == -ENOENT || ret == -ESRCH)
+					(*gone)++;
+				continue;
+			}
 			/* The entry exists: this never inserts or frees. */
 			pf_ebpf_proctab_read(t, p->pid, &g);
 			if (g)

@@ -140,6 +140,42 @@ short_lived_burst)
 	[ "$seen" -le 50 ] || fail "$seen processes, only 50 were started"
 	[ "$named" -ge 48 ] || fail "only $named of 50 short-lived processes named"
 	;;
+exec_burst)
+	# 200 processes of ~8 ms of CPU each, two at a time: most are gone before
+	# a read of /proc 30 ms after their exec, yet their frames must resolve.
+	FREQ=999 start_proflow '^shortlived$'
+	for _ in 1 2; do
+		for _ in $(seq 100); do "$bin/shortlived" 8; done &
+	done
+	wait $(jobs -p | grep -vx "$proflow_pid") 2>/dev/null
+	sleep 0.5
+	stop_proflow
+	# Samples of the burst; those naming pf_short_spin; those with a user frame
+	# below the outermost one left as a bare address or as file+offset (the
+	# outermost frame of a walk through code without frame pointers, such as
+	# libc's start-up, is often garbage). Start-up and exit (ld.so, libc's
+	# cpuid probes, exec and exit in the kernel) take ~10 % of such a short
+	# life: they are named, but not pf_short_spin.
+	awk -v out="$work/burst" '
+		/^shortlived \([0-9]+\);/ {
+			n = $NF; total += n
+			split($0, a, /[()]/); pid[a[2]] = 1
+			if (index($0, ";pf_short_spin")) named += n
+			s = $0; sub(/^[^;]*;[^;]*/, "", s) # the process and the outermost frame
+			if (s ~ /;(0x[0-9a-f]+|[^;]*\+0x[0-9a-f]+)(;| )/) unknown += n
+		}
+		END { for (p in pid) procs++; printf "%d %d %d %d\n", procs, total, named, unknown > out }' "$folded"
+	read -r procs total named unknown <"$work/burst"
+	echo "processes: $procs, samples: $total, naming pf_short_spin: $named" \
+		"($((named * 100 / (total > 0 ? total : 1))) %), with unresolved user frames: $unknown" \
+		"($((unknown * 100 / (total > 0 ? total : 1))) %)"
+	[ "$procs" -le 200 ] || fail "$procs processes, only 200 were started"
+	[ "$total" -ge 1000 ] || fail "only $total samples of the burst"
+	[ $((unknown * 100)) -le $((total * 2)) ] || fail "unresolved user frames in $unknown of $total samples"
+	[ $((named * 100)) -ge $((total * 80)) ] || fail "pf_short_spin named in $named of $total samples"
+	[ $((named * 100)) -ge $(((named + unknown) * 90)) ] ||
+		fail "pf_short_spin named in $named samples, unresolved frames in $unknown"
+	;;
 mount_namespace)
 	command -v unshare >/dev/null || skip "unshare (util-linux) is missing"
 	mkdir -p "$work/nsdir"

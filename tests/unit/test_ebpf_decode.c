@@ -106,6 +106,16 @@ static int find_profile(const struct pf_batch *b, int64_t pid, const char *type)
 	return -1;
 }
 
+/* Files known by build ID (as other processes' maps tell the receiver). */
+static const char *id_path(void *arg, const char *id)
+{
+	if (!strcmp(id, "00112233445566778899aabbccddeeff00112233"))
+		return "/usr/bin/app";
+	if (!strcmp(id, "aabbccddeeff00112233445566778899")) /* 16 bytes */
+		return "/lib/libz.so.1";
+	return NULL;
+}
+
 static struct pf_batch *decode(const struct pf_ebpf_record *recs, size_t n, int *calls, int *ret)
 {
 	struct pf_batch *b = pf_batch_new();
@@ -117,6 +127,7 @@ static struct pf_batch *decode(const struct pf_ebpf_record *recs, size_t n, int 
 		.records = recs,
 		.n_records = n,
 		.lookup = lookup,
+		.build_id_path = id_path,
 		.arg = calls,
 	};
 
@@ -306,6 +317,81 @@ static void test_empty_and_comm_edges(void **state)
 	pf_batch_unref(b);
 }
 
+static struct pf_bpf_bframe bframe(int status, const char *hex, uint64_t offset)
+{
+	struct pf_bpf_bframe f = {.status = status, .offset = offset};
+
+	for (size_t i = 0; hex && hex[2 * i]; i++)
+		sscanf(hex + 2 * i, "%2hhx", &f.build_id[i]);
+	return f;
+}
+
+/* The mapping filename and file offset of location i of a stack. */
+static const char *frame_file(const struct pf_batch *b, const uint32_t *locs, size_t i,
+			      uint64_t *off, const char **id)
+{
+	const struct pf_location *l = pf_batch_location_get(b, locs[i]);
+	const struct pf_mapping *m = pf_batch_mapping_get(b, l->mapping);
+
+	*off = l->address - m->memory_start + m->file_offset;
+	*id = attr_str(b, m->attrs, PF_ATTR_BUILD_ID_GNU);
+	assert_string_equal(frame_type(b, l), PF_FRAME_NATIVE);
+	return pf_batch_str(b, m->filename);
+}
+
+static void test_build_id_frames(void **state)
+{
+	const char *app_id = APP_MAPS[0].build_id;
+	struct pf_bpf_bframe frames[] = {
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x1010), /* in the process's mapping */
+		bframe(PF_BPF_BFRAME_VALID, "aabbccddeeff00112233445566778899", 0x2345),
+		bframe(PF_BPF_BFRAME_VALID, "feedfacefeedfacefeedfacefeedfacefeedface", 0x99),
+		bframe(PF_BPF_BFRAME_IP, NULL, 0x401500), /* the kernel kept the address */
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0xffffaab86fc2a000ull), /* wrapped: dropped */
+	};
+	struct pf_ebpf_record recs[] = {rec(100, 100, "app", 2, NULL, 0, NULL, 0),
+					rec(400, 400, "gone", 1, NULL, 0, NULL, 0)};
+	int calls = 0, ret;
+	size_t n, n_locs;
+	uint64_t off;
+	const char *id;
+
+	recs[0].ubf = frames;
+	recs[0].n_ubf = 5;
+	recs[1].ubf = frames; /* a process whose maps were never read */
+	recs[1].n_ubf = 1;
+	struct pf_batch *b = decode(recs, 2, &calls, &ret);
+	assert_int_equal(ret, 4);
+
+	const struct pf_sample *s =
+		pf_batch_samples(b, (uint32_t)find_profile(b, 100, "samples"), &n);
+	const uint32_t *locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 4);
+	/* The same location as the address the frame walk would have found. */
+	const struct pf_location *l = pf_batch_location_get(b, locs[0]);
+	assert_true(l->address == 0x401010);
+	assert_string_equal(frame_file(b, locs, 0, &off, &id), "/usr/bin/app");
+	assert_true(pf_batch_mapping_get(b, l->mapping)->memory_start == 0x401000);
+	/* A 16-byte build ID, padded by the kernel, named by the file it is known by. */
+	assert_string_equal(frame_file(b, locs, 1, &off, &id), "/lib/libz.so.1");
+	assert_true(off == 0x2345);
+	assert_string_equal(id, "aabbccddeeff00112233445566778899");
+	/* Unknown anywhere: the build ID names it. */
+	assert_string_equal(frame_file(b, locs, 2, &off, &id),
+			    "feedfacefeedfacefeedfacefeedfacefeedface");
+	assert_true(off == 0x99);
+	assert_true(pf_batch_location_get(b, locs[3])->address == 0x401500);
+	assert_int_equal(pf_batch_location_get(b, locs[3])->mapping, l->mapping);
+
+	s = pf_batch_samples(b, (uint32_t)find_profile(b, 400, "samples"), &n);
+	locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 1);
+	assert_string_equal(frame_file(b, locs, 0, &off, &id), "/usr/bin/app");
+	assert_true(off == 0x1010);
+	assert_string_equal(id, app_id);
+	pf_batch_unref(b);
+}
+
 static void test_event_decode(void **state)
 {
 	struct pf_bpf_event in = {.type = PF_BPF_EV_EXEC, .pid = 42, .old_pid = 43, .time_ns = 9};
@@ -313,7 +399,9 @@ static void test_event_decode(void **state)
 	unsigned char big[sizeof(in) + 8] = {0};
 
 	memcpy(in.comm, "0123456789abcdef", 16); /* no NUL from a hostile writer */
+	memset(in.filename, 'x', sizeof(in.filename));
 	assert_int_equal(pf_ebpf_event_decode(&in, sizeof(in), &out), 0);
+	assert_int_equal(strlen(out.filename), PF_BPF_PATH_LEN - 1);
 	assert_int_equal(out.pid, 42);
 	assert_int_equal(out.old_pid, 43);
 	assert_int_equal(strlen(out.comm), 15);
@@ -335,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_jit_and_unknown_frames),
 		cmocka_unit_test(test_unknown_and_deleted_processes),
 		cmocka_unit_test(test_empty_and_comm_edges),
+		cmocka_unit_test(test_build_id_frames),
 		cmocka_unit_test(test_event_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,35 +125,55 @@ static void test_gone_process_stub(void **state)
 	pf_ebpf_proctab_free(t);
 }
 
-static void test_read_after_exec(void **state)
+static void test_read_at_exec(void **state)
 {
 	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
 	uint32_t self = (uint32_t)getpid(), ghost = 4194304 + 9;
+	char exe[PATH_MAX], id[PF_EBPF_BUILD_ID_HEX];
 	uint64_t gone = 0;
 	struct pf_ebpf_proc *p;
+	ssize_t len;
 
 	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 0); /* nothing pending */
-	p = pf_ebpf_proctab_exec(t, self, "fresh", 1030);
+	/* Read at once, while the process lives. */
+	p = pf_ebpf_proctab_exec(t, self, "fresh", "/usr/bin/fresh", 1030);
 	assert_non_null(p);
-	assert_false(p->read_ok);
-	assert_string_equal(p->comm, "fresh");
-	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", 1050));
-	/* Not due yet: nothing read. */
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 1030);
-	assert_false(p->read_ok);
-	/* Due: this process is read; the ghost is still pending. */
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 1030, &gone), 1050);
 	assert_true(p->read_ok);
 	assert_non_null(p->exe);
 	assert_true(p->maps.n > 0);
+	assert_string_not_equal(p->comm, "fresh"); /* what /proc says */
+	/* Every file with a build ID in its maps is known by it. */
+	for (size_t i = 0; i < p->maps.n; i++)
+		if (p->maps.maps[i].build_id[0] && p->maps.maps[i].path[0] == '/')
+			assert_string_equal(
+				pf_ebpf_proctab_build_id_path(t, p->maps.maps[i].build_id),
+				p->maps.maps[i].path);
+	/* A process gone before the read: the exec'd file stands for it. */
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(len > 0);
+	exe[len] = '\0';
+	assert_int_equal(pf_buildid_read_path(exe, id), 1);
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", exe, 1050));
+	struct pf_ebpf_proc *g = pf_ebpf_proctab_get(t, ghost);
+	assert_false(g->read_ok);
+	assert_string_equal(g->exe, exe);
+	assert_string_equal(pf_ebpf_proctab_build_id_path(t, id), exe);
+	/* Not due yet: nothing re-read. */
+	pf_procmaps_free(&p->maps);
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 1030);
+	assert_int_equal(p->maps.n, 0);
+	/* Due: the maps of this process again (ld.so mapped libraries since). */
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1030, &gone), 1050);
+	assert_true(p->maps.n > 0);
 	assert_int_equal(gone, 0);
-	/* The ghost is gone when read: counted, and its name kept. */
+	/* The ghost is still gone when due: counted, and its name kept. */
 	assert_int_equal(pf_ebpf_proctab_read_due(t, 2000, &gone), 0);
 	assert_int_equal(gone, 1);
-	struct pf_ebpf_proc *g = pf_ebpf_proctab_get(t, ghost);
-	assert_non_null(g);
 	assert_false(g->read_ok);
 	assert_string_equal(g->comm, "ghost");
+	/* A relative name of a gone process stands for nothing. */
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", "./ghost", 3000));
+	assert_null(g->exe);
 	/* Its exit retires it after the next drain. */
 	pf_ebpf_proctab_exit(t, ghost, 2);
 	assert_int_equal(pf_ebpf_proctab_sweep(t, 3), 1);
@@ -164,9 +184,9 @@ static void test_read_after_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_self),	cmocka_unit_test(test_buildid_of_files),
-		cmocka_unit_test(test_exit_and_sweep),	cmocka_unit_test(test_gone_process_stub),
-		cmocka_unit_test(test_read_after_exec),
+		cmocka_unit_test(test_read_self),      cmocka_unit_test(test_buildid_of_files),
+		cmocka_unit_test(test_exit_and_sweep), cmocka_unit_test(test_gone_process_stub),
+		cmocka_unit_test(test_read_at_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
