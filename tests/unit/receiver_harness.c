@@ -42,84 +42,47 @@ const struct pf_component_def rh_capture_def = {
 void rh_env_start(struct rh_env *env, const struct pf_component_def *const *registry,
 		  const char *yaml, const char *receiver_id)
 {
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
-
 	memset(env, 0, sizeof(*env));
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	assert_non_null(env->cfg->metrics_address);
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
-	env->cap = pf_service_find(env->svc, PF_EXPORTER, "capture")->inst;
-	env->recv = pf_service_find(env->svc, PF_RECEIVER, receiver_id);
+	sh_env_start_with(&env->sh, yaml, registry);
+	env->cap = sh_find(&env->sh, PF_EXPORTER, "capture")->inst;
+	env->recv = sh_find(&env->sh, PF_RECEIVER, receiver_id);
 	assert_non_null(env->cap);
-	assert_non_null(env->recv);
 }
 
-static void on_timer(uv_timer_t *t)
-{
-	*(bool *)t->data = true;
-}
+struct until {
+	struct rh_env *env;
+	bool (*cond)(struct rh_env *env);
+};
 
-static void on_timer_closed(uv_handle_t *h)
+static bool holds(void *arg)
 {
+	struct until *u = arg;
+
+	return u->cond(u->env);
 }
 
 bool rh_run_until(struct rh_env *env, bool (*cond)(struct rh_env *env), uint64_t timeout_ms)
 {
-	uv_timer_t timer;
-	bool expired = false;
+	struct until u = {.env = env, .cond = cond};
 
-	uv_timer_init(&env->loop, &timer);
-	timer.data = &expired;
-	uv_timer_start(&timer, on_timer, timeout_ms, 0);
-	while (!(cond && cond(env)) && !expired)
-		uv_run(&env->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&timer, on_timer_closed);
-	uv_run(&env->loop, UV_RUN_NOWAIT);
-	return cond ? cond(env) : true;
-}
-
-static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
-{
-	struct rh_env *env = arg;
-
-	env->stopped = true;
-	env->timed_out = timed_out;
-}
-
-static bool is_stopped(struct rh_env *env)
-{
-	return env->stopped;
+	return sh_run_until(&env->sh, cond ? holds : NULL, &u, timeout_ms);
 }
 
 uint64_t rh_env_shutdown(struct rh_env *env)
 {
-	uint64_t t0 = uv_now(&env->loop);
+	uint64_t t0 = uv_now(&env->sh.loop);
 
-	pf_service_shutdown(env->svc, on_stopped, env);
-	assert_true(rh_run_until(env, is_stopped, 20000));
-	assert_false(env->timed_out);
-	uv_update_time(&env->loop);
-	return uv_now(&env->loop) - t0;
+	sh_env_shutdown(&env->sh);
+	uv_update_time(&env->sh.loop);
+	return uv_now(&env->sh.loop) - t0;
 }
 
 void rh_env_free(struct rh_env *env)
 {
-	pf_service_destroy(env->svc);
-	pf_config_free(env->cfg);
+	sh_env_free(&env->sh);
 	for (size_t i = 0; i < env->cap->n_got; i++)
 		pf_batch_unref(env->cap->got[i]);
 	free(env->cap);
-	uv_run(&env->loop, UV_RUN_DEFAULT);
-	/* EBUSY here means a handle was left open. */
-	assert_int_equal(uv_loop_close(&env->loop), 0);
 }
 
 void rh_env_stop(struct rh_env *env)

@@ -8,11 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "config/config.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/component_internal.h"
-#include "pipeline/service.h"
+#include "sinks_harness.h"
 
 #define RH_MAX_BATCHES 256
 
@@ -28,13 +24,11 @@ struct rh_capture {
 /* Exporter type `capture`, for the test's registry. */
 extern const struct pf_component_def rh_capture_def;
 
+/* The service (sinks_harness.h's, with the test's registry). */
 struct rh_env {
-	uv_loop_t loop;
-	struct pf_config *cfg;
-	struct pf_service *svc;
+	struct sh_env sh;
 	struct rh_capture *cap;
 	struct pf_component *recv; /* the receiver under test */
-	bool stopped, timed_out;
 };
 
 /* Loads `yaml` against `registry` (telemetry off), builds and starts the

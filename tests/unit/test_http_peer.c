@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Loopback HTTP peers for tests: a libcurl client on a thread while the test's loop serves, and a libmicrohttpd server on its own thread. */
+/* A loopback HTTP client for tests of servers on the loop: libcurl on a thread while the test's loop serves (the server side: http_fake.h). */
 #include "test_http_peer.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,8 +11,6 @@
 #include <strings.h>
 
 #include <cmocka.h>
-
-/* ---- client ---- */
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
@@ -138,69 +133,4 @@ void hp_call_free(struct hp_call *h)
 	free(h->resp);
 	h->resp = NULL;
 	h->resp_len = 0;
-}
-
-/* ---- server ---- */
-
-struct hp_server {
-	struct MHD_Daemon *mhd;
-	unsigned port;
-	hp_handler_fn handler;
-	void *arg;
-};
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **st)
-{
-	struct hp_server *srv = cls;
-	struct hp_request req = {.method = method, .url = url, .conn = conn};
-	struct hp_answer ans = {.status = 200};
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	if (*upload_size) {
-		*upload_size = 0; /* request bodies are not looked at */
-		return MHD_YES;
-	}
-	srv->handler(srv->arg, &req, &ans);
-	r = MHD_create_response_from_buffer(ans.body_len, (void *)(ans.body ? ans.body : ""),
-					    MHD_RESPMEM_MUST_COPY);
-	assert_non_null(r);
-	ret = MHD_queue_response(conn, ans.status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-struct hp_server *hp_server_start(hp_handler_fn handler, void *arg)
-{
-	struct hp_server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-
-	assert_non_null(srv);
-	srv->handler = handler;
-	srv->arg = arg;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				    0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
-				    MHD_OPTION_END);
-	assert_non_null(srv->mhd);
-	srv->port = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
-	return srv;
-}
-
-unsigned hp_server_port(const struct hp_server *srv)
-{
-	return srv->port;
-}
-
-const char *hp_request_header(const struct hp_request *req, const char *name)
-{
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-}
-
-void hp_server_stop(struct hp_server *srv)
-{
-	MHD_stop_daemon(srv->mhd);
-	free(srv);
 }

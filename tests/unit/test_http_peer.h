@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Loopback HTTP peers for tests: a libcurl client on a thread while the test's loop serves, and a libmicrohttpd server on its own thread. */
+/* A loopback HTTP client for tests of servers on the loop: libcurl on a thread while the test's loop serves (the server side: http_fake.h). */
 #ifndef PF_TEST_HTTP_PEER_H
 #define PF_TEST_HTTP_PEER_H
 
@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
-
-/* ---- client ---- */
 
 /* One request. The test fills the inputs; the client thread fills the
  * results (read them once `done`). */
@@ -46,36 +44,5 @@ void hp_call(uv_loop_t *loop, struct hp_call *h);
 
 /* Frees the response body. */
 void hp_call_free(struct hp_call *h);
-
-/* ---- server ---- */
-
-struct hp_request {
-	const char *method, *url;
-	void *conn; /* for hp_request_header() */
-};
-
-/* The server's answer: status, and a body it copies. */
-struct hp_answer {
-	unsigned status;
-	const void *body;
-	size_t body_len;
-};
-
-/* Runs on a server thread (one a connection, so it may sleep). */
-typedef void (*hp_handler_fn)(void *arg, const struct hp_request *req, struct hp_answer *ans);
-
-struct hp_server;
-
-/* A server on 127.0.0.1 on a free port calling handler(arg, ...) for every
- * request. Fails the test when it cannot start. */
-struct hp_server *hp_server_start(hp_handler_fn handler, void *arg);
-
-unsigned hp_server_port(const struct hp_server *srv);
-
-/* A request header (case-insensitive), or NULL. */
-const char *hp_request_header(const struct hp_request *req, const char *name);
-
-/* Stops the server (waiting for its threads) and frees it. */
-void hp_server_stop(struct hp_server *srv);
 
 #endif

@@ -156,7 +156,7 @@ void http_post(struct env *env, struct hp_call *h)
 	snprintf(url, sizeof(url), "%s%s", h->ca_file ? "https" : "http",
 		 strchr(env->http_url, ':'));
 	h->url = url;
-	hp_call(&env->rh.loop, h);
+	hp_call(&env->rh.sh.loop, h);
 	h->url = NULL;
 }
 
@@ -181,12 +181,12 @@ static void test_http_body_budget(void **state)
 	hp_call_start(&a);
 	/* b starts once the server holds a's first 600 KiB; a finishes after b */
 	while (atomic_load(&a.sent) < a.pause_at)
-		uv_run(&env.rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
 	for (int i = 0; i < 300; i++)
-		uv_run(&env.rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	hp_call(&env.rh.loop, &b);
+		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	hp_call(&env.rh.sh.loop, &b);
 	atomic_store(&a.release, true);
-	hp_call_wait(&env.rh.loop, &a);
+	hp_call_wait(&env.rh.sh.loop, &a);
 	assert_int_equal(b.status, 503);
 	assert_string_equal(b.retry_after, "1");
 	assert_int_equal(a.status, 400); /* read whole, then refused as bad data */
@@ -217,7 +217,7 @@ static void on_tick(uv_timer_t *t)
 static void ticker_start(struct env *env, struct ticker *tk)
 {
 	memset(tk, 0, sizeof(*tk));
-	uv_timer_init(&env->rh.loop, &tk->timer);
+	uv_timer_init(&env->rh.sh.loop, &tk->timer);
 	tk->timer.data = tk;
 	uv_timer_start(&tk->timer, on_tick, 1, 1);
 }
@@ -262,7 +262,7 @@ static void wait_pending(struct env *env, size_t n, struct hp_call *h)
 	for (int i = 0; i < 10000 && pf_http_server_pending(env->rx->http) != n &&
 			!(h && atomic_load(&h->done));
 	     i++)
-		uv_run(&env->rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_run(&env->rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
 }
 
 /* While a large body is decompressed and decoded, the loop keeps turning
@@ -291,8 +291,8 @@ static void test_http_decode_off_the_loop(void **state)
 	hp_call_start(&big);
 	wait_pending(&env, 1, &big);
 	assert_false(atomic_load(&big.done)); /* deferred: not answered on the loop */
-	hp_call(&env.rh.loop, &b);
-	hp_call_wait(&env.rh.loop, &big);
+	hp_call(&env.rh.sh.loop, &b);
+	hp_call_wait(&env.rh.sh.loop, &big);
 	ticker_stop(&tk);
 	print_message("the loop stood still %.1f ms at most\n", tk.max_gap_ns / 1e6);
 	assert_int_equal(b.status, 200);
@@ -336,10 +336,10 @@ static void test_http_shutdown_while_decoding(void **state)
 	hp_call_start(&big);
 	wait_pending(&env, 1, &big);
 	assert_false(atomic_load(&big.done));
-	pf_service_shutdown(env.rh.svc, on_stopped, &stopped);
+	pf_service_shutdown(env.rh.sh.svc, on_stopped, &stopped);
 	while (!stopped)
-		uv_run(&env.rh.loop, UV_RUN_ONCE);
-	hp_call_wait(&env.rh.loop, &big);
+		uv_run(&env.rh.sh.loop, UV_RUN_ONCE);
+	hp_call_wait(&env.rh.sh.loop, &big);
 	assert_int_equal(big.status, 503);
 	assert_string_equal(big.retry_after, "1");
 	assert_string_equal(big.ctype, "application/json");

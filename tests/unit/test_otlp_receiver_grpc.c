@@ -148,7 +148,7 @@ static void grpc_export(struct env *env, struct grpc_call_spec *g)
 	g->target = env->grpc_target;
 	assert_int_equal(uv_thread_create(&t, grpc_thread, g), 0);
 	while (!atomic_load(&g->done))
-		uv_run(&env->rh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_run(&env->rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
 	uv_thread_join(&t);
 }
 

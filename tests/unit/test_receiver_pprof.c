@@ -20,7 +20,7 @@
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
 #include "receiver_harness.h"
-#include "test_http_peer.h"
+#include "http_fake.h"
 
 extern const struct pf_component_def pf_receiver_pprof;
 
@@ -287,32 +287,35 @@ static void test_busy_downstream_drops(void **state)
 
 /* The scrape target: a pprof profile for tenant t1. */
 struct server {
-	struct hp_server *http;
+	struct hf_peer http;
 	unsigned port;
 	uint8_t *profile;
 	size_t profile_size;
 	unsigned slow_ms;
 };
 
-static void answer(struct hp_answer *ans, unsigned status, const void *body, size_t len)
+static void answer(struct hf_answer *ans, unsigned status, const void *body, size_t len)
 {
 	ans->status = status;
-	ans->body = body;
-	ans->body_len = len;
+	ans->body = malloc(len);
+	hf_check(ans->body != NULL, "malloc");
+	memcpy(ans->body, body, len);
+	ans->body_size = len;
 }
 
-static void handler(void *arg, const struct hp_request *req, struct hp_answer *ans)
+static void handler(void *arg, const struct hf_request *req, struct hf_answer *ans)
 {
 	struct server *srv = arg;
-	const char *tenant = hp_request_header(req, "X-Scope-OrgID");
+	char tenant[16];
 
-	if (!tenant || strcmp(tenant, "t1") != 0)
+	hf_value(req, MHD_HEADER_KIND, "X-Scope-OrgID", tenant, sizeof(tenant));
+	if (strcmp(tenant, "t1") != 0)
 		answer(ans, 403, "no tenant", 9);
 	else if (strcmp(req->url, "/profile") == 0)
 		answer(ans, 200, srv->profile, srv->profile_size);
 	else if (strcmp(req->url, "/slow") == 0) {
-		usleep(srv->slow_ms * 1000);
 		answer(ans, 200, srv->profile, srv->profile_size);
+		ans->delay_ms = srv->slow_ms;
 	} else if (strcmp(req->url, "/garbage") == 0)
 		answer(ans, 200, "garbage", 7);
 	else
@@ -323,13 +326,15 @@ static void server_start(struct server *srv, unsigned slow_ms)
 {
 	srv->slow_ms = slow_ms;
 	make_profile(true, 30, 70, &srv->profile, &srv->profile_size);
-	srv->http = hp_server_start(handler, srv);
-	srv->port = hp_server_port(srv->http);
+	srv->http.handler = handler;
+	srv->http.arg = srv;
+	hf_start(&srv->http, 0);
+	srv->port = (unsigned)srv->http.port;
 }
 
 static void server_stop(struct server *srv)
 {
-	hp_server_stop(srv->http);
+	hf_stop(&srv->http);
 	free(srv->profile);
 }
 
@@ -366,7 +371,8 @@ static void test_scrape(void **state)
 		 "    profiles/2: {receivers: [pprof/noheader], exporters: [capture]}\n",
 		 srv.port, srv.port, srv.port, srv.port);
 	env_start(env, yaml);
-	struct pf_component *noheader = pf_service_find(env->rh.svc, PF_RECEIVER, "pprof/noheader");
+	struct pf_component *noheader =
+		pf_service_find(env->rh.sh.svc, PF_RECEIVER, "pprof/noheader");
 	assert_non_null(noheader);
 	assert_true(run_until(env, scraped_enough, 5000));
 	/* input_errors() reads "pprof" only: count the other one separately. */
