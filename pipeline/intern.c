@@ -66,7 +66,7 @@ void pf_intern_free(struct pf_intern *t)
 	t->count = 0;
 }
 
-int pf_intern_reserve(struct pf_intern *t, size_t n)
+int pf_intern_grow(struct pf_intern *t, size_t n)
 {
 	struct pf_intern_slot *ns;
 	size_t need, slots, nmask, i;

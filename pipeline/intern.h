@@ -33,10 +33,19 @@ int pf_intern_init(struct pf_intern *t, size_t n);
 /* Frees the slots; `t` may be zeroed or half-built. */
 void pf_intern_free(struct pf_intern *t);
 
+/* The growing half of pf_intern_reserve(). */
+int pf_intern_grow(struct pf_intern *t, size_t n);
+
 /* Makes room for `n` more entries (load <= 0.75 while the index can still
  * double). Slot positions found before a reserve are stale after it.
- * Returns 0 or -ENOMEM (also when the index cannot hold that many). */
-int pf_intern_reserve(struct pf_intern *t, size_t n);
+ * Returns 0 or -ENOMEM (also when the index cannot hold that many). Inline:
+ * every intern calls it, and it nearly always has room already. */
+static inline int pf_intern_reserve(struct pf_intern *t, size_t n)
+{
+	if (n <= (t->mask + 1) / 4 * 3 && t->count <= (t->mask + 1) / 4 * 3 - n)
+		return 0;
+	return pf_intern_grow(t, n);
+}
 
 /* Deep-copies src into dst (which must not hold slots). Returns 0 or -ENOMEM. */
 int pf_intern_copy(struct pf_intern *dst, const struct pf_intern *src);
