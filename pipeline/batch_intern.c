@@ -189,9 +189,36 @@ static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const
 	return (uint32_t)t->n++;
 }
 
+/* Fixed-size entries are a few words: a multiply-fold per word (as in
+ * wyhash) costs a fraction of a call into XXH3 and still mixes the seed into
+ * every bit. */
+static inline uint64_t fold_mul(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+#define HASH_K0 0xa0761d6478bd642fULL
+#define HASH_K1 0xe7037ed1a0b428dbULL
+
+static inline uint64_t hash_step(uint64_t h, uint64_t w)
+{
+	return fold_mul(h ^ w ^ HASH_K0, HASH_K1);
+}
+
+static inline uint32_t hash_finish(uint64_t h)
+{
+	return pf_intern_hash32(fold_mul(h ^ HASH_K1, HASH_K0));
+}
+
 static uint32_t hash_words(uint64_t seed, const uint64_t *w, size_t n)
 {
-	return pf_intern_hash32(XXH3_64bits_withSeed(w, n * sizeof(*w), seed));
+	uint64_t h = seed;
+
+	for (size_t i = 0; i < n; i++)
+		h = hash_step(h, w[i]);
+	return hash_finish(h);
 }
 
 static uint64_t value_bits(const struct pf_value *v)
@@ -461,17 +488,17 @@ static bool location_eq(const void *ctx, uint32_t idx, const void *key)
 static uint32_t location_hash(uint64_t seed, const struct pf_location *loc,
 			      const struct pf_line *lines, size_t n)
 {
-	uint64_t w[3] = {loc->mapping | (uint64_t)loc->attrs << 32, loc->address, n};
-	uint64_t h = XXH3_64bits_withSeed(w, sizeof(w), seed);
+	uint64_t h = hash_step(seed, loc->mapping | (uint64_t)loc->attrs << 32);
 	size_t i;
 
+	h = hash_step(h, loc->address);
+	h = hash_step(h, n);
 	for (i = 0; i < n; i++) {
-		uint64_t lw[3] = {lines[i].function, (uint64_t)lines[i].line,
-				  (uint64_t)lines[i].column};
-
-		h = XXH3_64bits_withSeed(lw, sizeof(lw), h);
+		h = hash_step(h, lines[i].function);
+		h = hash_step(h, (uint64_t)lines[i].line);
+		h = hash_step(h, (uint64_t)lines[i].column);
 	}
-	return pf_intern_hash32(h);
+	return hash_finish(h);
 }
 
 static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
