@@ -818,6 +818,16 @@ int pf_queue_start(struct pf_queue *q, uv_loop_t *loop)
 	return 0;
 }
 
+#define CANCEL_MARGIN_MS 100
+
+uint64_t pf_queue_shutdown_deadline(struct pf_component *c)
+{
+	uint64_t deadline = pf_component_deadline(c), now = uv_now(pf_component_loop(c));
+	uint64_t left = deadline > now ? deadline - now : 0;
+
+	return deadline - (left > 2 * CANCEL_MARGIN_MS ? CANCEL_MARGIN_MS : left / 2);
+}
+
 void pf_queue_shutdown(struct pf_queue *q, uint64_t deadline_ms, pf_queue_closed_fn closed,
 		       void *arg)
 {

@@ -157,6 +157,12 @@ bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items);
 /* Reports how a send ended. See pf_queue_send_fn. */
 void pf_queue_done(struct pf_queue_item *item, const struct pf_send_result *res);
 
+/* The deadline an exporter gives pf_queue_shutdown(): a little before its
+ * component's (pf_component_deadline()), so that cancelled sends, which end
+ * asynchronously, have ended and the handles are closed when the service
+ * checks; otherwise every shutdown against an unresponsive peer overruns. */
+uint64_t pf_queue_shutdown_deadline(struct pf_component *c);
+
 /*
  * Stops accepting, keeps sending until everything is acknowledged or
  * `deadline_ms` (uv_now() time, e.g. pf_component_deadline(c)) passes; then

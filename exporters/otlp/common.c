@@ -310,19 +310,6 @@ void pf_otlpexp_encoder_destroy(struct pf_otlpexp_encoder *enc)
 	free(enc);
 }
 
-#define CANCEL_MARGIN_MS 100
-
-/* The deadline to give the queue at shutdown: a little before the
- * component's, so that cancelled calls have ended (they end
- * asynchronously) and the handles are closed when the service checks. */
-static uint64_t queue_deadline(struct pf_component *c)
-{
-	uint64_t deadline = pf_component_deadline(c), now = uv_now(pf_component_loop(c));
-	uint64_t left = deadline > now ? deadline - now : 0;
-
-	return deadline - (left > 2 * CANCEL_MARGIN_MS ? CANCEL_MARGIN_MS : left / 2);
-}
-
 int pf_otlpexp_consume(struct pf_otlpexp_base *base, struct pf_batch *b)
 {
 	if (base->stopping)
@@ -360,7 +347,7 @@ static void on_encoded(void *arg)
 {
 	struct pf_otlpexp_base *base = arg;
 
-	pf_queue_shutdown(base->queue, queue_deadline(base->c), on_queue_closed, base);
+	pf_queue_shutdown(base->queue, pf_queue_shutdown_deadline(base->c), on_queue_closed, base);
 }
 
 void pf_otlpexp_shutdown(struct pf_otlpexp_base *base, pf_done_fn done)

@@ -564,7 +564,7 @@ static void pyroscope_shutdown(void *inst, pf_done_fn done)
 		done(c);
 		return;
 	}
-	pf_queue_shutdown(e->queue, pf_component_deadline(e->c), on_queue_closed, e);
+	pf_queue_shutdown(e->queue, pf_queue_shutdown_deadline(e->c), on_queue_closed, e);
 }
 
 const struct pf_component_def pf_exporter_pyroscope = {
