@@ -14,7 +14,7 @@ packages=(
 	libgrpc-dev libgnutls28-dev libjson-c-dev
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
-	elfutils binutils nodejs chromium libxml2-utils openssl
+	elfutils binutils nodejs chromium libxml2-utils openssl strace
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace
