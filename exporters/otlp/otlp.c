@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "extensions/headers_setter/headers_setter.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
@@ -16,6 +17,9 @@
 
 struct otlp_config {
 	struct pf_otlpexp_config common;
+	struct {
+		char *authenticator; /* a headers_setter extension id */
+	} auth;
 };
 
 struct otlp_exporter;
@@ -34,13 +38,28 @@ struct otlp_exporter {
 	const struct otlp_config *cfg;
 	struct pf_grpc_client *client;
 	struct pf_grpc_metadata *md;
+	char **md_lines;		    /* the same as "key: value", for an authenticator */
+	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
 	const char *target;
 	struct otlp_send *sends;
 	bool started;
 };
 
+static const struct pf_option authenticator_options[] = {
+	{.name = "authenticator",
+	 .type = PF_OPT_STRING,
+	 .offset = 0,
+	 .doc = "A headers_setter extension (listed in service.extensions) setting metadata"},
+	PF_OPTION_END,
+};
+
 static const struct pf_option otlp_options[] = {
 	PF_OTLPEXP_OPTIONS(struct otlp_config, "gRPC server, host:port (e.g. gateway:4317)", "5s"),
+	{.name = "auth",
+	 .type = PF_OPT_SECTION,
+	 .section = authenticator_options,
+	 .offset = offsetof(struct otlp_config, auth),
+	 .doc = "Request metadata from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -138,7 +157,9 @@ static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, s
 	const struct pf_otlpexp_config *cfg = &e->cfg->common;
 	struct otlp_send *s = calloc(1, sizeof(*s));
 	const uint8_t *wire;
-	size_t wire_size;
+	size_t wire_size, n_md = cfg->headers.n, n_set = 0, skip = 0;
+	struct pf_grpc_metadata *md = e->md;
+	char **set = NULL;
 	int ret;
 
 	if (!s) {
@@ -157,8 +178,34 @@ static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, s
 		pf_queue_done(item, &fail);
 		return;
 	}
-	ret = pf_grpc_call(e->client, EXPORT_METHOD, wire, wire_size, e->md, cfg->headers.n,
+	/* An authenticator's metadata for the batch come before the request. */
+	ret = pf_headers_for_payload(e->hs, wire, wire_size, (const char *const *)e->md_lines, n_md,
+				     &set, &n_set, &skip);
+	if (ret == 0 && set && !(md = calloc(n_set + 1, sizeof(*md))))
+		ret = -ENOMEM;
+	if (ret < 0) {
+		fail.status = ret == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		fail.reason = ret == -EINVAL ? "corrupt stored headers" : "out of memory";
+		pf_headers_lines_free(set, n_set);
+		free(s);
+		pf_queue_done(item, &fail);
+		return;
+	}
+	for (size_t i = 0; set && i < n_set; i++) {
+		char *colon = strchr(set[i], ':'); /* lines are "key: value" */
+
+		*colon = '\0';
+		md[i].key = set[i];
+		md[i].value = colon + 2;
+	}
+	if (set)
+		n_md = n_set;
+	ret = pf_grpc_call(e->client, EXPORT_METHOD, wire + skip, wire_size - skip, md, n_md,
 			   (uint64_t)(cfg->timeout / 1000000), on_reply, s, &s->call);
+	if (set) {
+		free(md); /* the call copied them */
+		pf_headers_lines_free(set, n_set);
+	}
 	if (ret < 0) {
 		fail.reason = strerror(-ret);
 		free(s);
@@ -187,6 +234,7 @@ static void otlp_destroy(void *exporter)
 		return;
 	pf_otlpexp_encoder_destroy(e->base.enc);
 	pf_queue_destroy(e->base.queue);
+	pf_headers_lines_free(e->md_lines, e->cfg->common.headers.n);
 	free(e->md);
 	free(e);
 }
@@ -219,11 +267,17 @@ static void *otlp_create(struct pf_component *c, const void *config)
 	e->cfg = cfg;
 	e->target = grpc_target(cfg->common.endpoint);
 	e->md = calloc(cfg->common.headers.n + 1, sizeof(*e->md));
-	if (!e->md)
+	e->md_lines = calloc(cfg->common.headers.n + 1, sizeof(*e->md_lines));
+	if (!e->md || !e->md_lines)
 		goto out_destroy;
 	for (size_t i = 0; i < cfg->common.headers.n; i++) {
 		e->md[i].key = cfg->common.headers.keys[i];
 		e->md[i].value = cfg->common.headers.values[i];
+		if (asprintf(&e->md_lines[i], "%s: %s", e->md[i].key,
+			     e->md[i].value ? e->md[i].value : "") < 0) {
+			e->md_lines[i] = NULL;
+			goto out_destroy;
+		}
 	}
 	ops.arg = e;
 	e->base.queue = pf_queue_create(c, &cfg->common.queue, &cfg->common.retry, &ops);
@@ -258,6 +312,9 @@ static int otlp_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "%s", err.msg);
 		return -EINVAL;
 	}
+	if (e->cfg->auth.authenticator &&
+	    !(e->hs = pf_headers_setter_find(e->base.c, e->cfg->auth.authenticator)))
+		return -EINVAL;
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)
 		return ret;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "exporters/otlp/common.h"
+#include "extensions/headers_setter/headers_setter.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
@@ -20,6 +21,9 @@
 struct otlphttp_config {
 	struct pf_otlpexp_config common;
 	char *profiles_endpoint;
+	struct {
+		char *authenticator; /* a headers_setter extension id */
+	} auth;
 };
 
 struct otlphttp_exporter;
@@ -40,7 +44,16 @@ struct otlphttp_exporter {
 	char *url;
 	char **lines; /* request header lines: user headers, then ours */
 	size_t n_lines;
+	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
 	struct otlphttp_send *sends;
+};
+
+static const struct pf_option authenticator_options[] = {
+	{.name = "authenticator",
+	 .type = PF_OPT_STRING,
+	 .offset = 0,
+	 .doc = "A headers_setter extension (listed in service.extensions) setting headers"},
+	PF_OPTION_END,
 };
 
 static const struct pf_option otlphttp_options[] = {
@@ -50,6 +63,11 @@ static const struct pf_option otlphttp_options[] = {
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct otlphttp_config, profiles_endpoint),
 	 .doc = "Full URL for profiles, instead of {endpoint}/v1development/profiles."},
+	{.name = "auth",
+	 .type = PF_OPT_SECTION,
+	 .section = authenticator_options,
+	 .offset = offsetof(struct otlphttp_config, auth),
+	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -190,6 +208,9 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 		.tls = &cfg->tls,
 	};
 	const uint8_t *wire;
+	size_t n_user = e->n_lines - 2, n_set = 0, skip = 0;
+	char **set = NULL;
+	const char **lines = NULL;
 	int ret;
 
 	if (!s) {
@@ -200,11 +221,33 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 	s->e = e;
 	s->item = item;
 	pf_otlpexp_payload(data, size, &s->hdr, &wire, &req.body_size);
-	req.body = wire;
+	/* An authenticator's headers for the batch come before the request. */
+	ret = pf_headers_for_payload(e->hs, wire, req.body_size, (const char *const *)e->lines,
+				     n_user, &set, &n_set, &skip);
+	if (ret == 0 && set && !(lines = calloc(n_set + 2, sizeof(*lines))))
+		ret = -ENOMEM;
+	if (ret < 0) {
+		fail.status = ret == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		fail.reason = ret == -EINVAL ? "corrupt stored headers" : "out of memory";
+		pf_headers_lines_free(set, n_set);
+		free(s);
+		pf_queue_done(item, &fail);
+		return;
+	}
+	req.body = wire + skip;
+	req.body_size -= skip;
 	req.headers = (const char *const *)e->lines;
 	/* the last line is Content-Encoding, only for compressed bodies */
 	req.n_headers = e->n_lines - ((s->hdr.flags & PF_OTLPEXP_GZIPPED) ? 0 : 1);
+	if (set) {
+		memcpy(lines, set, n_set * sizeof(*lines));
+		memcpy(lines + n_set, e->lines + n_user, 2 * sizeof(*lines));
+		req.headers = lines;
+		req.n_headers = n_set + ((s->hdr.flags & PF_OTLPEXP_GZIPPED) ? 2 : 1);
+	}
 	ret = pf_http_send(e->client, &req, on_response, s, &s->call);
+	free(lines); /* the request copied them */
+	pf_headers_lines_free(set, n_set);
 	if (ret < 0) {
 		fail.reason = strerror(-ret);
 		free(s);
@@ -346,6 +389,9 @@ static int otlphttp_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create an HTTP client");
 		return -ENOMEM;
 	}
+	if (e->cfg->auth.authenticator &&
+	    !(e->hs = pf_headers_setter_find(e->base.c, e->cfg->auth.authenticator)))
+		return -EINVAL;
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)
 		return ret;

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "extensions/headers_setter/headers_setter.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
 #include "pyroscope.h"
@@ -28,6 +29,15 @@ static const struct pf_option auth_options[] = {
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_pyroscope_auth, password),
 	 .doc = "Basic auth password"},
+	PF_OPTION_END,
+};
+
+static const struct pf_option authenticator_options[] = {
+	{.name = "authenticator",
+	 .type = PF_OPT_STRING,
+	 .offset = 0,
+	 .doc = "A headers_setter extension (listed in service.extensions) setting headers per "
+		"batch"},
 	PF_OPTION_END,
 };
 
@@ -90,6 +100,11 @@ static const struct pf_option pyroscope_options[] = {
 	 .section = pf_retry_options,
 	 .offset = offsetof(struct pf_pyroscope_config, retry_on_failure),
 	 .doc = "Retries of 429, 5xx and connection failures"},
+	{.name = "auth",
+	 .type = PF_OPT_SECTION,
+	 .section = authenticator_options,
+	 .offset = offsetof(struct pf_pyroscope_config, auth),
+	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -113,6 +128,7 @@ struct pyroscope {
 	char *url;
 	char *headers[MAX_HEADERS]; /* "Name: value", owned */
 	size_t n_headers;
+	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
 	bool started;
 	bool stopping;
 	pf_done_fn done;
@@ -334,7 +350,7 @@ static void fail_now(struct pf_queue_item *item, enum pf_send_status status, con
 static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *data, size_t size)
 {
 	struct pyroscope *e = arg;
-	const char *headers[MAX_HEADERS + 1];
+	const char *headers[MAX_HEADERS + PF_HEADERS_MAX_EDITS + 1];
 	struct pf_http_request req = {
 		.method = "POST",
 		.headers = headers,
@@ -343,14 +359,28 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	};
 	struct pf_pyroscope_ingest v;
 	char ctype[96], boundary[40], *url = NULL;
+	char **lines = NULL;
+	size_t n_lines = 0, skip = 0;
 	struct send *s;
 	int err;
 
-	for (size_t i = 0; i < e->n_headers; i++)
-		headers[i] = e->headers[i];
-	req.n_headers = e->n_headers;
+	/* Headers an authenticator resolved for this request's batch come
+	 * first in the payload. */
+	err = pf_headers_for_payload(e->hs, data, size, (const char *const *)e->headers,
+				     e->n_headers, &lines, &n_lines, &skip);
+	if (err < 0) {
+		fail_now(item, err == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY,
+			 "cannot read the request's headers");
+		return;
+	}
+	data = (const uint8_t *)data + skip;
+	size -= skip;
+	for (size_t i = 0; i < (lines ? n_lines : e->n_headers); i++)
+		headers[i] = lines ? lines[i] : e->headers[i];
+	req.n_headers = lines ? n_lines : e->n_headers;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
+		pf_headers_lines_free(lines, n_lines);
 		fail_now(item, PF_SEND_RETRY, "out of memory");
 		return;
 	}
@@ -358,6 +388,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	s->item = item;
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
 		if (pf_pyroscope_ingest_parse(data, size, &v) != 0) {
+			pf_headers_lines_free(lines, n_lines);
 			free(s);
 			fail_now(item, PF_SEND_PERMANENT,
 				 "stored request is not an ingest request");
@@ -381,6 +412,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	if (err == 0)
 		err = pf_http_send(e->http, &req, on_response, s, &s->call);
 	free(url);
+	pf_headers_lines_free(lines, n_lines); /* the request copied them */
 	if (err) {
 		free(s->body);
 		free(s);
@@ -457,6 +489,9 @@ static int pyroscope_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create the HTTP client");
 		return -ENOMEM;
 	}
+	if (e->cfg->auth.authenticator &&
+	    !(e->hs = pf_headers_setter_find(e->c, e->cfg->auth.authenticator)))
+		return -EINVAL;
 	err = pf_queue_start(e->queue, loop);
 	if (err) {
 		pf_log(lg(e), PF_LOG_ERROR, "cannot start the sending queue: %s", strerror(-err));
@@ -471,18 +506,47 @@ static int pyroscope_start(void *inst)
 /* One batch's /ingest requests being queued. */
 struct ingest_ctx {
 	struct pyroscope *e;
+	const struct pf_batch *batch;
 	size_t queued;
 };
 
+/* Puts the authenticator's headers for batch b in front of *payload (taken
+ * and replaced). Returns 0 or -ENOMEM (*payload then freed). */
+static int wrap(struct pyroscope *e, const struct pf_batch *b, uint8_t **payload, size_t *size)
+{
+	uint8_t *out;
+	size_t out_size;
+	int rc;
+
+	if (!e->hs)
+		return 0;
+	rc = pf_headers_setter_wrap(e->hs, b, *payload, *size, &out, &out_size);
+	free(*payload);
+	*payload = rc < 0 ? NULL : out;
+	*size = rc < 0 ? 0 : out_size;
+	return rc;
+}
+
+/* The encoder frees `payload` when this returns nonzero. */
 static int enqueue_ingest(void *arg, uint8_t *payload, size_t size, uint64_t items)
 {
 	struct ingest_ctx *x = arg;
-	int rc = pf_queue_enqueue(x->e->queue, payload, size, items);
+	uint8_t *wrapped = NULL;
+	size_t wrapped_size = 0;
+	int rc;
 
+	if (x->e->hs &&
+	    pf_headers_setter_wrap(x->e->hs, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
+		return -ENOMEM;
+	rc = pf_queue_enqueue(x->e->queue, wrapped ? wrapped : payload,
+			      wrapped ? wrapped_size : size, items);
 	if (rc == PF_OK) {
+		if (wrapped)
+			free(payload); /* the queue took the wrapped copy */
 		x->queued++;
 		return 0;
 	}
+	free(wrapped);
 	if (rc != PF_BUSY)
 		return rc;
 	if (x->queued == 0)
@@ -505,7 +569,7 @@ static int pyroscope_consume(void *inst, struct pf_batch *batch)
 	if (e->stopping)
 		return -ESHUTDOWN;
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
-		struct ingest_ctx x = {.e = e};
+		struct ingest_ctx x = {.e = e, .batch = batch};
 
 		/* Each pprof group is one request. */
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -520,6 +584,8 @@ static int pyroscope_consume(void *inst, struct pf_batch *batch)
 		if (!pf_queue_has_room(e->queue, 1, pf_batch_sample_count(batch)))
 			return PF_BUSY;
 		rc = pf_pyroscope_encode_push(batch, e->cfg, &payload, &size, &items);
+		if (rc == 0 && payload)
+			rc = wrap(e, batch, &payload, &size);
 		if (rc == 0 && payload) {
 			rc = pf_queue_enqueue(e->queue, payload, size, items);
 			if (rc != PF_OK)

@@ -37,6 +37,9 @@ struct pf_pyroscope_config {
 	struct pf_tls_config tls;
 	struct pf_queue_config sending_queue;
 	struct pf_retry_config retry_on_failure;
+	struct {
+		char *authenticator; /* a headers_setter extension id */
+	} auth;
 };
 
 /* One series label; both strings are owned by the list. */

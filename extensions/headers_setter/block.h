@@ -3,6 +3,8 @@
 #ifndef PF_EXTENSIONS_HEADERS_SETTER_BLOCK_H
 #define PF_EXTENSIONS_HEADERS_SETTER_BLOCK_H
 
+#include "headers_setter.h"
+
 /*
  * magic (4) | total length u32 LE | count u16 LE | count edits:
  *   action u8 | name length u16 LE | name | value length u32 LE | value
@@ -13,7 +15,7 @@
 #define PF_HS_MAGIC	"\xffPFH"
 #define PF_HS_MAGIC_LEN 4
 #define PF_HS_FIXED_LEN 10 /* magic, length, count */
-#define PF_HS_MAX_EDITS 64
+#define PF_HS_MAX_EDITS PF_HEADERS_MAX_EDITS
 #define PF_HS_MAX_NAME	256
 #define PF_HS_MAX_VALUE 8192
 

@@ -74,6 +74,32 @@ static bool line_is(const char *line, const struct edit *e)
 	return strncasecmp(line, e->name, e->name_len) == 0 && line[e->name_len] == ':';
 }
 
+int pf_headers_for_payload(const struct pf_headers_setter *hs, const void *data, size_t size,
+			   const char *const *lines, size_t n, char ***out, size_t *n_out,
+			   size_t *skip)
+{
+	ssize_t block = pf_headers_block_len(data, size);
+	uint8_t *fixed;
+	size_t fixed_size;
+	int rc;
+
+	*out = NULL;
+	*n_out = 0;
+	*skip = block > 0 ? (size_t)block : 0;
+	if (block < 0)
+		return -EINVAL;
+	if (block > 0)
+		return pf_headers_apply(data, (size_t)block, lines, n, out, n_out);
+	if (!hs)
+		return 0;
+	rc = pf_headers_setter_wrap(hs, NULL, NULL, 0, &fixed, &fixed_size);
+	if (rc < 0)
+		return rc;
+	rc = pf_headers_apply(fixed, fixed_size, lines, n, out, n_out);
+	free(fixed);
+	return rc;
+}
+
 void pf_headers_lines_free(char **lines, size_t n)
 {
 	for (size_t i = 0; lines && i < n; i++)

@@ -174,10 +174,19 @@ static const char *value_for(const struct header_config *h, const struct pf_batc
 		return "";
 	if (h->value)
 		return h->value;
-	v = pf_metadata_get(pf_batch_metadata(b), h->from_context, &n);
+	v = pf_metadata_get(b ? pf_batch_metadata(b) : NULL, h->from_context, &n);
 	if (n > 0 && v[0][0] && !bad_text(v[0]) && strlen(v[0]) <= PF_HS_MAX_VALUE)
 		return v[0];
 	return h->default_value;
+}
+
+int pf_headers_setter_prefix(void *arg, const struct pf_batch *b, uint8_t **bytes, size_t *size)
+{
+	const struct pf_headers_setter *hs = *(const struct pf_headers_setter **)arg;
+
+	*bytes = NULL;
+	*size = 0;
+	return hs ? pf_headers_setter_wrap(hs, b, NULL, 0, bytes, size) : 0;
 }
 
 int pf_headers_setter_wrap(const struct pf_headers_setter *hs, const struct pf_batch *b,
