@@ -73,6 +73,55 @@ struct pf_batch *pf_batch_new(void)
 	return b;
 }
 
+static int table_reserve(struct pf_batch_table *t, size_t more, size_t elem)
+{
+	if (more > PF_BATCH_MAX_ENTRIES - t->n)
+		return -ENOMEM;
+	if (t->n + more > t->cap) {
+		void *p = pf_batch_grow(t->items, &t->cap, t->n + more, elem);
+
+		if (!p)
+			return -ENOMEM;
+		t->items = p;
+	}
+	return pf_intern_reserve(&t->index, more);
+}
+
+static int lists_reserve(struct pf_batch_lists *l, size_t more, size_t items)
+{
+	if (more > PF_BATCH_MAX_ENTRIES - l->n || items > PF_BATCH_MAX_POOL - l->items_len)
+		return -ENOMEM;
+	if (PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 1 + more) < 0 ||
+	    PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + items) < 0)
+		return -ENOMEM;
+	return pf_intern_reserve(&l->index, more);
+}
+
+int pf_batch_reserve(struct pf_batch *b, const struct pf_batch_sizes *more)
+{
+	struct pf_batch_strings *t = &b->strings;
+
+	assert(!pf_batch_is_shared(b));
+	if (more->strings > PF_BATCH_MAX_ENTRIES - t->n ||
+	    more->string_bytes > PF_BATCH_MAX_POOL - t->chars_len ||
+	    more->lines > PF_BATCH_MAX_POOL - b->n_lines ||
+	    more->values > PF_BATCH_MAX_POOL - b->n_values ||
+	    more->timestamps > PF_BATCH_MAX_POOL - b->n_timestamps)
+		return -ENOMEM;
+	if (PF_BATCH_RESERVE(t->chars, t->chars_cap, t->chars_len + more->string_bytes) < 0 ||
+	    PF_BATCH_RESERVE(t->off, t->off_cap, t->n + 1 + more->strings) < 0 ||
+	    pf_intern_reserve(&t->index, more->strings) < 0 ||
+	    table_reserve(&b->functions, more->functions, sizeof(struct pf_function)) < 0 ||
+	    table_reserve(&b->locations, more->locations, sizeof(struct pf_location)) < 0 ||
+	    PF_BATCH_RESERVE(b->lines, b->cap_lines, b->n_lines + more->lines) < 0 ||
+	    lists_reserve(&b->stacks, more->stacks, more->stack_items) < 0 ||
+	    PF_BATCH_RESERVE(b->values, b->cap_values, b->n_values + more->values) < 0 ||
+	    PF_BATCH_RESERVE(b->timestamps, b->cap_timestamps, b->n_timestamps + more->timestamps) <
+		    0)
+		return -ENOMEM;
+	return 0;
+}
+
 struct pf_batch *pf_batch_ref(struct pf_batch *b)
 {
 	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);

@@ -167,6 +167,22 @@ struct pf_batch *pf_batch_copy(const struct pf_batch *b);
 /* Bytes held by the batch's tables and pools (for sizers and limits). */
 size_t pf_batch_memory_size(const struct pf_batch *b);
 
+/* How much a builder is about to add, for pf_batch_reserve(). */
+struct pf_batch_sizes {
+	size_t strings, string_bytes; /* string_bytes: their lengths summed */
+	size_t functions;
+	size_t locations, lines;
+	size_t stacks, stack_items; /* stack_items: their locations summed */
+	size_t values, timestamps;  /* in samples, summed */
+};
+
+/* Makes room for `more` new entries in one step, so that a decoder that
+ * knows its sizes grows each table and index once instead of doubling its
+ * way there. A hint only: entries that turn out to exist already use no
+ * room, and adding beyond it still works. Returns 0 or -ENOMEM (the batch
+ * is unchanged in content either way). b must not be shared. */
+int pf_batch_reserve(struct pf_batch *b, const struct pf_batch_sizes *more);
+
 /* ---- interning (the builder API); each returns the index or PF_INDEX_ERROR ---- */
 
 uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len);

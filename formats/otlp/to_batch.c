@@ -187,6 +187,25 @@ static void free_maps(struct conv *c)
 	free(c->tmp);
 }
 
+/* Grows the batch once for the whole dictionary (new entries at most). */
+static int reserve(struct conv *c)
+{
+	const struct pf_otlp_dict *h = c->h;
+	struct pf_batch_sizes more = {
+		.strings = h->n_str,
+		.functions = h->n_fn,
+		.locations = h->n_loc,
+		.lines = h->n_lines,
+		.stacks = h->n_stack,
+		.stack_items = h->n_idx, /* location attributes too: a bound */
+		.values = c->sp ? c->sp->n : 0,
+	};
+
+	for (size_t i = 0; i < h->n_str; i++)
+		more.string_bytes += h->str[i].len + 1;
+	return pf_batch_reserve(c->b, &more);
+}
+
 static int intern_dictionary(struct conv *c)
 {
 	const PF_OTLP_PB(ProfilesDictionary) *d = c->d;
@@ -385,6 +404,8 @@ int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf
 		return 0;
 	n = 0;
 	rc = alloc_maps(&c);
+	if (rc == 0)
+		rc = reserve(&c);
 	if (rc == 0)
 		rc = intern_dictionary(&c);
 	for (size_t r = 0; rc >= 0 && r < req->n_resource_profiles; r++) {

@@ -997,11 +997,50 @@ static void test_million_samples(void **state)
 	pf_batch_unref(b);
 }
 
+/* pf_batch_reserve() is a hint: interning after it finds what exists, adds
+ * what does not, and a size that cannot be held is refused with the batch
+ * untouched. */
+static void test_reserve(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_batch_sizes more = {.strings = 100,
+				      .string_bytes = 1000,
+				      .functions = 50,
+				      .locations = 50,
+				      .lines = 50,
+				      .stacks = 10,
+				      .stack_items = 100,
+				      .values = 10};
+	uint32_t s1 = pf_batch_cstring(b, "before");
+
+	assert_int_equal(pf_batch_reserve(b, &more), 0);
+	assert_int_equal(pf_batch_cstring(b, "before"), s1);
+	for (int i = 0; i < 300; i++) { /* past the hint */
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", i);
+		struct pf_function f = {.name = pf_batch_cstring(b, name)};
+		uint32_t fi = pf_batch_function(b, &f);
+		struct pf_line l = {.function = fi, .line = i};
+		struct pf_location loc = {.address = (uint64_t)i};
+		uint32_t li = pf_batch_location(b, &loc, &l, 1);
+		assert_int_equal(pf_batch_location(b, &loc, &l, 1), li);
+		assert_int_equal(pf_batch_function(b, &f), fi);
+	}
+	assert_int_equal(pf_batch_n_functions(b), 301);
+	assert_int_equal(pf_batch_n_locations(b), 301);
+	struct pf_batch_sizes huge = {.strings = SIZE_MAX / 2};
+	assert_int_equal(pf_batch_reserve(b, &huge), -ENOMEM);
+	assert_string_equal(pf_batch_str(b, s1), "before");
+	assert_int_equal(pf_batch_n_strings(b), 302);
+	pf_batch_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zero_entries),
 		cmocka_unit_test(test_intern_strings),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_intern_attributes),
 		cmocka_unit_test(test_intern_code),
 		cmocka_unit_test(test_intern_context),
