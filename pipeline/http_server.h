@@ -110,8 +110,9 @@ const char *pf_http_request_query(const struct pf_http_request *req, const char 
 /* Answers a deferred request (see pf_http_response.deferred) with `resp`,
  * whose body the server then owns, and resumes its connection. Loop thread,
  * outside handlers; also while the server is closing, which waits for every
- * deferred request. Closing may then end inside this call: the server is
- * freed and the close callback has run when it returns. */
+ * deferred request. `call` is gone after it, and the last reply may let a
+ * close finish: the server frees itself and calls the close callback from
+ * the loop soon after (whoever's state that callback frees is then gone). */
 void pf_http_server_reply(void *call, struct pf_http_response *resp);
 
 /* Stops serving, closes every connection and handle, frees the server and
