@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # it.tenants: a multi-tenant gateway. An agent (two pprof receivers, each with its own otlp
-# exporter sending the header X-Scope-OrgID: tenant-a or tenant-b) feeds a gateway whose otlp
+# exporter whose headers_setter sets X-Scope-OrgID: tenant-a or tenant-b) feeds a gateway whose otlp
 # receiver has include_metadata, whose aggregate processor keeps metadata_keys
 # [x-scope-orgid] apart, and whose exporter sets X-Scope-OrgID from the batch's client metadata
 # with the headers_setter extension. A Python backend (tenant_sink.py) records every request's
@@ -119,7 +119,14 @@ service:
       exporters: [$EXPORTER, otlphttp/fixed]
 YAML
 
+# The agent's otlp exporters get their tenant from headers_setter too (fixed values, upserted
+# over a placeholder header): the gRPC side of the authenticator.
 cat >agent.yaml <<YAML
+extensions:
+  headers_setter/a:
+    headers: [{key: X-Scope-OrgID, value: tenant-a}]
+  headers_setter/b:
+    headers: [{key: x-scope-orgid, value: tenant-b, action: update}]
 receivers:
   pprof/a:
     paths: ["$T/in-a/*.pb.gz"]
@@ -133,12 +140,15 @@ exporters:
   otlp/a:
     endpoint: 127.0.0.1:$GRPC_PORT
     tls: {insecure: true}
-    headers: {X-Scope-OrgID: tenant-a}
+    headers: {X-Scope-OrgID: placeholder}
+    auth: {authenticator: headers_setter/a}
   otlp/b:
     endpoint: 127.0.0.1:$GRPC_PORT
     tls: {insecure: true}
-    headers: {X-Scope-OrgID: tenant-b}
+    headers: {X-Scope-OrgID: placeholder}
+    auth: {authenticator: headers_setter/b}
 service:
+  extensions: [headers_setter/a, headers_setter/b]
   telemetry:
     metrics: {address: "127.0.0.1:$AG_METRICS"}
   pipelines:
