@@ -17,9 +17,7 @@
 
 struct otlp_config {
 	struct pf_otlpexp_config common;
-	struct {
-		char *authenticator; /* a headers_setter extension id */
-	} auth;
+	struct pf_headers_setter_auth auth;
 };
 
 struct otlp_exporter;
@@ -45,19 +43,11 @@ struct otlp_exporter {
 	bool started;
 };
 
-static const struct pf_option authenticator_options[] = {
-	{.name = "authenticator",
-	 .type = PF_OPT_STRING,
-	 .offset = 0,
-	 .doc = "A headers_setter extension (listed in service.extensions) setting metadata"},
-	PF_OPTION_END,
-};
-
 static const struct pf_option otlp_options[] = {
 	PF_OTLPEXP_OPTIONS(struct otlp_config, "gRPC server, host:port (e.g. gateway:4317)", "5s"),
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = authenticator_options,
+	 .section = pf_headers_setter_auth_options,
 	 .offset = offsetof(struct otlp_config, auth),
 	 .doc = "Request metadata from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,

@@ -21,9 +21,7 @@
 struct otlphttp_config {
 	struct pf_otlpexp_config common;
 	char *profiles_endpoint;
-	struct {
-		char *authenticator; /* a headers_setter extension id */
-	} auth;
+	struct pf_headers_setter_auth auth;
 };
 
 struct otlphttp_exporter;
@@ -48,14 +46,6 @@ struct otlphttp_exporter {
 	struct otlphttp_send *sends;
 };
 
-static const struct pf_option authenticator_options[] = {
-	{.name = "authenticator",
-	 .type = PF_OPT_STRING,
-	 .offset = 0,
-	 .doc = "A headers_setter extension (listed in service.extensions) setting headers"},
-	PF_OPTION_END,
-};
-
 static const struct pf_option otlphttp_options[] = {
 	PF_OTLPEXP_OPTIONS(struct otlphttp_config,
 			   "Base URL; requests go to {endpoint}/v1development/profiles", "30s"),
@@ -65,7 +55,7 @@ static const struct pf_option otlphttp_options[] = {
 	 .doc = "Full URL for profiles, instead of {endpoint}/v1development/profiles."},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = authenticator_options,
+	 .section = pf_headers_setter_auth_options,
 	 .offset = offsetof(struct otlphttp_config, auth),
 	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,

@@ -32,15 +32,6 @@ static const struct pf_option auth_options[] = {
 	PF_OPTION_END,
 };
 
-static const struct pf_option authenticator_options[] = {
-	{.name = "authenticator",
-	 .type = PF_OPT_STRING,
-	 .offset = 0,
-	 .doc = "A headers_setter extension (listed in service.extensions) setting headers per "
-		"batch"},
-	PF_OPTION_END,
-};
-
 static const struct pf_option pyroscope_options[] = {
 	{.name = "endpoint",
 	 .type = PF_OPT_STRING,
@@ -102,7 +93,7 @@ static const struct pf_option pyroscope_options[] = {
 	 .doc = "Retries of 429, 5xx and connection failures"},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = authenticator_options,
+	 .section = pf_headers_setter_auth_options,
 	 .offset = offsetof(struct pf_pyroscope_config, auth),
 	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
 	PF_OPTION_END,

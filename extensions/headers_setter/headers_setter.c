@@ -56,6 +56,15 @@ static const struct pf_option header_options[] = {
 	PF_OPTION_END,
 };
 
+const struct pf_option pf_headers_setter_auth_options[] = {
+	{.name = "authenticator",
+	 .type = PF_OPT_STRING,
+	 .offset = offsetof(struct pf_headers_setter_auth, authenticator),
+	 .doc = "A headers_setter extension (listed in service.extensions) setting the request "
+		"headers, per batch with from_context"},
+	PF_OPTION_END,
+};
+
 static const struct pf_option hs_options[] = {
 	{.name = "headers",
 	 .type = PF_OPT_LIST,

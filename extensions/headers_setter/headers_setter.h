@@ -30,6 +30,16 @@ extern const struct pf_component_def pf_extension_headers_setter;
 
 struct pf_headers_setter;
 
+/* An exporter's `auth` section, spelt as the Collector's HTTP and gRPC
+ * client settings: `auth: {authenticator: headers_setter[/name]}`. The
+ * exporter embeds the rows as a PF_OPT_SECTION at the offset of a struct
+ * pf_headers_setter_auth field and looks the extension up in start. */
+struct pf_headers_setter_auth {
+	char *authenticator;
+};
+
+extern const struct pf_option pf_headers_setter_auth_options[];
+
 /* The running headers_setter extension `id` for exporter c, or NULL after
  * logging why (not listed in service.extensions, or another type). */
 const struct pf_headers_setter *pf_headers_setter_find(struct pf_component *c, const char *id);

@@ -119,8 +119,8 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 			free(j);
 		}
 	}
-	pf_otlp_rx_export_md(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false,
-			     pf_otlp_rx_grpc_metadata(r, req), &res);
+	pf_otlp_rx_export(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false,
+			  pf_otlp_rx_grpc_metadata(r, req), &res);
 	respond(resp, &res);
 }
 

@@ -217,8 +217,8 @@ void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const s
 		pf_batch_unref(b);
 }
 
-void pf_otlp_rx_export_md(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-			  bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res)
+void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res)
 {
 	struct pf_error err = {0};
 	struct pf_batch *b = NULL;
@@ -233,12 +233,6 @@ void pf_otlp_rx_export_md(struct pf_otlp_rx *r, const void *body, size_t size, s
 	n = pf_otlp_rx_decode(body, size, max_size, json, &b, &err);
 	pf_otlp_rx_attach(b, md);
 	pf_otlp_rx_deliver(r, b, n, &err, max_size, res);
-}
-
-void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_otlp_rx_result *res)
-{
-	pf_otlp_rx_export_md(r, body, size, max_size, json, NULL, res);
 }
 
 static void *otlp_create(struct pf_component *c, const void *config)

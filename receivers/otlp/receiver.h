@@ -64,11 +64,14 @@ struct pf_otlp_rx_result {
 	char message[400];
 };
 
+struct pf_metadata;
+
 /* Decodes one ExportProfilesServiceRequest (protobuf, or JSON with `json`;
  * already decompressed) of at most max_size bytes, validated whole, and
- * emits it downstream. Fills `res`; counts bad input. Loop thread. */
+ * emits it downstream with client metadata `md` (taken; NULL for none).
+ * Fills `res`; counts bad input. Loop thread. */
 void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_otlp_rx_result *res);
+		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res);
 
 /* The two halves of pf_otlp_rx_export(). Decoding touches no component
  * and may run on the thread pool: it returns the number of profiles and
@@ -80,16 +83,10 @@ int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
 void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
 			size_t max_size, struct pf_otlp_rx_result *res);
 
-/* pf_otlp_rx_export() for a request with client metadata `md` (taken;
- * NULL for none), which the batch carries downstream. */
-void pf_otlp_rx_export_md(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-			  bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res);
-
 /* ---- metadata.c: include_metadata ---- */
 
 struct pf_grpc_request;
 struct pf_http_request;
-struct pf_metadata;
 
 /* The request's gRPC metadata or HTTP headers as client metadata (keys
  * lower case, every value) when the protocol sets include_metadata; NULL
