@@ -19,6 +19,8 @@ struct pf_batch;
  * Profiles produced (one resource, two profiles per kind that occurs):
  *   cpu    jdk.ExecutionSample          samples/count, cpu/nanoseconds (count x period)
  *   wall   jdk.NativeMethodSample       samples/count, wall/nanoseconds (count x period)
+ *          profiler.WallClockSample     (async-profiler: one event stands for `samples`
+ *                                       samples; the period is its wall interval)
  *   alloc  jdk.ObjectAllocationSample (weight), jdk.ObjectAllocationInNewTLAB and
  *          jdk.ObjectAllocationOutsideTLAB (allocationSize)
  *                                       alloc_objects/count, alloc_space/bytes
@@ -26,6 +28,8 @@ struct pf_batch;
  *                                       contentions/count, lock/nanoseconds
  *   gc     jdk.GarbageCollection        gc/count, gc_pause/nanoseconds (sumOfPauses);
  *                                       the stack is one frame named for the collector
+ *   malloc profiler.Malloc              malloc/count, malloc/bytes (size): async-profiler's
+ *                                       nativemem mode; profiler.Free is skipped
  * Frames are "package.Class.method" with the JFR line number; every location has
  * profile.frame.type = jvm and jvm.frame.type = interpreted, jit, inlined or native.
  * Allocation and lock stacks get a leaf frame named for the allocated or
@@ -44,6 +48,7 @@ enum pf_jfr_kind {
 	PF_JFR_ALLOC,
 	PF_JFR_LOCK,
 	PF_JFR_GC,
+	PF_JFR_MALLOC,
 	PF_JFR_N_KINDS,
 };
 

@@ -13,6 +13,10 @@
 #define STR_MAX	       4096
 #define NS_PER_MS      1000000LL
 #define DEFAULT_PERIOD (20 * NS_PER_MS) /* JFR's default sampling period */
+/* async-profiler's wall-clock interval when it records 0: 5 x its 10 ms
+ * default interval (WallClock::start in its src/wallClock.cpp; the --wall
+ * and -i options in its docs/ProfilerOptions.md). */
+#define AP_DEFAULT_WALL_PERIOD (50 * NS_PER_MS)
 
 /* ---- a u64 -> u32 memo (open addressing; values stored +1, 0 = empty) ---- */
 
@@ -43,6 +47,10 @@ struct pf_jfr_decoder {
 	size_t n_aggs, cap_aggs;
 	struct jfr_memo agg_index; /* hash of (kind, stack, attrs) -> aggs index */
 	int64_t period[PF_JFR_N_KINDS];
+	/* async-profiler's "wall" and "interval" settings, ns (-1: not seen),
+	 * and whether profiler.WallClockSample events were read. */
+	int64_t ap_wall, ap_interval;
+	bool wall_clock_events;
 	uint64_t t_start, t_end;
 	int64_t pid;
 	char jvm_name[256], jvm_version[256], main_class[256];

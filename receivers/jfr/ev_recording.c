@@ -28,25 +28,45 @@ static int64_t parse_period(const char *s)
 	return 0;
 }
 
+/* async-profiler's "10000000": a plain count of ns; -1 when not one. */
+static int64_t parse_ns(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	return end != s && *end == '\0' && v >= 0 ? (int64_t)v : -1;
+}
+
+/*
+ * The JDK names an event type's sampling period "period" ("20 ms") in a
+ * jdk.ActiveSetting whose id is that type's. async-profiler records its
+ * intervals as plain ns under the id of jdk.ExecutionSample, whatever the
+ * mode: "interval" for its main event (wall clock in -e wall) and "wall" for
+ * wall clock beside another event (--wall); finish picks the one that applies.
+ */
 void jfr_on_setting(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v)
 {
-	char *val = x->d->str2;
+	char *name = x->d->str, *val = x->d->str2;
+	const struct ev_type *of = NULL;
 
 	if (t->f[F_ID] < 0 || t->f[F_NAME] < 0 || t->f[F_VALUE] < 0)
 		return;
-	if (jfr_string_at(x, v[t->f[F_NAME]].off, x->d->str) < 0 ||
-	    strcmp(x->d->str, "period") != 0)
+	for (size_t i = 0; i < x->n_ev && !of; i++)
+		if (x->ev[i].id == v[t->f[F_ID]].u)
+			of = &x->ev[i];
+	if (!of || jfr_string_at(x, v[t->f[F_NAME]].off, name) < 0 ||
+	    jfr_string_at(x, v[t->f[F_VALUE]].off, val) < 0)
 		return;
-	if (jfr_string_at(x, v[t->f[F_VALUE]].off, val) < 0)
-		return;
-	for (size_t i = 0; i < x->n_ev; i++) {
+	if (strcmp(name, "period") == 0) {
 		int64_t ns = parse_period(val);
-		if (x->ev[i].id != v[t->f[F_ID]].u || !ns)
-			continue;
-		if (x->ev[i].h == H_EXECUTION)
+		if (ns && of->h == H_EXECUTION)
 			x->d->period[PF_JFR_CPU] = ns;
-		else if (x->ev[i].h == H_NATIVE)
+		else if (ns && of->h == H_NATIVE)
 			x->d->period[PF_JFR_WALL] = ns;
+	} else if (of->h == H_EXECUTION && strcmp(name, "wall") == 0) {
+		x->d->ap_wall = parse_ns(val);
+	} else if (of->h == H_EXECUTION && strcmp(name, "interval") == 0) {
+		x->d->ap_interval = parse_ns(val);
 	}
 }
 

@@ -18,6 +18,8 @@ static const char *const handler_events[H_COUNT][2] = {
 	[H_GC] = {"jdk.GarbageCollection", NULL},
 	[H_SETTING] = {"jdk.ActiveSetting", NULL},
 	[H_JVM_INFO] = {"jdk.JVMInformation", NULL},
+	[H_WALL_CLOCK] = {"profiler.WallClockSample", NULL},
+	[H_MALLOC] = {"profiler.Malloc", NULL},
 };
 
 static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd *r)
@@ -46,6 +48,8 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 	case H_MONITOR:
 	case H_PARK: jfr_on_alloc_lock(x, t, v, stack); break;
 	case H_GC: jfr_on_gc(x, t, v); break;
+	case H_WALL_CLOCK: jfr_on_wall_clock(x, t, v, stack); break;
+	case H_MALLOC: jfr_on_malloc(x, t, v, stack); break;
 	default: break;
 	}
 }
@@ -70,6 +74,8 @@ static const struct {
 	{F_JVM_VERSION, {"jvmVersion"}},
 	{F_JAVA_ARGS, {"javaArguments"}},
 	{F_PID, {"pid"}},
+	{F_SAMPLES, {"samples"}},
+	{F_SIZE, {"size"}},
 };
 
 static void setup_types(struct chunk_ctx *x)

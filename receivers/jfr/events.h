@@ -20,6 +20,8 @@ enum handler {
 	H_GC,
 	H_SETTING,
 	H_JVM_INFO,
+	H_WALL_CLOCK,
+	H_MALLOC,
 	H_COUNT,
 };
 
@@ -39,6 +41,8 @@ enum ev_field {
 	F_JVM_VERSION,
 	F_JAVA_ARGS,
 	F_PID,
+	F_SAMPLES,
+	F_SIZE,
 	F_COUNT,
 };
 
@@ -142,7 +146,14 @@ void jfr_on_alloc_lock(struct chunk_ctx *x, const struct ev_type *t, const struc
 /* ev_gc.c: jdk.GarbageCollection. */
 void jfr_on_gc(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v);
 
-/* ev_recording.c: jdk.ActiveSetting (sampling periods) and jdk.JVMInformation. */
+/* ev_profiler.c: async-profiler's profiler.WallClockSample and profiler.Malloc. */
+void jfr_on_wall_clock(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v,
+		       uint32_t stack);
+void jfr_on_malloc(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v,
+		   uint32_t stack);
+
+/* ev_recording.c: jdk.ActiveSetting (sampling periods, the JDK's and
+ * async-profiler's) and jdk.JVMInformation. */
 void jfr_on_setting(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v);
 void jfr_on_jvm_info(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v);
 

@@ -19,6 +19,7 @@ struct pf_jfr_decoder *pf_jfr_decoder_new(struct pf_batch *b)
 	d->b = b;
 	d->period[PF_JFR_CPU] = DEFAULT_PERIOD;
 	d->period[PF_JFR_WALL] = DEFAULT_PERIOD;
+	d->ap_wall = d->ap_interval = -1;
 	return d;
 }
 
@@ -82,6 +83,8 @@ static const char *const kind_types[PF_JFR_N_KINDS][5] = {
 	[PF_JFR_ALLOC] = {"alloc_objects", "count", "alloc_space", "bytes", "space"},
 	[PF_JFR_LOCK] = {"contentions", "count", "lock", "nanoseconds", "contentions"},
 	[PF_JFR_GC] = {"gc", "count", "gc_pause", "nanoseconds", "gc"},
+	/* async-profiler's converters name nativemem profiles malloc/count, malloc/bytes */
+	[PF_JFR_MALLOC] = {"malloc", "count", "malloc", "bytes", "malloc"},
 };
 
 int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
@@ -94,6 +97,12 @@ int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_
 
 	if (resource == PF_INDEX_ERROR)
 		return -ENOMEM;
+	if (d->wall_clock_events) {
+		/* async-profiler samples wall clock every "wall" ns, or every
+		 * "interval" ns when wall is its main event; 0 is its default. */
+		int64_t ns = d->ap_wall >= 0 ? d->ap_wall : d->ap_interval;
+		d->period[PF_JFR_WALL] = ns > 0 ? ns : AP_DEFAULT_WALL_PERIOD;
+	}
 	for (int k = 0; k < PF_JFR_N_KINDS; k++) {
 		prof[k][0] = prof[k][1] = PF_INDEX_ERROR;
 		if (!d->stats.by_kind[k])

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # it.jfr: the jfr receiver against a real JVM. Recordings of tests/it/jvm/Workload.java (JFR settings
 # proflow.jfc and the JDK's `profile`) read from paths give per-method ExecutionSample counts, and
-# allocation, lock and GC totals, equal to what `jfr print --json` reports; a truncated file is
+# allocation, lock and GC totals, equal to what `jfr print --json` reports, and so do async-profiler's
+# own event types (profiler.WallClockSample, profiler.Malloc) as tests/it/jvm/ProfilerEvents.java
+# writes them through the JDK's JFR; a truncated file is
 # counted and logged with its offset; repository mode reads a chunk while the JVM still runs.
 #
 # Called as: it_jfr.sh PROFLOW SOURCE_DIR BUILD_DIR
@@ -50,7 +52,8 @@ wait_for() {
 command -v java >/dev/null && command -v jfr >/dev/null && command -v jcmd >/dev/null ||
 	fail "the JDK (java, javac, jfr, jcmd) is needed"
 mkdir -p "$BUILD/classes" "$T/in" "$T/done" "$T/out_files" "$T/out_repo" "$T/repo"
-javac -d "$BUILD/classes" "$SRC/jvm/Workload.java" || fail "compiling the workload"
+javac -d "$BUILD/classes" "$SRC/jvm/Workload.java" "$SRC/jvm/ProfilerEvents.java" ||
+	fail "compiling the workload"
 JFC="$SRC/jvm/proflow.jfc"
 
 # Two recordings: proflow's settings (every mapped event) and the JDK's profile settings.
@@ -58,6 +61,8 @@ java "-XX:StartFlightRecording=settings=$JFC,filename=$T/rec.jfr" -cp "$BUILD/cl
 	>"$T/jvm1.log" 2>&1 || fail "recording 1"
 java "-XX:StartFlightRecording=settings=profile,filename=$T/rec_profile.jfr" -cp "$BUILD/classes" \
 	Workload 3 >"$T/jvm2.log" 2>&1 || fail "recording 2"
+java "-XX:StartFlightRecording=settings=$JFC,filename=$T/rec_ap.jfr" -cp "$BUILD/classes" \
+	ProfilerEvents 400 >"$T/jvm_ap.log" 2>&1 || fail "recording 3 (async-profiler's event types)"
 head -c 30000 "$T/rec.jfr" >"$T/in/cut.tmp"
 
 cat >"$T/config.yaml" <<YAML
@@ -89,12 +94,12 @@ YAML
 "$PROFLOW" --config "$T/config.yaml" >"$T/proflow.log" 2>&1 &
 PF_PID=$!
 
-for f in rec rec_profile; do
+for f in rec rec_profile rec_ap; do
 	cp "$T/$f.jfr" "$T/in/$f.tmp"
 	mv "$T/in/$f.tmp" "$T/in/$f.jfr"
 done
 mv "$T/in/cut.tmp" "$T/in/cut.jfr"
-moved() { [ -f "$T/done/rec.jfr" ] && [ -f "$T/done/rec_profile.jfr" ]; }
+moved() { [ -f "$T/done/rec.jfr" ] && [ -f "$T/done/rec_profile.jfr" ] && [ -f "$T/done/rec_ap.jfr" ]; }
 wait_for 30 moved || fail "the recordings were not read and moved"
 logged() { grep -q "skipped $T/in/cut.jfr: not a valid JFR recording: offset [0-9]*: truncated chunk" "$T/proflow.log"; }
 wait_for 10 logged || fail "the truncated file was not logged with its offset"
@@ -129,14 +134,17 @@ wait "$PF_PID" || fail "proflow exited with $?"
 PF_PID=
 
 # The equality check: per-method ExecutionSample counts and every total.
-python3 "$SRC/jfr_compare.py" truth "$T/rec.jfr" "$T/rec_profile.jfr" >"$T/truth.txt"
+python3 "$SRC/jfr_compare.py" truth "$T/rec.jfr" "$T/rec_profile.jfr" "$T/rec_ap.jfr" >"$T/truth.txt"
 python3 "$SRC/jfr_compare.py" pprof "$T"/out_files/*.pb.gz >"$T/proflow.txt"
 diff "$T/truth.txt" "$T/proflow.txt" || fail "proflow's profiles differ from jfr print --json (< jfr, > proflow)"
 grep -q "^cpu.method.Workload.spinPrimes [1-9]" "$T/truth.txt" || fail "no samples in the hot method"
-for k in cpu.events wall.events alloc.events alloc.bytes lock.events lock.ns; do
+for k in cpu.events wall.events alloc.events alloc.bytes lock.events lock.ns malloc.events malloc.bytes; do
 	grep -q "^$k [1-9]" "$T/truth.txt" || fail "$k: none in the recording"
 done
 grep -q '^gc\..*\.events [1-9]' "$T/truth.txt" || fail "no GC in the recording"
+want_malloc=$(python3 "$SRC/jfr_compare.py" truth "$T/rec_ap.jfr" | awk '$1 == "malloc.events" {print $2}')
+grep -q "receiver/jfr: read $T/in/rec_ap.jfr: .* malloc=${want_malloc:-none}," "$T/proflow.log" ||
+	fail "the async-profiler event recording's summary lacks malloc=$want_malloc"
 echo "equal to jfr print --json ($(grep -c '^cpu.method' "$T/truth.txt") methods):"
 sed 's/^/  /' "$T/truth.txt"
 ls "$T"/out_repo/*.pb.gz >/dev/null 2>&1 || fail "nothing written from the repository"

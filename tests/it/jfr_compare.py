@@ -8,10 +8,11 @@
 Both print the same keys, one per line, sorted:
   cpu.events N                   jdk.ExecutionSample events
   cpu.method.<Class.method> N    ExecutionSample events whose top frame is that method
-  wall.events N                  jdk.NativeMethodSample events
+  wall.events N                  jdk.NativeMethodSample events + profiler.WallClockSample samples
   alloc.events N / alloc.bytes N ObjectAllocationSample (weight) + ObjectAllocationIn/OutsideTLAB
   lock.events N / lock.ns N      JavaMonitorEnter + ThreadPark (duration)
   gc.<name>.events N / gc.<name>.ns N   GarbageCollection per collector (sumOfPauses)
+  malloc.events N / malloc.bytes N      profiler.Malloc (async-profiler nativemem; size)
 """
 import collections
 import json
@@ -21,7 +22,7 @@ import sys
 
 EVENTS = ["jdk.ExecutionSample", "jdk.NativeMethodSample", "jdk.ObjectAllocationSample", "jdk.ObjectAllocationInNewTLAB",
           "jdk.ObjectAllocationOutsideTLAB", "jdk.JavaMonitorEnter", "jdk.ThreadPark",
-          "jdk.GarbageCollection"]
+          "jdk.GarbageCollection", "profiler.WallClockSample", "profiler.Malloc"]
 
 
 def iso_ns(text):
@@ -52,6 +53,8 @@ def truth(files):
                     out["cpu.method." + (cls + "." if cls else "") + m["name"]] += 1
             elif t == "jdk.NativeMethodSample":
                 out["wall.events"] += 1
+            elif t == "profiler.WallClockSample":
+                out["wall.events"] += int(v["samples"])
             elif t.startswith("jdk.ObjectAllocation"):
                 out["alloc.events"] += 1
                 out["alloc.bytes"] += int(v["weight"] if t.endswith("Sample")
@@ -62,6 +65,9 @@ def truth(files):
             elif t == "jdk.GarbageCollection":
                 out["gc.%s.events" % v["name"]] += 1
                 out["gc.%s.ns" % v["name"]] += iso_ns(v["sumOfPauses"])
+            elif t == "profiler.Malloc":
+                out["malloc.events"] += 1
+                out["malloc.bytes"] += int(v["size"])
     return out
 
 
@@ -115,6 +121,9 @@ def from_pprof(files):
                 name = labels.get("jvm.gc.name", "unknown")
                 out["gc.%s.events" % name] += vals[0]
                 out["gc.%s.ns" % name] += vals[1]
+            elif kinds == ("malloc/count", "malloc/bytes"):
+                out["malloc.events"] += vals[0]
+                out["malloc.bytes"] += vals[1]
     return out
 
 
