@@ -57,6 +57,7 @@ static int walk_message(struct walk *w, const ProtobufCMessageDescriptor *desc, 
 			size_t size, unsigned depth)
 {
 	struct pf_pb_cursor c = {data, data + size};
+	const ProtobufCFieldDescriptor *fd = NULL;
 	char where[32];
 
 	if (depth > PF_OTLP_MAX_DEPTH) {
@@ -73,8 +74,9 @@ static int walk_message(struct walk *w, const ProtobufCMessageDescriptor *desc, 
 
 		if (!pf_pb_read_key(&c, &field, &wire))
 			goto bad;
-		const ProtobufCFieldDescriptor *fd =
-			protobuf_c_message_descriptor_get_field(desc, field);
+		/* Repeated fields come in runs: the last lookup usually answers. */
+		if (!fd || fd->id != field)
+			fd = protobuf_c_message_descriptor_get_field(desc, field);
 		if (!fd) {
 			if (!pf_pb_skip(&c, wire))
 				goto bad;
