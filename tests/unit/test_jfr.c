@@ -376,6 +376,19 @@ static const char *const meta_strings[] = {
 	"sampledThread",
 	"stackTrace",
 	"payload",
+	/* async-profiler's event types and jdk.ActiveSetting */
+	"profiler.WallClockSample",
+	"42",
+	"jdk.ActiveSetting",
+	"43",
+	"profiler.Malloc",
+	"44",
+	"state",
+	"samples",
+	"value",
+	"eventThread",
+	"address",
+	"size",
 };
 
 static int sidx(const char *s, int from)
@@ -420,7 +433,46 @@ static void o_class(struct out *o, const char *name, const char *id, int n_field
 
 #define STACK_KEY 0x8000000000000001ULL /* a nine-byte compressed integer */
 
-static size_t build_chunk(uint8_t *chunk, int n_samples)
+/* async-profiler's settings and events, as it writes them (ap > 0): "interval"
+ * 0 (its default) for jdk.ExecutionSample's id, and with ap == 2 "wall" 30 ms;
+ * WallClockSamples of 5 and 3 samples, Mallocs of 100 and 28 bytes. */
+static void o_async_profiler(struct out *o, int ap)
+{
+	struct out ev;
+	static const char *const settings[][2] = {{"interval", "0"}, {"wall", "30000000"}};
+
+	if (!ap)
+		return;
+	for (int i = 0; i < ap; i++) {
+		memset(&ev, 0, sizeof(ev));
+		o_var(&ev, 43); /* startTime, id, name, value */
+		o_var(&ev, 900);
+		o_var(&ev, 40);
+		o_utf8(&ev, settings[i][0]);
+		o_utf8(&ev, settings[i][1]);
+		o_event(o, &ev);
+	}
+	for (int i = 0; i < 2; i++) {
+		memset(&ev, 0, sizeof(ev));
+		o_var(&ev, 42); /* startTime, sampledThread, stackTrace, state, samples */
+		o_var(&ev, 2000 + (uint64_t)i);
+		o_var(&ev, 7);
+		o_var(&ev, STACK_KEY);
+		o_utf8(&ev, "STATE_SLEEPING");
+		o_var(&ev, i ? 3 : 5);
+		o_event(o, &ev);
+		memset(&ev, 0, sizeof(ev));
+		o_var(&ev, 44); /* startTime, eventThread, stackTrace, address, size */
+		o_var(&ev, 3000 + (uint64_t)i);
+		o_var(&ev, 7);
+		o_var(&ev, STACK_KEY);
+		o_var(&ev, 0x7f0000001000ULL + (uint64_t)i * 64);
+		o_var(&ev, i ? 28 : 100);
+		o_event(o, &ev);
+	}
+}
+
+static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
 {
 	struct out o = {0}, ev, body;
 	size_t meta_at, cp_at;
@@ -445,6 +497,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples)
 		o_var(&ev, 7);
 		o_event(&o, &ev);
 	}
+	o_async_profiler(&o, ap);
 
 	/* The constant pools. */
 	cp_at = o.n;
@@ -523,7 +576,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples)
 	o_var(&body, 2);
 	o_var(&body, 1); /* metadata */
 	o_var(&body, 0);
-	o_var(&body, 13);
+	o_var(&body, 16);
 	o_class(&body, "long", "20", 0);
 	o_class(&body, "int", "21", 0);
 	o_class(&body, "java.lang.String", "22", 0);
@@ -556,6 +609,23 @@ static size_t build_chunk(uint8_t *chunk, int n_samples)
 	o_class(&body, "my.Unknown", "41", 2);
 	o_field(&body, "startTime", "20", false, false);
 	o_field(&body, "payload", "22", false, false);
+	o_class(&body, "profiler.WallClockSample", "42", 5);
+	o_field(&body, "startTime", "20", false, false);
+	o_field(&body, "sampledThread", "36", true, false);
+	o_field(&body, "stackTrace", "35", true, false);
+	o_field(&body, "state", "22", false, false);
+	o_field(&body, "samples", "20", false, false);
+	o_class(&body, "jdk.ActiveSetting", "43", 4);
+	o_field(&body, "startTime", "20", false, false);
+	o_field(&body, "id", "20", false, false);
+	o_field(&body, "name", "22", false, false);
+	o_field(&body, "value", "22", false, false);
+	o_class(&body, "profiler.Malloc", "44", 5);
+	o_field(&body, "startTime", "20", false, false);
+	o_field(&body, "eventThread", "36", true, false);
+	o_field(&body, "stackTrace", "35", true, false);
+	o_field(&body, "address", "20", false, false);
+	o_field(&body, "size", "20", false, false);
 	o_var(&body, 2); /* region */
 	o_var(&body, 0);
 	o_var(&body, 0);
@@ -575,7 +645,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples)
 static void test_synthetic_chunk(void **state)
 {
 	uint8_t chunk[8192];
-	size_t size = build_chunk(chunk, 3);
+	size_t size = build_chunk(chunk, 3, 0);
 	struct pf_batch *b = pf_batch_new();
 	struct pf_jfr_stats st;
 	struct pf_error err = {0};
@@ -627,6 +697,69 @@ static void test_synthetic_chunk(void **state)
 	}
 }
 
+/* The profile of sample type type/unit. */
+static uint32_t find_profile_unit(const struct pf_batch *b, const char *type, const char *unit)
+{
+	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
+		const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
+		if (strcmp(pf_batch_str(b, d->sample_type.type), type) == 0 &&
+		    strcmp(pf_batch_str(b, d->sample_type.unit), unit) == 0)
+			return p;
+	}
+	fail_msg("no %s/%s profile", type, unit);
+	return 0;
+}
+
+/* async-profiler's profiler.WallClockSample (samples x its wall interval) and
+ * profiler.Malloc, in a chunk like the synthetic one above. */
+static void test_async_profiler_events(void **state)
+{
+	static const int64_t wall_ns[] = {50000000 /* "interval" 0: its default */,
+					  30000000 /* "wall" */};
+	uint8_t chunk[8192];
+	struct pf_jfr_stats st;
+	struct pf_error err = {0};
+	char buf[2048];
+	(void)state;
+
+	for (int ap = 1; ap <= 2; ap++) {
+		size_t size = build_chunk(chunk, 1, ap);
+		struct pf_batch *b = pf_batch_new();
+		int rc = pf_jfr_decode(b, chunk, size, NULL, 0, &st, &err);
+		if (rc < 0)
+			fail_msg("%s", pf_error_str(&err, buf, sizeof(buf)));
+		assert_int_equal(rc, 6); /* cpu, wall and malloc, two values each */
+		assert_int_equal(st.events, 1 + ap + 4);
+		assert_int_equal(st.skipped, 0);
+		assert_int_equal(st.by_kind[PF_JFR_WALL], 2);
+		assert_int_equal(st.totals[PF_JFR_WALL][0], 8);
+		assert_int_equal(st.totals[PF_JFR_WALL][1], 8 * wall_ns[ap - 1]);
+		assert_int_equal(st.by_kind[PF_JFR_MALLOC], 2);
+		assert_int_equal(st.totals[PF_JFR_MALLOC][1], 128);
+
+		uint32_t count = find_profile_unit(b, "samples", "count");
+		uint32_t cpu = find_profile_unit(b, "cpu", "nanoseconds");
+		uint32_t wall = find_profile_unit(b, "wall", "nanoseconds");
+		/* The cpu sample: the JDK's default period (async-profiler's cpu interval is not read). */
+		assert_int_equal(profile_total(b, cpu), 20000000);
+		assert_int_equal(pf_batch_profile_get(b, wall)->period, wall_ns[ap - 1]);
+		assert_int_equal(profile_total(b, wall), 8 * wall_ns[ap - 1]);
+		assert_int_equal(leaf_total(b, wall, "caf\xc3\xa9.Bar.r\xc3\xbcn\xe2\x98\xba"),
+				 8 * wall_ns[ap - 1]);
+		assert_int_equal(profile_total(b, count), 1); /* the first samples/count: cpu's */
+		uint32_t mc = find_profile_unit(b, "malloc", "count");
+		uint32_t mb = find_profile_unit(b, "malloc", "bytes");
+		assert_int_equal(profile_total(b, mc), 2);
+		assert_int_equal(profile_total(b, mb), 128);
+		size_t n;
+		const struct pf_sample *s = pf_batch_samples(b, mb, &n);
+		assert_int_equal(n, 1);
+		const struct pf_value *v = pf_batch_attr_lookup(b, s[0].attrs, PF_ATTR_THREAD_NAME);
+		assert_string_equal(pf_batch_str(b, v->u.str), "worker-1");
+		pf_batch_unref(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupt_bytes),
 		cmocka_unit_test(test_synthetic_chunk),
+		cmocka_unit_test(test_async_profiler_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
