@@ -183,6 +183,15 @@ int main(int argc, char **argv)
 	       "request %zu bytes (%zu gzip)\n",
 	       n, every, procs, (unsigned long long)messages, (unsigned long long)events,
 	       reqs[0].rq.size, reqs[0].gz_size);
+	struct pf_batch *one = pf_batch_new();
+	struct pf_error err = {0};
+	if (one && pf_otlp_decode(one, reqs[0].rq.bytes, reqs[0].rq.size, 0, &err) >= 0)
+		printf("a request: %zu samples, %zu stacks, %zu locations, %zu functions, "
+		       "%zu strings\n",
+		       pf_batch_sample_count(one), pf_batch_n_stacks(one) - 1,
+		       pf_batch_n_locations(one) - 1, pf_batch_n_functions(one) - 1,
+		       pf_batch_n_strings(one) - 1);
+	pf_batch_unref(one);
 	double gw = 0;
 	for (int p = 0; p < P_N; p++) {
 		if (!inflate_too && (p == P_ZLIB || p == P_DEFLATE))

@@ -17,7 +17,7 @@
  * with log-uniform (Zipf-like) popularity: the hottest stack takes ~9 % of
  * the events, the top ten ~30 %, and ~1,000 distinct stacks are hit per
  * process. A stack has depth 20-60: a common runtime prefix of 8 frames, then
- * frames drawn from 4,000 functions. Events are aggregated per stack as OTLP
+ * a walk down a fixed call graph over 4,000 functions (add_stack). Events are aggregated per stack as OTLP
  * senders do (one Sample with the count). The processes of one report share
  * the stack pool (replicas of one service) but draw their own mixes.
  */
@@ -43,19 +43,31 @@ static uint32_t pick_stack(uint64_t *seed)
 	return k < POOL ? k : POOL - 1;
 }
 
-/* Appends pool stack s (the same frames in every process and report). */
+/* The k-th most likely callee of function f (a fixed call graph). */
+static uint32_t callee(uint32_t f, uint32_t k)
+{
+	uint64_t h = ((uint64_t)f << 8 | k) * 0x9e3779b97f4a7c15ULL;
+
+	return 8 + (uint32_t)((h >> 17) % (FUNCS - 8));
+}
+
+/* Appends pool stack s (the same frames in every process and report): a
+ * walk down the call graph from a common runtime prefix of 8 frames, each
+ * step taking the k-th callee with probability 2^-(k+1), so stacks share
+ * their hot paths as real ones do. */
 static uint32_t add_stack(struct pf_batch *b, uint32_t map, uint32_t s)
 {
 	char name[64];
-	uint32_t locs[60];
+	uint32_t locs[60], fn[60];
 	uint64_t ss = (uint64_t)s * 2654435761u + 1;
 	size_t depth = 20 + rnd(&ss) % 41;
 
+	for (size_t d = 0; d < depth; d++) {
+		uint64_t r = rnd(&ss) | 1ULL << 15;
+		fn[d] = d < 8 ? (uint32_t)d : callee(fn[d - 1], (uint32_t)__builtin_ctzll(r));
+	}
 	for (size_t i = 0; i < depth; i++) {
-		/* the outermost 8 frames are a common runtime prefix */
-		size_t from_root = depth - 1 - i;
-		uint32_t f = from_root < 8 ? (uint32_t)from_root
-					   : (uint32_t)(8 + rnd(&ss) % (FUNCS - 8));
+		uint32_t f = fn[depth - 1 - i]; /* leaf first */
 		snprintf(name, sizeof(name), "github.com/acme/svc/pkg%u.Func%u", f / 40, f);
 		struct pf_function fn = {.name = pf_batch_cstring(b, name),
 					 .filename = pf_batch_cstring(b, "svc/main.go")};
