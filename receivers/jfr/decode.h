@@ -28,8 +28,11 @@ struct pf_batch;
  *                                       contentions/count, lock/nanoseconds
  *   gc     jdk.GarbageCollection        gc/count, gc_pause/nanoseconds (sumOfPauses);
  *                                       the stack is one frame named for the collector
- *   malloc profiler.Malloc              malloc/count, malloc/bytes (size): async-profiler's
- *                                       nativemem mode; profiler.Free is skipped
+ *   malloc profiler.Malloc              malloc_objects/count, malloc_bytes/bytes (size):
+ *                                       async-profiler's nativemem; profiler.Free is skipped
+ *   live   profiler.LiveObject          inuse_objects/count, inuse_space/bytes
+ *                                       (allocationSize): async-profiler's live objects,
+ *                                       with the class frame and attribute of allocations
  * Frames are "package.Class.method" with the JFR line number; every location has
  * profile.frame.type = jvm and jvm.frame.type = interpreted, jit, inlined or native.
  * Allocation and lock stacks get a leaf frame named for the allocated or
@@ -49,6 +52,7 @@ enum pf_jfr_kind {
 	PF_JFR_LOCK,
 	PF_JFR_GC,
 	PF_JFR_MALLOC,
+	PF_JFR_LIVE,
 	PF_JFR_N_KINDS,
 };
 

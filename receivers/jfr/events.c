@@ -20,6 +20,7 @@ static const char *const handler_events[H_COUNT][2] = {
 	[H_JVM_INFO] = {"jdk.JVMInformation", NULL},
 	[H_WALL_CLOCK] = {"profiler.WallClockSample", NULL},
 	[H_MALLOC] = {"profiler.Malloc", NULL},
+	[H_LIVE] = {"profiler.LiveObject", NULL},
 };
 
 static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd *r)
@@ -46,7 +47,8 @@ static void on_event(struct chunk_ctx *x, const struct ev_type *t, struct jfr_rd
 	case H_ALLOC_SAMPLE:
 	case H_ALLOC_TLAB:
 	case H_MONITOR:
-	case H_PARK: jfr_on_alloc_lock(x, t, v, stack); break;
+	case H_PARK:
+	case H_LIVE: jfr_on_alloc_lock(x, t, v, stack); break;
 	case H_GC: jfr_on_gc(x, t, v); break;
 	case H_WALL_CLOCK: jfr_on_wall_clock(x, t, v, stack); break;
 	case H_MALLOC: jfr_on_malloc(x, t, v, stack); break;

@@ -22,6 +22,7 @@ enum handler {
 	H_JVM_INFO,
 	H_WALL_CLOCK,
 	H_MALLOC,
+	H_LIVE,
 	H_COUNT,
 };
 
@@ -139,7 +140,8 @@ void jfr_add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, uint32_
 void jfr_on_sample(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v,
 		   uint32_t stack);
 
-/* ev_alloc_lock.c: allocation (sample and TLAB) and lock (monitor, park) events. */
+/* ev_alloc_lock.c: allocation (sample, TLAB, async-profiler's live object) and
+ * lock (monitor, park) events. */
 void jfr_on_alloc_lock(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v,
 		       uint32_t stack);
 

@@ -83,8 +83,11 @@ static const char *const kind_types[PF_JFR_N_KINDS][5] = {
 	[PF_JFR_ALLOC] = {"alloc_objects", "count", "alloc_space", "bytes", "space"},
 	[PF_JFR_LOCK] = {"contentions", "count", "lock", "nanoseconds", "contentions"},
 	[PF_JFR_GC] = {"gc", "count", "gc_pause", "nanoseconds", "gc"},
-	/* async-profiler's converters name nativemem profiles malloc/count, malloc/bytes */
-	[PF_JFR_MALLOC] = {"malloc", "count", "malloc", "bytes", "malloc"},
+	/* Pyroscope's names for async-profiler's malloc events; Go's in-use heap
+	 * for its live objects. Period types differ per kind: pprof files group
+	 * profiles by period type. */
+	[PF_JFR_MALLOC] = {"malloc_objects", "count", "malloc_bytes", "bytes", "malloc"},
+	[PF_JFR_LIVE] = {"inuse_objects", "count", "inuse_space", "bytes", "live"},
 };
 
 int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,

@@ -169,14 +169,15 @@ static void read_work(uv_work_t *w)
 	rd->samples = pf_batch_sample_count(rd->batch);
 	snprintf(rd->summary, sizeof(rd->summary),
 		 "%llu chunks, %llu events (%llu skipped), cpu=%llu wall=%llu alloc=%llu lock=%llu "
-		 "gc=%llu malloc=%llu",
+		 "gc=%llu malloc=%llu live=%llu",
 		 (unsigned long long)st->chunks, (unsigned long long)st->events,
 		 (unsigned long long)st->skipped, (unsigned long long)st->by_kind[PF_JFR_CPU],
 		 (unsigned long long)st->by_kind[PF_JFR_WALL],
 		 (unsigned long long)st->by_kind[PF_JFR_ALLOC],
 		 (unsigned long long)st->by_kind[PF_JFR_LOCK],
 		 (unsigned long long)st->by_kind[PF_JFR_GC],
-		 (unsigned long long)st->by_kind[PF_JFR_MALLOC]);
+		 (unsigned long long)st->by_kind[PF_JFR_MALLOC],
+		 (unsigned long long)st->by_kind[PF_JFR_LIVE]);
 	if (!rd->from_repository) {
 		if (cfg->move_to && cfg->move_to[0])
 			rd->moved = move_into(rd->path, cfg->move_to) == 0;

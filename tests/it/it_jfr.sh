@@ -3,7 +3,7 @@
 # it.jfr: the jfr receiver against a real JVM. Recordings of tests/it/jvm/Workload.java (JFR settings
 # proflow.jfc and the JDK's `profile`) read from paths give per-method ExecutionSample counts, and
 # allocation, lock and GC totals, equal to what `jfr print --json` reports, and so do async-profiler's
-# own event types (profiler.WallClockSample, profiler.Malloc) as tests/it/jvm/ProfilerEvents.java
+# own event types (profiler.WallClockSample, profiler.Malloc, profiler.LiveObject) as tests/it/jvm/ProfilerEvents.java
 # writes them through the JDK's JFR; a truncated file is
 # counted and logged with its offset; repository mode reads a chunk while the JVM still runs.
 #
@@ -138,12 +138,13 @@ python3 "$SRC/jfr_compare.py" truth "$T/rec.jfr" "$T/rec_profile.jfr" "$T/rec_ap
 python3 "$SRC/jfr_compare.py" pprof "$T"/out_files/*.pb.gz >"$T/proflow.txt"
 diff "$T/truth.txt" "$T/proflow.txt" || fail "proflow's profiles differ from jfr print --json (< jfr, > proflow)"
 grep -q "^cpu.method.Workload.spinPrimes [1-9]" "$T/truth.txt" || fail "no samples in the hot method"
-for k in cpu.events wall.events alloc.events alloc.bytes lock.events lock.ns malloc.events malloc.bytes; do
+for k in cpu.events wall.events alloc.events alloc.bytes lock.events lock.ns malloc.events \
+	malloc.bytes live.events live.bytes; do
 	grep -q "^$k [1-9]" "$T/truth.txt" || fail "$k: none in the recording"
 done
 grep -q '^gc\..*\.events [1-9]' "$T/truth.txt" || fail "no GC in the recording"
 want_malloc=$(python3 "$SRC/jfr_compare.py" truth "$T/rec_ap.jfr" | awk '$1 == "malloc.events" {print $2}')
-grep -q "receiver/jfr: read $T/in/rec_ap.jfr: .* malloc=${want_malloc:-none}," "$T/proflow.log" ||
+grep -q "receiver/jfr: read $T/in/rec_ap.jfr: .* malloc=${want_malloc:-none}[ ,]" "$T/proflow.log" ||
 	fail "the async-profiler event recording's summary lacks malloc=$want_malloc"
 echo "equal to jfr print --json ($(grep -c '^cpu.method' "$T/truth.txt") methods):"
 sed 's/^/  /' "$T/truth.txt"

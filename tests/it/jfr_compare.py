@@ -13,6 +13,7 @@ Both print the same keys, one per line, sorted:
   lock.events N / lock.ns N      JavaMonitorEnter + ThreadPark (duration)
   gc.<name>.events N / gc.<name>.ns N   GarbageCollection per collector (sumOfPauses)
   malloc.events N / malloc.bytes N      profiler.Malloc (async-profiler nativemem; size)
+  live.events N / live.bytes N          profiler.LiveObject (async-profiler; allocationSize)
 """
 import collections
 import json
@@ -22,7 +23,8 @@ import sys
 
 EVENTS = ["jdk.ExecutionSample", "jdk.NativeMethodSample", "jdk.ObjectAllocationSample", "jdk.ObjectAllocationInNewTLAB",
           "jdk.ObjectAllocationOutsideTLAB", "jdk.JavaMonitorEnter", "jdk.ThreadPark",
-          "jdk.GarbageCollection", "profiler.WallClockSample", "profiler.Malloc"]
+          "jdk.GarbageCollection", "profiler.WallClockSample", "profiler.Malloc",
+          "profiler.LiveObject"]
 
 
 def iso_ns(text):
@@ -68,6 +70,9 @@ def truth(files):
             elif t == "profiler.Malloc":
                 out["malloc.events"] += 1
                 out["malloc.bytes"] += int(v["size"])
+            elif t == "profiler.LiveObject":
+                out["live.events"] += 1
+                out["live.bytes"] += int(v["allocationSize"])
     return out
 
 
@@ -121,9 +126,12 @@ def from_pprof(files):
                 name = labels.get("jvm.gc.name", "unknown")
                 out["gc.%s.events" % name] += vals[0]
                 out["gc.%s.ns" % name] += vals[1]
-            elif kinds == ("malloc/count", "malloc/bytes"):
+            elif kinds == ("malloc_objects/count", "malloc_bytes/bytes"):
                 out["malloc.events"] += vals[0]
                 out["malloc.bytes"] += vals[1]
+            elif kinds == ("inuse_objects/count", "inuse_space/bytes"):
+                out["live.events"] += vals[0]
+                out["live.bytes"] += vals[1]
     return out
 
 

@@ -389,6 +389,11 @@ static const char *const meta_strings[] = {
 	"eventThread",
 	"address",
 	"size",
+	"profiler.LiveObject",
+	"45",
+	"objectClass",
+	"allocationSize",
+	"allocationTime",
 };
 
 static int sidx(const char *s, int from)
@@ -435,7 +440,8 @@ static void o_class(struct out *o, const char *name, const char *id, int n_field
 
 /* async-profiler's settings and events, as it writes them (ap > 0): "interval"
  * 0 (its default) for jdk.ExecutionSample's id, and with ap == 2 "wall" 30 ms;
- * WallClockSamples of 5 and 3 samples, Mallocs of 100 and 28 bytes. */
+ * WallClockSamples of 5 and 3 samples, Mallocs of 100 and 28 bytes, a
+ * LiveObject of 4096 bytes. */
 static void o_async_profiler(struct out *o, int ap)
 {
 	struct out ev;
@@ -470,6 +476,16 @@ static void o_async_profiler(struct out *o, int ap)
 		o_var(&ev, i ? 28 : 100);
 		o_event(o, &ev);
 	}
+	memset(&ev, 0, sizeof(ev));
+	o_var(&ev,
+	      45); /* startTime, eventThread, stackTrace, objectClass, allocationSize, allocationTime */
+	o_var(&ev, 4000);
+	o_var(&ev, 7);
+	o_var(&ev, STACK_KEY);
+	o_var(&ev, 5);
+	o_var(&ev, 4096);
+	o_var(&ev, 3999);
+	o_event(o, &ev);
 }
 
 static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
@@ -576,7 +592,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
 	o_var(&body, 2);
 	o_var(&body, 1); /* metadata */
 	o_var(&body, 0);
-	o_var(&body, 16);
+	o_var(&body, 17);
 	o_class(&body, "long", "20", 0);
 	o_class(&body, "int", "21", 0);
 	o_class(&body, "java.lang.String", "22", 0);
@@ -626,6 +642,13 @@ static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
 	o_field(&body, "stackTrace", "35", true, false);
 	o_field(&body, "address", "20", false, false);
 	o_field(&body, "size", "20", false, false);
+	o_class(&body, "profiler.LiveObject", "45", 6);
+	o_field(&body, "startTime", "20", false, false);
+	o_field(&body, "eventThread", "36", true, false);
+	o_field(&body, "stackTrace", "35", true, false);
+	o_field(&body, "objectClass", "31", true, false);
+	o_field(&body, "allocationSize", "20", false, false);
+	o_field(&body, "allocationTime", "20", false, false);
 	o_var(&body, 2); /* region */
 	o_var(&body, 0);
 	o_var(&body, 0);
@@ -710,8 +733,8 @@ static uint32_t find_profile_unit(const struct pf_batch *b, const char *type, co
 	return 0;
 }
 
-/* async-profiler's profiler.WallClockSample (samples x its wall interval) and
- * profiler.Malloc, in a chunk like the synthetic one above. */
+/* async-profiler's profiler.WallClockSample (samples x its wall interval),
+ * profiler.Malloc and profiler.LiveObject, in a chunk like the synthetic one above. */
 static void test_async_profiler_events(void **state)
 {
 	static const int64_t wall_ns[] = {50000000 /* "interval" 0: its default */,
@@ -728,8 +751,8 @@ static void test_async_profiler_events(void **state)
 		int rc = pf_jfr_decode(b, chunk, size, NULL, 0, &st, &err);
 		if (rc < 0)
 			fail_msg("%s", pf_error_str(&err, buf, sizeof(buf)));
-		assert_int_equal(rc, 6); /* cpu, wall and malloc, two values each */
-		assert_int_equal(st.events, 1 + ap + 4);
+		assert_int_equal(rc, 8); /* cpu, wall, malloc and live, two values each */
+		assert_int_equal(st.events, 1 + ap + 5);
 		assert_int_equal(st.skipped, 0);
 		assert_int_equal(st.by_kind[PF_JFR_WALL], 2);
 		assert_int_equal(st.totals[PF_JFR_WALL][0], 8);
@@ -747,8 +770,8 @@ static void test_async_profiler_events(void **state)
 		assert_int_equal(leaf_total(b, wall, "caf\xc3\xa9.Bar.r\xc3\xbcn\xe2\x98\xba"),
 				 8 * wall_ns[ap - 1]);
 		assert_int_equal(profile_total(b, count), 1); /* the first samples/count: cpu's */
-		uint32_t mc = find_profile_unit(b, "malloc", "count");
-		uint32_t mb = find_profile_unit(b, "malloc", "bytes");
+		uint32_t mc = find_profile_unit(b, "malloc_objects", "count");
+		uint32_t mb = find_profile_unit(b, "malloc_bytes", "bytes");
 		assert_int_equal(profile_total(b, mc), 2);
 		assert_int_equal(profile_total(b, mb), 128);
 		size_t n;
@@ -756,6 +779,17 @@ static void test_async_profiler_events(void **state)
 		assert_int_equal(n, 1);
 		const struct pf_value *v = pf_batch_attr_lookup(b, s[0].attrs, PF_ATTR_THREAD_NAME);
 		assert_string_equal(pf_batch_str(b, v->u.str), "worker-1");
+
+		/* The live object: its class as the leaf frame and attribute, as allocations have. */
+		assert_int_equal(st.by_kind[PF_JFR_LIVE], 1);
+		uint32_t live = find_profile_unit(b, "inuse_space", "bytes");
+		assert_int_equal(profile_total(b, find_profile_unit(b, "inuse_objects", "count")),
+				 1);
+		assert_int_equal(leaf_total(b, live, "caf\xc3\xa9.Bar"), 4096);
+		s = pf_batch_samples(b, live, &n);
+		assert_int_equal(n, 1);
+		v = pf_batch_attr_lookup(b, s[0].attrs, "jvm.alloc.class");
+		assert_string_equal(pf_batch_str(b, v->u.str), "caf\xc3\xa9.Bar");
 		pf_batch_unref(b);
 	}
 }

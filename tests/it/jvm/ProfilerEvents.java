@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writes events with async-profiler's names and fields (profiler.WallClockSample, profiler.Malloc,
-// profiler.Free) through the JDK's own JFR, so the jfr receiver's mapping of them can be checked
+// profiler.Free, profiler.LiveObject) through the JDK's own JFR, so the jfr receiver's mapping of them can be checked
 // against `jfr print` without async-profiler.
 import jdk.jfr.Event;
 import jdk.jfr.Name;
@@ -22,6 +22,21 @@ public class ProfilerEvents {
 	@Name("profiler.Free")
 	static class Free extends Event {
 		long address;
+	}
+
+	@Name("profiler.LiveObject")
+	static class LiveObject extends Event {
+		Class<?> objectClass;
+		long allocationSize;
+		long allocationTime;
+	}
+
+	static void live(int i) {
+		LiveObject e = new LiveObject();
+		e.objectClass = i % 2 == 0 ? byte[].class : String.class;
+		e.allocationSize = 512L * (1 + i % 5);
+		e.allocationTime = System.nanoTime();
+		e.commit();
 	}
 
 	static void wallSample(int i) {
@@ -59,6 +74,8 @@ public class ProfilerEvents {
 			malloc(address, 24 + 8L * (i % 13));
 			if (i % 3 == 0)
 				free(address);
+			if (i % 4 == 0)
+				live(i);
 		}
 	}
 
