@@ -17,7 +17,9 @@ struct pf_batch;
  * and a struct pf_error, and never prints or touches files.
  *
  * Profiles produced (one resource, two profiles per kind that occurs):
- *   cpu    jdk.ExecutionSample          samples/count, cpu/nanoseconds (count x period)
+ *   cpu    jdk.ExecutionSample          samples/count, cpu/nanoseconds (count x period:
+ *                                       the JDK's "period" setting, or async-profiler's
+ *                                       "interval" when its event is cpu, itimer or ctimer)
  *   wall   jdk.NativeMethodSample       samples/count, wall/nanoseconds (count x period)
  *          profiler.WallClockSample     (async-profiler: one event stands for `samples`
  *                                       samples; the period is its wall interval)

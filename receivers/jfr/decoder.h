@@ -17,6 +17,8 @@
  * default interval (WallClock::start in its src/wallClock.cpp; the --wall
  * and -i options in its docs/ProfilerOptions.md). */
 #define AP_DEFAULT_WALL_PERIOD (50 * NS_PER_MS)
+/* Its cpu interval when it records 0 (DEFAULT_INTERVAL in its src/arguments.h). */
+#define AP_DEFAULT_CPU_PERIOD (10 * NS_PER_MS)
 
 /* ---- a u64 -> u32 memo (open addressing; values stored +1, 0 = empty) ---- */
 
@@ -48,9 +50,11 @@ struct pf_jfr_decoder {
 	struct jfr_memo agg_index; /* hash of (kind, stack, attrs) -> aggs index */
 	int64_t period[PF_JFR_N_KINDS];
 	/* async-profiler's "wall" and "interval" settings, ns (-1: not seen),
-	 * and whether profiler.WallClockSample events were read. */
+	 * whether its "event" is a cpu timer (cpu, itimer, ctimer: "interval" is
+	 * then the jdk.ExecutionSample period), and whether
+	 * profiler.WallClockSample events were read. */
 	int64_t ap_wall, ap_interval;
-	bool wall_clock_events;
+	bool ap_cpu_event, wall_clock_events;
 	uint64_t t_start, t_end;
 	int64_t pid;
 	char jvm_name[256], jvm_version[256], main_class[256];

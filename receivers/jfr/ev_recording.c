@@ -43,6 +43,7 @@ static int64_t parse_ns(const char *s)
  * intervals as plain ns under the id of jdk.ExecutionSample, whatever the
  * mode: "interval" for its main event (wall clock in -e wall) and "wall" for
  * wall clock beside another event (--wall); finish picks the one that applies.
+ * Its main event's name is the "event" setting of jdk.ActiveRecording's id.
  */
 void jfr_on_setting(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v)
 {
@@ -54,6 +55,13 @@ void jfr_on_setting(struct chunk_ctx *x, const struct ev_type *t, const struct j
 	for (size_t i = 0; i < x->n_ev && !of; i++)
 		if (x->ev[i].id == v[t->f[F_ID]].u)
 			of = &x->ev[i];
+	if (!of && v[t->f[F_ID]].u == x->recording_id &&
+	    jfr_string_at(x, v[t->f[F_NAME]].off, name) >= 0 && strcmp(name, "event") == 0) {
+		x->d->ap_cpu_event = jfr_string_at(x, v[t->f[F_VALUE]].off, val) >= 0 &&
+				     (strcmp(val, "cpu") == 0 || strcmp(val, "itimer") == 0 ||
+				      strcmp(val, "ctimer") == 0);
+		return;
+	}
 	if (!of || jfr_string_at(x, v[t->f[F_NAME]].off, name) < 0 ||
 	    jfr_string_at(x, v[t->f[F_VALUE]].off, val) < 0)
 		return;

@@ -110,6 +110,8 @@ static void setup_types(struct chunk_ctx *x)
 	x->ftype_cls = jfr_class_by_name(m, "jdk.types.FrameType");
 	x->thread_cls = jfr_class_by_name(m, "java.lang.Thread");
 	x->gcname_cls = jfr_class_by_name(m, "jdk.types.GCName");
+	const struct jfr_class *rec = jfr_class_by_name(m, "jdk.ActiveRecording");
+	x->recording_id = rec ? rec->id : UINT64_MAX;
 	x->st_frames = jfr_field_index(x->stack_cls, "frames");
 	x->fr_method = jfr_field_index(x->frame_cls, "method");
 	x->fr_line = jfr_field_index(x->frame_cls, "lineNumber");

@@ -76,6 +76,7 @@ struct chunk_ctx {
 	uint64_t start_ticks, start_nanos;
 	struct ev_type ev[H_COUNT * 2];
 	size_t n_ev;
+	uint64_t recording_id; /* jdk.ActiveRecording's type id (async-profiler's settings) */
 	const struct jfr_class *stack_cls, *frame_cls, *method_cls, *class_cls, *symbol_cls,
 		*ftype_cls, *thread_cls, *gcname_cls;
 	int st_frames, fr_method, fr_line, fr_type, me_type, me_name, me_desc, cl_name, sy_string,

@@ -106,6 +106,8 @@ int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_
 		int64_t ns = d->ap_wall >= 0 ? d->ap_wall : d->ap_interval;
 		d->period[PF_JFR_WALL] = ns > 0 ? ns : AP_DEFAULT_WALL_PERIOD;
 	}
+	if (d->ap_cpu_event && d->ap_interval >= 0)
+		d->period[PF_JFR_CPU] = d->ap_interval > 0 ? d->ap_interval : AP_DEFAULT_CPU_PERIOD;
 	for (int k = 0; k < PF_JFR_N_KINDS; k++) {
 		prof[k][0] = prof[k][1] = PF_INDEX_ERROR;
 		if (!d->stats.by_kind[k])

@@ -394,6 +394,8 @@ static const char *const meta_strings[] = {
 	"objectClass",
 	"allocationSize",
 	"allocationTime",
+	"jdk.ActiveRecording",
+	"46",
 };
 
 static int sidx(const char *s, int from)
@@ -439,13 +441,17 @@ static void o_class(struct out *o, const char *name, const char *id, int n_field
 #define STACK_KEY 0x8000000000000001ULL /* a nine-byte compressed integer */
 
 /* async-profiler's settings and events, as it writes them (ap > 0): "interval"
- * 0 (its default) for jdk.ExecutionSample's id, and with ap == 2 "wall" 30 ms;
+ * 0 (its default) for jdk.ExecutionSample's id, with ap >= 2 "wall" 30 ms, with
+ * ap == 3 "event" cpu for jdk.ActiveRecording's id (so "interval" is cpu's);
  * WallClockSamples of 5 and 3 samples, Mallocs of 100 and 28 bytes, a
  * LiveObject of 4096 bytes. */
 static void o_async_profiler(struct out *o, int ap)
 {
 	struct out ev;
-	static const char *const settings[][2] = {{"interval", "0"}, {"wall", "30000000"}};
+	static const struct {
+		uint64_t id;
+		const char *name, *value;
+	} settings[] = {{40, "interval", "0"}, {40, "wall", "30000000"}, {46, "event", "cpu"}};
 
 	if (!ap)
 		return;
@@ -453,9 +459,9 @@ static void o_async_profiler(struct out *o, int ap)
 		memset(&ev, 0, sizeof(ev));
 		o_var(&ev, 43); /* startTime, id, name, value */
 		o_var(&ev, 900);
-		o_var(&ev, 40);
-		o_utf8(&ev, settings[i][0]);
-		o_utf8(&ev, settings[i][1]);
+		o_var(&ev, settings[i].id);
+		o_utf8(&ev, settings[i].name);
+		o_utf8(&ev, settings[i].value);
 		o_event(o, &ev);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -592,7 +598,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
 	o_var(&body, 2);
 	o_var(&body, 1); /* metadata */
 	o_var(&body, 0);
-	o_var(&body, 17);
+	o_var(&body, 18);
 	o_class(&body, "long", "20", 0);
 	o_class(&body, "int", "21", 0);
 	o_class(&body, "java.lang.String", "22", 0);
@@ -649,6 +655,7 @@ static size_t build_chunk(uint8_t *chunk, int n_samples, int ap)
 	o_field(&body, "objectClass", "31", true, false);
 	o_field(&body, "allocationSize", "20", false, false);
 	o_field(&body, "allocationTime", "20", false, false);
+	o_class(&body, "jdk.ActiveRecording", "46", 0);
 	o_var(&body, 2); /* region */
 	o_var(&body, 0);
 	o_var(&body, 0);
@@ -738,14 +745,16 @@ static uint32_t find_profile_unit(const struct pf_batch *b, const char *type, co
 static void test_async_profiler_events(void **state)
 {
 	static const int64_t wall_ns[] = {50000000 /* "interval" 0: its default */,
-					  30000000 /* "wall" */};
+					  30000000 /* "wall" */, 30000000};
+	/* The JDK's default; with "event" cpu, async-profiler's "interval" 0: its default. */
+	static const int64_t cpu_ns[] = {20000000, 20000000, 10000000};
 	uint8_t chunk[8192];
 	struct pf_jfr_stats st;
 	struct pf_error err = {0};
 	char buf[2048];
 	(void)state;
 
-	for (int ap = 1; ap <= 2; ap++) {
+	for (int ap = 1; ap <= 3; ap++) {
 		size_t size = build_chunk(chunk, 1, ap);
 		struct pf_batch *b = pf_batch_new();
 		int rc = pf_jfr_decode(b, chunk, size, NULL, 0, &st, &err);
@@ -763,8 +772,7 @@ static void test_async_profiler_events(void **state)
 		uint32_t count = find_profile_unit(b, "samples", "count");
 		uint32_t cpu = find_profile_unit(b, "cpu", "nanoseconds");
 		uint32_t wall = find_profile_unit(b, "wall", "nanoseconds");
-		/* The cpu sample: the JDK's default period (async-profiler's cpu interval is not read). */
-		assert_int_equal(profile_total(b, cpu), 20000000);
+		assert_int_equal(profile_total(b, cpu), cpu_ns[ap - 1]);
 		assert_int_equal(pf_batch_profile_get(b, wall)->period, wall_ns[ap - 1]);
 		assert_int_equal(profile_total(b, wall), 8 * wall_ns[ap - 1]);
 		assert_int_equal(leaf_total(b, wall, "caf\xc3\xa9.Bar.r\xc3\xbcn\xe2\x98\xba"),
