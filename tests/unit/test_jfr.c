@@ -727,19 +727,6 @@ static void test_synthetic_chunk(void **state)
 	}
 }
 
-/* The profile of sample type type/unit. */
-static uint32_t find_profile_unit(const struct pf_batch *b, const char *type, const char *unit)
-{
-	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
-		const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
-		if (strcmp(pf_batch_str(b, d->sample_type.type), type) == 0 &&
-		    strcmp(pf_batch_str(b, d->sample_type.unit), unit) == 0)
-			return p;
-	}
-	fail_msg("no %s/%s profile", type, unit);
-	return 0;
-}
-
 /* async-profiler's profiler.WallClockSample (samples x its wall interval),
  * profiler.Malloc and profiler.LiveObject, in a chunk like the synthetic one above. */
 static void test_async_profiler_events(void **state)
@@ -769,18 +756,14 @@ static void test_async_profiler_events(void **state)
 		assert_int_equal(st.by_kind[PF_JFR_MALLOC], 2);
 		assert_int_equal(st.totals[PF_JFR_MALLOC][1], 128);
 
-		uint32_t count = find_profile_unit(b, "samples", "count");
-		uint32_t cpu = find_profile_unit(b, "cpu", "nanoseconds");
-		uint32_t wall = find_profile_unit(b, "wall", "nanoseconds");
+		uint32_t cpu = find_profile(b, "cpu"), wall = find_profile(b, "wall");
 		assert_int_equal(profile_total(b, cpu), cpu_ns[ap - 1]);
 		assert_int_equal(pf_batch_profile_get(b, wall)->period, wall_ns[ap - 1]);
 		assert_int_equal(profile_total(b, wall), 8 * wall_ns[ap - 1]);
 		assert_int_equal(leaf_total(b, wall, "caf\xc3\xa9.Bar.r\xc3\xbcn\xe2\x98\xba"),
 				 8 * wall_ns[ap - 1]);
-		assert_int_equal(profile_total(b, count), 1); /* the first samples/count: cpu's */
-		uint32_t mc = find_profile_unit(b, "malloc_objects", "count");
-		uint32_t mb = find_profile_unit(b, "malloc_bytes", "bytes");
-		assert_int_equal(profile_total(b, mc), 2);
+		uint32_t mb = find_profile(b, "malloc_bytes");
+		assert_int_equal(profile_total(b, find_profile(b, "malloc_objects")), 2);
 		assert_int_equal(profile_total(b, mb), 128);
 		size_t n;
 		const struct pf_sample *s = pf_batch_samples(b, mb, &n);
@@ -790,9 +773,8 @@ static void test_async_profiler_events(void **state)
 
 		/* The live object: its class as the leaf frame and attribute, as allocations have. */
 		assert_int_equal(st.by_kind[PF_JFR_LIVE], 1);
-		uint32_t live = find_profile_unit(b, "inuse_space", "bytes");
-		assert_int_equal(profile_total(b, find_profile_unit(b, "inuse_objects", "count")),
-				 1);
+		uint32_t live = find_profile(b, "inuse_space");
+		assert_int_equal(profile_total(b, find_profile(b, "inuse_objects")), 1);
 		assert_int_equal(leaf_total(b, live, "caf\xc3\xa9.Bar"), 4096);
 		s = pf_batch_samples(b, live, &n);
 		assert_int_equal(n, 1);
