@@ -104,6 +104,8 @@ struct part {
 /* One batch's results, written on the pool thread (the pf_work job). */
 struct encode_job {
 	bool gzip;
+	uint8_t *prefix; /* before each part's wire bytes, or NULL */
+	size_t prefix_len;
 	struct part *parts;
 	size_t n_parts, cap;
 	int err;
@@ -114,6 +116,8 @@ struct pf_otlpexp_encoder {
 	struct pf_queue *q;
 	const struct pf_otlpexp_config *cfg;
 	bool gzip;
+	pf_otlpexp_prefix_fn prefix;
+	void *prefix_arg;
 	struct pf_work *work; /* NULL once it has freed itself */
 	bool started;
 	bool draining;
@@ -153,14 +157,17 @@ static int collect_part(void *arg, uint8_t *bytes, size_t size, size_t samples)
 		j->parts = grown;
 		j->cap = cap;
 	}
-	payload = malloc(PF_OTLPEXP_HEADER + wire_size);
+	payload = malloc(PF_OTLPEXP_HEADER + j->prefix_len + wire_size);
 	if (!payload) {
 		ret = -ENOMEM;
 		goto out_free_zipped;
 	}
 	memcpy(payload, &hdr, PF_OTLPEXP_HEADER);
-	memcpy(payload + PF_OTLPEXP_HEADER, wire, wire_size);
-	j->parts[j->n_parts++] = (struct part){payload, PF_OTLPEXP_HEADER + wire_size, samples};
+	if (j->prefix_len)
+		memcpy(payload + PF_OTLPEXP_HEADER, j->prefix, j->prefix_len);
+	memcpy(payload + PF_OTLPEXP_HEADER + j->prefix_len, wire, wire_size);
+	j->parts[j->n_parts++] =
+		(struct part){payload, PF_OTLPEXP_HEADER + j->prefix_len + wire_size, samples};
 out_free_zipped:
 	free(zipped);
 out_free_bytes:
@@ -175,6 +182,11 @@ static void encode_run(void *arg, const struct pf_batch *batch, void *job)
 	int ret;
 
 	j->gzip = enc->gzip;
+	if (enc->prefix &&
+	    (ret = enc->prefix(enc->prefix_arg, batch, &j->prefix, &j->prefix_len)) < 0) {
+		j->err = ret;
+		return;
+	}
 	ret = pf_otlp_encode_parts(batch, (size_t)enc->cfg->max_request_size, collect_part, j);
 	if (ret < 0)
 		j->err = ret;
@@ -214,6 +226,7 @@ static void encode_done(void *arg, struct pf_batch *batch, void *job, int status
 		pf_component_drop(enc->c, "encode_failed", lost);
 	}
 	free(j->parts);
+	free(j->prefix);
 }
 
 static void encode_closed(void *arg)
@@ -294,6 +307,12 @@ int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *
 		enc->started = true;
 	}
 	return pf_work_submit(enc->work, b);
+}
+
+void pf_otlpexp_encoder_prefix(struct pf_otlpexp_encoder *enc, pf_otlpexp_prefix_fn fn, void *arg)
+{
+	enc->prefix = fn;
+	enc->prefix_arg = arg;
 }
 
 void pf_otlpexp_encoder_drain(struct pf_otlpexp_encoder *enc, void (*idle)(void *arg), void *arg)

@@ -112,6 +112,15 @@ struct pf_otlpexp_encoder;
 struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct pf_queue *q,
 						  const struct pf_otlpexp_config *cfg, bool gzip);
 
+/* Optional bytes put between the payload header and the wire bytes of every
+ * part of a batch (an authenticator's header edits for the batch). Called
+ * where the batch is encoded (the thread pool, or the loop with storage
+ * file), so it may only read b: returns 0 with *bytes malloc'd (or NULL
+ * with *size 0: none), or a negative error (the batch fails to encode). */
+typedef int (*pf_otlpexp_prefix_fn)(void *arg, const struct pf_batch *b, uint8_t **bytes,
+				    size_t *size);
+void pf_otlpexp_encoder_prefix(struct pf_otlpexp_encoder *enc, pf_otlpexp_prefix_fn fn, void *arg);
+
 /* Takes a reference to `b` and starts encoding it (the first call starts
  * the pool on the component's loop). Returns PF_OK, PF_BUSY (nothing
  * taken), -ESHUTDOWN once draining, or a negative error. */

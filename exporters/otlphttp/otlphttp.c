@@ -362,6 +362,8 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
 		goto out_destroy;
 	}
+	if (cfg->auth.authenticator)
+		pf_otlpexp_encoder_prefix(e->base.enc, pf_headers_setter_prefix, &e->hs);
 	return e;
 
 out_destroy:
