@@ -226,6 +226,34 @@ const char *pf_http_request_query(const struct pf_http_request *req, const char 
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct header_walk {
+	int (*fn)(void *arg, const char *key, const char *value);
+	void *arg;
+	int rc;
+};
+
+static enum MHD_Result visit_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct header_walk *w = cls;
+
+	(void)kind;
+	w->rc = w->fn(w->arg, key, value ? value : "");
+	return w->rc ? MHD_NO : MHD_YES;
+}
+
+int pf_http_request_headers_each(const struct pf_http_request *req,
+				 int (*fn)(void *arg, const char *key, const char *value),
+				 void *arg)
+{
+	struct header_walk w = {.fn = fn, .arg = arg};
+
+	if (!req->conn)
+		return 0; /* a request made up by a test */
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, visit_header, &w);
+	return w.rc;
+}
+
 static const struct route *find_route(const struct pf_http_server *s, const char *path,
 				      const char *method, bool *path_known)
 {

@@ -107,6 +107,12 @@ size_t pf_http_server_pending(const struct pf_http_server *s);
 const char *pf_http_request_header(const struct pf_http_request *req, const char *name);
 const char *pf_http_request_query(const struct pf_http_request *req, const char *name);
 
+/* Calls fn for every request header, in arrival order (value "" when
+ * empty), until fn returns nonzero. Returns 0 or fn's nonzero result. */
+int pf_http_request_headers_each(const struct pf_http_request *req,
+				 int (*fn)(void *arg, const char *key, const char *value),
+				 void *arg);
+
 /* Answers a deferred request (see pf_http_response.deferred) with `resp`,
  * whose body the server then owns, and resumes its connection. Loop thread,
  * outside handlers; also while the server is closing, which waits for every

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The otlp receiver's include_metadata: a request's gRPC metadata or HTTP headers as the batch's client metadata. */
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,42 +36,28 @@ struct pf_metadata *pf_otlp_rx_grpc_metadata(const struct pf_otlp_rx *r,
 	return m;
 }
 
-struct http_walk {
-	struct pf_metadata *m;
-	int rc;
-};
-
-static enum MHD_Result add_http(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
+static int add_http(void *arg, const char *key, const char *value)
 {
-	struct http_walk *w = cls;
-
-	(void)kind;
 	if (!key || !key[0])
-		return MHD_YES;
-	w->rc = pf_metadata_add(w->m, key, strlen(key), value ? value : "",
-				value ? strlen(value) : 0);
-	return w->rc < 0 ? MHD_NO : MHD_YES;
+		return 0;
+	return pf_metadata_add(arg, key, strlen(key), value, strlen(value));
 }
 
 struct pf_metadata *pf_otlp_rx_http_metadata(const struct pf_otlp_rx *r,
 					     const struct pf_http_request *req)
 {
-	struct http_walk w = {0};
+	struct pf_metadata *m;
 
-	if (!r->cfg.protocols.http.include_metadata || !req->conn)
+	if (!r->cfg.protocols.http.include_metadata)
 		return NULL;
-	w.m = pf_metadata_new();
-	/* pf_http_request.conn is the MHD connection (pipeline/http_server.h). */
-	if (w.m)
-		MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_http, &w);
-	if (w.m && w.rc < 0) {
-		pf_metadata_free(w.m);
-		w.m = NULL;
+	m = pf_metadata_new();
+	if (m && pf_http_request_headers_each(req, add_http, m) < 0) {
+		pf_metadata_free(m);
+		m = NULL;
 	}
-	if (!w.m)
+	if (!m)
 		pf_log(lg(r), PF_LOG_WARN, "out of memory: request passed on without metadata");
-	return w.m;
+	return m;
 }
 
 void pf_otlp_rx_attach(struct pf_batch *b, struct pf_metadata *md)
