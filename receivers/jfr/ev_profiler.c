@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* async-profiler's own JFR events: batched wall-clock samples and sampled native allocations. */
+#include <stdint.h>
+
 #include "events.h"
 
 /* One profiler.WallClockSample stands for `samples` samples of its thread
@@ -8,7 +10,8 @@
 void jfr_on_wall_clock(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v,
 		       uint32_t stack)
 {
-	int64_t samples = t->f[F_SAMPLES] >= 0 ? (int64_t)v[t->f[F_SAMPLES]].u : 1;
+	uint64_t n = t->f[F_SAMPLES] >= 0 ? v[t->f[F_SAMPLES]].u : 1;
+	int64_t samples = n > INT32_MAX ? INT32_MAX : (int64_t)n; /* a sane bound on sums */
 	uint32_t set;
 
 	stack = stack ? stack : jfr_topped_stack(x, 0, 0, "unknown");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* JFR events about the recording itself: sampling periods (jdk.ActiveSetting) and the JVM (jdk.JVMInformation). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ static int64_t parse_period(const char *s)
 	while (*end == ' ')
 		end++;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (v > 0 && strcmp(end, units[i].unit) == 0)
+		if (v > 0 && v <= INT64_MAX / units[i].ns && strcmp(end, units[i].unit) == 0)
 			return (int64_t)v * units[i].ns;
 	return 0;
 }

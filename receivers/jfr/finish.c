@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The JFR decoder's lifetime and its end: resource, profiles and summed samples added to the batch. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,14 @@ static const char *const kind_types[PF_JFR_N_KINDS][5] = {
 	[PF_JFR_LIVE] = {"inuse_objects", "count", "inuse_space", "bytes", "live"},
 };
 
+/* count x period, saturated: both come from the file. */
+static int64_t times_period(int64_t count, int64_t period)
+{
+	int64_t ns;
+
+	return __builtin_mul_overflow(count, period, &ns) ? INT64_MAX : ns;
+}
+
 int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_t n_attrs,
 			  const char *service_name, uint32_t scope)
 {
@@ -143,7 +152,7 @@ int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_
 		const struct jfr_agg *a = &d->aggs[i];
 		int64_t v1 = a->v[1];
 		if (a->kind == PF_JFR_CPU || a->kind == PF_JFR_WALL)
-			v1 = a->v[0] * d->period[a->kind];
+			v1 = times_period(a->v[0], d->period[a->kind]);
 		for (int v = 0; v < 2; v++) {
 			int64_t val = v ? v1 : a->v[0];
 			int ret = pf_batch_add_sample(b, prof[a->kind][v], a->stack, a->attrs, 0,
@@ -154,7 +163,7 @@ int pf_jfr_decoder_finish(struct pf_jfr_decoder *d, const uint32_t *attrs, size_
 	}
 	for (int k = 0; k < PF_JFR_N_KINDS; k++)
 		if (k == PF_JFR_CPU || k == PF_JFR_WALL)
-			d->stats.totals[k][1] = d->stats.totals[k][0] * d->period[k];
+			d->stats.totals[k][1] = times_period(d->stats.totals[k][0], d->period[k]);
 	return n_profiles;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Assembles a JFR sample: its attribute set, synthetic leaf frames, and summing into the decoder's aggregates. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "events.h"
@@ -116,6 +117,14 @@ uint32_t jfr_topped_stack(struct chunk_ctx *x, uint32_t stack, uint32_t cls, con
 	return idx;
 }
 
+/* a + b, saturated: the values come from the file. */
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 void jfr_add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, uint32_t set, int64_t v0,
 	     int64_t v1)
 {
@@ -130,8 +139,8 @@ void jfr_add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, uint32_
 			break;
 		struct jfr_agg *a = &d->aggs[i];
 		if (a->kind == kind && a->stack == stack && a->attrs == set) {
-			a->v[0] += v0;
-			a->v[1] += v1;
+			a->v[0] = sat_add(a->v[0], v0);
+			a->v[1] = sat_add(a->v[1], v1);
 			goto out_count;
 		}
 		key = jfr_mix(key + 1);
@@ -155,6 +164,6 @@ void jfr_add(struct chunk_ctx *x, enum pf_jfr_kind kind, uint32_t stack, uint32_
 	d->n_aggs++;
 out_count:
 	d->stats.by_kind[kind]++;
-	d->stats.totals[kind][0] += v0;
-	d->stats.totals[kind][1] += v1;
+	d->stats.totals[kind][0] = sat_add(d->stats.totals[kind][0], v0);
+	d->stats.totals[kind][1] = sat_add(d->stats.totals[kind][1], v1);
 }

@@ -43,8 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "%d profiles, %zu in the batch\n", rc, pf_batch_n_profiles(b));
 		abort();
 	}
+	/* totals[k][0]: events, but samples for async-profiler's batched wall-clock samples. */
 	for (int k = 0; k < PF_JFR_N_KINDS; k++)
-		events += (int64_t)st.by_kind[k];
+		events += st.totals[k][0];
 	int64_t counted = 0;
 	for (uint32_t p = 0; p < (uint32_t)rc; p += 2)
 		counted += total(b, p);
