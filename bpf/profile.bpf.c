@@ -16,14 +16,15 @@ const volatile bool include_idle = false;
 const volatile bool filter_pids = false;    /* keep only pids marked PF_BPF_PID_KEEP */
 const volatile bool use_pid_filter = false; /* pid_filter has entries */
 const volatile __u32 self_pid = 0;	    /* proflow itself, left out; 0: none */
-/* Processes younger than this (ns since fork) have their user stacks taken
- * as build ID + file offset: user space may not read their mappings before
- * they are gone. 0: never. */
+/* A thread that has run for less than this (ns of CPU) in a process
+ * exec'd whose maps user space has not read yet (it is in `unread`) has its
+ * user stacks taken as build ID + file offset: the process may be gone
+ * before user space reads them. 0: never. */
 const volatile __u64 fresh_ns = 0;
 const volatile bool debug = false;
 
-/* Which of the two buffers (counts0/stacks0 or counts1/stacks1) samples go
- * to; user space flips it and then drains the other one. */
+/* Flips so far: samples go to buffer active & 1 (counts0/stacks0 or
+ * counts1/stacks1); user space counts it up and then drains the other one. */
 __u32 active = 0;
 
 /* Sizes are set by user space before load (map_size); these are defaults. */
@@ -48,6 +49,15 @@ struct {
 	__type(value, struct pf_bpf_bstack);
 } bstacks0 SEC(".maps"), bstacks1 SEC(".maps");
 
+/* Processes exec'd whose maps user space has not read: pid -> start time.
+ * The exec tracepoint adds them; user space deletes them once read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} unread SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -62,9 +72,16 @@ struct {
 	__type(value, __u64);
 } errors SEC(".maps");
 
+/* Stack ids this CPU stored in the active stack map: most samples repeat a
+ * recent stack, and then skip the map lookup. */
+#define SEEN_SLOTS 64
+
 /* The key and a stack are built here: a stack is twice the BPF stack. */
 struct scratch {
 	struct pf_bpf_key key;
+	__u32 seen_flip; /* `active` when seen[] was filled */
+	__u32 pad;
+	__u64 seen[SEEN_SLOTS];
 	union {
 		struct pf_bpf_stack stack;
 		struct pf_bpf_bstack bstack;
@@ -109,25 +126,30 @@ static __always_inline __u64 hash_frames(const __u64 *ips, __u32 n)
 }
 
 /* Keeps the first n frames of st in `stacks` under their hash; returns the id. */
-static __always_inline __u64 store_stack(struct pf_bpf_stack *st, __u32 n, void *stacks,
-					 __u32 err_full)
+static __always_inline __u64 store_stack(struct scratch *s, struct pf_bpf_stack *st, __u32 n,
+					 void *stacks, __u32 err_full)
 {
 	__u64 id = hash_frames(st->ips, n);
+	__u64 *seen = &s->seen[id & (SEEN_SLOTS - 1)];
 	long err;
 
-	if (bpf_map_lookup_elem(stacks, &id))
+	if (*seen == id)
 		return id;
-	err = bpf_map_update_elem(stacks, &id, st, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		count_error(err_full);
-		return PF_BPF_STACK_LOST;
+	if (!bpf_map_lookup_elem(stacks, &id)) {
+		err = bpf_map_update_elem(stacks, &id, st, BPF_NOEXIST);
+		if (err && err != -EEXIST) {
+			count_error(err_full);
+			return PF_BPF_STACK_LOST;
+		}
 	}
+	*seen = id;
 	return id;
 }
 
 /* The kernel stack, unwound by the kernel (ORC or frame pointers). */
-static __always_inline __u64 kernel_stack(void *ctx, struct pf_bpf_stack *st, void *stacks)
+static __always_inline __u64 kernel_stack(void *ctx, struct scratch *s, void *stacks)
 {
+	struct pf_bpf_stack *st = &s->stack;
 	long len = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
 	__u32 n;
 
@@ -137,7 +159,7 @@ static __always_inline __u64 kernel_stack(void *ctx, struct pf_bpf_stack *st, vo
 	if (n >= PF_BPF_MAX_FRAMES)
 		count_error(PF_BPF_ERR_KSTACK_TRUNCATED);
 	/* bpf_get_stack zeroed the frames past n. */
-	return store_stack(st, n, stacks, PF_BPF_ERR_KSTACK_FULL);
+	return store_stack(s, st, n, stacks, PF_BPF_ERR_KSTACK_FULL);
 }
 
 struct frame {
@@ -194,10 +216,10 @@ static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, _
  * bpf_get_stack(BPF_F_USER_STACK): a little cheaper per sample on the
  * kernel measured (6.18), and the walk can find the caller of a frameless
  * syscall wrapper. */
-static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct pf_bpf_stack *st,
-					void *stacks, bool in_user)
+static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct task_struct *task,
+					struct scratch *s, void *stacks, bool in_user)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct pf_bpf_stack *st = &s->stack;
 	struct frame fr;
 	__u64 fp, ip, sp;
 	__u32 n = 1;
@@ -212,9 +234,9 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (!regs)
 			return PF_BPF_STACK_NONE;
-		ip = BPF_CORE_READ(regs, ip);
-		fp = BPF_CORE_READ(regs, bp);
-		sp = BPF_CORE_READ(regs, sp);
+		ip = regs->ip; /* loads, not helper calls: regs is a trusted pointer */
+		fp = regs->bp;
+		sp = regs->sp;
 	}
 	if (!ip)
 		return PF_BPF_STACK_NONE;
@@ -234,15 +256,21 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 		st->ips[n] = 0; /* the scratch holds older frames */
 	else
 		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
-	return store_stack(st, n, stacks, PF_BPF_ERR_USTACK_FULL);
+	return store_stack(s, st, n, stacks, PF_BPF_ERR_USTACK_FULL);
 }
 
-/* True while the process is younger than fresh_ns. */
-static __always_inline bool is_fresh(void)
+/* True for a process user space has not read yet, young enough that it
+ * may be gone before it does. Young by the thread's CPU time, a field the
+ * task holds: other threads pay two loads here, no map lookup, no clock. */
+static __always_inline bool is_fresh(struct task_struct *task, __u32 pid)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 *unread_start;
 
-	return bpf_ktime_get_ns() - task->group_leader->start_time < fresh_ns;
+	if (task->se.sum_exec_runtime >= fresh_ns)
+		return false;
+	unread_start = bpf_map_lookup_elem(&unread, &pid);
+	/* Not an earlier process's entry under a reused pid. */
+	return unread_start && *unread_start == task->group_leader->start_time;
 }
 
 /* A 64-bit hash of the first n build-ID frames with PF_BPF_STACK_BUILD_ID set. */
@@ -312,8 +340,8 @@ static __always_inline void add_sample(void *counts, struct pf_bpf_key *key)
 SEC("perf_event")
 int pf_sample(struct bpf_perf_event_data *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, zero = 0, which = active;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 pid = task->tgid, zero = 0, flip = active, which = flip & 1;
 	void *stacks = which ? (void *)&stacks1 : (void *)&stacks0;
 	struct scratch *s;
 	__u32 *filter;
@@ -331,28 +359,36 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
 		return 0;
+	if (s->seen_flip != flip) { /* the ids seen are in the other buffer */
+		for (int i = 0; i < SEEN_SLOTS; i++)
+			s->seen[i] = 0;
+		s->seen_flip = flip;
+	}
 	s->key.pid = pid;
-	s->key.tid = (__u32)id;
-	bpf_get_current_comm(s->key.comm, sizeof(s->key.comm));
+	s->key.tid = task->pid;
+	/* Loads rather than bpf_get_current_comm(): the kernel keeps comm
+	 * NUL-padded (strscpy_pad), and a helper call costs more. */
+	*(__u64 *)&s->key.comm[0] = *(__u64 *)&task->comm[0];
+	*(__u64 *)&s->key.comm[8] = *(__u64 *)&task->comm[8];
 	s->key.kstack = PF_BPF_STACK_NONE;
 	s->key.ustack = PF_BPF_STACK_NONE;
 	/* The context allows 8-byte loads only; cs is a 2-byte union member
 	 * in recent kernels. */
 	in_user = *(__u64 *)((void *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs)) & 3;
 	if (include_kernel && !in_user)
-		s->key.kstack = kernel_stack(ctx, &s->stack, stacks);
+		s->key.kstack = kernel_stack(ctx, s, stacks);
 	if (pid) {
 		__u64 u = PF_BPF_STACK_LOST;
 
-		if (fresh_ns && is_fresh())
+		if (fresh_ns && is_fresh(task, pid))
 			u = user_bstack(ctx, &s->bstack,
 					which ? (void *)&bstacks1 : (void *)&bstacks0);
 		if (u == PF_BPF_STACK_LOST)
-			u = user_stack(ctx, &s->stack, stacks, in_user);
+			u = user_stack(ctx, task, s, stacks, in_user);
 		s->key.ustack = u;
 	}
 	if (debug)
-		bpf_printk("sample pid %u tid %u k %llx u %llx", pid, (__u32)id, s->key.kstack,
+		bpf_printk("sample pid %u tid %u k %llx u %llx", pid, s->key.tid, s->key.kstack,
 			   s->key.ustack);
 	add_sample(which ? (void *)&counts1 : (void *)&counts0, &s->key);
 	return 0;
@@ -386,7 +422,10 @@ SEC("raw_tp/sched_process_exec")
 int pf_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 start = bpf_get_current_task_btf()->start_time;
 
+	if (fresh_ns)
+		bpf_map_update_elem(&unread, &pid, &start, BPF_ANY);
 	/* args: struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm */
 	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (struct linux_binprm *)ctx->args[2]);
 	return 0;
@@ -396,10 +435,13 @@ SEC("raw_tp/sched_process_exit")
 int pf_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
 
-	if ((__u32)id != (__u32)(id >> 32))
+	if ((__u32)id != pid)
 		return 0; /* a thread, not the process */
-	send_event(PF_BPF_EV_EXIT, id >> 32, 0, NULL);
+	if (fresh_ns)
+		bpf_map_delete_elem(&unread, &pid);
+	send_event(PF_BPF_EV_EXIT, pid, 0, NULL);
 	return 0;
 }
 

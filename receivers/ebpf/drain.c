@@ -54,7 +54,9 @@ static uint64_t wall_ns(void)
 
 void ebpf_flip(struct ebpf_recv *r)
 {
-	__u32 next = r->skel->bss->active ? 0 : 1;
+	/* A count, not a bit: the BPF program's per-CPU memory of stack ids
+	 * stored is valid for one flip only. */
+	__u32 next = r->skel->bss->active + 1;
 
 	__atomic_store_n(&r->skel->bss->active, next, __ATOMIC_SEQ_CST);
 	r->gen++;
@@ -350,7 +352,7 @@ static void drained_free(struct drained *d)
 
 void ebpf_drain(struct ebpf_recv *r)
 {
-	__u32 old = r->skel->bss->active ? 0 : 1;
+	__u32 old = (r->skel->bss->active & 1) ^ 1;
 	int counts_fd = bpf_map__fd(old ? r->skel->maps.counts1 : r->skel->maps.counts0);
 	int stacks_fd = bpf_map__fd(old ? r->skel->maps.stacks1 : r->skel->maps.stacks0);
 	int bstacks_fd = bpf_map__fd(old ? r->skel->maps.bstacks1 : r->skel->maps.bstacks0);

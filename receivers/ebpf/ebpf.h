@@ -56,6 +56,8 @@ struct pf_ebpf_proc {
 	bool exited;	       /* exit seen: dropped after the next drain */
 	uint64_t exit_gen;     /* the drain generation when it exited */
 	uint64_t read_ms;      /* uv_now() when a read after exec is due, 0: none */
+	int read_stage;	       /* reads after exec done so far */
+	bool settled;	       /* exec'd and read with its libraries (or gone) */
 	uint64_t rescan_at_ms; /* uv_now() of the last re-read for frames in no mapping */
 	struct pf_ebpf_proc *next;
 };
@@ -87,23 +89,29 @@ void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
 size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
 
 /* An exec of pid (named comm) of the file `filename` (as execve(2) named
- * it): its entry (made if new) is read from /proc now, while the process
- * most likely lives, and its maps again at due_ms, once the dynamic loader
- * has mapped the libraries. When the process is already gone, an absolute
- * filename stands for its executable and its build ID is learnt from it.
- * Returns the entry or NULL on ENOMEM. */
+ * it) at now_ms: its entry (made if new) is read from /proc now, while the
+ * process most likely lives, and its maps again a few ms later until they
+ * hold the libraries ld.so maps (pf_ebpf_proctab_read_due). When the
+ * process is already gone (counted in *gone), an absolute filename stands
+ * for its executable and its build ID is learnt from it. The entry is
+ * `settled` when no read is pending. Returns it or NULL on ENOMEM. */
 struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  const char *filename, uint64_t due_ms);
+					  const char *filename, uint64_t now_ms, uint64_t *gone);
 
 /* The path (in its process's mount namespace) of a file with build ID
  * `build_id` (hex) seen in any process read so far, or NULL. The string
  * lives until the next read. */
 const char *pf_ebpf_proctab_build_id_path(const struct pf_ebpf_proctab *t, const char *build_id);
 
+/* Called for a process whose reads after exec are over. */
+typedef void (*pf_ebpf_settled_fn)(void *arg, uint32_t pid);
+
 /* Reads every process whose read is due at now (its maps only when it was
- * read before); adds those found gone to *gone. Returns the earliest read
- * still pending (0 when none). */
-uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone);
+ * read before); adds those found gone to *gone; calls settled (if not NULL)
+ * for those whose reads are over. Returns the earliest read still pending
+ * (0 when none). */
+uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone,
+				  pf_ebpf_settled_fn settled, void *arg);
 
 size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Process events from the BPF ring buffer, read under uv_poll: exec captures a process, exit retires it. */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <string.h>
@@ -12,14 +13,21 @@ static const struct pf_logger *lg(const struct ebpf_recv *r)
 	return pf_component_logger(r->c);
 }
 
-/* Shortly after exec the dynamic loader has mapped the libraries. */
-#define EXEC_READ_DELAY_MS 30
+/* Its maps read with the libraries: the BPF program takes its user stacks
+ * as plain addresses again. */
+static void on_settled(void *arg, uint32_t pid)
+{
+	struct ebpf_recv *r = arg;
+
+	bpf_map_delete_elem(bpf_map__fd(r->skel->maps.unread), &pid);
+}
 
 static void on_read_due(uv_timer_t *t)
 {
 	struct ebpf_recv *r = t->data;
 	uint64_t now = uv_now(r->loop);
-	uint64_t next = pf_ebpf_proctab_read_due(r->procs, now, &r->stats.procs_gone);
+	uint64_t next =
+		pf_ebpf_proctab_read_due(r->procs, now, &r->stats.procs_gone, on_settled, r);
 
 	if (next && !r->stopping)
 		uv_timer_start(&r->rescan, on_read_due, next > now ? next - now : 0, 0);
@@ -29,6 +37,8 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct ebpf_recv *r = ctx;
 	struct pf_bpf_event ev;
+	struct pf_ebpf_proc *p;
+	uint64_t now;
 
 	if (pf_ebpf_event_decode(data, size, &ev) < 0)
 		return 0;
@@ -36,18 +46,23 @@ static int on_event(void *ctx, void *data, size_t size)
 		pf_ebpf_proctab_exit(r->procs, ev.pid, r->gen);
 		return 0;
 	}
-	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL))
-		return 0; /* filtered out: not worth reading */
-	/* Read now, while the process most likely lives (compilers and shells
-	 * are often gone within 30 ms), and its maps again a little later,
-	 * once ld.so has mapped the libraries. Samples taken meanwhile carry
-	 * build-ID stacks (fresh_ns in the BPF program), so a process gone
-	 * before either read is named all the same. */
-	if (!pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, ev.filename,
-				  uv_now(r->loop) + EXEC_READ_DELAY_MS))
+	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL)) {
+		on_settled(r, ev.pid); /* filtered out: not worth reading, nor a costly stack */
 		return 0;
-	if (r->rescan_open && !r->stopping && !uv_is_active((uv_handle_t *)&r->rescan))
-		uv_timer_start(&r->rescan, on_read_due, EXEC_READ_DELAY_MS, 0);
+	}
+	/* Read now, while the process most likely lives (compilers and shells
+	 * are often gone within 30 ms), and its maps again a few ms later,
+	 * once ld.so has mapped the libraries. Samples taken until then carry
+	 * build-ID stacks (the BPF program's `unread` map), so a process gone
+	 * before the reads is named all the same. */
+	now = uv_now(r->loop);
+	p = pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, ev.filename, now, &r->stats.procs_gone);
+	if (p && p->settled)
+		on_settled(r, ev.pid);
+	if (p && p->read_ms && r->rescan_open && !r->stopping &&
+	    (!uv_is_active((uv_handle_t *)&r->rescan) ||
+	     uv_timer_get_due_in(&r->rescan) > p->read_ms - now))
+		uv_timer_start(&r->rescan, on_read_due, p->read_ms - now, 0);
 	return 0;
 }
 

@@ -16,8 +16,8 @@
 #include "ebpf.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
-/* Processes younger than this get build-ID stacks: it covers the read at
- * exec and the maps' re-read 30 ms later, with room for a busy loop. */
+/* Build-ID stacks (costly) for a thread's first 100 ms of CPU at most,
+ * should user space lag behind its reads after exec. */
 #define FRESH_NS (100 * 1000000ull)
 /* Build-ID stacks are 2 KiB and only young processes take them. */
 #define BSTACKS_PER_STACK 8

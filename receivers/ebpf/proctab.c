@@ -13,6 +13,10 @@
 #define MAX_MAPS       8192
 #define MAX_MAPS_BYTES (8u << 20)
 #define MAX_SMALL_FILE (64u << 10)
+/* After exec: the maps again when ld.so has likely mapped the libraries,
+ * and once more later if it had not. */
+#define READ_EARLY_MS 5
+#define READ_LATE_MS  25
 
 /* A small cache of build ids by file identity: every process maps libc. */
 #define BUILD_ID_SLOTS 1024
@@ -421,11 +425,47 @@ static void exec_file(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p, const c
 		remember_path(t, id, filename);
 }
 
+/* True once the maps hold the libraries: one file (a static binary), or
+ * more than the executable and the dynamic loader. */
+static bool libs_mapped(const struct pf_procmaps *m)
+{
+	uint64_t seen[2] = {0};
+	size_t files = 0;
+
+	for (size_t i = 0; i < m->n && files < 3; i++) {
+		const struct pf_ebpf_mapping *x = &m->maps[i];
+		if (!x->inode || (files > 0 && x->inode == seen[0]) ||
+		    (files > 1 && x->inode == seen[1]))
+			continue;
+		if (files < 2)
+			seen[files] = x->inode;
+		files++;
+	}
+	return files == 1 || files >= 3;
+}
+
+/* Reads p (its maps only when read before); counts it in *gone when it is. */
+static void read_again(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p, uint64_t *gone)
+{
+	int ret;
+	bool g;
+
+	if (p->read_ok) {
+		ret = read_maps(t, p);
+		g = ret == -ENOENT || ret == -ESRCH;
+	} else {
+		/* The entry exists: this never inserts or frees. */
+		pf_ebpf_proctab_read(t, p->pid, &g);
+	}
+	if (g)
+		(*gone)++;
+}
+
 struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  const char *filename, uint64_t due_ms)
+					  const char *filename, uint64_t now_ms, uint64_t *gone)
 {
 	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
-	bool gone;
+	bool g;
 
 	if (!p) {
 		p = calloc(1, sizeof(*p));
@@ -437,18 +477,27 @@ struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pi
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	p->exited = false;
 	p->read_ok = false; /* what an earlier image left stays until the read */
-	p->read_ms = due_ms ? due_ms : 1;
+	p->read_ms = 0;
+	p->settled = false;
 	/* The entry exists: this never inserts or frees. */
-	pf_ebpf_proctab_read(t, pid, &gone);
-	if (gone)
+	pf_ebpf_proctab_read(t, pid, &g);
+	if (g) {
+		(*gone)++;
 		exec_file(t, p, filename);
+		p->settled = true;
+	} else if (libs_mapped(&p->maps)) {
+		p->settled = true;
+	} else {
+		p->read_ms = now_ms + READ_EARLY_MS;
+		p->read_stage = 0;
+	}
 	return p;
 }
 
-uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone)
+uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint64_t *gone,
+				  pf_ebpf_settled_fn settled, void *arg)
 {
 	uint64_t next = 0;
-	bool g;
 
 	for (size_t i = 0; i < N_BUCKETS; i++) {
 		for (struct pf_ebpf_proc *p = t->buckets[i]; p; p = p->next) {
@@ -462,16 +511,17 @@ uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint6
 			p->read_ms = 0;
 			if (p->exited)
 				continue;
-			if (p->read_ok) { /* read at exec: the libraries ld.so mapped since */
-				int ret = read_maps(t, p);
-				if (ret == -ENOENT || ret == -ESRCH)
-					(*gone)++;
+			read_again(t, p, gone);
+			if (p->read_stage == 0 && !libs_mapped(&p->maps)) {
+				p->read_stage = 1; /* ld.so is slow today: once more, later */
+				p->read_ms = now + READ_LATE_MS;
+				if (!next || p->read_ms < next)
+					next = p->read_ms;
 				continue;
 			}
-			/* The entry exists: this never inserts or frees. */
-			pf_ebpf_proctab_read(t, p->pid, &g);
-			if (g)
-				(*gone)++;
+			p->settled = true;
+			if (settled)
+				settled(arg, p->pid);
 		}
 	}
 	return next;

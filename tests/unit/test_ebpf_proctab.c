@@ -125,6 +125,15 @@ static void test_gone_process_stub(void **state)
 	pf_ebpf_proctab_free(t);
 }
 
+static size_t settled_calls;
+static uint32_t settled_pid;
+
+static void on_settled(void *arg, uint32_t pid)
+{
+	settled_calls++;
+	settled_pid = pid;
+}
+
 static void test_read_at_exec(void **state)
 {
 	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
@@ -134,13 +143,15 @@ static void test_read_at_exec(void **state)
 	struct pf_ebpf_proc *p;
 	ssize_t len;
 
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 0); /* nothing pending */
-	/* Read at once, while the process lives. */
-	p = pf_ebpf_proctab_exec(t, self, "fresh", "/usr/bin/fresh", 1030);
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone, on_settled, NULL), 0);
+	/* Read at once, while the process lives; its libraries are mapped. */
+	p = pf_ebpf_proctab_exec(t, self, "fresh", "/usr/bin/fresh", 1000, &gone);
 	assert_non_null(p);
 	assert_true(p->read_ok);
 	assert_non_null(p->exe);
 	assert_true(p->maps.n > 0);
+	assert_true(p->settled);
+	assert_int_equal(p->read_ms, 0);
 	assert_string_not_equal(p->comm, "fresh"); /* what /proc says */
 	/* Every file with a build ID in its maps is known by it. */
 	for (size_t i = 0; i < p->maps.n; i++)
@@ -148,31 +159,35 @@ static void test_read_at_exec(void **state)
 			assert_string_equal(
 				pf_ebpf_proctab_build_id_path(t, p->maps.maps[i].build_id),
 				p->maps.maps[i].path);
+	/* Read again when due (as when ld.so had not mapped the libraries at
+	 * exec), then settled: these maps hold them. */
+	p->settled = false;
+	p->read_stage = 0;
+	p->read_ms = 1005;
+	pf_procmaps_free(&p->maps);
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1004, &gone, on_settled, NULL), 1005);
+	assert_int_equal(p->maps.n, 0);
+	assert_int_equal(pf_ebpf_proctab_read_due(t, 1005, &gone, on_settled, NULL), 0);
+	assert_true(p->maps.n > 2);
+	assert_true(p->settled);
+	assert_int_equal(settled_calls, 1);
+	assert_int_equal(settled_pid, self);
 	/* A process gone before the read: the exec'd file stands for it. */
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(len > 0);
 	exe[len] = '\0';
 	assert_int_equal(pf_buildid_read_path(exe, id), 1);
-	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", exe, 1050));
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", exe, 2000, &gone));
+	assert_int_equal(gone, 1);
 	struct pf_ebpf_proc *g = pf_ebpf_proctab_get(t, ghost);
 	assert_false(g->read_ok);
+	assert_true(g->settled); /* nothing more to read */
+	assert_int_equal(g->read_ms, 0);
 	assert_string_equal(g->exe, exe);
-	assert_string_equal(pf_ebpf_proctab_build_id_path(t, id), exe);
-	/* Not due yet: nothing re-read. */
-	pf_procmaps_free(&p->maps);
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone), 1030);
-	assert_int_equal(p->maps.n, 0);
-	/* Due: the maps of this process again (ld.so mapped libraries since). */
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 1030, &gone), 1050);
-	assert_true(p->maps.n > 0);
-	assert_int_equal(gone, 0);
-	/* The ghost is still gone when due: counted, and its name kept. */
-	assert_int_equal(pf_ebpf_proctab_read_due(t, 2000, &gone), 0);
-	assert_int_equal(gone, 1);
-	assert_false(g->read_ok);
 	assert_string_equal(g->comm, "ghost");
+	assert_string_equal(pf_ebpf_proctab_build_id_path(t, id), exe);
 	/* A relative name of a gone process stands for nothing. */
-	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", "./ghost", 3000));
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", "./ghost", 3000, &gone));
 	assert_null(g->exe);
 	/* Its exit retires it after the next drain. */
 	pf_ebpf_proctab_exit(t, ghost, 2);
