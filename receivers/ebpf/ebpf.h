@@ -38,6 +38,7 @@ struct ebpf_config {
 	bool exclude_self;
 	int64_t map_size;	/* entries of each counts map */
 	int64_t stack_map_size; /* entries of each stack map */
+	bool build_id_stacks;	/* build-ID stacks for processes not read yet */
 	bool debug;		/* bpf_printk from the BPF program */
 };
 

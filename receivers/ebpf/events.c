@@ -19,7 +19,8 @@ static void on_settled(void *arg, uint32_t pid)
 {
 	struct ebpf_recv *r = arg;
 
-	bpf_map_delete_elem(bpf_map__fd(r->skel->maps.unread), &pid);
+	if (r->cfg.build_id_stacks)
+		bpf_map_delete_elem(bpf_map__fd(r->skel->maps.unread), &pid);
 }
 
 static void on_read_due(uv_timer_t *t)

@@ -108,7 +108,7 @@ int ebpf_load(struct ebpf_recv *r)
 	r->skel->rodata->debug = cfg->debug;
 	r->skel->rodata->use_pid_filter = cfg->pids.n + cfg->exclude_pids.n > 0;
 	r->skel->rodata->self_pid = cfg->exclude_self ? (__u32)getpid() : 0;
-	r->skel->rodata->fresh_ns = FRESH_NS;
+	r->skel->rodata->fresh_ns = cfg->build_id_stacks ? FRESH_NS : 0;
 	if (n_bstacks < BSTACKS_MIN)
 		n_bstacks = BSTACKS_MIN;
 	bpf_map__set_max_entries(r->skel->maps.bstacks0, n_bstacks);

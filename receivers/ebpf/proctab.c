@@ -13,10 +13,11 @@
 #define MAX_MAPS       8192
 #define MAX_MAPS_BYTES (8u << 20)
 #define MAX_SMALL_FILE (64u << 10)
-/* After exec: the maps again when ld.so has likely mapped the libraries,
- * and once more later if it had not. */
-#define READ_EARLY_MS 5
-#define READ_LATE_MS  25
+/* After exec, the maps are read again after each of these delays until
+ * they hold the libraries ld.so maps: soon, since until then the BPF program
+ * takes costly build-ID stacks of the process. */
+static const uint64_t read_delays_ms[] = {1, 3, 25};
+#define READ_STAGES (sizeof(read_delays_ms) / sizeof(read_delays_ms[0]))
 
 /* A small cache of build ids by file identity: every process maps libc. */
 #define BUILD_ID_SLOTS 1024
@@ -488,7 +489,7 @@ struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pi
 	} else if (libs_mapped(&p->maps)) {
 		p->settled = true;
 	} else {
-		p->read_ms = now_ms + READ_EARLY_MS;
+		p->read_ms = now_ms + read_delays_ms[0];
 		p->read_stage = 0;
 	}
 	return p;
@@ -512,9 +513,8 @@ uint64_t pf_ebpf_proctab_read_due(struct pf_ebpf_proctab *t, uint64_t now, uint6
 			if (p->exited)
 				continue;
 			read_again(t, p, gone);
-			if (p->read_stage == 0 && !libs_mapped(&p->maps)) {
-				p->read_stage = 1; /* ld.so is slow today: once more, later */
-				p->read_ms = now + READ_LATE_MS;
+			if (++p->read_stage < (int)READ_STAGES && !libs_mapped(&p->maps)) {
+				p->read_ms = now + read_delays_ms[p->read_stage];
 				if (!next || p->read_ms < next)
 					next = p->read_ms;
 				continue;
