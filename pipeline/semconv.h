@@ -20,6 +20,11 @@
  *    namespace), with process.executable.build_id.gnu (lowercase hex) when the
  *    file has one; address = the virtual address in the process (as pprof).
  *    The file offset of an address is address - memory_start + file_offset.
+ *  - Native frames of a process gone before its maps were read (the kernel
+ *    gave build ID + file offset at sample time): a mapping of the file alone,
+ *    memory_start 0 and file_offset 0, so address = the file offset; filename
+ *    the path seen for that build ID in another process (else empty), with
+ *    its build ID.
  *  - Frames in anonymous executable memory (JIT code): mapping filename
  *    PF_ANON_MAPPING, frame type "jit" until a perf map names them.
  *  - A location with no lines is unsymbolized; symbolize adds lines and
