@@ -174,15 +174,27 @@ static size_t claimed_size(const uint8_t *p, size_t size)
 	return (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
 }
 
-int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
-		       size_t *out_size)
+/* Inflates one gzip member or zlib stream at `in` into `out`. */
+static enum libdeflate_result member(struct libdeflate_decompressor *d, bool zlib, const void *in,
+				     size_t size, void *out, size_t room, size_t *used_in,
+				     size_t *produced)
+{
+	if (zlib)
+		return libdeflate_zlib_decompress_ex(d, in, size, out, room, used_in, produced);
+	return libdeflate_gzip_decompress_ex(d, in, size, out, room, used_in, produced);
+}
+
+/* pf_gzip_decompress() for gzip members, or for one zlib stream. */
+static int decompress(const void *data, size_t size, size_t max_size, bool zlib, uint8_t **out,
+		      size_t *out_size)
 {
 	const uint8_t *in = data;
 	uint8_t *buf = NULL;
 	size_t cap, len = 0;
 	int ret = -EINVAL;
 
-	if (max_size == 0 || max_size >= SIZE_MAX / 2 || !pf_gzip_detect(data, size))
+	if (max_size == 0 || max_size >= SIZE_MAX / 2 || (!zlib && !pf_gzip_detect(data, size)) ||
+	    (zlib && size < 6))
 		return -EINVAL;
 	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
 	if (!d)
@@ -190,7 +202,7 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 	/* Deflate expands at most ~1032:1, which bounds what a lying trailer
 	 * can make us allocate up front. */
 	size_t bound = size < SIZE_MAX / 1032 ? size * 1032 : SIZE_MAX;
-	cap = claimed_size(in, size);
+	cap = zlib ? 0 : claimed_size(in, size);
 	if (cap < size)
 		cap = size < SIZE_MAX / 4 ? size * 4 : SIZE_MAX;
 	if (cap > bound)
@@ -207,11 +219,10 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 	while (size > 0) {
 		size_t used_in = 0, produced = 0;
 		enum libdeflate_result r;
-		if (!pf_gzip_detect(in, size))
+		if (!zlib && !pf_gzip_detect(in, size))
 			goto out_free_buf;
 		for (;;) {
-			r = libdeflate_gzip_decompress_ex(d, in, size, buf + len, cap - len,
-							  &used_in, &produced);
+			r = member(d, zlib, in, size, buf + len, cap - len, &used_in, &produced);
 			if (r != LIBDEFLATE_INSUFFICIENT_SPACE)
 				break;
 			/* Refusing as soon as max_size is full: a bomb costs max_size. */
@@ -235,6 +246,8 @@ int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t *
 		len += produced;
 		in += used_in;
 		size -= used_in;
+		if (zlib && size > 0)
+			goto out_free_buf; /* one zlib stream only */
 	}
 	buf[len] = 0;
 	*out = buf;
@@ -247,4 +260,16 @@ out_free_buf:
 out_free_decompressor:
 	libdeflate_free_decompressor(d);
 	return ret;
+}
+
+int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
+		       size_t *out_size)
+{
+	return decompress(data, size, max_size, false, out, out_size);
+}
+
+int pf_gzip_decompress_zlib(const void *data, size_t size, size_t max_size, uint8_t **out,
+			    size_t *out_size)
+{
+	return decompress(data, size, max_size, true, out, out_size);
 }

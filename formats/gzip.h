@@ -28,6 +28,10 @@ int pf_gzip_compress(const void *data, size_t size, int level, uint8_t **out, si
 int pf_gzip_decompress(const void *data, size_t size, size_t max_size, uint8_t **out,
 		       size_t *out_size);
 
+/* The same for one zlib (RFC 1950) stream, what gRPC calls "deflate". */
+int pf_gzip_decompress_zlib(const void *data, size_t size, size_t max_size, uint8_t **out,
+			    size_t *out_size);
+
 /* A streaming compressor into a growing memory buffer, for encoders that
  * produce their output piece by piece and should never hold it uncompressed. */
 struct pf_gzip_writer;

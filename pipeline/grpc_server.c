@@ -54,6 +54,7 @@ struct pf_grpc_server {
 	char *cert_file, *key_file, *ca_file;
 	size_t max_recv;
 	unsigned max_calls;
+	bool raw; /* pf_grpc_server_raw() */
 	struct method methods[MAX_METHODS];
 	size_t n_methods;
 
@@ -134,6 +135,11 @@ int pf_grpc_server_method(struct pf_grpc_server *s, const char *method, pf_grpc_
 	m->arg = arg;
 	s->n_methods++;
 	return 0;
+}
+
+void pf_grpc_server_raw(struct pf_grpc_server *s)
+{
+	s->raw = true;
 }
 
 unsigned pf_grpc_server_port(const struct pf_grpc_server *s)
@@ -311,17 +317,40 @@ static void reply(struct slot *sl, struct pf_grpc_response *resp)
 	}
 }
 
+/* A raw server's message: how it is compressed, or -1 for an algorithm
+ * proflow does not know. Marks the buffer uncompressed so that core's reader
+ * hands its bytes over as they are (instead of inflating them with zlib). */
+static int take_encoding(grpc_byte_buffer *bb)
+{
+	if (bb->type != GRPC_BB_RAW)
+		return -1;
+	grpc_compression_algorithm alg = bb->data.raw.compression;
+	bb->data.raw.compression = GRPC_COMPRESS_NONE;
+	switch (alg) {
+	case GRPC_COMPRESS_NONE: return PF_GRPC_IDENTITY;
+	case GRPC_COMPRESS_GZIP: return PF_GRPC_GZIP;
+	case GRPC_COMPRESS_DEFLATE: return PF_GRPC_DEFLATE;
+	default: return -1;
+	}
+}
+
 static void serve(struct pf_grpc_server *s, struct slot *sl, bool closing)
 {
 	struct pf_grpc_response resp = {.code = PF_GRPC_OK};
 	grpc_byte_buffer_reader rd;
+	int encoding = PF_GRPC_IDENTITY;
 
+	if (s->raw && sl->payload && !closing)
+		encoding = take_encoding(sl->payload);
 	if (closing) {
 		resp.code = PF_GRPC_UNAVAILABLE;
 		snprintf(resp.message, sizeof(resp.message), "server shutting down");
 	} else if (!sl->payload) {
 		resp.code = PF_GRPC_INVALID_ARGUMENT;
 		snprintf(resp.message, sizeof(resp.message), "no request message");
+	} else if (encoding < 0) {
+		resp.code = PF_GRPC_UNIMPLEMENTED;
+		snprintf(resp.message, sizeof(resp.message), "unsupported grpc-encoding");
 	} else if (!grpc_byte_buffer_reader_init(&rd, sl->payload)) {
 		resp.code = PF_GRPC_INVALID_ARGUMENT;
 		snprintf(resp.message, sizeof(resp.message), "cannot decompress the request");
@@ -340,6 +369,7 @@ static void serve(struct pf_grpc_server *s, struct slot *sl, bool closing)
 				.body = len ? GRPC_SLICE_START_PTR(sl->body) : NULL,
 				.body_len = len,
 				.call = sl,
+				.encoding = (enum pf_grpc_encoding)encoding,
 			};
 			sl->m->handler(sl->m->arg, &req, &resp);
 			if (resp.deferred)
@@ -436,7 +466,7 @@ out_free:
 
 int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 {
-	grpc_arg args[4];
+	grpc_arg args[5];
 	grpc_channel_args chargs = {.num_args = 4, .args = args};
 	grpc_server_credentials *creds;
 	grpc_resource_quota *quota;
@@ -475,6 +505,12 @@ int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 	args[3].key = (char *)GRPC_ARG_RESOURCE_QUOTA;
 	args[3].value.pointer.p = quota;
 	args[3].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+	if (s->raw) {
+		args[4].type = GRPC_ARG_INTEGER;
+		args[4].key = (char *)GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION;
+		args[4].value.integer = 0;
+		chargs.num_args = 5;
+	}
 	s->server = grpc_server_create(&chargs, NULL);
 	grpc_resource_quota_unref(quota); /* the server holds its own reference */
 	s->cq = grpc_completion_queue_create_for_next(NULL);

@@ -13,7 +13,7 @@
 /*
  * grpc core runs its completion queue on a thread of this module. Each
  * incoming call (its request message already read, and decompressed by
- * core when the client used grpc-encoding gzip) is handed to the loop with
+ * core when the client used grpc-encoding gzip, unless the server is raw) is handed to the loop with
  * uv_async; the handler runs there, fills a response, and the reply is
  * started from the loop (grpc core calls are thread-safe). At most
  * `max_calls` calls are requested from core at a time: further clients wait
@@ -26,6 +26,7 @@ struct pf_grpc_server;
 #define PF_GRPC_OK		   0
 #define PF_GRPC_INVALID_ARGUMENT   3
 #define PF_GRPC_RESOURCE_EXHAUSTED 8
+#define PF_GRPC_UNIMPLEMENTED	   12
 #define PF_GRPC_INTERNAL	   13
 #define PF_GRPC_UNAVAILABLE	   14
 #define PF_GRPC_UNAUTHENTICATED	   16
@@ -39,12 +40,23 @@ struct pf_grpc_server_tls {
 	const char *client_ca_file;
 };
 
+/* How a request message was compressed (grpc-encoding), as handed to the
+ * handlers of a server made raw with pf_grpc_server_raw(). */
+enum pf_grpc_encoding {
+	PF_GRPC_IDENTITY, /* not compressed */
+	PF_GRPC_GZIP,	  /* gzip (RFC 1952) */
+	PF_GRPC_DEFLATE,  /* zlib (RFC 1950) */
+};
+
 /* What a handler sees; everything borrowed for the handler's duration. */
 struct pf_grpc_request {
 	const char *method;  /* "/pkg.Service/Method" */
 	const uint8_t *body; /* the request message (decompressed); NULL when empty */
 	size_t body_len;
 	void *call; /* internal, for pf_grpc_request_metadata() */
+	/* Raw servers only: body is the message as sent, compressed this way
+	 * (the handler inflates it and bounds its size). Else PF_GRPC_IDENTITY. */
+	enum pf_grpc_encoding encoding;
 };
 
 /* What a handler fills. The server frees `body` and `details` (malloc'ed,
@@ -78,6 +90,12 @@ typedef void (*pf_grpc_closed_fn)(void *arg);
 struct pf_grpc_server *pf_grpc_server_create(uv_loop_t *loop, const char *address,
 					     const struct pf_grpc_server_tls *tls, size_t max_recv,
 					     unsigned max_calls, struct pf_error *err);
+
+/* Makes core hand compressed request messages over as they came (see
+ * pf_grpc_request.encoding) instead of inflating them with zlib, so that
+ * handlers inflate them where and how they like; max_recv then bounds the
+ * compressed size only. Before start. */
+void pf_grpc_server_raw(struct pf_grpc_server *s);
 
 /* Routes calls of the full method path to handler. Before start; at most 8.
  * Returns 0, -ENOSPC or -ENOMEM. */

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The otlp receiver over gRPC: ProfilesService/Export on pipeline/grpc_server, statuses with RetryInfo. */
+/* Compressed requests are inflated here with libdeflate (formats/gzip), not
+ * by grpc core's zlib: about twice as fast, and on the thread pool. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/grpc_server.h"
 #include "receiver.h"
@@ -13,8 +16,10 @@
 
 #define lg(r) pf_component_logger((r)->c)
 
-/* Requests from this size on are decoded on the thread pool. */
-#define DEFER_MIN_SIZE ((size_t)64 << 10)
+/* Requests from this size on are decoded on the thread pool; compressed
+ * ones (which inflate several times) from an eighth of it. */
+#define DEFER_MIN_SIZE	     ((size_t)64 << 10)
+#define DEFER_MIN_COMPRESSED (DEFER_MIN_SIZE / 8)
 
 /* Fills a failed response: code, message, and google.rpc.Status as details. */
 static void fail(struct pf_grpc_response *resp, int code, const char *message, int64_t retry_ms)
@@ -47,6 +52,39 @@ static void respond(struct pf_grpc_response *resp, const struct pf_otlp_rx_resul
 	}
 }
 
+/* Inflates a compressed request message into *plain (malloc'd; NULL for an
+ * empty message), at most max bytes. Returns 0, -EFBIG, -EINVAL or -ENOMEM. */
+static int inflate(enum pf_grpc_encoding enc, const uint8_t *body, size_t size, size_t max,
+		   uint8_t **plain, size_t *plain_len)
+{
+	*plain = NULL;
+	*plain_len = 0;
+	if (size == 0)
+		return 0;
+	if (enc == PF_GRPC_DEFLATE)
+		return pf_gzip_decompress_zlib(body, size, max, plain, plain_len);
+	return pf_gzip_decompress(body, size, max, plain, plain_len);
+}
+
+/* Fills a response for a request inflate() refused. */
+static void fail_inflate(struct pf_otlp_rx *r, struct pf_grpc_response *resp, int rc,
+			 enum pf_grpc_encoding enc)
+{
+	if (rc == -ENOMEM) {
+		fail(resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
+		     PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	}
+	pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+	if (rc == -EFBIG)
+		fail(resp, PF_GRPC_RESOURCE_EXHAUSTED,
+		     "request larger than max_recv_msg_size_mib after decompression", 0);
+	else
+		fail(resp, PF_GRPC_INVALID_ARGUMENT,
+		     enc == PF_GRPC_DEFLATE ? "corrupt deflate message" : "corrupt gzip message",
+		     0);
+}
+
 /* A request decoded on the thread pool; the call waits deferred meanwhile. */
 struct decode_job {
 	uv_work_t work;
@@ -54,6 +92,8 @@ struct decode_job {
 	void *call;
 	const uint8_t *body; /* the call's, alive until the reply */
 	size_t size, max;
+	enum pf_grpc_encoding encoding;
+	int inflate_rc;		/* inflate()'s error, or 0 */
 	struct pf_metadata *md; /* taken by the batch, or freed */
 	struct pf_batch *batch;
 	int n;
@@ -63,7 +103,18 @@ struct decode_job {
 static void decode_work(uv_work_t *w)
 {
 	struct decode_job *j = w->data;
-	j->n = pf_otlp_rx_decode(j->body, j->size, j->max, false, &j->batch, &j->err);
+	const uint8_t *body = j->body;
+	size_t size = j->size;
+	uint8_t *plain = NULL;
+
+	if (j->encoding != PF_GRPC_IDENTITY) {
+		j->inflate_rc = inflate(j->encoding, j->body, j->size, j->max, &plain, &size);
+		if (j->inflate_rc < 0)
+			return;
+		body = plain;
+	}
+	j->n = pf_otlp_rx_decode(body, size, j->max, false, &j->batch, &j->err);
+	free(plain);
 }
 
 static void decode_done(uv_work_t *w, int status)
@@ -77,8 +128,12 @@ static void decode_done(uv_work_t *w, int status)
 		j->batch = NULL;
 	}
 	pf_otlp_rx_attach(j->batch, j->md);
-	pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res);
-	respond(&resp, &res);
+	if (j->inflate_rc < 0) {
+		fail_inflate(j->r, &resp, j->inflate_rc, j->encoding);
+	} else {
+		pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res);
+		respond(&resp, &res);
+	}
 	pf_grpc_server_reply(j->call, &resp);
 	free(j);
 }
@@ -88,7 +143,13 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 	struct pf_otlp_rx *r = arg;
 	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.grpc;
 	struct pf_otlp_rx_result res;
+	size_t max = pf_otlp_rx_max_size(p);
+	size_t defer_min =
+		req->encoding == PF_GRPC_IDENTITY ? DEFER_MIN_SIZE : DEFER_MIN_COMPRESSED;
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
 	char auth[512];
+	int rc;
 
 	if (p->auth.bearer_token) {
 		if (pf_grpc_request_metadata(req, "authorization", auth, sizeof(auth)) < 0)
@@ -100,7 +161,7 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 	}
 	/* Large requests are decoded on the thread pool, in parallel and off
 	 * the loop; small ones right here. */
-	if (req->body_len >= DEFER_MIN_SIZE && !r->stopping) {
+	if (req->body_len >= defer_min && !r->stopping) {
 		struct decode_job *j = calloc(1, sizeof(*j));
 		if (j) {
 			j->work.data = j;
@@ -108,7 +169,8 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 			j->call = req->call;
 			j->body = req->body;
 			j->size = req->body_len;
-			j->max = pf_otlp_rx_max_size(p);
+			j->max = max;
+			j->encoding = req->encoding;
 			j->md = pf_otlp_rx_grpc_metadata(r, req);
 			if (uv_queue_work(pf_component_loop(r->c), &j->work, decode_work,
 					  decode_done) == 0) {
@@ -119,8 +181,19 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 			free(j);
 		}
 	}
-	pf_otlp_rx_export(r, req->body, req->body_len, pf_otlp_rx_max_size(p), false,
-			  pf_otlp_rx_grpc_metadata(r, req), &res);
+	if (req->encoding == PF_GRPC_IDENTITY) {
+		pf_otlp_rx_export(r, req->body, req->body_len, max, false,
+				  pf_otlp_rx_grpc_metadata(r, req), &res);
+		respond(resp, &res);
+		return;
+	}
+	rc = inflate(req->encoding, req->body, req->body_len, max, &plain, &plain_len);
+	if (rc < 0) {
+		fail_inflate(r, resp, rc, req->encoding);
+		return;
+	}
+	pf_otlp_rx_export(r, plain, plain_len, max, false, pf_otlp_rx_grpc_metadata(r, req), &res);
+	free(plain);
 	respond(resp, &res);
 }
 
@@ -143,6 +216,7 @@ int pf_otlp_rx_grpc_start(struct pf_otlp_rx *r)
 		pf_log(lg(r), PF_LOG_ERROR, "grpc: %s", pf_error_str(&err, buf, sizeof(buf)));
 		return -EINVAL;
 	}
+	pf_grpc_server_raw(r->grpc);
 	rc = pf_grpc_server_method(r->grpc, EXPORT_METHOD, on_export, r);
 	if (rc < 0) {
 		pf_log(lg(r), PF_LOG_ERROR, "grpc: %s", strerror(-rc));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "formats/gzip.h"
 
@@ -110,6 +111,36 @@ static void test_gzip_empty(void **state)
 	assert_int_equal(pf_gzip_decompress("\x1f\x8b", 2, 1, &out, &out_n), -EINVAL);
 }
 
+/* zlib streams (gRPC's deflate): round trip, bound, trailing data, gzip refused. */
+static void test_gzip_zlib(void **state)
+{
+	size_t n = 100000, out_n;
+	uint8_t *in = calloc(1, n), *out;
+	uLongf z_n = compressBound((uLong)n);
+	uint8_t *z = malloc(z_n + 1);
+	assert_non_null(in);
+	assert_non_null(z);
+	for (size_t i = 0; i < n; i++)
+		in[i] = (uint8_t)(i % 251 < 20 ? i : 0);
+	assert_int_equal(compress2(z, &z_n, in, (uLong)n, 6), Z_OK);
+	assert_int_equal(pf_gzip_decompress_zlib(z, z_n, n, &out, &out_n), 0);
+	assert_int_equal(out_n, n);
+	assert_memory_equal(out, in, n);
+	free(out);
+	assert_int_equal(pf_gzip_decompress_zlib(z, z_n, n - 1, &out, &out_n), -EFBIG);
+	z[z_n] = 0;
+	assert_int_equal(pf_gzip_decompress_zlib(z, z_n + 1, n, &out, &out_n), -EINVAL);
+	/* truncated (with room to spare, else it may read as too big) */
+	assert_int_equal(pf_gzip_decompress_zlib(z, z_n - 1, 2 * n, &out, &out_n), -EINVAL);
+	z[z_n - 1] ^= 1; /* the Adler-32 */
+	assert_int_equal(pf_gzip_decompress_zlib(z, z_n, n, &out, &out_n), -EINVAL);
+	free(z);
+	assert_int_equal(pf_gzip_compress(in, n, 1, &z, &out_n), 0);
+	assert_int_equal(pf_gzip_decompress_zlib(z, out_n, n, &out, &out_n), -EINVAL);
+	free(z);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_gzip_members_and_garbage),
 		cmocka_unit_test(test_gzip_writer),
 		cmocka_unit_test(test_gzip_empty),
+		cmocka_unit_test(test_gzip_zlib),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
+#include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/grpc_server.h"
 #include "test_http_peer.h"
@@ -28,6 +30,9 @@ struct grpc_call_spec {
 	const char *target;
 	const char *auth;
 	bool gzip;
+	/* A grpc_compression_algorithm: body is sent as already compressed
+	 * that way (core does not compress it again); 0: as gzip says. */
+	int precompressed;
 	const char *ca_pem, *cert_pem, *key_pem; /* TLS when ca_pem is set */
 	const void *body;
 	size_t body_len;
@@ -44,13 +49,14 @@ struct grpc_call_spec {
 static void grpc_thread(void *arg)
 {
 	struct grpc_call_spec *g = arg;
-	grpc_arg a[2] = {{.type = GRPC_ARG_STRING,
-			  .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
-			  .value.string = (char *)"localhost"},
-			 {.type = GRPC_ARG_INTEGER,
-			  .key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
-			  .value.integer = GRPC_COMPRESS_GZIP}};
-	grpc_channel_args args = {.num_args = g->gzip ? 2 : 1, .args = a};
+	grpc_arg a[2] = {
+		{.type = GRPC_ARG_STRING,
+		 .key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+		 .value.string = (char *)"localhost"},
+		{.type = GRPC_ARG_INTEGER,
+		 .key = (char *)GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
+		 .value.integer = g->precompressed ? g->precompressed : GRPC_COMPRESS_GZIP}};
+	grpc_channel_args args = {.num_args = g->gzip || g->precompressed ? 2 : 1, .args = a};
 	grpc_ssl_pem_key_cert_pair pair = {.private_key = g->key_pem, .cert_chain = g->cert_pem};
 	grpc_channel_credentials *creds =
 		g->ca_pem ? grpc_ssl_credentials_create(g->ca_pem, g->cert_pem ? &pair : NULL, NULL,
@@ -66,7 +72,11 @@ static void grpc_thread(void *arg)
 	grpc_metadata md = {.key = grpc_slice_from_static_string("authorization")};
 	grpc_metadata_array init_md, trail_md;
 	grpc_slice payload = grpc_slice_from_copied_buffer(g->body ? g->body : "", g->body_len);
-	grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&payload, 1);
+	grpc_byte_buffer *send =
+		g->precompressed
+			? grpc_raw_compressed_byte_buffer_create(
+				  &payload, 1, (grpc_compression_algorithm)g->precompressed)
+			: grpc_raw_byte_buffer_create(&payload, 1);
 	grpc_byte_buffer *recv = NULL;
 	grpc_status_code status = GRPC_STATUS_UNKNOWN;
 	grpc_slice details = grpc_empty_slice();
@@ -154,6 +164,76 @@ static void grpc_export(struct env *env, struct grpc_call_spec *g)
 
 /* ---- tests ---- */
 
+/* `data` in zlib format (what gRPC calls deflate), malloc'd. */
+static uint8_t *zlib_compress(const void *data, size_t size, size_t *out_len)
+{
+	uLongf n = compressBound((uLong)size);
+	uint8_t *out = malloc(n);
+	assert_non_null(out);
+	assert_int_equal(compress2(out, &n, data, (uLong)size, 1), Z_OK);
+	*out_len = n;
+	return out;
+}
+
+/* Sends `body` compressed by the test as `alg` and returns the status code;
+ * the status message must contain `want` (NULL: anything). */
+static int export_precompressed(struct env *env, const void *body, size_t len, int alg,
+				const char *want)
+{
+	struct grpc_call_spec g = {.body = body, .body_len = len, .precompressed = alg};
+	grpc_export(env, &g);
+	if (want)
+		assert_non_null(strstr(g.message, want));
+	free(g.resp);
+	return g.code;
+}
+
+/* Requests compressed gzip or deflate, inflated by the receiver (not by
+ * grpc core: the corrupt ones are refused with its messages), small ones
+ * on the loop and larger ones on the thread pool. */
+static void check_compressed(struct env *env, const uint8_t *req, size_t len)
+{
+	size_t base = samples_received(env), gz_len, z_len, big_len, big_gz_len;
+	uint8_t *gz, *z, *big, *big_gz;
+
+	assert_int_equal(pf_gzip_compress(req, len, 1, &gz, &gz_len), 0);
+	assert_int_equal(export_precompressed(env, gz, gz_len, GRPC_COMPRESS_GZIP, NULL),
+			 PF_GRPC_OK);
+	assert_int_equal(samples_received(env), base + 10);
+	z = zlib_compress(req, len, &z_len);
+	assert_int_equal(export_precompressed(env, z, z_len, GRPC_COMPRESS_DEFLATE, NULL),
+			 PF_GRPC_OK);
+	assert_int_equal(samples_received(env), base + 20);
+
+	/* corrupt: a gzip body for deflate, a truncated gzip, a bad CRC */
+	assert_int_equal(
+		export_precompressed(env, gz, gz_len, GRPC_COMPRESS_DEFLATE, "corrupt deflate"),
+		PF_GRPC_INVALID_ARGUMENT);
+	assert_int_equal(
+		export_precompressed(env, gz, gz_len - 3, GRPC_COMPRESS_GZIP, "corrupt gzip"),
+		PF_GRPC_INVALID_ARGUMENT);
+	gz[gz_len - 8] ^= 0x55;
+	assert_int_equal(export_precompressed(env, gz, gz_len, GRPC_COMPRESS_GZIP, "corrupt gzip"),
+			 PF_GRPC_INVALID_ARGUMENT);
+
+	/* on the thread pool: whole, then with a bad CRC */
+	make_request(20000, false, &big, &big_len);
+	assert_int_equal(pf_gzip_compress(big, big_len, 1, &big_gz, &big_gz_len), 0);
+	assert_true(big_gz_len >= (8 << 10));
+	assert_int_equal(export_precompressed(env, big_gz, big_gz_len, GRPC_COMPRESS_GZIP, NULL),
+			 PF_GRPC_OK);
+	assert_int_equal(samples_received(env), base + 20 + 20000);
+	big_gz[big_gz_len - 8] ^= 0x55;
+	assert_int_equal(
+		export_precompressed(env, big_gz, big_gz_len, GRPC_COMPRESS_GZIP, "corrupt gzip"),
+		PF_GRPC_INVALID_ARGUMENT);
+	assert_int_equal(samples_received(env), base + 20 + 20000);
+	free(big_gz);
+	free(big);
+	free(z);
+	free(gz);
+}
+
 void test_grpc(void **state)
 {
 	struct env env;
@@ -231,6 +311,8 @@ void test_grpc(void **state)
 	assert_int_equal(again.code, PF_GRPC_OK);
 	assert_int_equal(samples_received(&env), 20 + 20000 + 10);
 
+	check_compressed(&env, req, len);
+
 	free(ok.resp);
 	free(gz.resp);
 	free(bad.resp);
@@ -259,6 +341,35 @@ void test_grpc_size_and_auth(void **state)
 		.body = zeros, .body_len = big, .auth = "Bearer tok", .gzip = true};
 	grpc_export(&env, &huge_gz);
 	assert_int_equal(huge_gz.code, PF_GRPC_RESOURCE_EXHAUSTED);
+	assert_non_null(strstr(huge_gz.message, "after decompression"));
+	/* bombs: 1 MiB of zeros inflated on the loop, 64 MiB on the thread pool */
+	uint8_t *bomb;
+	size_t bomb_len;
+	assert_int_equal(pf_gzip_compress(zeros, big, 9, &bomb, &bomb_len), 0);
+	struct grpc_call_spec bomb1 = {.body = bomb,
+				       .body_len = bomb_len,
+				       .auth = "Bearer tok",
+				       .precompressed = GRPC_COMPRESS_GZIP};
+	grpc_export(&env, &bomb1);
+	assert_int_equal(bomb1.code, PF_GRPC_RESOURCE_EXHAUSTED);
+	assert_non_null(strstr(bomb1.message, "after decompression"));
+	free(bomb);
+	size_t huge64 = (size_t)64 << 20;
+	uint8_t *zeros64 = calloc(1, huge64);
+	assert_non_null(zeros64);
+	assert_int_equal(pf_gzip_compress(zeros64, huge64, 9, &bomb, &bomb_len), 0);
+	free(zeros64);
+	assert_true(bomb_len >= (8 << 10) && bomb_len < ((size_t)1 << 20));
+	struct grpc_call_spec bomb64 = {.body = bomb,
+					.body_len = bomb_len,
+					.auth = "Bearer tok",
+					.precompressed = GRPC_COMPRESS_GZIP};
+	grpc_export(&env, &bomb64);
+	assert_int_equal(bomb64.code, PF_GRPC_RESOURCE_EXHAUSTED);
+	assert_non_null(strstr(bomb64.message, "after decompression"));
+	free(bomb);
+	free(bomb1.resp);
+	free(bomb64.resp);
 
 	make_request(5, false, &req, &len);
 	struct grpc_call_spec noauth = {.body = req, .body_len = len};
