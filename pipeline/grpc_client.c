@@ -53,7 +53,30 @@ struct pf_grpc_client {
 	bool cq_shut;
 	pf_grpc_closed_fn closed;
 	void *closed_arg;
+	/* cfg->gzip_fn when cfg->gzip: messages go out compressed by it */
+	int (*gzip_fn)(const void *data, size_t size, uint8_t **out, size_t *out_size);
 };
+
+/* The request message: compressed by gzip_fn and marked so (core then sends
+ * it as it is, with the compressed flag, under the channel's grpc-encoding
+ * gzip), or copied for core to compress or not. */
+static grpc_byte_buffer *message(struct pf_grpc_client *cl, const void *body, size_t size)
+{
+	grpc_byte_buffer *bb;
+	grpc_slice slice;
+	uint8_t *z;
+	size_t z_size;
+
+	if (cl->gzip_fn && size > 0 && cl->gzip_fn(body, size, &z, &z_size) == 0) {
+		slice = grpc_slice_new(z, z_size, free);
+		bb = grpc_raw_compressed_byte_buffer_create(&slice, 1, GRPC_COMPRESS_GZIP);
+	} else {
+		slice = grpc_slice_from_copied_buffer(body, size);
+		bb = grpc_raw_byte_buffer_create(&slice, 1);
+	}
+	grpc_slice_unref(slice);
+	return bb;
+}
 
 /* The only thing the thread does: move finished calls to the loop. */
 static void cq_thread(void *arg)
@@ -303,6 +326,7 @@ struct pf_grpc_client *pf_grpc_client_new(uv_loop_t *loop, const struct pf_grpc_
 		return NULL;
 	}
 	cl->loop = loop;
+	cl->gzip_fn = cfg->gzip ? cfg->gzip_fn : NULL;
 	grpc_init();
 	if (cfg->tls && !cfg->tls->insecure)
 		creds = tls_credentials(cfg->tls, err);
@@ -392,7 +416,7 @@ int pf_grpc_call(struct pf_grpc_client *cl, const char *method, const void *body
 {
 	struct pf_grpc_call *call;
 	grpc_op ops[6];
-	grpc_slice slice, mslice;
+	grpc_slice mslice;
 	gpr_timespec deadline;
 	int ret = 0;
 
@@ -412,9 +436,7 @@ int pf_grpc_call(struct pf_grpc_client *cl, const char *method, const void *body
 		if (ret < 0)
 			goto out_free_call;
 	}
-	slice = grpc_slice_from_copied_buffer(body, size);
-	call->send_buf = grpc_raw_byte_buffer_create(&slice, 1);
-	grpc_slice_unref(slice);
+	call->send_buf = message(cl, body, size);
 	deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 				gpr_time_from_millis((int64_t)timeout_ms, GPR_TIMESPAN));
 	mslice = grpc_slice_from_copied_string(method);

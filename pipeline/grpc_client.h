@@ -47,6 +47,10 @@ struct pf_grpc_client_config {
 	const struct pf_tls_config *tls; /* NULL or tls->insecure: plaintext */
 	bool gzip;			 /* grpc-encoding: gzip on requests */
 	size_t max_recv;		 /* largest response message; 0 = 4 MiB */
+	/* With gzip, compresses each request message into one gzip member
+	 * (malloc'd *out; returns 0 or a negative errno) instead of grpc core's
+	 * zlib. NULL: core compresses. */
+	int (*gzip_fn)(const void *data, size_t size, uint8_t **out, size_t *out_size);
 };
 
 /* One request metadata entry. Keys are lowercased when sent; keys ending in

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "extensions/headers_setter/headers_setter.h"
+#include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
@@ -287,6 +288,12 @@ out_destroy:
 	return NULL;
 }
 
+/* Request messages are gzipped by libdeflate, 2-3x faster than core's zlib. */
+static int gzip_message(const void *data, size_t size, uint8_t **out, size_t *out_size)
+{
+	return pf_gzip_compress(data, size, PF_GZIP_DEFAULT, out, out_size);
+}
+
 static int otlp_start(void *inst)
 {
 	struct otlp_exporter *e = inst;
@@ -295,6 +302,7 @@ static int otlp_start(void *inst)
 		.target = e->target,
 		.tls = &cfg->tls,
 		.gzip = cfg->compression == PF_OTLPEXP_GZIP,
+		.gzip_fn = gzip_message,
 	};
 	struct pf_error err = {0};
 	int ret;

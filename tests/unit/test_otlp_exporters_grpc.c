@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.otlp_exporters, gRPC group: otlp against a grpc core server (codes, RetryInfo, partial success, outage, TLS and mTLS). */
+/* unit.otlp_exporters, gRPC group: otlp against a grpc core server (codes, RetryInfo, partial success, outage, TLS and mTLS, gzip on the wire). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,10 @@
 
 #include <cmocka.h>
 
+#include "formats/gzip.h"
+#include "formats/otlp/otlp.h"
 #include "otlp_exp_harness.h"
+#include "pipeline/grpc_server.h"
 
 static void run_grpc(struct oe_server *srv, const char *extra, struct sh_env *env)
 {
@@ -273,6 +276,139 @@ static void grpc_tls_and_mtls(void **state)
 	oe_certs_free(&certs);
 }
 
+/* A raw pipeline/grpc_server (messages as they came on the wire) on a loop
+ * of its own in a thread, recording the last request. */
+struct wire_server {
+	uv_loop_t loop;
+	uv_async_t stop;
+	uv_thread_t thread;
+	struct pf_grpc_server *gs;
+	unsigned port;
+	/* the last request, written on the server's loop, read after the join */
+	int calls;
+	enum pf_grpc_encoding encoding;
+	uint8_t *body;
+	size_t body_len;
+};
+
+static void wire_export(void *arg, const struct pf_grpc_request *req, struct pf_grpc_response *resp)
+{
+	struct wire_server *w = arg;
+
+	w->calls++;
+	w->encoding = req->encoding;
+	free(w->body);
+	w->body = malloc(req->body_len + 1);
+	assert_non_null(w->body);
+	memcpy(w->body, req->body ? (const void *)req->body : "", req->body_len);
+	w->body_len = req->body_len;
+	resp->code = PF_GRPC_OK; /* an empty ExportProfilesServiceResponse */
+}
+
+static void wire_stop(uv_async_t *a)
+{
+	struct wire_server *w = a->data;
+
+	pf_grpc_server_close(w->gs, NULL, NULL);
+	uv_close((uv_handle_t *)&w->stop, NULL);
+}
+
+static void wire_thread(void *arg)
+{
+	struct wire_server *w = arg;
+
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void wire_start(struct wire_server *w)
+{
+	struct pf_error err = {0};
+
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(uv_loop_init(&w->loop), 0);
+	w->gs = pf_grpc_server_create(&w->loop, "127.0.0.1:0", NULL, (size_t)4 << 20, 2, &err);
+	assert_non_null(w->gs);
+	pf_grpc_server_raw(w->gs);
+	assert_int_equal(pf_grpc_server_method(w->gs,
+					       "/opentelemetry.proto.collector.profiles."
+					       "v1development.ProfilesService/Export",
+					       wire_export, w),
+			 0);
+	assert_int_equal(pf_grpc_server_start(w->gs, &err), 0);
+	w->port = pf_grpc_server_port(w->gs);
+	assert_int_equal(uv_async_init(&w->loop, &w->stop, wire_stop), 0);
+	w->stop.data = w;
+	assert_int_equal(uv_thread_create(&w->thread, wire_thread, w), 0);
+}
+
+static void wire_stop_and_join(struct wire_server *w)
+{
+	uv_async_send(&w->stop);
+	uv_thread_join(&w->thread);
+	assert_int_equal(uv_loop_close(&w->loop), 0);
+}
+
+/* Samples in a request message. */
+static size_t wire_samples(const uint8_t *body, size_t len)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_error err = {0};
+	size_t n;
+
+	assert_non_null(b);
+	assert_true(pf_otlp_decode(b, body, len, 0, &err) >= 0);
+	n = pf_batch_sample_count(b);
+	pf_batch_unref(b);
+	return n;
+}
+
+/* Exports oe_batch() to a raw server with `compression`; returns what the
+ * server saw. */
+static void wire_export_one(struct wire_server *w, const char *compression)
+{
+	struct sh_env env;
+	char yaml[1024];
+
+	wire_start(w);
+	snprintf(yaml, sizeof(yaml),
+		 "receivers:\n  feeder:\n"
+		 "exporters:\n  otlp_grpc:\n    endpoint: 127.0.0.1:%u\n"
+		 "    tls:\n      insecure: true\n%s"
+		 "service:\n  pipelines:\n    profiles:\n"
+		 "      receivers: [feeder]\n      exporters: [otlp_grpc]\n",
+		 w->port, compression);
+	oe_env_start(&env, yaml);
+	oe_send_and_wait(&env, oe_batch(), 20000);
+	assert_int_equal(oe_counter(&env, "otlp_grpc", PF_CTR_EXPORTER_SENT), 3);
+	sh_env_stop(&env);
+	wire_stop_and_join(w);
+	assert_int_equal(w->calls, 1);
+}
+
+/* The exporter's messages (gzipped by libdeflate, not by core) arrive as
+ * gzip-encoded gRPC messages holding one valid gzip member; grpc_ok shows
+ * that core's own decompression accepts them. compression: none is plain. */
+static void grpc_gzip_on_the_wire(void **state)
+{
+	struct wire_server w;
+	uint8_t *plain;
+	size_t plain_len;
+
+	wire_export_one(&w, ""); /* gzip is the default */
+	assert_int_equal(w.encoding, PF_GRPC_GZIP);
+	assert_true(pf_gzip_detect(w.body, w.body_len));
+	assert_int_equal(
+		pf_gzip_decompress(w.body, w.body_len, (size_t)64 << 20, &plain, &plain_len), 0);
+	assert_int_equal(wire_samples(plain, plain_len), 3);
+	free(plain);
+	free(w.body);
+
+	wire_export_one(&w, "    compression: none\n");
+	assert_int_equal(w.encoding, PF_GRPC_IDENTITY);
+	assert_int_equal(wire_samples(w.body, w.body_len), 3);
+	free(w.body);
+}
+
 int oe_run_grpc_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +420,7 @@ int oe_run_grpc_tests(void)
 		cmocka_unit_test(grpc_server_down_then_up),
 		cmocka_unit_test(grpc_tls_and_mtls),
 		cmocka_unit_test(grpc_shutdown_cancels_a_hanging_call),
+		cmocka_unit_test(grpc_gzip_on_the_wire),
 	};
 
 	return cmocka_run_group_tests_name("otlp", tests, NULL, NULL);
