@@ -310,4 +310,25 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src);
  * timestamp. Returns NULL on ENOMEM. */
 struct pf_batch *pf_batch_aggregate(const struct pf_batch *src, bool keep_timestamps);
 
+/* What pf_batch_merge_sum() knows of the batch it sums into: its profiles by
+ * description and its samples by (profile, stack, attrs, link). */
+struct pf_batch_sums;
+
+/* An empty index, for an empty batch. NULL on ENOMEM. */
+struct pf_batch_sums *pf_batch_sums_new(void);
+
+/* Frees it; takes NULL. */
+void pf_batch_sums_free(struct pf_batch_sums *s);
+
+/* Merges src into dst as pf_batch_merge() does, then aggregates as
+ * pf_batch_aggregate(, false) would: a profile of src joins dst's profile of
+ * equal description, and a sample joins dst's equal sample, adding its values
+ * to dst's one value, so dst holds only distinct samples (in first-seen
+ * order) and the result is that of aggregating everything merged. dst must
+ * have started empty with a new `sums` and been changed only by this
+ * function with it (pf_batch_copy() of it may take its place). On -ENOMEM
+ * dst may hold part of src and both stay valid. */
+int pf_batch_merge_sum(struct pf_batch *dst, const struct pf_batch *src,
+		       struct pf_batch_sums *sums);
+
 #endif

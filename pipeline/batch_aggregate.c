@@ -35,7 +35,7 @@ struct agg {
 	struct pf_intern index;	   /* output samples by (prof, stack, attrs, link) */
 };
 
-static bool desc_eq(const struct pf_profile_desc *a, const struct pf_profile_desc *b)
+bool pf_batch_desc_eq(const struct pf_profile_desc *a, const struct pf_profile_desc *b)
 {
 	return a->resource == b->resource && a->scope == b->scope &&
 	       a->sample_type.type == b->sample_type.type &&
@@ -47,7 +47,7 @@ static bool desc_eq(const struct pf_profile_desc *a, const struct pf_profile_des
 	       a->original_payload_format == b->original_payload_format;
 }
 
-static uint32_t desc_hash(uint64_t seed, const struct pf_profile_desc *d)
+uint32_t pf_batch_desc_hash(uint64_t seed, const struct pf_profile_desc *d)
 {
 	uint64_t w[8];
 
@@ -65,16 +65,14 @@ static bool out_profile_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct pf_batch *out = ctx;
 
-	return desc_eq(&out->profiles[idx].desc, key);
+	return pf_batch_desc_eq(&out->profiles[idx].desc, key);
 }
 
 /* Finds or appends the output profile for src profile p; widens its time range. */
 static int group_profile(struct agg *a, size_t p)
 {
 	const struct pf_profile_desc *d = &a->src->profiles[p].desc;
-	struct pf_profile_desc *od;
-	uint32_t h = desc_hash(a->src->seed, d), idx;
-	uint64_t end, oend;
+	uint32_t h = pf_batch_desc_hash(a->src->seed, d), idx;
 	size_t pos;
 
 	if (pf_intern_reserve(&a->profiles, 1) < 0)
@@ -89,9 +87,15 @@ static int group_profile(struct agg *a, size_t p)
 		return 0;
 	}
 	a->prof_of[p] = idx;
-	od = &a->out->profiles[idx].desc;
-	end = d->time_unix_nano + d->duration_nano;
-	oend = od->time_unix_nano + od->duration_nano;
+	pf_batch_desc_widen(&a->out->profiles[idx].desc, d);
+	return 0;
+}
+
+void pf_batch_desc_widen(struct pf_profile_desc *od, const struct pf_profile_desc *d)
+{
+	uint64_t end = d->time_unix_nano + d->duration_nano;
+	uint64_t oend = od->time_unix_nano + od->duration_nano;
+
 	if (end < d->time_unix_nano)
 		end = UINT64_MAX;
 	if (oend < od->time_unix_nano)
@@ -99,7 +103,6 @@ static int group_profile(struct agg *a, size_t p)
 	if (d->time_unix_nano < od->time_unix_nano)
 		od->time_unix_nano = d->time_unix_nano;
 	od->duration_nano = (end > oend ? end : oend) - od->time_unix_nano;
-	return 0;
 }
 
 struct sample_key {

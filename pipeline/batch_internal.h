@@ -122,4 +122,14 @@ int pf_batch_init_tables(struct pf_batch *b);
  * into the bare batch dst, indices unchanged. Returns 0 or -ENOMEM. */
 int pf_batch_copy_dictionary(struct pf_batch *dst, const struct pf_batch *src);
 
+/* Whether pf_batch_aggregate() makes profiles with these descriptions one:
+ * all of it but time and duration. */
+bool pf_batch_desc_eq(const struct pf_profile_desc *a, const struct pf_profile_desc *b);
+
+/* A hash of what pf_batch_desc_eq() compares. */
+uint32_t pf_batch_desc_hash(uint64_t seed, const struct pf_profile_desc *d);
+
+/* Widens od's time range to cover d's (saturating). */
+void pf_batch_desc_widen(struct pf_profile_desc *od, const struct pf_profile_desc *d);
+
 #endif

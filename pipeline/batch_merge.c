@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "pipeline/batch_internal.h"
 #include "pipeline/metadata.h"
@@ -278,6 +279,32 @@ static int merge_into_pristine(struct pf_batch *dst, const struct pf_batch *src)
 	return 0;
 }
 
+/* Re-indexes src's dictionary into dst's, filling the maps. */
+static int merge_dictionary(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
+{
+	int rc;
+
+	/* Dependencies first: each table refers only to tables merged before it. */
+	rc = merge_strings(dst, src, m);
+	if (rc == 0)
+		rc = merge_attributes(dst, src, m);
+	if (rc == 0)
+		rc = merge_code(dst, src, m);
+	if (rc == 0)
+		rc = merge_context(dst, src, m);
+	return rc;
+}
+
+/* Keeps in dst only the client metadata src agrees on. */
+static void merge_metadata(struct pf_batch *dst, const struct pf_batch *src)
+{
+	if (dst->metadata) {
+		pf_metadata_intersect(dst->metadata, src->metadata);
+		if (pf_metadata_n(dst->metadata) == 0)
+			pf_batch_set_metadata(dst, NULL);
+	}
+}
+
 int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 {
 	struct merge_maps m;
@@ -291,21 +318,237 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 	rc = maps_alloc(&m, src);
 	if (rc < 0)
 		return rc;
-	/* Dependencies first: each table refers only to tables merged before it. */
-	rc = merge_strings(dst, src, &m);
-	if (rc == 0)
-		rc = merge_attributes(dst, src, &m);
-	if (rc == 0)
-		rc = merge_code(dst, src, &m);
-	if (rc == 0)
-		rc = merge_context(dst, src, &m);
+	rc = merge_dictionary(dst, src, &m);
 	if (rc == 0)
 		rc = merge_profiles(dst, src, &m);
 	maps_free(&m);
-	if (dst->metadata) {
-		pf_metadata_intersect(dst->metadata, src->metadata);
-		if (pf_metadata_n(dst->metadata) == 0)
-			pf_batch_set_metadata(dst, NULL);
+	merge_metadata(dst, src);
+	return rc;
+}
+
+/* Where a distinct sample of the summed batch is. */
+struct sum_at {
+	uint32_t prof, slot;
+};
+
+struct pf_batch_sums {
+	struct pf_intern profiles; /* dst profiles by description */
+	struct pf_intern samples;  /* entries of `at` by (prof, stack, attrs, link) */
+	struct sum_at *at;
+	size_t n_at, cap_at;
+};
+
+struct sum_key {
+	uint32_t prof, stack, attrs, link;
+};
+
+/* The index's view of dst while it looks samples up. */
+struct sum_view {
+	const struct pf_batch *dst;
+	const struct sum_at *at;
+};
+
+struct pf_batch_sums *pf_batch_sums_new(void)
+{
+	struct pf_batch_sums *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (pf_intern_init(&s->profiles, 4) < 0 || pf_intern_init(&s->samples, 64) < 0) {
+		pf_batch_sums_free(s);
+		return NULL;
 	}
+	return s;
+}
+
+void pf_batch_sums_free(struct pf_batch_sums *s)
+{
+	if (!s)
+		return;
+	pf_intern_free(&s->profiles);
+	pf_intern_free(&s->samples);
+	free(s->at);
+	free(s);
+}
+
+static bool sum_profile_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct pf_batch *dst = ctx;
+
+	return pf_batch_desc_eq(&dst->profiles[idx].desc, key);
+}
+
+static bool sum_sample_eq(const void *ctx, uint32_t idx, const void *key)
+{
+	const struct sum_view *v = ctx;
+	const struct sum_key *k = key;
+	const struct sum_at *at = &v->at[idx];
+	const struct pf_sample *s;
+
+	if (at->prof != k->prof)
+		return false;
+	s = &v->dst->profiles[at->prof].samples[at->slot];
+	return s->stack == k->stack && s->attrs == k->attrs && s->link == k->link;
+}
+
+/* dst's profile for src profile description d (re-indexed), appended when
+ * new, its time range widened otherwise. PF_INDEX_ERROR on ENOMEM. */
+static uint32_t sum_profile(struct pf_batch *dst, struct pf_batch_sums *sums,
+			    const struct pf_profile_desc *d)
+{
+	uint32_t h = pf_batch_desc_hash(dst->seed, d), idx;
+	size_t pos = 0;
+
+	if (pf_intern_reserve(&sums->profiles, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&sums->profiles, h, sum_profile_eq, dst, d, &pos);
+	if (idx != PF_INTERN_EMPTY) {
+		pf_batch_desc_widen(&dst->profiles[idx].desc, d);
+		return idx;
+	}
+	idx = pf_batch_add_profile(dst, d);
+	if (idx != PF_INDEX_ERROR)
+		pf_intern_put(&sums->profiles, pos, h, idx);
+	return idx;
+}
+
+/* A sample's weight as pf_batch_aggregate() sums it: its values added in
+ * two's complement, or one per timestamp when it has none. */
+static uint64_t sum_weight(const struct pf_batch *src, const struct pf_sample *s)
+{
+	const int64_t *v = src->values + s->values_off;
+	uint64_t sum = 0;
+
+	if (!s->values_len)
+		return s->timestamps_len;
+	for (uint32_t i = 0; i < s->values_len; i++)
+		sum += (uint64_t)v[i];
+	return sum;
+}
+
+/* How many samples ahead the index slot of a sample is fetched. */
+#define SUM_PREFETCH 8
+
+static struct sum_key sum_key_of(uint32_t p, const struct pf_sample *s, const struct merge_maps *m)
+{
+	struct sum_key k = {p, m->stack[s->stack], m->set[s->attrs], m->link[s->link]};
+
+	return k;
+}
+
+/* Adds the samples of src profile sp into dst profile p, re-indexed. Room
+ * for all of them to be new is made first, so each then either adds its
+ * weight to an existing sample or appends one without further checks.
+ * Hashes are computed first so that each sample's index slot can be
+ * fetched a few samples ahead: the index is large and read at random, and
+ * waiting for it was most of the time spent here. */
+static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *sums,
+		       const struct pf_batch *src, const struct pf_batch_profile *sp,
+		       struct merge_maps *m)
+{
+	struct pf_batch_profile *dp = &dst->profiles[p];
+	size_t n = sp->n_samples, j, pos = 0;
+	struct sum_view view;
+	uint32_t *hash;
+
+	if (n > PF_BATCH_MAX_POOL - dst->n_values || n >= PF_INTERN_EMPTY - sums->n_at)
+		return -ENOMEM;
+	if (PF_BATCH_RESERVE(dp->samples, dp->cap_samples, dp->n_samples + n) < 0 ||
+	    PF_BATCH_RESERVE(dst->values, dst->cap_values, dst->n_values + n) < 0 ||
+	    PF_BATCH_RESERVE(sums->at, sums->cap_at, sums->n_at + n) < 0 ||
+	    pf_intern_reserve(&sums->samples, n) < 0 ||
+	    PF_BATCH_RESERVE(m->scratch, m->scratch_cap, n) < 0)
+		return -ENOMEM;
+	hash = m->scratch;
+	for (j = 0; j < n; j++) {
+		struct sum_key k = sum_key_of(p, &sp->samples[j], m);
+
+		hash[j] = pf_intern_hash32(XXH3_64bits_withSeed(&k, sizeof(k), dst->seed));
+		if (j < SUM_PREFETCH)
+			__builtin_prefetch(&sums->samples.slots[hash[j] & sums->samples.mask]);
+	}
+	view.dst = dst;
+	view.at = sums->at;
+	for (j = 0; j < n; j++) {
+		const struct pf_sample *s = &sp->samples[j];
+		struct sum_key k = sum_key_of(p, s, m);
+		uint32_t h = hash[j], idx;
+		struct pf_sample *d;
+
+		if (j + SUM_PREFETCH < n)
+			__builtin_prefetch(
+				&sums->samples.slots[hash[j + SUM_PREFETCH] & sums->samples.mask]);
+		idx = pf_intern_find(&sums->samples, h, sum_sample_eq, &view, &k, &pos);
+
+		if (idx != PF_INTERN_EMPTY) {
+			struct sum_at *at = &sums->at[idx];
+			int64_t *v =
+				&dst->values[dst->profiles[at->prof].samples[at->slot].values_off];
+
+			*v = (int64_t)((uint64_t)*v + sum_weight(src, s));
+			continue;
+		}
+		d = &dp->samples[dp->n_samples];
+		memset(d, 0, sizeof(*d));
+		d->stack = k.stack;
+		d->attrs = k.attrs;
+		d->link = k.link;
+		d->values_len = 1;
+		d->values_off = (uint32_t)dst->n_values;
+		d->timestamps_off = (uint32_t)dst->n_timestamps;
+		dst->values[dst->n_values++] = (int64_t)sum_weight(src, s);
+		sums->at[sums->n_at].prof = p;
+		sums->at[sums->n_at].slot = (uint32_t)dp->n_samples++;
+		pf_intern_put(&sums->samples, pos, h, (uint32_t)sums->n_at++);
+		dst->n_samples++;
+	}
+	return 0;
+}
+
+static int sum_profiles(struct pf_batch *dst, struct pf_batch_sums *sums,
+			const struct pf_batch *src, struct merge_maps *m)
+{
+	for (size_t i = 0; i < src->n_profiles; i++) {
+		struct pf_profile_desc d = src->profiles[i].desc;
+		uint32_t p;
+		int rc;
+
+		d.resource = m->res[d.resource];
+		d.scope = m->scope[d.scope];
+		d.sample_type.type = m->str[d.sample_type.type];
+		d.sample_type.unit = m->str[d.sample_type.unit];
+		d.period_type.type = m->str[d.period_type.type];
+		d.period_type.unit = m->str[d.period_type.unit];
+		d.attrs = m->set[d.attrs];
+		d.original_payload_format = m->str[d.original_payload_format];
+		p = sum_profile(dst, sums, &d);
+		if (p == PF_INDEX_ERROR)
+			return -ENOMEM;
+		rc = sum_samples(dst, p, sums, src, &src->profiles[i], m);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int pf_batch_merge_sum(struct pf_batch *dst, const struct pf_batch *src, struct pf_batch_sums *sums)
+{
+	struct merge_maps m;
+	int rc;
+
+	assert(dst != src);
+	assert(!pf_batch_is_shared(dst));
+	if (is_pristine(dst) && !dst->metadata && src->metadata &&
+	    !(dst->metadata = pf_metadata_copy(src->metadata)))
+		return -ENOMEM;
+	memset(&m, 0, sizeof(m));
+	rc = maps_alloc(&m, src);
+	if (rc < 0)
+		return rc;
+	rc = merge_dictionary(dst, src, &m);
+	if (rc == 0)
+		rc = sum_profiles(dst, sums, src, &m);
+	maps_free(&m);
+	merge_metadata(dst, src);
 	return rc;
 }

@@ -22,15 +22,19 @@ struct aggregate_config {
 /*
  * One partition per distinct combination of values of metadata_keys (one
  * partition in all without metadata_keys). `pending` collects everything
- * the partition consumed since its last emit. When all partitions together
- * reach max_samples the receiving one is compacted (aggregated) and, if
- * still that big, emitted early. When downstream is busy an aggregate stays
+ * the partition consumed since its last emit. Without keep_timestamps each
+ * batch is summed into it as it arrives (pf_batch_merge_sum(), with `sums`),
+ * so it holds only distinct samples; with keep_timestamps batches are
+ * appended and aggregated at emit. When all partitions together reach
+ * max_samples the receiving one is compacted (aggregated) and, if still that
+ * big, emitted early. When downstream is busy an aggregate stays
  * pending and is retried on the next tick; new data keeps merging while the
  * total is below max_samples, and is refused (PF_BUSY) above.
  */
 struct part {
 	struct pf_metadata *key; /* the values of metadata_keys; NULL without keys */
 	struct pf_batch *pending;
+	struct pf_batch_sums *sums; /* pending's index, without keep_timestamps */
 };
 
 struct aggregate {
@@ -102,14 +106,22 @@ static size_t pending_samples(const struct aggregate *a)
 	return n;
 }
 
+/* Forgets a partition's pending batch. */
+static void clear_part(struct part *p)
+{
+	pf_batch_unref(p->pending);
+	p->pending = NULL;
+	pf_batch_sums_free(p->sums);
+	p->sums = NULL;
+}
+
 static void drop_part(struct aggregate *a, struct part *p, const char *reason)
 {
 	size_t n = part_samples(p);
 
 	if (n)
 		pf_component_drop(a->c, reason, n);
-	pf_batch_unref(p->pending);
-	p->pending = NULL;
+	clear_part(p);
 }
 
 static void drop_all(struct aggregate *a, const char *reason)
@@ -127,29 +139,40 @@ static void prune(struct aggregate *a)
 		if (a->parts[i].pending)
 			a->parts[kept++] = a->parts[i];
 		else
-			pf_metadata_free(a->parts[i].key);
+			pf_metadata_free(a->parts[i].key); /* sums went with pending */
 	}
 	a->n_parts = kept;
 }
 
+static int own_pending(struct aggregate *a, struct part *p);
+
 /* Replaces a partition's pending batch with its aggregate, which carries
- * the partition's metadata values and no other client metadata. Returns 0
- * or -ENOMEM (pending kept). */
+ * the partition's metadata values and no other client metadata. A summed
+ * pending batch is its own aggregate. Returns 0 or -ENOMEM (pending kept). */
 static int compact(struct aggregate *a, struct part *p)
 {
-	struct pf_batch *agg = pf_batch_aggregate(p->pending, a->cfg.keep_timestamps);
+	struct pf_batch *agg = NULL;
 	struct pf_metadata *md = NULL;
 
-	if (!agg)
+	if (pf_metadata_n(p->key) > 0 && !(md = pf_metadata_copy(p->key)))
 		return -ENOMEM;
-	if (pf_metadata_n(p->key) > 0 && !(md = pf_metadata_copy(p->key))) {
-		pf_batch_unref(agg);
-		return -ENOMEM;
+	if (p->sums) {
+		if (own_pending(a, p) < 0)
+			goto out_free_md;
+		pf_batch_set_metadata(p->pending, md);
+		return 0;
 	}
+	agg = pf_batch_aggregate(p->pending, a->cfg.keep_timestamps);
+	if (!agg)
+		goto out_free_md;
 	pf_batch_set_metadata(agg, md);
 	pf_batch_unref(p->pending);
 	p->pending = agg;
 	return 0;
+
+out_free_md:
+	pf_metadata_free(md);
+	return -ENOMEM;
 }
 
 /* Aggregates and emits a partition. On PF_BUSY the aggregate stays
@@ -159,8 +182,7 @@ static int flush_part(struct aggregate *a, struct part *p)
 	int ret;
 
 	if (part_samples(p) == 0) {
-		pf_batch_unref(p->pending);
-		p->pending = NULL;
+		clear_part(p);
 		return PF_OK;
 	}
 	ret = compact(a, p);
@@ -171,10 +193,9 @@ static int flush_part(struct aggregate *a, struct part *p)
 		return ret;
 	}
 	ret = pf_component_emit(a->c, p->pending);
-	if (ret == PF_OK) {
-		pf_batch_unref(p->pending);
-		p->pending = NULL;
-	} else if (ret != PF_BUSY) {
+	if (ret == PF_OK)
+		clear_part(p);
+	else if (ret != PF_BUSY) {
 		pf_log(lg(a), PF_LOG_WARN, "emit failed: %s", strerror(-ret));
 		drop_part(a, p, "emit_failed");
 	}
@@ -210,18 +231,21 @@ static void on_tick(uv_timer_t *t)
 }
 
 /* Makes a partition's pending batch one this processor alone may change. */
-static int own_pending(struct part *p)
+static int own_pending(struct aggregate *a, struct part *p)
 {
 	struct pf_batch *copy;
 
 	if (!p->pending) {
 		p->pending = pf_batch_new();
+		if (p->pending && !a->cfg.keep_timestamps && !(p->sums = pf_batch_sums_new()))
+			clear_part(p);
 		return p->pending ? 0 : -ENOMEM;
 	}
 	if (!pf_batch_is_shared(p->pending))
 		return 0;
 	/* A consumer that took the batch before a sibling refused it holds a
-	 * reference: leave its copy alone. */
+	 * reference: leave its copy alone. The copy keeps every index, so
+	 * `sums` stays right for it. */
 	copy = pf_batch_copy(p->pending);
 	if (!copy)
 		return -ENOMEM;
@@ -316,10 +340,13 @@ static int aggregate_consume(void *inst, struct pf_batch *batch)
 		}
 		return ret;
 	}
-	ret = own_pending(p);
+	ret = own_pending(a, p);
 	if (ret < 0)
 		return ret;
-	ret = pf_batch_merge(p->pending, batch);
+	if (p->sums)
+		ret = pf_batch_merge_sum(p->pending, batch, p->sums);
+	else
+		ret = pf_batch_merge(p->pending, batch);
 	if (ret < 0) {
 		/* pending may hold part of batch: aggregating it again would
 		 * count that part twice when the sender retries. */

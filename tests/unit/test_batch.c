@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The batch data model: zero entries, interning, bounds, samples, merge, copy, aggregate. */
+/* The batch data model: zero entries, interning, bounds, samples, merge, copy, aggregate, merge_sum. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -928,6 +928,104 @@ static void test_aggregate_keeps_different_profiles(void **state)
 	pf_batch_unref(b);
 }
 
+/* Same profiles (description, time range) and samples (indices, values,
+ * timestamps) in the same order. */
+static void assert_same_batch(const struct pf_batch *a, const struct pf_batch *b)
+{
+	assert_int_equal(pf_batch_n_profiles(a), pf_batch_n_profiles(b));
+	assert_int_equal(pf_batch_sample_count(a), pf_batch_sample_count(b));
+	assert_int_equal(pf_batch_n_strings(a), pf_batch_n_strings(b));
+	assert_int_equal(pf_batch_n_stacks(a), pf_batch_n_stacks(b));
+	assert_int_equal(pf_batch_n_attr_sets(a), pf_batch_n_attr_sets(b));
+	for (uint32_t p = 0; p < pf_batch_n_profiles(a); p++) {
+		size_t na, nb;
+		const struct pf_sample *sa = pf_batch_samples(a, p, &na);
+		const struct pf_sample *sb = pf_batch_samples(b, p, &nb);
+
+		assert_memory_equal(pf_batch_profile_get(a, p), pf_batch_profile_get(b, p),
+				    sizeof(struct pf_profile_desc));
+		assert_int_equal(na, nb);
+		for (size_t i = 0; i < na; i++) {
+			assert_int_equal(sa[i].stack, sb[i].stack);
+			assert_int_equal(sa[i].attrs, sb[i].attrs);
+			assert_int_equal(sa[i].link, sb[i].link);
+			assert_int_equal(sa[i].values_len, sb[i].values_len);
+			assert_int_equal(sa[i].timestamps_len, sb[i].timestamps_len);
+			assert_memory_equal(pf_batch_sample_values(a, &sa[i]),
+					    pf_batch_sample_values(b, &sb[i]),
+					    sa[i].values_len * sizeof(int64_t));
+		}
+	}
+}
+
+/* Parts with values, timestamps only, both, repeated stacks, a link, attrs
+ * and a second profile type, at time t. */
+static struct pf_batch *sum_part(uint64_t t, int64_t v)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t p0 = cpu_profile(b, t, 100), p1 = cpu_profile(b, t + 50, 10), p2;
+	struct pf_profile_desc d = *pf_batch_profile_get(b, p0);
+	uint32_t s1 = stack_of(b, "a;main"), s2 = stack_of(b, "b;main");
+	uint32_t attrs =
+		pf_batch_attr_set(b, (uint32_t[]){pf_batch_attr_int(b, "thread.id", 1)}, 1);
+	struct pf_link l = {.trace_id = {1}, .span_id = {2}};
+	uint32_t link = pf_batch_link(b, &l);
+	int64_t v2[] = {v, 2 * v}, big = INT64_MAX;
+	uint64_t ts[] = {t + 1, t + 2};
+
+	d.sample_type.type = pf_batch_cstring(b, "samples");
+	p2 = pf_batch_add_profile(b, &d);
+	assert_int_equal(pf_batch_add_sample(b, p0, s1, 0, 0, v2, 2, ts, 2), 0);
+	assert_int_equal(pf_batch_add_sample(b, p0, s2, attrs, 0, &v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, s1, 0, 0, NULL, 0, ts, 2), 0);
+	assert_int_equal(pf_batch_add_sample(b, p1, s2, attrs, link, &big, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p2, s1, 0, 0, &v, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(b, p2, s1, attrs, 0, &v, 1, NULL, 0), 0);
+	return b;
+}
+
+/* Summing as batches arrive gives what aggregating them all at once gives,
+ * also across a copy of the summed batch and with new stacks arriving late. */
+static void test_merge_sum(void **state)
+{
+	static const char *const late[] = {"c;b;main=4", "a;b;main=5", "c;b;main=6"};
+	struct pf_batch *parts[] = {sum_part(1000, 3),	sum_part(900, 7),     build(late, 3, "h1"),
+				    sum_part(1200, -4), build(late, 3, "h2"), pf_batch_new()};
+	size_t n = sizeof(parts) / sizeof(parts[0]);
+	struct pf_batch *all = pf_batch_new(), *summed = pf_batch_new(), *agg, *copy;
+	struct pf_batch_sums *sums = pf_batch_sums_new();
+
+	assert_non_null(sums);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(pf_batch_merge(all, parts[i]), 0);
+		assert_int_equal(pf_batch_merge_sum(summed, parts[i], sums), 0);
+		if (i == 2) {
+			/* Someone holds it: the copy takes its place. */
+			pf_batch_ref(summed);
+			copy = pf_batch_copy(summed);
+			assert_non_null(copy);
+			pf_batch_unref(summed);
+			pf_batch_unref(summed);
+			summed = copy;
+		}
+		agg = pf_batch_aggregate(all, false);
+		assert_non_null(agg);
+		assert_same_batch(summed, agg);
+		pf_batch_unref(agg);
+	}
+	/* cpu (both times one profile) and samples, and `late` per host. */
+	assert_int_equal(pf_batch_n_profiles(summed), 4);
+	assert_int_equal(pf_batch_sample_count(summed), 3 + 2 + 2 + 2);
+	assert_no_duplicates(summed);
+	/* Still a working batch. */
+	assert_int_equal(pf_batch_add_sample(summed, 0, 0, 0, 0, (int64_t[]){1}, 1, NULL, 0), 0);
+	pf_batch_sums_free(sums);
+	pf_batch_unref(summed);
+	pf_batch_unref(all);
+	for (size_t i = 0; i < n; i++)
+		pf_batch_unref(parts[i]);
+}
+
 static void test_refcount_shared(void **state)
 {
 	struct pf_batch *b = pf_batch_new();
@@ -1053,6 +1151,7 @@ int main(void)
 		cmocka_unit_test(test_copy_and_aggregate_rich),
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_aggregate_keeps_different_profiles),
+		cmocka_unit_test(test_merge_sum),
 		cmocka_unit_test(test_refcount_shared),
 		cmocka_unit_test(test_million_samples),
 	};
