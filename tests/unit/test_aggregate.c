@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.aggregate: sums per interval, timestamps kept, busy downstream, bounds, flush on shutdown, metadata_keys. */
+/* unit.aggregate: sums per interval, timestamps kept, busy downstream, shared held aggregate, bounds, flush on shutdown, metadata_keys. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +201,43 @@ static void test_busy_downstream_retried(void **state)
 	assert_int_equal(sum_for(sink->got[0], "svc-b", "x"), 2);
 	assert_int_equal(
 		pf_component_counter(sh_find(&env, PF_PROCESSOR, "aggregate"), PF_CTR_DROPPED), 0);
+	sh_env_stop(&env);
+	free(yaml);
+}
+
+/* A sibling takes the held aggregate while another refuses it: what joins it
+ * afterwards goes into a copy, summed as before, and the taken one stays. */
+static void test_held_aggregate_shared(void **state)
+{
+	char *yaml = NULL;
+	struct sh_env env;
+	struct sh_sink *a, *b;
+
+	assert_true(asprintf(&yaml,
+			     "receivers:\n  feeder:\n"
+			     "processors:\n  aggregate:\n    interval: 100ms\n"
+			     "exporters:\n  sink:\n  sink/b:\n"
+			     "service:\n  shutdown_timeout: 1s\n  pipelines:\n    profiles:\n"
+			     "      receivers: [feeder]\n      processors: [aggregate]\n"
+			     "      exporters: [sink, sink/b]\n") > 0);
+	sh_env_start(&env, yaml);
+	a = sh_sink(&env, "sink");
+	b = sh_sink(&env, "sink/b");
+	b->busy = true;
+	assert_int_equal(emit(&env, two_services(T0_NS)), PF_OK);
+	assert_true(sh_run_until(&env, got_one, a, 5000));
+	assert_true(b->refused >= 1);
+	/* Summed into a copy of the aggregate `a` holds. */
+	assert_int_equal(emit(&env, two_services(T0_NS)), PF_OK);
+	assert_int_equal(emit(&env, two_services(T0_NS)), PF_OK);
+	assert_int_equal(sum_for(a->got[0], "svc-a", "x"), 10);
+	b->busy = false;
+	assert_true(sh_run_until(&env, got_one, b, 5000));
+	assert_int_equal(pf_batch_sample_count(b->got[0]), 3);
+	assert_int_equal(sum_for(b->got[0], "svc-a", "x"), 30);
+	assert_int_equal(sum_for(b->got[0], "svc-a", "y"), 15);
+	assert_int_equal(sum_for(b->got[0], "svc-b", "x"), 3);
+	assert_int_equal(sum_for(a->got[0], "svc-a", "x"), 10);
 	sh_env_stop(&env);
 	free(yaml);
 }
@@ -414,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_keep_timestamps),
 		cmocka_unit_test(test_busy_downstream_retried),
 		cmocka_unit_test(test_max_samples_bound),
+		cmocka_unit_test(test_held_aggregate_shared),
 		cmocka_unit_test(test_flush_on_shutdown),
 		cmocka_unit_test(test_shutdown_gives_up_on_busy),
 		cmocka_unit_test(test_interval_bounds),
