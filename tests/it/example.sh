@@ -131,5 +131,10 @@ else
 fi
 [ "${#files[@]}" -gt 0 ] || fail "$EXAMPLE wrote no pprof file into $PROFLOW_OUT"
 top=$(top_function "${files[@]}")
-[ "$top" = "main.hotLoop" ] || fail "top function of the written profiles is '$top', not main.hotLoop"
+if [ "$top" != "main.hotLoop" ]; then
+	# What the profiles held, for the log: their mappings and heaviest stacks.
+	go tool pprof -raw "${files[@]}" 2>&1 | sed -n '/^Mappings/,$p' >&2
+	go tool pprof -traces "${files[@]}" 2>&1 | head -60 >&2
+	fail "top function of the written profiles is '$top', not main.hotLoop"
+fi
 echo "ok: $(basename "$EXAMPLE") wrote ${#files[@]} file(s); top function $top"
