@@ -10,6 +10,7 @@ YAML_CHECK=$(abs "$2")
 WORK=$(abs "$3")
 DATA=$(abs "$4")
 STUCK_FSYNC=$(abs "$5")
+HERE=$(cd "$(dirname "$0")" && pwd)
 fails=0
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 
@@ -21,9 +22,7 @@ ok() {
 	echo "ok: $*"
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$HERE/free_port.sh"
 
 # --help: exit 0, and every command and option it names is real.
 if "$PROFLOW" --help >help.txt 2>&1; then ok "--help exits 0"; else fail "--help exit status"; fi
@@ -77,8 +76,8 @@ if ! grep -q '^receivers:$' components.yaml || ! grep -q '^  - name: "debug"' co
 	[ $fails -eq 0 ] && exit 0 || exit 1
 fi
 
-MPORT=$(free_port)
-HPORT=$(free_port)
+MPORT=$(free_port "$WORK")
+HPORT=$(free_port "$WORK")
 mkdir -p in
 cat >run.yaml <<YAML
 receivers:

@@ -31,13 +31,13 @@ if grep -q '^  pyroscope:' "$EXAMPLE"; then
 fi
 
 build_target
-port=$(free_port)
+port=$(free_port "$T")
 start_target "$port"
 
 # Inputs for every variable the examples read, all inside the test's temp dir.
 export PPROF_TARGET="http://127.0.0.1:$port/debug/pprof/profile?seconds=2"
-export PPROF_IN="$T/in" PROFLOW_OUT="$T/out" PROFLOW_METRICS="127.0.0.1:$(free_port)"
-export PROFLOW_HEALTH="127.0.0.1:$(free_port)"
+export PPROF_IN="$T/in" PROFLOW_OUT="$T/out" PROFLOW_METRICS="127.0.0.1:$(free_port "$T")"
+export PROFLOW_HEALTH="127.0.0.1:$(free_port "$T")"
 mkdir -p "$PPROF_IN" "$PROFLOW_OUT"
 curl -sf -o "$PPROF_IN/target.pb.gz" "http://127.0.0.1:$port/debug/pprof/profile?seconds=2" ||
 	fail "fetching a profile from the Go target"
@@ -45,8 +45,8 @@ curl -sf -o "$PPROF_IN/target.pb.gz" "http://127.0.0.1:$port/debug/pprof/profile
 if grep -q '^  otlp:' "$EXAMPLE" && sed -n '/^receivers:/,/^[a-z]/p' "$EXAMPLE" | grep -q '^  otlp:'; then
 	# A gateway: an agent (pprof files -> otlp) sends to it, and its otlp
 	# exporter sends on to a sink proflow (otlp receiver -> pprof files).
-	export PROFLOW_OTLP_GRPC="127.0.0.1:$(free_port)" PROFLOW_OTLP_HTTP="127.0.0.1:$(free_port)"
-	sink_port=$(free_port)
+	export PROFLOW_OTLP_GRPC="127.0.0.1:$(free_port "$T")" PROFLOW_OTLP_HTTP="127.0.0.1:$(free_port "$T")"
+	sink_port=$(free_port "$T")
 	export PROFLOW_UPSTREAM="127.0.0.1:$sink_port"
 	mkdir -p "$T/sink"
 	cat >"$T/sink.yaml" <<SINK
@@ -91,7 +91,7 @@ AGENT
 	ls "$T/sink"/*.pb.gz >/dev/null 2>&1 || fail "the gateway's otlp exporter delivered nothing to the sink"
 elif grep -q 'GATEWAY_ENDPOINT' "$EXAMPLE"; then
 	# An agent: a gateway peer (otlp receiver -> pprof files in PROFLOW_OUT) takes what it sends.
-	gw_port=$(free_port)
+	gw_port=$(free_port "$T")
 	export GATEWAY_ENDPOINT="127.0.0.1:$gw_port" GATEWAY_TOKEN=example PROFLOW_QUEUE="$T/queue"
 	cat >"$T/peer.yaml" <<PEER
 receivers:

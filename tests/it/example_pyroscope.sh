@@ -9,9 +9,9 @@ JFR_DATA=$(dirname "$0")/../data/jfr/workload.jfr
 
 run_pyroscope_api() { # API
 	local api=$1 out="$T/pyroscope-$1" port
-	port=$(free_port)
+	port=$(free_port "$T")
 	export JFR_IN="$T/jfr-$api" PYROSCOPE_URL="http://127.0.0.1:$port" PYROSCOPE_API=$api
-	export PROFLOW_METRICS="127.0.0.1:$(free_port)"
+	export PROFLOW_METRICS="127.0.0.1:$(free_port "$T")"
 	mkdir -p "$JFR_IN"
 	cp "$JFR_DATA" "$JFR_IN/"
 	python3 "$(dirname "$0")/fake_pyroscope.py" "$port" "$out" &

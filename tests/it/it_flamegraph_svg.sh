@@ -10,7 +10,7 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 command -v xmllint >/dev/null || fail "xmllint is not installed (Debian package libxml2-utils)"
 
 build_target
-TPORT=$(free_port)
+TPORT=$(free_port "$T")
 start_target "$TPORT"
 # A loaded machine may starve the burner for a second: retry until the profile has samples.
 total=

@@ -42,9 +42,7 @@ fail() {
 	exit 1
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 wait_for() {
 	local limit=$(($1 * 10)) i=0
@@ -77,11 +75,11 @@ printf 'extendedKeyUsage=clientAuth\n' >client.ext
 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem \
 	-days 2 -extfile client.ext >/dev/null 2>&1 || fail "openssl: client cert"
 
-GRPC_PORT=$(free_port)
-HTTP_PORT=$(free_port)
-HTTPS_PORT=$(free_port)
-GW_METRICS=$(free_port)
-AG_METRICS=$(free_port)
+GRPC_PORT=$(free_port "$T")
+HTTP_PORT=$(free_port "$T")
+HTTPS_PORT=$(free_port "$T")
+GW_METRICS=$(free_port "$T")
+AG_METRICS=$(free_port "$T")
 TOKEN=s3cret-token
 
 # ---- the gateway ----

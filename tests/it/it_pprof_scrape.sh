@@ -6,8 +6,8 @@
 . "$(dirname "$0")/pprof_lib.sh"
 
 build_target
-TPORT=$(free_port)
-MPORT=$(free_port)
+TPORT=$(free_port "$T")
+MPORT=$(free_port "$T")
 start_target "$TPORT"
 
 mkdir -p "$T/out"

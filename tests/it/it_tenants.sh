@@ -47,9 +47,7 @@ fail() {
 	exit 1
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 # wait_for SECONDS CMD...: until CMD succeeds, for at most SECONDS.
 wait_for() {
@@ -61,10 +59,10 @@ wait_for() {
 	done
 }
 
-SINK_PORT=$(free_port)
-GRPC_PORT=$(free_port)
-GW_METRICS=$(free_port)
-AG_METRICS=$(free_port)
+SINK_PORT=$(free_port "$T")
+GRPC_PORT=$(free_port "$T")
+GW_METRICS=$(free_port "$T")
+AG_METRICS=$(free_port "$T")
 cd "$T"
 mkdir -p in-a in-b sink
 

@@ -40,9 +40,7 @@ fail() {
 }
 
 # A TCP port free on 127.0.0.1 right now.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 # wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds.
 wait_for() {
