@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
@@ -211,6 +212,7 @@ static void on_tick(uv_timer_t *t)
 static int ebpf_start(void *inst)
 {
 	struct ebpf_recv *r = inst;
+	size_t running;
 	int err;
 
 	r->started = true;
@@ -226,6 +228,10 @@ static int ebpf_start(void *inst)
 	err = ebpf_attach(r);
 	if (err < 0)
 		return err;
+	/* After attaching: a process exec'd from now on comes as an event. */
+	running = pf_ebpf_proctab_read_running(r->procs,
+					       r->cfg.exclude_self ? (uint32_t)getpid() : 0);
+	pf_log(lg(r), PF_LOG_DEBUG, "read %zu running processes", running);
 	r->interval_start_ns = wall_ns();
 	pf_log(lg(r), PF_LOG_INFO, "profiling %d CPUs at %lld Hz, reporting every %llu ms",
 	       r->n_cpus, (long long)r->cfg.frequency, (unsigned long long)interval_ms(r));

@@ -79,6 +79,12 @@ struct pf_ebpf_proc *pf_ebpf_proctab_get(struct pf_ebpf_proctab *t, uint32_t pid
  * and it is not looked for again. */
 struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pid, bool *gone);
 
+/* Reads every process running now except `self` (0: none), as at its
+ * first sight, so that one which exits before the first drain is named all
+ * the same (processes started later are read at their exec event).
+ * Returns how many were read. */
+size_t pf_ebpf_proctab_read_running(struct pf_ebpf_proctab *t, uint32_t self);
+
 /* Re-reads only the maps of p (libraries loaded after exec). */
 void pf_ebpf_proctab_rescan(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p);
 

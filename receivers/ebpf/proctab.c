@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The process table: what /proc says of each sampled process, kept until its last samples left. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -368,6 +369,28 @@ struct pf_ebpf_proc *pf_ebpf_proctab_read(struct pf_ebpf_proctab *t, uint32_t pi
 	if (fresh)
 		insert(t, p);
 	return p;
+}
+
+size_t pf_ebpf_proctab_read_running(struct pf_ebpf_proctab *t, uint32_t self)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+	bool gone;
+
+	if (!proc)
+		return 0;
+	while ((e = readdir(proc))) {
+		char *end;
+		unsigned long pid = strtoul(e->d_name, &end, 10);
+
+		if (*end || pid == 0 || pid > UINT32_MAX || pid == self)
+			continue; /* not a process */
+		if (pf_ebpf_proctab_read(t, (uint32_t)pid, &gone))
+			n++;
+	}
+	closedir(proc);
+	return n;
 }
 
 void pf_ebpf_proctab_rescan(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)

@@ -31,7 +31,7 @@ start_proflow() {
 receivers:
   ebpf:
     frequency: ${FREQ:-499}
-    report_interval: 1s
+    report_interval: ${INTERVAL:-1s}
     comm: ["$1"]
 processors:
   symbolize:
@@ -121,6 +121,25 @@ syscall_kernel_frames)
 	[ "${inner:-0}" -ge 300 ] || fail "only ${inner:-0} samples in pf_sys_writer"
 	# Most of a write(2) loop's time is in the kernel.
 	[ $((kernel * 2)) -ge "$inner" ] || fail "kernel frames beneath pf_sys_writer in $kernel of $inner"
+	;;
+running_before_start)
+	# Running before proflow starts and gone before its first drain (there
+	# is no exec event for it): read at start, it is named all the same.
+	"$bin/cost3" 4 &
+	workload=$!
+	sleep 0.5
+	INTERVAL=60s start_proflow '^cost3$'
+	wait $workload || fail "workload failed"
+	stop_proflow
+	awk -v out="$work/named" '/^cost3 \(/ {
+			n = $NF; total += n
+			if (index($0, ";main;pf_cost")) named += n
+		}
+		END { printf "%d %d\n", total, named > out }' "$folded"
+	read -r total named <"$work/named"
+	echo "samples of cost3: $total, in pf_cost* under main: $named"
+	[ "${total:-0}" -ge 300 ] || fail "only ${total:-0} samples of cost3"
+	[ $((named * 10)) -ge $((total * 9)) ] || fail "only $named of $total samples named"
 	;;
 short_lived_burst)
 	FREQ=999 start_proflow '^shortlived$'

@@ -123,8 +123,9 @@ fi
 
 shopt -s nullglob
 if $uses_ebpf; then
-	# Whole-host profiles come one file per process; the Go target's must name its loop.
-	files=("$PROFLOW_OUT"/pproftarget.*.pb.gz)
+	# Whole-host profiles come one file per process; the Go target's must name
+	# its loop. Only this test's target: other tests run theirs at the same time.
+	files=("$PROFLOW_OUT"/pproftarget.pid"$TARGET_PID".*.pb.gz)
 	[ -s "$PROFLOW_OUT/cumulative.svg" ] || fail "$EXAMPLE wrote no cumulative.svg"
 else
 	files=("$PROFLOW_OUT"/*.pb.gz)
