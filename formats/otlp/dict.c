@@ -96,75 +96,65 @@ static int skip(struct rd *r, const char *msg, struct pf_pb_cursor *c, unsigned 
 	return pf_pb_skip(c, wire) ? 0 : malformed(r, msg, c->p);
 }
 
-static int read_function(struct rd *r, const uint8_t *p, size_t n)
+/* A message of scalar fields 1..n_fields only (Function, Line): their
+ * values into v[0..n_fields-1] (the last occurrence wins), others skipped. */
+static int read_scalars(struct rd *r, const char *msg, const uint8_t *p, size_t n, uint64_t *v,
+			uint32_t n_fields)
 {
-	struct pf_otlp_dict *d = r->d;
 	struct pf_pb_cursor c = {p, p + n};
-	struct pf_otlp_function f = {0};
 
 	while (c.p < c.end) {
 		const uint8_t *at = c.p;
 		uint32_t field;
 		unsigned wire;
-		uint64_t v = 0;
 		int rc;
 
 		if (!pf_pb_read_key(&c, &field, &wire))
-			return malformed(r, "Function", at);
-		if (field < 1 || field > 4) {
-			rc = skip(r, "Function", &c, wire);
-		} else {
-			rc = scalar(r, "Function", &c, at, field, wire, &v);
-			if (field == 1)
-				f.name_strindex = (int32_t)v;
-			else if (field == 2)
-				f.system_name_strindex = (int32_t)v;
-			else if (field == 3)
-				f.filename_strindex = (int32_t)v;
-			else
-				f.start_line = (int64_t)v;
-		}
+			return malformed(r, msg, at);
+		if (field < 1 || field > n_fields)
+			rc = skip(r, msg, &c, wire);
+		else
+			rc = scalar(r, msg, &c, at, field, wire, &v[field - 1]);
 		if (rc < 0)
 			return rc;
 	}
+	return 0;
+}
+
+static int read_function(struct rd *r, const uint8_t *p, size_t n)
+{
+	struct pf_otlp_dict *d = r->d;
+	uint64_t v[4] = {0};
+	int rc = read_scalars(r, "Function", p, n, v, 4);
+
+	if (rc < 0)
+		return rc;
 	if (pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
 		return -ENOMEM;
-	d->fn[d->n_fn++] = f;
+	d->fn[d->n_fn++] = (struct pf_otlp_function){
+		.name_strindex = (int32_t)v[0],
+		.system_name_strindex = (int32_t)v[1],
+		.filename_strindex = (int32_t)v[2],
+		.start_line = (int64_t)v[3],
+	};
 	return 0;
 }
 
 static int read_line(struct rd *r, const uint8_t *p, size_t n)
 {
 	struct pf_otlp_dict *d = r->d;
-	struct pf_pb_cursor c = {p, p + n};
-	struct pf_otlp_line l = {0};
+	uint64_t v[3] = {0};
+	int rc = read_scalars(r, "Line", p, n, v, 3);
 
-	while (c.p < c.end) {
-		const uint8_t *at = c.p;
-		uint32_t field;
-		unsigned wire;
-		uint64_t v = 0;
-		int rc;
-
-		if (!pf_pb_read_key(&c, &field, &wire))
-			return malformed(r, "Line", at);
-		if (field < 1 || field > 3) {
-			rc = skip(r, "Line", &c, wire);
-		} else {
-			rc = scalar(r, "Line", &c, at, field, wire, &v);
-			if (field == 1)
-				l.function_index = (int32_t)v;
-			else if (field == 2)
-				l.line = (int64_t)v;
-			else
-				l.column = (int64_t)v;
-		}
-		if (rc < 0)
-			return rc;
-	}
+	if (rc < 0)
+		return rc;
 	if (pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, 1, sizeof(*d->lines)))
 		return -ENOMEM;
-	d->lines[d->n_lines++] = l;
+	d->lines[d->n_lines++] = (struct pf_otlp_line){
+		.function_index = (int32_t)v[0],
+		.line = (int64_t)v[1],
+		.column = (int64_t)v[2],
+	};
 	return 0;
 }
 
