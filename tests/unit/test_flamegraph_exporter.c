@@ -16,46 +16,12 @@
 #include "pipeline/component.h"
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
+#include "sinks_harness.h"
 #include "test_flamegraph.h"
 
 extern const struct pf_component_def pf_exporter_flamegraph;
 
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-struct feeder {
-	struct pf_component *c;
-};
-
-static void *feeder_create(struct pf_component *c, const void *config)
-{
-	struct feeder *f = calloc(1, sizeof(*f));
-
-	if (f)
-		f->c = c;
-	return f;
-}
-
-static void feeder_shutdown(void *inst, pf_done_fn done)
-{
-	struct feeder *f = inst;
-	struct pf_component *c = f->c;
-
-	free(f);
-	done(c);
-}
-
-/* A receiver the test drives with pf_component_emit(). */
-static const struct pf_component_def feeder_def = {
-	.kind = PF_RECEIVER,
-	.type = "feeder",
-	.doc = "Test receiver.",
-	.options = no_options,
-	.config_size = 1,
-	.create = feeder_create,
-	.shutdown = feeder_shutdown,
-};
-
-static const struct pf_component_def *const registry[] = {&feeder_def, &pf_exporter_flamegraph,
+static const struct pf_component_def *const registry[] = {&sh_feeder_def, &pf_exporter_flamegraph,
 							  NULL};
 
 struct env {
