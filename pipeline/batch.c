@@ -84,7 +84,7 @@ static int table_reserve(struct pf_batch_table *t, size_t more, size_t elem)
 			return -ENOMEM;
 		t->items = p;
 	}
-	return pf_intern_reserve(&t->index, more);
+	return 0;
 }
 
 static int lists_reserve(struct pf_batch_lists *l, size_t more, size_t items)
@@ -94,7 +94,7 @@ static int lists_reserve(struct pf_batch_lists *l, size_t more, size_t items)
 	if (PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 1 + more) < 0 ||
 	    PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + items) < 0)
 		return -ENOMEM;
-	return pf_intern_reserve(&l->index, more);
+	return 0;
 }
 
 int pf_batch_reserve(struct pf_batch *b, const struct pf_batch_sizes *more)
@@ -110,7 +110,6 @@ int pf_batch_reserve(struct pf_batch *b, const struct pf_batch_sizes *more)
 		return -ENOMEM;
 	if (PF_BATCH_RESERVE(t->chars, t->chars_cap, t->chars_len + more->string_bytes) < 0 ||
 	    PF_BATCH_RESERVE(t->off, t->off_cap, t->n + 1 + more->strings) < 0 ||
-	    pf_intern_reserve(&t->index, more->strings) < 0 ||
 	    table_reserve(&b->functions, more->functions, sizeof(struct pf_function)) < 0 ||
 	    table_reserve(&b->locations, more->locations, sizeof(struct pf_location)) < 0 ||
 	    PF_BATCH_RESERVE(b->lines, b->cap_lines, b->n_lines + more->lines) < 0 ||
@@ -202,6 +201,7 @@ static int table_copy(struct pf_batch_table *dst, const struct pf_batch_table *s
 	if (dup_array(&dst->items, &dst->cap, src->items, src->n, elem) < 0)
 		return -ENOMEM;
 	dst->n = src->n;
+	dst->indexed = src->indexed;
 	return pf_intern_copy(&dst->index, &src->index);
 }
 
@@ -217,6 +217,7 @@ static int lists_copy(struct pf_batch_lists *dst, const struct pf_batch_lists *s
 		return -ENOMEM;
 	dst->off = p;
 	dst->n = src->n;
+	dst->indexed = src->indexed;
 	return pf_intern_copy(&dst->index, &src->index);
 }
 
@@ -236,6 +237,7 @@ int pf_batch_copy_dictionary(struct pf_batch *dst, const struct pf_batch *src)
 		return -ENOMEM;
 	ds->off = p;
 	ds->n = ss->n;
+	ds->indexed = ss->indexed;
 	if (pf_intern_copy(&ds->index, &ss->index) < 0)
 		return -ENOMEM;
 	if (lists_copy(&dst->string_lists, &src->string_lists) < 0 ||

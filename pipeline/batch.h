@@ -15,8 +15,18 @@
  * Every dictionary table keeps index 0 as its zero ("unset") entry, exactly as
  * OTLP requires, so an index of 0 always means "none". Entries are interned:
  * adding an entry equal to an existing one returns the existing index, so a
- * batch never holds duplicates. Variable-length members (a stack's locations,
- * a location's lines, an attribute set's attributes) are interned as a whole.
+ * batch built this way never holds duplicates. Variable-length members (a
+ * stack's locations, a location's lines, an attribute set's attributes) are
+ * interned as a whole.
+ *
+ * A decoder of input whose tables are already de-duplicated (an OTLP
+ * dictionary) may instead append strings, functions, locations and stacks as
+ * given (pf_batch_append_*()), skipping the lookup that nearly always misses.
+ * The batch then holds whatever duplicates its input had, as the OTel
+ * Collector passes a dictionary on: they are harmless, and interning
+ * merges (pf_batch_merge() into a non-empty batch, pf_batch_merge_sum()) map
+ * equal entries to one. The next intern into such a table indexes the appended entries
+ * first, so interning stays exact: it returns the first of equal entries.
  *
  * Unlike OTLP, attribute lists are interned as "attribute sets": every
  * `attrs` field below is an index into the attribute-set table, whose entry
@@ -176,11 +186,13 @@ struct pf_batch_sizes {
 	size_t values, timestamps;  /* in samples, summed */
 };
 
-/* Makes room for `more` new entries in one step, so that a decoder that
- * knows its sizes grows each table and index once instead of doubling its
- * way there. A hint only: entries that turn out to exist already use no
- * room, and adding beyond it still works. Returns 0 or -ENOMEM (the batch
- * is unchanged in content either way). b must not be shared. */
+/* Makes room in the tables and pools for `more` new entries in one step, so
+ * that a decoder that knows its sizes grows each of them once instead of
+ * doubling its way there (the hash indexes grow as entries are interned;
+ * appended ones need none). A hint only: entries that turn out to exist
+ * already use no room, and adding beyond it still works. Returns 0 or
+ * -ENOMEM (the batch is unchanged in content either way). b must not be
+ * shared. */
 int pf_batch_reserve(struct pf_batch *b, const struct pf_batch_sizes *more);
 
 /* ---- interning (the builder API); each returns the index or PF_INDEX_ERROR ---- */
@@ -204,6 +216,15 @@ uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
 uint32_t pf_batch_link(struct pf_batch *b, const struct pf_link *l);
 uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r);
 uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s);
+
+/* Appending without interning (see the top of this file): the same checks
+ * and results as the interning calls above, except that an entry equal to
+ * an existing one is added again. An empty string or stack is index 0. */
+uint32_t pf_batch_append_string(struct pf_batch *b, const char *s, size_t len);
+uint32_t pf_batch_append_function(struct pf_batch *b, const struct pf_function *f);
+uint32_t pf_batch_append_location(struct pf_batch *b, const struct pf_location *loc,
+				  const struct pf_line *lines, size_t n_lines);
+uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *locations, size_t n);
 
 /* Convenience: interns key/value strings and the attribute in one call. */
 uint32_t pf_batch_attr_str(struct pf_batch *b, const char *key, const char *value);
@@ -292,7 +313,8 @@ const struct pf_metadata *pf_batch_metadata(const struct pf_batch *b);
 /* ---- combining ---- */
 
 /* Appends everything in src to dst, re-indexing src's dictionary into dst's
- * (entries already in dst are reused, so no duplicates appear). Profiles of
+ * (entries already in dst are reused, so no duplicates appear; into an empty
+ * dst it is a copy). Profiles of
  * src are appended, not merged with dst's. dst must not be shared.
  * Client metadata: see pf_batch_metadata().
  * Returns 0 or -ENOMEM (dst may then hold part of src; it stays valid). */

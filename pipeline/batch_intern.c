@@ -26,18 +26,44 @@ static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 	return t->off[idx + 1] - off - 1 == k->len && memcmp(t->chars + off, k->s, k->len) == 0;
 }
 
-static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const char *s, size_t len)
+static uint32_t string_hash(uint64_t seed, const char *s, size_t len)
 {
-	struct str_key k = {s, len};
-	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(s, len, seed));
-	size_t pos, at, inside;
-	uint32_t idx;
+	return pf_intern_hash32(XXH3_64bits_withSeed(s, len, seed));
+}
 
-	if (pf_intern_reserve(&t->index, 1) < 0)
-		return PF_INDEX_ERROR;
-	idx = pf_intern_find(&t->index, h, str_eq, t, &k, &pos);
-	if (idx != PF_INTERN_EMPTY)
-		return idx;
+/* Puts entry idx (hash h, content key) in the index unless an equal entry is
+ * there already: a duplicate that was appended, which lookups then never
+ * return, exactly as if it had been interned. Returns 0 or -ENOMEM. */
+static inline int index_entry(struct pf_intern *ix, uint32_t h, pf_intern_eq_fn eq, const void *ctx,
+			      const void *key, uint32_t idx)
+{
+	size_t pos;
+
+	if (pf_intern_reserve(ix, 1) < 0)
+		return -ENOMEM;
+	if (pf_intern_find(ix, h, eq, ctx, key, &pos) == PF_INTERN_EMPTY)
+		pf_intern_put(ix, pos, h, idx);
+	return 0;
+}
+
+/* Indexes the strings appended since the last intern. */
+static int strings_index_rest(struct pf_batch_strings *t, uint64_t seed)
+{
+	for (; t->indexed < t->n; t->indexed++) {
+		uint32_t i = (uint32_t)t->indexed, off = t->off[i];
+		struct str_key k = {t->chars + off, t->off[i + 1] - off - 1};
+
+		if (index_entry(&t->index, string_hash(seed, k.s, k.len), str_eq, t, &k, i) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Appends a string without looking for it. */
+static uint32_t strings_store(struct pf_batch_strings *t, const char *s, size_t len)
+{
+	size_t at, inside;
+
 	if (t->n >= PF_BATCH_MAX_ENTRIES || len >= PF_BATCH_MAX_POOL - t->chars_len)
 		return PF_INDEX_ERROR;
 	inside = pf_batch_offset_in(s, t->chars, t->chars_len);
@@ -52,8 +78,28 @@ static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const 
 	t->chars[at + len] = '\0';
 	t->chars_len = at + len + 1;
 	t->off[t->n + 1] = (uint32_t)t->chars_len;
-	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
 	return (uint32_t)t->n++;
+}
+
+static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const char *s, size_t len)
+{
+	struct str_key k = {s, len};
+	uint32_t h = string_hash(seed, s, len);
+	size_t pos;
+	uint32_t idx;
+
+	if ((t->indexed < t->n && strings_index_rest(t, seed) < 0) ||
+	    pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, str_eq, t, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	idx = strings_store(t, s, len);
+	if (idx != PF_INDEX_ERROR) {
+		pf_intern_put(&t->index, pos, h, idx);
+		t->indexed = t->n;
+	}
+	return idx;
 }
 
 uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len)
@@ -69,6 +115,16 @@ uint32_t pf_batch_cstring(struct pf_batch *b, const char *s)
 	if (!s)
 		return PF_INDEX_ERROR;
 	return pf_batch_string(b, s, strlen(s));
+}
+
+uint32_t pf_batch_append_string(struct pf_batch *b, const char *s, size_t len)
+{
+	assert(!pf_batch_is_shared(b));
+	if (len == 0)
+		return 0;
+	if (!s)
+		return PF_INDEX_ERROR;
+	return strings_store(&b->strings, s, len);
 }
 
 /* ---- lists of uint32: string lists, attribute sets, stacks ---- */
@@ -88,21 +144,29 @@ static bool list_eq(const void *ctx, uint32_t idx, const void *key)
 	       memcmp(l->items + off, k->items, k->n * sizeof(*k->items)) == 0;
 }
 
-static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint32_t *items,
-			     size_t n)
+static uint32_t list_hash(uint64_t seed, const uint32_t *items, size_t n)
 {
-	struct list_key k = {items, n};
-	uint32_t h, idx;
-	size_t pos, inside;
+	return pf_intern_hash32(XXH3_64bits_withSeed(items, n * sizeof(*items), seed));
+}
 
-	if (n > SIZE_MAX / sizeof(*items))
-		return PF_INDEX_ERROR;
-	h = pf_intern_hash32(XXH3_64bits_withSeed(items, n * sizeof(*items), seed));
-	if (pf_intern_reserve(&l->index, 1) < 0)
-		return PF_INDEX_ERROR;
-	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
-	if (idx != PF_INTERN_EMPTY)
-		return idx;
+/* Indexes the lists appended since the last intern. */
+static int lists_index_rest(struct pf_batch_lists *l, uint64_t seed)
+{
+	for (; l->indexed < l->n; l->indexed++) {
+		uint32_t i = (uint32_t)l->indexed, off = l->off[i];
+		struct list_key k = {l->items + off, l->off[i + 1] - off};
+
+		if (index_entry(&l->index, list_hash(seed, k.items, k.n), list_eq, l, &k, i) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Appends a list without looking for it. */
+static uint32_t lists_store(struct pf_batch_lists *l, const uint32_t *items, size_t n)
+{
+	size_t inside;
+
 	if (l->n >= PF_BATCH_MAX_ENTRIES || n > PF_BATCH_MAX_POOL - l->items_len)
 		return PF_INDEX_ERROR;
 	inside = pf_batch_offset_in(items, l->items, l->items_len * sizeof(*items));
@@ -115,8 +179,31 @@ static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint
 		memcpy(l->items + l->items_len, items, n * sizeof(*items));
 	l->items_len += n;
 	l->off[l->n + 1] = (uint32_t)l->items_len;
-	pf_intern_put(&l->index, pos, h, (uint32_t)l->n);
 	return (uint32_t)l->n++;
+}
+
+static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint32_t *items,
+			     size_t n)
+{
+	struct list_key k = {items, n};
+	uint32_t h, idx;
+	size_t pos;
+
+	if (n > SIZE_MAX / sizeof(*items))
+		return PF_INDEX_ERROR;
+	h = list_hash(seed, items, n);
+	if ((l->indexed < l->n && lists_index_rest(l, seed) < 0) ||
+	    pf_intern_reserve(&l->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	idx = lists_store(l, items, n);
+	if (idx != PF_INDEX_ERROR) {
+		pf_intern_put(&l->index, pos, h, idx);
+		l->indexed = l->n;
+	}
+	return idx;
 }
 
 /* True when every index in items[0..n) is below `limit`. */
@@ -160,21 +247,23 @@ uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
 	return lists_intern(&b->stacks, b->seed, locations, n);
 }
 
+uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
+{
+	assert(!pf_batch_is_shared(b));
+	if (n == 0)
+		return 0;
+	if (!locations || !all_below(locations, n, b->locations.n))
+		return PF_INDEX_ERROR;
+	return lists_store(&b->stacks, locations, n);
+}
+
 /* ---- fixed-size tables ---- */
 
-/* Entries are stored exactly as built by the callers below (zeroed, then
- * filled), so the equality functions compare fields, never padding. */
-static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const void *entry,
-				    uint32_t h, pf_intern_eq_fn eq)
+/* Appends an entry without looking for it. Entries are stored exactly as
+ * built by the callers below (zeroed, then filled), so the equality
+ * functions compare fields, never padding. */
+static uint32_t table_store(struct pf_batch_table *t, size_t elem, const void *entry)
 {
-	size_t pos;
-	uint32_t idx;
-
-	if (pf_intern_reserve(&t->index, 1) < 0)
-		return PF_INDEX_ERROR;
-	idx = pf_intern_find(&t->index, h, eq, t->items, entry, &pos);
-	if (idx != PF_INTERN_EMPTY)
-		return idx;
 	if (t->n >= PF_BATCH_MAX_ENTRIES)
 		return PF_INDEX_ERROR;
 	if (t->n >= t->cap) {
@@ -185,8 +274,28 @@ static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const
 		t->items = p;
 	}
 	memcpy((char *)t->items + t->n * elem, entry, elem);
-	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
 	return (uint32_t)t->n++;
+}
+
+/* Tables that take appends index them first (see function_intern()). */
+static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const void *entry,
+				    uint32_t h, pf_intern_eq_fn eq)
+{
+	size_t pos;
+	uint32_t idx;
+
+	assert(t->indexed == t->n);
+	if (pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, eq, t->items, entry, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	idx = table_store(t, elem, entry);
+	if (idx != PF_INDEX_ERROR) {
+		pf_intern_put(&t->index, pos, h, idx);
+		t->indexed = t->n;
+	}
+	return idx;
 }
 
 /* Fixed-size entries are a few words: a multiply-fold per word (as in
@@ -323,30 +432,73 @@ static bool function_eq(const void *ctx, uint32_t idx, const void *key)
 	       f->filename == k->filename && f->start_line == k->start_line;
 }
 
-static uint32_t function_intern(struct pf_batch *b, const struct pf_function *in)
+static struct pf_function function_clean(const struct pf_function *in)
 {
 	struct pf_function f;
-	uint64_t w[3];
 
 	memset(&f, 0, sizeof(f));
 	f.name = in->name;
 	f.system_name = in->system_name;
 	f.filename = in->filename;
 	f.start_line = in->start_line;
-	w[0] = f.name | (uint64_t)f.system_name << 32;
-	w[1] = f.filename;
-	w[2] = (uint64_t)f.start_line;
-	return table_intern(&b->functions, sizeof(f), &f, hash_words(b->seed, w, 3), function_eq);
+	return f;
+}
+
+static uint32_t function_hash(uint64_t seed, const struct pf_function *f)
+{
+	uint64_t w[3] = {f->name | (uint64_t)f->system_name << 32, f->filename,
+			 (uint64_t)f->start_line};
+
+	return hash_words(seed, w, 3);
+}
+
+/* Indexes the functions appended since the last intern. */
+static int functions_index_rest(struct pf_batch *b)
+{
+	struct pf_batch_table *t = &b->functions;
+
+	for (; t->indexed < t->n; t->indexed++) {
+		const struct pf_function *f = (const struct pf_function *)t->items + t->indexed;
+
+		if (index_entry(&t->index, function_hash(b->seed, f), function_eq, t->items, f,
+				(uint32_t)t->indexed) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint32_t function_intern(struct pf_batch *b, const struct pf_function *in)
+{
+	struct pf_function f = function_clean(in);
+
+	if (b->functions.indexed < b->functions.n && functions_index_rest(b) < 0)
+		return PF_INDEX_ERROR;
+	return table_intern(&b->functions, sizeof(f), &f, function_hash(b->seed, &f), function_eq);
+}
+
+static bool function_valid(const struct pf_batch *b, const struct pf_function *f)
+{
+	size_t ns = b->strings.n;
+
+	return f->name < ns && f->system_name < ns && f->filename < ns;
 }
 
 uint32_t pf_batch_function(struct pf_batch *b, const struct pf_function *f)
 {
-	size_t ns = b->strings.n;
-
 	assert(!pf_batch_is_shared(b));
-	if (f->name >= ns || f->system_name >= ns || f->filename >= ns)
+	if (!function_valid(b, f))
 		return PF_INDEX_ERROR;
 	return function_intern(b, f);
+}
+
+uint32_t pf_batch_append_function(struct pf_batch *b, const struct pf_function *in)
+{
+	struct pf_function f = function_clean(in);
+
+	assert(!pf_batch_is_shared(b));
+	if (!function_valid(b, &f))
+		return PF_INDEX_ERROR;
+	return table_store(&b->functions, sizeof(f), &f);
 }
 
 static bool mapping_eq(const void *ctx, uint32_t idx, const void *key)
@@ -501,20 +653,14 @@ static uint32_t location_hash(uint64_t seed, const struct pf_location *loc,
 	return hash_finish(h);
 }
 
-static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
-				const struct pf_line *lines, size_t n)
+/* Appends a location and its lines without looking for it. */
+static uint32_t location_store(struct pf_batch *b, const struct pf_location *in,
+			       const struct pf_line *lines, size_t n)
 {
 	struct pf_batch_table *t = &b->locations;
-	struct location_key k = {in, lines, n, b->lines};
-	uint32_t h = location_hash(b->seed, in, lines, n), idx;
 	struct pf_location *loc;
-	size_t pos, i, inside;
+	size_t i, inside;
 
-	if (pf_intern_reserve(&t->index, 1) < 0)
-		return PF_INDEX_ERROR;
-	idx = pf_intern_find(&t->index, h, location_eq, t->items, &k, &pos);
-	if (idx != PF_INTERN_EMPTY)
-		return idx;
 	if (t->n >= PF_BATCH_MAX_ENTRIES || n > UINT32_MAX - b->n_lines)
 		return PF_INDEX_ERROR;
 	inside = pf_batch_offset_in(lines, b->lines, b->n_lines * sizeof(*lines));
@@ -545,24 +691,78 @@ static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in
 		l->column = lines[i].column;
 	}
 	b->n_lines += n;
-	pf_intern_put(&t->index, pos, h, (uint32_t)t->n);
 	return (uint32_t)t->n++;
+}
+
+/* Indexes the locations appended since the last intern. */
+static int locations_index_rest(struct pf_batch *b)
+{
+	struct pf_batch_table *t = &b->locations;
+
+	for (; t->indexed < t->n; t->indexed++) {
+		const struct pf_location *loc = (const struct pf_location *)t->items + t->indexed;
+		struct location_key k = {loc, b->lines + loc->lines_off, loc->lines_len, b->lines};
+
+		if (index_entry(&t->index, location_hash(b->seed, loc, k.lines, k.n_lines),
+				location_eq, t->items, &k, (uint32_t)t->indexed) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
+				const struct pf_line *lines, size_t n)
+{
+	struct pf_batch_table *t = &b->locations;
+	struct location_key k = {in, lines, n, b->lines};
+	uint32_t h = location_hash(b->seed, in, lines, n), idx;
+	size_t pos;
+
+	if ((t->indexed < t->n && locations_index_rest(b) < 0) ||
+	    pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, location_eq, t->items, &k, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	idx = location_store(b, in, lines, n);
+	if (idx != PF_INDEX_ERROR) {
+		pf_intern_put(&t->index, pos, h, idx);
+		t->indexed = t->n;
+	}
+	return idx;
+}
+
+static bool location_valid(const struct pf_batch *b, const struct pf_location *loc,
+			   const struct pf_line *lines, size_t n_lines)
+{
+	size_t i;
+
+	if (loc->mapping >= b->mappings.n || loc->attrs >= b->attr_sets.n)
+		return false;
+	if (n_lines && !lines)
+		return false;
+	for (i = 0; i < n_lines; i++)
+		if (lines[i].function >= b->functions.n)
+			return false;
+	return true;
 }
 
 uint32_t pf_batch_location(struct pf_batch *b, const struct pf_location *loc,
 			   const struct pf_line *lines, size_t n_lines)
 {
-	size_t i;
-
 	assert(!pf_batch_is_shared(b));
-	if (loc->mapping >= b->mappings.n || loc->attrs >= b->attr_sets.n)
+	if (!location_valid(b, loc, lines, n_lines))
 		return PF_INDEX_ERROR;
-	if (n_lines && !lines)
-		return PF_INDEX_ERROR;
-	for (i = 0; i < n_lines; i++)
-		if (lines[i].function >= b->functions.n)
-			return PF_INDEX_ERROR;
 	return location_intern(b, loc, lines, n_lines);
+}
+
+uint32_t pf_batch_append_location(struct pf_batch *b, const struct pf_location *loc,
+				  const struct pf_line *lines, size_t n_lines)
+{
+	assert(!pf_batch_is_shared(b));
+	if (!location_valid(b, loc, lines, n_lines))
+		return PF_INDEX_ERROR;
+	return location_store(b, loc, lines, n_lines);
 }
 
 /* ---- zero entries ---- */

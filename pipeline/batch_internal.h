@@ -28,6 +28,7 @@ struct pf_batch_strings {
 	uint32_t *off;
 	size_t n, off_cap; /* off_cap counts offsets, n counts strings */
 	struct pf_intern index;
+	size_t indexed; /* entries [0, indexed) are in the index; see pf_batch_append_string() */
 };
 
 /* Interned lists of uint32 (string lists, attribute sets, stacks), laid out
@@ -38,6 +39,7 @@ struct pf_batch_lists {
 	uint32_t *off;
 	size_t n, off_cap;
 	struct pf_intern index;
+	size_t indexed; /* as in pf_batch_strings */
 };
 
 /* A table of fixed-size entries (the public structs, stored as given). */
@@ -45,6 +47,7 @@ struct pf_batch_table {
 	void *items;
 	size_t n, cap;
 	struct pf_intern index;
+	size_t indexed; /* as in pf_batch_strings */
 };
 
 struct pf_batch_profile {

@@ -7,8 +7,11 @@
 #include "formats/otlp/internal.h"
 
 /*
- * Every OTLP table is interned in dependency order into per-table maps from
- * OTLP index to batch index. Attribute values the batch cannot hold (bytes,
+ * Every OTLP table is added in dependency order, filling per-table maps from
+ * OTLP index to batch index. The big tables (strings, functions, locations,
+ * stacks) are appended as given: OTLP producers de-duplicate them, and a
+ * lookup per entry was a third of a decode (see pipeline/batch.h); the small
+ * ones are interned. Attribute values the batch cannot hold (bytes,
  * key-value lists, arrays of anything but strings) map to DROPPED and are
  * left out of every list that refers to them.
  */
@@ -213,7 +216,8 @@ static int intern_dictionary(struct conv *c)
 	struct pf_batch *b = c->b;
 
 	for (size_t i = 0; i < h->n_str; i++)
-		if ((c->str[i] = pf_batch_string(b, h->str[i].s, h->str[i].len)) == PF_INDEX_ERROR)
+		if ((c->str[i] = pf_batch_append_string(b, h->str[i].s, h->str[i].len)) ==
+		    PF_INDEX_ERROR)
 			return -ENOMEM;
 	for (size_t i = 1; i < d->n_attribute_table; i++) {
 		const PF_OTLP_PB(KeyValueAndUnit) *e = d->attribute_table[i];
@@ -232,7 +236,7 @@ static int intern_dictionary(struct conv *c)
 					.system_name = c->str[e->system_name_strindex],
 					.filename = c->str[e->filename_strindex],
 					.start_line = e->start_line};
-		if ((c->fn[i] = pf_batch_function(b, &f)) == PF_INDEX_ERROR)
+		if ((c->fn[i] = pf_batch_append_function(b, &f)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
 	for (size_t i = 1; i < d->n_mapping_table; i++) {
@@ -268,8 +272,9 @@ static int intern_dictionary(struct conv *c)
 						  .line = in[k].line,
 						  .column = in[k].column};
 		l.attrs = attr_set(c, h->idx + e->attrs_off, e->n_attrs);
-		c->loc[i] = l.attrs == PF_INDEX_ERROR ? PF_INDEX_ERROR
-						      : pf_batch_location(b, &l, out, e->n_lines);
+		c->loc[i] = l.attrs == PF_INDEX_ERROR
+				    ? PF_INDEX_ERROR
+				    : pf_batch_append_location(b, &l, out, e->n_lines);
 		if (c->loc[i] == PF_INDEX_ERROR)
 			rc = -ENOMEM;
 	}
@@ -284,7 +289,7 @@ static int intern_dictionary(struct conv *c)
 			return -ENOMEM;
 		for (size_t k = 0; k < n; k++)
 			t[k] = c->loc[in[k]];
-		if ((c->stack[i] = pf_batch_stack(b, t, n)) == PF_INDEX_ERROR)
+		if ((c->stack[i] = pf_batch_append_stack(b, t, n)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
 	for (size_t i = 1; i < d->n_link_table; i++) {

@@ -1095,6 +1095,96 @@ static void test_million_samples(void **state)
 	pf_batch_unref(b);
 }
 
+/* A decoded dictionary as given, duplicates included: "main" twice, the
+ * function of the first twice, a location of it twice, and stacks of the
+ * first location twice and of the second once (ids[0..2]). */
+static struct pf_batch *appended(uint32_t ids[3])
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_function f = {.name = 1};
+	struct pf_line l = {.function = 1, .line = 7};
+	struct pf_location lo = {.address = 0x40};
+	uint32_t i;
+
+	assert_non_null(b);
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(pf_batch_append_string(b, "main", 4), i);
+		assert_int_equal(pf_batch_append_function(b, &f), i);
+		assert_int_equal(pf_batch_append_location(b, &lo, &l, 1), i);
+	}
+	ids[0] = pf_batch_append_stack(b, (uint32_t[]){1}, 1);
+	ids[1] = pf_batch_append_stack(b, (uint32_t[]){1}, 1);
+	ids[2] = pf_batch_append_stack(b, (uint32_t[]){2}, 1);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 2);
+	assert_int_equal(ids[2], 3);
+	return b;
+}
+
+/* Appending adds equal entries again, with the interning calls' checks; the
+ * next intern into each table finds the first of them, and new entries
+ * still get the next index. */
+static void test_append_then_intern(void **state)
+{
+	uint32_t ids[3];
+	struct pf_batch *b = appended(ids), *c;
+	struct pf_function f = {.name = 1}, bad = {.name = 99};
+	struct pf_line l = {.function = 1, .line = 7}, bad_line = {.function = 99};
+	struct pf_location lo = {.address = 0x40}, bad_loc = {.mapping = 5};
+
+	assert_int_equal(pf_batch_append_string(b, "", 0), 0);
+	assert_int_equal(pf_batch_append_stack(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_append_function(b, &bad), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_append_location(b, &lo, &bad_line, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_append_location(b, &bad_loc, &l, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){9}, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_n_strings(b), 3);
+
+	/* A copy keeps what is indexed and what is not. */
+	c = pf_batch_copy(b);
+	assert_non_null(c);
+	assert_int_equal(pf_batch_cstring(b, "main"), 1);
+	assert_int_equal(pf_batch_cstring(b, "other"), 3);
+	assert_int_equal(pf_batch_function(b, &f), 1);
+	assert_int_equal(pf_batch_location(b, &lo, &l, 1), 1);
+	assert_int_equal(pf_batch_stack(b, (uint32_t[]){1}, 1), 1);
+	assert_int_equal(pf_batch_stack(b, (uint32_t[]){2}, 1), 3);
+	assert_int_equal(pf_batch_stack(b, (uint32_t[]){1, 2}, 2), 4);
+	assert_int_equal(pf_batch_n_functions(b), 3);
+	assert_int_equal(pf_batch_cstring(c, "main"), 1);
+	assert_int_equal(pf_batch_function(c, &f), 1);
+	assert_int_equal(pf_batch_n_functions(c), 3);
+	pf_batch_unref(c);
+	pf_batch_unref(b);
+}
+
+/* Summing maps a decoded batch's duplicates to one entry: the samples of
+ * its three equal stacks become one sample of their total. */
+static void test_merge_sum_maps_duplicates_to_one(void **state)
+{
+	uint32_t ids[3], p;
+	struct pf_batch *src = appended(ids), *dst = pf_batch_new();
+	struct pf_batch_sums *sums = pf_batch_sums_new();
+	const struct pf_sample *s;
+	size_t n;
+
+	p = cpu_profile(src, 1000, 10);
+	assert_int_equal(pf_batch_add_sample(src, p, ids[0], 0, 0, (int64_t[]){3}, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(src, p, ids[1], 0, 0, (int64_t[]){4}, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_add_sample(src, p, ids[2], 0, 0, (int64_t[]){5}, 1, NULL, 0), 0);
+	assert_int_equal(pf_batch_merge_sum(dst, src, sums), 0);
+	s = pf_batch_samples(dst, 0, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(pf_batch_sample_total(dst, &s[0]), 12);
+	assert_int_equal(pf_batch_n_stacks(dst), 2);
+	assert_int_equal(pf_batch_n_locations(dst), 2);
+	assert_int_equal(pf_batch_n_functions(dst), 2);
+	assert_no_duplicates(dst);
+	pf_batch_sums_free(sums);
+	pf_batch_unref(dst);
+	pf_batch_unref(src);
+}
+
 /* pf_batch_reserve() is a hint: interning after it finds what exists, adds
  * what does not, and a size that cannot be held is refused with the batch
  * untouched. */
@@ -1152,6 +1242,8 @@ int main(void)
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_aggregate_keeps_different_profiles),
 		cmocka_unit_test(test_merge_sum),
+		cmocka_unit_test(test_append_then_intern),
+		cmocka_unit_test(test_merge_sum_maps_duplicates_to_one),
 		cmocka_unit_test(test_refcount_shared),
 		cmocka_unit_test(test_million_samples),
 	};
