@@ -44,12 +44,15 @@ static uint32_t *scratch(struct conv *c, size_t n)
 	return t;
 }
 
-/* A string given inline or by index (index wins when non-zero). */
+/* A string given inline or by index (index wins when non-zero). Inline ones
+ * are appended too: a lookup would index the whole appended string table. */
 static uint32_t str_of(struct conv *c, const char *inline_s, int32_t strindex)
 {
 	if (strindex > 0)
 		return c->str[strindex];
-	return pf_batch_cstring(c->b, inline_s ? inline_s : "");
+	if (!inline_s)
+		return 0;
+	return pf_batch_append_string(c->b, inline_s, strlen(inline_s));
 }
 
 /* 1 when converted, 0 when the value cannot be held, -ENOMEM. */
