@@ -11,15 +11,12 @@
 /*
  * Besides the samples, the string, function, location and stack tables are
  * nearly all of a request; as protobuf-c messages each entry cost an
- * allocation, an init and a descriptor walk. pf_otlp_strip_samples() leaves
- * them out of what protobuf-c sees and notes where each entry is; they are
- * read here with the same rules as protobuf-c (last scalar wins, repeated
- * scalars packed or not, unknown fields skipped, int32 from the low 32 bits)
- * and the wire-type checks of wire_check.c, whose messages they repeat.
+ * allocation, an init and a descriptor walk. pf_otlp_strip() leaves them out
+ * of what protobuf-c sees and hands each entry here; they are read with the
+ * same rules as protobuf-c (last scalar wins, repeated scalars packed or
+ * not, unknown fields skipped, int32 from the low 32 bits) and the
+ * wire-type checks of wire_check.c, whose messages they repeat.
  */
-
-/* Field numbers of ProfilesDictionary's hot tables. */
-enum { F_LOCATION_TABLE = 2, F_FUNCTION_TABLE = 3, F_STRING_TABLE = 5, F_STACK_TABLE = 7 };
 
 struct rd {
 	struct pf_otlp_dict *d;
@@ -239,53 +236,18 @@ static int add_string(struct pf_otlp_dict *d, const char *s, size_t len)
 	return 0;
 }
 
-int pf_otlp_dict_read(struct pf_otlp_dict *d, const struct pf_otlp_spans *sp, const uint8_t *base,
-		      struct pf_error *err)
+int pf_otlp_dict_add(struct pf_otlp_dict *d, uint32_t field, const uint8_t *p, size_t len,
+		     const uint8_t *base, struct pf_error *err)
 {
 	struct rd r = {.d = d, .base = base, .err = err};
-	size_t n[8] = {0}, loc_bytes = 0, idx_bytes = 0;
 
-	/* Room for everything up front: the entries are counted, and a varint
-	 * takes at least a byte, a Line at least two. */
-	for (size_t i = 0; i < sp->n_dict; i++) {
-		n[sp->dict[i].field & 7]++;
-		if (sp->dict[i].field == F_LOCATION_TABLE)
-			loc_bytes += sp->dict[i].len;
-		if (sp->dict[i].field == F_LOCATION_TABLE || sp->dict[i].field == F_STACK_TABLE)
-			idx_bytes += sp->dict[i].len;
-	}
-	if (pf_otlp_grow((void **)&d->str, &d->cap_str, d->n_str, n[F_STRING_TABLE],
-			 sizeof(*d->str)) ||
-	    pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, n[F_FUNCTION_TABLE],
-			 sizeof(*d->fn)) ||
-	    pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, n[F_LOCATION_TABLE],
-			 sizeof(*d->loc)) ||
-	    pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, n[F_STACK_TABLE],
-			 sizeof(*d->stack)) ||
-	    pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, loc_bytes / 2,
-			 sizeof(*d->lines)) ||
-	    pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, idx_bytes, sizeof(*d->idx)))
-		return -ENOMEM;
-	for (size_t i = 0; i < sp->n_dict; i++) {
-		const struct pf_otlp_span *e = &sp->dict[i];
-		int rc;
-
-		switch (e->field) {
-		case F_STRING_TABLE: rc = add_string(d, (const char *)e->p, e->len); break;
-		case F_FUNCTION_TABLE: rc = read_function(&r, e->p, e->len); break;
-		case F_LOCATION_TABLE: rc = read_location(&r, e->p, e->len); break;
-		default: rc = read_stack(&r, e->p, e->len); break;
-		}
-		if (rc < 0)
-			return rc;
+	switch (field) {
+	case PF_OTLP_DICT_STRINGS: return add_string(d, (const char *)p, len);
+	case PF_OTLP_DICT_FUNCTIONS: return read_function(&r, p, len);
+	case PF_OTLP_DICT_LOCATIONS: return read_location(&r, p, len);
+	case PF_OTLP_DICT_STACKS: return read_stack(&r, p, len);
 	}
 	return 0;
-}
-
-bool pf_otlp_dict_field(uint32_t field)
-{
-	return field == F_LOCATION_TABLE || field == F_FUNCTION_TABLE || field == F_STRING_TABLE ||
-	       field == F_STACK_TABLE;
 }
 
 int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictionary) * pd)

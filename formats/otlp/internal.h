@@ -41,40 +41,65 @@ struct pf_otlp_sample {
 	size_t n_timestamps;
 };
 
-/* Makes room for `more` entries after `used` in the array *arr of capacity
- * *cap (elements of `size` bytes), doubling. Returns 0 or -ENOMEM. */
-int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size);
+/* The growing half of pf_otlp_grow(). */
+int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t size);
 
-/* One entry of a hot dictionary table in the input (field: its number in
- * ProfilesDictionary). */
-struct pf_otlp_span {
-	const uint8_t *p;
-	size_t len;
-	uint32_t field;
+/* Makes room for `more` entries after `used` in the array *arr of capacity
+ * *cap (elements of `size` bytes), doubling. Returns 0 or -ENOMEM. Inline:
+ * the readers call it per entry, and it nearly always has room. */
+static inline int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
+{
+	if (more <= *cap && used <= *cap - more)
+		return 0;
+	return pf_otlp_grow_slow(arr, cap, used, more, size);
+}
+
+/* One sample read by hand: its indices, and where its lists are in the
+ * pools of struct pf_otlp_samples. */
+struct pf_otlp_row {
+	int32_t stack_index, link_index;
+	uint32_t attrs_off, n_attrs;
+	uint32_t values_off, n_values;
+	uint32_t ts_off, n_ts;
 };
 
-/* Where the samples of a stripped request are in its input, and the arrays
- * a sample is read into (valid until the next sample is read). */
-struct pf_otlp_spans {
-	struct pf_otlp_span *dict; /* hot dictionary entries, in input order */
-	size_t n_dict, cap_dict;
-	const uint8_t **data;
-	size_t *len;
-	size_t n, cap, cap_len;
-	size_t *first; /* first[p] .. first[p + 1]: the samples of profile p */
+/* Every sample of a request, read once by pf_otlp_strip() for the
+ * validator and the converter. */
+struct pf_otlp_samples {
+	struct pf_otlp_row *rows;
+	size_t n, cap;
+	size_t *first; /* first[p] .. first[p + 1]: the rows of profile p */
 	size_t n_profiles, cap_profiles;
 	int32_t *attrs;
+	size_t n_attrs, cap_attrs;
 	int64_t *values;
+	size_t n_values, cap_values;
 	uint64_t *ts;
-	size_t cap_attrs, cap_values, cap_ts;
+	size_t n_ts, cap_ts;
 };
 
-/* Copies a request (already passed by pf_otlp_wire_check()) without its
- * samples and hot dictionary entries into a malloc'd buffer, noting where
- * each is in `sp`, whose entries point into `data`. Returns 0, -EINVAL or
- * -ENOMEM. */
-int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
-			  struct pf_otlp_spans *sp);
+/* Starts the rows of the next profile. Returns 0 or -ENOMEM. */
+int pf_otlp_samples_begin_profile(struct pf_otlp_samples *s);
+
+/* Reads one Sample message into a row of the current profile. Returns 0,
+ * -EINVAL with `err` set, or -ENOMEM. */
+int pf_otlp_samples_add(struct pf_otlp_samples *s, const uint8_t *data, size_t size,
+			struct pf_error *err);
+
+/* Frees what `s` holds. */
+void pf_otlp_samples_fini(struct pf_otlp_samples *s);
+
+struct pf_otlp_dict;
+
+/* Copies a request without its samples and hot dictionary entries into a
+ * malloc'd buffer for protobuf-c, reading those into `dict` and `smp` on
+ * the way: one pass over the input. The levels it walks are few and fixed,
+ * so any input is safe; fields it does not take out are copied as they are,
+ * for pf_otlp_wire_check() on the copy to judge. Returns 0, -EINVAL (with
+ * `err` set when a reader named the problem, unset when the structure
+ * around them was malformed) or -ENOMEM. */
+int pf_otlp_strip(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
+		  struct pf_otlp_dict *dict, struct pf_otlp_samples *smp, struct pf_error *err);
 
 /* The hot dictionary tables as flat arrays: what protobuf-c would have
  * unpacked, without a message per entry. Strings point into the input (or
@@ -122,15 +147,26 @@ struct pf_otlp_dict {
 	size_t n_idx, cap_idx;
 };
 
-/* True for the ProfilesDictionary fields kept out of protobuf-c
- * (location_table, function_table, string_table, stack_table). */
-bool pf_otlp_dict_field(uint32_t field);
+/* Field numbers of ProfilesDictionary's hot tables. */
+enum {
+	PF_OTLP_DICT_LOCATIONS = 2,
+	PF_OTLP_DICT_FUNCTIONS = 3,
+	PF_OTLP_DICT_STRINGS = 5,
+	PF_OTLP_DICT_STACKS = 7,
+};
 
-/* Reads the hot entries noted by pf_otlp_strip_samples() into `d` (zeroed
- * or already holding entries, which these follow). `base` is the input,
- * for offsets in messages. Returns 0, -EINVAL with `err` set, or -ENOMEM. */
-int pf_otlp_dict_read(struct pf_otlp_dict *d, const struct pf_otlp_spans *sp, const uint8_t *base,
-		      struct pf_error *err);
+/* True for the ProfilesDictionary fields kept out of protobuf-c. */
+static inline bool pf_otlp_dict_field(uint32_t field)
+{
+	return field == PF_OTLP_DICT_LOCATIONS || field == PF_OTLP_DICT_FUNCTIONS ||
+	       field == PF_OTLP_DICT_STRINGS || field == PF_OTLP_DICT_STACKS;
+}
+
+/* Reads one entry of a hot table (field: its number, one of the above) into
+ * `d` after those already there. `base` is the input, for offsets in
+ * messages. Returns 0, -EINVAL with `err` set, or -ENOMEM. */
+int pf_otlp_dict_add(struct pf_otlp_dict *d, uint32_t field, const uint8_t *p, size_t len,
+		     const uint8_t *base, struct pf_error *err);
 
 /* Fills `d` from an unpacked dictionary (NULL: nothing), pointing into it.
  * Returns 0 or -ENOMEM. */
@@ -139,28 +175,26 @@ int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictio
 /* Frees the arrays of `d` (not the strings). */
 void pf_otlp_dict_fini(struct pf_otlp_dict *d);
 
-/* Frees what `sp` holds (not the input it points into). */
-void pf_otlp_spans_fini(struct pf_otlp_spans *sp);
-
 /* Samples of profile p (counted over the whole request in order); with
- * sp == NULL they are the unpacked ones of `pr`. */
-size_t pf_otlp_n_samples(const struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr);
+ * smp == NULL they are the unpacked ones of `pr`. */
+size_t pf_otlp_n_samples(const struct pf_otlp_samples *smp, size_t p,
+			 const PF_OTLP_PB(Profile) * pr);
 
-/* Reads sample i of profile p. Returns 0, -EINVAL with `err` set, or -ENOMEM. */
-int pf_otlp_sample_get(struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr, size_t i,
-		       struct pf_otlp_sample *out, struct pf_error *err);
+/* Sample i of profile p, pointing into `smp` or `pr`. */
+void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t p, const PF_OTLP_PB(Profile) * pr,
+			size_t i, struct pf_otlp_sample *out);
 
 /* Checks every rule of an unpacked request (see otlp.h) without touching any
- * batch; samples come from `sp` when not NULL, the hot dictionary tables
+ * batch; samples come from `smp` when not NULL, the hot dictionary tables
  * always from `hot`. Returns 0 or -EINVAL with `err` naming the first
  * problem (or -ENOMEM). */
 int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     struct pf_otlp_spans *sp, struct pf_error *err);
+		     const struct pf_otlp_samples *smp, struct pf_error *err);
 
 /* Appends a request that passed pf_otlp_validate() to `b`. Returns the number
  * of profiles appended or -ENOMEM. */
 int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     struct pf_otlp_spans *sp);
+		     const struct pf_otlp_samples *smp);
 
 /* A run of samples [first, end) of one batch profile to encode. */
 struct pf_otlp_sel {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Keeps OTLP samples out of protobuf-c: strips them from a request and parses each one by hand. */
+/* Reads OTLP Sample messages by hand into flat rows, once per request. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,37 +10,17 @@
 /*
  * Samples are a large part of a request. Unpacking each into its own
  * protobuf-c message costs an allocation, an init and a descriptor walk per
- * sample, so the request is first copied without them (every enclosing
- * ResourceProfiles, ScopeProfiles and Profile gets a fixed five-byte length,
- * a valid if not minimal varint) while the position of each sample is noted;
- * samples are then read straight from the input, one at a time, into
- * reusable arrays. The hot dictionary tables are left out the same way and
- * read by dict.c.
+ * sample, so pf_otlp_strip() hands each Sample here as it passes: its
+ * indices go into a row and its lists into three pools shared by every
+ * sample, which the validator and the converter then both read.
  */
 
-/* Field numbers on the path to the samples. */
-enum {
-	F_RESOURCE_PROFILES = 1,
-	F_DICTIONARY = 2,
-	F_SCOPE_PROFILES = 2,
-	F_PROFILES = 2,
-	F_SAMPLES = 2
-};
-
-enum level { L_REQUEST, L_DICTIONARY, L_RESOURCE, L_SCOPE, L_PROFILE };
-
-struct strip {
-	uint8_t *out;			/* NULL while counting */
-	size_t n;			/* bytes written */
-	size_t samples, profiles, dict; /* counted in the first pass */
-	struct pf_otlp_spans *sp;
-};
-
-int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
+int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
 {
-	if (used + more <= *cap)
-		return 0;
 	size_t cap2 = *cap ? *cap : 64;
+
+	if (more > SIZE_MAX - used)
+		return -ENOMEM;
 	while (cap2 < used + more) {
 		if (cap2 > SIZE_MAX / 2 / size)
 			return -ENOMEM;
@@ -56,154 +35,23 @@ int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
 	return 0;
 }
 
-static void put(struct strip *s, const void *data, size_t len)
+int pf_otlp_samples_begin_profile(struct pf_otlp_samples *s)
 {
-	if (s->out)
-		memcpy(s->out + s->n, data, len);
-	s->n += len;
-}
-
-static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size_t size);
-
-/* A sub-message re-emitted with a five-byte length filled in afterwards. */
-static int wrapper(struct strip *s, uint32_t field, enum level lv, const uint8_t *sub, size_t len)
-{
-	uint8_t key = (uint8_t)(field << 3 | PF_PB_LEN);
-
-	if (lv == L_PROFILE)
-		s->profiles++;
-	put(s, &key, 1);
-	size_t at = s->n;
-	s->n += 5;
-	if (lv == L_PROFILE && s->out) {
-		struct pf_otlp_spans *sp = s->sp;
-		if (pf_otlp_grow((void **)&sp->first, &sp->cap_profiles, sp->n_profiles, 2,
-				 sizeof(*sp->first)))
-			return -ENOMEM;
-		sp->first[sp->n_profiles++] = sp->n;
-		sp->first[sp->n_profiles] = sp->n;
-	}
-	int rc = strip_level(s, lv, sub, len);
-	if (rc < 0)
-		return rc;
-	if (s->out) {
-		size_t n = s->n - at - 5;
-		for (int i = 0; i < 5; i++)
-			s->out[at + i] = (uint8_t)(((n >> (7 * i)) & 0x7f) | (i < 4 ? 0x80 : 0));
-	}
-	if (lv == L_PROFILE && s->out)
-		s->sp->first[s->sp->n_profiles] = s->sp->n;
-	return 0;
-}
-
-static int strip_level(struct strip *s, enum level lv, const uint8_t *data, size_t size)
-{
-	struct pf_pb_cursor c = {data, data + size};
-
-	while (c.p < c.end) {
-		const uint8_t *start = c.p, *sub;
-		uint32_t field;
-		unsigned wire;
-		size_t len;
-		int rc;
-
-		if (!pf_pb_read_key(&c, &field, &wire))
-			return -EINVAL;
-		if (wire != PF_PB_LEN) {
-			if (!pf_pb_skip(&c, wire))
-				return -EINVAL;
-			put(s, start, (size_t)(c.p - start));
-			continue;
-		}
-		if (!pf_pb_read_len(&c, &sub, &len))
-			return -EINVAL;
-		if (lv == L_REQUEST && field == F_RESOURCE_PROFILES)
-			rc = wrapper(s, field, L_RESOURCE, sub, len);
-		else if (lv == L_REQUEST && field == F_DICTIONARY)
-			rc = wrapper(s, field, L_DICTIONARY, sub, len);
-		else if (lv == L_DICTIONARY && pf_otlp_dict_field(field)) {
-			struct pf_otlp_spans *sp = s->sp;
-			rc = 0;
-			s->dict++;
-			if (s->out) {
-				if (pf_otlp_grow((void **)&sp->dict, &sp->cap_dict, sp->n_dict, 1,
-						 sizeof(*sp->dict)))
-					return -ENOMEM;
-				sp->dict[sp->n_dict++] =
-					(struct pf_otlp_span){.p = sub, .len = len, .field = field};
-			}
-		} else if (lv == L_RESOURCE && field == F_SCOPE_PROFILES)
-			rc = wrapper(s, field, L_SCOPE, sub, len);
-		else if (lv == L_SCOPE && field == F_PROFILES)
-			rc = wrapper(s, field, L_PROFILE, sub, len);
-		else if (lv == L_PROFILE && field == F_SAMPLES) {
-			struct pf_otlp_spans *sp = s->sp;
-			rc = 0;
-			s->samples++;
-			if (s->out) {
-				if (pf_otlp_grow((void **)&sp->data, &sp->cap, sp->n, 1,
-						 sizeof(*sp->data)) ||
-				    pf_otlp_grow((void **)&sp->len, &sp->cap_len, sp->n, 1,
-						 sizeof(*sp->len)))
-					return -ENOMEM;
-				sp->data[sp->n] = sub;
-				sp->len[sp->n++] = len;
-			}
-		} else {
-			put(s, start, (size_t)(c.p - start));
-			rc = 0;
-		}
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
-int pf_otlp_strip_samples(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
-			  struct pf_otlp_spans *sp)
-{
-	struct strip s = {.sp = sp};
-	int rc = strip_level(&s, L_REQUEST, data, size);
-
-	if (rc < 0)
-		return rc;
-	/* The first pass counted everything: no growing in the second. */
-	if (pf_otlp_grow((void **)&sp->data, &sp->cap, sp->n, s.samples, sizeof(*sp->data)) ||
-	    pf_otlp_grow((void **)&sp->len, &sp->cap_len, sp->n, s.samples, sizeof(*sp->len)) ||
-	    pf_otlp_grow((void **)&sp->first, &sp->cap_profiles, sp->n_profiles, s.profiles + 2,
-			 sizeof(*sp->first)) ||
-	    pf_otlp_grow((void **)&sp->dict, &sp->cap_dict, sp->n_dict, s.dict, sizeof(*sp->dict)))
+	if (pf_otlp_grow((void **)&s->first, &s->cap_profiles, s->n_profiles, 2, sizeof(*s->first)))
 		return -ENOMEM;
-	s = (struct strip){.out = malloc(s.n + 1), .sp = sp};
-	if (!s.out)
-		return -ENOMEM;
-	rc = strip_level(&s, L_REQUEST, data, size);
-	if (rc < 0) {
-		free(s.out);
-		return rc;
-	}
-	*out = s.out;
-	*out_size = s.n;
+	s->first[s->n_profiles++] = s->n;
+	s->first[s->n_profiles] = s->n;
 	return 0;
 }
 
-void pf_otlp_spans_fini(struct pf_otlp_spans *sp)
+void pf_otlp_samples_fini(struct pf_otlp_samples *s)
 {
-	free(sp->dict);
-	free(sp->data);
-	free(sp->len);
-	free(sp->first);
-	free(sp->attrs);
-	free(sp->values);
-	free(sp->ts);
-	memset(sp, 0, sizeof(*sp));
-}
-
-size_t pf_otlp_n_samples(const struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr)
-{
-	if (!sp)
-		return pr->n_samples;
-	return p < sp->n_profiles ? sp->first[p + 1] - sp->first[p] : 0;
+	free(s->rows);
+	free(s->first);
+	free(s->attrs);
+	free(s->values);
+	free(s->ts);
+	memset(s, 0, sizeof(*s));
 }
 
 static int layout_error(struct pf_error *err, size_t p, size_t i, uint32_t field, unsigned wire)
@@ -216,106 +64,171 @@ static int layout_error(struct pf_error *err, size_t p, size_t i, uint32_t field
 			    p, i, field, wire);
 }
 
-static int parse(struct pf_otlp_spans *sp, size_t p, size_t i, const uint8_t *data, size_t size,
-		 struct pf_otlp_sample *out, struct pf_error *err)
+/* A repeated varint field (one value, or packed) as the span of its varints. */
+static bool varints(struct pf_pb_cursor *c, unsigned wire, struct pf_pb_cursor *vc)
 {
-	struct pf_pb_cursor c = {data, data + size};
-	size_t na = 0, nv = 0, nt = 0;
+	const uint8_t *sub;
+	size_t len;
+	uint64_t v;
 
-	memset(out, 0, sizeof(*out));
+	if (wire == PF_PB_VARINT) {
+		*vc = *c;
+		if (!pf_pb_read_varint(c, &v))
+			return false;
+		vc->end = c->p;
+		return true;
+	}
+	if (!pf_pb_read_len(c, &sub, &len))
+		return false;
+	*vc = (struct pf_pb_cursor){sub, sub + len};
+	return true;
+}
+
+/* Timestamps: fixed64, packed or not, appended to the pool. */
+static int fixed64s(struct pf_otlp_samples *s, struct pf_pb_cursor *c, unsigned wire)
+{
+	const uint8_t *sub = c->p;
+	size_t len = 8;
+
+	if (wire == PF_PB_FIXED64) {
+		if (!pf_pb_skip(c, wire))
+			return -EINVAL;
+	} else if (!pf_pb_read_len(c, &sub, &len) || len % 8) {
+		return -EINVAL;
+	}
+	if (pf_otlp_grow((void **)&s->ts, &s->cap_ts, s->n_ts, len / 8, sizeof(*s->ts)))
+		return -ENOMEM;
+	for (size_t k = 0; k < len; k += 8) {
+		uint64_t x = 0;
+		for (int b = 7; b >= 0; b--)
+			x = x << 8 | sub[k + (size_t)b];
+		s->ts[s->n_ts++] = x;
+	}
+	return 0;
+}
+
+/* Attribute indices (int32) or values (int64), appended to their pool. */
+static int ints(struct pf_otlp_samples *s, uint32_t field, struct pf_pb_cursor *vc)
+{
+	size_t most = (size_t)(vc->end - vc->p); /* a varint takes a byte at least */
+	uint64_t v;
+
+	if (field == 2 ? pf_otlp_grow((void **)&s->attrs, &s->cap_attrs, s->n_attrs, most,
+				      sizeof(*s->attrs))
+		       : pf_otlp_grow((void **)&s->values, &s->cap_values, s->n_values, most,
+				      sizeof(*s->values)))
+		return -ENOMEM;
+	while (vc->p < vc->end) {
+		if (!pf_pb_read_varint(vc, &v))
+			return -EINVAL;
+		if (field == 2)
+			s->attrs[s->n_attrs++] = (int32_t)v;
+		else
+			s->values[s->n_values++] = (int64_t)v;
+	}
+	return 0;
+}
+
+/* Reads the fields of one Sample into r and the pools; the last scalar
+ * wins and repeated fields accumulate, as protobuf-c would have it. */
+static int read_fields(struct pf_otlp_samples *s, size_t p, size_t i, const uint8_t *data,
+		       size_t size, struct pf_otlp_row *r, struct pf_error *err)
+{
+	struct pf_pb_cursor c = {data, data + size}, vc;
+	uint32_t field;
+	unsigned wire;
+	uint64_t v;
+	int rc;
+
 	while (c.p < c.end) {
-		uint32_t field;
-		unsigned wire;
-		uint64_t v;
-		const uint8_t *sub;
-		size_t len;
-
 		if (!pf_pb_read_key(&c, &field, &wire))
-			goto bad;
-		if (field < 1 || field > 5) {
-			if (!pf_pb_skip(&c, wire))
-				goto bad;
-			continue;
-		}
-		if (field == 1 || field == 3) {
+			return -EINVAL;
+		switch (field) {
+		case 1:
+		case 3:
 			if (wire != PF_PB_VARINT)
 				return layout_error(err, p, i, field, wire);
 			if (!pf_pb_read_varint(&c, &v))
-				goto bad;
+				return -EINVAL;
 			if (field == 1)
-				out->stack_index = (int32_t)v;
+				r->stack_index = (int32_t)v;
 			else
-				out->link_index = (int32_t)v;
-			continue;
-		}
-		if (field == 5) {
-			if (wire == PF_PB_FIXED64) {
-				sub = c.p;
-				len = 8;
-				if (!pf_pb_skip(&c, wire))
-					goto bad;
-			} else if (wire != PF_PB_LEN) {
+				r->link_index = (int32_t)v;
+			break;
+		case 2:
+		case 4:
+			if (wire != PF_PB_VARINT && wire != PF_PB_LEN)
 				return layout_error(err, p, i, field, wire);
-			} else if (!pf_pb_read_len(&c, &sub, &len) || len % 8) {
-				goto bad;
-			}
-			if (pf_otlp_grow((void **)&sp->ts, &sp->cap_ts, nt, len / 8,
-					 sizeof(*sp->ts)))
-				return -ENOMEM;
-			for (size_t k = 0; k < len; k += 8) {
-				uint64_t x = 0;
-				for (int b = 7; b >= 0; b--)
-					x = x << 8 | sub[k + (size_t)b];
-				sp->ts[nt++] = x;
-			}
-			continue;
-		}
-		/* 2: attribute indices (int32), 4: values (int64); packed or not. */
-		struct pf_pb_cursor vc;
-		if (wire == PF_PB_VARINT) {
-			vc = c;
-			if (!pf_pb_read_varint(&c, &v))
-				goto bad;
-			vc.end = c.p;
-		} else if (wire == PF_PB_LEN) {
-			if (!pf_pb_read_len(&c, &sub, &len))
-				goto bad;
-			vc = (struct pf_pb_cursor){sub, sub + len};
-		} else {
-			return layout_error(err, p, i, field, wire);
-		}
-		size_t most = (size_t)(vc.end - vc.p);
-		if (field == 2 ? pf_otlp_grow((void **)&sp->attrs, &sp->cap_attrs, na, most,
-					      sizeof(*sp->attrs))
-			       : pf_otlp_grow((void **)&sp->values, &sp->cap_values, nv, most,
-					      sizeof(*sp->values)))
-			return -ENOMEM;
-		while (vc.p < vc.end) {
-			if (!pf_pb_read_varint(&vc, &v))
-				goto bad;
-			if (field == 2)
-				sp->attrs[na++] = (int32_t)v;
-			else
-				sp->values[nv++] = (int64_t)v;
+			if (!varints(&c, wire, &vc))
+				return -EINVAL;
+			rc = ints(s, field, &vc);
+			if (rc < 0)
+				return rc;
+			break;
+		case 5:
+			if (wire != PF_PB_FIXED64 && wire != PF_PB_LEN)
+				return layout_error(err, p, i, field, wire);
+			rc = fixed64s(s, &c, wire);
+			if (rc < 0)
+				return rc;
+			break;
+		default:
+			if (!pf_pb_skip(&c, wire))
+				return -EINVAL;
 		}
 	}
-	out->attribute_indices = sp->attrs;
-	out->n_attribute_indices = na;
-	out->values = sp->values;
-	out->n_values = nv;
-	out->timestamps = sp->ts;
-	out->n_timestamps = nt;
 	return 0;
-bad:
-	return pf_error_set(err, "", "profile %zu sample %zu: malformed protobuf", p, i);
 }
 
-int pf_otlp_sample_get(struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Profile) * pr, size_t i,
-		       struct pf_otlp_sample *out, struct pf_error *err)
+int pf_otlp_samples_add(struct pf_otlp_samples *s, const uint8_t *data, size_t size,
+			struct pf_error *err)
 {
-	if (sp) {
-		size_t k = sp->first[p] + i;
-		return parse(sp, p, i, sp->data[k], sp->len[k], out, err);
+	size_t p = s->n_profiles - 1, i = s->n - s->first[p];
+	struct pf_otlp_row r = {.attrs_off = (uint32_t)s->n_attrs,
+				.values_off = (uint32_t)s->n_values,
+				.ts_off = (uint32_t)s->n_ts};
+	int rc;
+
+	if (pf_otlp_grow((void **)&s->rows, &s->cap, s->n, 1, sizeof(*s->rows)))
+		return -ENOMEM;
+	rc = read_fields(s, p, i, data, size, &r, err);
+	if (rc == -EINVAL && !pf_error_isset(err))
+		rc = pf_error_set(err, "", "profile %zu sample %zu: malformed protobuf", p, i);
+	if (rc < 0)
+		return rc;
+	r.n_attrs = (uint32_t)(s->n_attrs - r.attrs_off);
+	r.n_values = (uint32_t)(s->n_values - r.values_off);
+	r.n_ts = (uint32_t)(s->n_ts - r.ts_off);
+	s->rows[s->n++] = r;
+	s->first[s->n_profiles] = s->n;
+	return 0;
+}
+
+size_t pf_otlp_n_samples(const struct pf_otlp_samples *smp, size_t p,
+			 const PF_OTLP_PB(Profile) * pr)
+{
+	if (!smp)
+		return pr->n_samples;
+	return p < smp->n_profiles ? smp->first[p + 1] - smp->first[p] : 0;
+}
+
+void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t p, const PF_OTLP_PB(Profile) * pr,
+			size_t i, struct pf_otlp_sample *out)
+{
+	if (smp) {
+		const struct pf_otlp_row *r = &smp->rows[smp->first[p] + i];
+
+		*out = (struct pf_otlp_sample){
+			.stack_index = r->stack_index,
+			.link_index = r->link_index,
+			.attribute_indices = smp->attrs + r->attrs_off,
+			.n_attribute_indices = r->n_attrs,
+			.values = smp->values + r->values_off,
+			.n_values = r->n_values,
+			.timestamps = smp->ts + r->ts_off,
+			.n_timestamps = r->n_ts,
+		};
+		return;
 	}
 	const PF_OTLP_PB(Sample) *s = pr->samples[i];
 	*out = (struct pf_otlp_sample){
@@ -328,5 +241,4 @@ int pf_otlp_sample_get(struct pf_otlp_spans *sp, size_t p, const PF_OTLP_PB(Prof
 		.timestamps = s->timestamps_unix_nano,
 		.n_timestamps = s->n_timestamps_unix_nano,
 	};
-	return 0;
 }

@@ -25,7 +25,7 @@ struct conv {
 	uint32_t *str, *attr, *fn, *map, *loc, *stack, *link;
 	uint32_t *tmp; /* scratch for index lists */
 	size_t tmp_cap;
-	struct pf_otlp_spans *sp;
+	const struct pf_otlp_samples *smp;
 	size_t profile; /* profiles seen, in request order */
 };
 
@@ -204,7 +204,8 @@ static int reserve(struct conv *c)
 		.lines = h->n_lines,
 		.stacks = h->n_stack,
 		.stack_items = h->n_idx, /* location attributes too: a bound */
-		.values = c->sp ? c->sp->n : 0,
+		.values = c->smp ? c->smp->n_values : 0,
+		.timestamps = c->smp ? c->smp->n_ts : 0,
 	};
 
 	for (size_t i = 0; i < h->n_str; i++)
@@ -337,18 +338,16 @@ static int add_profile(struct conv *c, uint32_t res, uint32_t scope, const PF_OT
 	uint32_t pi = pf_batch_add_profile(c->b, &d);
 	if (pi == PF_INDEX_ERROR)
 		return -ENOMEM;
-	size_t n = pf_otlp_n_samples(c->sp, c->profile, p);
+	size_t n = pf_otlp_n_samples(c->smp, c->profile, p);
 	for (size_t i = 0; i < n; i++) {
 		struct pf_otlp_sample s;
-		int rc = pf_otlp_sample_get(c->sp, c->profile, p, i, &s, NULL);
-		if (rc < 0)
-			return rc;
+		pf_otlp_sample_get(c->smp, c->profile, p, i, &s);
 		uint32_t attrs = attr_set(c, s.attribute_indices, s.n_attribute_indices);
 		if (attrs == PF_INDEX_ERROR)
 			return -ENOMEM;
-		rc = pf_batch_add_sample(c->b, pi, c->stack[s.stack_index], attrs,
-					 c->link[s.link_index], s.values, s.n_values, s.timestamps,
-					 s.n_timestamps);
+		int rc = pf_batch_add_sample(c->b, pi, c->stack[s.stack_index], attrs,
+					     c->link[s.link_index], s.values, s.n_values,
+					     s.timestamps, s.n_timestamps);
 		if (rc < 0)
 			return rc;
 	}
@@ -400,9 +399,9 @@ static int add_resource(struct conv *c, const PF_OTLP_PB(ResourceProfiles) * rp)
 }
 
 int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     struct pf_otlp_spans *sp)
+		     const struct pf_otlp_samples *smp)
 {
-	struct conv c = {.b = b, .d = req->dictionary, .h = hot, .sp = sp};
+	struct conv c = {.b = b, .d = req->dictionary, .h = hot, .smp = smp};
 	int n = 0, rc = 0;
 
 	for (size_t r = 0; r < req->n_resource_profiles; r++)

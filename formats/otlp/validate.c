@@ -21,7 +21,7 @@ struct val {
 	const PF_OTLP_PB(ProfilesDictionary) * d;
 	const struct pf_otlp_dict *h; /* the hot tables */
 	size_t n_strings;	      /* 0 without a dictionary */
-	struct pf_otlp_spans *sp;
+	const struct pf_otlp_samples *smp;
 	struct pf_error *err;
 };
 
@@ -347,20 +347,19 @@ static int check_profile(struct val *v, size_t p, const PF_OTLP_PB(Profile) * pr
 	if (rc == 0 && pr->profile_id.len != 0 && pr->profile_id.len != 16)
 		return pf_error_set(v->err, "", "profile[%zu].profile_id has %zu bytes, not 16", p,
 				    pr->profile_id.len);
-	size_t n = pf_otlp_n_samples(v->sp, p, pr);
+	size_t n = pf_otlp_n_samples(v->smp, p, pr);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct pf_otlp_sample smp;
-		rc = pf_otlp_sample_get(v->sp, p, pr, i, &smp, v->err);
-		if (rc == 0)
-			rc = check_sample(v, p, i, &smp);
+		pf_otlp_sample_get(v->smp, p, pr, i, &smp);
+		rc = check_sample(v, p, i, &smp);
 	}
 	return rc;
 }
 
 int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     struct pf_otlp_spans *sp, struct pf_error *err)
+		     const struct pf_otlp_samples *smp, struct pf_error *err)
 {
-	struct val v = {.d = req->dictionary, .h = hot, .sp = sp, .err = err};
+	struct val v = {.d = req->dictionary, .h = hot, .smp = smp, .err = err};
 	size_t p = 0;
 	int rc = 0;
 
