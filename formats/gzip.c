@@ -145,7 +145,7 @@ int pf_gzip_compress(const void *data, size_t size, int level, uint8_t **out, si
 	if (!c)
 		return -ENOMEM;
 	size_t cap = libdeflate_gzip_compress_bound(c, size);
-	uint8_t *buf = calloc(cap, 1);
+	uint8_t *buf = malloc(cap ? cap : 1); /* written before read: no zeroing */
 	int ret = -ENOMEM;
 	if (!buf)
 		goto out_free_compressor;
@@ -209,7 +209,7 @@ static int decompress(const void *data, size_t size, size_t max_size, bool zlib,
 		cap = bound;
 	if (cap > max_size)
 		cap = max_size;
-	buf = calloc(cap + 1, 1);
+	buf = malloc(cap + 1); /* written before read: no zeroing */
 	if (!buf) {
 		ret = -ENOMEM;
 		goto out_free_decompressor;
