@@ -912,6 +912,18 @@ static void test_wire_errors(void **state)
 	w_varint(&bad, 1, 5); /* resource_profiles as a varint */
 	expect_error(bad.d, bad.n, 0, -EINVAL,
 		     "ExportProfilesServiceRequest field 1 has wire type 0");
+	/* Behind the samples and hot tables, which the schema walk does not
+	 * see: the offset is still the one in what was sent. */
+	char want[32];
+	snprintf(want, sizeof(want), "offset %zu", r.n);
+	w_varint(&r, 2, 7); /* a second dictionary, as a varint */
+	struct pf_error err;
+	pf_error_clear(&err);
+	b = pf_batch_new();
+	assert_int_equal(pf_otlp_decode(b, r.d, r.n, 0, &err), -EINVAL);
+	assert_string_equal(err.where, want);
+	assert_non_null(strstr(err.msg, "ExportProfilesServiceRequest field 2 has wire type 0"));
+	pf_batch_unref(b);
 	/* An empty request is a success with nothing in it. */
 	b = decode_ok(NULL, 0, 0);
 	pf_batch_unref(b);
