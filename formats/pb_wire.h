@@ -45,6 +45,34 @@ static inline bool pf_pb_read_varint(struct pf_pb_cursor *c, uint64_t *v)
 	return false;
 }
 
+/* Reads every varint of [p, end) (a packed repeated field) as int32 (its
+ * low 32 bits, as protobuf-c reads int32) into out, which has room for
+ * end - p of them. Returns how many, or -1 when one is truncated or too long.
+ * Table indices are mostly one or two bytes: those take no inner loop. */
+static inline ptrdiff_t pf_pb_read_packed_int32(const uint8_t *p, const uint8_t *end, int32_t *out)
+{
+	int32_t *o = out;
+
+	while (p < end) {
+		if (p[0] < 0x80) {
+			*o++ = p[0];
+			p++;
+		} else if (end - p >= 2 && p[1] < 0x80) {
+			*o++ = (int32_t)((uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7);
+			p += 2;
+		} else {
+			struct pf_pb_cursor c = {p, end};
+			uint64_t v;
+
+			if (!pf_pb_read_varint(&c, &v))
+				return -1;
+			*o++ = (int32_t)v;
+			p = c.p;
+		}
+	}
+	return o - out;
+}
+
 /* Reads a field key into its number and wire type. */
 static inline bool pf_pb_read_key(struct pf_pb_cursor *c, uint32_t *field, unsigned *wire)
 {

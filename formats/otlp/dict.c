@@ -79,11 +79,10 @@ static int int32s(struct rd *r, const char *msg, struct pf_pb_cursor *c, const u
 	if (pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, (size_t)(vc.end - vc.p),
 			 sizeof(*d->idx)))
 		return -ENOMEM;
-	while (vc.p < vc.end) {
-		if (!pf_pb_read_varint(&vc, &v))
-			return malformed(r, msg, vc.p);
-		d->idx[d->n_idx++] = (int32_t)v;
-	}
+	ptrdiff_t n = pf_pb_read_packed_int32(vc.p, vc.end, d->idx + d->n_idx);
+	if (n < 0)
+		return malformed(r, msg, at);
+	d->n_idx += (size_t)n;
 	return 0;
 }
 
