@@ -180,9 +180,39 @@ void pf_otlp_dict_fini(struct pf_otlp_dict *d);
 size_t pf_otlp_n_samples(const struct pf_otlp_samples *smp, size_t p,
 			 const PF_OTLP_PB(Profile) * pr);
 
-/* Sample i of profile p, pointing into `smp` or `pr`. */
-void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t p, const PF_OTLP_PB(Profile) * pr,
-			size_t i, struct pf_otlp_sample *out);
+/* Sample i of profile p, pointing into `smp` or `pr`. Inline: the
+ * validator and the converter call it per sample. */
+static inline void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t p,
+				      const PF_OTLP_PB(Profile) * pr, size_t i,
+				      struct pf_otlp_sample *out)
+{
+	if (smp) {
+		const struct pf_otlp_row *r = &smp->rows[smp->first[p] + i];
+
+		*out = (struct pf_otlp_sample){
+			.stack_index = r->stack_index,
+			.link_index = r->link_index,
+			.attribute_indices = smp->attrs + r->attrs_off,
+			.n_attribute_indices = r->n_attrs,
+			.values = smp->values + r->values_off,
+			.n_values = r->n_values,
+			.timestamps = smp->ts + r->ts_off,
+			.n_timestamps = r->n_ts,
+		};
+		return;
+	}
+	const PF_OTLP_PB(Sample) *s = pr->samples[i];
+	*out = (struct pf_otlp_sample){
+		.stack_index = s->stack_index,
+		.link_index = s->link_index,
+		.attribute_indices = s->attribute_indices,
+		.n_attribute_indices = s->n_attribute_indices,
+		.values = s->values,
+		.n_values = s->n_values,
+		.timestamps = s->timestamps_unix_nano,
+		.n_timestamps = s->n_timestamps_unix_nano,
+	};
+}
 
 /* Checks every rule of an unpacked request (see otlp.h) without touching any
  * batch; samples come from `smp` when not NULL, the hot dictionary tables

@@ -211,34 +211,3 @@ size_t pf_otlp_n_samples(const struct pf_otlp_samples *smp, size_t p,
 		return pr->n_samples;
 	return p < smp->n_profiles ? smp->first[p + 1] - smp->first[p] : 0;
 }
-
-void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t p, const PF_OTLP_PB(Profile) * pr,
-			size_t i, struct pf_otlp_sample *out)
-{
-	if (smp) {
-		const struct pf_otlp_row *r = &smp->rows[smp->first[p] + i];
-
-		*out = (struct pf_otlp_sample){
-			.stack_index = r->stack_index,
-			.link_index = r->link_index,
-			.attribute_indices = smp->attrs + r->attrs_off,
-			.n_attribute_indices = r->n_attrs,
-			.values = smp->values + r->values_off,
-			.n_values = r->n_values,
-			.timestamps = smp->ts + r->ts_off,
-			.n_timestamps = r->n_ts,
-		};
-		return;
-	}
-	const PF_OTLP_PB(Sample) *s = pr->samples[i];
-	*out = (struct pf_otlp_sample){
-		.stack_index = s->stack_index,
-		.link_index = s->link_index,
-		.attribute_indices = s->attribute_indices,
-		.n_attribute_indices = s->n_attribute_indices,
-		.values = s->values,
-		.n_values = s->n_values,
-		.timestamps = s->timestamps_unix_nano,
-		.n_timestamps = s->n_timestamps_unix_nano,
-	};
-}

@@ -121,9 +121,12 @@ static int value_of(struct conv *c, const PF_OTLP_CPB(AnyValue) * a, struct pf_v
 /* An OTLP attribute_indices list as a batch attribute set. */
 static uint32_t attr_set(struct conv *c, const int32_t *idx, size_t n)
 {
-	uint32_t *t = scratch(c, n);
+	uint32_t *t;
 	size_t k = 0;
 
+	if (n == 0)
+		return 0; /* most samples and locations: no scratch, no lookup */
+	t = scratch(c, n);
 	if (!t)
 		return PF_INDEX_ERROR;
 	/* An entry equal to the zero attribute (empty key, no value) says nothing. */

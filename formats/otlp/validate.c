@@ -71,6 +71,8 @@ static int check_attr_list(struct val *v, const char *what, size_t at, const int
 	const struct pf_otlp_str **keys;
 	int rc = 0;
 
+	if (n == 0)
+		return 0;
 	for (size_t k = 0; k < n; k++)
 		if (!in_range(idx[k], n_attr))
 			return bad_index(v, what, at, "attribute_indices", idx[k],
