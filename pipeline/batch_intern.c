@@ -81,15 +81,17 @@ static uint32_t strings_store(struct pf_batch_strings *t, const char *s, size_t 
 	return (uint32_t)t->n++;
 }
 
-static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const char *s, size_t len)
+/* Interns a string of hash h into t, whose appended strings are indexed
+ * already: the one lookup-or-append of strings, for single strings and
+ * merges alike. */
+static inline uint32_t strings_intern_hashed(struct pf_batch_strings *t, const char *s, size_t len,
+					     uint32_t h)
 {
 	struct str_key k = {s, len};
-	uint32_t h = string_hash(seed, s, len);
 	size_t pos;
 	uint32_t idx;
 
-	if ((t->indexed < t->n && strings_index_rest(t, seed) < 0) ||
-	    pf_intern_reserve(&t->index, 1) < 0)
+	if (pf_intern_reserve(&t->index, 1) < 0)
 		return PF_INDEX_ERROR;
 	idx = pf_intern_find(&t->index, h, str_eq, t, &k, &pos);
 	if (idx != PF_INTERN_EMPTY)
@@ -100,6 +102,13 @@ static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const 
 		t->indexed = t->n;
 	}
 	return idx;
+}
+
+static uint32_t strings_intern(struct pf_batch_strings *t, uint64_t seed, const char *s, size_t len)
+{
+	if (t->indexed < t->n && strings_index_rest(t, seed) < 0)
+		return PF_INDEX_ERROR;
+	return strings_intern_hashed(t, s, len, string_hash(seed, s, len));
 }
 
 uint32_t pf_batch_string(struct pf_batch *b, const char *s, size_t len)
@@ -144,9 +153,68 @@ static bool list_eq(const void *ctx, uint32_t idx, const void *key)
 	       memcmp(l->items + off, k->items, k->n * sizeof(*k->items)) == 0;
 }
 
+/* Stores w = a | b << 32 as the items a, b at p: one store where the
+ * compiler would otherwise shuffle the two through a vector register. */
+static inline void store_pair(uint32_t *p, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &w, sizeof(w));
+#else
+	p[0] = (uint32_t)w;
+	p[1] = (uint32_t)(w >> 32);
+#endif
+}
+
+/* items[i], or map[items[i]] when remapping. */
+static inline uint64_t list_item(const uint32_t *items, size_t i, const uint32_t *map, bool remap)
+{
+	return remap ? map[items[i]] : items[i];
+}
+
+/* Items i and i + 1 as one word. */
+static inline uint64_t list_pair(const uint32_t *items, size_t i, const uint32_t *map, bool remap)
+{
+	return list_item(items, i, map, remap) | list_item(items, i + 1, map, remap) << 32;
+}
+
+/* The hash of a list, four items to a multiply, of items[i] or, when
+ * remapping, of map[items[i]], which it then also stores in out[i]: a merge
+ * re-indexes a list and hashes it in one pass. Inlined, so that `remap` is a
+ * constant. */
+static inline uint32_t list_hash_map(uint64_t seed, const uint32_t *items, size_t n,
+				     const uint32_t *map, uint32_t *out, bool remap)
+{
+	uint64_t h = pf_batch_hash_step(seed, n);
+	size_t i;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		uint64_t w0 = list_pair(items, i, map, remap),
+			 w1 = list_pair(items, i + 2, map, remap);
+
+		if (remap) {
+			store_pair(out + i, w0);
+			store_pair(out + i + 2, w1);
+		}
+		h = pf_batch_hash_step2(h, w0, w1);
+	}
+	if (i < n) { /* 1 to 3 items left; the missing ones count as 0 */
+		uint64_t w0 = list_item(items, i, map, remap), w1 = 0;
+
+		if (i + 1 < n)
+			w0 |= list_item(items, i + 1, map, remap) << 32;
+		if (i + 2 < n)
+			w1 = list_item(items, i + 2, map, remap);
+		if (remap)
+			for (size_t k = i; k < n; k++)
+				out[k] = (uint32_t)(k - i < 2 ? w0 >> (k - i) * 32 : w1);
+		h = pf_batch_hash_step2(h, w0, w1);
+	}
+	return pf_batch_hash_finish(h);
+}
+
 static uint32_t list_hash(uint64_t seed, const uint32_t *items, size_t n)
 {
-	return pf_intern_hash32(XXH3_64bits_withSeed(items, n * sizeof(*items), seed));
+	return list_hash_map(seed, items, n, NULL, NULL, false);
 }
 
 /* Indexes the lists appended since the last intern. */
@@ -182,18 +250,15 @@ static uint32_t lists_store(struct pf_batch_lists *l, const uint32_t *items, siz
 	return (uint32_t)l->n++;
 }
 
-static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint32_t *items,
-			     size_t n)
+/* As strings_intern_hashed(), for lists. */
+static inline uint32_t lists_intern_hashed(struct pf_batch_lists *l, const uint32_t *items,
+					   size_t n, uint32_t h)
 {
 	struct list_key k = {items, n};
-	uint32_t h, idx;
 	size_t pos;
+	uint32_t idx;
 
-	if (n > SIZE_MAX / sizeof(*items))
-		return PF_INDEX_ERROR;
-	h = list_hash(seed, items, n);
-	if ((l->indexed < l->n && lists_index_rest(l, seed) < 0) ||
-	    pf_intern_reserve(&l->index, 1) < 0)
+	if (pf_intern_reserve(&l->index, 1) < 0)
 		return PF_INDEX_ERROR;
 	idx = pf_intern_find(&l->index, h, list_eq, l, &k, &pos);
 	if (idx != PF_INTERN_EMPTY)
@@ -204,6 +269,14 @@ static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint
 		l->indexed = l->n;
 	}
 	return idx;
+}
+
+static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint32_t *items,
+			     size_t n)
+{
+	if (n > PF_BATCH_MAX_POOL || (l->indexed < l->n && lists_index_rest(l, seed) < 0))
+		return PF_INDEX_ERROR;
+	return lists_intern_hashed(l, items, n, list_hash(seed, items, n));
 }
 
 /* True when every index in items[0..n) is below `limit`. */
@@ -298,38 +371,6 @@ static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const
 	return idx;
 }
 
-/* Fixed-size entries are a few words: a multiply-fold per word (as in
- * wyhash) costs a fraction of a call into XXH3 and still mixes the seed into
- * every bit. */
-static inline uint64_t fold_mul(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-#define HASH_K0 0xa0761d6478bd642fULL
-#define HASH_K1 0xe7037ed1a0b428dbULL
-
-static inline uint64_t hash_step(uint64_t h, uint64_t w)
-{
-	return fold_mul(h ^ w ^ HASH_K0, HASH_K1);
-}
-
-static inline uint32_t hash_finish(uint64_t h)
-{
-	return pf_intern_hash32(fold_mul(h ^ HASH_K1, HASH_K0));
-}
-
-static uint32_t hash_words(uint64_t seed, const uint64_t *w, size_t n)
-{
-	uint64_t h = seed;
-
-	for (size_t i = 0; i < n; i++)
-		h = hash_step(h, w[i]);
-	return hash_finish(h);
-}
-
 static uint64_t value_bits(const struct pf_value *v)
 {
 	uint64_t bits = 0;
@@ -374,7 +415,8 @@ static uint32_t attribute_intern(struct pf_batch *b, const struct pf_attribute *
 	w[0] = a.key | (uint64_t)a.unit << 32;
 	w[1] = a.value.kind;
 	w[2] = value_bits(&a.value);
-	return table_intern(&b->attributes, sizeof(a), &a, hash_words(b->seed, w, 3), attribute_eq);
+	return table_intern(&b->attributes, sizeof(a), &a, pf_batch_hash_words(b->seed, w, 3),
+			    attribute_eq);
 }
 
 uint32_t pf_batch_attribute(struct pf_batch *b, const struct pf_attribute *a)
@@ -449,7 +491,7 @@ static uint32_t function_hash(uint64_t seed, const struct pf_function *f)
 	uint64_t w[3] = {f->name | (uint64_t)f->system_name << 32, f->filename,
 			 (uint64_t)f->start_line};
 
-	return hash_words(seed, w, 3);
+	return pf_batch_hash_words(seed, w, 3);
 }
 
 /* Indexes the functions appended since the last intern. */
@@ -526,7 +568,8 @@ static uint32_t mapping_intern(struct pf_batch *b, const struct pf_mapping *in)
 	w[1] = m.memory_limit;
 	w[2] = m.file_offset;
 	w[3] = m.filename | (uint64_t)m.attrs << 32;
-	return table_intern(&b->mappings, sizeof(m), &m, hash_words(b->seed, w, 4), mapping_eq);
+	return table_intern(&b->mappings, sizeof(m), &m, pf_batch_hash_words(b->seed, w, 4),
+			    mapping_eq);
 }
 
 uint32_t pf_batch_mapping(struct pf_batch *b, const struct pf_mapping *m)
@@ -571,7 +614,8 @@ static uint32_t resource_intern(struct pf_batch *b, const struct pf_resource *in
 	struct pf_resource r = {in->attrs, in->schema_url, in->dropped_attributes_count};
 	uint64_t w[2] = {r.attrs | (uint64_t)r.schema_url << 32, r.dropped_attributes_count};
 
-	return table_intern(&b->resources, sizeof(r), &r, hash_words(b->seed, w, 2), resource_eq);
+	return table_intern(&b->resources, sizeof(r), &r, pf_batch_hash_words(b->seed, w, 2),
+			    resource_eq);
 }
 
 uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r)
@@ -597,7 +641,8 @@ static uint32_t scope_intern(struct pf_batch *b, const struct pf_scope *in)
 	uint64_t w[2] = {s.name | (uint64_t)s.version << 32,
 			 s.attrs | (uint64_t)s.schema_url << 32};
 
-	return table_intern(&b->scopes, sizeof(s), &s, hash_words(b->seed, w, 2), scope_eq);
+	return table_intern(&b->scopes, sizeof(s), &s, pf_batch_hash_words(b->seed, w, 2),
+			    scope_eq);
 }
 
 uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s)
@@ -637,20 +682,19 @@ static bool location_eq(const void *ctx, uint32_t idx, const void *key)
 	return true;
 }
 
-static uint32_t location_hash(uint64_t seed, const struct pf_location *loc,
-			      const struct pf_line *lines, size_t n)
+static inline uint32_t location_hash(uint64_t seed, const struct pf_location *loc,
+				     const struct pf_line *lines, size_t n)
 {
-	uint64_t h = hash_step(seed, loc->mapping | (uint64_t)loc->attrs << 32);
-	size_t i;
+	uint64_t h =
+		pf_batch_hash_step2(seed, loc->mapping | (uint64_t)loc->attrs << 32, loc->address);
 
-	h = hash_step(h, loc->address);
-	h = hash_step(h, n);
-	for (i = 0; i < n; i++) {
-		h = hash_step(h, lines[i].function);
-		h = hash_step(h, (uint64_t)lines[i].line);
-		h = hash_step(h, (uint64_t)lines[i].column);
+	/* Each line's function goes with the number of lines (both 32-bit). */
+	for (size_t i = 0; i < n; i++) {
+		h = pf_batch_hash_step2(h, lines[i].function | (uint64_t)n << 32,
+					(uint64_t)lines[i].line);
+		h = pf_batch_hash_step(h, (uint64_t)lines[i].column);
 	}
-	return hash_finish(h);
+	return pf_batch_hash_finish(h);
 }
 
 /* Appends a location and its lines without looking for it. */
@@ -710,16 +754,16 @@ static int locations_index_rest(struct pf_batch *b)
 	return 0;
 }
 
-static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
-				const struct pf_line *lines, size_t n)
+/* As strings_intern_hashed(), for locations. */
+static inline uint32_t location_intern_hashed(struct pf_batch *b, const struct pf_location *in,
+					      const struct pf_line *lines, size_t n, uint32_t h)
 {
 	struct pf_batch_table *t = &b->locations;
 	struct location_key k = {in, lines, n, b->lines};
-	uint32_t h = location_hash(b->seed, in, lines, n), idx;
 	size_t pos;
+	uint32_t idx;
 
-	if ((t->indexed < t->n && locations_index_rest(b) < 0) ||
-	    pf_intern_reserve(&t->index, 1) < 0)
+	if (pf_intern_reserve(&t->index, 1) < 0)
 		return PF_INDEX_ERROR;
 	idx = pf_intern_find(&t->index, h, location_eq, t->items, &k, &pos);
 	if (idx != PF_INTERN_EMPTY)
@@ -730,6 +774,14 @@ static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in
 		t->indexed = t->n;
 	}
 	return idx;
+}
+
+static uint32_t location_intern(struct pf_batch *b, const struct pf_location *in,
+				const struct pf_line *lines, size_t n)
+{
+	if (b->locations.indexed < b->locations.n && locations_index_rest(b) < 0)
+		return PF_INDEX_ERROR;
+	return location_intern_hashed(b, in, lines, n, location_hash(b->seed, in, lines, n));
 }
 
 static bool location_valid(const struct pf_batch *b, const struct pf_location *loc,
@@ -763,6 +815,165 @@ uint32_t pf_batch_append_location(struct pf_batch *b, const struct pf_location *
 	if (!location_valid(b, loc, lines, n_lines))
 		return PF_INDEX_ERROR;
 	return location_store(b, loc, lines, n_lines);
+}
+
+/* ---- merging: a whole table of another batch, re-indexed ---- */
+
+/* A remap hashes this many entries, fetching their index slots, before it
+ * looks them up: the indexes of a large batch are read at random, and
+ * waiting for them was most of a merge's time. */
+#define REMAP_CHUNK 64
+
+static size_t chunk_end(size_t i, size_t n)
+{
+	return n - i > REMAP_CHUNK ? i + REMAP_CHUNK : n;
+}
+
+int pf_batch_remap_strings(struct pf_batch *dst, const struct pf_batch *src, uint32_t *out)
+{
+	struct pf_batch_strings *t = &dst->strings;
+	const struct pf_batch_strings *from = &src->strings;
+	uint32_t h[REMAP_CHUNK];
+
+	out[0] = 0;
+	if (t->indexed < t->n && strings_index_rest(t, dst->seed) < 0)
+		return -ENOMEM;
+	for (size_t i = 1, end; i < from->n; i = end) {
+		end = chunk_end(i, from->n);
+		for (size_t j = i; j < end; j++) {
+			uint32_t off = from->off[j];
+
+			h[j - i] = string_hash(dst->seed, from->chars + off,
+					       from->off[j + 1] - off - 1);
+			pf_intern_prefetch(&t->index, h[j - i]);
+		}
+		for (size_t j = i; j < end; j++) {
+			uint32_t off = from->off[j];
+
+			out[j] = strings_intern_hashed(t, from->chars + off,
+						       from->off[j + 1] - off - 1, h[j - i]);
+			if (out[j] == PF_INDEX_ERROR)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int pf_batch_remap_lists(struct pf_batch_lists *l, uint64_t seed, const struct pf_batch_lists *from,
+			 const uint32_t *map, uint32_t *out, struct pf_batch_scratch *buf)
+{
+	uint32_t h[REMAP_CHUNK];
+
+	out[0] = 0;
+	if (l->indexed < l->n && lists_index_rest(l, seed) < 0)
+		return -ENOMEM;
+	for (size_t i = 1, end; i < from->n; i = end) {
+		uint32_t base = from->off[i];
+
+		end = chunk_end(i, from->n);
+		if (PF_BATCH_RESERVE(buf->items, buf->items_cap, from->off[end] - base) < 0)
+			return -ENOMEM;
+		for (size_t j = i; j < end; j++) {
+			uint32_t off = from->off[j];
+
+			h[j - i] = list_hash_map(seed, from->items + off, from->off[j + 1] - off,
+						 map, buf->items + (off - base), true);
+			pf_intern_prefetch(&l->index, h[j - i]);
+		}
+		for (size_t j = i; j < end; j++) {
+			uint32_t off = from->off[j];
+
+			out[j] = lists_intern_hashed(l, buf->items + (off - base),
+						     from->off[j + 1] - off, h[j - i]);
+			if (out[j] == PF_INDEX_ERROR)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int pf_batch_remap_functions(struct pf_batch *dst, const struct pf_batch *src, const uint32_t *str,
+			     uint32_t *out)
+{
+	const struct pf_function *from = src->functions.items;
+	struct pf_function f[REMAP_CHUNK];
+	uint32_t h[REMAP_CHUNK];
+
+	out[0] = 0;
+	if (dst->functions.indexed < dst->functions.n && functions_index_rest(dst) < 0)
+		return -ENOMEM;
+	for (size_t i = 1, end; i < src->functions.n; i = end) {
+		end = chunk_end(i, src->functions.n);
+		for (size_t j = i; j < end; j++) {
+			struct pf_function *g = &f[j - i];
+
+			*g = function_clean(&from[j]);
+			g->name = str[g->name];
+			g->system_name = str[g->system_name];
+			g->filename = str[g->filename];
+			h[j - i] = function_hash(dst->seed, g);
+			pf_intern_prefetch(&dst->functions.index, h[j - i]);
+		}
+		for (size_t j = i; j < end; j++) {
+			out[j] = table_intern(&dst->functions, sizeof(*f), &f[j - i], h[j - i],
+					      function_eq);
+			if (out[j] == PF_INDEX_ERROR)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int pf_batch_remap_locations(struct pf_batch *dst, const struct pf_batch *src,
+			     const struct pf_batch_location_maps *m, uint32_t *out,
+			     struct pf_batch_scratch *buf)
+{
+	const struct pf_location *from = src->locations.items;
+	struct pf_location loc[REMAP_CHUNK];
+	uint32_t h[REMAP_CHUNK];
+
+	out[0] = 0;
+	if (dst->locations.indexed < dst->locations.n && locations_index_rest(dst) < 0)
+		return -ENOMEM;
+	for (size_t i = 1, end; i < src->locations.n; i = end) {
+		size_t n_lines = 0;
+
+		end = chunk_end(i, src->locations.n);
+		for (size_t j = i; j < end; j++)
+			n_lines += from[j].lines_len;
+		if (PF_BATCH_RESERVE(buf->lines, buf->lines_cap, n_lines) < 0)
+			return -ENOMEM;
+		n_lines = 0;
+		for (size_t j = i; j < end; j++) {
+			const struct pf_line *in = src->lines + from[j].lines_off;
+			struct pf_location *l = &loc[j - i];
+			struct pf_line *lines = buf->lines + n_lines;
+
+			memset(l, 0, sizeof(*l));
+			l->mapping = m->mapping[from[j].mapping];
+			l->attrs = m->attr_set[from[j].attrs];
+			l->address = from[j].address;
+			l->lines_off = (uint32_t)n_lines; /* into buf->lines */
+			l->lines_len = from[j].lines_len;
+			for (uint32_t k = 0; k < l->lines_len; k++) {
+				lines[k].function = m->function[in[k].function];
+				lines[k].line = in[k].line;
+				lines[k].column = in[k].column;
+			}
+			n_lines += l->lines_len;
+			h[j - i] = location_hash(dst->seed, l, lines, l->lines_len);
+			pf_intern_prefetch(&dst->locations.index, h[j - i]);
+		}
+		for (size_t j = i; j < end; j++) {
+			const struct pf_location *l = &loc[j - i];
+
+			out[j] = location_intern_hashed(dst, l, buf->lines + l->lines_off,
+							l->lines_len, h[j - i]);
+			if (out[j] == PF_INDEX_ERROR)
+				return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 /* ---- zero entries ---- */

@@ -113,6 +113,91 @@ static inline size_t pf_batch_offset_in(const void *p, const void *base, size_t 
 	return base && u >= b && u < b + bytes ? (size_t)(u - b) : SIZE_MAX;
 }
 
+/* Hashing of fixed-size content for the batch's indexes: a multiply-fold
+ * per 64-bit word (as in wyhash), started from the batch's seed. A few words
+ * cost a fraction of a call into XXH3, and the seed still reaches every bit,
+ * so input cannot aim collisions without knowing it. */
+#define PF_BATCH_HASH_K0 0xa0761d6478bd642fULL
+#define PF_BATCH_HASH_K1 0xe7037ed1a0b428dbULL
+
+static inline uint64_t pf_batch_fold_mul(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Mixes word w into the running hash h. */
+static inline uint64_t pf_batch_hash_step(uint64_t h, uint64_t w)
+{
+	return pf_batch_fold_mul(h ^ w ^ PF_BATCH_HASH_K0, PF_BATCH_HASH_K1);
+}
+
+/* Mixes two words into h with one multiply (as wyhash does), each operand
+ * keyed by h so that input cannot zero either. */
+static inline uint64_t pf_batch_hash_step2(uint64_t h, uint64_t a, uint64_t b)
+{
+	return pf_batch_fold_mul(h ^ a ^ PF_BATCH_HASH_K0, h ^ b ^ PF_BATCH_HASH_K1);
+}
+
+/* What the index stores of a running hash. */
+static inline uint32_t pf_batch_hash_finish(uint64_t h)
+{
+	return pf_intern_hash32(pf_batch_fold_mul(h ^ PF_BATCH_HASH_K1, PF_BATCH_HASH_K0));
+}
+
+/* The hash of n words. */
+static inline uint32_t pf_batch_hash_words(uint64_t seed, const uint64_t *w, size_t n)
+{
+	uint64_t h = seed;
+	size_t i;
+
+	for (i = 0; i + 2 <= n; i += 2)
+		h = pf_batch_hash_step2(h, w[i], w[i + 1]);
+	if (i < n)
+		h = pf_batch_hash_step(h, w[i]);
+	return pf_batch_hash_finish(h);
+}
+
+/* ---- merging (pf_batch_merge(), pf_batch_merge_sum()) ----
+ *
+ * Each pf_batch_remap_*() interns every entry of one table of src into dst,
+ * the indices inside each entry first re-indexed through maps from src's
+ * tables to dst's (which hold valid dst indices by construction, so nothing
+ * is range-checked), and writes dst's index of src entry i to out[i]
+ * (out[0] = 0: zero entries are equal). Entries are hashed a few dozen
+ * ahead of being looked up, so that the index is read from cache. They
+ * return 0 or -ENOMEM, after which dst holds part of src and stays valid. */
+
+/* Buffers the remaps reuse: re-indexed list items and location lines. The
+ * caller frees both members. */
+struct pf_batch_scratch {
+	uint32_t *items;
+	size_t items_cap;
+	struct pf_line *lines;
+	size_t lines_cap;
+};
+
+/* What the fields of a location refer to, src index -> dst index. */
+struct pf_batch_location_maps {
+	const uint32_t *function, *mapping, *attr_set;
+};
+
+int pf_batch_remap_strings(struct pf_batch *dst, const struct pf_batch *src, uint32_t *out);
+
+/* A list table of src (`from`) into the matching one of dst (`l`, hashed
+ * with dst's seed), each item through `map`. */
+int pf_batch_remap_lists(struct pf_batch_lists *l, uint64_t seed, const struct pf_batch_lists *from,
+			 const uint32_t *map, uint32_t *out, struct pf_batch_scratch *buf);
+
+/* `str` maps src's strings. */
+int pf_batch_remap_functions(struct pf_batch *dst, const struct pf_batch *src, const uint32_t *str,
+			     uint32_t *out);
+
+int pf_batch_remap_locations(struct pf_batch *dst, const struct pf_batch *src,
+			     const struct pf_batch_location_maps *m, uint32_t *out,
+			     struct pf_batch_scratch *buf);
+
 /* A zeroed batch with one reference and no tables at all (not even the zero
  * entries): the start of a copy. pf_batch_unref() frees it. NULL on ENOMEM. */
 struct pf_batch *pf_batch_alloc_bare(void);

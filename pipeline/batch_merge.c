@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "pipeline/batch_internal.h"
 #include "pipeline/metadata.h"
@@ -15,10 +14,7 @@
 struct merge_maps {
 	uint32_t *str, *strs, *attr, *set, *fn, *map, *loc, *stack, *link, *res, *scope;
 	uint32_t *all;
-	uint32_t *scratch; /* a remapped list being interned */
-	size_t scratch_cap;
-	struct pf_line *lines; /* a remapped line list being interned */
-	size_t lines_cap;
+	struct pf_batch_scratch buf;
 };
 
 static int maps_alloc(struct merge_maps *m, const struct pf_batch *src)
@@ -33,7 +29,8 @@ static int maps_alloc(struct merge_maps *m, const struct pf_batch *src)
 
 	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++)
 		total += n[i]; /* each is below 2^32, there are 11 */
-	m->all = calloc(total, sizeof(*m->all));
+	/* Not zeroed: every entry is written before it is read. */
+	m->all = malloc(total * sizeof(*m->all));
 	if (!m->all)
 		return -ENOMEM;
 	total = 0;
@@ -47,44 +44,18 @@ static int maps_alloc(struct merge_maps *m, const struct pf_batch *src)
 static void maps_free(struct merge_maps *m)
 {
 	free(m->all);
-	free(m->scratch);
-	free(m->lines);
-}
-
-/* Interns every list of `l` into dst through `intern`, each item mapped by
- * `item_map`, filling `out`. */
-static int merge_lists(struct pf_batch *dst, const struct pf_batch_lists *l,
-		       const uint32_t *item_map, uint32_t *out, struct merge_maps *m,
-		       uint32_t (*intern)(struct pf_batch *, const uint32_t *, size_t))
-{
-	size_t i, j;
-
-	out[0] = 0;
-	for (i = 1; i < l->n; i++) {
-		size_t off = l->off[i], n = l->off[i + 1] - off;
-
-		if (PF_BATCH_RESERVE(m->scratch, m->scratch_cap, n) < 0)
-			return -ENOMEM;
-		for (j = 0; j < n; j++)
-			m->scratch[j] = item_map[l->items[off + j]];
-		out[i] = intern(dst, m->scratch, n);
-		if (out[i] == PF_INDEX_ERROR)
-			return -ENOMEM;
-	}
-	return 0;
+	free(m->buf.items);
+	free(m->buf.lines);
 }
 
 static int merge_strings(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
 {
-	size_t i;
+	int rc = pf_batch_remap_strings(dst, src, m->str);
 
-	for (i = 0; i < src->strings.n; i++) {
-		m->str[i] = pf_batch_string(dst, pf_batch_str(src, (uint32_t)i),
-					    pf_batch_str_len(src, (uint32_t)i));
-		if (m->str[i] == PF_INDEX_ERROR)
-			return -ENOMEM;
-	}
-	return merge_lists(dst, &src->string_lists, m->str, m->strs, m, pf_batch_string_list);
+	if (rc < 0)
+		return rc;
+	return pf_batch_remap_lists(&dst->string_lists, dst->seed, &src->string_lists, m->str,
+				    m->strs, &m->buf);
 }
 
 static int merge_attributes(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
@@ -104,22 +75,19 @@ static int merge_attributes(struct pf_batch *dst, const struct pf_batch *src, st
 		if (m->attr[i] == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
-	return merge_lists(dst, &src->attr_sets, m->attr, m->set, m, pf_batch_attr_set);
+	return pf_batch_remap_lists(&dst->attr_sets, dst->seed, &src->attr_sets, m->attr, m->set,
+				    &m->buf);
 }
 
 static int merge_code(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
 {
-	size_t i, j;
+	const struct pf_batch_location_maps lm = {m->fn, m->map, m->set};
+	size_t i;
+	int rc;
 
-	for (i = 0; i < src->functions.n; i++) {
-		struct pf_function f = *pf_batch_function_get(src, (uint32_t)i);
-
-		f.name = m->str[f.name];
-		f.system_name = m->str[f.system_name];
-		f.filename = m->str[f.filename];
-		if ((m->fn[i] = pf_batch_function(dst, &f)) == PF_INDEX_ERROR)
-			return -ENOMEM;
-	}
+	rc = pf_batch_remap_functions(dst, src, m->str, m->fn);
+	if (rc < 0)
+		return rc;
 	for (i = 0; i < src->mappings.n; i++) {
 		struct pf_mapping mp = *pf_batch_mapping_get(src, (uint32_t)i);
 
@@ -128,23 +96,11 @@ static int merge_code(struct pf_batch *dst, const struct pf_batch *src, struct m
 		if ((m->map[i] = pf_batch_mapping(dst, &mp)) == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
-	for (i = 0; i < src->locations.n; i++) {
-		struct pf_location loc = *pf_batch_location_get(src, (uint32_t)i);
-		const struct pf_line *lines = src->lines + loc.lines_off;
-
-		if (PF_BATCH_RESERVE(m->lines, m->lines_cap, loc.lines_len) < 0)
-			return -ENOMEM;
-		for (j = 0; j < loc.lines_len; j++) {
-			m->lines[j] = lines[j];
-			m->lines[j].function = m->fn[lines[j].function];
-		}
-		loc.mapping = m->map[loc.mapping];
-		loc.attrs = m->set[loc.attrs];
-		m->loc[i] = pf_batch_location(dst, &loc, m->lines, loc.lines_len);
-		if (m->loc[i] == PF_INDEX_ERROR)
-			return -ENOMEM;
-	}
-	return merge_lists(dst, &src->stacks, m->loc, m->stack, m, pf_batch_stack);
+	rc = pf_batch_remap_locations(dst, src, &lm, m->loc, &m->buf);
+	if (rc < 0)
+		return rc;
+	return pf_batch_remap_lists(&dst->stacks, dst->seed, &src->stacks, m->loc, m->stack,
+				    &m->buf);
 }
 
 static int merge_context(struct pf_batch *dst, const struct pf_batch *src, struct merge_maps *m)
@@ -436,6 +392,14 @@ static struct sum_key sum_key_of(uint32_t p, const struct pf_sample *s, const st
 	return k;
 }
 
+static uint32_t sum_hash(uint64_t seed, const struct sum_key *k)
+{
+	const uint64_t w[2] = {k->prof | (uint64_t)k->stack << 32,
+			       k->attrs | (uint64_t)k->link << 32};
+
+	return pf_batch_hash_words(seed, w, 2);
+}
+
 /* Adds the samples of src profile sp into dst profile p, re-indexed. Room
  * for all of them to be new is made first, so each then either adds its
  * weight to an existing sample or appends one without further checks.
@@ -457,15 +421,15 @@ static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *s
 	    PF_BATCH_RESERVE(dst->values, dst->cap_values, dst->n_values + n) < 0 ||
 	    PF_BATCH_RESERVE(sums->at, sums->cap_at, sums->n_at + n) < 0 ||
 	    pf_intern_reserve(&sums->samples, n) < 0 ||
-	    PF_BATCH_RESERVE(m->scratch, m->scratch_cap, n) < 0)
+	    PF_BATCH_RESERVE(m->buf.items, m->buf.items_cap, n) < 0)
 		return -ENOMEM;
-	hash = m->scratch;
+	hash = m->buf.items;
 	for (j = 0; j < n; j++) {
 		struct sum_key k = sum_key_of(p, &sp->samples[j], m);
 
-		hash[j] = pf_intern_hash32(XXH3_64bits_withSeed(&k, sizeof(k), dst->seed));
+		hash[j] = sum_hash(dst->seed, &k);
 		if (j < SUM_PREFETCH)
-			__builtin_prefetch(&sums->samples.slots[hash[j] & sums->samples.mask]);
+			pf_intern_prefetch(&sums->samples, hash[j]);
 	}
 	view.dst = dst;
 	view.at = sums->at;
@@ -476,8 +440,7 @@ static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *s
 		struct pf_sample *d;
 
 		if (j + SUM_PREFETCH < n)
-			__builtin_prefetch(
-				&sums->samples.slots[hash[j + SUM_PREFETCH] & sums->samples.mask]);
+			pf_intern_prefetch(&sums->samples, hash[j + SUM_PREFETCH]);
 		idx = pf_intern_find(&sums->samples, h, sum_sample_eq, &view, &k, &pos);
 
 		if (idx != PF_INTERN_EMPTY) {

@@ -80,6 +80,13 @@ static inline uint32_t pf_intern_find(const struct pf_intern *t, uint32_t hash, 
 	}
 }
 
+/* Starts fetching the slot where a lookup of `hash` begins, for callers that
+ * know their hashes a while before they look them up. */
+static inline void pf_intern_prefetch(const struct pf_intern *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->slots[hash & t->mask]);
+}
+
 /* Fills the free slot `pos` returned by pf_intern_find(); room must have been
  * reserved before the find. */
 static inline void pf_intern_put(struct pf_intern *t, size_t pos, uint32_t hash, uint32_t idx)
