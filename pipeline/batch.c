@@ -426,7 +426,10 @@ int pf_batch_add_sample(struct pf_batch *b, uint32_t p, uint32_t stack, uint32_t
 	s->reserved = 0;
 	s->values_off = (uint32_t)b->n_values;
 	s->timestamps_off = (uint32_t)b->n_timestamps;
-	if (n_values)
+	/* Most samples carry one value and no timestamps: no call for those. */
+	if (n_values == 1)
+		b->values[b->n_values] = values[0];
+	else if (n_values)
 		memcpy(b->values + b->n_values, values, n_values * sizeof(*values));
 	if (n_timestamps)
 		memcpy(b->timestamps + b->n_timestamps, timestamps,
