@@ -13,7 +13,9 @@ STUCK_FSYNC=$(abs "$5")
 HERE=$(cd "$(dirname "$0")" && pwd)
 fails=0
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+. "$HERE/lib.sh"
 
+# This test counts failures and goes on: its own fail().
 fail() {
 	echo "FAIL: $*"
 	fails=$((fails + 1))
@@ -21,8 +23,6 @@ fail() {
 ok() {
 	echo "ok: $*"
 }
-
-. "$HERE/free_port.sh"
 
 # --help: exit 0, and every command and option it names is real.
 if "$PROFLOW" --help >help.txt 2>&1; then ok "--help exits 0"; else fail "--help exit status"; fi

@@ -33,21 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-wait_for() {
-	local limit=$(($1 * 10)) i=0
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
-		sleep 0.1
-	done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v java >/dev/null && command -v jfr >/dev/null && command -v jcmd >/dev/null ||
 	fail "the JDK (java, javac, jfr, jcmd) is needed"

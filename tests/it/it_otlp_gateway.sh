@@ -37,22 +37,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
-
-wait_for() {
-	local limit=$(($1 * 10)) i=0
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
-		sleep 0.1
-	done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # metric PORT NAME [FILTER]: the sum of the series of NAME whose labels contain FILTER.
 metric() {

@@ -42,22 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
-
-# wait_for SECONDS CMD...: until CMD succeeds, for at most SECONDS.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.2
-	done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SINK_PORT=$(free_port "$T")
 GRPC_PORT=$(free_port "$T")

@@ -34,24 +34,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# A TCP port free on 127.0.0.1 right now.
-. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
-
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.1 s until it succeeds.
-wait_for() {
-	local limit=$(($1 * 10)) i=0
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
-		sleep 0.1
-	done
-}
+# fail, wait_for, free_port.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 build_target() {
 	mkdir -p "$BUILD"
