@@ -30,16 +30,16 @@ static bool in_range(int32_t i, size_t n)
 	return i >= 0 && (size_t)i < n;
 }
 
-/* True when every index of idx[0..n) is in [0, limit). Branch-free, so the
- * compiler vectorizes it: stacks' location indices are most of a request's
- * indices. A negative index becomes at least 2^31 > limit. */
+/* True when every index of idx[0..n) is in [0, limit). A max reduction,
+ * which the compiler vectorizes: stacks' location indices are most of a
+ * request's indices. A negative index becomes at least 2^31 > limit. */
 static bool all_in_range(const int32_t *idx, size_t n, size_t limit)
 {
-	uint64_t out = 0;
+	uint32_t max = 0;
 
 	for (size_t k = 0; k < n; k++)
-		out |= (uint64_t)(uint32_t)idx[k] >= limit;
-	return out == 0;
+		max = (uint32_t)idx[k] > max ? (uint32_t)idx[k] : max;
+	return n == 0 || max < limit;
 }
 
 static int bad_index(struct val *v, const char *what, size_t at, const char *field, int32_t i,
