@@ -705,6 +705,8 @@ static const struct bad_case bad_cases[] = {
 	 "location_table[1].lines.function_index 7 out of range"},
 	{"location_indices: 2 location_indices: 1", "location_indices: 2 location_indices: 4",
 	 "dictionary.stack_table[2].location_indices 4 out of range"},
+	{"location_indices: 2 location_indices: 1", "location_indices: 2 location_indices: -1",
+	 "dictionary.stack_table[2].location_indices -1 out of range"},
 	{"name_strindex: 4 filename_strindex: 5", "name_strindex: 40 filename_strindex: 5",
 	 "dictionary.function_table[1].name_strindex 40 out of range (string_table has 16 "
 	 "entries)"},
