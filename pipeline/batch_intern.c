@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "pipeline/batch_internal.h"
 
@@ -26,9 +25,47 @@ static bool str_eq(const void *ctx, uint32_t idx, const void *key)
 	return t->off[idx + 1] - off - 1 == k->len && memcmp(t->chars + off, k->s, k->len) == 0;
 }
 
-static uint32_t string_hash(uint64_t seed, const char *s, size_t len)
+static inline uint64_t read64(const char *p)
 {
-	return pf_intern_hash32(XXH3_64bits_withSeed(s, len, seed));
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t read32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The hash of a string (most are names of a few dozen bytes): 16 bytes to a
+ * multiply, the last 16 (or the string, when shorter) read as two possibly
+ * overlapping words that together cover every byte, as wyhash does. With
+ * the length mixed in first, equal hashes need equal words or a collision
+ * of the seeded multiply. */
+static inline uint32_t string_hash(uint64_t seed, const char *s, size_t len)
+{
+	uint64_t h = pf_batch_hash_step(seed, len), a = 0, b = 0;
+
+	if (len > 16) {
+		for (size_t i = 0; len - i > 16; i += 16)
+			h = pf_batch_hash_step2(h, read64(s + i), read64(s + i + 8));
+		a = read64(s + len - 16);
+		b = read64(s + len - 8);
+	} else if (len >= 8) {
+		a = read64(s);
+		b = read64(s + len - 8);
+	} else if (len >= 4) {
+		a = read32(s);
+		b = read32(s + len - 4);
+	} else if (len) {
+		a = (uint64_t)(uint8_t)s[0] << 16 | (uint64_t)(uint8_t)s[len / 2] << 8 |
+		    (uint8_t)s[len - 1];
+	}
+	return pf_batch_hash_finish(pf_batch_hash_step2(h, a, b));
 }
 
 /* Puts entry idx (hash h, content key) in the index unless an equal entry is
@@ -589,9 +626,11 @@ static bool link_eq(const void *ctx, uint32_t idx, const void *key)
 
 static uint32_t link_intern(struct pf_batch *b, const struct pf_link *l)
 {
-	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(l, sizeof(*l), b->seed));
+	uint64_t w[3];
 
-	return table_intern(&b->links, sizeof(*l), l, h, link_eq);
+	_Static_assert(sizeof(w) == sizeof(*l), "a link is three words");
+	memcpy(w, l, sizeof(w));
+	return table_intern(&b->links, sizeof(*l), l, pf_batch_hash_words(b->seed, w, 3), link_eq);
 }
 
 uint32_t pf_batch_link(struct pf_batch *b, const struct pf_link *l)
@@ -819,27 +858,17 @@ uint32_t pf_batch_append_location(struct pf_batch *b, const struct pf_location *
 
 /* ---- merging: a whole table of another batch, re-indexed ---- */
 
-/* A remap hashes this many entries, fetching their index slots, before it
- * looks them up: the indexes of a large batch are read at random, and
- * waiting for them was most of a merge's time. */
-#define REMAP_CHUNK 64
-
-static size_t chunk_end(size_t i, size_t n)
-{
-	return n - i > REMAP_CHUNK ? i + REMAP_CHUNK : n;
-}
-
 int pf_batch_remap_strings(struct pf_batch *dst, const struct pf_batch *src, uint32_t *out)
 {
 	struct pf_batch_strings *t = &dst->strings;
 	const struct pf_batch_strings *from = &src->strings;
-	uint32_t h[REMAP_CHUNK];
+	uint32_t h[PF_BATCH_AHEAD];
 
 	out[0] = 0;
 	if (t->indexed < t->n && strings_index_rest(t, dst->seed) < 0)
 		return -ENOMEM;
 	for (size_t i = 1, end; i < from->n; i = end) {
-		end = chunk_end(i, from->n);
+		end = pf_batch_ahead_end(i, from->n);
 		for (size_t j = i; j < end; j++) {
 			uint32_t off = from->off[j];
 
@@ -862,7 +891,7 @@ int pf_batch_remap_strings(struct pf_batch *dst, const struct pf_batch *src, uin
 int pf_batch_remap_lists(struct pf_batch_lists *l, uint64_t seed, const struct pf_batch_lists *from,
 			 const uint32_t *map, uint32_t *out, struct pf_batch_scratch *buf)
 {
-	uint32_t h[REMAP_CHUNK];
+	uint32_t h[PF_BATCH_AHEAD];
 
 	out[0] = 0;
 	if (l->indexed < l->n && lists_index_rest(l, seed) < 0)
@@ -870,7 +899,7 @@ int pf_batch_remap_lists(struct pf_batch_lists *l, uint64_t seed, const struct p
 	for (size_t i = 1, end; i < from->n; i = end) {
 		uint32_t base = from->off[i];
 
-		end = chunk_end(i, from->n);
+		end = pf_batch_ahead_end(i, from->n);
 		if (PF_BATCH_RESERVE(buf->items, buf->items_cap, from->off[end] - base) < 0)
 			return -ENOMEM;
 		for (size_t j = i; j < end; j++) {
@@ -896,14 +925,14 @@ int pf_batch_remap_functions(struct pf_batch *dst, const struct pf_batch *src, c
 			     uint32_t *out)
 {
 	const struct pf_function *from = src->functions.items;
-	struct pf_function f[REMAP_CHUNK];
-	uint32_t h[REMAP_CHUNK];
+	struct pf_function f[PF_BATCH_AHEAD];
+	uint32_t h[PF_BATCH_AHEAD];
 
 	out[0] = 0;
 	if (dst->functions.indexed < dst->functions.n && functions_index_rest(dst) < 0)
 		return -ENOMEM;
 	for (size_t i = 1, end; i < src->functions.n; i = end) {
-		end = chunk_end(i, src->functions.n);
+		end = pf_batch_ahead_end(i, src->functions.n);
 		for (size_t j = i; j < end; j++) {
 			struct pf_function *g = &f[j - i];
 
@@ -929,23 +958,21 @@ int pf_batch_remap_locations(struct pf_batch *dst, const struct pf_batch *src,
 			     struct pf_batch_scratch *buf)
 {
 	const struct pf_location *from = src->locations.items;
-	struct pf_location loc[REMAP_CHUNK];
-	uint32_t h[REMAP_CHUNK];
+	struct pf_location loc[PF_BATCH_AHEAD];
+	uint32_t h[PF_BATCH_AHEAD];
 
 	out[0] = 0;
-	if (dst->locations.indexed < dst->locations.n && locations_index_rest(dst) < 0)
+	if ((dst->locations.indexed < dst->locations.n && locations_index_rest(dst) < 0) ||
+	    PF_BATCH_RESERVE(buf->lines, buf->lines_cap, src->n_lines) < 0)
 		return -ENOMEM;
 	for (size_t i = 1, end; i < src->locations.n; i = end) {
-		size_t n_lines = 0;
+		size_t n_lines = 0; /* in buf->lines, which holds any chunk's lines */
 
-		end = chunk_end(i, src->locations.n);
-		for (size_t j = i; j < end; j++)
-			n_lines += from[j].lines_len;
-		if (PF_BATCH_RESERVE(buf->lines, buf->lines_cap, n_lines) < 0)
-			return -ENOMEM;
-		n_lines = 0;
+		end = pf_batch_ahead_end(i, src->locations.n);
 		for (size_t j = i; j < end; j++) {
 			const struct pf_line *in = src->lines + from[j].lines_off;
+
+			assert(n_lines + from[j].lines_len <= src->n_lines);
 			struct pf_location *l = &loc[j - i];
 			struct pf_line *lines = buf->lines + n_lines;
 

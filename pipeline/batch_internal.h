@@ -169,6 +169,17 @@ static inline uint32_t pf_batch_hash_words(uint64_t seed, const uint64_t *w, siz
  * ahead of being looked up, so that the index is read from cache. They
  * return 0 or -ENOMEM, after which dst holds part of src and stays valid. */
 
+/* Merges hash this many entries, fetching their index slots, before they
+ * look them up: the indexes of a large batch are read at random, and
+ * waiting for them was most of a merge's time. */
+#define PF_BATCH_AHEAD 64
+
+/* The end of the next group of entries to hash ahead, from i of n. */
+static inline size_t pf_batch_ahead_end(size_t i, size_t n)
+{
+	return n - i > PF_BATCH_AHEAD ? i + PF_BATCH_AHEAD : n;
+}
+
 /* Buffers the remaps reuse: re-indexed list items and location lines. The
  * caller frees both members. */
 struct pf_batch_scratch {

@@ -382,9 +382,6 @@ static uint64_t sum_weight(const struct pf_batch *src, const struct pf_sample *s
 	return sum;
 }
 
-/* How many samples ahead the index slot of a sample is fetched. */
-#define SUM_PREFETCH 8
-
 static struct sum_key sum_key_of(uint32_t p, const struct pf_sample *s, const struct merge_maps *m)
 {
 	struct sum_key k = {p, m->stack[s->stack], m->set[s->attrs], m->link[s->link]};
@@ -402,68 +399,64 @@ static uint32_t sum_hash(uint64_t seed, const struct sum_key *k)
 
 /* Adds the samples of src profile sp into dst profile p, re-indexed. Room
  * for all of them to be new is made first, so each then either adds its
- * weight to an existing sample or appends one without further checks.
- * Hashes are computed first so that each sample's index slot can be
- * fetched a few samples ahead: the index is large and read at random, and
- * waiting for it was most of the time spent here. */
+ * weight to an existing sample or appends one without further checks. Keys
+ * are hashed ahead of their lookups, as the remaps do. */
 static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *sums,
 		       const struct pf_batch *src, const struct pf_batch_profile *sp,
-		       struct merge_maps *m)
+		       const struct merge_maps *m)
 {
 	struct pf_batch_profile *dp = &dst->profiles[p];
-	size_t n = sp->n_samples, j, pos = 0;
+	size_t n = sp->n_samples, pos = 0;
+	struct sum_key key[PF_BATCH_AHEAD];
+	uint32_t hash[PF_BATCH_AHEAD];
 	struct sum_view view;
-	uint32_t *hash;
 
 	if (n > PF_BATCH_MAX_POOL - dst->n_values || n >= PF_INTERN_EMPTY - sums->n_at)
 		return -ENOMEM;
 	if (PF_BATCH_RESERVE(dp->samples, dp->cap_samples, dp->n_samples + n) < 0 ||
 	    PF_BATCH_RESERVE(dst->values, dst->cap_values, dst->n_values + n) < 0 ||
 	    PF_BATCH_RESERVE(sums->at, sums->cap_at, sums->n_at + n) < 0 ||
-	    pf_intern_reserve(&sums->samples, n) < 0 ||
-	    PF_BATCH_RESERVE(m->buf.items, m->buf.items_cap, n) < 0)
+	    pf_intern_reserve(&sums->samples, n) < 0)
 		return -ENOMEM;
-	hash = m->buf.items;
-	for (j = 0; j < n; j++) {
-		struct sum_key k = sum_key_of(p, &sp->samples[j], m);
-
-		hash[j] = sum_hash(dst->seed, &k);
-		if (j < SUM_PREFETCH)
-			pf_intern_prefetch(&sums->samples, hash[j]);
-	}
 	view.dst = dst;
 	view.at = sums->at;
-	for (j = 0; j < n; j++) {
-		const struct pf_sample *s = &sp->samples[j];
-		struct sum_key k = sum_key_of(p, s, m);
-		uint32_t h = hash[j], idx;
-		struct pf_sample *d;
-
-		if (j + SUM_PREFETCH < n)
-			pf_intern_prefetch(&sums->samples, hash[j + SUM_PREFETCH]);
-		idx = pf_intern_find(&sums->samples, h, sum_sample_eq, &view, &k, &pos);
-
-		if (idx != PF_INTERN_EMPTY) {
-			struct sum_at *at = &sums->at[idx];
-			int64_t *v =
-				&dst->values[dst->profiles[at->prof].samples[at->slot].values_off];
-
-			*v = (int64_t)((uint64_t)*v + sum_weight(src, s));
-			continue;
+	for (size_t i = 0, end; i < n; i = end) {
+		end = pf_batch_ahead_end(i, n);
+		for (size_t j = i; j < end; j++) {
+			key[j - i] = sum_key_of(p, &sp->samples[j], m);
+			hash[j - i] = sum_hash(dst->seed, &key[j - i]);
+			pf_intern_prefetch(&sums->samples, hash[j - i]);
 		}
-		d = &dp->samples[dp->n_samples];
-		memset(d, 0, sizeof(*d));
-		d->stack = k.stack;
-		d->attrs = k.attrs;
-		d->link = k.link;
-		d->values_len = 1;
-		d->values_off = (uint32_t)dst->n_values;
-		d->timestamps_off = (uint32_t)dst->n_timestamps;
-		dst->values[dst->n_values++] = (int64_t)sum_weight(src, s);
-		sums->at[sums->n_at].prof = p;
-		sums->at[sums->n_at].slot = (uint32_t)dp->n_samples++;
-		pf_intern_put(&sums->samples, pos, h, (uint32_t)sums->n_at++);
-		dst->n_samples++;
+		for (size_t j = i; j < end; j++) {
+			const struct pf_sample *s = &sp->samples[j];
+			const struct sum_key *k = &key[j - i];
+			uint32_t h = hash[j - i], idx;
+			struct pf_sample *d;
+
+			idx = pf_intern_find(&sums->samples, h, sum_sample_eq, &view, k, &pos);
+			if (idx != PF_INTERN_EMPTY) {
+				struct sum_at *at = &sums->at[idx];
+				int64_t *v = &dst->values[dst->profiles[at->prof]
+								  .samples[at->slot]
+								  .values_off];
+
+				*v = (int64_t)((uint64_t)*v + sum_weight(src, s));
+				continue;
+			}
+			d = &dp->samples[dp->n_samples];
+			memset(d, 0, sizeof(*d));
+			d->stack = k->stack;
+			d->attrs = k->attrs;
+			d->link = k->link;
+			d->values_len = 1;
+			d->values_off = (uint32_t)dst->n_values;
+			d->timestamps_off = (uint32_t)dst->n_timestamps;
+			dst->values[dst->n_values++] = (int64_t)sum_weight(src, s);
+			sums->at[sums->n_at].prof = p;
+			sums->at[sums->n_at].slot = (uint32_t)dp->n_samples++;
+			pf_intern_put(&sums->samples, pos, h, (uint32_t)sums->n_at++);
+			dst->n_samples++;
+		}
 	}
 	return 0;
 }

@@ -47,12 +47,14 @@ int pf_intern_init(struct pf_intern *t, size_t n)
 	t->slots = NULL;
 	t->mask = 0;
 	t->count = 0;
+	t->limit = 0;
 	if (!slots)
 		return -ENOMEM;
 	t->slots = slots_alloc(slots);
 	if (!t->slots)
 		return -ENOMEM;
 	t->mask = slots - 1;
+	t->limit = slots / 4 * 3;
 	return 0;
 }
 
@@ -64,6 +66,7 @@ void pf_intern_free(struct pf_intern *t)
 	t->slots = NULL;
 	t->mask = 0;
 	t->count = 0;
+	t->limit = 0;
 }
 
 int pf_intern_grow(struct pf_intern *t, size_t n)
@@ -99,6 +102,7 @@ int pf_intern_grow(struct pf_intern *t, size_t n)
 	free(t->slots);
 	t->slots = ns;
 	t->mask = nmask;
+	t->limit = slots / 4 * 3;
 	return 0;
 }
 
@@ -112,6 +116,7 @@ int pf_intern_copy(struct pf_intern *dst, const struct pf_intern *src)
 	memcpy(dst->slots, src->slots, bytes);
 	dst->mask = src->mask;
 	dst->count = src->count;
+	dst->limit = src->limit;
 	return 0;
 }
 

@@ -22,6 +22,7 @@ struct pf_intern {
 	struct pf_intern_slot *slots; /* mask + 1 slots, a power of two */
 	size_t mask;
 	size_t count;
+	size_t limit; /* (mask + 1) / 4 * 3: the count it holds before it grows */
 };
 
 /* True when entry `idx` of the caller's table equals `key`. */
@@ -42,7 +43,7 @@ int pf_intern_grow(struct pf_intern *t, size_t n);
  * every intern calls it, and it nearly always has room already. */
 static inline int pf_intern_reserve(struct pf_intern *t, size_t n)
 {
-	if (n <= (t->mask + 1) / 4 * 3 && t->count <= (t->mask + 1) / 4 * 3 - n)
+	if (n <= t->limit && t->count <= t->limit - n)
 		return 0;
 	return pf_intern_grow(t, n);
 }
