@@ -282,26 +282,20 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 	return rc;
 }
 
-/* Where a distinct sample of the summed batch is. */
-struct sum_at {
-	uint32_t prof, slot;
-};
-
-struct pf_batch_sums {
-	struct pf_intern profiles; /* dst profiles by description */
-	struct pf_intern samples;  /* entries of `at` by (prof, stack, attrs, link) */
-	struct sum_at *at;
-	size_t n_at, cap_at;
-};
-
+/* What makes a sample of the summed batch distinct. */
 struct sum_key {
 	uint32_t prof, stack, attrs, link;
 };
 
-/* The index's view of dst while it looks samples up. */
-struct sum_view {
-	const struct pf_batch *dst;
-	const struct sum_at *at;
+/* Every distinct sample of the summed batch has one value, appended when
+ * the sample is, so the i-th of them has value dst->values[i] and key
+ * keys[i]: a lookup needs neither dst's profiles nor its samples, and the
+ * value to add to is known as soon as the index is read. */
+struct pf_batch_sums {
+	struct pf_intern profiles; /* dst profiles by description */
+	struct pf_intern samples;  /* entries of `keys` */
+	struct sum_key *keys;
+	size_t n_keys, cap_keys;
 };
 
 struct pf_batch_sums *pf_batch_sums_new(void)
@@ -323,7 +317,7 @@ void pf_batch_sums_free(struct pf_batch_sums *s)
 		return;
 	pf_intern_free(&s->profiles);
 	pf_intern_free(&s->samples);
-	free(s->at);
+	free(s->keys);
 	free(s);
 }
 
@@ -336,15 +330,10 @@ static bool sum_profile_eq(const void *ctx, uint32_t idx, const void *key)
 
 static bool sum_sample_eq(const void *ctx, uint32_t idx, const void *key)
 {
-	const struct sum_view *v = ctx;
-	const struct sum_key *k = key;
-	const struct sum_at *at = &v->at[idx];
-	const struct pf_sample *s;
+	const struct sum_key *a = (const struct sum_key *)ctx + idx, *k = key;
 
-	if (at->prof != k->prof)
-		return false;
-	s = &v->dst->profiles[at->prof].samples[at->slot];
-	return s->stack == k->stack && s->attrs == k->attrs && s->link == k->link;
+	return a->prof == k->prof && a->stack == k->stack && a->attrs == k->attrs &&
+	       a->link == k->link;
 }
 
 /* dst's profile for src profile description d (re-indexed), appended when
@@ -409,17 +398,15 @@ static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *s
 	size_t n = sp->n_samples, pos = 0;
 	struct sum_key key[PF_BATCH_AHEAD];
 	uint32_t hash[PF_BATCH_AHEAD];
-	struct sum_view view;
 
-	if (n > PF_BATCH_MAX_POOL - dst->n_values || n >= PF_INTERN_EMPTY - sums->n_at)
+	assert(dst->n_values == sums->n_keys); /* see struct pf_batch_sums */
+	if (n > PF_BATCH_MAX_POOL - dst->n_values || n >= PF_INTERN_EMPTY - sums->n_keys)
 		return -ENOMEM;
 	if (PF_BATCH_RESERVE(dp->samples, dp->cap_samples, dp->n_samples + n) < 0 ||
 	    PF_BATCH_RESERVE(dst->values, dst->cap_values, dst->n_values + n) < 0 ||
-	    PF_BATCH_RESERVE(sums->at, sums->cap_at, sums->n_at + n) < 0 ||
+	    PF_BATCH_RESERVE(sums->keys, sums->cap_keys, sums->n_keys + n) < 0 ||
 	    pf_intern_reserve(&sums->samples, n) < 0)
 		return -ENOMEM;
-	view.dst = dst;
-	view.at = sums->at;
 	for (size_t i = 0, end; i < n; i = end) {
 		end = pf_batch_ahead_end(i, n);
 		for (size_t j = i; j < end; j++) {
@@ -433,17 +420,13 @@ static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *s
 			uint32_t h = hash[j - i], idx;
 			struct pf_sample *d;
 
-			idx = pf_intern_find(&sums->samples, h, sum_sample_eq, &view, k, &pos);
+			idx = pf_intern_find(&sums->samples, h, sum_sample_eq, sums->keys, k, &pos);
 			if (idx != PF_INTERN_EMPTY) {
-				struct sum_at *at = &sums->at[idx];
-				int64_t *v = &dst->values[dst->profiles[at->prof]
-								  .samples[at->slot]
-								  .values_off];
-
-				*v = (int64_t)((uint64_t)*v + sum_weight(src, s));
+				dst->values[idx] =
+					(int64_t)((uint64_t)dst->values[idx] + sum_weight(src, s));
 				continue;
 			}
-			d = &dp->samples[dp->n_samples];
+			d = &dp->samples[dp->n_samples++];
 			memset(d, 0, sizeof(*d));
 			d->stack = k->stack;
 			d->attrs = k->attrs;
@@ -452,9 +435,8 @@ static int sum_samples(struct pf_batch *dst, uint32_t p, struct pf_batch_sums *s
 			d->values_off = (uint32_t)dst->n_values;
 			d->timestamps_off = (uint32_t)dst->n_timestamps;
 			dst->values[dst->n_values++] = (int64_t)sum_weight(src, s);
-			sums->at[sums->n_at].prof = p;
-			sums->at[sums->n_at].slot = (uint32_t)dp->n_samples++;
-			pf_intern_put(&sums->samples, pos, h, (uint32_t)sums->n_at++);
+			sums->keys[sums->n_keys] = *k;
+			pf_intern_put(&sums->samples, pos, h, (uint32_t)sums->n_keys++);
 			dst->n_samples++;
 		}
 	}
