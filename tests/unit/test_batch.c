@@ -1185,6 +1185,103 @@ static void test_merge_sum_maps_duplicates_to_one(void **state)
 	pf_batch_unref(src);
 }
 
+/* What test_merge_finds_what_interning_added() fills a batch with: 100 of
+ * each kind of entry, more than one group of those a merge hashes ahead;
+ * strings of every length below 100 (each way a string is read for its
+ * hash), locations of 0 to 3 lines and stacks of 1 to 9 locations (each way
+ * a list's hash ends). `reverse` adds them in the other order, so that they
+ * get other indices; `append` appends instead of interning, as a decoder
+ * does. */
+#define FILL_N 100
+
+static void fill(struct pf_batch *b, bool reverse, bool append)
+{
+	char text[FILL_N];
+	uint32_t str[FILL_N], fns[FILL_N], locs[FILL_N], items[9];
+	size_t k, i, j;
+
+	for (i = 0; i < FILL_N; i++)
+		text[i] = (char)('a' + i % 26);
+	for (k = 0; k < FILL_N; k++) {
+		i = reverse ? FILL_N - 1 - k : k;
+		str[i] = append ? pf_batch_append_string(b, text, i) : pf_batch_string(b, text, i);
+		assert_int_not_equal(str[i], PF_INDEX_ERROR);
+	}
+	for (k = 0; k < FILL_N; k++) {
+		struct pf_function f;
+
+		i = reverse ? FILL_N - 1 - k : k;
+		f = (struct pf_function){
+			.name = str[i], .filename = str[i % 7], .start_line = (int64_t)i + 1};
+		fns[i] = append ? pf_batch_append_function(b, &f) : pf_batch_function(b, &f);
+		assert_int_not_equal(fns[i], PF_INDEX_ERROR);
+	}
+	for (k = 0; k < FILL_N; k++) {
+		struct pf_location lo;
+		struct pf_line lines[3];
+
+		i = reverse ? FILL_N - 1 - k : k;
+		lo = (struct pf_location){.address = 0x1000 + i};
+		for (j = 0; j < i % 4; j++)
+			lines[j] = (struct pf_line){.function = fns[(i + j) % FILL_N],
+						    .line = (int64_t)j + 1};
+		locs[i] = append ? pf_batch_append_location(b, &lo, lines, i % 4)
+				 : pf_batch_location(b, &lo, lines, i % 4);
+		assert_int_not_equal(locs[i], PF_INDEX_ERROR);
+	}
+	for (k = 0; k < FILL_N; k++) {
+		uint32_t id;
+
+		i = reverse ? FILL_N - 1 - k : k;
+		for (j = 0; j < 1 + i % 9; j++)
+			items[j] = locs[(i + 13 * j) % FILL_N];
+		id = append ? pf_batch_append_stack(b, items, 1 + i % 9)
+			    : pf_batch_stack(b, items, 1 + i % 9);
+		assert_int_not_equal(id, PF_INDEX_ERROR);
+	}
+}
+
+/* A merge hashes src's entries in bulk, re-indexed, where interning hashes
+ * them one at a time: both must agree, so that merging what dst already
+ * holds, in another order, adds nothing. The same when dst's tables were
+ * appended (the merge indexes them first) and for pf_batch_merge_sum(). */
+static void test_merge_finds_what_interning_added(void **state)
+{
+	for (int append = 0; append <= 1; append++) {
+		struct pf_batch *dst = pf_batch_new(), *src = pf_batch_new();
+		struct pf_batch *sum = pf_batch_new();
+		struct pf_batch_sums *sums = pf_batch_sums_new();
+		size_t n[4];
+
+		assert_non_null(sums);
+		fill(dst, false, append);
+		fill(src, true, false);
+		n[0] = pf_batch_n_strings(dst);
+		n[1] = pf_batch_n_functions(dst);
+		n[2] = pf_batch_n_locations(dst);
+		n[3] = pf_batch_n_stacks(dst);
+		assert_int_equal(n[0], FILL_N);
+		assert_int_equal(n[3], FILL_N + 1);
+		assert_int_equal(pf_batch_merge(dst, src), 0);
+		assert_int_equal(pf_batch_n_strings(dst), n[0]);
+		assert_int_equal(pf_batch_n_functions(dst), n[1]);
+		assert_int_equal(pf_batch_n_locations(dst), n[2]);
+		assert_int_equal(pf_batch_n_stacks(dst), n[3]);
+		assert_no_duplicates(dst);
+		assert_int_equal(pf_batch_merge_sum(sum, dst, sums), 0);
+		assert_int_equal(pf_batch_merge_sum(sum, src, sums), 0);
+		assert_int_equal(pf_batch_n_strings(sum), n[0]);
+		assert_int_equal(pf_batch_n_functions(sum), n[1]);
+		assert_int_equal(pf_batch_n_locations(sum), n[2]);
+		assert_int_equal(pf_batch_n_stacks(sum), n[3]);
+		assert_no_duplicates(sum);
+		pf_batch_sums_free(sums);
+		pf_batch_unref(sum);
+		pf_batch_unref(src);
+		pf_batch_unref(dst);
+	}
+}
+
 /* pf_batch_reserve() is a hint: interning after it finds what exists, adds
  * what does not, and a size that cannot be held is refused with the batch
  * untouched. */
@@ -1244,6 +1341,7 @@ int main(void)
 		cmocka_unit_test(test_merge_sum),
 		cmocka_unit_test(test_append_then_intern),
 		cmocka_unit_test(test_merge_sum_maps_duplicates_to_one),
+		cmocka_unit_test(test_merge_finds_what_interning_added),
 		cmocka_unit_test(test_refcount_shared),
 		cmocka_unit_test(test_million_samples),
 	};
