@@ -113,10 +113,11 @@ static inline size_t pf_batch_offset_in(const void *p, const void *base, size_t 
 	return base && u >= b && u < b + bytes ? (size_t)(u - b) : SIZE_MAX;
 }
 
-/* Hashing of fixed-size content for the batch's indexes: a multiply-fold
- * per 64-bit word (as in wyhash), started from the batch's seed. A few words
- * cost a fraction of a call into XXH3, and the seed still reaches every bit,
- * so input cannot aim collisions without knowing it. */
+/* The hash of the batch's indexes (every table's content, and the keys of
+ * pf_batch_merge_sum()): a multiply-fold per one or two 64-bit words (as in
+ * wyhash), started from the batch's seed. Inline, it costs a fraction of a
+ * call into XXH3 for the few words of most entries, and the seed reaches
+ * every bit, so input cannot aim collisions without knowing it. */
 #define PF_BATCH_HASH_K0 0xa0761d6478bd642fULL
 #define PF_BATCH_HASH_K1 0xe7037ed1a0b428dbULL
 
