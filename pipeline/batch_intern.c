@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Interning into the batch's dictionary tables: hash, look up, validate, append. */
+/* Interning into the batch's big tables (strings, lists, functions, locations), appending, and merging them in bulk. */
 #include "pipeline/batch.h"
 
 #include <assert.h>
@@ -369,139 +369,6 @@ uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *locations, si
 
 /* ---- fixed-size tables ---- */
 
-/* Appends an entry without looking for it. Entries are stored exactly as
- * built by the callers below (zeroed, then filled), so the equality
- * functions compare fields, never padding. */
-static uint32_t table_store(struct pf_batch_table *t, size_t elem, const void *entry)
-{
-	if (t->n >= PF_BATCH_MAX_ENTRIES)
-		return PF_INDEX_ERROR;
-	if (t->n >= t->cap) {
-		void *p = pf_batch_grow(t->items, &t->cap, t->n + 1, elem);
-
-		if (!p)
-			return PF_INDEX_ERROR;
-		t->items = p;
-	}
-	memcpy((char *)t->items + t->n * elem, entry, elem);
-	return (uint32_t)t->n++;
-}
-
-/* Tables that take appends index them first (see function_intern()). */
-static inline uint32_t table_intern(struct pf_batch_table *t, size_t elem, const void *entry,
-				    uint32_t h, pf_intern_eq_fn eq)
-{
-	size_t pos;
-	uint32_t idx;
-
-	assert(t->indexed == t->n);
-	if (pf_intern_reserve(&t->index, 1) < 0)
-		return PF_INDEX_ERROR;
-	idx = pf_intern_find(&t->index, h, eq, t->items, entry, &pos);
-	if (idx != PF_INTERN_EMPTY)
-		return idx;
-	idx = table_store(t, elem, entry);
-	if (idx != PF_INDEX_ERROR) {
-		pf_intern_put(&t->index, pos, h, idx);
-		t->indexed = t->n;
-	}
-	return idx;
-}
-
-static uint64_t value_bits(const struct pf_value *v)
-{
-	uint64_t bits = 0;
-
-	switch (v->kind) {
-	case PF_VALUE_STRING: bits = v->u.str; break;
-	case PF_VALUE_INT: bits = (uint64_t)v->u.i; break;
-	case PF_VALUE_DOUBLE: memcpy(&bits, &v->u.d, sizeof(bits)); break;
-	case PF_VALUE_BOOL: bits = v->u.b; break;
-	case PF_VALUE_STRINGS: bits = v->u.strs; break;
-	case PF_VALUE_EMPTY: break;
-	}
-	return bits;
-}
-
-static bool attribute_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct pf_attribute *a = (const struct pf_attribute *)ctx + idx;
-	const struct pf_attribute *k = key;
-
-	return a->key == k->key && a->unit == k->unit && a->value.kind == k->value.kind &&
-	       value_bits(&a->value) == value_bits(&k->value);
-}
-
-static uint32_t attribute_intern(struct pf_batch *b, const struct pf_attribute *in)
-{
-	struct pf_attribute a;
-	uint64_t w[3];
-
-	memset(&a, 0, sizeof(a));
-	a.key = in->key;
-	a.unit = in->unit;
-	a.value.kind = in->value.kind;
-	switch (in->value.kind) {
-	case PF_VALUE_STRING: a.value.u.str = in->value.u.str; break;
-	case PF_VALUE_INT: a.value.u.i = in->value.u.i; break;
-	case PF_VALUE_DOUBLE: a.value.u.d = in->value.u.d; break;
-	case PF_VALUE_BOOL: a.value.u.b = in->value.u.b; break;
-	case PF_VALUE_STRINGS: a.value.u.strs = in->value.u.strs; break;
-	case PF_VALUE_EMPTY: break;
-	}
-	w[0] = a.key | (uint64_t)a.unit << 32;
-	w[1] = a.value.kind;
-	w[2] = value_bits(&a.value);
-	return table_intern(&b->attributes, sizeof(a), &a, pf_batch_hash_words(b->seed, w, 3),
-			    attribute_eq);
-}
-
-uint32_t pf_batch_attribute(struct pf_batch *b, const struct pf_attribute *a)
-{
-	size_t ns = b->strings.n;
-
-	assert(!pf_batch_is_shared(b));
-	if (a->key >= ns || a->unit >= ns)
-		return PF_INDEX_ERROR;
-	switch (a->value.kind) {
-	case PF_VALUE_EMPTY:
-	case PF_VALUE_INT:
-	case PF_VALUE_DOUBLE:
-	case PF_VALUE_BOOL: break;
-	case PF_VALUE_STRING:
-		if (a->value.u.str >= ns)
-			return PF_INDEX_ERROR;
-		break;
-	case PF_VALUE_STRINGS:
-		if (a->value.u.strs >= b->string_lists.n)
-			return PF_INDEX_ERROR;
-		break;
-	default: return PF_INDEX_ERROR;
-	}
-	return attribute_intern(b, a);
-}
-
-uint32_t pf_batch_attr_str(struct pf_batch *b, const char *key, const char *value)
-{
-	struct pf_attribute a = {.value.kind = PF_VALUE_STRING};
-
-	a.key = pf_batch_cstring(b, key);
-	a.value.u.str = pf_batch_cstring(b, value);
-	if (a.key == PF_INDEX_ERROR || a.value.u.str == PF_INDEX_ERROR)
-		return PF_INDEX_ERROR;
-	return attribute_intern(b, &a);
-}
-
-uint32_t pf_batch_attr_int(struct pf_batch *b, const char *key, int64_t value)
-{
-	struct pf_attribute a = {.value.kind = PF_VALUE_INT, .value.u.i = value};
-
-	a.key = pf_batch_cstring(b, key);
-	if (a.key == PF_INDEX_ERROR)
-		return PF_INDEX_ERROR;
-	return attribute_intern(b, &a);
-}
-
 static bool function_eq(const void *ctx, uint32_t idx, const void *key)
 {
 	const struct pf_function *f = (const struct pf_function *)ctx + idx;
@@ -552,7 +419,8 @@ static uint32_t function_intern(struct pf_batch *b, const struct pf_function *in
 
 	if (b->functions.indexed < b->functions.n && functions_index_rest(b) < 0)
 		return PF_INDEX_ERROR;
-	return table_intern(&b->functions, sizeof(f), &f, function_hash(b->seed, &f), function_eq);
+	return pf_batch_table_intern(&b->functions, sizeof(f), &f, function_hash(b->seed, &f),
+				     function_eq);
 }
 
 static bool function_valid(const struct pf_batch *b, const struct pf_function *f)
@@ -577,121 +445,7 @@ uint32_t pf_batch_append_function(struct pf_batch *b, const struct pf_function *
 	assert(!pf_batch_is_shared(b));
 	if (!function_valid(b, &f))
 		return PF_INDEX_ERROR;
-	return table_store(&b->functions, sizeof(f), &f);
-}
-
-static bool mapping_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct pf_mapping *m = (const struct pf_mapping *)ctx + idx;
-	const struct pf_mapping *k = key;
-
-	return m->memory_start == k->memory_start && m->memory_limit == k->memory_limit &&
-	       m->file_offset == k->file_offset && m->filename == k->filename &&
-	       m->attrs == k->attrs;
-}
-
-static uint32_t mapping_intern(struct pf_batch *b, const struct pf_mapping *in)
-{
-	struct pf_mapping m;
-	uint64_t w[4];
-
-	memset(&m, 0, sizeof(m));
-	m.memory_start = in->memory_start;
-	m.memory_limit = in->memory_limit;
-	m.file_offset = in->file_offset;
-	m.filename = in->filename;
-	m.attrs = in->attrs;
-	w[0] = m.memory_start;
-	w[1] = m.memory_limit;
-	w[2] = m.file_offset;
-	w[3] = m.filename | (uint64_t)m.attrs << 32;
-	return table_intern(&b->mappings, sizeof(m), &m, pf_batch_hash_words(b->seed, w, 4),
-			    mapping_eq);
-}
-
-uint32_t pf_batch_mapping(struct pf_batch *b, const struct pf_mapping *m)
-{
-	assert(!pf_batch_is_shared(b));
-	if (m->filename >= b->strings.n || m->attrs >= b->attr_sets.n)
-		return PF_INDEX_ERROR;
-	return mapping_intern(b, m);
-}
-
-static bool link_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct pf_link *l = (const struct pf_link *)ctx + idx;
-
-	return memcmp(l, key, sizeof(*l)) == 0; /* byte arrays: no padding */
-}
-
-static uint32_t link_intern(struct pf_batch *b, const struct pf_link *l)
-{
-	uint64_t w[3];
-
-	_Static_assert(sizeof(w) == sizeof(*l), "a link is three words");
-	memcpy(w, l, sizeof(w));
-	return table_intern(&b->links, sizeof(*l), l, pf_batch_hash_words(b->seed, w, 3), link_eq);
-}
-
-uint32_t pf_batch_link(struct pf_batch *b, const struct pf_link *l)
-{
-	assert(!pf_batch_is_shared(b));
-	return link_intern(b, l);
-}
-
-static bool resource_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct pf_resource *r = (const struct pf_resource *)ctx + idx;
-	const struct pf_resource *k = key;
-
-	return r->attrs == k->attrs && r->schema_url == k->schema_url &&
-	       r->dropped_attributes_count == k->dropped_attributes_count;
-}
-
-static uint32_t resource_intern(struct pf_batch *b, const struct pf_resource *in)
-{
-	struct pf_resource r = {in->attrs, in->schema_url, in->dropped_attributes_count};
-	uint64_t w[2] = {r.attrs | (uint64_t)r.schema_url << 32, r.dropped_attributes_count};
-
-	return table_intern(&b->resources, sizeof(r), &r, pf_batch_hash_words(b->seed, w, 2),
-			    resource_eq);
-}
-
-uint32_t pf_batch_resource(struct pf_batch *b, const struct pf_resource *r)
-{
-	assert(!pf_batch_is_shared(b));
-	if (r->attrs >= b->attr_sets.n || r->schema_url >= b->strings.n)
-		return PF_INDEX_ERROR;
-	return resource_intern(b, r);
-}
-
-static bool scope_eq(const void *ctx, uint32_t idx, const void *key)
-{
-	const struct pf_scope *s = (const struct pf_scope *)ctx + idx;
-	const struct pf_scope *k = key;
-
-	return s->name == k->name && s->version == k->version && s->attrs == k->attrs &&
-	       s->schema_url == k->schema_url;
-}
-
-static uint32_t scope_intern(struct pf_batch *b, const struct pf_scope *in)
-{
-	struct pf_scope s = {in->name, in->version, in->attrs, in->schema_url};
-	uint64_t w[2] = {s.name | (uint64_t)s.version << 32,
-			 s.attrs | (uint64_t)s.schema_url << 32};
-
-	return table_intern(&b->scopes, sizeof(s), &s, pf_batch_hash_words(b->seed, w, 2),
-			    scope_eq);
-}
-
-uint32_t pf_batch_scope(struct pf_batch *b, const struct pf_scope *s)
-{
-	size_t ns = b->strings.n;
-
-	assert(!pf_batch_is_shared(b));
-	if (s->name >= ns || s->version >= ns || s->schema_url >= ns || s->attrs >= b->attr_sets.n)
-		return PF_INDEX_ERROR;
-	return scope_intern(b, s);
+	return pf_batch_table_store(&b->functions, sizeof(f), &f);
 }
 
 /* ---- locations: the content is the fixed part plus the whole line list ---- */
@@ -944,8 +698,8 @@ int pf_batch_remap_functions(struct pf_batch *dst, const struct pf_batch *src, c
 			pf_intern_prefetch(&dst->functions.index, h[j - i]);
 		}
 		for (size_t j = i; j < end; j++) {
-			out[j] = table_intern(&dst->functions, sizeof(*f), &f[j - i], h[j - i],
-					      function_eq);
+			out[j] = pf_batch_table_intern(&dst->functions, sizeof(*f), &f[j - i],
+						       h[j - i], function_eq);
 			if (out[j] == PF_INDEX_ERROR)
 				return -ENOMEM;
 		}
@@ -1046,9 +800,10 @@ int pf_batch_init_tables(struct pf_batch *b)
 	    pf_intern_init(&b->locations.index, 0) < 0 || pf_intern_init(&b->links.index, 0) < 0 ||
 	    pf_intern_init(&b->resources.index, 0) < 0 || pf_intern_init(&b->scopes.index, 0) < 0)
 		return -ENOMEM;
-	if (attribute_intern(b, &za) != 0 || function_intern(b, &zf) != 0 ||
-	    mapping_intern(b, &zm) != 0 || location_intern(b, &zl, NULL, 0) != 0 ||
-	    link_intern(b, &zk) != 0 || resource_intern(b, &zr) != 0 || scope_intern(b, &zs) != 0)
+	if (pf_batch_attribute(b, &za) != 0 || function_intern(b, &zf) != 0 ||
+	    pf_batch_mapping(b, &zm) != 0 || location_intern(b, &zl, NULL, 0) != 0 ||
+	    pf_batch_link(b, &zk) != 0 || pf_batch_resource(b, &zr) != 0 ||
+	    pf_batch_scope(b, &zs) != 0)
 		return -ENOMEM;
 	return 0;
 }

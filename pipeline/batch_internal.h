@@ -3,10 +3,12 @@
 #ifndef PF_BATCH_INTERNAL_H
 #define PF_BATCH_INTERNAL_H
 
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pipeline/batch.h"
 #include "pipeline/intern.h"
@@ -155,6 +157,47 @@ static inline uint64_t pf_batch_hash_step2(uint64_t h, uint64_t a, uint64_t b)
 static inline uint32_t pf_batch_hash_finish(uint64_t h)
 {
 	return pf_intern_hash32(pf_batch_fold_mul(h ^ PF_BATCH_HASH_K1, PF_BATCH_HASH_K0));
+}
+
+/* Appends an entry of a fixed-size table without looking for it. Entries
+ * are stored exactly as their interning functions build them (zeroed, then
+ * filled), so the equality functions compare fields, never padding. */
+static inline uint32_t pf_batch_table_store(struct pf_batch_table *t, size_t elem,
+					    const void *entry)
+{
+	if (t->n >= PF_BATCH_MAX_ENTRIES)
+		return PF_INDEX_ERROR;
+	if (t->n >= t->cap) {
+		void *p = pf_batch_grow(t->items, &t->cap, t->n + 1, elem);
+
+		if (!p)
+			return PF_INDEX_ERROR;
+		t->items = p;
+	}
+	memcpy((char *)t->items + t->n * elem, entry, elem);
+	return (uint32_t)t->n++;
+}
+
+/* Interns an entry of hash h into a fixed-size table. Tables that take
+ * appends index them first (see function_intern()). */
+static inline uint32_t pf_batch_table_intern(struct pf_batch_table *t, size_t elem,
+					     const void *entry, uint32_t h, pf_intern_eq_fn eq)
+{
+	size_t pos;
+	uint32_t idx;
+
+	assert(t->indexed == t->n);
+	if (pf_intern_reserve(&t->index, 1) < 0)
+		return PF_INDEX_ERROR;
+	idx = pf_intern_find(&t->index, h, eq, t->items, entry, &pos);
+	if (idx != PF_INTERN_EMPTY)
+		return idx;
+	idx = pf_batch_table_store(t, elem, entry);
+	if (idx != PF_INDEX_ERROR) {
+		pf_intern_put(&t->index, pos, h, idx);
+		t->indexed = t->n;
+	}
+	return idx;
 }
 
 /* The hash of n words. */
