@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "pipeline/batch_internal.h"
 #include "pipeline/metadata.h"
@@ -58,7 +57,7 @@ uint32_t pf_batch_desc_hash(uint64_t seed, const struct pf_profile_desc *d)
 	w[4] = d->attrs | (uint64_t)d->dropped_attributes_count << 32;
 	w[5] = d->original_payload_format;
 	memcpy(&w[6], d->profile_id, 16);
-	return pf_intern_hash32(XXH3_64bits_withSeed(w, sizeof(w), seed));
+	return pf_batch_hash_words(seed, w, 8);
 }
 
 static bool out_profile_eq(const void *ctx, uint32_t idx, const void *key)
@@ -124,7 +123,7 @@ static uint32_t group_sample(struct agg *a, size_t p, const struct pf_sample *s,
 			     size_t *per_profile)
 {
 	struct sample_key k = {a->prof_of[p], s->stack, s->attrs, s->link};
-	uint32_t h = pf_intern_hash32(XXH3_64bits_withSeed(&k, sizeof(k), a->src->seed)), idx;
+	uint32_t h = pf_batch_sample_hash(a->src->seed, k.prof, k.stack, k.attrs, k.link), idx;
 	const int64_t *v = pf_batch_sample_values(a->src, s);
 	struct agg_sample *o;
 	size_t pos, i;

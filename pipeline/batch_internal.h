@@ -213,6 +213,16 @@ static inline uint32_t pf_batch_hash_words(uint64_t seed, const uint64_t *w, siz
 	return pf_batch_hash_finish(h);
 }
 
+/* The hash of a sample's identity when samples are summed: its profile,
+ * stack, attribute set and link (pf_batch_aggregate(), pf_batch_merge_sum()). */
+static inline uint32_t pf_batch_sample_hash(uint64_t seed, uint32_t prof, uint32_t stack,
+					    uint32_t attrs, uint32_t link)
+{
+	const uint64_t w[2] = {prof | (uint64_t)stack << 32, attrs | (uint64_t)link << 32};
+
+	return pf_batch_hash_words(seed, w, 2);
+}
+
 /* ---- merging (pf_batch_merge(), pf_batch_merge_sum()) ----
  *
  * Each pf_batch_remap_*() interns every entry of one table of src into dst,

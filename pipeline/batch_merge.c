@@ -380,10 +380,7 @@ static struct sum_key sum_key_of(uint32_t p, const struct pf_sample *s, const st
 
 static uint32_t sum_hash(uint64_t seed, const struct sum_key *k)
 {
-	const uint64_t w[2] = {k->prof | (uint64_t)k->stack << 32,
-			       k->attrs | (uint64_t)k->link << 32};
-
-	return pf_batch_hash_words(seed, w, 2);
+	return pf_batch_sample_hash(seed, k->prof, k->stack, k->attrs, k->link);
 }
 
 /* Adds the samples of src profile sp into dst profile p, re-indexed. Room
