@@ -224,7 +224,11 @@ uint32_t pf_batch_append_string(struct pf_batch *b, const char *s, size_t len);
 uint32_t pf_batch_append_function(struct pf_batch *b, const struct pf_function *f);
 uint32_t pf_batch_append_location(struct pf_batch *b, const struct pf_location *loc,
 				  const struct pf_line *lines, size_t n_lines);
-uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *locations, size_t n);
+/* A stack of n locations: map[items[i]] when map is given (a decoder's own
+ * location indices re-indexed on the way in, each below n_map, without a
+ * copy of the stack), items[i] itself when map is NULL. */
+uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *items, size_t n,
+			       const uint32_t *map, size_t n_map);
 
 /* Convenience: interns key/value strings and the attribute in one call. */
 uint32_t pf_batch_attr_str(struct pf_batch *b, const char *key, const char *value);

@@ -357,14 +357,42 @@ uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
 	return lists_intern(&b->stacks, b->seed, locations, n);
 }
 
-uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
+/* The largest of items[0..n), n > 0: a max reduction, which vectorizes. */
+static uint32_t max_item(const uint32_t *items, size_t n)
 {
+	uint32_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		max = items[i] > max ? items[i] : max;
+	return max;
+}
+
+uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *items, size_t n,
+			       const uint32_t *map, size_t n_map)
+{
+	struct pf_batch_lists *l = &b->stacks;
+	uint32_t *out;
+
 	assert(!pf_batch_is_shared(b));
 	if (n == 0)
 		return 0;
-	if (!locations || !all_below(locations, n, b->locations.n))
+	if (!map)
+		return items && all_below(items, n, b->locations.n) ? lists_store(l, items, n)
+								    : PF_INDEX_ERROR;
+	/* Mapped straight into the pool: no copy of the stack on the way. */
+	if (!items || max_item(items, n) >= n_map || l->n >= PF_BATCH_MAX_ENTRIES ||
+	    n > PF_BATCH_MAX_POOL - l->items_len ||
+	    PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + n) < 0 ||
+	    PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 2) < 0)
 		return PF_INDEX_ERROR;
-	return lists_store(&b->stacks, locations, n);
+	out = l->items + l->items_len;
+	for (size_t i = 0; i < n; i++)
+		out[i] = map[items[i]];
+	if (max_item(out, n) >= b->locations.n)
+		return PF_INDEX_ERROR; /* nothing committed */
+	l->items_len += n;
+	l->off[l->n + 1] = (uint32_t)l->items_len;
+	return (uint32_t)l->n++;
 }
 
 /* ---- fixed-size tables ---- */

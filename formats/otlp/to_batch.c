@@ -289,14 +289,10 @@ static int intern_dictionary(struct conv *c)
 	if (rc < 0)
 		return rc;
 	for (size_t i = 1; i < h->n_stack; i++) {
-		const int32_t *in = h->idx + h->stack[i].off;
-		size_t n = h->stack[i].n;
-		uint32_t *t = scratch(c, n);
-		if (!t)
-			return -ENOMEM;
-		for (size_t k = 0; k < n; k++)
-			t[k] = c->loc[in[k]];
-		if ((c->stack[i] = pf_batch_append_stack(b, t, n)) == PF_INDEX_ERROR)
+		/* Validated: every index is in [0, n_loc). */
+		const uint32_t *in = (const uint32_t *)(h->idx + h->stack[i].off);
+		c->stack[i] = pf_batch_append_stack(b, in, h->stack[i].n, c->loc, h->n_loc);
+		if (c->stack[i] == PF_INDEX_ERROR)
 			return -ENOMEM;
 	}
 	for (size_t i = 1; i < d->n_link_table; i++) {

@@ -1112,9 +1112,9 @@ static struct pf_batch *appended(uint32_t ids[3])
 		assert_int_equal(pf_batch_append_function(b, &f), i);
 		assert_int_equal(pf_batch_append_location(b, &lo, &l, 1), i);
 	}
-	ids[0] = pf_batch_append_stack(b, (uint32_t[]){1}, 1);
-	ids[1] = pf_batch_append_stack(b, (uint32_t[]){1}, 1);
-	ids[2] = pf_batch_append_stack(b, (uint32_t[]){2}, 1);
+	ids[0] = pf_batch_append_stack(b, (uint32_t[]){1}, 1, NULL, 0);
+	ids[1] = pf_batch_append_stack(b, (uint32_t[]){1}, 1, NULL, 0);
+	ids[2] = pf_batch_append_stack(b, (uint32_t[]){2}, 1, NULL, 0);
 	assert_int_equal(ids[0], 1);
 	assert_int_equal(ids[1], 2);
 	assert_int_equal(ids[2], 3);
@@ -1133,11 +1133,23 @@ static void test_append_then_intern(void **state)
 	struct pf_location lo = {.address = 0x40}, bad_loc = {.mapping = 5};
 
 	assert_int_equal(pf_batch_append_string(b, "", 0), 0);
-	assert_int_equal(pf_batch_append_stack(b, NULL, 0), 0);
+	assert_int_equal(pf_batch_append_stack(b, NULL, 0, NULL, 0), 0);
 	assert_int_equal(pf_batch_append_function(b, &bad), PF_INDEX_ERROR);
 	assert_int_equal(pf_batch_append_location(b, &lo, &bad_line, 1), PF_INDEX_ERROR);
 	assert_int_equal(pf_batch_append_location(b, &bad_loc, &l, 1), PF_INDEX_ERROR);
-	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){9}, 1), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){9}, 1, NULL, 0), PF_INDEX_ERROR);
+	/* Through a decoder's map: its index 0 is location 2, 1 is 1. */
+	const uint32_t map[] = {2, 1, 7};
+	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){0, 1, 0}, 3, map, 2), 4);
+	size_t n;
+	const uint32_t *got = pf_batch_stack_get(b, 4, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(got[0], 2);
+	assert_int_equal(got[1], 1);
+	assert_int_equal(got[2], 2);
+	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){0, 2}, 2, map, 2), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_append_stack(b, (uint32_t[]){2}, 1, map, 3), PF_INDEX_ERROR);
+	assert_int_equal(pf_batch_n_stacks(b), 5);
 	assert_int_equal(pf_batch_n_strings(b), 3);
 
 	/* A copy keeps what is indexed and what is not. */
@@ -1149,7 +1161,7 @@ static void test_append_then_intern(void **state)
 	assert_int_equal(pf_batch_location(b, &lo, &l, 1), 1);
 	assert_int_equal(pf_batch_stack(b, (uint32_t[]){1}, 1), 1);
 	assert_int_equal(pf_batch_stack(b, (uint32_t[]){2}, 1), 3);
-	assert_int_equal(pf_batch_stack(b, (uint32_t[]){1, 2}, 2), 4);
+	assert_int_equal(pf_batch_stack(b, (uint32_t[]){1, 2}, 2), 5);
 	assert_int_equal(pf_batch_n_functions(b), 3);
 	assert_int_equal(pf_batch_cstring(c, "main"), 1);
 	assert_int_equal(pf_batch_function(c, &f), 1);
@@ -1235,7 +1247,7 @@ static void fill(struct pf_batch *b, bool reverse, bool append)
 		i = reverse ? FILL_N - 1 - k : k;
 		for (j = 0; j < 1 + i % 9; j++)
 			items[j] = locs[(i + 13 * j) % FILL_N];
-		id = append ? pf_batch_append_stack(b, items, 1 + i % 9)
+		id = append ? pf_batch_append_stack(b, items, 1 + i % 9, NULL, 0)
 			    : pf_batch_stack(b, items, 1 + i % 9);
 		assert_int_not_equal(id, PF_INDEX_ERROR);
 	}
