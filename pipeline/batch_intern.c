@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pipeline/batch_internal.h"
+#include "pipeline/indices.h"
 
 /* ---- strings ---- */
 
@@ -316,23 +317,12 @@ static uint32_t lists_intern(struct pf_batch_lists *l, uint64_t seed, const uint
 	return lists_intern_hashed(l, items, n, list_hash(seed, items, n));
 }
 
-/* True when every index in items[0..n) is below `limit`. */
-static bool all_below(const uint32_t *items, size_t n, size_t limit)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (items[i] >= limit)
-			return false;
-	return true;
-}
-
 uint32_t pf_batch_string_list(struct pf_batch *b, const uint32_t *strs, size_t n)
 {
 	assert(!pf_batch_is_shared(b));
 	if (n == 0)
 		return 0;
-	if (!strs || !all_below(strs, n, b->strings.n))
+	if (!strs || !pf_indices_below(strs, n, b->strings.n))
 		return PF_INDEX_ERROR;
 	return lists_intern(&b->string_lists, b->seed, strs, n);
 }
@@ -342,7 +332,7 @@ uint32_t pf_batch_attr_set(struct pf_batch *b, const uint32_t *attrs, size_t n)
 	assert(!pf_batch_is_shared(b));
 	if (n == 0)
 		return 0;
-	if (!attrs || !all_below(attrs, n, b->attributes.n))
+	if (!attrs || !pf_indices_below(attrs, n, b->attributes.n))
 		return PF_INDEX_ERROR;
 	return lists_intern(&b->attr_sets, b->seed, attrs, n);
 }
@@ -352,19 +342,9 @@ uint32_t pf_batch_stack(struct pf_batch *b, const uint32_t *locations, size_t n)
 	assert(!pf_batch_is_shared(b));
 	if (n == 0)
 		return 0;
-	if (!locations || !all_below(locations, n, b->locations.n))
+	if (!locations || !pf_indices_below(locations, n, b->locations.n))
 		return PF_INDEX_ERROR;
 	return lists_intern(&b->stacks, b->seed, locations, n);
-}
-
-/* The largest of items[0..n), n > 0: a max reduction, which vectorizes. */
-static uint32_t max_item(const uint32_t *items, size_t n)
-{
-	uint32_t max = 0;
-
-	for (size_t i = 0; i < n; i++)
-		max = items[i] > max ? items[i] : max;
-	return max;
 }
 
 uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *items, size_t n,
@@ -377,10 +357,11 @@ uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *items, size_t
 	if (n == 0)
 		return 0;
 	if (!map)
-		return items && all_below(items, n, b->locations.n) ? lists_store(l, items, n)
-								    : PF_INDEX_ERROR;
+		return items && pf_indices_below(items, n, b->locations.n)
+			       ? lists_store(l, items, n)
+			       : PF_INDEX_ERROR;
 	/* Mapped straight into the pool: no copy of the stack on the way. */
-	if (!items || max_item(items, n) >= n_map || l->n >= PF_BATCH_MAX_ENTRIES ||
+	if (!items || !pf_indices_below(items, n, n_map) || l->n >= PF_BATCH_MAX_ENTRIES ||
 	    n > PF_BATCH_MAX_POOL - l->items_len ||
 	    PF_BATCH_RESERVE(l->items, l->items_cap, l->items_len + n) < 0 ||
 	    PF_BATCH_RESERVE(l->off, l->off_cap, l->n + 2) < 0)
@@ -388,7 +369,7 @@ uint32_t pf_batch_append_stack(struct pf_batch *b, const uint32_t *items, size_t
 	out = l->items + l->items_len;
 	for (size_t i = 0; i < n; i++)
 		out[i] = map[items[i]];
-	if (max_item(out, n) >= b->locations.n)
+	if (!pf_indices_below(out, n, b->locations.n))
 		return PF_INDEX_ERROR; /* nothing committed */
 	l->items_len += n;
 	l->off[l->n + 1] = (uint32_t)l->items_len;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "formats/otlp/internal.h"
+#include "pipeline/indices.h"
 
 /*
  * Each check names the element (dictionary.location_table[3].lines[0]...)
@@ -28,18 +29,6 @@ struct val {
 static bool in_range(int32_t i, size_t n)
 {
 	return i >= 0 && (size_t)i < n;
-}
-
-/* True when every index of idx[0..n) is in [0, limit). A max reduction,
- * which the compiler vectorizes: stacks' location indices are most of a
- * request's indices. A negative index becomes at least 2^31 > limit. */
-static bool all_in_range(const int32_t *idx, size_t n, size_t limit)
-{
-	uint32_t max = 0;
-
-	for (size_t k = 0; k < n; k++)
-		max = (uint32_t)idx[k] > max ? (uint32_t)idx[k] : max;
-	return n == 0 || max < limit;
 }
 
 static int bad_index(struct val *v, const char *what, size_t at, const char *field, int32_t i,
@@ -279,7 +268,7 @@ static int check_dictionary(struct val *v)
 	}
 	for (size_t i = 0; rc == 0 && i < h->n_stack; i++) {
 		const int32_t *locs = h->idx + h->stack[i].off;
-		if (all_in_range(locs, h->stack[i].n, h->n_loc))
+		if (pf_indices_below((const uint32_t *)locs, h->stack[i].n, h->n_loc))
 			continue;
 		for (size_t k = 0; k < h->stack[i].n; k++)
 			if (!in_range(locs[k], h->n_loc))
