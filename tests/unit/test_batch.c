@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "pipeline/batch.h"
+#include "pipeline/indices.h"
 
 /* ---- helpers ---- */
 
@@ -1095,6 +1096,29 @@ static void test_million_samples(void **state)
 	pf_batch_unref(b);
 }
 
+/* The vectorized range check: every length (tails), the bound itself,
+ * indices of 2^31 and more, and limits past INT32_MAX. */
+static void test_indices_below(void **state)
+{
+	uint32_t idx[67];
+
+	for (size_t n = 0; n <= 67; n++) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = (uint32_t)(i * 7 % 50);
+		assert_true(pf_indices_below(idx, n, 50));
+		if (n == 0)
+			continue;
+		idx[n - 1] = 50;
+		assert_false(pf_indices_below(idx, n, 50));
+		idx[n - 1] = 0x80000000u;
+		assert_false(pf_indices_below(idx, n, 50));
+		idx[n / 2] = UINT32_MAX;
+		assert_false(pf_indices_below(idx, n, (size_t)1 << 31));
+		assert_false(pf_indices_below(idx, n, UINT32_MAX));
+		assert_true(pf_indices_below(idx, n, (size_t)UINT32_MAX + 1));
+	}
+}
+
 /* A decoded dictionary as given, duplicates included: "main" twice, the
  * function of the first twice, a location of it twice, and stacks of the
  * first location twice and of the second once (ids[0..2]). */
@@ -1351,6 +1375,7 @@ int main(void)
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_aggregate_keeps_different_profiles),
 		cmocka_unit_test(test_merge_sum),
+		cmocka_unit_test(test_indices_below),
 		cmocka_unit_test(test_append_then_intern),
 		cmocka_unit_test(test_merge_sum_maps_duplicates_to_one),
 		cmocka_unit_test(test_merge_finds_what_interning_added),
