@@ -17,7 +17,7 @@ packages=(
 	elfutils binutils nodejs chromium libxml2-utils openssl strace
 	openjdk-17-jdk-headless
 	# benchmarks
-	time valgrind linux-perf bpftrace
+	time valgrind linux-perf bpftrace golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
 )
 
 if [ "$(id -u)" -ne 0 ]; then
