@@ -46,39 +46,8 @@ fi
 proflow=$build/main/proflow
 loadgen=$build/bench/gateway/bench_gateway_loadgen
 
-# The Go baseline: generate the OTLP profiles types from proto/ (go_package
-# only through --go_opt=M, proto/ is untouched) and build in GOPATH mode from
-# Debian's Go sources, offline.
-for tool in go protoc protoc-gen-go; do
-	if ! command -v $tool >/dev/null; then
-		echo "run.sh: no $tool for the Go baseline (scripts/setup.sh installs it)" >&2
-		exit 1
-	fi
-done
-for pkg in google.golang.org/grpc google.golang.org/protobuf; do
-	if [ ! -d "/usr/share/gocode/src/$pkg" ]; then
-		echo "run.sh: no /usr/share/gocode/src/$pkg for the Go baseline (scripts/setup.sh installs it)" >&2
-		exit 1
-	fi
-done
-gowork=$work/baseline-go
-baseline=$gowork/bench_gateway_baseline
-rm -rf "$gowork/gopath/src/proflowbench"
-mkdir -p "$gowork/gopath/src" "$gowork/gocache"
-otlp=opentelemetry/proto
-set -- common/v1/common.proto resource/v1/resource.proto \
-	profiles/v1development/profiles.proto \
-	collector/profiles/v1development/profiles_service.proto
-mflags='' files=''
-for f in "$@"; do
-	mflags="$mflags --go_opt=M$otlp/$f=proflowbench/otlp/$(dirname "$f")"
-	files="$files $root/proto/$otlp/$f"
-done
-# shellcheck disable=SC2086
-protoc -I "$root/proto" --go_out="$gowork/gopath/src" $mflags $files
-(cd "$here/baseline" && GO111MODULE=off GOPATH="$gowork/gopath:/usr/share/gocode" GOFLAGS='' \
-	GOCACHE="$gowork/gocache" GOTELEMETRY=off GOPROXY=off \
-	go build -o "$baseline" main.go)
+# The Go baseline, built offline from Debian's packages.
+baseline=$("$here/baseline/build.sh" "$work/baseline-go")
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -241,7 +210,7 @@ grep -E "receiver/otlp: accepted|exporter/otlp: sent" "$work/gateway.$runs.log" 
 echo
 echo "== baseline: Go (grpc-go + google.golang.org/protobuf) receive + unmarshal only"
 report baseline baseline
-sed -n "s/^bench_gateway_baseline: requests=/baseline (run $runs) received: requests=/p" "$work/baseline.$runs.log"
+sed -n "s/^otlp_go_peer: requests=/baseline (run $runs) received: requests=/p" "$work/baseline.$runs.log"
 echo
 echo "== ratio proflow / baseline (of the medians)"
 awk -v pm="$(med proflow cpu_per_m_msgs)" -v bm="$(med baseline cpu_per_m_msgs)" \
