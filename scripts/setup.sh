@@ -14,10 +14,11 @@ packages=(
 	libgrpc-dev libgnutls28-dev libjson-c-dev
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
+	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
 	elfutils binutils nodejs chromium libxml2-utils openssl strace
 	openjdk-17-jdk-headless
 	# benchmarks
-	time valgrind linux-perf bpftrace golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
+	time valgrind linux-perf bpftrace
 )
 
 if [ "$(id -u)" -ne 0 ]; then
