@@ -91,7 +91,7 @@ static void sink_shutdown(void *inst, pf_done_fn done)
 	done(c);
 }
 
-static const struct pf_component_def sink_def = {
+const struct pf_component_def sh_sink_def = {
 	.kind = PF_EXPORTER,
 	.type = "sink",
 	.doc = "Test exporter that keeps what it gets.",
@@ -103,8 +103,9 @@ static const struct pf_component_def sink_def = {
 };
 
 static const struct pf_component_def *const registry[] = {
-	&sh_feeder_def, &pf_processor_aggregate, &pf_exporter_debug, &pf_exporter_pprof, &sink_def,
-	NULL,
+	&sh_feeder_def,	    &pf_processor_aggregate,
+	&pf_exporter_debug, &pf_exporter_pprof,
+	&sh_sink_def,	    NULL,
 };
 
 struct pf_config *sh_load(const char *yaml, struct pf_error *err)

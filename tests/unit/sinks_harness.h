@@ -44,12 +44,14 @@ struct sh_env {
  * it), builds and starts the service. Fails the test on any error. */
 void sh_env_start(struct sh_env *env, const char *yaml);
 
-/* The same against another registry, which may list sh_feeder_def. */
+/* The same against another registry, which may list sh_feeder_def and
+ * sh_sink_def. */
 void sh_env_start_with(struct sh_env *env, const char *yaml,
 		       const struct pf_component_def *const *registry);
 
-/* The `feeder` receiver type, for other registries. */
+/* The `feeder` receiver and `sink` exporter types, for other registries. */
 extern const struct pf_component_def sh_feeder_def;
+extern const struct pf_component_def sh_sink_def;
 
 /* Loads `yaml` against the harness registry; NULL with err on failure. */
 struct pf_config *sh_load(const char *yaml, struct pf_error *err);

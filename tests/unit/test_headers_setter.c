@@ -16,53 +16,28 @@
 #include "pipeline/component_internal.h"
 #include "pipeline/metadata.h"
 #include "pipeline/service.h"
+#include "sinks_harness.h"
 
-static const struct pf_option no_options[] = {PF_OPTION_END};
-
-static void *nothing_create(struct pf_component *c, const void *config)
-{
-	(void)config;
-	return c;
-}
-
-static void nothing_shutdown(void *inst, pf_done_fn done)
-{
-	done(inst);
-}
-
-static const struct pf_component_def source_def = {
-	.kind = PF_RECEIVER,
-	.type = "source",
-	.doc = "Test receiver.",
-	.options = no_options,
-	.config_size = 1,
-	.create = nothing_create,
-	.shutdown = nothing_shutdown,
-};
-
-static const struct pf_component_def drain_def = {
-	.kind = PF_EXPORTER,
-	.type = "drain",
-	.doc = "Test exporter.",
-	.options = no_options,
-	.config_size = 1,
-	.create = nothing_create,
-	.shutdown = nothing_shutdown,
-};
-
-static const struct pf_component_def *const registry[] = {&pf_extension_headers_setter, &source_def,
-							  &drain_def, NULL};
+static const struct pf_component_def *const registry[] = {&pf_extension_headers_setter,
+							  &sh_feeder_def, &sh_sink_def, NULL};
 
 #define PIPELINE                                                                                   \
-	"receivers:\n  source:\nexporters:\n  drain:\n"                                            \
+	"receivers:\n  feeder:\nexporters:\n  sink:\n"                                             \
 	"service:\n  extensions: [headers_setter]\n  pipelines:\n    profiles:\n"                  \
-	"      receivers: [source]\n      exporters: [drain]\n"
+	"      receivers: [feeder]\n      exporters: [sink]\n"
+
+/* The whole config around the extension's options. */
+static const char *config_yaml(const char *ext_yaml, char *yaml, size_t size)
+{
+	snprintf(yaml, size, "extensions:\n  headers_setter:\n%s" PIPELINE, ext_yaml);
+	return yaml;
+}
 
 static struct pf_config *load(const char *ext_yaml, struct pf_error *err)
 {
 	char yaml[2048];
 
-	snprintf(yaml, sizeof(yaml), "extensions:\n  headers_setter:\n%s" PIPELINE, ext_yaml);
+	config_yaml(ext_yaml, yaml, sizeof(yaml));
 	return pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, err);
 }
 
@@ -98,52 +73,20 @@ static void test_config_errors(void **state)
 }
 
 struct env {
-	uv_loop_t loop;
-	struct pf_config *cfg;
-	struct pf_service *svc;
+	struct sh_env sh;
 	const struct pf_headers_setter *hs;
-	bool stopped;
 };
 
 static void env_start(struct env *env, const char *ext_yaml)
 {
-	struct pf_error err = {0};
-	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
-	struct pf_component *drain;
+	char yaml[2048];
+	struct pf_component *sink;
 
-	memset(env, 0, sizeof(*env));
-	assert_int_equal(uv_loop_init(&env->loop), 0);
-	env->cfg = load(ext_yaml, &err);
-	if (!env->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(env->cfg->metrics_address);
-	env->cfg->metrics_address = strdup("");
-	env->svc = pf_service_create(&env->loop, env->cfg, "testhost");
-	assert_non_null(env->svc);
-	assert_int_equal(pf_service_start(env->svc), 0);
-	drain = pf_service_find(env->svc, PF_EXPORTER, "drain");
-	env->hs = pf_headers_setter_find(drain, "headers_setter");
+	sh_env_start_with(&env->sh, config_yaml(ext_yaml, yaml, sizeof(yaml)), registry);
+	sink = sh_find(&env->sh, PF_EXPORTER, "sink");
+	env->hs = pf_headers_setter_find(sink, "headers_setter");
 	assert_non_null(env->hs);
-	assert_null(pf_headers_setter_find(drain, "headers_setter/other"));
-}
-
-static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
-{
-	(void)s;
-	(void)timed_out;
-	*(bool *)arg = true;
-}
-
-static void env_stop(struct env *env)
-{
-	pf_service_shutdown(env->svc, on_stopped, &env->stopped);
-	for (int i = 0; i < 1000 && !env->stopped; i++)
-		uv_run(&env->loop, UV_RUN_ONCE);
-	assert_true(env->stopped);
-	pf_service_destroy(env->svc);
-	pf_config_free(env->cfg);
-	uv_run(&env->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&env->loop), 0);
+	assert_null(pf_headers_setter_find(sink, "headers_setter/other"));
 }
 
 /* An empty batch from tenant `t` (NULL: no client metadata). */
@@ -208,7 +151,7 @@ static void test_actions_and_context(void **state)
 	headers_for(env.hs, NULL, in, 1, got, sizeof(got));
 	assert_string_equal(got, "Content-Type: application/x-protobuf|"
 				 "X-Scope-OrgID: anonymous|x-insert-me: lost|X-Insert-New: yes");
-	env_stop(&env);
+	sh_env_stop(&env.sh);
 }
 
 static void test_hostile_blocks(void **state)

@@ -18,99 +18,23 @@
 #include "pipeline/component_internal.h"
 #include "pipeline/semconv.h"
 #include "pipeline/service.h"
+#include "sinks_harness.h"
 
 extern const struct pf_component_def pf_processor_symbolize;
 
-static const struct pf_option no_options[] = {PF_OPTION_END};
+static const struct pf_component_def *const registry[] = {&sh_feeder_def, &pf_processor_symbolize,
+							  &sh_sink_def, NULL};
 
-/* ---- a receiver the test drives, and an exporter that keeps what it gets ---- */
-
-static void *feeder_create(struct pf_component *c, const void *config)
-{
-	return c; /* any non-NULL instance */
-}
-
-static void feeder_shutdown(void *inst, pf_done_fn done)
-{
-	done(inst);
-}
-
-static const struct pf_component_def feeder_def = {
-	.kind = PF_RECEIVER,
-	.type = "feeder",
-	.doc = "Test receiver.",
-	.options = no_options,
-	.config_size = 1,
-	.create = feeder_create,
-	.shutdown = feeder_shutdown,
-};
-
-struct sink {
-	struct pf_component *c;
-	struct pf_batch *got[64];
-	size_t n_got;
-	bool busy;
-};
-
-static void *sink_create(struct pf_component *c, const void *config)
-{
-	struct sink *s = calloc(1, sizeof(*s));
-
-	if (s)
-		s->c = c;
-	return s;
-}
-
-static int sink_consume(void *inst, struct pf_batch *b)
-{
-	struct sink *s = inst;
-
-	if (s->busy)
-		return PF_BUSY;
-	assert_true(s->n_got < 64);
-	s->got[s->n_got++] = pf_batch_ref(b);
-	return PF_OK;
-}
-
-static void sink_shutdown(void *inst, pf_done_fn done)
-{
-	struct sink *s = inst;
-	struct pf_component *c = s->c;
-	size_t i;
-
-	for (i = 0; i < s->n_got; i++)
-		pf_batch_unref(s->got[i]);
-	free(s);
-	done(c);
-}
-
-static const struct pf_component_def sink_def = {
-	.kind = PF_EXPORTER,
-	.type = "sink",
-	.doc = "Test exporter.",
-	.options = no_options,
-	.config_size = 1,
-	.create = sink_create,
-	.consume = sink_consume,
-	.shutdown = sink_shutdown,
-};
-
-static const struct pf_component_def *const registry[] = {&feeder_def, &pf_processor_symbolize,
-							  &sink_def, NULL};
-
+/* The harness's service, with the feeder and sink it runs. */
 struct env {
-	uv_loop_t loop;
-	struct pf_config *cfg;
-	struct pf_service *svc;
+	struct sh_env sh;
 	struct pf_component *feeder;
-	struct sink *sink;
-	bool stopped;
+	struct sh_sink *sink;
 };
 
 static void start(struct env *e, const char *options)
 {
-	struct pf_error err = {0};
-	char *yaml, buf[2048];
+	char *yaml;
 
 	assert_true(asprintf(&yaml,
 			     "receivers:\n  feeder:\n"
@@ -121,63 +45,30 @@ static void start(struct env *e, const char *options)
 			     "      exporters: [sink]\n",
 			     options) > 0);
 	memset(e, 0, sizeof(*e));
-	assert_int_equal(uv_loop_init(&e->loop), 0);
-	e->cfg = pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, &err);
+	sh_env_start_with(&e->sh, yaml, registry);
 	free(yaml);
-	if (!e->cfg)
-		fail_msg("config: %s", pf_error_str(&err, buf, sizeof(buf)));
-	free(e->cfg->metrics_address);
-	e->cfg->metrics_address = strdup("");
-	e->svc = pf_service_create(&e->loop, e->cfg, "testhost");
-	assert_non_null(e->svc);
-	assert_int_equal(pf_service_start(e->svc), 0);
-	e->feeder = pf_service_find(e->svc, PF_RECEIVER, "feeder");
-	e->sink = pf_service_find(e->svc, PF_EXPORTER, "sink")->inst;
-	assert_non_null(e->feeder);
-	assert_non_null(e->sink);
+	e->feeder = sh_find(&e->sh, PF_RECEIVER, "feeder");
+	e->sink = sh_sink(&e->sh, "sink");
 }
 
-static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
-{
-	struct env *e = arg;
+struct got_n {
+	const struct sh_sink *sink;
+	size_t n;
+};
 
-	assert_false(timed_out);
-	e->stopped = true;
+static bool got_n(void *arg)
+{
+	const struct got_n *g = arg;
+
+	return g->sink->n_got >= g->n;
 }
 
-static void on_timer(uv_timer_t *t)
+/* Runs the loop until n batches reached the sink, for at most ms. */
+static bool run_until(struct env *e, size_t n, uint64_t ms)
 {
-	*(bool *)t->data = true;
-}
+	struct got_n g = {e->sink, n};
 
-static void on_closed(uv_handle_t *h)
-{
-}
-
-/* Runs the loop until *flag or n batches reached the sink (flag NULL). */
-static bool run_until(struct env *e, const bool *flag, size_t n, uint64_t ms)
-{
-	uv_timer_t t;
-	bool expired = false;
-
-	uv_timer_init(&e->loop, &t);
-	t.data = &expired;
-	uv_timer_start(&t, on_timer, ms, 0);
-	while (!expired && !(flag ? *flag : e->sink->n_got >= n))
-		uv_run(&e->loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&t, on_closed);
-	uv_run(&e->loop, UV_RUN_NOWAIT);
-	return flag ? *flag : e->sink->n_got >= n;
-}
-
-static void stop(struct env *e)
-{
-	pf_service_shutdown(e->svc, on_stopped, e);
-	assert_true(run_until(e, &e->stopped, 0, 10000));
-	pf_service_destroy(e->svc);
-	pf_config_free(e->cfg);
-	uv_run(&e->loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&e->loop), 0);
+	return sh_run_until(&e->sh, got_n, &g, ms);
 }
 
 /* ---- batches: one sample at a native address of this very test ---- */
@@ -267,12 +158,12 @@ static void names_frames_in_order(void **state)
 	start(&e, "    kernel: false\n");
 	for (v = 1; v <= 5; v++)
 		assert_int_equal(emit(&e, v), PF_OK);
-	assert_true(run_until(&e, NULL, 5, 10000));
+	assert_true(run_until(&e, 5, 10000));
 	for (v = 1; v <= 5; v++) {
 		assert_int_equal(value_of(e.sink->got[v - 1]), v);
 		assert_string_equal(leaf_name(e.sink->got[v - 1]), "pf_test_marker_function");
 	}
-	stop(&e);
+	sh_env_stop(&e.sh);
 }
 
 static void refuses_beyond_its_queue_then_drains(void **state)
@@ -289,13 +180,13 @@ static void refuses_beyond_its_queue_then_drains(void **state)
 			busy_at = (int)v;
 	/* One batch in the worker (or done and held) plus a queue of 8. */
 	assert_true(busy_at >= 9 && busy_at <= 11);
-	run_until(&e, NULL, 1, 300);
+	run_until(&e, 1, 300);
 	assert_int_equal(e.sink->n_got, 0);
 	e.sink->busy = false;
-	assert_true(run_until(&e, NULL, (size_t)busy_at - 1, 10000));
+	assert_true(run_until(&e, (size_t)busy_at - 1, 10000));
 	for (v = 1; v < busy_at; v++)
 		assert_int_equal(value_of(e.sink->got[v - 1]), v);
-	stop(&e);
+	sh_env_stop(&e.sh);
 }
 
 static void shutdown_drains_the_queue(void **state)
@@ -308,15 +199,11 @@ static void shutdown_drains_the_queue(void **state)
 	for (v = 1; v <= 6; v++)
 		assert_int_equal(emit(&e, v), PF_OK);
 	/* Everything queued still leaves, in order, before shutdown ends. */
-	pf_service_shutdown(e.svc, on_stopped, &e);
-	assert_true(run_until(&e, &e.stopped, 0, 10000));
-	assert_int_equal(pf_component_counter(pf_service_find(e.svc, PF_PROCESSOR, "symbolize"),
+	sh_env_shutdown(&e.sh);
+	assert_int_equal(pf_component_counter(sh_find(&e.sh, PF_PROCESSOR, "symbolize"),
 					      PF_CTR_PROCESSOR_OUTGOING),
 			 6);
-	pf_service_destroy(e.svc);
-	pf_config_free(e.cfg);
-	uv_run(&e.loop, UV_RUN_DEFAULT);
-	assert_int_equal(uv_loop_close(&e.loop), 0);
+	sh_env_free(&e.sh);
 }
 
 static void mode_none_passes_batches_through(void **state)
@@ -331,7 +218,7 @@ static void mode_none_passes_batches_through(void **state)
 	assert_ptr_equal(e.sink->got[0], b); /* untouched: mapping + address */
 	assert_null(leaf_name(e.sink->got[0]));
 	pf_batch_unref(b);
-	stop(&e);
+	sh_env_stop(&e.sh);
 }
 
 static void rejects_bad_options(void **state)
