@@ -23,9 +23,9 @@
  * dictionary) may instead append strings, functions, locations and stacks as
  * given (pf_batch_append_*()), skipping the lookup that nearly always misses.
  * The batch then holds whatever duplicates its input had, as the OTel
- * Collector passes a dictionary on: they are harmless, and interning
- * merges (pf_batch_merge() into a non-empty batch, pf_batch_merge_sum()) map
- * equal entries to one. The next intern into such a table indexes the appended entries
+ * Collector passes a dictionary on: they are harmless, and merging the batch
+ * into another (pf_batch_merge(), pf_batch_merge_sum()) maps equal entries
+ * to one. The next intern into such a table indexes the appended entries
  * first, so interning stays exact: it returns the first of equal entries.
  *
  * Unlike OTLP, attribute lists are interned as "attribute sets": every
@@ -317,8 +317,7 @@ const struct pf_metadata *pf_batch_metadata(const struct pf_batch *b);
 /* ---- combining ---- */
 
 /* Appends everything in src to dst, re-indexing src's dictionary into dst's
- * (entries already in dst are reused, so no duplicates appear; into an empty
- * dst it is a copy). Profiles of
+ * (entries already in dst are reused, so no duplicates appear). Profiles of
  * src are appended, not merged with dst's. dst must not be shared.
  * Client metadata: see pf_batch_metadata().
  * Returns 0 or -ENOMEM (dst may then hold part of src; it stays valid). */

@@ -216,6 +216,14 @@ static bool is_pristine(const struct pf_batch *b)
 	       b->resources.n == 1 && b->scopes.n == 1 && b->n_profiles == 0;
 }
 
+/* True when every table of b was built by interning, so b holds no
+ * duplicates (see pf_batch_append_string()). */
+static bool fully_interned(const struct pf_batch *b)
+{
+	return b->strings.indexed == b->strings.n && b->functions.indexed == b->functions.n &&
+	       b->locations.indexed == b->locations.n && b->stacks.indexed == b->stacks.n;
+}
+
 /* Merging into an empty batch is a copy, which needs no hashing: build it
  * aside, then swap contents so dst keeps its identity and references. */
 static int merge_into_pristine(struct pf_batch *dst, const struct pf_batch *src)
@@ -268,7 +276,8 @@ int pf_batch_merge(struct pf_batch *dst, const struct pf_batch *src)
 
 	assert(dst != src);
 	assert(!pf_batch_is_shared(dst));
-	if (is_pristine(dst))
+	/* A copy would keep a decoded batch's duplicates; merging maps them to one. */
+	if (is_pristine(dst) && fully_interned(src))
 		return merge_into_pristine(dst, src);
 	memset(&m, 0, sizeof(m));
 	rc = maps_alloc(&m, src);

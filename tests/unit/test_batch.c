@@ -1195,7 +1195,8 @@ static void test_append_then_intern(void **state)
 }
 
 /* Summing maps a decoded batch's duplicates to one entry: the samples of
- * its three equal stacks become one sample of their total. */
+ * its three equal stacks become one sample of their total; a plain merge
+ * into an empty batch maps them to one as well. */
 static void test_merge_sum_maps_duplicates_to_one(void **state)
 {
 	uint32_t ids[3], p;
@@ -1216,6 +1217,14 @@ static void test_merge_sum_maps_duplicates_to_one(void **state)
 	assert_int_equal(pf_batch_n_locations(dst), 2);
 	assert_int_equal(pf_batch_n_functions(dst), 2);
 	assert_no_duplicates(dst);
+	/* Merging into an empty batch maps them to one too (no plain copy). */
+	struct pf_batch *merged = pf_batch_new();
+	assert_int_equal(pf_batch_merge(merged, src), 0);
+	assert_int_equal(pf_batch_n_stacks(merged), 2);
+	assert_int_equal(pf_batch_n_locations(merged), 2);
+	assert_int_equal(pf_batch_sample_count(merged), 3);
+	assert_no_duplicates(merged);
+	pf_batch_unref(merged);
 	pf_batch_sums_free(sums);
 	pf_batch_unref(dst);
 	pf_batch_unref(src);
