@@ -132,6 +132,23 @@ static int merge_context(struct pf_batch *dst, const struct pf_batch *src, struc
 	return 0;
 }
 
+/* A src profile description with its indices re-indexed into dst. */
+static struct pf_profile_desc remap_desc(const struct pf_profile_desc *in,
+					 const struct merge_maps *m)
+{
+	struct pf_profile_desc d = *in;
+
+	d.resource = m->res[d.resource];
+	d.scope = m->scope[d.scope];
+	d.sample_type.type = m->str[d.sample_type.type];
+	d.sample_type.unit = m->str[d.sample_type.unit];
+	d.period_type.type = m->str[d.period_type.type];
+	d.period_type.unit = m->str[d.period_type.unit];
+	d.attrs = m->set[d.attrs];
+	d.original_payload_format = m->str[d.original_payload_format];
+	return d;
+}
+
 /* Appends the samples of src profile sp to dst profile dp, re-indexed.
  * They were checked when src took them, and the maps give valid dst
  * indices, so this only copies: room for all of them first, then no
@@ -184,18 +201,10 @@ static int merge_profiles(struct pf_batch *dst, const struct pf_batch *src,
 
 	for (i = 0; i < src->n_profiles; i++) {
 		const struct pf_batch_profile *sp = &src->profiles[i];
-		struct pf_profile_desc d = sp->desc;
+		struct pf_profile_desc d = remap_desc(&sp->desc, m);
 		struct pf_batch_profile *dp;
 		uint32_t p;
 
-		d.resource = m->res[d.resource];
-		d.scope = m->scope[d.scope];
-		d.sample_type.type = m->str[d.sample_type.type];
-		d.sample_type.unit = m->str[d.sample_type.unit];
-		d.period_type.type = m->str[d.period_type.type];
-		d.period_type.unit = m->str[d.period_type.unit];
-		d.attrs = m->set[d.attrs];
-		d.original_payload_format = m->str[d.original_payload_format];
 		p = pf_batch_add_profile(dst, &d);
 		if (p == PF_INDEX_ERROR)
 			return -ENOMEM;
@@ -453,18 +462,10 @@ static int sum_profiles(struct pf_batch *dst, struct pf_batch_sums *sums,
 			const struct pf_batch *src, struct merge_maps *m)
 {
 	for (size_t i = 0; i < src->n_profiles; i++) {
-		struct pf_profile_desc d = src->profiles[i].desc;
+		struct pf_profile_desc d = remap_desc(&src->profiles[i].desc, m);
 		uint32_t p;
 		int rc;
 
-		d.resource = m->res[d.resource];
-		d.scope = m->scope[d.scope];
-		d.sample_type.type = m->str[d.sample_type.type];
-		d.sample_type.unit = m->str[d.sample_type.unit];
-		d.period_type.type = m->str[d.period_type.type];
-		d.period_type.unit = m->str[d.period_type.unit];
-		d.attrs = m->set[d.attrs];
-		d.original_payload_format = m->str[d.original_payload_format];
 		p = sum_profile(dst, sums, &d);
 		if (p == PF_INDEX_ERROR)
 			return -ENOMEM;
