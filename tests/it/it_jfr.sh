@@ -18,22 +18,8 @@ PF_PID=
 JVM_PID=
 export GOCACHE="$BUILD/gocache" GOTELEMETRY=off PPROF_TMPDIR="$T" HOME="${HOME:-$T}"
 
-cleanup() {
-	status=$?
-	for pid in $PF_PID $JVM_PID; do
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ] && [ -f "$T/proflow.log" ]; then
-		echo "---- proflow log ----" >&2
-		tail -n 40 "$T/proflow.log" >&2
-	fi
-	rm -rf "$T"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+clean_up_at_exit "$T" PF_PID JVM_PID
 
 command -v java >/dev/null && command -v jfr >/dev/null && command -v jcmd >/dev/null ||
 	fail "the JDK (java, javac, jfr, jcmd) is needed"

@@ -18,26 +18,8 @@ GW_PID=
 AG_PID=
 mkdir -p "$BUILD"
 
-cleanup() {
-	status=$?
-	for pid in $GW_PID $AG_PID; do
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ]; then
-		for f in "$T"/*.log; do
-			[ -f "$f" ] || continue
-			echo "---- $(basename "$f") ----" >&2
-			tail -n 40 "$f" >&2
-		done
-	fi
-	rm -rf "$T"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+clean_up_at_exit "$T" GW_PID AG_PID
 
 # metric PORT NAME [FILTER]: the sum of the series of NAME whose labels contain FILTER.
 metric() {

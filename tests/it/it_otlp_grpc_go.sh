@@ -22,26 +22,8 @@ PF_PID=
 GO_PID=
 mkdir -p "$BUILD"
 
-cleanup() {
-	status=$?
-	for pid in $PF_PID $GO_PID; do
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ]; then
-		for f in "$T"/*.log; do
-			[ -f "$f" ] || continue
-			echo "---- $(basename "$f") ----" >&2
-			tail -n 40 "$f" >&2
-		done
-	fi
-	rm -rf "$T"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+clean_up_at_exit "$T" PF_PID GO_PID
 
 PEER=$("$SRC/../../bench/gateway/baseline/build.sh" "$BUILD/go-peer") ||
 	fail "building the grpc-go peer (scripts/setup.sh installs its Debian packages)"

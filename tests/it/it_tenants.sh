@@ -23,26 +23,9 @@ AG_PID=
 SINK_PID=
 mkdir -p "$BUILD"
 
-cleanup() {
-	status=$?
-	for pid in $AG_PID $GW_PID $SINK_PID; do
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ]; then
-		for f in "$T"/*.log "$T"/sink/requests.jsonl; do
-			[ -f "$f" ] || continue
-			echo "---- $(basename "$f") ----" >&2
-			tail -n 40 "$f" >&2
-		done
-	fi
-	rm -rf "$T"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+FAILURE_FILES="$T/sink/requests.jsonl"
+clean_up_at_exit "$T" AG_PID GW_PID SINK_PID
 
 SINK_PORT=$(free_port "$T")
 GRPC_PORT=$(free_port "$T")

@@ -1,5 +1,38 @@
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
 # Sourced by the integration tests: the helpers they share.
+
+# clean_up_at_exit DIR PIDVAR...: when the test exits, or on SIGINT/SIGTERM,
+# kills and reaps the processes whose pids the named variables then hold,
+# shows the last 40 lines of DIR/*.log and of the files in FAILURE_FILES
+# (set by the test, may be empty) when it failed, and removes DIR.
+clean_up_at_exit() {
+	_at_exit_dir=$1
+	shift
+	_at_exit_pid_vars="$*"
+	trap _clean_up EXIT
+	trap 'exit 130' INT TERM
+}
+
+_clean_up() {
+	local status=$? var pid f
+	for var in $_at_exit_pid_vars; do
+		pid=${!var:-}
+		[ -n "$pid" ] || continue
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	if [ "$status" -ne 0 ]; then
+		# shellcheck disable=SC2086 # FAILURE_FILES is a list of paths
+		for f in "$_at_exit_dir"/*.log ${FAILURE_FILES:-}; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") ----" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$_at_exit_dir"
+	exit "$status"
+}
 
 # fail MESSAGE: reports and ends the test.
 fail() {

@@ -16,26 +16,9 @@ PF_PID=
 export GOCACHE="$BUILD/gocache" GOPATH="$BUILD/gopath" GOFLAGS=-mod=mod GOPROXY=off \
 	GO111MODULE=on GOTELEMETRY=off PPROF_TMPDIR="$T" HOME="${HOME:-$T}"
 
-cleanup() {
-	status=$?
-	for pid in $PF_PID $TARGET_PID; do
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ] && [ -f "$T/proflow.log" ]; then
-		echo "---- proflow log ----" >&2
-		tail -n 60 "$T/proflow.log" >&2
-	fi
-	rm -rf "$T"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# fail, wait_for, free_port.
+# fail, wait_for, free_port, clean_up_at_exit.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+clean_up_at_exit "$T" PF_PID TARGET_PID
 
 build_target() {
 	mkdir -p "$BUILD"
