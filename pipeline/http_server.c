@@ -2,56 +2,22 @@
 /* libmicrohttpd driven by the libuv loop (uv_poll on MHD's epoll fd, uv_timer for its timeouts). */
 #include "http_server.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
-#include <microhttpd.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define MAX_ROUTES	     16
-#define CONNECTION_LIMIT     256
-#define CONNECTION_TIMEOUT_S 30
+#include "http_server_internal.h"
+
 /* How long a closing server waits for deferred replies to be sent. */
 #define FLUSH_MS 1000
-
-struct route {
-	char *method; /* NULL: any */
-	char *path;
-	pf_http_handler_fn handler;
-	void *arg;
-};
-
-struct pf_http_server {
-	uv_loop_t *loop;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
-	size_t max_body;
-	struct route routes[MAX_ROUTES];
-	size_t n_routes;
-
-	struct MHD_Daemon *daemon;
-	uv_poll_t poll;
-	uv_timer_t timer;
-	uv_timer_t flush; /* closing: the last deferred replies get this long */
-	unsigned port;
-	int open_handles;
-	bool closing;
-	pf_http_closed_fn done;
-	void *done_arg;
-	char *tls_cert, *tls_key, *tls_ca; /* PEM; HTTPS when tls_cert is set */
-	size_t budget;			   /* bytes of bodies held at once; 0: no limit */
-	size_t held;
-	size_t n_suspended; /* deferred requests not answered yet */
-	size_t n_pending;   /* deferred requests not completed yet */
-	int quiesced_fd;    /* the listening socket once closing took it back, or -1 */
-	bool in_run;	    /* inside MHD_run(): handlers may be running */
-};
+/* MHD's own limit stays above ours, so that ours answers first. */
+#define MHD_CONNECTION_SLACK 16
 
 /* Per-request state kept in MHD's con_cls between calls. */
 struct request {
@@ -60,6 +26,7 @@ struct request {
 	char *body;
 	size_t len, cap;
 	bool too_big;
+	bool answered;		    /* answered from the headers: the body is not read */
 	bool over_budget;	    /* the server holds too many bodies: 503 */
 	bool deferred;		    /* suspended until pf_http_server_reply() */
 	struct MHD_Response *reply; /* the deferred answer, queued once resumed */
@@ -143,16 +110,23 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
 	}
 	s->loop = loop;
 	s->max_body = max_body;
-	s->quiesced_fd = -1;
+	s->listen_fd = -1;
+	s->limits = (struct pf_http_server_limits){
+		.read_header_timeout = (int64_t)PF_HTTP_READ_HEADER_TIMEOUT_S * 1000000000,
+		.read_timeout = (int64_t)PF_HTTP_READ_TIMEOUT_S * 1000000000,
+		.idle_timeout = (int64_t)PF_HTTP_IDLE_TIMEOUT_S * 1000000000,
+		.max_connections = PF_HTTP_MAX_CONNECTIONS,
+		.max_connections_per_client = PF_HTTP_MAX_PER_CLIENT,
+	};
 	return s;
 }
 
 int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
 			 pf_http_handler_fn handler, void *arg)
 {
-	if (s->n_routes == MAX_ROUTES || s->daemon)
+	if (s->n_routes == PF_HTTP_MAX_ROUTES || s->daemon)
 		return -ENOSPC;
-	struct route *r = &s->routes[s->n_routes];
+	struct pf_http_route *r = &s->routes[s->n_routes];
 	r->path = strdup(path);
 	if (!r->path)
 		return -ENOMEM;
@@ -168,6 +142,40 @@ int pf_http_server_route(struct pf_http_server *s, const char *method, const cha
 	r->arg = arg;
 	s->n_routes++;
 	return 0;
+}
+
+int pf_http_server_route_check(struct pf_http_server *s, const char *path, pf_http_check_fn check)
+{
+	int rc = -ENOENT;
+
+	for (size_t i = 0; i < s->n_routes; i++) {
+		if (strcmp(s->routes[i].path, path) == 0) {
+			s->routes[i].check = check;
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+void pf_http_server_limits(struct pf_http_server *s, const struct pf_http_server_limits *limits)
+{
+	const struct pf_http_server_limits *d = &s->limits; /* the defaults */
+	struct pf_http_server_limits l = *limits;
+
+	assert(!s->daemon);
+	l.read_header_timeout =
+		l.read_header_timeout > 0 ? l.read_header_timeout : d->read_header_timeout;
+	l.read_timeout = l.read_timeout > 0 ? l.read_timeout : d->read_timeout;
+	l.idle_timeout = l.idle_timeout > 0 ? l.idle_timeout : d->idle_timeout;
+	l.max_connections = l.max_connections > 0 ? l.max_connections : d->max_connections;
+	l.max_connections_per_client =
+		l.max_connections_per_client > 0 ? l.max_connections_per_client : 0;
+	s->limits = l;
+}
+
+void pf_http_server_stats(const struct pf_http_server *s, struct pf_http_server_stats *out)
+{
+	*out = s->stats;
 }
 
 void pf_http_server_body_budget(struct pf_http_server *s, size_t bytes)
@@ -254,12 +262,12 @@ int pf_http_request_headers_each(const struct pf_http_request *req,
 	return w.rc;
 }
 
-static const struct route *find_route(const struct pf_http_server *s, const char *path,
-				      const char *method, bool *path_known)
+static const struct pf_http_route *find_route(const struct pf_http_server *s, const char *path,
+					      const char *method, bool *path_known)
 {
 	*path_known = false;
 	for (size_t i = 0; i < s->n_routes; i++) {
-		const struct route *r = &s->routes[i];
+		const struct pf_http_route *r = &s->routes[i];
 		if (strcmp(r->path, path) != 0)
 			continue;
 		*path_known = true;
@@ -358,6 +366,99 @@ static void closing_response(struct pf_http_response *out)
 	out->n_headers = 2;
 }
 
+/* Content-Length headers of a request: how many, and whether they differ. */
+struct length_walk {
+	const char *first;
+	bool conflict;
+	bool chunked;
+};
+
+static enum MHD_Result visit_length(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct length_walk *w = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		w->chunked = true;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (!w->first)
+			w->first = value ? value : "";
+		else if (strcmp(w->first, value ? value : "") != 0)
+			w->conflict = true;
+	}
+	return MHD_YES;
+}
+
+/* True when the body's framing is ambiguous: Content-Length headers that
+ * differ, or Content-Length with Transfer-Encoding (RFC 9112 6.3: what a
+ * proxy in front made of it may differ from what MHD makes of it). */
+static bool ambiguous_length(struct MHD_Connection *conn)
+{
+	struct length_walk w = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, visit_length, &w);
+	return w.conflict || (w.first && w.chunked);
+}
+
+/* The headers alone decide the answer: the body is neither read nor kept,
+ * and MHD closes the connection after the answer. */
+static enum MHD_Result answer_from_headers(struct pf_http_server *s, struct MHD_Connection *conn,
+					   struct request *rq, struct pf_http_response *out)
+{
+	rq->answered = true;
+	pf_http_conns_phase(s, conn, PF_HTTP_HANDLED);
+	return send_response(conn, out);
+}
+
+/* First call, the headers complete: everything that can be refused from
+ * them is refused here, before any byte of the body is read or counted. */
+static enum MHD_Result on_headers(struct pf_http_server *s, struct MHD_Connection *conn,
+				  struct request *rq, const char *url, const char *method)
+{
+	struct pf_http_response out = {0};
+	const struct pf_http_route *r;
+	bool path_known;
+
+	if (s->closing) {
+		closing_response(&out);
+		return answer_from_headers(s, conn, rq, &out);
+	}
+	if (!client_verified(s, conn)) {
+		plain_response(&out, 401, "a client certificate is required\n");
+		return answer_from_headers(s, conn, rq, &out);
+	}
+	if (ambiguous_length(conn)) {
+		plain_response(&out, 400,
+			       "conflicting Content-Length or Transfer-Encoding headers\n");
+		return answer_from_headers(s, conn, rq, &out);
+	}
+	/* A declared length over the limit is refused before reading it.
+	 * Chunked bodies are counted as they arrive. */
+	const char *cl =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > s->max_body) {
+		plain_response(&out, 413, "request body too large\n");
+		return answer_from_headers(s, conn, rq, &out);
+	}
+	r = find_route(s, url, method, &path_known);
+	if (!r) {
+		plain_response(&out, path_known ? 405 : 404,
+			       path_known ? "method not allowed\n" : "not found\n");
+		return answer_from_headers(s, conn, rq, &out);
+	}
+	if (r->check) {
+		struct pf_http_request req = {.method = method, .path = url, .conn = conn};
+
+		if (!r->check(r->arg, &req, &out)) {
+			assert(!out.deferred);
+			return answer_from_headers(s, conn, rq, &out);
+		}
+	}
+	pf_http_conns_phase(s, conn, PF_HTTP_BODY);
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -374,25 +475,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->s = s;
 		rq->conn = conn;
 		*con_cls = rq;
-		if (s->closing) {
-			rq->too_big = true; /* do not keep the body */
-			closing_response(&out);
-			return send_response(conn, &out);
-		}
-		if (!client_verified(s, conn)) {
-			rq->too_big = true; /* do not keep the body */
-			plain_response(&out, 401, "a client certificate is required\n");
-			return send_response(conn, &out);
-		}
-		/* A declared length over the limit is refused before reading it;
-		 * MHD then closes the connection. Chunked bodies are counted. */
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > s->max_body) {
-			rq->too_big = true;
-			plain_response(&out, 413, "request body too large\n");
-			return send_response(conn, &out);
-		}
+		return on_headers(s, conn, rq, url, method);
+	}
+	if (rq->answered) {
+		*upload_data_size = 0; /* not kept */
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -409,7 +495,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return queue(conn, rq->reply_status, reply);
 	}
 
-	const struct route *r = find_route(s, url, method, &path_known);
+	pf_http_conns_phase(s, conn, PF_HTTP_HANDLED);
+	const struct pf_http_route *r = find_route(s, url, method, &path_known);
 	if (rq->too_big) {
 		plain_response(&out, 413, "request body too large\n");
 	} else if (rq->over_budget) {
@@ -457,14 +544,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(rq);
 		*con_cls = NULL;
 	}
+	/* A connection kept alive waits for its next request. */
+	pf_http_conns_phase(s, conn, PF_HTTP_HEADERS);
 }
 
 static void on_timer(uv_timer_t *t);
 static void stop(struct pf_http_server *s);
 
-/* Runs MHD until it has nothing ready, then re-arms the timer for its next
- * timeout. A closing server stops once its deferred requests completed. */
-static void pump(struct pf_http_server *s)
+/* A closing server stops once its deferred requests completed. */
+void pf_http_server_pump(struct pf_http_server *s)
 {
 	MHD_UNSIGNED_LONG_LONG timeout;
 
@@ -483,69 +571,26 @@ static void pump(struct pf_http_server *s)
 
 static void on_timer(uv_timer_t *t)
 {
-	pump(t->data);
+	pf_http_server_pump(t->data);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-	pump(p->data);
-}
-
-static int listen_socket(struct pf_http_server *s, struct pf_error *err)
-{
-	int one = 1;
-	int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto out_err;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (s->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&s->addr, s->addr_len) < 0)
-		goto out_close;
-	if (listen(fd, 128) < 0)
-		goto out_close;
-	return fd;
-
-out_close:;
-	int saved = errno;
-	close(fd);
-	errno = saved;
-out_err:;
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (s->addr.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&s->addr;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (s->addr.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->addr;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	pf_error_set(err, "", "cannot listen on %s port %u: %s", host, port, strerror(errno));
-	return -errno;
+	pf_http_server_pump(p->data);
 }
 
 int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 {
-	struct sockaddr_storage bound;
-	socklen_t bound_len = sizeof(bound);
+	const struct pf_http_server_limits *l = &s->limits;
 	const union MHD_DaemonInfo *info;
-	int fd, rc;
+	int rc;
 
-	fd = listen_socket(s, err);
-	if (fd < 0)
-		return fd;
-	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0)
-		s->port = ntohs(bound.ss_family == AF_INET6
-					? ((struct sockaddr_in6 *)&bound)->sin6_port
-					: ((struct sockaddr_in *)&bound)->sin_port);
-
-	/* MHD owns fd from here and closes it in MHD_stop_daemon(). */
+	rc = pf_http_conns_listen(s, err);
+	if (rc < 0)
+		return rc;
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
 	size_t n_tls = 0;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			 (s->addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET;
 	if (s->tls_cert) {
 		flags |= MHD_USE_TLS;
 		tls_opts[n_tls++] =
@@ -557,15 +602,16 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 				(struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
 		tls_opts[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	}
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
-				     fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-				     tls_opts, MHD_OPTION_END);
+	/* MHD's timeout is reset by every byte: it bounds silence only. */
+	unsigned idle_s = (unsigned)((l->idle_timeout + 999999999) / 1000000000);
+	s->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)l->max_connections + MHD_CONNECTION_SLACK, MHD_OPTION_CONNECTION_TIMEOUT,
+		idle_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+		pf_http_conns_notify, s, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!s->daemon) {
-		close(fd);
-		s->port = 0;
-		return pf_error_set(err, "", "cannot start the HTTP server (libmicrohttpd)");
+		rc = pf_error_set(err, "", "cannot start the HTTP server (libmicrohttpd)");
+		goto out_close_listen;
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info) {
@@ -583,13 +629,26 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err)
 	uv_timer_init(s->loop, &s->flush);
 	s->flush.data = s;
 	s->open_handles = 3;
+	rc = pf_http_conns_start(s);
+	if (rc < 0) {
+		/* The handles close on the loop; the server is freed by close. */
+		pf_error_set(err, "", "uv_poll_init: %s", uv_strerror(rc));
+		goto out_close_handles;
+	}
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
-	pump(s);
+	pf_http_server_pump(s);
 	return 0;
 
+out_close_handles:
+	uv_close((uv_handle_t *)&s->poll, pf_http_server_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, pf_http_server_handle_closed);
+	uv_close((uv_handle_t *)&s->flush, pf_http_server_handle_closed);
 out_stop:
 	MHD_stop_daemon(s->daemon);
 	s->daemon = NULL;
+out_close_listen:
+	close(s->listen_fd);
+	s->listen_fd = -1;
 	s->port = 0;
 	return rc;
 }
@@ -611,11 +670,16 @@ static void free_server(struct pf_http_server *s)
 		done(arg);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+void pf_http_server_unref(struct pf_http_server *s)
 {
-	struct pf_http_server *s = h->data;
-	if (--s->open_handles == 0)
+	/* Also after a failed start; the server is then freed by close. */
+	if (--s->open_handles == 0 && s->closing)
 		free_server(s);
+}
+
+void pf_http_server_handle_closed(uv_handle_t *h)
+{
+	pf_http_server_unref(h->data);
 }
 
 /* Closes the handles and the daemon; the last handle's callback frees. */
@@ -624,14 +688,12 @@ static void stop(struct pf_http_server *s)
 	assert(s->n_suspended == 0); /* MHD must not stop with suspended connections */
 	/* libuv stops watching the epoll fd now, before MHD closes it. */
 	uv_poll_stop(&s->poll);
-	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&s->flush, on_handle_closed);
-	MHD_stop_daemon(s->daemon);
+	uv_close((uv_handle_t *)&s->poll, pf_http_server_handle_closed);
+	uv_close((uv_handle_t *)&s->timer, pf_http_server_handle_closed);
+	uv_close((uv_handle_t *)&s->flush, pf_http_server_handle_closed);
+	pf_http_conns_close(s);
+	MHD_stop_daemon(s->daemon); /* reports every connection closed */
 	s->daemon = NULL;
-	if (s->quiesced_fd >= 0)
-		close(s->quiesced_fd);
-	s->quiesced_fd = -1;
 }
 
 static void on_flush_deadline(uv_timer_t *t)
@@ -656,20 +718,19 @@ void pf_http_server_reply(void *call, struct pf_http_response *resp)
 	MHD_resume_connection(rq->conn);
 	if (s->closing && s->n_suspended == 0)
 		uv_timer_start(&s->flush, on_flush_deadline, FLUSH_MS, 0);
-	pump(s);
+	pf_http_server_pump(s);
 }
 
 void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void *arg)
 {
-	MHD_socket fd;
-
 	if (!s || s->closing)
 		return;
 	s->closing = true;
 	s->done = done;
 	s->done_arg = arg;
 	if (!s->daemon) {
-		free_server(s);
+		if (s->open_handles == 0)
+			free_server(s); /* else the last close callback does */
 		return;
 	}
 	if (s->n_pending == 0) {
@@ -678,9 +739,7 @@ void pf_http_server_close(struct pf_http_server *s, pf_http_closed_fn done, void
 	}
 	/* Deferred requests still run: no new connections, and the deferred
 	 * ones end when answered (pump() or the flush timer stops us). */
-	fd = MHD_quiesce_daemon(s->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		s->quiesced_fd = fd;
+	pf_http_conns_stop_accepting(s);
 	if (s->n_suspended == 0)
 		uv_timer_start(&s->flush, on_flush_deadline, FLUSH_MS, 0);
 }

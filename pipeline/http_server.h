@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "error.h"
+#include "http_limits.h"
 
 /*
  * The server never runs a thread of its own: libmicrohttpd runs with
@@ -62,6 +63,38 @@ typedef void (*pf_http_handler_fn)(void *arg, const struct pf_http_request *req,
 
 typedef void (*pf_http_closed_fn)(void *arg);
 
+/* A check on a request's headers, run once they are complete and before any
+ * of its body is read or counted against the body budget. Return true to go
+ * on; false after filling `resp` (as a handler would, never deferred): that
+ * answer goes out at once, the body is not read and the connection closes.
+ * `req->body` is NULL. Loop thread; must not block. */
+typedef bool (*pf_http_check_fn)(void *arg, const struct pf_http_request *req,
+				 struct pf_http_response *resp);
+
+/* What the server saw, for tests and telemetry. */
+struct pf_http_server_stats {
+	uint64_t accepted;  /* connections handed to the HTTP engine */
+	uint64_t refused;   /* over a connection limit: 503 (or closed) at once */
+	uint64_t timed_out; /* closed past a header or body deadline */
+	uint64_t malformed; /* not an HTTP/1.x request line: 400 at once */
+	size_t open;	    /* connections open now */
+};
+
+/* What the first bytes of a connection say about its request line. */
+enum pf_http_line {
+	PF_HTTP_LINE_OK,   /* method SP target SP HTTP/d.d CRLF: MHD takes it from here */
+	PF_HTTP_LINE_MORE, /* a valid beginning: wait for more */
+	PF_HTTP_LINE_BAD,  /* not HTTP/1.x: 400 */
+};
+
+#define PF_HTTP_METHOD_MAX 32	/* longest method accepted */
+#define PF_HTTP_LINE_MAX   8192 /* longest request line accepted */
+
+/* Checks the request line at the start of buf[0..len) (a prefix of what the
+ * client sent). Pure; no allocation. A caller seeing PF_HTTP_LINE_MORE with
+ * PF_HTTP_LINE_MAX bytes treats the line as too long. */
+enum pf_http_line pf_http_request_line_check(const char *buf, size_t len);
+
 /* Parses "host:port", "[v6addr]:port", "localhost:port" or ":port" (all
  * interfaces) into *addr. Host names other than localhost are resolved once,
  * numerically first. Returns 0 or -EINVAL with `err` set. */
@@ -79,6 +112,15 @@ struct pf_http_server *pf_http_server_create(uv_loop_t *loop, const char *addres
  * most 16 routes. Returns 0, -ENOSPC or -ENOMEM. */
 int pf_http_server_route(struct pf_http_server *s, const char *method, const char *path,
 			 pf_http_handler_fn handler, void *arg);
+
+/* Replaces the default limits (the PF_HTTP_* values); a zero timeout or
+ * max_connections keeps its default, a zero max_connections_per_client
+ * means no limit. Before start. */
+void pf_http_server_limits(struct pf_http_server *s, const struct pf_http_server_limits *limits);
+
+/* Adds a header check to every route of `path` (see pf_http_check_fn); it
+ * gets the route's arg. Before start. Returns 0 or -ENOENT (no such route). */
+int pf_http_server_route_check(struct pf_http_server *s, const char *path, pf_http_check_fn check);
 
 /* Bounds the bytes of request bodies held at once over all connections
  * (0, the default: only max_body per request). A request whose body would
@@ -99,6 +141,9 @@ int pf_http_server_start(struct pf_http_server *s, struct pf_error *err);
 
 /* The port actually bound (useful with port 0), or 0 before start. */
 unsigned pf_http_server_port(const struct pf_http_server *s);
+
+/* Copies the counters into *out. */
+void pf_http_server_stats(const struct pf_http_server *s, struct pf_http_server_stats *out);
 
 /* Deferred requests not completed yet (answered or not). */
 size_t pf_http_server_pending(const struct pf_http_server *s);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -370,6 +372,398 @@ static void test_deferred_reply_and_close_waits(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- limits: deadlines, connection limits, framing, header checks ---- */
+
+/* A server on 127.0.0.1 with `limits`, driven by a client thread; closed
+ * when the client is done. */
+struct rig {
+	uv_loop_t loop;
+	struct pf_http_server *s;
+	uv_async_t async;
+	pthread_t thread;
+	void (*client)(struct rig *);
+	unsigned port;
+	bool closed;
+	struct seen seen;
+	struct pf_http_server_stats stats; /* when the client was done */
+	/* Client results. */
+	char reply[8][1024];
+	int64_t ms[8];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection to the rig from source address `from` (127.0.0.x). */
+static int dial(const struct rig *r, const char *from)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, from, &src.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	dst.sin_port = htons((uint16_t)r->port);
+	dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	return fd;
+}
+
+static void send_text(int fd, const char *text)
+{
+	size_t n = strlen(text);
+
+	assert_int_equal(send(fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Reads until EOF or `ms` pass; NUL-terminated. Returns the bytes read. */
+static size_t read_reply(int fd, char *buf, size_t size, int ms)
+{
+	int64_t end = now_ms() + ms;
+	size_t got = 0;
+
+	while (got < size - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = end - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		ssize_t n = recv(fd, buf + got, size - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/* Sends `step` every 50 ms until the server closes the connection (or 3 s
+ * pass); returns how long the server let it go on, in ms. */
+static int64_t trickle(int fd, const char *step)
+{
+	int64_t start = now_ms();
+
+	while (now_ms() - start < 3000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char c;
+
+		if (send(fd, step, strlen(step), MSG_NOSIGNAL) < 0)
+			break;
+		if (poll(&p, 1, 50) > 0 && recv(fd, &c, 1, 0) <= 0)
+			break;
+	}
+	return now_ms() - start;
+}
+
+static void *rig_main(void *arg)
+{
+	struct rig *r = arg;
+
+	r->client(r);
+	uv_async_send(&r->async);
+	return NULL;
+}
+
+static void on_rig_done(uv_async_t *a)
+{
+	struct rig *r = a->data;
+
+	pf_http_server_stats(r->s, &r->stats);
+	uv_close((uv_handle_t *)a, on_async_closed);
+	pf_http_server_close(r->s, on_closed_done, &r->closed);
+}
+
+static void run_rig(struct rig *r, const struct pf_http_server_limits *limits,
+		    pf_http_check_fn check, void (*client)(struct rig *))
+{
+	struct pf_error err = {0};
+
+	assert_int_equal(uv_loop_init(&r->loop), 0);
+	r->s = pf_http_server_create(&r->loop, "127.0.0.1:0", MAX_BODY, &err);
+	assert_non_null(r->s);
+	assert_int_equal(pf_http_server_route(r->s, "POST", "/echo", on_echo, &r->seen), 0);
+	assert_int_equal(pf_http_server_route(r->s, NULL, "/any", on_echo, &r->seen), 0);
+	if (check)
+		assert_int_equal(pf_http_server_route_check(r->s, "/echo", check), 0);
+	assert_int_equal(pf_http_server_route_check(r->s, "/nowhere", check), -ENOENT);
+	if (limits)
+		pf_http_server_limits(r->s, limits);
+	assert_int_equal(pf_http_server_start(r->s, &err), 0);
+	r->port = pf_http_server_port(r->s);
+	r->client = client;
+	uv_async_init(&r->loop, &r->async, on_rig_done);
+	r->async.data = r;
+	assert_int_equal(pthread_create(&r->thread, NULL, rig_main, r), 0);
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	pthread_join(r->thread, NULL);
+	assert_true(r->closed);
+	assert_int_equal(uv_loop_close(&r->loop), 0);
+}
+
+static struct pf_http_server_limits short_limits(void)
+{
+	return (struct pf_http_server_limits){
+		.read_header_timeout = 300 * 1000000LL,
+		.read_timeout = 500 * 1000000LL,
+		.idle_timeout = 60 * 1000000000LL,
+		.max_connections = 100,
+		.max_connections_per_client = 3,
+	};
+}
+
+static void slow_headers_client(struct rig *r)
+{
+	int fd = dial(r, "127.0.0.1");
+
+	send_text(fd, "POST /echo HTTP/1.1\r\nHost: x\r\n");
+	r->ms[0] = trickle(fd, "X-Slow: a\r\n");
+	close(fd);
+}
+
+/* Each header line resets an idle timeout; the header deadline is not. */
+static void test_slow_headers_are_cut_at_the_deadline(void **state)
+{
+	struct rig r = {0};
+	struct pf_http_server_limits l = short_limits();
+
+	run_rig(&r, &l, NULL, slow_headers_client);
+	assert_in_range(r.ms[0], 250, 1500);
+	assert_int_equal(r.stats.timed_out, 1);
+	assert_int_equal(r.seen.calls, 0);
+}
+
+static void slow_body_client(struct rig *r)
+{
+	int fd = dial(r, "127.0.0.1");
+
+	send_text(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n");
+	r->ms[0] = trickle(fd, "b");
+	close(fd);
+}
+
+static void test_slow_body_is_cut_at_the_deadline(void **state)
+{
+	struct rig r = {0};
+	struct pf_http_server_limits l = short_limits();
+
+	run_rig(&r, &l, NULL, slow_body_client);
+	assert_in_range(r.ms[0], 400, 1600);
+	assert_int_equal(r.stats.timed_out, 1);
+	assert_int_equal(r.seen.calls, 0);
+}
+
+static void per_client_client(struct rig *r)
+{
+	int held[3], fd;
+
+	for (int i = 0; i < 3; i++) {
+		held[i] = dial(r, "127.0.0.2");
+		send_text(held[i], "POST /echo HTTP/1.1\r\n");
+	}
+	/* The fourth from 127.0.0.2 is over its limit. */
+	fd = dial(r, "127.0.0.2");
+	send_text(fd, "GET /any HTTP/1.1\r\nHost: x\r\n\r\n");
+	r->ms[0] = now_ms();
+	read_reply(fd, r->reply[0], sizeof(r->reply[0]), 2000);
+	r->ms[0] = now_ms() - r->ms[0];
+	close(fd);
+	/* Another address is served meanwhile. */
+	fd = dial(r, "127.0.0.3");
+	send_text(fd, "GET /any HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	read_reply(fd, r->reply[1], sizeof(r->reply[1]), 2000);
+	close(fd);
+	for (int i = 0; i < 3; i++)
+		close(held[i]);
+}
+
+static void test_connections_over_the_per_client_limit_get_503(void **state)
+{
+	struct rig r = {0};
+	struct pf_http_server_limits l = short_limits();
+
+	l.read_header_timeout = 10 * 1000000000LL;
+	run_rig(&r, &l, NULL, per_client_client);
+	assert_non_null(strstr(r.reply[0], "HTTP/1.1 503"));
+	assert_non_null(strstr(r.reply[0], "Retry-After: 1"));
+	assert_in_range(r.ms[0], 0, 1000);
+	assert_non_null(strstr(r.reply[1], "HTTP/1.1 202"));
+	assert_int_equal(r.stats.refused, 1);
+}
+
+static void max_connections_client(struct rig *r)
+{
+	int held[2], fd;
+
+	held[0] = dial(r, "127.0.0.2");
+	held[1] = dial(r, "127.0.0.3");
+	send_text(held[0], "POST");
+	send_text(held[1], "POST");
+	fd = dial(r, "127.0.0.4");
+	send_text(fd, "GET /any HTTP/1.1\r\nHost: x\r\n\r\n");
+	read_reply(fd, r->reply[0], sizeof(r->reply[0]), 2000);
+	close(fd);
+	close(held[0]);
+	close(held[1]);
+}
+
+static void test_connections_over_max_connections_get_503(void **state)
+{
+	struct rig r = {0};
+	struct pf_http_server_limits l = short_limits();
+
+	l.read_header_timeout = 10 * 1000000000LL;
+	l.max_connections = 2;
+	l.max_connections_per_client = 0;
+	run_rig(&r, &l, NULL, max_connections_client);
+	assert_non_null(strstr(r.reply[0], "HTTP/1.1 503"));
+	assert_non_null(strstr(r.reply[0], "Retry-After: 1"));
+}
+
+static const char *const framing_requests[] = {
+	"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef",
+	"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+	"5\r\nabcde\r\n0\r\n\r\n",
+	"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+	"Connection: close\r\n\r\nabcde",
+	"HELLO\r\n\r\n",
+	"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+	"GET\r\n\r\n",
+};
+
+static void framing_client(struct rig *r)
+{
+	for (size_t i = 0; i < sizeof(framing_requests) / sizeof(framing_requests[0]); i++) {
+		int fd = dial(r, "127.0.0.1");
+
+		send_text(fd, framing_requests[i]);
+		r->ms[i] = now_ms();
+		read_reply(fd, r->reply[i], sizeof(r->reply[i]), 3000);
+		r->ms[i] = now_ms() - r->ms[i];
+		close(fd);
+	}
+}
+
+/* Two lengths: which one a proxy in front used is anyone's guess. */
+static void test_conflicting_content_length_is_400(void **state)
+{
+	struct rig r = {0};
+
+	run_rig(&r, NULL, NULL, framing_client);
+	assert_non_null(strstr(r.reply[0], "HTTP/1.1 400"));
+	assert_non_null(strstr(r.reply[1], "HTTP/1.1 400"));
+	assert_non_null(strstr(r.reply[2], "HTTP/1.1 202"));
+	assert_int_equal(r.seen.calls, 1);
+}
+
+static void test_garbage_request_line_is_400_at_once(void **state)
+{
+	struct rig r = {0};
+
+	run_rig(&r, NULL, NULL, framing_client);
+	for (int i = 3; i < 6; i++) {
+		assert_non_null(strstr(r.reply[i], " 400 "));
+		assert_in_range(r.ms[i], 0, 1000);
+	}
+}
+
+static void pieces_client(struct rig *r)
+{
+	int fd = dial(r, "127.0.0.1");
+
+	send_text(fd, "\r\nGET /an");
+	usleep(150 * 1000);
+	send_text(fd, "y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	read_reply(fd, r->reply[0], sizeof(r->reply[0]), 2000);
+	close(fd);
+}
+
+/* A request line cut across packets waits for the rest, then is served. */
+static void test_request_line_in_pieces_is_served(void **state)
+{
+	struct rig r = {0};
+
+	run_rig(&r, NULL, NULL, pieces_client);
+	assert_non_null(strstr(r.reply[0], "HTTP/1.1 202"));
+	assert_int_equal(r.stats.malformed, 0);
+}
+
+static void test_request_line_check(void **state)
+{
+	static const struct {
+		const char *text;
+		enum pf_http_line want;
+	} cases[] = {
+		{"GET / HTTP/1.1\r\n", PF_HTTP_LINE_OK},
+		{"GET / HTTP/1.0\n", PF_HTTP_LINE_OK},
+		{"\r\nPOST /v1development/profiles?x=1 HTTP/1.1\r\nHost", PF_HTTP_LINE_OK},
+		{"", PF_HTTP_LINE_MORE},
+		{"\r", PF_HTTP_LINE_MORE},
+		{"GE", PF_HTTP_LINE_MORE},
+		{"GET /x HTTP/1", PF_HTTP_LINE_MORE},
+		{"GET /x HTTP/1.1\r", PF_HTTP_LINE_MORE},
+		{"GET\r\n", PF_HTTP_LINE_BAD},
+		{"GET /\r\n", PF_HTTP_LINE_BAD},
+		{"GET  / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"GET / HTTP/1.1 \r\n", PF_HTTP_LINE_BAD},
+		{"GET / HTTX/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"GET / HTTP/1.1\rX", PF_HTTP_LINE_BAD},
+		{"\x16\x03\x01", PF_HTTP_LINE_BAD},
+		{"\r\n\r\n\r\nGET", PF_HTTP_LINE_BAD},
+		{"G(T / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"GET /\x7f HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(pf_http_request_line_check(cases[i].text, strlen(cases[i].text)),
+				 cases[i].want);
+}
+
+static bool check_token(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
+{
+	const char *t = pf_http_request_header(req, "x-token");
+
+	assert_null(req->body);
+	if (t && strcmp(t, "ok") == 0)
+		return true;
+	resp->status = 401;
+	resp->body = strdup("no\n");
+	resp->body_len = 3;
+	return false;
+}
+
+static void header_check_client(struct rig *r)
+{
+	/* The body is never sent: the answer must come from the headers. */
+	int fd = dial(r, "127.0.0.1");
+
+	send_text(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\n");
+	r->ms[0] = now_ms();
+	read_reply(fd, r->reply[0], sizeof(r->reply[0]), 2000);
+	r->ms[0] = now_ms() - r->ms[0];
+	close(fd);
+	fd = dial(r, "127.0.0.1");
+	send_text(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nX-Token: ok\r\nContent-Length: 3\r\n"
+		      "Connection: close\r\n\r\nabc");
+	read_reply(fd, r->reply[1], sizeof(r->reply[1]), 2000);
+	close(fd);
+}
+
+static void test_header_check_answers_before_the_body(void **state)
+{
+	struct rig r = {0};
+
+	run_rig(&r, NULL, check_token, header_check_client);
+	assert_non_null(strstr(r.reply[0], "HTTP/1.1 401"));
+	assert_in_range(r.ms[0], 0, 1000);
+	assert_non_null(strstr(r.reply[1], "HTTP/1.1 202"));
+	assert_int_equal(r.seen.calls, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +774,15 @@ int main(void)
 		cmocka_unit_test(test_close_before_start_and_bad_addresses),
 		cmocka_unit_test(test_parse_address),
 		cmocka_unit_test(test_deferred_reply_and_close_waits),
+		cmocka_unit_test(test_slow_headers_are_cut_at_the_deadline),
+		cmocka_unit_test(test_slow_body_is_cut_at_the_deadline),
+		cmocka_unit_test(test_connections_over_the_per_client_limit_get_503),
+		cmocka_unit_test(test_connections_over_max_connections_get_503),
+		cmocka_unit_test(test_conflicting_content_length_is_400),
+		cmocka_unit_test(test_garbage_request_line_is_400_at_once),
+		cmocka_unit_test(test_header_check_answers_before_the_body),
+		cmocka_unit_test(test_request_line_in_pieces_is_served),
+		cmocka_unit_test(test_request_line_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
