@@ -20,6 +20,7 @@ struct health_config {
 	char *endpoint;
 	char *path;
 	struct health_bodies response_body;
+	struct pf_http_server_limits limits;
 };
 
 struct health {
@@ -59,6 +60,7 @@ static const struct pf_option health_options[] = {
 	 .section = body_options,
 	 .offset = offsetof(struct health_config, response_body),
 	 .doc = "Fixed bodies to answer with instead of the JSON status"},
+	PF_HTTP_SERVER_LIMIT_ROWS(struct health_config, limits),
 	PF_OPTION_END,
 };
 
@@ -131,6 +133,7 @@ static int health_start(void *inst)
 		pf_log(lg, PF_LOG_ERROR, "%s", err.msg);
 		return -EINVAL;
 	}
+	pf_http_server_limits(h->http, &h->cfg->limits);
 	rc = pf_http_server_route(h->http, NULL, h->cfg->path, on_health, h);
 	if (rc == 0)
 		rc = pf_http_server_start(h->http, &err);

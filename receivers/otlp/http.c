@@ -279,6 +279,7 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 		pf_log(lg(r), PF_LOG_ERROR, "http: %s", pf_error_str(&err, buf, sizeof(buf)));
 		return -EINVAL;
 	}
+	pf_http_server_limits(r->http, &p->http_limits);
 	/* Bodies held at once: as many as gRPC takes calls. */
 	pf_http_server_body_budget(r->http, (size_t)p->max_concurrent_requests *
 						    (pf_otlp_rx_max_size(p) + 4096));

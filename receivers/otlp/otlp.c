@@ -50,12 +50,10 @@
 		 .offset = offsetof(struct pf_otlp_rx_proto, include_metadata),                    \
 		 .doc = "Pass the request's metadata/headers downstream as client metadata "       \
 			"(for aggregate metadata_keys, headers_setter from_context)"},             \
-		{.name = "auth",                                                                   \
-		 .type = PF_OPT_SECTION,                                                           \
-		 .section = auth_options,                                                          \
-		 .offset = offsetof(struct pf_otlp_rx_proto, auth),                                \
-		 .doc = "Client authentication"},                                                  \
-		PF_OPTION_END
+	{                                                                                          \
+		.name = "auth", .type = PF_OPT_SECTION, .section = auth_options,                   \
+		.offset = offsetof(struct pf_otlp_rx_proto, auth), .doc = "Client authentication"  \
+	}
 
 static const struct pf_option auth_options[] = {
 	{.name = "bearer_token",
@@ -66,8 +64,12 @@ static const struct pf_option auth_options[] = {
 	PF_OPTION_END,
 };
 
-static const struct pf_option grpc_options[] = {PROTO_ROWS("localhost:4317")};
-static const struct pf_option http_options[] = {PROTO_ROWS("localhost:4318")};
+static const struct pf_option grpc_options[] = {PROTO_ROWS("localhost:4317"), PF_OPTION_END};
+static const struct pf_option http_options[] = {
+	PROTO_ROWS("localhost:4318"),
+	PF_HTTP_SERVER_LIMIT_ROWS(struct pf_otlp_rx_proto, http_limits),
+	PF_OPTION_END,
+};
 
 static const struct pf_option protocol_options[] = {
 	{.name = "grpc",

@@ -9,6 +9,7 @@
 
 #include "pipeline/component.h"
 #include "pipeline/error.h"
+#include "pipeline/http_limits.h"
 #include "pipeline/tls.h"
 
 /* Seconds a busy pipeline asks clients to wait (Retry-After, RetryInfo). */
@@ -26,6 +27,7 @@ struct pf_otlp_rx_proto {
 	struct {
 		char *bearer_token;
 	} auth;
+	struct pf_http_server_limits http_limits; /* protocols.http only */
 };
 
 struct pf_otlp_rx_config {
