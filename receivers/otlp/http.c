@@ -185,8 +185,26 @@ static void on_decoded(uv_work_t *w, int rc)
 	free(j);
 }
 
-/* Checks what can be checked from the headers, then hands the body to the
- * thread pool; the answer follows from on_decoded(). */
+/* The bearer token, checked on the headers before any body is read: a
+ * client without it holds no part of the body budget. */
+static bool check_auth(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
+{
+	struct pf_otlp_rx *r = arg;
+	bool json = body_kind(pf_http_request_header(req, "Content-Type")) == BODY_JSON;
+
+	if (pf_otlp_rx_authorized(&r->cfg.protocols.http,
+				  pf_http_request_header(req, "Authorization")))
+		return true;
+	status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json, 0);
+	resp->headers[0].name = "WWW-Authenticate";
+	resp->headers[0].value = "Bearer";
+	resp->n_headers = 1;
+	return false;
+}
+
+/* Checks what can be checked from the headers (the token was, by
+ * check_auth), then hands the body to the thread pool; the answer follows
+ * from on_decoded(). */
 static void on_export(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
 {
 	struct pf_otlp_rx *r = arg;
@@ -200,14 +218,6 @@ static void on_export(void *arg, const struct pf_http_request *req, struct pf_ht
 		text(resp, 415,
 		     "unsupported Content-Type: use application/x-protobuf or "
 		     "application/json\n");
-		return;
-	}
-	if (!pf_otlp_rx_authorized(p, pf_http_request_header(req, "Authorization"))) {
-		status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json,
-		       0);
-		resp->headers[0].name = "WWW-Authenticate";
-		resp->headers[0].value = "Bearer";
-		resp->n_headers = 1;
 		return;
 	}
 	if (enc && enc[0] && strcasecmp(enc, "identity") != 0 && strcasecmp(enc, "gzip") != 0) {
@@ -289,6 +299,8 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 			return rc;
 	}
 	rc = pf_http_server_route(r->http, "POST", PROFILES_PATH, on_export, r);
+	if (rc == 0 && p->auth.bearer_token)
+		rc = pf_http_server_route_check(r->http, PROFILES_PATH, check_auth);
 	if (rc < 0) {
 		pf_log(lg(r), PF_LOG_ERROR, "http: %s", strerror(-rc));
 		return rc;
