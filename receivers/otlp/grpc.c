@@ -138,6 +138,25 @@ static void decode_done(uv_work_t *w, int status)
 	free(j);
 }
 
+/* The call's authorization metadata against the token, whatever its length
+ * (gRPC's metadata limit bounds it). Returns 0, -EACCES or -ENOMEM. */
+static int check_auth(const struct pf_otlp_rx_proto *p, const struct pf_grpc_request *req)
+{
+	int n = pf_grpc_request_metadata(req, "authorization", NULL, 0);
+	char *auth;
+	bool ok;
+
+	if (n <= 0)
+		return pf_otlp_rx_authorized(p, NULL) ? 0 : -EACCES;
+	auth = malloc((size_t)n + 1);
+	if (!auth)
+		return -ENOMEM;
+	pf_grpc_request_metadata(req, "authorization", auth, (size_t)n + 1);
+	ok = pf_otlp_rx_authorized(p, auth);
+	free(auth);
+	return ok ? 0 : -EACCES;
+}
+
 static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_grpc_response *resp)
 {
 	struct pf_otlp_rx *r = arg;
@@ -148,13 +167,16 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 		req->encoding == PF_GRPC_IDENTITY ? DEFER_MIN_SIZE : DEFER_MIN_COMPRESSED;
 	uint8_t *plain = NULL;
 	size_t plain_len = 0;
-	char auth[512];
 	int rc;
 
 	if (p->auth.bearer_token) {
-		if (pf_grpc_request_metadata(req, "authorization", auth, sizeof(auth)) < 0)
-			auth[0] = '\0';
-		if (!pf_otlp_rx_authorized(p, auth[0] ? auth : NULL)) {
+		rc = check_auth(p, req);
+		if (rc == -ENOMEM) {
+			fail(resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
+			     PF_OTLP_RX_RETRY_AFTER_S * 1000);
+			return;
+		}
+		if (rc < 0) {
 			fail(resp, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", 0);
 			return;
 		}

@@ -63,12 +63,17 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
 {
-	char line[600];
+	struct curl_slist *more;
+	char *line;
 
 	if (!value)
 		return list;
-	snprintf(line, sizeof(line), "%s: %s", name, value);
-	return curl_slist_append(list, line);
+	/* Any length: tokens of thousands of characters are tested. */
+	if (asprintf(&line, "%s: %s", name, value) < 0)
+		return list;
+	more = curl_slist_append(list, line);
+	free(line);
+	return more ? more : list;
 }
 
 static void client_thread(void *arg)

@@ -34,7 +34,7 @@ struct pf_config *load(const char *yaml, struct pf_error *err)
 
 void env_start(struct env *env, const char *receiver_yaml)
 {
-	char yaml[2048];
+	char yaml[8192];
 
 	snprintf(yaml, sizeof(yaml),
 		 "receivers:\n  otlp:\n%s"
@@ -638,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_http_shutdown_while_decoding),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
+		cmocka_unit_test(test_grpc_long_bearer_token),
 		cmocka_unit_test(test_tls),
 	};
 	int rc;
