@@ -67,11 +67,31 @@ struct pf_grpc_server {
 	struct slot *ready, **ready_tail; /* calls for the loop, under lock */
 	bool closing;			  /* under lock */
 	bool thread_done;		  /* under lock */
-	bool started, async_open, grpc_inited;
+	bool started, grpc_inited;
+	bool async_open;  /* also while a failed start's async handle closes */
+	bool close_asked; /* pf_grpc_server_close() called before start succeeded */
 	int shutdown_tag; /* its address is the tag */
 	pf_grpc_closed_fn done;
 	void *done_arg;
 };
+
+/* Frees a server whose core, thread and handles are gone (or never were),
+ * then calls its done callback. */
+static void free_server(struct pf_grpc_server *s)
+{
+	pf_grpc_closed_fn done = s->done;
+	void *done_arg = s->done_arg;
+
+	for (size_t i = 0; i < s->n_methods; i++)
+		free(s->methods[i].path);
+	free(s->address);
+	free(s->cert_file);
+	free(s->key_file);
+	free(s->ca_file);
+	free(s);
+	if (done)
+		done(done_arg);
+}
 
 struct pf_grpc_server *pf_grpc_server_create(uv_loop_t *loop, const char *address,
 					     const struct pf_grpc_server_tls *tls, size_t max_recv,
@@ -112,11 +132,7 @@ struct pf_grpc_server *pf_grpc_server_create(uv_loop_t *loop, const char *addres
 	return s;
 
 out_free:
-	free(s->address);
-	free(s->cert_file);
-	free(s->key_file);
-	free(s->ca_file);
-	free(s);
+	free_server(s);
 out_enomem:
 	pf_error_set(err, "", "out of memory");
 	return NULL;
@@ -391,19 +407,20 @@ void pf_grpc_server_reply(void *call, struct pf_grpc_response *resp)
 static void on_async_closed(uv_handle_t *h)
 {
 	struct pf_grpc_server *s = h->data;
-	pf_grpc_closed_fn done = s->done;
-	void *done_arg = s->done_arg;
 
 	uv_mutex_destroy(&s->lock);
-	for (size_t i = 0; i < s->n_methods; i++)
-		free(s->methods[i].path);
-	free(s->address);
-	free(s->cert_file);
-	free(s->key_file);
-	free(s->ca_file);
-	free(s);
-	if (done)
-		done(done_arg);
+	free_server(s);
+}
+
+/* The async handle of a failed start is closed: a close asked for
+ * meanwhile can free the server now. */
+static void on_failed_async_closed(uv_handle_t *h)
+{
+	struct pf_grpc_server *s = h->data;
+
+	s->async_open = false;
+	if (s->close_asked)
+		free_server(s);
 }
 
 static void on_async(uv_async_t *a)
@@ -559,31 +576,21 @@ int pf_grpc_server_start(struct pf_grpc_server *s, struct pf_error *err)
 	}
 	rc = uv_thread_create(&s->thread, cq_thread, s);
 	if (rc < 0) {
-		/* Nobody drains the queue: stop core synchronously. */
 		pf_error_set(err, "", "uv_thread_create: %s", uv_strerror(rc));
-		grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-		grpc_server_cancel_all_calls(s->server);
-		s->thread_done = true;
-		for (;;) {
-			grpc_event ev = grpc_completion_queue_next(
-				s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-			if (ev.type == GRPC_QUEUE_SHUTDOWN)
-				break;
-			if (ev.tag == &s->shutdown_tag)
-				grpc_completion_queue_shutdown(s->cq);
-			else if (ev.type == GRPC_OP_COMPLETE)
-				slot_free(ev.tag);
-		}
-		s->async_open = false;
-		uv_close((uv_handle_t *)&s->async, NULL);
-		goto out_mutex_only;
+		goto out_close_async;
 	}
 	s->started = true;
 	return 0;
 
+out_close_async:
+	/* libuv holds the handle until its close callback; a close asked for
+	 * before then waits for it (on_failed_async_closed). */
+	uv_close((uv_handle_t *)&s->async, on_failed_async_closed);
 out_mutex:
 	uv_mutex_destroy(&s->lock);
 out_destroy:
+	/* Nobody drains the queue: stop core here, freeing the call slots
+	 * requested (if any) as core gives them back. */
 	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
 	grpc_server_cancel_all_calls(s->server);
 	for (;;) {
@@ -593,6 +600,8 @@ out_destroy:
 			break;
 		if (ev.tag == &s->shutdown_tag)
 			grpc_completion_queue_shutdown(s->cq);
+		else if (ev.type == GRPC_OP_COMPLETE)
+			slot_free(ev.tag);
 	}
 	grpc_server_destroy(s->server);
 	grpc_completion_queue_destroy(s->cq);
@@ -603,39 +612,20 @@ out_shutdown:
 	grpc_shutdown();
 	s->grpc_inited = false;
 	return rc < 0 ? rc : -EINVAL;
-
-out_mutex_only:
-	/* The async handle closes on the loop; the mutex outlives it until
-	 * pf_grpc_server_close(), which frees a never-started server. */
-	grpc_server_destroy(s->server);
-	grpc_completion_queue_destroy(s->cq);
-	s->server = NULL;
-	s->cq = NULL;
-	s->port = 0;
-	uv_mutex_destroy(&s->lock);
-	grpc_shutdown();
-	s->grpc_inited = false;
-	return rc;
 }
 
 void pf_grpc_server_close(struct pf_grpc_server *s, pf_grpc_closed_fn done, void *arg)
 {
 	if (!s)
 		return;
-	if (!s->started) {
-		for (size_t i = 0; i < s->n_methods; i++)
-			free(s->methods[i].path);
-		free(s->address);
-		free(s->cert_file);
-		free(s->key_file);
-		free(s->ca_file);
-		free(s);
-		if (done)
-			done(arg);
-		return;
-	}
 	s->done = done;
 	s->done_arg = arg;
+	if (!s->started) {
+		s->close_asked = true;
+		if (!s->async_open) /* else on_failed_async_closed frees it */
+			free_server(s);
+		return;
+	}
 	uv_mutex_lock(&s->lock);
 	s->closing = true;
 	uv_mutex_unlock(&s->lock);
