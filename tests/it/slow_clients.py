@@ -36,8 +36,12 @@ conns = []
 for i in range(n):
     s = socket.socket()
     s.bind((ATTACKER, 0))
-    s.connect(("127.0.0.1", rx_port))
-    s.sendall(b"POST /v1development/profiles HTTP/1.1\r\nHost: x\r\n")
+    s.settimeout(2.0)
+    try:
+        s.connect(("127.0.0.1", rx_port))
+        s.sendall(b"POST /v1development/profiles HTTP/1.1\r\nHost: x\r\n")
+    except OSError as e:
+        fail(f"slow connection {i} not accepted within 2 s: {e!r}")
     conns.append(s)
 opened = time.monotonic() - start
 print(f"{n} connections opened in {opened:.2f} s")
