@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -544,4 +545,30 @@ void pf_http_client_close(struct pf_http_client *client, pf_http_closed_fn close
 		call_finish(client->calls, CURLE_OK, -ECANCELED);
 	if (client->dispatching == 0)
 		client_teardown(client);
+}
+
+const char *pf_http_redact_url(const char *url, char *buf, size_t size)
+{
+	const char *auth, *end, *at = NULL, *colon;
+
+	auth = url ? strstr(url, "://") : NULL;
+	if (!auth) {
+		snprintf(buf, size, "%s", url ? url : "");
+		return buf;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p; /* the last one: a password may hold '@' */
+	if (!at) {
+		snprintf(buf, size, "%s", url);
+		return buf;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon)
+		snprintf(buf, size, "%.*s:***%s", (int)(colon - url), url, at);
+	else
+		snprintf(buf, size, "%.*s***%s", (int)(auth - url), url, at);
+	return buf;
 }

@@ -102,6 +102,14 @@ size_t pf_http_pending(const struct pf_http_client *client);
 /* Case-insensitive lookup of a response header; NULL when absent. */
 const char *pf_http_header_get(const struct pf_http_response *resp, const char *name);
 
+/* Copies url into buf (size > 0 bytes; NUL-terminated, truncated to fit)
+ * for logs and error messages, with the password of its userinfo replaced
+ * by "***" ("http://user:***@host/"); userinfo without a password (often a
+ * token) becomes "***" whole. Text that is not a URL is copied as it is.
+ * Returns buf. */
+#define PF_HTTP_REDACTED_MAX 1024 /* a buf size that fits any URL worth logging */
+const char *pf_http_redact_url(const char *url, char *buf, size_t size);
+
 /* Cancels every pending request (each `done` runs with -ECANCELED before this
  * returns), closes every libuv handle and frees the client in the last close
  * callback, then calls `closed(arg)` (may be NULL). Call it once; NULL is

@@ -81,13 +81,15 @@ static int otlphttp_validate(const void *config, struct pf_error *err)
 
 	if (ret < 0)
 		return ret;
+	char shown[PF_HTTP_REDACTED_MAX];
+
 	if (!is_url(cfg->common.endpoint))
 		return pf_error_set(err, "", "endpoint \"%s\" must be an http:// or https:// URL",
-				    cfg->common.endpoint);
+				    pf_http_redact_url(cfg->common.endpoint, shown, sizeof(shown)));
 	if (cfg->profiles_endpoint && !is_url(cfg->profiles_endpoint))
-		return pf_error_set(err, "",
-				    "profiles_endpoint \"%s\" must be an http:// or https:// URL",
-				    cfg->profiles_endpoint);
+		return pf_error_set(
+			err, "", "profiles_endpoint \"%s\" must be an http:// or https:// URL",
+			pf_http_redact_url(cfg->profiles_endpoint, shown, sizeof(shown)));
 	if (cfg->common.tls.server_name_override)
 		return pf_error_set(err, "", "tls.server_name_override is not supported over HTTP");
 	return 0;
@@ -387,7 +389,10 @@ static int otlphttp_start(void *inst)
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)
 		return ret;
-	pf_log(lg(e), PF_LOG_INFO, "sending to %s", e->url);
+	char shown[PF_HTTP_REDACTED_MAX];
+
+	pf_log(lg(e), PF_LOG_INFO, "sending to %s",
+	       pf_http_redact_url(e->url, shown, sizeof(shown)));
 	return 0;
 }
 

@@ -136,12 +136,14 @@ static int pyroscope_validate(const void *config, struct pf_error *err)
 	const char *ep = cfg->endpoint;
 	int rc;
 
+	char shown[PF_HTTP_REDACTED_MAX];
+
 	if (!ep || (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0))
 		return pf_error_set(err, "", "endpoint \"%s\" must start with http:// or https://",
-				    ep ? ep : "");
+				    pf_http_redact_url(ep, shown, sizeof(shown)));
 	if (strchr(ep, '?') || strchr(ep, '#'))
 		return pf_error_set(err, "", "endpoint \"%s\" must not hold a query or fragment",
-				    ep);
+				    pf_http_redact_url(ep, shown, sizeof(shown)));
 	if (!cfg->basic_auth.username != !cfg->basic_auth.password)
 		return pf_error_set(err, "", "basic_auth needs both username and password");
 	if (cfg->basic_auth.username && cfg->bearer_token)
@@ -473,6 +475,7 @@ static int pyroscope_start(void *inst)
 {
 	struct pyroscope *e = inst;
 	uv_loop_t *loop = pf_component_loop(e->c);
+	char shown[PF_HTTP_REDACTED_MAX];
 	int err;
 
 	e->http = pf_http_client_new(loop);
@@ -489,7 +492,8 @@ static int pyroscope_start(void *inst)
 		return err;
 	}
 	e->started = true;
-	pf_log(lg(e), PF_LOG_INFO, "sending to %s%s", e->url,
+	pf_log(lg(e), PF_LOG_INFO, "sending to %s%s",
+	       pf_http_redact_url(e->url, shown, sizeof(shown)),
 	       e->cfg->api == PF_PYROSCOPE_PUSH ? PUSH_PATH : INGEST_PATH);
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "formats/pprof/pprof.h"
 #include "pipeline/batch.h"
+#include "pipeline/http_client.h"
 #include "receiver.h"
 
 #define NS_PER_MS	1000000LL
@@ -101,14 +102,15 @@ static const struct pf_logger *lg(const struct pf_pprof_rx *r)
 void pf_pprof_rx_input_error(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *lim,
 			     const char *source, const char *fmt, ...)
 {
-	char reason[sizeof(lim->last_reason)];
+	char reason[sizeof(lim->last_reason)], shown[PF_HTTP_REDACTED_MAX];
 	uint64_t now = uv_now(r->loop);
 	va_list ap;
 	int n;
 
 	pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
 	/* "source: reason", so a limiter shared by many files logs each one. */
-	n = snprintf(reason, sizeof(reason), "%s: ", source);
+	n = snprintf(reason, sizeof(reason), "%s: ",
+		     pf_http_redact_url(source, shown, sizeof(shown))); /* a URL's password */
 	if (n < 0 || (size_t)n >= sizeof(reason))
 		n = 0;
 	va_start(ap, fmt);

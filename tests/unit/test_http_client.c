@@ -387,6 +387,32 @@ static void test_send_after_close_refused(void **st)
 	assert_true(f->closed);
 }
 
+/* Credentials in a URL never reach a log line or an error message. */
+static void test_redact_url(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"http://user:pass@host:4318/v1", "http://user:***@host:4318/v1"},
+		{"https://u:p@ss:w@h/x@y", "https://u:***@h/x@y"},
+		{"http://tok3n@host/", "http://***@host/"},
+		{"http://host:80/a@b?c=d@e", "http://host:80/a@b?c=d@e"},
+		{"http://[::1]:8080/", "http://[::1]:8080/"},
+		{"http://u:p@[::1]:8080", "http://u:***@[::1]:8080"},
+		{"/var/lib/file.pprof", "/var/lib/file.pprof"},
+		{"", ""},
+	};
+	char buf[PF_HTTP_REDACTED_MAX], small[12];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(pf_http_redact_url(cases[i].in, buf, sizeof(buf)),
+				    cases[i].out);
+	assert_string_equal(pf_http_redact_url(NULL, buf, sizeof(buf)), "");
+	/* Truncated, never the password. */
+	assert_string_equal(pf_http_redact_url("http://user:secret@h", small, sizeof(small)),
+			    "http://user");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_with_request_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_from_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_after_close_refused, setup, teardown),
+		cmocka_unit_test(test_redact_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
