@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,13 +202,15 @@ static void hand_over(struct pf_http_server *s, struct pf_http_conn *c)
 		return;
 	}
 	s->adding = c;
-	if (MHD_add_connection(s->daemon, c->fd, (const struct sockaddr *)&ss, len) != MHD_YES) {
-		s->adding = NULL;
-		if (!c->attached)
+	enum MHD_Result rc =
+		MHD_add_connection(s->daemon, c->fd, (const struct sockaddr *)&ss, len);
+	bool alive = s->adding == c; /* else MHD reported it closed: c is gone */
+	s->adding = NULL;
+	if (rc != MHD_YES) {
+		if (alive && !c->attached)
 			conn_free(s, c);
 		return;
 	}
-	s->adding = NULL;
 	s->stats.accepted++;
 }
 
@@ -239,6 +242,14 @@ static void gate_drop(struct pf_http_server *s, struct pf_http_conn *c, const ch
 
 static void on_gate(uv_poll_t *p, int status, int events);
 
+/* True when the client shut its side down: a partial line stays partial. */
+static bool peer_done(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* Peeks at what c sent so far and decides: wait, 400, or MHD. */
 static void gate_check(struct pf_http_server *s, struct pf_http_conn *c)
 {
@@ -257,7 +268,7 @@ static void gate_check(struct pf_http_server *s, struct pf_http_conn *c)
 		hand_over(s, c);
 		return;
 	case PF_HTTP_LINE_MORE:
-		if ((size_t)n < sizeof(buf)) {
+		if ((size_t)n < sizeof(buf) && !peer_done(c->fd)) {
 			/* The poll would fire again at once for the same bytes. */
 			uv_poll_stop(&c->gate->poll);
 			c->gate->waiting = true;
@@ -472,6 +483,8 @@ void pf_http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_
 
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		c = *socket_context;
+		if (c && c == s->adding)
+			s->adding = NULL;
 		if (c)
 			conn_free(s, c);
 		*socket_context = NULL;
