@@ -160,6 +160,22 @@ void http_post(struct env *env, struct hp_call *h)
 	h->url = NULL;
 }
 
+/* Starts a, which stalls after a.pause_at body bytes (or ends, refused
+ * sooner); once the server had time to hold them, posts b; then lets a
+ * finish. */
+static void stall_then_post(struct env *env, struct hp_call *a, struct hp_call *b)
+{
+	hp_call_start(a);
+	for (int i = 0; i < 5000 && atomic_load(&a->sent) < a->pause_at && !atomic_load(&a->done);
+	     i++)
+		uv_run(&env->rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	for (int i = 0; i < 300; i++)
+		uv_run(&env->rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	hp_call(&env->rh.sh.loop, b);
+	atomic_store(&a->release, true);
+	hp_call_wait(&env->rh.sh.loop, a);
+}
+
 /* Two requests at once: the second finds the body budget spent. */
 static void test_http_body_budget(void **state)
 {
@@ -178,15 +194,7 @@ static void test_http_body_budget(void **state)
 			    .content_type = "application/x-protobuf",
 			    .body = zeros,
 			    .body_len = 600 << 10};
-	hp_call_start(&a);
-	/* b starts once the server holds a's first 600 KiB; a finishes after b */
-	while (atomic_load(&a.sent) < a.pause_at)
-		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	for (int i = 0; i < 300; i++)
-		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	hp_call(&env.rh.sh.loop, &b);
-	atomic_store(&a.release, true);
-	hp_call_wait(&env.rh.sh.loop, &a);
+	stall_then_post(&env, &a, &b);
 	assert_int_equal(b.status, 503);
 	assert_string_equal(b.retry_after, "1");
 	assert_int_equal(a.status, 400); /* read whole, then refused as bad data */
@@ -220,14 +228,7 @@ static void test_http_unauthenticated_bodies_do_not_take_the_budget(void **state
 			    .auth = "Bearer s3cret",
 			    .body = req,
 			    .body_len = len};
-	hp_call_start(&a);
-	for (int i = 0; i < 5000 && atomic_load(&a.sent) < a.pause_at && !atomic_load(&a.done); i++)
-		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	for (int i = 0; i < 300; i++)
-		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
-	hp_call(&env.rh.sh.loop, &b);
-	atomic_store(&a.release, true);
-	hp_call_wait(&env.rh.sh.loop, &a);
+	stall_then_post(&env, &a, &b);
 	assert_int_equal(b.status, 200);
 	assert_int_equal(samples_received(&env), 2000);
 	/* a was answered 401 from its headers and its connection closed while
