@@ -87,7 +87,7 @@ enum pf_http_line {
 	PF_HTTP_LINE_BAD,  /* not HTTP/1.x: 400 */
 };
 
-#define PF_HTTP_METHOD_MAX 32	/* longest method accepted */
+#define PF_HTTP_METHOD_MAX 17	/* longest method accepted (IANA: UPDATEREDIRECTREF) */
 #define PF_HTTP_LINE_MAX   8192 /* longest request line accepted */
 
 /* Checks the request line at the start of buf[0..len) (a prefix of what the

@@ -716,6 +716,9 @@ static void test_request_line_check(void **state)
 		{"G(T / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
 		{"GET /\x7f HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
 		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"SSH-2.0-OpenSSH_9.2", PF_HTTP_LINE_BAD}, /* not a method: too long */
+		{"UPDATEREDIRECTREFS / HTTP/1.1\r\n", PF_HTTP_LINE_BAD},
+		{"UPDATEREDIRECTREF / HTTP/1.1\r\n", PF_HTTP_LINE_OK},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
