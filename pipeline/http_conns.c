@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,9 @@ int pf_http_conns_listen(struct pf_http_server *s, struct pf_error *err)
 		goto out_close;
 	if (listen(fd, LISTEN_BACKLOG) < 0)
 		goto out_close;
+	/* Clients speak first: accept once their first bytes are in, which
+	 * usually holds the whole request line (best effort; no error). */
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	if (getsockname(fd, (struct sockaddr *)&bound, &bound_len) == 0)
 		format_address(&bound, host, sizeof(host), &s->port);
 	s->listen_fd = fd;
@@ -235,7 +239,8 @@ static void gate_end(struct pf_http_conn *c)
 static void gate_drop(struct pf_http_server *s, struct pf_http_conn *c, const char *reply,
 		      size_t len)
 {
-	gate_end(c);
+	if (c->gate)
+		gate_end(c);
 	answer_and_close(s, c->fd, reply, len);
 	conn_free(s, c);
 }
@@ -250,34 +255,74 @@ static bool peer_done(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
-/* Peeks at what c sent so far and decides: wait, 400, or MHD. */
-static void gate_check(struct pf_http_server *s, struct pf_http_conn *c)
+enum { PEEK_WAIT = -1, PEEK_GONE = -2 };
+
+/* What fd's first bytes say: a pf_http_line, PEEK_WAIT (nothing yet) or
+ * PEEK_GONE (closed or failed before a request). */
+static int peek_line(int fd)
 {
 	char buf[PF_HTTP_LINE_MAX];
-	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	enum pf_http_line v;
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	if (n <= 0) {
-		gate_drop(s, c, NULL, 0); /* gone before a request */
-		return;
+		return PEEK_WAIT;
+	if (n <= 0)
+		return PEEK_GONE;
+	v = pf_http_request_line_check(buf, (size_t)n);
+	/* Too long, or never to be completed. */
+	if (v == PF_HTTP_LINE_MORE && ((size_t)n == sizeof(buf) || peer_done(fd)))
+		return PF_HTTP_LINE_BAD;
+	return v;
+}
+
+/* Watches c until its request line is complete: by polling for its next
+ * bytes (`poll`), or, with a partial line already there (which would wake
+ * the poll at once, again and again), from the tick. Returns 0 or -ENOMEM. */
+static int gate_watch(struct pf_http_server *s, struct pf_http_conn *c, bool poll)
+{
+	if (!c->gate) {
+		c->gate = calloc(1, sizeof(*c->gate));
+		if (!c->gate)
+			return -ENOMEM;
+		if (uv_poll_init(s->loop, &c->gate->poll, c->fd) < 0) {
+			free(c->gate);
+			c->gate = NULL;
+			return -ENOMEM;
+		}
+		c->gate->poll.data = c->gate;
+		c->gate->s = s;
+		c->gate->conn = c;
+		s->open_handles++;
 	}
-	switch (pf_http_request_line_check(buf, (size_t)n)) {
+	c->gate->waiting = !poll;
+	if (poll)
+		return uv_poll_start(&c->gate->poll, UV_READABLE, on_gate) < 0 ? -ENOMEM : 0;
+	uv_poll_stop(&c->gate->poll);
+	return 0;
+}
+
+/* Decides on a connection MHD does not have yet: wait, 400, or MHD. */
+static void gate_check(struct pf_http_server *s, struct pf_http_conn *c)
+{
+	int v = peek_line(c->fd);
+
+	switch (v) {
 	case PF_HTTP_LINE_OK:
-		gate_end(c);
+		if (c->gate)
+			gate_end(c);
 		hand_over(s, c);
 		return;
-	case PF_HTTP_LINE_MORE:
-		if ((size_t)n < sizeof(buf) && !peer_done(c->fd)) {
-			/* The poll would fire again at once for the same bytes. */
-			uv_poll_stop(&c->gate->poll);
-			c->gate->waiting = true;
-			return;
-		}
-		__attribute__((fallthrough)); /* too long */
 	case PF_HTTP_LINE_BAD:
 		s->stats.malformed++;
 		gate_drop(s, c, bad_reply, sizeof(bad_reply) - 1);
+		return;
+	case PEEK_GONE: gate_drop(s, c, NULL, 0); return;
+	default: /* PEEK_WAIT, PF_HTTP_LINE_MORE */
+		if (gate_watch(s, c, v == PEEK_WAIT) < 0) {
+			s->stats.refused++;
+			gate_drop(s, c, busy_reply, sizeof(busy_reply) - 1);
+		}
 		return;
 	}
 }
@@ -312,19 +357,10 @@ static void admit(struct pf_http_server *s, int fd, const struct sockaddr_storag
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto out_refuse;
-	if (!s->tls_cert) {
-		c->gate = calloc(1, sizeof(*c->gate));
-		if (!c->gate || uv_poll_init(s->loop, &c->gate->poll, fd) < 0)
-			goto out_free_conn;
-		c->gate->poll.data = c->gate;
-		c->gate->s = s;
-		c->gate->conn = c;
-		s->open_handles++;
-	}
 	if (!cl) {
 		cl = calloc(1, sizeof(*cl));
 		if (!cl)
-			goto out_close_gate;
+			goto out_free_conn;
 		memcpy(cl->addr, key, 16);
 		struct pf_http_client **b = client_bucket(s, key);
 		cl->next = *b;
@@ -343,19 +379,13 @@ static void admit(struct pf_http_server *s, int fd, const struct sockaddr_storag
 	s->conns_tail = c;
 	s->stats.open++;
 	arm_tick(s);
-	if (!c->gate) {
-		hand_over(s, c); /* HTTPS: MHD does the handshake */
-		return;
-	}
-	uv_poll_start(&c->gate->poll, UV_READABLE, on_gate);
-	gate_check(s, c); /* the request line is often there already */
+	if (s->tls_cert)
+		hand_over(s, c); /* MHD does the handshake */
+	else
+		gate_check(s, c); /* with TCP_DEFER_ACCEPT the line is mostly there */
 	return;
 
-out_close_gate:
-	uv_close((uv_handle_t *)&c->gate->poll, on_gate_closed);
-	c->gate = NULL;
 out_free_conn:
-	free(c->gate);
 	free(c);
 out_refuse:
 	refuse(s, fd);
