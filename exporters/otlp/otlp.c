@@ -13,6 +13,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/grpc_client.h"
+#include "pipeline/outcome.h"
 
 #define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 
@@ -128,12 +129,10 @@ static void on_reply(const struct pf_grpc_result *res, void *arg)
 	snprintf(reason, sizeof(reason), "%s%s%s", pf_grpc_code_name(code), message[0] ? ": " : "",
 		 message);
 	out.reason = reason;
-	if (pf_grpc_retryable(code, delay_ms)) {
-		out.status = PF_SEND_RETRY;
-		out.retry_after_ns = delay_ms > 0 ? delay_ms * 1000000 : 0;
+	pf_outcome_grpc(code, delay_ms >= 0 ? delay_ms * 1000000 : -1, &out);
+	if (out.status == PF_SEND_RETRY) {
 		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
 	} else {
-		out.status = PF_SEND_PERMANENT;
 		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
 	}

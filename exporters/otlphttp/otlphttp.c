@@ -14,6 +14,7 @@
 #include "pipeline/batch.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
+#include "pipeline/outcome.h"
 
 #define PROFILES_PATH "/v1development/profiles"
 #define MAX_RESPONSE  ((size_t)4 << 20)
@@ -93,17 +94,6 @@ static int otlphttp_validate(const void *config, struct pf_error *err)
 	return 0;
 }
 
-/* Retry-After, as seconds or an HTTP date; 0 when absent or unreadable. */
-static int64_t retry_after(const struct pf_http_response *resp)
-{
-	const char *v = pf_http_header_get(resp, "Retry-After");
-	int64_t ns = 0;
-
-	if (!v || pf_retry_parse_after(v, (int64_t)time(NULL), &ns) < 0)
-		return 0;
-	return ns;
-}
-
 /* The server's reason: a google.rpc.Status body, or the body as text (E5). */
 static void error_text(const struct pf_http_response *resp, char *out, size_t size,
 		       int64_t *delay_ms)
@@ -146,7 +136,7 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 		/* no response: connection refused or lost, timeout, TLS */
 		snprintf(reason, sizeof(reason), "%s", resp->error_text);
 		out.reason = reason;
-		out.status = (resp->error == -EINVAL) ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		pf_outcome_transport(resp->error, &out);
 		pf_log(lg(e), PF_LOG_DEBUG, "no response: %s", reason);
 		goto out_done;
 	}
@@ -161,23 +151,13 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 	error_text(resp, text, sizeof(text), &delay_ms);
 	snprintf(reason, sizeof(reason), "HTTP %ld%s%s", resp->status, text[0] ? ": " : "", text);
 	out.reason = reason;
-	switch (resp->status) {
-	case 429:
-	case 502:
-	case 503:
-	case 504:
-		out.status = PF_SEND_RETRY;
-		out.retry_after_ns = retry_after(resp);
-		if (out.retry_after_ns == 0 && delay_ms > 0)
-			out.retry_after_ns = delay_ms * 1000000;
+	pf_outcome_http(PF_OUTCOME_OTLP, resp->status, pf_http_header_get(resp, "Retry-After"),
+			delay_ms > 0 ? delay_ms * 1000000 : 0, (int64_t)time(NULL), &out);
+	if (out.status == PF_SEND_RETRY)
 		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
-		break;
-	default:
-		out.status = PF_SEND_PERMANENT;
+	else
 		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
-		break;
-	}
 out_done:
 	pf_queue_done(s->item, &out);
 	free(s);

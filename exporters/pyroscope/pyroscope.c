@@ -11,6 +11,7 @@
 #include "extensions/headers_setter/headers_setter.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
+#include "pipeline/outcome.h"
 #include "pyroscope.h"
 
 #define PUSH_PATH   "/push.v1.PusherService/Push"
@@ -90,7 +91,7 @@ static const struct pf_option pyroscope_options[] = {
 	 .type = PF_OPT_SECTION,
 	 .section = pf_retry_options,
 	 .offset = offsetof(struct pf_pyroscope_config, retry_on_failure),
-	 .doc = "Retries of 429, 5xx and connection failures"},
+	 .doc = "Retries of 429, 5xx (but 501, 505) and connection failures"},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
 	 .section = pf_headers_setter_auth_options,
@@ -277,31 +278,22 @@ static void classify(const struct pf_http_response *resp, struct pf_send_result 
 		     size_t size)
 {
 	char msg[REASON_MAX];
-	const char *after;
 
 	memset(res, 0, sizeof(*res));
 	res->reason = reason;
 	if (resp->error) {
-		res->status = resp->error == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		pf_outcome_transport(resp->error, res);
 		snprintf(reason, size, "%s", resp->error_text);
 		return;
 	}
-	if (resp->status >= 200 && resp->status < 300) {
-		res->status = PF_SEND_OK;
+	pf_outcome_http(PF_OUTCOME_PYROSCOPE, resp->status, pf_http_header_get(resp, "Retry-After"),
+			0, (int64_t)time(NULL), res);
+	if (res->status == PF_SEND_OK) {
 		res->reason = NULL;
 		return;
 	}
 	error_message(resp, msg, sizeof(msg));
 	snprintf(reason, size, "HTTP %ld%s%s", resp->status, msg[0] ? ": " : "", msg);
-	if (resp->status == 429 || resp->status >= 500) {
-		res->status = PF_SEND_RETRY;
-		after = pf_http_header_get(resp, "Retry-After");
-		if (after &&
-		    pf_retry_parse_after(after, (int64_t)time(NULL), &res->retry_after_ns) != 0)
-			res->retry_after_ns = 0;
-		return;
-	}
-	res->status = PF_SEND_PERMANENT;
 }
 
 static void send_unlink(struct send *s)
