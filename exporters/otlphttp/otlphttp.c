@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "exporters/otlp/common.h"
-#include "extensions/headers_setter/headers_setter.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
+#include "pipeline/auth.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
 #include "pipeline/outcome.h"
@@ -22,7 +22,7 @@
 struct otlphttp_config {
 	struct pf_otlpexp_config common;
 	char *profiles_endpoint;
-	struct pf_headers_setter_auth auth;
+	struct pf_auth_config auth;
 };
 
 struct otlphttp_exporter;
@@ -43,7 +43,7 @@ struct otlphttp_exporter {
 	char *url;
 	char **lines; /* request header lines: user headers, then ours */
 	size_t n_lines;
-	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
+	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	struct otlphttp_send *sends;
 };
 
@@ -56,9 +56,10 @@ static const struct pf_option otlphttp_options[] = {
 	 .doc = "Full URL for profiles, instead of {endpoint}/v1development/profiles."},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = pf_headers_setter_auth_options,
+	 .section = pf_auth_options,
 	 .offset = offsetof(struct otlphttp_config, auth),
-	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
+	 .doc = "Request headers from an authenticator extension: authenticator: "
+		"headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -192,14 +193,14 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 	s->item = item;
 	pf_otlpexp_payload(data, size, &s->hdr, &wire, &req.body_size);
 	/* An authenticator's headers for the batch come before the request. */
-	ret = pf_headers_for_payload(e->hs, wire, req.body_size, (const char *const *)e->lines,
+	ret = pf_auth_client_headers(&e->auth, wire, req.body_size, (const char *const *)e->lines,
 				     n_user, &set, &n_set, &skip);
 	if (ret == 0 && set && !(lines = calloc(n_set + 2, sizeof(*lines))))
 		ret = -ENOMEM;
 	if (ret < 0) {
 		fail.status = ret == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
 		fail.reason = ret == -EINVAL ? "corrupt stored headers" : "out of memory";
-		pf_headers_lines_free(set, n_set);
+		pf_header_lines_free(set, n_set);
 		free(s);
 		pf_queue_done(item, &fail);
 		return;
@@ -217,7 +218,7 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 	}
 	ret = pf_http_send(e->client, &req, on_response, s, &s->call);
 	free(lines); /* the request copied them */
-	pf_headers_lines_free(set, n_set);
+	pf_header_lines_free(set, n_set);
 	if (ret < 0) {
 		fail.reason = strerror(-ret);
 		free(s);
@@ -343,7 +344,7 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 		goto out_destroy;
 	}
 	if (cfg->auth.authenticator)
-		pf_otlpexp_encoder_prefix(e->base.enc, pf_headers_setter_prefix, &e->hs);
+		pf_otlpexp_encoder_prefix(e->base.enc, pf_auth_client_prefix, &e->auth);
 	return e;
 
 out_destroy:
@@ -361,8 +362,7 @@ static int otlphttp_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create an HTTP client");
 		return -ENOMEM;
 	}
-	if (e->cfg->auth.authenticator &&
-	    !(e->hs = pf_headers_setter_find(e->base.c, e->cfg->auth.authenticator)))
+	if (pf_auth_client_find(e->base.c, &e->cfg->auth, &e->auth) < 0)
 		return -EINVAL;
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)

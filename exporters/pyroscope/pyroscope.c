@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "extensions/headers_setter/headers_setter.h"
+#include "pipeline/auth.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
 #include "pipeline/outcome.h"
@@ -94,9 +94,10 @@ static const struct pf_option pyroscope_options[] = {
 	 .doc = "Retries of 429, 5xx (but 501, 505) and connection failures"},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = pf_headers_setter_auth_options,
+	 .section = pf_auth_options,
 	 .offset = offsetof(struct pf_pyroscope_config, auth),
-	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
+	 .doc = "Request headers from an authenticator extension: authenticator: "
+		"headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -120,7 +121,7 @@ struct pyroscope {
 	char *url;
 	char *headers[MAX_HEADERS]; /* "Name: value", owned */
 	size_t n_headers;
-	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
+	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	bool started;
 	bool stopping;
 	pf_done_fn done;
@@ -333,7 +334,7 @@ static void fail_now(struct pf_queue_item *item, enum pf_send_status status, con
 static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *data, size_t size)
 {
 	struct pyroscope *e = arg;
-	const char *headers[MAX_HEADERS + PF_HEADERS_MAX_EDITS + 1];
+	const char *headers[MAX_HEADERS + PF_HEADER_MAX_EDITS + 1];
 	struct pf_http_request req = {
 		.method = "POST",
 		.headers = headers,
@@ -349,7 +350,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 
 	/* Headers an authenticator resolved for this request's batch come
 	 * first in the payload. */
-	err = pf_headers_for_payload(e->hs, data, size, (const char *const *)e->headers,
+	err = pf_auth_client_headers(&e->auth, data, size, (const char *const *)e->headers,
 				     e->n_headers, &lines, &n_lines, &skip);
 	if (err < 0) {
 		fail_now(item, err == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY,
@@ -363,7 +364,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	req.n_headers = lines ? n_lines : e->n_headers;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		pf_headers_lines_free(lines, n_lines);
+		pf_header_lines_free(lines, n_lines);
 		fail_now(item, PF_SEND_RETRY, "out of memory");
 		return;
 	}
@@ -371,7 +372,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	s->item = item;
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
 		if (pf_pyroscope_ingest_parse(data, size, &v) != 0) {
-			pf_headers_lines_free(lines, n_lines);
+			pf_header_lines_free(lines, n_lines);
 			free(s);
 			fail_now(item, PF_SEND_PERMANENT,
 				 "stored request is not an ingest request");
@@ -395,7 +396,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	if (err == 0)
 		err = pf_http_send(e->http, &req, on_response, s, &s->call);
 	free(url);
-	pf_headers_lines_free(lines, n_lines); /* the request copied them */
+	pf_header_lines_free(lines, n_lines); /* the request copied them */
 	if (err) {
 		free(s->body);
 		free(s);
@@ -472,8 +473,7 @@ static int pyroscope_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create the HTTP client");
 		return -ENOMEM;
 	}
-	if (e->cfg->auth.authenticator &&
-	    !(e->hs = pf_headers_setter_find(e->c, e->cfg->auth.authenticator)))
+	if (pf_auth_client_find(e->c, &e->cfg->auth, &e->auth) < 0)
 		return -EINVAL;
 	err = pf_queue_start(e->queue, loop);
 	if (err) {
@@ -501,9 +501,9 @@ static int wrap(struct pyroscope *e, const struct pf_batch *b, uint8_t **payload
 	size_t out_size;
 	int rc;
 
-	if (!e->hs)
+	if (!e->auth.ops)
 		return 0;
-	rc = pf_headers_setter_wrap(e->hs, b, *payload, *size, &out, &out_size);
+	rc = pf_auth_client_wrap(&e->auth, b, *payload, *size, &out, &out_size);
 	free(*payload);
 	*payload = rc < 0 ? NULL : out;
 	*size = rc < 0 ? 0 : out_size;
@@ -518,8 +518,8 @@ static int enqueue_ingest(void *arg, uint8_t *payload, size_t size, uint64_t ite
 	size_t wrapped_size = 0;
 	int rc;
 
-	if (x->e->hs &&
-	    pf_headers_setter_wrap(x->e->hs, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
+	if (x->e->auth.ops &&
+	    pf_auth_client_wrap(&x->e->auth, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
 		return -ENOMEM;
 	rc = pf_queue_enqueue(x->e->queue, wrapped ? wrapped : payload,
 			      wrapped ? wrapped_size : size, items);
