@@ -138,12 +138,13 @@ bool pf_component_pipelines_ready(const struct pf_component *c)
 	return pf_service_ready(c->svc);
 }
 
-void *pf_component_extension(const struct pf_component *c, const char *id,
-			     const struct pf_component_def *def)
+const struct pf_component_def *pf_component_extension_find(const struct pf_component *c,
+							   const char *id, void **inst)
 {
 	const struct pf_component *x = pf_service_find(c->svc, PF_EXTENSION, id);
 
-	return x && x->def == def ? x->inst : NULL;
+	*inst = x ? x->inst : NULL;
+	return x ? x->def : NULL;
 }
 
 void pf_component_set_transport(struct pf_component *c, const char *transport)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "option.h"
 
+struct pf_auth_client_ops;
 struct pf_batch;
 struct pf_component;
 
@@ -58,6 +59,8 @@ struct pf_component_def {
 	const struct pf_option *options;
 	size_t config_size;
 	bool mutates; /* processors: changes batches in place (gets a private copy) */
+	/* extensions: what an authenticator provides to exporters (pipeline/auth.h) */
+	const struct pf_auth_client_ops *auth_client;
 
 	int (*validate)(const void *config, struct pf_error *err);
 	void *(*create)(struct pf_component *c, const void *config);
@@ -130,11 +133,11 @@ void pf_component_set_transport(struct pf_component *c, const char *transport);
 /* For extensions: true once every pipeline has started and none is stopping. */
 bool pf_component_pipelines_ready(const struct pf_component *c);
 
-/* The instance of extension `id` ("type[/name]", listed in
- * service.extensions) when it is of type `def` and was created; NULL
- * otherwise. Extensions start before every pipeline, so exporters may look
- * theirs up (auth.authenticator) in start. */
-void *pf_component_extension(const struct pf_component *c, const char *id,
-			     const struct pf_component_def *def);
+/* The definition of extension `id` ("type[/name]", listed in
+ * service.extensions), with its instance in *inst (NULL when it was not
+ * created); NULL when there is none. Extensions start before every
+ * pipeline, so exporters may look theirs up (auth.authenticator) in start. */
+const struct pf_component_def *pf_component_extension_find(const struct pf_component *c,
+							   const char *id, void **inst);
 
 #endif

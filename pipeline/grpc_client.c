@@ -504,20 +504,6 @@ void pf_grpc_client_close(struct pf_grpc_client *cl, pf_grpc_closed_fn closed, v
 	maybe_finish_close(cl);
 }
 
-bool pf_grpc_retryable(int code, int64_t retry_delay_ms)
-{
-	switch (code) {
-	case PF_GRPC_CANCELLED:
-	case PF_GRPC_DEADLINE_EXCEEDED:
-	case PF_GRPC_ABORTED:
-	case PF_GRPC_OUT_OF_RANGE:
-	case PF_GRPC_UNAVAILABLE:
-	case PF_GRPC_DATA_LOSS: return true;
-	case PF_GRPC_RESOURCE_EXHAUSTED: return retry_delay_ms >= 0;
-	default: return false;
-	}
-}
-
 const char *pf_grpc_code_name(int code)
 {
 	static const char *const names[] = {

@@ -114,11 +114,6 @@ size_t pf_grpc_pending(const struct pf_grpc_client *cl);
  * NULL is accepted (closed is then not called). */
 void pf_grpc_client_close(struct pf_grpc_client *cl, pf_grpc_closed_fn closed, void *arg);
 
-/* True for the codes OTLP retries (CANCELLED, DEADLINE_EXCEEDED, ABORTED,
- * OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS; RESOURCE_EXHAUSTED only with a
- * RetryInfo, i.e. retry_delay_ms >= 0). */
-bool pf_grpc_retryable(int code, int64_t retry_delay_ms);
-
 /* The code's name ("UNAVAILABLE"). */
 const char *pf_grpc_code_name(int code);
 

@@ -7,18 +7,19 @@
 #include <string.h>
 
 #include "common.h"
-#include "extensions/headers_setter/headers_setter.h"
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
+#include "pipeline/auth.h"
 #include "pipeline/component.h"
 #include "pipeline/grpc_client.h"
+#include "pipeline/outcome.h"
 
 #define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 
 struct otlp_config {
 	struct pf_otlpexp_config common;
-	struct pf_headers_setter_auth auth;
+	struct pf_auth_config auth;
 };
 
 struct otlp_exporter;
@@ -37,8 +38,8 @@ struct otlp_exporter {
 	const struct otlp_config *cfg;
 	struct pf_grpc_client *client;
 	struct pf_grpc_metadata *md;
-	char **md_lines;		    /* the same as "key: value", for an authenticator */
-	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
+	char **md_lines;	    /* the same as "key: value", for an authenticator */
+	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	const char *target;
 	struct otlp_send *sends;
 	bool started;
@@ -48,9 +49,10 @@ static const struct pf_option otlp_options[] = {
 	PF_OTLPEXP_OPTIONS(struct otlp_config, "gRPC server, host:port (e.g. gateway:4317)", "5s"),
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = pf_headers_setter_auth_options,
+	 .section = pf_auth_options,
 	 .offset = offsetof(struct otlp_config, auth),
-	 .doc = "Request metadata from an extension: authenticator: headers_setter[/name]"},
+	 .doc = "Request metadata from an authenticator extension: authenticator: "
+		"headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -128,12 +130,10 @@ static void on_reply(const struct pf_grpc_result *res, void *arg)
 	snprintf(reason, sizeof(reason), "%s%s%s", pf_grpc_code_name(code), message[0] ? ": " : "",
 		 message);
 	out.reason = reason;
-	if (pf_grpc_retryable(code, delay_ms)) {
-		out.status = PF_SEND_RETRY;
-		out.retry_after_ns = delay_ms > 0 ? delay_ms * 1000000 : 0;
+	pf_outcome_grpc(code, delay_ms >= 0 ? delay_ms * 1000000 : -1, &out);
+	if (out.status == PF_SEND_RETRY) {
 		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
 	} else {
-		out.status = PF_SEND_PERMANENT;
 		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
 	}
@@ -170,14 +170,14 @@ static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, s
 		return;
 	}
 	/* An authenticator's metadata for the batch come before the request. */
-	ret = pf_headers_for_payload(e->hs, wire, wire_size, (const char *const *)e->md_lines, n_md,
-				     &set, &n_set, &skip);
+	ret = pf_auth_client_headers(&e->auth, wire, wire_size, (const char *const *)e->md_lines,
+				     n_md, &set, &n_set, &skip);
 	if (ret == 0 && set && !(md = calloc(n_set + 1, sizeof(*md))))
 		ret = -ENOMEM;
 	if (ret < 0) {
 		fail.status = ret == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
 		fail.reason = ret == -EINVAL ? "corrupt stored headers" : "out of memory";
-		pf_headers_lines_free(set, n_set);
+		pf_header_lines_free(set, n_set);
 		free(s);
 		pf_queue_done(item, &fail);
 		return;
@@ -195,7 +195,7 @@ static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, s
 			   (uint64_t)(cfg->timeout / 1000000), on_reply, s, &s->call);
 	if (set) {
 		free(md); /* the call copied them */
-		pf_headers_lines_free(set, n_set);
+		pf_header_lines_free(set, n_set);
 	}
 	if (ret < 0) {
 		fail.reason = strerror(-ret);
@@ -225,7 +225,7 @@ static void otlp_destroy(void *exporter)
 		return;
 	pf_otlpexp_encoder_destroy(e->base.enc);
 	pf_queue_destroy(e->base.queue);
-	pf_headers_lines_free(e->md_lines, e->cfg->common.headers.n);
+	pf_header_lines_free(e->md_lines, e->cfg->common.headers.n);
 	free(e->md);
 	free(e);
 }
@@ -280,7 +280,7 @@ static void *otlp_create(struct pf_component *c, const void *config)
 		goto out_destroy;
 	}
 	if (cfg->auth.authenticator)
-		pf_otlpexp_encoder_prefix(e->base.enc, pf_headers_setter_prefix, &e->hs);
+		pf_otlpexp_encoder_prefix(e->base.enc, pf_auth_client_prefix, &e->auth);
 	return e;
 
 out_destroy:
@@ -312,8 +312,7 @@ static int otlp_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "%s", err.msg);
 		return -EINVAL;
 	}
-	if (e->cfg->auth.authenticator &&
-	    !(e->hs = pf_headers_setter_find(e->base.c, e->cfg->auth.authenticator)))
+	if (pf_auth_client_find(e->base.c, &e->cfg->auth, &e->auth) < 0)
 		return -EINVAL;
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)

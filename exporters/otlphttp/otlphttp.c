@@ -9,11 +9,12 @@
 #include <time.h>
 
 #include "exporters/otlp/common.h"
-#include "extensions/headers_setter/headers_setter.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
+#include "pipeline/auth.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
+#include "pipeline/outcome.h"
 
 #define PROFILES_PATH "/v1development/profiles"
 #define MAX_RESPONSE  ((size_t)4 << 20)
@@ -21,7 +22,7 @@
 struct otlphttp_config {
 	struct pf_otlpexp_config common;
 	char *profiles_endpoint;
-	struct pf_headers_setter_auth auth;
+	struct pf_auth_config auth;
 };
 
 struct otlphttp_exporter;
@@ -42,7 +43,7 @@ struct otlphttp_exporter {
 	char *url;
 	char **lines; /* request header lines: user headers, then ours */
 	size_t n_lines;
-	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
+	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	struct otlphttp_send *sends;
 };
 
@@ -55,9 +56,10 @@ static const struct pf_option otlphttp_options[] = {
 	 .doc = "Full URL for profiles, instead of {endpoint}/v1development/profiles."},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = pf_headers_setter_auth_options,
+	 .section = pf_auth_options,
 	 .offset = offsetof(struct otlphttp_config, auth),
-	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
+	 .doc = "Request headers from an authenticator extension: authenticator: "
+		"headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -93,17 +95,6 @@ static int otlphttp_validate(const void *config, struct pf_error *err)
 	if (cfg->common.tls.server_name_override)
 		return pf_error_set(err, "", "tls.server_name_override is not supported over HTTP");
 	return 0;
-}
-
-/* Retry-After, as seconds or an HTTP date; 0 when absent or unreadable. */
-static int64_t retry_after(const struct pf_http_response *resp)
-{
-	const char *v = pf_http_header_get(resp, "Retry-After");
-	int64_t ns = 0;
-
-	if (!v || pf_retry_parse_after(v, (int64_t)time(NULL), &ns) < 0)
-		return 0;
-	return ns;
 }
 
 /* The server's reason: a google.rpc.Status body, or the body as text (E5). */
@@ -148,7 +139,7 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 		/* no response: connection refused or lost, timeout, TLS */
 		snprintf(reason, sizeof(reason), "%s", resp->error_text);
 		out.reason = reason;
-		out.status = (resp->error == -EINVAL) ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		pf_outcome_transport(resp->error, &out);
 		pf_log(lg(e), PF_LOG_DEBUG, "no response: %s", reason);
 		goto out_done;
 	}
@@ -163,23 +154,13 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 	error_text(resp, text, sizeof(text), &delay_ms);
 	snprintf(reason, sizeof(reason), "HTTP %ld%s%s", resp->status, text[0] ? ": " : "", text);
 	out.reason = reason;
-	switch (resp->status) {
-	case 429:
-	case 502:
-	case 503:
-	case 504:
-		out.status = PF_SEND_RETRY;
-		out.retry_after_ns = retry_after(resp);
-		if (out.retry_after_ns == 0 && delay_ms > 0)
-			out.retry_after_ns = delay_ms * 1000000;
+	pf_outcome_http(PF_OUTCOME_OTLP, resp->status, pf_http_header_get(resp, "Retry-After"),
+			delay_ms > 0 ? delay_ms * 1000000 : 0, (int64_t)time(NULL), &out);
+	if (out.status == PF_SEND_RETRY)
 		pf_log(lg(e), PF_LOG_DEBUG, "retryable: %s", reason);
-		break;
-	default:
-		out.status = PF_SEND_PERMANENT;
+	else
 		pf_log(lg(e), PF_LOG_DEBUG, "%" PRIu64 " samples dropped, not retryable: %s",
 		       s->hdr.samples, reason);
-		break;
-	}
 out_done:
 	pf_queue_done(s->item, &out);
 	free(s);
@@ -214,14 +195,14 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 	s->item = item;
 	pf_otlpexp_payload(data, size, &s->hdr, &wire, &req.body_size);
 	/* An authenticator's headers for the batch come before the request. */
-	ret = pf_headers_for_payload(e->hs, wire, req.body_size, (const char *const *)e->lines,
+	ret = pf_auth_client_headers(&e->auth, wire, req.body_size, (const char *const *)e->lines,
 				     n_user, &set, &n_set, &skip);
 	if (ret == 0 && set && !(lines = calloc(n_set + 2, sizeof(*lines))))
 		ret = -ENOMEM;
 	if (ret < 0) {
 		fail.status = ret == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
 		fail.reason = ret == -EINVAL ? "corrupt stored headers" : "out of memory";
-		pf_headers_lines_free(set, n_set);
+		pf_header_lines_free(set, n_set);
 		free(s);
 		pf_queue_done(item, &fail);
 		return;
@@ -239,7 +220,7 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 	}
 	ret = pf_http_send(e->client, &req, on_response, s, &s->call);
 	free(lines); /* the request copied them */
-	pf_headers_lines_free(set, n_set);
+	pf_header_lines_free(set, n_set);
 	if (ret < 0) {
 		fail.reason = strerror(-ret);
 		free(s);
@@ -365,7 +346,7 @@ static void *otlphttp_create(struct pf_component *c, const void *config)
 		goto out_destroy;
 	}
 	if (cfg->auth.authenticator)
-		pf_otlpexp_encoder_prefix(e->base.enc, pf_headers_setter_prefix, &e->hs);
+		pf_otlpexp_encoder_prefix(e->base.enc, pf_auth_client_prefix, &e->auth);
 	return e;
 
 out_destroy:
@@ -383,8 +364,7 @@ static int otlphttp_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create an HTTP client");
 		return -ENOMEM;
 	}
-	if (e->cfg->auth.authenticator &&
-	    !(e->hs = pf_headers_setter_find(e->base.c, e->cfg->auth.authenticator)))
+	if (pf_auth_client_find(e->base.c, &e->cfg->auth, &e->auth) < 0)
 		return -EINVAL;
 	ret = pf_queue_start(e->base.queue, pf_component_loop(e->base.c));
 	if (ret < 0)

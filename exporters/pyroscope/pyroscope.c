@@ -8,9 +8,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "extensions/headers_setter/headers_setter.h"
+#include "pipeline/auth.h"
 #include "pipeline/component.h"
 #include "pipeline/http_client.h"
+#include "pipeline/outcome.h"
 #include "pyroscope.h"
 
 #define PUSH_PATH   "/push.v1.PusherService/Push"
@@ -90,12 +91,13 @@ static const struct pf_option pyroscope_options[] = {
 	 .type = PF_OPT_SECTION,
 	 .section = pf_retry_options,
 	 .offset = offsetof(struct pf_pyroscope_config, retry_on_failure),
-	 .doc = "Retries of 429, 5xx and connection failures"},
+	 .doc = "Retries of 429, 5xx (but 501, 505) and connection failures"},
 	{.name = "auth",
 	 .type = PF_OPT_SECTION,
-	 .section = pf_headers_setter_auth_options,
+	 .section = pf_auth_options,
 	 .offset = offsetof(struct pf_pyroscope_config, auth),
-	 .doc = "Request headers from an extension: authenticator: headers_setter[/name]"},
+	 .doc = "Request headers from an authenticator extension: authenticator: "
+		"headers_setter[/name]"},
 	PF_OPTION_END,
 };
 
@@ -119,7 +121,7 @@ struct pyroscope {
 	char *url;
 	char *headers[MAX_HEADERS]; /* "Name: value", owned */
 	size_t n_headers;
-	const struct pf_headers_setter *hs; /* auth.authenticator, or NULL */
+	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	bool started;
 	bool stopping;
 	pf_done_fn done;
@@ -279,31 +281,22 @@ static void classify(const struct pf_http_response *resp, struct pf_send_result 
 		     size_t size)
 {
 	char msg[REASON_MAX];
-	const char *after;
 
 	memset(res, 0, sizeof(*res));
 	res->reason = reason;
 	if (resp->error) {
-		res->status = resp->error == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY;
+		pf_outcome_transport(resp->error, res);
 		snprintf(reason, size, "%s", resp->error_text);
 		return;
 	}
-	if (resp->status >= 200 && resp->status < 300) {
-		res->status = PF_SEND_OK;
+	pf_outcome_http(PF_OUTCOME_PYROSCOPE, resp->status, pf_http_header_get(resp, "Retry-After"),
+			0, (int64_t)time(NULL), res);
+	if (res->status == PF_SEND_OK) {
 		res->reason = NULL;
 		return;
 	}
 	error_message(resp, msg, sizeof(msg));
 	snprintf(reason, size, "HTTP %ld%s%s", resp->status, msg[0] ? ": " : "", msg);
-	if (resp->status == 429 || resp->status >= 500) {
-		res->status = PF_SEND_RETRY;
-		after = pf_http_header_get(resp, "Retry-After");
-		if (after &&
-		    pf_retry_parse_after(after, (int64_t)time(NULL), &res->retry_after_ns) != 0)
-			res->retry_after_ns = 0;
-		return;
-	}
-	res->status = PF_SEND_PERMANENT;
 }
 
 static void send_unlink(struct send *s)
@@ -343,7 +336,7 @@ static void fail_now(struct pf_queue_item *item, enum pf_send_status status, con
 static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *data, size_t size)
 {
 	struct pyroscope *e = arg;
-	const char *headers[MAX_HEADERS + PF_HEADERS_MAX_EDITS + 1];
+	const char *headers[MAX_HEADERS + PF_HEADER_MAX_EDITS + 1];
 	struct pf_http_request req = {
 		.method = "POST",
 		.headers = headers,
@@ -359,7 +352,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 
 	/* Headers an authenticator resolved for this request's batch come
 	 * first in the payload. */
-	err = pf_headers_for_payload(e->hs, data, size, (const char *const *)e->headers,
+	err = pf_auth_client_headers(&e->auth, data, size, (const char *const *)e->headers,
 				     e->n_headers, &lines, &n_lines, &skip);
 	if (err < 0) {
 		fail_now(item, err == -EINVAL ? PF_SEND_PERMANENT : PF_SEND_RETRY,
@@ -373,7 +366,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	req.n_headers = lines ? n_lines : e->n_headers;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		pf_headers_lines_free(lines, n_lines);
+		pf_header_lines_free(lines, n_lines);
 		fail_now(item, PF_SEND_RETRY, "out of memory");
 		return;
 	}
@@ -381,7 +374,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	s->item = item;
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
 		if (pf_pyroscope_ingest_parse(data, size, &v) != 0) {
-			pf_headers_lines_free(lines, n_lines);
+			pf_header_lines_free(lines, n_lines);
 			free(s);
 			fail_now(item, PF_SEND_PERMANENT,
 				 "stored request is not an ingest request");
@@ -405,7 +398,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 	if (err == 0)
 		err = pf_http_send(e->http, &req, on_response, s, &s->call);
 	free(url);
-	pf_headers_lines_free(lines, n_lines); /* the request copied them */
+	pf_header_lines_free(lines, n_lines); /* the request copied them */
 	if (err) {
 		free(s->body);
 		free(s);
@@ -483,8 +476,7 @@ static int pyroscope_start(void *inst)
 		pf_log(lg(e), PF_LOG_ERROR, "cannot create the HTTP client");
 		return -ENOMEM;
 	}
-	if (e->cfg->auth.authenticator &&
-	    !(e->hs = pf_headers_setter_find(e->c, e->cfg->auth.authenticator)))
+	if (pf_auth_client_find(e->c, &e->cfg->auth, &e->auth) < 0)
 		return -EINVAL;
 	err = pf_queue_start(e->queue, loop);
 	if (err) {
@@ -513,9 +505,9 @@ static int wrap(struct pyroscope *e, const struct pf_batch *b, uint8_t **payload
 	size_t out_size;
 	int rc;
 
-	if (!e->hs)
+	if (!e->auth.ops)
 		return 0;
-	rc = pf_headers_setter_wrap(e->hs, b, *payload, *size, &out, &out_size);
+	rc = pf_auth_client_wrap(&e->auth, b, *payload, *size, &out, &out_size);
 	free(*payload);
 	*payload = rc < 0 ? NULL : out;
 	*size = rc < 0 ? 0 : out_size;
@@ -530,8 +522,8 @@ static int enqueue_ingest(void *arg, uint8_t *payload, size_t size, uint64_t ite
 	size_t wrapped_size = 0;
 	int rc;
 
-	if (x->e->hs &&
-	    pf_headers_setter_wrap(x->e->hs, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
+	if (x->e->auth.ops &&
+	    pf_auth_client_wrap(&x->e->auth, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
 		return -ENOMEM;
 	rc = pf_queue_enqueue(x->e->queue, wrapped ? wrapped : payload,
 			      wrapped ? wrapped_size : size, items);

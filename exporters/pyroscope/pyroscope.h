@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "extensions/headers_setter/headers_setter.h"
+#include "pipeline/auth.h"
 #include "pipeline/batch.h"
 #include "pipeline/option.h"
 #include "pipeline/queue.h"
@@ -38,7 +38,7 @@ struct pf_pyroscope_config {
 	struct pf_tls_config tls;
 	struct pf_queue_config sending_queue;
 	struct pf_retry_config retry_on_failure;
-	struct pf_headers_setter_auth auth;
+	struct pf_auth_config auth;
 };
 
 /* One series label; both strings are owned by the list. */

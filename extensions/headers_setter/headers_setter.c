@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* headers_setter: request headers for exporters from fixed values or the batch's client metadata, like contrib's. */
-#include "headers_setter.h"
-
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "block.h"
+#include "pipeline/auth.h"
+#include "pipeline/batch.h"
+#include "pipeline/component.h"
 #include "pipeline/metadata.h"
 
 struct header_config {
@@ -15,14 +15,14 @@ struct header_config {
 	char *value;
 	char *from_context;
 	char *default_value;
-	int action; /* enum pf_hs_action */
+	int action; /* enum pf_header_action */
 };
 
 struct hs_config {
 	struct pf_list headers; /* struct header_config */
 };
 
-struct pf_headers_setter {
+struct headers_setter {
 	struct pf_component *c;
 	const struct hs_config *cfg;
 };
@@ -56,15 +56,6 @@ static const struct pf_option header_options[] = {
 	PF_OPTION_END,
 };
 
-const struct pf_option pf_headers_setter_auth_options[] = {
-	{.name = "authenticator",
-	 .type = PF_OPT_STRING,
-	 .offset = offsetof(struct pf_headers_setter_auth, authenticator),
-	 .doc = "A headers_setter extension (listed in service.extensions) setting the request "
-		"headers, per batch with from_context"},
-	PF_OPTION_END,
-};
-
 static const struct pf_option hs_options[] = {
 	{.name = "headers",
 	 .type = PF_OPT_LIST,
@@ -92,23 +83,24 @@ static int hs_validate(const void *config, struct pf_error *err)
 
 	if (cfg->headers.n == 0)
 		return pf_error_set(err, "", "headers must list at least one header");
-	if (cfg->headers.n > PF_HS_MAX_EDITS)
-		return pf_error_set(err, "", "headers: at most %d", PF_HS_MAX_EDITS);
+	if (cfg->headers.n > PF_HEADER_MAX_EDITS)
+		return pf_error_set(err, "", "headers: at most %d", PF_HEADER_MAX_EDITS);
 	for (size_t i = 0; i < cfg->headers.n; i++) {
 		const struct header_config *h = header_at(cfg, i);
 
-		if (!h->key[0] || strlen(h->key) > PF_HS_MAX_NAME || strpbrk(h->key, ": \t\r\n"))
+		if (!h->key[0] || strlen(h->key) > PF_HEADER_MAX_NAME ||
+		    strpbrk(h->key, ": \t\r\n"))
 			return pf_error_set(err, "",
 					    "headers[%zu].key: \"%s\" is not a header name", i,
 					    h->key);
-		if (h->action != PF_HS_DELETE && !h->value == !h->from_context)
+		if (h->action != PF_HEADER_DELETE && !h->value == !h->from_context)
 			return pf_error_set(err, "",
 					    "headers[%zu] (%s): exactly one of value and "
 					    "from_context is required",
 					    i, h->key);
 		if (bad_text(h->value) || bad_text(h->default_value) ||
-		    (h->value && strlen(h->value) > PF_HS_MAX_VALUE) ||
-		    (h->default_value && strlen(h->default_value) > PF_HS_MAX_VALUE))
+		    (h->value && strlen(h->value) > PF_HEADER_MAX_VALUE) ||
+		    (h->default_value && strlen(h->default_value) > PF_HEADER_MAX_VALUE))
 			return pf_error_set(err, "",
 					    "headers[%zu] (%s): value is not a header value", i,
 					    h->key);
@@ -118,7 +110,7 @@ static int hs_validate(const void *config, struct pf_error *err)
 
 static void *hs_create(struct pf_component *c, const void *config)
 {
-	struct pf_headers_setter *hs = calloc(1, sizeof(*hs));
+	struct headers_setter *hs = calloc(1, sizeof(*hs));
 
 	if (!hs) {
 		pf_log(pf_component_logger(c), PF_LOG_ERROR, "out of memory");
@@ -131,12 +123,46 @@ static void *hs_create(struct pf_component *c, const void *config)
 
 static void hs_shutdown(void *inst, pf_done_fn done)
 {
-	struct pf_headers_setter *hs = inst;
+	struct headers_setter *hs = inst;
 	struct pf_component *c = hs->c;
 
 	free(hs);
 	done(c);
 }
+
+/* The value header h gets for batch b; NULL: leave the header alone. */
+static const char *value_for(const struct header_config *h, const struct pf_batch *b)
+{
+	const char *const *v;
+	size_t n;
+
+	if (h->action == PF_HEADER_DELETE)
+		return "";
+	if (h->value)
+		return h->value;
+	v = pf_metadata_get(b ? pf_batch_metadata(b) : NULL, h->from_context, &n);
+	if (n > 0 && v[0][0] && !bad_text(v[0]) && strlen(v[0]) <= PF_HEADER_MAX_VALUE)
+		return v[0];
+	return h->default_value;
+}
+
+static int hs_edits(const void *inst, const struct pf_batch *b, struct pf_header_edit *out,
+		    size_t max)
+{
+	const struct hs_config *cfg = ((const struct headers_setter *)inst)->cfg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->headers.n && n < max; i++) {
+		const struct header_config *h = header_at(cfg, i);
+		const char *value = value_for(h, b);
+
+		if (value)
+			out[n++] = (struct pf_header_edit){h->action, h->key, value};
+	}
+	return (int)n;
+}
+
+static const struct pf_auth_client_ops hs_auth = {.edits = hs_edits};
 
 const struct pf_component_def pf_extension_headers_setter = {
 	.kind = PF_EXTENSION,
@@ -146,97 +172,8 @@ const struct pf_component_def pf_extension_headers_setter = {
 	.stability = "alpha",
 	.options = hs_options,
 	.config_size = sizeof(struct hs_config),
+	.auth_client = &hs_auth,
 	.validate = hs_validate,
 	.create = hs_create,
 	.shutdown = hs_shutdown,
 };
-
-const struct pf_headers_setter *pf_headers_setter_find(struct pf_component *c, const char *id)
-{
-	const struct pf_headers_setter *hs =
-		pf_component_extension(c, id, &pf_extension_headers_setter);
-
-	if (!hs)
-		pf_log(pf_component_logger(c), PF_LOG_ERROR,
-		       "auth.authenticator \"%s\" is no headers_setter extension listed in "
-		       "service.extensions",
-		       id);
-	return hs;
-}
-
-/* ---- the edits of one batch, in front of its payload ---- */
-
-static uint8_t *put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-/* The value header h gets for batch b; NULL: leave the header alone. */
-static const char *value_for(const struct header_config *h, const struct pf_batch *b)
-{
-	const char *const *v;
-	size_t n;
-
-	if (h->action == PF_HS_DELETE)
-		return "";
-	if (h->value)
-		return h->value;
-	v = pf_metadata_get(b ? pf_batch_metadata(b) : NULL, h->from_context, &n);
-	if (n > 0 && v[0][0] && !bad_text(v[0]) && strlen(v[0]) <= PF_HS_MAX_VALUE)
-		return v[0];
-	return h->default_value;
-}
-
-int pf_headers_setter_prefix(void *arg, const struct pf_batch *b, uint8_t **bytes, size_t *size)
-{
-	const struct pf_headers_setter *hs = *(const struct pf_headers_setter **)arg;
-
-	*bytes = NULL;
-	*size = 0;
-	return hs ? pf_headers_setter_wrap(hs, b, NULL, 0, bytes, size) : 0;
-}
-
-int pf_headers_setter_wrap(const struct pf_headers_setter *hs, const struct pf_batch *b,
-			   const void *payload, size_t size, uint8_t **out, size_t *out_size)
-{
-	const struct hs_config *cfg = hs->cfg;
-	const char *values[PF_HS_MAX_EDITS];
-	size_t len = PF_HS_FIXED_LEN, count = 0;
-	uint8_t *buf, *p;
-
-	for (size_t i = 0; i < cfg->headers.n; i++) {
-		values[i] = value_for(header_at(cfg, i), b);
-		if (values[i])
-			len += 7 + strlen(header_at(cfg, i)->key) + strlen(values[i]);
-	}
-	if (size > SIZE_MAX - len || len > UINT32_MAX)
-		return -ENOMEM;
-	buf = malloc(len + size);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, PF_HS_MAGIC, PF_HS_MAGIC_LEN);
-	p = put_le(buf + PF_HS_MAGIC_LEN, len, 4) + 2;
-	for (size_t i = 0; i < cfg->headers.n; i++) {
-		const struct header_config *h = header_at(cfg, i);
-		size_t kl = strlen(h->key), vl;
-
-		if (!values[i])
-			continue;
-		vl = strlen(values[i]);
-		*p++ = (uint8_t)h->action;
-		p = put_le(p, kl, 2);
-		memcpy(p, h->key, kl);
-		p = put_le(p + kl, vl, 4);
-		memcpy(p, values[i], vl);
-		p += vl;
-		count++;
-	}
-	put_le(buf + PF_HS_MAGIC_LEN + 4, count, 2);
-	if (size)
-		memcpy(p, payload, size);
-	*out = buf;
-	*out_size = len + size;
-	return 0;
-}

@@ -398,24 +398,10 @@ static void config_errors(void **state)
 	}
 }
 
-static void retryable_codes(void **state)
-{
-	static const int yes[] = {1, 4, 10, 11, 14, 15};
-	static const int no[] = {2, 3, 5, 6, 7, 9, 12, 13, 16};
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		assert_true(pf_grpc_retryable(yes[i], -1));
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		assert_false(pf_grpc_retryable(no[i], 1000));
-	assert_false(pf_grpc_retryable(PF_GRPC_RESOURCE_EXHAUSTED, -1));
-	assert_true(pf_grpc_retryable(PF_GRPC_RESOURCE_EXHAUSTED, 0));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_errors),
-		cmocka_unit_test(retryable_codes),
 		cmocka_unit_test(http_ok),
 		cmocka_unit_test(http_no_compression_and_profiles_endpoint),
 		cmocka_unit_test(http_429_retry_after_seconds),

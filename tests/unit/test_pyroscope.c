@@ -465,9 +465,9 @@ static void test_429_retry_after(void **state)
 	server_stop(&s);
 }
 
-/* Runs a batch into a 400 with stderr captured; returns the log. */
-static char *run_rejected(struct server *s, const char *type, const char *body, const char *extra,
-			  struct sh_env *env, struct pf_batch *b)
+/* Runs a batch into a `status` answer with stderr captured; returns the log. */
+static char *run_rejected(struct server *s, int status, const char *type, const char *body,
+			  const char *extra, struct sh_env *env, struct pf_batch *b)
 {
 	char path[] = "/tmp/pf_pyroscope_log.XXXXXX";
 	int fd = mkstemp(path), saved = dup(2);
@@ -476,7 +476,7 @@ static char *run_rejected(struct server *s, const char *type, const char *body, 
 
 	assert_true(fd >= 0 && saved >= 0 && log);
 	unlink(path);
-	answer(s, 400, type, body, NULL);
+	answer(s, status, type, body, NULL);
 	fflush(stderr);
 	dup2(fd, 2);
 	run_batch(s, extra, b, 6, env);
@@ -489,18 +489,21 @@ static char *run_rejected(struct server *s, const char *type, const char *body, 
 	return log;
 }
 
-/* A 400 is not retried: dropped, counted, and the server's message logged
- * whether it comes as Connect JSON or as plain text. */
+/* A 400 or 501 is not retried: dropped, counted, and the server's message
+ * logged whether it comes as Connect JSON or as plain text. */
 static void test_400_dropped(void **state)
 {
 	static const struct {
+		int status;
 		const char *type, *body, *extra, *want;
 	} cases[] = {
-		{"application/json",
+		{400, "application/json",
 		 "{\"code\":\"invalid_argument\",\"message\":\"invalid labels: service_name\"}", "",
 		 "HTTP 400: invalid labels: service_name"},
-		{"text/plain; charset=utf-8", "bad metadata\n", "    api: ingest\n",
+		{400, "text/plain; charset=utf-8", "bad metadata\n", "    api: ingest\n",
 		 "HTTP 400: bad metadata"},
+		/* no retry cures a 501: it was retried until max_elapsed_time */
+		{501, "text/plain", "not implemented", "", "HTTP 501: not implemented"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -511,7 +514,8 @@ static void test_400_dropped(void **state)
 		char *log;
 
 		server_start(&s);
-		log = run_rejected(&s, cases[i].type, cases[i].body, cases[i].extra, &env, b);
+		log = run_rejected(&s, cases[i].status, cases[i].type, cases[i].body,
+				   cases[i].extra, &env, b);
 		c = sh_find(&env, PF_EXPORTER, "pyroscope");
 		assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 0);
 		assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SEND_FAILED), 6);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Reading a headers_setter edits block and applying it to a request's header lines. */
+/* The header edits block: written in front of a queued payload, read back and applied to a request's header lines. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,8 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "block.h"
-#include "headers_setter.h"
+#include "header_edits.h"
+
+#define MAGIC	  "\xffPFH"
+#define MAGIC_LEN 4
+#define FIXED_LEN 10 /* magic, length, count */
 
 static uint64_t get_le(const uint8_t *p, int bytes)
 {
@@ -19,17 +22,70 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 	return v;
 }
 
-ssize_t pf_headers_block_len(const void *data, size_t size)
+static uint8_t *put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+static bool bad_edit(const struct pf_header_edit *e)
+{
+	size_t nl = strlen(e->name), vl = strlen(e->value);
+
+	return (unsigned)e->action > PF_HEADER_DELETE || nl == 0 || nl > PF_HEADER_MAX_NAME ||
+	       strpbrk(e->name, ":\r\n") || vl > PF_HEADER_MAX_VALUE || strpbrk(e->value, "\r\n");
+}
+
+int pf_header_edits_wrap(const struct pf_header_edit *edits, size_t n, const void *payload,
+			 size_t size, uint8_t **out, size_t *out_size)
+{
+	size_t len = FIXED_LEN;
+	uint8_t *buf, *p;
+
+	if (n > PF_HEADER_MAX_EDITS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (bad_edit(&edits[i]))
+			return -EINVAL;
+		len += 7 + strlen(edits[i].name) + strlen(edits[i].value);
+	}
+	if (size > SIZE_MAX - len)
+		return -ENOMEM;
+	buf = malloc(len + size);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, MAGIC, MAGIC_LEN);
+	p = put_le(buf + MAGIC_LEN, len, 4);
+	p = put_le(p, n, 2);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(edits[i].name), vl = strlen(edits[i].value);
+
+		*p++ = (uint8_t)edits[i].action;
+		p = put_le(p, nl, 2);
+		memcpy(p, edits[i].name, nl);
+		p = put_le(p + nl, vl, 4);
+		memcpy(p, edits[i].value, vl);
+		p += vl;
+	}
+	if (size)
+		memcpy(p, payload, size);
+	*out = buf;
+	*out_size = len + size;
+	return 0;
+}
+
+ssize_t pf_header_edits_len(const void *data, size_t size)
 {
 	const uint8_t *p = data;
 	uint64_t len;
 
-	if (size < PF_HS_MAGIC_LEN || memcmp(p, PF_HS_MAGIC, PF_HS_MAGIC_LEN) != 0)
+	if (size < MAGIC_LEN || memcmp(p, MAGIC, MAGIC_LEN) != 0)
 		return 0;
-	if (size < PF_HS_FIXED_LEN)
+	if (size < FIXED_LEN)
 		return -EINVAL;
-	len = get_le(p + PF_HS_MAGIC_LEN, 4);
-	if (len < PF_HS_FIXED_LEN || len > size)
+	len = get_le(p + MAGIC_LEN, 4);
+	if (len < FIXED_LEN || len > size)
 		return -EINVAL;
 	return (ssize_t)len;
 }
@@ -52,13 +108,13 @@ static int read_edit(const uint8_t *p, size_t len, size_t *pos, struct edit *e)
 	e->action = p[at];
 	e->name_len = (size_t)get_le(p + at + 1, 2);
 	at += 3;
-	if (e->action > PF_HS_DELETE || e->name_len == 0 || len - at < e->name_len + 4)
+	if (e->action > PF_HEADER_DELETE || e->name_len == 0 || len - at < e->name_len + 4)
 		return -EINVAL;
 	e->name = (const char *)p + at;
 	at += e->name_len;
 	e->value_len = (size_t)get_le(p + at, 4);
 	at += 4;
-	if (len - at < e->value_len || e->value_len > PF_HS_MAX_VALUE ||
+	if (len - at < e->value_len || e->value_len > PF_HEADER_MAX_VALUE ||
 	    memchr(e->name, ':', e->name_len) || memchr(e->name, '\n', e->name_len) ||
 	    memchr(e->name, '\r', e->name_len))
 		return -EINVAL;
@@ -74,33 +130,7 @@ static bool line_is(const char *line, const struct edit *e)
 	return strncasecmp(line, e->name, e->name_len) == 0 && line[e->name_len] == ':';
 }
 
-int pf_headers_for_payload(const struct pf_headers_setter *hs, const void *data, size_t size,
-			   const char *const *lines, size_t n, char ***out, size_t *n_out,
-			   size_t *skip)
-{
-	ssize_t block = pf_headers_block_len(data, size);
-	uint8_t *fixed;
-	size_t fixed_size;
-	int rc;
-
-	*out = NULL;
-	*n_out = 0;
-	*skip = block > 0 ? (size_t)block : 0;
-	if (block < 0)
-		return -EINVAL;
-	if (block > 0)
-		return pf_headers_apply(data, (size_t)block, lines, n, out, n_out);
-	if (!hs)
-		return 0;
-	rc = pf_headers_setter_wrap(hs, NULL, NULL, 0, &fixed, &fixed_size);
-	if (rc < 0)
-		return rc;
-	rc = pf_headers_apply(fixed, fixed_size, lines, n, out, n_out);
-	free(fixed);
-	return rc;
-}
-
-void pf_headers_lines_free(char **lines, size_t n)
+void pf_header_lines_free(char **lines, size_t n)
 {
 	for (size_t i = 0; lines && i < n; i++)
 		free(lines[i]);
@@ -122,18 +152,18 @@ static int set_line(char **lines, size_t *n, size_t at, const struct edit *e)
 	return 0;
 }
 
-int pf_headers_apply(const void *block, size_t len, const char *const *lines, size_t n, char ***out,
-		     size_t *n_out)
+int pf_header_edits_apply(const void *block, size_t len, const char *const *lines, size_t n,
+			  char ***out, size_t *n_out)
 {
 	const uint8_t *p = block;
-	size_t count, pos = PF_HS_FIXED_LEN, have = 0;
+	size_t count, pos = FIXED_LEN, have = 0;
 	char **v;
 	int rc = -ENOMEM;
 
-	if (len < PF_HS_FIXED_LEN)
+	if (len < FIXED_LEN)
 		return -EINVAL;
-	count = (size_t)get_le(p + PF_HS_MAGIC_LEN + 4, 2);
-	if (count > PF_HS_MAX_EDITS)
+	count = (size_t)get_le(p + MAGIC_LEN + 4, 2);
+	if (count > PF_HEADER_MAX_EDITS)
 		return -EINVAL;
 	v = calloc(n + count + 1, sizeof(*v));
 	if (!v)
@@ -152,7 +182,7 @@ int pf_headers_apply(const void *block, size_t len, const char *const *lines, si
 			if (line_is(v[j], &e))
 				at = j;
 		rc = 0;
-		if (e.action == PF_HS_DELETE) {
+		if (e.action == PF_HEADER_DELETE) {
 			for (size_t j = 0; j < have;) {
 				if (line_is(v[j], &e)) {
 					free(v[j]);
@@ -162,8 +192,8 @@ int pf_headers_apply(const void *block, size_t len, const char *const *lines, si
 					j++;
 				}
 			}
-		} else if ((at < have && e.action != PF_HS_INSERT) ||
-			   (at == have && e.action != PF_HS_UPDATE)) {
+		} else if ((at < have && e.action != PF_HEADER_INSERT) ||
+			   (at == have && e.action != PF_HEADER_UPDATE)) {
 			rc = set_line(v, &have, at, &e);
 		}
 		if (rc < 0)
@@ -174,6 +204,6 @@ int pf_headers_apply(const void *block, size_t len, const char *const *lines, si
 	return 0;
 
 out_free:
-	pf_headers_lines_free(v, have);
+	pf_header_lines_free(v, have);
 	return rc;
 }
