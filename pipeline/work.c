@@ -13,7 +13,10 @@
 
 #include "pipeline/log.h"
 
-#define CANCEL_MARGIN_MS      50
+/* Before the deadline, what a running job gets to end its current step
+ * once pf_work_expired() says so: one file encoded, written and fsync'd
+ * (tens of ms on a busy disk), or shutdown passes its deadline. */
+#define CANCEL_MARGIN_MS      200
 #define ERROR_LOG_INTERVAL_MS 10000
 
 /* One batch, waiting or on the thread pool. The thread reads `batch` and

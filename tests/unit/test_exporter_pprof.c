@@ -39,6 +39,19 @@ static int setup_dir(void **state)
 	return 0;
 }
 
+/* In memory where there is /dev/shm: thousands of files without an fsync
+ * each to the disk, for the tests about names and counts. */
+static int setup_mem_dir(void **state)
+{
+	char *dir = strdup(access("/dev/shm", W_OK) == 0 ? "/dev/shm/pf_pprof_test.XXXXXX"
+							 : "/tmp/pf_pprof_test.XXXXXX");
+
+	if (!dir || !mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
 static int teardown_dir(void **state)
 {
 	nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -910,7 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exporter_counts_failures, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_same_named_profiles_all_written,
-						setup_dir, teardown_dir),
+						setup_mem_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(
 			test_exporter_same_named_profiles_keep_shutdown_deadline, setup_dir,
 			teardown_dir),
