@@ -29,27 +29,31 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-static int setup_dir(void **state)
+/* A new directory under `parent` as the test's state. */
+static int make_dir(void **state, const char *parent)
 {
-	char *dir = strdup("/tmp/pf_pprof_test.XXXXXX");
+	char *dir = NULL;
 
-	if (!dir || !mkdtemp(dir))
+	if (asprintf(&dir, "%s/pf_pprof_test.XXXXXX", parent) < 0)
 		return -1;
+	if (!mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
 	*state = dir;
 	return 0;
+}
+
+static int setup_dir(void **state)
+{
+	return make_dir(state, "/tmp");
 }
 
 /* In memory where there is /dev/shm: thousands of files without an fsync
  * each to the disk, for the tests about names and counts. */
 static int setup_mem_dir(void **state)
 {
-	char *dir = strdup(access("/dev/shm", W_OK) == 0 ? "/dev/shm/pf_pprof_test.XXXXXX"
-							 : "/tmp/pf_pprof_test.XXXXXX");
-
-	if (!dir || !mkdtemp(dir))
-		return -1;
-	*state = dir;
-	return 0;
+	return make_dir(state, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 }
 
 static int teardown_dir(void **state)
@@ -328,31 +332,33 @@ static struct pf_batch *cpu_batch(const char *service, int64_t pid, uint64_t t, 
 	return b;
 }
 
-static char *yaml_for(const char *dir, const char *extra)
+/* feeder -> pprof into dir; `extra` adds exporter options, `service` lines
+ * of the service section. */
+static char *pipeline_yaml(const char *dir, const char *extra, const char *service)
 {
 	char *y = NULL;
 
 	assert_true(asprintf(&y,
 			     "receivers:\n  feeder:\n"
 			     "exporters:\n  pprof:\n    directory: %s\n%s"
-			     "service:\n  pipelines:\n    profiles:\n"
+			     "service:\n%s  pipelines:\n    profiles:\n"
 			     "      receivers: [feeder]\n      exporters: [pprof]\n",
-			     dir, extra) > 0);
+			     dir, extra, service) > 0);
 	return y;
+}
+
+static char *yaml_for(const char *dir, const char *extra)
+{
+	return pipeline_yaml(dir, extra, "");
 }
 
 /* The pipeline of yaml_for() with a shutdown_timeout. */
 static char *yaml_with_timeout(const char *dir, const char *timeout)
 {
-	char *y = NULL;
+	char line[64];
 
-	assert_true(asprintf(&y,
-			     "receivers:\n  feeder:\n"
-			     "exporters:\n  pprof:\n    directory: %s\n"
-			     "service:\n  shutdown_timeout: %s\n  pipelines:\n    profiles:\n"
-			     "      receivers: [feeder]\n      exporters: [pprof]\n",
-			     dir, timeout) > 0);
-	return y;
+	snprintf(line, sizeof(line), "  shutdown_timeout: %s\n", timeout);
+	return pipeline_yaml(dir, "", line);
 }
 
 struct sent_cond {
