@@ -105,4 +105,11 @@ int pf_parse_duration(const char *text, int64_t *ns);
 /* Parses "64MiB", "1.5GB", "512KiB", "100" (bytes). */
 int pf_parse_size(const char *text, int64_t *bytes);
 
+/* Checks the syntax of a listen endpoint as PF_OPT_ENDPOINT options take it:
+ * "host:port", "[ipv6]:port" or ":port" (every interface), the port 0..65535
+ * (0: any free port), the host a DNS name or an IPv4 address (not resolved
+ * here). "" passes only when `empty_ok`. Returns 0, or -EINVAL with the
+ * reason (quoting `text`) in msg. */
+int pf_config_check_endpoint(const char *text, bool empty_ok, char *msg, size_t size);
+
 #endif

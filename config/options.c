@@ -162,6 +162,9 @@ static int parse_scalar(const struct pf_option *opt, const char *text, void *fie
 		return 0;
 	case PF_OPT_ENUM: return parse_enum(opt, text, field, msg, size);
 	case PF_OPT_STRING: {
+		if ((opt->flags & PF_OPT_ENDPOINT) &&
+		    pf_config_check_endpoint(text, opt->flags & PF_OPT_EMPTY_OFF, msg, size) < 0)
+			return -EINVAL;
 		char *copy = strdup(text);
 		if (!copy)
 			return -ENOMEM;

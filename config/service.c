@@ -44,6 +44,7 @@ static const struct pf_option metrics_options[] = {
 	{.name = "address",
 	 .type = PF_OPT_STRING,
 	 .def = "127.0.0.1:8888",
+	 .flags = PF_OPT_ENDPOINT | PF_OPT_EMPTY_OFF,
 	 .doc = "host:port of the Prometheus metrics endpoint; \"\" disables it."},
 	PF_OPTION_END,
 };

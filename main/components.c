@@ -88,6 +88,8 @@ static void put_options(FILE *f, const struct pf_option *opts, int indent)
 			put_str(f, o->def);
 			fputc('\n', f);
 		}
+		if (o->flags & PF_OPT_ENDPOINT)
+			fprintf(f, "%*s  format: \"host:port\"\n", indent, "");
 		if (o->type == PF_OPT_ENUM && o->choices) {
 			fprintf(f, "%*s  allowed: [", indent, "");
 			for (const char *const *c = o->choices; *c; c++) {

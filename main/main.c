@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "pipeline/log.h"
 #include "pipeline/service.h"
+#include "pipeline/telemetry.h"
 #include "registry.h"
 
 #define MAX_ARGS 64
@@ -28,8 +29,9 @@ static const char usage_text[] =
 	"Runs the pipelines of an OpenTelemetry Collector-style YAML config.\n"
 	"\n"
 	"Commands:\n"
-	"  (none)       run until SIGINT or SIGTERM (or --duration), then shut down\n"
-	"               gracefully within service.shutdown_timeout\n"
+	"  (none)       run until SIGINT, SIGTERM or SIGQUIT (or --duration), then shut\n"
+	"               down gracefully within service.shutdown_timeout; SIGHUP is\n"
+	"               logged and ignored, SIGUSR1 logs every component's counters\n"
 	"  validate     load and check the config, print warnings and errors, start nothing\n"
 	"  components   print every component type and its options as YAML\n"
 	"\n"
@@ -55,12 +57,35 @@ struct args {
 	int64_t duration_ns;
 };
 
+/* What a signal does while proflow runs. */
+enum signal_action {
+	PF_SIGNAL_STOP,	      /* graceful shutdown */
+	PF_SIGNAL_NO_RELOAD,  /* a Collector reloads its config on SIGHUP: say we do not */
+	PF_SIGNAL_LOG_COUNTS, /* log every component's counters */
+	PF_SIGNAL_IGNORE,     /* log it, so no signal goes unseen */
+};
+
+/* The signals a supervisor or an operator may send, each of which would
+ * otherwise end the process at once, without a log line or a flush. */
+static const struct signal_rule {
+	int signum;
+	const char *name;
+	enum signal_action action;
+} handled_signals[] = {
+	{SIGINT, "SIGINT", PF_SIGNAL_STOP},	    {SIGTERM, "SIGTERM", PF_SIGNAL_STOP},
+	{SIGQUIT, "SIGQUIT", PF_SIGNAL_STOP},	    {SIGHUP, "SIGHUP", PF_SIGNAL_NO_RELOAD},
+	{SIGUSR1, "SIGUSR1", PF_SIGNAL_LOG_COUNTS}, {SIGUSR2, "SIGUSR2", PF_SIGNAL_IGNORE},
+};
+
+#define N_SIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
+
 /* State of a run, on main's stack; every handle hangs off it. */
 struct run {
 	uv_loop_t loop;
 	struct pf_logger log;
 	struct pf_service *svc;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t signals[N_SIGNALS]; /* as handled_signals */
+	size_t n_signals;		/* how many of them are initialized */
 	uv_timer_t duration;
 	bool handles_open;
 	bool stopping;
@@ -158,16 +183,32 @@ static void on_service_done(struct pf_service *s, bool timed_out, void *arg)
 		uv_stop(&r->loop); /* components still hold handles: do not wait */
 }
 
+/* At shutdown: closing the stop signals' watchers restores their default
+ * action, so a second Ctrl-C during a stuck shutdown ends the process. The
+ * others stay watched (unreferenced: they keep no loop alive) until the run
+ * is over, see close_other_signals(). */
 static void close_handles(struct run *r)
 {
 	if (!r->handles_open)
 		return;
 	r->handles_open = false;
-	/* Closing the signal watchers restores the default action, so a
-	 * second Ctrl-C during a stuck shutdown ends the process. */
-	uv_close((uv_handle_t *)&r->sigint, NULL);
-	uv_close((uv_handle_t *)&r->sigterm, NULL);
+	for (size_t i = 0; i < r->n_signals; i++)
+		if (handled_signals[i].action == PF_SIGNAL_STOP)
+			uv_close((uv_handle_t *)&r->signals[i], NULL);
 	uv_close((uv_handle_t *)&r->duration, NULL);
+}
+
+/* After the loop: the remaining watchers go, and their signals are ignored
+ * from then on, as they were before the run. */
+static void close_other_signals(struct run *r)
+{
+	for (size_t i = 0; i < r->n_signals; i++) {
+		if (handled_signals[i].action == PF_SIGNAL_STOP)
+			continue;
+		uv_close((uv_handle_t *)&r->signals[i], NULL);
+		signal(handled_signals[i].signum, SIG_IGN);
+	}
+	uv_run(&r->loop, UV_RUN_NOWAIT); /* the close callbacks */
 }
 
 static void stop(struct run *r, const char *why)
@@ -182,7 +223,46 @@ static void stop(struct run *r, const char *why)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-	stop(h->data, signum == SIGINT ? "received SIGINT" : "received SIGTERM");
+	struct run *r = h->data;
+	size_t i = (size_t)(h - r->signals);
+	const char *name = handled_signals[i].name;
+	char why[32];
+
+	switch (handled_signals[i].action) {
+	case PF_SIGNAL_STOP:
+		snprintf(why, sizeof(why), "received %s", name);
+		stop(r, why);
+		break;
+	case PF_SIGNAL_NO_RELOAD:
+		pf_log(&r->log, PF_LOG_WARN,
+		       "%s received; reloading configuration is not supported, ignoring", name);
+		break;
+	case PF_SIGNAL_LOG_COUNTS:
+		pf_log(&r->log, PF_LOG_INFO, "%s received; counters so far:", name);
+		pf_telemetry_log_summary(r->svc, &r->log);
+		break;
+	case PF_SIGNAL_IGNORE: pf_log(&r->log, PF_LOG_INFO, "%s received; ignoring", name); break;
+	}
+}
+
+/* Watches every handled signal; returns 0 or a libuv error (r->n_signals
+ * tells how many handles there are to close). */
+static int watch_signals(struct run *r)
+{
+	for (size_t i = 0; i < N_SIGNALS; i++) {
+		int err = uv_signal_init(&r->loop, &r->signals[i]);
+
+		if (err)
+			return err;
+		r->n_signals++;
+		r->signals[i].data = r;
+		err = uv_signal_start(&r->signals[i], on_signal, handled_signals[i].signum);
+		if (err)
+			return err;
+		if (handled_signals[i].action != PF_SIGNAL_STOP)
+			uv_unref((uv_handle_t *)&r->signals[i]);
+	}
+	return 0;
 }
 
 static void on_duration(uv_timer_t *t)
@@ -194,7 +274,7 @@ static int run(const struct args *a, struct pf_config *cfg)
 {
 	struct run r = {.log = {.id = "proflow", .level = cfg->log_level}};
 	char host[256] = "";
-	int status = 0;
+	int status = 0, err;
 
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
@@ -208,15 +288,16 @@ static int run(const struct args *a, struct pf_config *cfg)
 		uv_loop_close(&r.loop);
 		return 1;
 	}
-	uv_signal_init(&r.loop, &r.sigint);
-	uv_signal_init(&r.loop, &r.sigterm);
 	uv_timer_init(&r.loop, &r.duration);
-	r.sigint.data = r.sigterm.data = r.duration.data = &r;
+	r.duration.data = &r;
 	r.handles_open = true;
-	uv_signal_start(&r.sigint, on_signal, SIGINT);
-	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+	err = watch_signals(&r);
 	pf_log(&r.log, PF_LOG_INFO, "proflow %s starting on %s", PF_VERSION, host);
-	if (pf_service_start(r.svc) < 0) {
+	if (err < 0) {
+		pf_log(&r.log, PF_LOG_ERROR, "cannot watch signals: %s", uv_strerror(err));
+		status = 1;
+		stop(&r, "startup failed");
+	} else if (pf_service_start(r.svc) < 0) {
 		status = 1;
 		stop(&r, "startup failed");
 	} else if (a->duration_ns > 0) {
@@ -231,6 +312,7 @@ static int run(const struct args *a, struct pf_config *cfg)
 		fflush(stderr);
 		_exit(1);
 	}
+	close_other_signals(&r);
 	pf_service_destroy(r.svc);
 	if (uv_loop_close(&r.loop) != 0)
 		pf_log(&r.log, PF_LOG_WARN, "handles left open at exit");
@@ -251,7 +333,13 @@ int main(int argc, char **argv)
 	if (a.command && strcmp(a.command, "components") == 0)
 		return pf_components_print(stdout, pf_registry) < 0 || fflush(stdout) != 0 ? 1 : 0;
 
+	/* Before the loop watches them, and in validate: the signals that must
+	 * not end proflow. Writes fail with EPIPE or EFBIG instead of killing. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	for (size_t i = 0; i < N_SIGNALS; i++)
+		if (handled_signals[i].action != PF_SIGNAL_STOP)
+			signal(handled_signals[i].signum, SIG_IGN);
 	cfg = load(&a);
 	if (!cfg)
 		return 1;

@@ -623,6 +623,19 @@ size_t pf_batch_sample_count(const struct pf_batch *b)
 	return b->n_samples;
 }
 
+size_t pf_batch_sample_count_of(const struct pf_batch *b, const uint32_t *profiles, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ns = 0;
+
+		pf_batch_samples(b, profiles[i], &ns);
+		total += ns;
+	}
+	return total;
+}
+
 const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set, const char *key)
 {
 	size_t n, i, klen = strlen(key);

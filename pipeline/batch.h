@@ -290,6 +290,9 @@ int64_t pf_batch_sample_total(const struct pf_batch *b, const struct pf_sample *
 /* Total samples over all profiles (the OTel Collector's "profile samples"). */
 size_t pf_batch_sample_count(const struct pf_batch *b);
 
+/* The samples of the n profiles listed in `profiles` (indices into b). */
+size_t pf_batch_sample_count_of(const struct pf_batch *b, const uint32_t *profiles, size_t n);
+
 /* Looks up the value of attribute `key` in attribute set `set`; NULL if absent. */
 const struct pf_value *pf_batch_attr_lookup(const struct pf_batch *b, uint32_t set,
 					    const char *key);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_COLLISIONS	1000
+/* Renames one write tries before it gives up: only reached when other
+ * writers' files hold that many of the numbers drawn. */
+#define MAX_PROBES	1000000
 #define TEMP_RANDOM	".XXXXXX"
 #define TEMP_END	".tmp"
 #define NS_PER_SEC	1000000000ULL
@@ -71,7 +74,7 @@ static int write_all(int fd, const void *data, size_t size)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
+int pf_files_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = 0;
@@ -135,23 +138,28 @@ static int rename_noreplace(const char *tmp, const char *path)
 }
 
 int pf_files_write(const char *dir, const char *base, const char *suffix, const void *data,
-		   size_t size, char *path, size_t path_size)
+		   size_t size, struct pf_files_seq *seq, char *path, size_t path_size)
 {
 	char tmp[PATH_MAX], name[NAME_MAX + 1];
 	int err;
 
 	if (path_size)
 		path[0] = '\0';
-	if ((size_t)snprintf(name, sizeof(name), "%s%s", base, suffix) >= sizeof(name))
+	/* room for the largest collision number */
+	if ((size_t)snprintf(name, sizeof(name), "%s.%" PRIuFAST64 "%s", base, UINT_FAST64_MAX,
+			     suffix) >= sizeof(name))
 		return -ENAMETOOLONG;
+	snprintf(name, sizeof(name), "%s%s", base, suffix);
 	err = write_temp(dir, name, data, size, tmp, sizeof(tmp));
 	if (err)
 		return err;
-	for (unsigned i = 0; i < MAX_COLLISIONS; i++) {
-		int n = i ? snprintf(path, path_size, "%s/%s.%u%s", dir, base, i, suffix)
-			  : snprintf(path, path_size, "%s/%s%s", dir, base, suffix);
+	for (unsigned i = 0; i < MAX_PROBES; i++) {
+		uint_fast64_t n = i ? atomic_fetch_add(&seq->next, 1) + 1 : 0;
+		int len = n ? snprintf(path, path_size, "%s/%s.%" PRIuFAST64 "%s", dir, base, n,
+				       suffix)
+			    : snprintf(path, path_size, "%s/%s%s", dir, base, suffix);
 
-		if (n < 0 || (size_t)n >= path_size) {
+		if (len < 0 || (size_t)len >= path_size) {
 			err = -ENAMETOOLONG;
 			goto out_unlink;
 		}
@@ -161,8 +169,6 @@ int pf_files_write(const char *dir, const char *base, const char *suffix, const 
 	}
 	if (err)
 		goto out_unlink;
-	/* Make the rename itself durable; the file is already complete. */
-	fsync_dir(dir);
 	return 0;
 
 out_unlink:
@@ -187,7 +193,7 @@ int pf_files_replace(const char *dir, const char *name, const void *data, size_t
 		unlink(tmp);
 		return err;
 	}
-	fsync_dir(dir);
+	pf_files_sync_dir(dir);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #ifndef PF_FILES_H
 #define PF_FILES_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,12 +20,28 @@ size_t pf_files_sanitize(const char *in, size_t max, char *out, size_t size);
  * it is). Returns 0, or fills `err` and returns a negative errno. */
 int pf_files_check_prefix(const char *prefix, size_t max, struct pf_error *err);
 
+/* The collision numbers of one writer (an exporter): a write whose name is
+ * taken draws the next one, so no two writes of this writer, on any thread,
+ * ever try the same name. Zeroed before the first write; never reset. */
+struct pf_files_seq {
+	atomic_uint_fast64_t next;
+};
+
 /* Writes data atomically as <dir>/<base><suffix>: into a hidden temp file in
- * `dir`, fsync'd, then renamed without replacing anything. When the name is
- * taken, tries <base>.1<suffix>, <base>.2<suffix>, ... Fills `path` with the
- * name written. Returns 0 or a negative errno; no partial file is left behind. */
+ * `dir`, fsync'd, then renamed without replacing anything. When that name is
+ * taken, as <base>.<n><suffix> with n drawn from `seq`: a number is only
+ * tried again when another writer (a previous run) holds it, and then the
+ * next is drawn, so the renames tried over a run are at most the files
+ * written plus the files found. Fills `path` with the name written. The
+ * directory entry becomes durable with pf_files_sync_dir(). Returns 0 or a
+ * negative errno; no partial file is left behind. */
 int pf_files_write(const char *dir, const char *base, const char *suffix, const void *data,
-		   size_t size, char *path, size_t path_size);
+		   size_t size, struct pf_files_seq *seq, char *path, size_t path_size);
+
+/* Makes the files written into `dir` so far durable (fsync of the
+ * directory): once after a run of pf_files_write() calls. Returns 0 or a
+ * negative errno. */
+int pf_files_sync_dir(const char *dir);
 
 /* Writes data atomically as <dir>/<name>, replacing the file of that name if
  * any: readers see the old content or the new, never a mix. Returns 0 or a

@@ -51,6 +51,12 @@ enum pf_option_type {
  * when the key is given at all (also as null or {}), so a component can
  * tell an omitted section from one left at its defaults. */
 #define PF_OPT_PRESENCE 0x2u
+/* PF_OPT_STRING: a listen endpoint, "host:port", "[ipv6]:port" or ":port",
+ * checked when the config is loaded (pf_config_check_endpoint), so a bad one
+ * fails validation at its file:line:col instead of failing the run. */
+#define PF_OPT_ENDPOINT 0x4u
+/* With PF_OPT_ENDPOINT: "" is accepted and means "off". */
+#define PF_OPT_EMPTY_OFF 0x8u
 
 struct pf_strings {
 	char **items;

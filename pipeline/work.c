@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,10 @@
 
 #include "pipeline/log.h"
 
-#define CANCEL_MARGIN_MS      50
+/* Before the deadline, what a running job gets to end its current step
+ * once pf_work_expired() says so: one file encoded, written and fsync'd
+ * (tens of ms on a busy disk), or shutdown passes its deadline. */
+#define CANCEL_MARGIN_MS      200
 #define ERROR_LOG_INTERVAL_MS 10000
 
 /* One batch, waiting or on the thread pool. The thread reads `batch` and
@@ -37,8 +41,9 @@ struct pf_work {
 	pf_work_drained_fn drained; /* from pf_work_drain(), until called */
 	void *drained_arg;
 	bool started;
-	bool stopping; /* intake stopped: drain or shutdown */
-	bool shutting; /* pf_work_shutdown() was called */
+	bool stopping;	     /* intake stopped: drain or shutdown */
+	bool shutting;	     /* pf_work_shutdown() was called */
+	atomic_bool expired; /* the deadline is near: running jobs should stop (read by them) */
 	bool logged_errors;
 	uint64_t last_error_ms; /* uv_now() of the last failure logged */
 	uint64_t suppressed_errors;
@@ -255,6 +260,7 @@ static void on_deadline(uv_timer_t *t)
 	uint64_t lost = 0;
 	size_t waiting = 0;
 
+	atomic_store(&w->expired, true);
 	for (size_t i = 0; i < w->n_queued; i++) {
 		lost += pf_batch_sample_count(w->queue[i]->batch);
 		release(w->queue[i]);
@@ -316,6 +322,11 @@ void pf_work_shutdown(struct pf_work *w, pf_done_fn done)
 		return;
 	}
 	arm_deadline(w);
+}
+
+bool pf_work_expired(const struct pf_work *w)
+{
+	return atomic_load(&w->expired);
 }
 
 void pf_work_log_failure(struct pf_work *w, const char *what)

@@ -3,6 +3,7 @@
 #ifndef PF_WORK_H
 #define PF_WORK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pipeline/batch.h"
@@ -72,6 +73,12 @@ void pf_work_shutdown(struct pf_work *w, pf_done_fn done);
  * frees the pool (at once if drained, else once drained; drained(arg) is
  * still called first). At most once, before pf_work_shutdown(). */
 void pf_work_drain(struct pf_work *w, pf_work_drained_fn drained, void *arg);
+
+/* For a run_fn that does many steps (files): true once the shutdown deadline
+ * is near and the pool waits for running jobs. The job should then stop
+ * early and count what it leaves undone as failed, so that shutdown keeps
+ * its deadline. Any thread. */
+bool pf_work_expired(const struct pf_work *w);
 
 /* Logs a failure at error level, at most once per 10 seconds; the next one
  * logged tells how many were left out. Loop thread only. */

@@ -141,8 +141,9 @@ struct flame_exporter {
 	char dir[PATH_MAX];    /* the directory, absolute once started */
 	struct pf_flame total; /* the cumulative graph; touched by the running work only */
 	bool total_ready;
-	struct pf_work *work; /* one batch drawn at a time, MAX_QUEUED waiting */
-	bool told;	      /* the first file has been logged at info */
+	struct pf_work *work;	 /* one batch drawn at a time, MAX_QUEUED waiting */
+	struct pf_files_seq seq; /* numbers for names taken (same millisecond) */
+	bool told;		 /* the first file has been logged at info */
 };
 
 static const struct pf_logger *lg(const struct flame_exporter *e)
@@ -231,12 +232,16 @@ static void write_interval(struct flame_work *w, struct pf_flame *f)
 		work_fail(w, err, "drawing %s: %s", base);
 		return;
 	}
-	err = pf_files_write(w->e->dir, base, suffix_of(cfg), text, len, path, sizeof(path));
+	err = pf_files_write(w->e->dir, base, suffix_of(cfg), text, len, &w->e->seq, path,
+			     sizeof(path));
 	free(text);
 	if (err) {
 		work_fail(w, err, "writing %s: %s", base);
 		return;
 	}
+	err = pf_files_sync_dir(w->e->dir);
+	if (err)
+		work_fail(w, err, "syncing %s: %s", w->e->dir);
 	w->wrote = true;
 	if (!w->err)
 		snprintf(w->what, sizeof(w->what), "%s", path);

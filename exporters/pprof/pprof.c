@@ -41,9 +41,9 @@ struct pprof_exporter;
 
 /* One batch being written on the thread pool (a pf_work job). The work
  * thread reads `batch` (shared, read-only) and the config, and writes only
- * the result fields. */
+ * the result fields and the exporter's (atomic) name sequence. */
 struct pprof_work {
-	const struct pprof_exporter *e;
+	struct pprof_exporter *e;
 	const struct pf_batch *batch;
 	/* results */
 	uint64_t sent;
@@ -58,6 +58,7 @@ struct pprof_exporter {
 	struct pprof_config cfg; /* strings borrowed from config/ */
 	char prefix[48];	 /* file_prefix, sanitized */
 	struct pf_work *work;	 /* at most MAX_IN_FLIGHT batches on the thread pool */
+	struct pf_files_seq seq; /* numbers for names taken (same service, pid, type, ms) */
 };
 
 static const struct pf_option pprof_options[] = {
@@ -147,22 +148,16 @@ static void work_fail(struct pprof_work *w, int err, const char *fmt, const char
 static void write_group(struct pprof_work *w, const struct pf_batch *b, const uint32_t *sel,
 			size_t n, const char *service, uint64_t now)
 {
-	const struct pprof_config *cfg = &w->e->cfg;
+	struct pprof_exporter *e = w->e;
 	char base[PF_PPROF_FILES_NAME_MAX], path[PATH_MAX];
-	uint64_t samples = 0;
+	uint64_t samples = pf_batch_sample_count_of(b, sel, n);
 	uint8_t *data = NULL;
 	size_t size = 0;
 	int err;
 
-	for (size_t i = 0; i < n; i++) {
-		size_t ns = 0;
-
-		pf_batch_samples(b, sel[i], &ns);
-		samples += ns;
-	}
 	if (samples == 0)
 		return; /* nothing to look at: no file */
-	pf_pprof_files_name(b, naming_profile(b, sel, n), w->e->prefix, service, now, base,
+	pf_pprof_files_name(b, naming_profile(b, sel, n), e->prefix, service, now, base,
 			    sizeof(base));
 	err = pf_pprof_encode(b, sel, n, true, &data, &size);
 	if (err < 0) {
@@ -170,8 +165,8 @@ static void write_group(struct pprof_work *w, const struct pf_batch *b, const ui
 		w->failed += samples;
 		return;
 	}
-	err = pf_files_write(cfg->directory, base, PF_PPROF_FILES_SUFFIX, data, size, path,
-			     sizeof(path));
+	err = pf_files_write(e->cfg.directory, base, PF_PPROF_FILES_SUFFIX, data, size, &e->seq,
+			     path, sizeof(path));
 	free(data);
 	if (err < 0) {
 		work_fail(w, err, "writing %s: %s", base);
@@ -182,6 +177,52 @@ static void write_group(struct pprof_work *w, const struct pf_batch *b, const ui
 	w->files++;
 	if (!w->err)
 		snprintf(w->what, sizeof(w->what), "%s", path);
+}
+
+/* Lists the profiles first .. first + n_from - 1 of each group together:
+ * group g's are order[start[g]] .. order[start[g + 1] - 1], in batch order.
+ * `start` holds n_groups + 1 entries. */
+static void order_by_group(const uint32_t *group_of, size_t n_from, size_t first, int n_groups,
+			   uint32_t *start, uint32_t *order)
+{
+	memset(start, 0, ((size_t)n_groups + 1) * sizeof(*start));
+	for (size_t i = 0; i < n_from; i++)
+		start[group_of[i] + 1]++;
+	for (int g = 0; g < n_groups; g++)
+		start[g + 1] += start[g];
+	for (size_t i = 0; i < n_from; i++)
+		order[start[group_of[i]]++] = (uint32_t)(first + i);
+	/* each start[g] now holds where group g + 1 begins: shift back */
+	memmove(start + 1, start, (size_t)n_groups * sizeof(*start));
+	start[0] = 0;
+}
+
+/* Writes every group in turn; past the shutdown deadline, the groups left
+ * are counted as failed instead, so that shutdown keeps its deadline. */
+static void write_groups(struct pprof_work *w, const struct pf_batch *b, const uint32_t *start,
+			 const uint32_t *order, int n_groups, const char *service, uint64_t now)
+{
+	uint64_t skipped = 0;
+
+	for (int g = 0; g < n_groups; g++) {
+		const uint32_t *sel = order + start[g];
+		size_t n = start[g + 1] - start[g];
+
+		if (n == 0)
+			continue;
+		if (skipped || pf_work_expired(w->e->work))
+			skipped += pf_batch_sample_count_of(b, sel, n);
+		else
+			write_group(w, b, sel, n, service, now);
+	}
+	if (skipped) {
+		w->failed += skipped;
+		if (!w->err) {
+			w->err = -ETIMEDOUT;
+			snprintf(w->what, sizeof(w->what),
+				 "shutdown deadline: %" PRIu64 " samples not written", skipped);
+		}
+	}
 }
 
 /* On the thread pool: every encoding group of the batch (or, with group_by
@@ -195,7 +236,7 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 	const struct pf_batch *b = batch;
 	struct pf_batch *merged = NULL;
 	const char *service = NULL;
-	uint32_t *group_of, *sel;
+	uint32_t *group_of, *order, *start = NULL;
 	int n_groups = 0, err;
 
 	w->e = arg;
@@ -204,8 +245,8 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 	if (np == 0)
 		return;
 	group_of = calloc(np, sizeof(*group_of));
-	sel = calloc(np, sizeof(*sel));
-	if (!group_of || !sel) {
+	order = calloc(np, sizeof(*order));
+	if (!group_of || !order) {
 		w->err = -ENOMEM;
 		goto out_fail;
 	}
@@ -228,14 +269,18 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 			goto out_fail;
 		}
 	}
-	for (int g = 0; g < n_groups; g++) {
-		size_t n = 0;
-
-		for (size_t i = 0; i < n_from; i++)
-			if (group_of[i] == (uint32_t)g)
-				sel[n++] = (uint32_t)(first + i);
-		if (n)
-			write_group(w, b, sel, n, service, now);
+	start = calloc((size_t)n_groups + 1, sizeof(*start));
+	if (!start) {
+		w->err = -ENOMEM;
+		goto out_fail;
+	}
+	order_by_group(group_of, n_from, first, n_groups, start, order);
+	write_groups(w, b, start, order, n_groups, service, now);
+	if (w->files) {
+		/* the new names, durable once per batch rather than per file */
+		err = pf_files_sync_dir(cfg->directory);
+		if (err < 0)
+			work_fail(w, err, "syncing %s: %s", cfg->directory);
 	}
 	err = pf_files_rotate(cfg->directory, w->e->prefix, PF_PPROF_FILES_SUFFIX, cfg->max_files,
 			      cfg->max_age, pf_files_now_ns());
@@ -248,7 +293,8 @@ out_fail:
 	w->failed = pf_batch_sample_count(w->batch);
 out_free:
 	pf_batch_unref(merged);
-	free(sel);
+	free(start);
+	free(order);
 	free(group_of);
 }
 

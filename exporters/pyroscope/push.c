@@ -89,19 +89,6 @@ static int series_build(struct series *s, const struct pf_batch *b, const uint32
 	return 0;
 }
 
-static uint64_t group_samples(const struct pf_batch *b, const uint32_t *sel, size_t n)
-{
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t ns = 0;
-
-		pf_batch_samples(b, sel[i], &ns);
-		total += ns;
-	}
-	return total;
-}
-
 int pf_pyroscope_encode_push(const struct pf_batch *b, const struct pf_pyroscope_config *cfg,
 			     uint8_t **out, size_t *out_size, uint64_t *items)
 {
@@ -141,7 +128,7 @@ int pf_pyroscope_encode_push(const struct pf_batch *b, const struct pf_pyroscope
 		for (uint32_t p = 0; p < np; p++)
 			if (group_of[p] == (uint32_t)g)
 				sel[n++] = p;
-		samples = n ? group_samples(b, sel, n) : 0;
+		samples = n ? pf_batch_sample_count_of(b, sel, n) : 0;
 		if (samples == 0)
 			continue;
 		err = series_build(&series[n_series], b, sel, n, cfg);

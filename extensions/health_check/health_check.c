@@ -48,6 +48,7 @@ static const struct pf_option health_options[] = {
 	{.name = "endpoint",
 	 .type = PF_OPT_STRING,
 	 .def = "127.0.0.1:13133",
+	 .flags = PF_OPT_ENDPOINT,
 	 .offset = offsetof(struct health_config, endpoint),
 	 .doc = "host:port the health endpoint listens on"},
 	{.name = "path",

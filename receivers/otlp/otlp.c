@@ -20,6 +20,7 @@
 	{.name = "endpoint",                                                                       \
 	 .type = PF_OPT_STRING,                                                                    \
 	 .def = default_endpoint,                                                                  \
+	 .flags = PF_OPT_ENDPOINT,                                                                 \
 	 .offset = offsetof(struct pf_otlp_rx_proto, endpoint),                                    \
 	 .doc = "host:port to listen on (\":port\" for every interface)"},                         \
 		{.name = "tls",                                                                    \

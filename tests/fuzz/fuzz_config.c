@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Fuzzes the config loader: YAML, anchors, env, --set, option tables and validation. */
+/* Fuzzes the config loader: YAML, anchors, env, --set, option tables, endpoints and validation. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@ struct fz_config {
 	struct pf_strings list;
 	struct pf_string_map map;
 	struct fz_section sec;
+	char *ep, *ep_off;
 };
 
 static const char *const fz_choices[] = {"a", "b", "c", NULL};
@@ -105,6 +106,18 @@ static const struct pf_option fz_options[] = {
 	 .section = fz_section_options,
 	 .offset = offsetof(struct fz_config, sec),
 	 .doc = "x"},
+	{.name = "ep",
+	 .type = PF_OPT_STRING,
+	 .def = "localhost:1",
+	 .flags = PF_OPT_ENDPOINT,
+	 .offset = offsetof(struct fz_config, ep),
+	 .doc = "x"},
+	{.name = "ep_off",
+	 .type = PF_OPT_STRING,
+	 .def = "",
+	 .flags = PF_OPT_ENDPOINT | PF_OPT_EMPTY_OFF,
+	 .offset = offsetof(struct fz_config, ep_off),
+	 .doc = "x"},
 	PF_OPTION_END,
 };
 
@@ -178,8 +191,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 		text[size] = '\0';
 		int64_t v;
+		char msg[256];
 		pf_parse_duration(text, &v);
 		pf_parse_size(text, &v);
+		pf_config_check_endpoint(text, true, msg, sizeof(msg));
 	}
 	struct pf_error err;
 	pf_error_clear(&err);

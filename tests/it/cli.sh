@@ -67,6 +67,35 @@ rc=$?
 head -1 err.txt | grep -Eq '^proflow: bad\.yaml:4:5: .+' && ok "validate error at file:line:col" ||
 	fail "validate error line: $(cat err.txt)"
 
+# validate: an endpoint that cannot be listened on is refused at its value
+# (before, validate accepted these and the run failed without a position).
+for ep in 127.0.0.1:99999 bogus '$${env:X}'; do
+	cat >endpoint.yaml <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: "$ep"
+exporters:
+  debug:
+service:
+  pipelines:
+    profiles:
+      receivers: [otlp]
+      exporters: [debug]
+YAML
+	"$PROFLOW" validate --config endpoint.yaml >out.txt 2>err.txt
+	rc=$?
+	[ $rc -eq 1 ] && head -1 err.txt | grep -q '^proflow: endpoint\.yaml:5:19: .*protocols\.grpc\.endpoint.*not a valid endpoint' &&
+		ok "validate refuses endpoint $ep" || fail "validate endpoint $ep: exit $rc: $(cat out.txt err.txt)"
+	sed 's/^service:$/service:\n  telemetry: {metrics: {address: "'"$ep"'"}}/; s/endpoint: ".*"$/endpoint: ":4317"/' \
+		endpoint.yaml >address.yaml
+	"$PROFLOW" validate --config address.yaml >out.txt 2>err.txt
+	rc=$?
+	[ $rc -eq 1 ] && head -1 err.txt | grep -q '^proflow: address\.yaml:9:34: .*telemetry\.metrics\.address.*not a valid endpoint' &&
+		ok "validate refuses metrics address $ep" || fail "validate metrics address $ep: exit $rc: $(cat out.txt err.txt)"
+done
+
 "$PROFLOW" validate --config missing.yaml >/dev/null 2>err.txt
 [ $? -eq 1 ] && grep -q '^proflow: .*missing.yaml' err.txt && ok "missing file" || fail "missing file: $(cat err.txt)"
 

@@ -56,6 +56,11 @@ static const struct pf_option outer_options[] = {
 	{.name = "map", .type = PF_OPT_MAP, .doc = "map"},
 	{.name = "in", .type = PF_OPT_SECTION, .section = inner_options, .doc = "nested"},
 	{.name = "req", .type = PF_OPT_STRING, .flags = PF_OPT_REQUIRED, .doc = "required"},
+	{.name = "ep",
+	 .type = PF_OPT_STRING,
+	 .def = ":1",
+	 .flags = PF_OPT_ENDPOINT,
+	 .doc = "listen here"},
 	PF_OPTION_END,
 };
 
@@ -157,6 +162,9 @@ static void test_components_yaml(void **state)
 	yaml_node_t *req = item(&doc, opts, 8);
 	assert_string_equal(scalar(get(&doc, req, "required")), "true");
 	assert_null(get(&doc, req, "default"));
+	yaml_node_t *ep = item(&doc, opts, 9);
+	assert_string_equal(scalar(get(&doc, ep, "format")), "host:port");
+	assert_null(get(&doc, req, "format"));
 
 	yaml_node_t *noopts = item(&doc, get(&doc, root, "processors"), 0);
 	assert_string_equal(scalar(get(&doc, noopts, "mutates")), "true");

@@ -37,6 +37,7 @@ struct rcv_config {
 	struct pf_strings tags;
 	struct pf_string_map labels;
 	struct sub_config sub;
+	char *listen;
 };
 
 static const char *const modes[] = {"fast", "slow", "auto", NULL};
@@ -128,6 +129,12 @@ static const struct pf_option rcv_options[] = {
 	 .section = sub_options,
 	 .offset = offsetof(struct rcv_config, sub),
 	 .doc = "s"},
+	{.name = "listen",
+	 .type = PF_OPT_STRING,
+	 .def = "localhost:4317",
+	 .flags = PF_OPT_ENDPOINT,
+	 .offset = offsetof(struct rcv_config, listen),
+	 .doc = "l"},
 	PF_OPTION_END,
 };
 
@@ -436,7 +443,7 @@ static void test_unknown_option_lists_valid_keys(void **state)
 	expect_error("receivers:\n  rcv:\n    frequency: 10\n    frequncy: 10\n" EXP PIPE,
 		     "t.yaml:4:5",
 		     "receiver \"rcv\": unknown option \"frequncy\"; valid options: enabled, "
-		     "frequency, ratio, path, interval, buffer, mode, tags, labels, sub");
+		     "frequency, ratio, path, interval, buffer, mode, tags, labels, sub, listen");
 	expect_error("receivers:\n  rcv:\n    sub:\n      inner: {deeep: 1}\n" EXP PIPE,
 		     "t.yaml:4:15", "unknown option \"sub.inner.deeep\"; valid options: deep");
 	expect_error("receivers:\n  other:\n    x: 1\n" EXP PIPE, "t.yaml:3:5",
@@ -595,6 +602,8 @@ static const char *fake_env(const char *name, void *arg)
 		return "/data";
 	if (strcmp(name, "EMPTY") == 0)
 		return "";
+	if (strcmp(name, "NESTED") == 0)
+		return "${env:PORT}";
 	return NULL;
 }
 
@@ -940,6 +949,103 @@ static void test_option_parse(void **state)
 	free(c.labels.values);
 }
 
+/* Endpoint options: a bad host:port fails validation at the value, not the run. */
+static void test_endpoint_accepts(void **state)
+{
+	static const char *const good[] = {
+		"127.0.0.1:4317",
+		"localhost:1",
+		":4317",
+		"0.0.0.0:0",
+		"[::1]:65535",
+		"[::]:80",
+		"[fe80::1%eth0]:9",
+		"my-host_1.example.com:443",
+		"a:00080",
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char yaml[256];
+		snprintf(yaml, sizeof(yaml), "receivers:\n  rcv:\n    listen: '%s'\n" EXP PIPE,
+			 good[i]);
+		struct pf_config *cfg = load_ok(yaml);
+		assert_string_equal(
+			((const struct rcv_config *)find(cfg, "rcv", PF_RECEIVER)->config)->listen,
+			good[i]);
+		pf_config_free(cfg);
+	}
+}
+
+static void test_endpoint_invalid_fails_validation_at_value(void **state)
+{
+	static const char *const bad[][2] = {
+		{"127.0.0.1:99999", "port 99999 is out of range 0..65535"},
+		{"127.0.0.1:65536", "out of range"},
+		{"127.0.0.1:123456789012345678901234567890", "out of range"},
+		{"bogus", "expected host:port"},
+		{"$${env:X}", "\"${\" was left unexpanded"},
+		{"${NESTED}", "\"${\" was left unexpanded"},
+		{"", "must not be empty"},
+		{"127.0.0.1:", "the port is missing"},
+		{"127.0.0.1:http", "the port must be a number"},
+		{"127.0.0.1:-1", "the port must be a number"},
+		{"::1:4317", "IPv6 address must be in brackets"},
+		{"[::1]", "expected [ipv6]:port"},
+		{"[1.2.3.4]:80", "not an IPv6 address"},
+		{"[::1%]:80", "not an IPv6 address"},
+		{"1.2.3.256:80", "not a host name or an IPv4 address"},
+		{"a..b:80", "not a host name"},
+		{"a/b:80", "not a host name"},
+		{"host.:80", "not a host name"},
+		{"local host:80", "a space"},
+		{"h\\tx:80", "a control"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tmpdir t = {0};
+		char yaml[256];
+		struct pf_error err;
+		snprintf(yaml, sizeof(yaml), "receivers:\n  rcv:\n    listen: \"%s\"\n" EXP PIPE,
+			 bad[i][0]);
+		const char *f = write_file(&t, yaml);
+		struct pf_config *cfg = load_sources(&f, 1, NULL, 0, &err);
+		if (cfg)
+			fail_msg("\"%s\" was accepted", bad[i][0]);
+		/* At the value, whose line is 3, column 13: "listen: " then the quote. */
+		if (!strstr(err.where, ":3:13") || !strstr(err.msg, "option \"listen\"") ||
+		    !strstr(err.msg, bad[i][1]))
+			fail_msg("\"%s\": got \"%s: %s\", want 3:13 and \"%s\"", bad[i][0],
+				 err.where, err.msg, bad[i][1]);
+		remove_files(&t);
+	}
+	/* The same check holds for --set. */
+	const char *set = "receivers.rcv.listen=10.0.0.1:70000";
+	const char *f = NULL;
+	struct tmpdir t = {0};
+	struct pf_error err;
+	f = write_file(&t, "receivers:\n  rcv:\n" EXP PIPE);
+	assert_null(load_sources(&f, 1, &set, 1, &err));
+	assert_non_null(strstr(err.where, "--set:1:"));
+	assert_non_null(strstr(err.msg, "port 70000 is out of range"));
+	remove_files(&t);
+}
+
+/* service.telemetry.metrics.address: "" turns it off, anything else must be host:port. */
+static void test_metrics_address_checked(void **state)
+{
+	struct pf_config *cfg = load_ok("receivers: {rcv: }\n" EXP PIPE
+					"  telemetry: {metrics: {address: \"\"}}\n");
+	assert_string_equal(cfg->metrics_address, "");
+	pf_config_free(cfg);
+	expect_error("receivers: {rcv: }\n" EXP PIPE
+		     "  telemetry:\n    metrics:\n      address: 127.0.0.1:99999\n",
+		     "t.yaml:12:16", "option \"telemetry.metrics.address\": \"127.0.0.1:99999\"");
+	expect_error("receivers: {rcv: }\n" EXP PIPE
+		     "  telemetry:\n    metrics:\n      address: bogus\n",
+		     "t.yaml:12:16", "expected host:port");
+	expect_error("receivers: {rcv: }\n" EXP PIPE
+		     "  telemetry:\n    metrics:\n      address: $${env:X}\n",
+		     "t.yaml:12:16", "left unexpanded");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1077,9 @@ int main(void)
 		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_option_parse),
+		cmocka_unit_test(test_endpoint_accepts),
+		cmocka_unit_test(test_endpoint_invalid_fails_validation_at_value),
+		cmocka_unit_test(test_metrics_address_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,14 +29,31 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-static int setup_dir(void **state)
+/* A new directory under `parent` as the test's state. */
+static int make_dir(void **state, const char *parent)
 {
-	char *dir = strdup("/tmp/pf_pprof_test.XXXXXX");
+	char *dir = NULL;
 
-	if (!dir || !mkdtemp(dir))
+	if (asprintf(&dir, "%s/pf_pprof_test.XXXXXX", parent) < 0)
 		return -1;
+	if (!mkdtemp(dir)) {
+		free(dir);
+		return -1;
+	}
 	*state = dir;
 	return 0;
+}
+
+static int setup_dir(void **state)
+{
+	return make_dir(state, "/tmp");
+}
+
+/* In memory where there is /dev/shm: thousands of files without an fsync
+ * each to the disk, for the tests about names and counts. */
+static int setup_mem_dir(void **state)
+{
+	return make_dir(state, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 }
 
 static int teardown_dir(void **state)
@@ -147,13 +165,17 @@ static void read_file(const char *path, char *buf, size_t size)
 static void test_write_collisions(void **state)
 {
 	const char *dir = *state;
+	struct pf_files_seq seq = {0};
 	char path[512], names[8][256], buf[64];
 
-	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "one", 3, path, sizeof(path)), 0);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "one", 3, &seq, path, sizeof(path)),
+			 0);
 	assert_true(strstr(path, "/a.cpu.pb.gz") != NULL);
-	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "two", 3, path, sizeof(path)), 0);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "two", 3, &seq, path, sizeof(path)),
+			 0);
 	assert_true(strstr(path, "/a.cpu.1.pb.gz") != NULL);
-	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "three", 5, path, sizeof(path)), 0);
+	assert_int_equal(
+		pf_files_write(dir, "a.cpu", ".pb.gz", "three", 5, &seq, path, sizeof(path)), 0);
 	assert_true(strstr(path, "/a.cpu.2.pb.gz") != NULL);
 
 	/* Nothing else is left behind: no temp files. */
@@ -169,13 +191,46 @@ static void test_write_collisions(void **state)
 	assert_string_equal(buf, "three");
 }
 
+/* A name taken by another writer (a previous run) costs one more rename
+ * and is never tried again by this writer; each writer's numbers are its
+ * own and never reused. */
+static void test_write_collisions_skip_others_files(void **state)
+{
+	const char *dir = *state;
+	struct pf_files_seq seq = {0}, other = {0};
+	char path[512];
+
+	touch(dir, "a.cpu.pb.gz", 1000);
+	touch(dir, "a.cpu.1.pb.gz", 1000);
+	touch(dir, "a.cpu.2.pb.gz", 1000);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "x", 1, &seq, path, sizeof(path)),
+			 0);
+	assert_non_null(strstr(path, "/a.cpu.3.pb.gz"));
+	assert_int_equal(atomic_load(&seq.next), 3);
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "x", 1, &seq, path, sizeof(path)),
+			 0);
+	assert_non_null(strstr(path, "/a.cpu.4.pb.gz"));
+	assert_int_equal(atomic_load(&seq.next), 4);
+	/* Another base name draws from the same numbers: still unique. */
+	touch(dir, "b.cpu.pb.gz", 1000);
+	assert_int_equal(pf_files_write(dir, "b.cpu", ".pb.gz", "x", 1, &seq, path, sizeof(path)),
+			 0);
+	assert_non_null(strstr(path, "/b.cpu.5.pb.gz"));
+	/* A second writer skips the first one's files once each. */
+	assert_int_equal(pf_files_write(dir, "a.cpu", ".pb.gz", "x", 1, &other, path, sizeof(path)),
+			 0);
+	assert_non_null(strstr(path, "/a.cpu.5.pb.gz"));
+	assert_int_equal(atomic_load(&other.next), 5);
+}
+
 static void test_write_failure_leaves_nothing(void **state)
 {
 	const char *dir = *state;
+	struct pf_files_seq seq = {0};
 	char missing[512], path[512], names[4][256];
 
 	snprintf(missing, sizeof(missing), "%s/missing", dir);
-	assert_int_equal(pf_files_write(missing, "a", ".pb.gz", "x", 1, path, sizeof(path)),
+	assert_int_equal(pf_files_write(missing, "a", ".pb.gz", "x", 1, &seq, path, sizeof(path)),
 			 -ENOENT);
 	assert_string_equal(path, "");
 	/* A name too long for the file system: the temp file is removed again. */
@@ -183,7 +238,7 @@ static void test_write_failure_leaves_nothing(void **state)
 
 	memset(base, 'n', sizeof(base) - 1);
 	base[sizeof(base) - 1] = '\0';
-	assert_true(pf_files_write(dir, base, ".pb.gz", "x", 1, path, sizeof(path)) < 0);
+	assert_true(pf_files_write(dir, base, ".pb.gz", "x", 1, &seq, path, sizeof(path)) < 0);
 	assert_int_equal(list_dir(dir, names, 4), 0);
 }
 
@@ -277,17 +332,33 @@ static struct pf_batch *cpu_batch(const char *service, int64_t pid, uint64_t t, 
 	return b;
 }
 
-static char *yaml_for(const char *dir, const char *extra)
+/* feeder -> pprof into dir; `extra` adds exporter options, `service` lines
+ * of the service section. */
+static char *pipeline_yaml(const char *dir, const char *extra, const char *service)
 {
 	char *y = NULL;
 
 	assert_true(asprintf(&y,
 			     "receivers:\n  feeder:\n"
 			     "exporters:\n  pprof:\n    directory: %s\n%s"
-			     "service:\n  pipelines:\n    profiles:\n"
+			     "service:\n%s  pipelines:\n    profiles:\n"
 			     "      receivers: [feeder]\n      exporters: [pprof]\n",
-			     dir, extra) > 0);
+			     dir, extra, service) > 0);
 	return y;
+}
+
+static char *yaml_for(const char *dir, const char *extra)
+{
+	return pipeline_yaml(dir, extra, "");
+}
+
+/* The pipeline of yaml_for() with a shutdown_timeout. */
+static char *yaml_with_timeout(const char *dir, const char *timeout)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "  shutdown_timeout: %s\n", timeout);
+	return pipeline_yaml(dir, "", line);
 }
 
 struct sent_cond {
@@ -603,19 +674,14 @@ static void blocker_done(uv_work_t *req, int status)
 static void test_exporter_cancels_at_deadline(void **state)
 {
 	const char *dir = *state;
-	char *yaml = NULL;
+	char *yaml;
 	struct sh_env env;
 	uv_work_t blockers[4];
 	struct pf_component *exp;
 	struct pf_batch *b = cpu_batch("svc", 1, T0_NS, 1);
 	char names[4][256];
 
-	assert_true(asprintf(&yaml,
-			     "receivers:\n  feeder:\n"
-			     "exporters:\n  pprof:\n    directory: %s\n"
-			     "service:\n  shutdown_timeout: 300ms\n  pipelines:\n    profiles:\n"
-			     "      receivers: [feeder]\n      exporters: [pprof]\n",
-			     dir) > 0);
+	yaml = yaml_with_timeout(dir, "300ms");
 	sh_env_start(&env, yaml);
 	exp = sh_find(&env, PF_EXPORTER, "pprof");
 	/* Occupy every thread of the pool (UV_THREADPOOL_SIZE=4, set in main). */
@@ -683,6 +749,135 @@ static void test_exporter_skips_empty(void **state)
 	assert_non_null(strstr(names[0], "full.pid1."));
 }
 
+#define SAME_NAMED 5000
+
+/* SAME_NAMED profiles of one service, pid, type and millisecond, of as many
+ * containers: one file each, all of the same base name. Sample i has value
+ * i + 1, so the files' total tells whether every one was written. */
+static struct pf_batch *same_named_batch(void)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_profile_desc d = {
+		.sample_type = {pf_batch_cstring(b, "cpu"), pf_batch_cstring(b, "nanoseconds")},
+		.period_type = {pf_batch_cstring(b, "cpu"), pf_batch_cstring(b, "nanoseconds")},
+		.period = 10000000,
+		.time_unix_nano = T0_NS,
+	};
+
+	for (int i = 0; i < SAME_NAMED; i++) {
+		char id[32];
+		uint32_t attrs[3], p;
+		struct pf_resource r = {0};
+
+		snprintf(id, sizeof(id), "c%d", i);
+		attrs[0] = pf_batch_attr_str(b, "service.name", "svc");
+		attrs[1] = pf_batch_attr_int(b, "process.pid", 42);
+		attrs[2] = pf_batch_attr_str(b, "container.id", id);
+		r.attrs = pf_batch_attr_set(b, attrs, 3);
+		d.resource = pf_batch_resource(b, &r);
+		p = pf_batch_add_profile(b, &d);
+		assert_int_not_equal(p, PF_INDEX_ERROR);
+		sh_sample(b, p, (const char *const[]){"main.work", "main.main", NULL}, i + 1);
+	}
+	return b;
+}
+
+/* Names collided in the same millisecond: with at most 1000 ".N" suffixes,
+ * each probed by a rename, a batch of 5,000 same-named profiles wrote 1,000
+ * files, failed the rest uncounted and held a pool thread for 45 s. */
+static void test_exporter_same_named_profiles_all_written(void **state)
+{
+	const char *dir = *state;
+	char *yaml = yaml_for(dir, "");
+	struct pf_batch *b = same_named_batch();
+	struct sh_env env;
+	struct pf_component *exp;
+	uint64_t want = 0, t0;
+	size_t files = 0;
+	int64_t total = 0;
+	struct dirent *de;
+	DIR *d;
+
+	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
+		size_t n = 0;
+
+		pf_batch_samples(b, p, &n);
+		want += n;
+	}
+	sh_env_start(&env, yaml);
+	exp = sh_find(&env, PF_EXPORTER, "pprof");
+	t0 = uv_hrtime();
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	assert_true(sh_wait_settled(&env, "pprof", want, 120000));
+	print_message("%d same-named profiles settled in %.0f ms\n", SAME_NAMED,
+		      (double)(uv_hrtime() - t0) / 1e6);
+	assert_int_equal(pf_component_counter(exp, PF_CTR_EXPORTER_SEND_FAILED), 0);
+	assert_int_equal(pf_component_counter(exp, PF_CTR_EXPORTER_SENT), want);
+	sh_env_stop(&env);
+	pf_batch_unref(b);
+	free(yaml);
+
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		struct pf_batch *got;
+
+		if (de->d_name[0] == '.')
+			continue;
+		assert_non_null(
+			strstr(de->d_name, "svc.pid42.cpu_nanoseconds.20261127T061500.123Z"));
+		got = load_file(dir, de->d_name);
+		total += sh_sum(got, "cpu", NULL);
+		pf_batch_unref(got);
+		files++;
+	}
+	closedir(d);
+	assert_int_equal(files, SAME_NAMED);
+	assert_int_equal(total, (int64_t)SAME_NAMED * (SAME_NAMED + 1) / 2);
+}
+
+/* Shutdown while those files are being written: the job stops at the
+ * deadline instead of holding shutdown past it, and every sample is either
+ * in a file or counted as failed. */
+static void test_exporter_same_named_profiles_keep_shutdown_deadline(void **state)
+{
+	const char *dir = *state;
+	char *yaml;
+	struct pf_batch *b = same_named_batch();
+	struct sh_env env;
+	struct pf_component *exp;
+	uint64_t sent, failed, t0, ms;
+	size_t files = 0;
+	struct dirent *de;
+	DIR *d;
+
+	yaml = yaml_with_timeout(dir, "500ms");
+	sh_env_start(&env, yaml);
+	exp = sh_find(&env, PF_EXPORTER, "pprof");
+	assert_int_equal(pf_component_emit(sh_find(&env, PF_RECEIVER, "feeder"), b), PF_OK);
+	sh_run_for(&env, 100);
+	t0 = uv_hrtime();
+	sh_env_shutdown(&env); /* fails when shutdown passes its deadline */
+	ms = (uv_hrtime() - t0) / 1000000;
+	sent = pf_component_counter(exp, PF_CTR_EXPORTER_SENT);
+	failed = pf_component_counter(exp, PF_CTR_EXPORTER_SEND_FAILED);
+	print_message("shutdown in %" PRIu64 " ms: %" PRIu64 " samples written, %" PRIu64
+		      " counted as failed\n",
+		      ms, sent, failed);
+	assert_true(ms < 1000);
+	assert_int_equal(sent + failed, SAME_NAMED);
+	sh_env_free(&env);
+	pf_batch_unref(b);
+	free(yaml);
+
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		files += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(files, sent); /* one sample a file */
+}
+
 static void test_config_checks(void **state)
 {
 	struct pf_error err = {0};
@@ -711,6 +906,8 @@ int main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test_setup_teardown(test_write_collisions, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_write_collisions_skip_others_files, setup_dir,
+						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_write_failure_leaves_nothing, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_rotate_max_files, setup_dir, teardown_dir),
@@ -731,6 +928,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exporter_skips_empty, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_exporter_counts_failures, setup_dir,
 						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_exporter_same_named_profiles_all_written,
+						setup_mem_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(
+			test_exporter_same_named_profiles_keep_shutdown_deadline, setup_dir,
+			teardown_dir),
 		cmocka_unit_test(test_config_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -511,6 +511,7 @@ int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void test_files_replace(void **state)
 {
 	char dir[] = "/tmp/pf_flame_files.XXXXXX", path[512], buf[16] = {0};
+	struct pf_files_seq seq = {0};
 	FILE *f;
 	int n = 0;
 
@@ -534,10 +535,10 @@ static void test_files_replace(void **state)
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	assert_int_equal(pf_files_replace(path, "x.svg", "x", 1), -ENOENT);
 	/* Rotation by prefix keeps the cumulative file. */
-	assert_int_equal(pf_files_write(dir, "flamegraph.1", ".svg", "a", 1, path, sizeof(path)),
-			 0);
-	assert_int_equal(pf_files_write(dir, "flamegraph.2", ".svg", "b", 1, path, sizeof(path)),
-			 0);
+	assert_int_equal(
+		pf_files_write(dir, "flamegraph.1", ".svg", "a", 1, &seq, path, sizeof(path)), 0);
+	assert_int_equal(
+		pf_files_write(dir, "flamegraph.2", ".svg", "b", 1, &seq, path, sizeof(path)), 0);
 	assert_int_equal(pf_files_rotate(dir, "flamegraph.", ".svg", 1, 0, 0), 1);
 	snprintf(path, sizeof(path), "%s/cumulative.svg", dir);
 	assert_int_equal(access(path, F_OK), 0);
