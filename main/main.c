@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "pipeline/log.h"
 #include "pipeline/service.h"
+#include "privileges.h"
 #include "registry.h"
 
 #define MAX_ARGS 64
@@ -216,7 +217,7 @@ static int run(const struct args *a, struct pf_config *cfg)
 	uv_signal_start(&r.sigint, on_signal, SIGINT);
 	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
 	pf_log(&r.log, PF_LOG_INFO, "proflow %s starting on %s", PF_VERSION, host);
-	if (pf_service_start(r.svc) < 0) {
+	if (pf_service_start(r.svc) < 0 || pf_privileges_drop(cfg, &r.log) < 0) {
 		status = 1;
 		stop(&r, "startup failed");
 	} else if (a->duration_ns > 0) {

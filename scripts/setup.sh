@@ -10,7 +10,7 @@ packages=(
 	# libraries
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	zlib1g-dev libdeflate-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev
-	libcmocka-dev libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
+	libcmocka-dev libbpf-dev bpftool libelf-dev libcap-dev libdw-dev libiberty-dev
 	libgrpc-dev libgnutls28-dev libjson-c-dev
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
