@@ -131,6 +131,11 @@ non_root_same_profiles)
 	[ "$ambient" = "$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")" ] ||
 		fail "$unit: AmbientCapabilities= and CapabilityBoundingSet= differ"
 	grep -qx "NoNewPrivileges=yes" "$unit" || fail "$unit: no NoNewPrivileges=yes"
+	# systemd settings this test cannot apply without systemd, known to break profiling.
+	if grep -E "^(ProtectKernelTunables|ProtectKernelLogs|ProtectProc|PrivateUsers)=" "$unit" |
+		grep -vE "=(no|false|default)$"; then
+		fail "$unit hides /proc/kallsyms, CAP_SYSLOG or other processes"
+	fi
 	unit_user=$(sed -n 's/^User=//p' "$unit")
 	[ -n "$unit_user" ] && [ "$unit_user" != root ] || fail "$unit runs as '$unit_user', not a dedicated user"
 	caps=$(echo "$ambient" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_//' | sort | paste -sd, -)
@@ -176,7 +181,7 @@ non_root_same_profiles)
 	read -r user_total user_named < <(counts "$work/user/cumulative.folded" "$workload")
 	echo "cost3 samples as root: $root_total ($root_named named);" \
 		"as $user with $caps: $user_total ($user_named named)"
-	[ "$root_total" -ge 500 ] || fail "only $root_total samples as root"
+	[ "$root_total" -ge 200 ] || fail "only $root_total samples as root"
 	diff=$((root_total > user_total ? root_total - user_total : user_total - root_total))
 	echo "difference: $diff samples ($((diff * 1000 / root_total / 10)).$((diff * 1000 / root_total % 10)) %)"
 	[ $((diff * 100)) -le $((root_total * 5)) ] || fail "sample counts differ by more than 5 %"
