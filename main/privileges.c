@@ -42,13 +42,14 @@ static const struct need needs[] = {
 	{PF_RECEIVER, "ebpf", CAP_BIT(CAP_SYS_PTRACE) | CAP_BIT(CAP_SYSLOG), true},
 };
 
-/* What every thread applies to itself; on the stack of pf_privileges_drop,
- * reached by the other threads through the signal's value. */
+/* What every thread applies to itself, reached by the other threads
+ * through the signal's value. */
 struct drop {
 	uint64_t keep;
 	int last_cap;
-	bool bounding; /* CAP_SETPCAP held: the bounding set can shrink */
-	atomic_uint acked;
+	bool bounding;	   /* CAP_SETPCAP held: the bounding set can shrink */
+	unsigned sent;	   /* signals queued */
+	atomic_uint acked; /* signals handled: a handler's last access */
 	atomic_int error;
 };
 
@@ -179,6 +180,7 @@ static int signal_pass(struct drop *d, unsigned *n_threads, pid_t *stuck)
 		if (err < 0)
 			break;
 		sent++;
+		d->sent++;
 	}
 	closedir(dir);
 	return err < 0 ? err : sent;
@@ -309,16 +311,17 @@ static void cap_names(uint64_t caps, int last_cap, char *buf, size_t size)
 
 int pf_privileges_drop(const struct pf_config *cfg, const struct pf_logger *lg)
 {
-	struct drop d = {.last_cap = (int)cap_max_bits() - 1};
+	int last_cap = (int)cap_max_bits() - 1;
+	struct drop *d;
 	const char *who = NULL;
 	unsigned n_threads = 0;
 	char kept[256];
 	int64_t held;
 	int err;
 
-	if (d.last_cap >= 64)
-		d.last_cap = 63;
-	held = thread_caps(0, d.last_cap);
+	if (last_cap >= 64)
+		last_cap = 63;
+	held = thread_caps(0, last_cap);
 	if (held < 0) {
 		pf_log(lg, PF_LOG_ERROR, "cannot read this process's capabilities: %s",
 		       strerror((int)-held));
@@ -328,20 +331,31 @@ int pf_privileges_drop(const struct pf_config *cfg, const struct pf_logger *lg)
 		pf_log(lg, PF_LOG_DEBUG, "no capabilities held, none to drop");
 		return 0;
 	}
-	d.bounding = (uint64_t)held & CAP_BIT(CAP_SETPCAP);
-	d.keep = needed(cfg, &who) & (uint64_t)held;
-	err = drop_all_threads(&d, lg, &n_threads);
-	if (err < 0) {
-		if (err != -ETIMEDOUT)
-			pf_log(lg, PF_LOG_ERROR, "cannot drop capabilities: %s", strerror(-err));
-		return err;
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		pf_log(lg, PF_LOG_ERROR, "cannot drop capabilities: out of memory");
+		return -ENOMEM;
 	}
-	cap_names(d.keep, d.last_cap, kept, sizeof(kept));
-	pf_log(lg, PF_LOG_INFO,
-	       "capabilities kept: %s%s%s; %s dropped in %u threads (effective, permitted, "
-	       "inheritable, ambient%s), no_new_privs set",
-	       kept, who ? " for " : " (no component needs one once started)", who ? who : "",
-	       d.keep ? "every other one" : "all", n_threads,
-	       d.bounding ? ", bounding" : "; bounding set left: no CAP_SETPCAP");
-	return 0;
+	d->last_cap = last_cap;
+	d->bounding = (uint64_t)held & CAP_BIT(CAP_SETPCAP);
+	d->keep = needed(cfg, &who) & (uint64_t)held;
+	err = drop_all_threads(d, lg, &n_threads);
+	if (err < 0 && err != -ETIMEDOUT)
+		pf_log(lg, PF_LOG_ERROR, "cannot drop capabilities: %s", strerror(-err));
+	if (err == 0) {
+		cap_names(d->keep, d->last_cap, kept, sizeof(kept));
+		pf_log(lg, PF_LOG_INFO,
+		       "capabilities kept: %s%s%s; %s dropped in %u threads (effective, permitted, "
+		       "inheritable, ambient%s), no_new_privs set",
+		       kept, who ? " for " : " (no component needs one once started)",
+		       who ? who : "", d->keep ? "every other one" : "all", n_threads,
+		       d->bounding ? ", bounding" : "; bounding set left: no CAP_SETPCAP");
+	}
+	/* A signal still unhandled (its thread exited, or it was queued twice
+	 * and one remains) is discarded now that the action is SIG_IGN, but a
+	 * handler may have begun before: then d stays allocated (a few bytes,
+	 * once) rather than be freed under it. */
+	if (atomic_load(&d->acked) == d->sent)
+		free(d);
+	return err;
 }
