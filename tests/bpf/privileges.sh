@@ -23,8 +23,8 @@ command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
 rm -rf "$work"
 mkdir -p "$work"
 chmod 755 "$work"
-root_pid= user_pid= workload=
-clean_up_at_exit "$work" root_pid user_pid workload
+root_pid= user_pid= workload= syscalls=
+clean_up_at_exit "$work" root_pid user_pid workload syscalls
 
 CAP_SYS_PTRACE=19 CAP_SYSLOG=34 CAP_BPF=39
 
@@ -37,7 +37,7 @@ config() {
 		echo "receivers:"
 		if [ "${2:-}" = ebpf ]; then
 			receivers="ebpf, otlp"
-			printf '  ebpf: {frequency: 499, report_interval: 1s, comm: ["^cost3$"]}\n'
+			printf '  ebpf: {frequency: 499, report_interval: 1s, comm: ["^cost3$", "^syscalls$"]}\n'
 		fi
 		echo "  otlp: {protocols: {grpc: {endpoint: 127.0.0.1:$(free_port "$work")}}}"
 		echo "processors: {symbolize: {}}"
@@ -61,14 +61,18 @@ started() {
 	kill -0 "$2" || fail "proflow exited: $(tail -3 "$1")"
 }
 
-# expect_caps PID MASK BOUNDING: every thread's effective and permitted sets are MASK (hex), its
-# ambient set empty, its bounding set BOUNDING, and no_new_privs set.
+# expect_caps PID MASK BOUNDING: every thread's effective and permitted sets are MASK, its ambient
+# set empty, its bounding set BOUNDING (not looked at when "-"), and no_new_privs set.
 expect_caps() {
-	local pid=$1 want status t
-	want="$(printf '%016x %016x 0000000000000000 %016x 1' "$2" "$2" "$3")"
+	local pid=$1 want status t bounding='v["CapBnd:"]'
+	if [ "$3" = - ]; then
+		want="$(printf '%016x %016x 0000000000000000 - 1' "$2" "$2")" bounding='"-"'
+	else
+		want="$(printf '%016x %016x 0000000000000000 %016x 1' "$2" "$2" "$3")"
+	fi
 	for t in /proc/"$pid"/task/*; do
 		status=$(awk '/^(CapEff|CapPrm|CapAmb|CapBnd|NoNewPrivs):/ { v[$1] = $2 }
-			END { print v["CapEff:"], v["CapPrm:"], v["CapAmb:"], v["CapBnd:"], v["NoNewPrivs:"] }' "$t/status")
+			END { print v["CapEff:"], v["CapPrm:"], v["CapAmb:"], '"$bounding"', v["NoNewPrivs:"] }' "$t/status")
 		echo "thread ${t##*/} ($(cat "$t/comm")): effective permitted ambient bounding no_new_privs: $status"
 		[ "$status" = "$want" ] || fail "thread ${t##*/} of $pid holds $status, expected $want"
 	done
@@ -79,6 +83,17 @@ expect_caps() {
 counts() {
 	awk -v p="cost3 ($2);" 'index($0, p) == 1 { n += $NF; if (index($0, ";main;pf_cost")) named += $NF }
 		END { print n + 0, named + 0 }' "$1"
+}
+
+# kernel_frames FOLDED PID: samples of syscalls PID in pf_sys_writer, those with the kernel's write
+# path named beneath, those with a kernel frame left as an address (/proc/kallsyms unreadable).
+kernel_frames() {
+	awk -v p="syscalls ($2);" 'index($0, p) == 1 && index($0, ";main;pf_sys_writer") {
+			n += $NF
+			if ($0 ~ /;(ksys_write|vfs_write)(;| )/) named += $NF
+			if (index($0, ";[kernel.kallsyms]+0x")) bare += $NF
+		}
+		END { print n + 0, named + 0, bare + 0 }' "$1"
 }
 
 # workload SECONDS: runs cost3 for SECONDS; its pid in $workload.
@@ -172,8 +187,13 @@ non_root_same_profiles)
 	grep "capabilities kept" "$work/user.log"
 	[ "$(awk '/^Uid:/ { print $2 }' /proc/"$user_pid"/status)" = "$(id -u "$user")" ] ||
 		fail "proflow does not run as $user"
-	# Both sample the same run of the workload, at the same frequency.
+	# Without CAP_SETPCAP it cannot shrink the bounding set (the unit's set).
+	expect_caps "$user_pid" $(((1 << CAP_SYS_PTRACE) | (1 << CAP_SYSLOG))) - >/dev/null
+	# Both sample the same run of the workloads, at the same frequency.
+	"$bin/syscalls" 5 &
+	syscalls=$!
 	workload 5
+	wait "$syscalls" || fail "the syscalls workload failed"
 	sleep 1.5
 	stop root_pid
 	stop user_pid
@@ -187,6 +207,14 @@ non_root_same_profiles)
 	[ $((diff * 100)) -le $((root_total * 5)) ] || fail "sample counts differ by more than 5 %"
 	[ $((root_named * 100)) -ge $((root_total * 95)) ] || fail "as root only $root_named of $root_total named"
 	[ $((user_named * 100)) -ge $((user_total * 95)) ] || fail "as $user only $user_named of $user_total named"
+	# Kernel frames are named in both (CAP_SYSLOG: /proc/kallsyms shows addresses).
+	for who in root user; do
+		read -r inner named bare < <(kernel_frames "$work/$who/cumulative.folded" "$syscalls")
+		echo "$who: syscalls samples in pf_sys_writer $inner, kernel write path named in $named," \
+			"kernel frames left as addresses in $bare"
+		[ "$named" -ge 20 ] || fail "$who: kernel write path named in only $named samples"
+		[ $((bare * 100)) -le $((inner * 2)) ] || fail "$who: kernel frames unnamed in $bare of $inner"
+	done
 	;;
 *)
 	fail "unknown scenario $scenario"
