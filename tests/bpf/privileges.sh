@@ -23,7 +23,7 @@ command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
 rm -rf "$work"
 mkdir -p "$work"
 chmod 755 "$work"
-root_pid= user_pid= workload= syscalls=
+root_pid='' user_pid='' workload='' syscalls=''
 clean_up_at_exit "$work" root_pid user_pid workload syscalls
 
 CAP_SYS_PTRACE=19 CAP_SYSLOG=34 CAP_BPF=39
@@ -152,10 +152,11 @@ non_root_same_profiles)
 		fail "$unit hides /proc/kallsyms, CAP_SYSLOG or other processes"
 	fi
 	unit_user=$(sed -n 's/^User=//p' "$unit")
-	[ -n "$unit_user" ] && [ "$unit_user" != root ] || fail "$unit runs as '$unit_user', not a dedicated user"
+	[ -n "$unit_user" ] && [ "$unit_user" != root ] ||
+		fail "$unit runs as '$unit_user', not a dedicated user"
 	caps=$(echo "$ambient" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_//' | sort | paste -sd, -)
 	plus=$(echo "$caps" | sed 's/^/+/; s/,/,+/g')
-	user=proflow-test # the unit's user, under a name no deployment uses
+	user='proflow-test' # the unit's user, under a name no deployment uses
 	id "$user" >/dev/null 2>&1 ||
 		useradd --system --no-create-home --shell /usr/sbin/nologin "$user" ||
 		fail "cannot create user $user"

@@ -18,7 +18,7 @@ programs=$(grep -rhoE 'find_program\([A-Z_]+ [a-zA-Z0-9_.+-]+' "$src/tests" "$sr
 	--include=CMakeLists.txt | awk '{ print $2 }' | sort -u)
 modules=$(grep -rhoE 'pkg_check_modules\([A-Z_]+ (REQUIRED )?(IMPORTED_TARGET )?[a-zA-Z0-9_.+-]+' \
 	"$src/tests" "$src/bench" --include=CMakeLists.txt | awk '{ print $NF }' | sort -u)
-echo "hidden programs: $(echo $programs); hidden pkg-config modules: $(echo $modules)"
+echo "hidden programs:" $programs "; hidden pkg-config modules:" $modules
 [ -n "$programs" ] && [ -n "$modules" ] || fail "found no test tool to hide"
 
 # A PATH and a pkg-config path holding everything else.
@@ -53,4 +53,4 @@ grep -q "^BUILD_TESTING:BOOL=OFF" "$work/build/CMakeCache.txt" || fail "BUILD_TE
 if configure ON; then
 	fail "the test suite configured without its tools: they were not hidden, the test proves nothing"
 fi
-echo "PASS: the collector configures without $(echo $programs $modules)"
+echo "PASS: the collector configures without" $programs $modules
