@@ -146,6 +146,8 @@ non_root_same_profiles)
 	[ "$ambient" = "$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")" ] ||
 		fail "$unit: AmbientCapabilities= and CapabilityBoundingSet= differ"
 	grep -qx "NoNewPrivileges=yes" "$unit" || fail "$unit: no NoNewPrivileges=yes"
+	readme=$(dirname "$unit")/../../README.md
+	grep -qxF "AmbientCapabilities=$ambient" "$readme" || fail "README.md names another set than $unit"
 	# systemd settings this test cannot apply without systemd, known to break profiling.
 	if grep -E "^(ProtectKernelTunables|ProtectKernelLogs|ProtectProc|PrivateUsers)=" "$unit" |
 		grep -vE "=(no|false|default)$"; then
@@ -176,6 +178,7 @@ non_root_same_profiles)
 	grep -m1 "receiver/ebpf" "$work/nocaps.log"
 	want="setcap $(echo "$ambient" | tr 'A-Z ' 'a-z,')+ep"
 	grep -qF "$want proflow" "$work/nocaps.log" || fail "the error does not recommend \`$want\`"
+	grep -qF "\`$want" "$readme" || fail "README.md does not recommend \`$want\`"
 	grep -q "dac_read_search" "$work/nocaps.log" && fail "the error recommends cap_dac_read_search"
 
 	config root ebpf
