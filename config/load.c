@@ -308,13 +308,36 @@ struct pf_config *pf_config_load_string(const char *name, const char *yaml, size
 	return cfg;
 }
 
+/* 0 when the user who runs proflow could read the file open at fd
+ * without proflow's capabilities, else -errno. With CAP_DAC_READ_SEARCH (a
+ * setcap'd binary, ambient capabilities) proflow opens any file, and its
+ * errors quote the text they are about: `validate --config /etc/shadow`
+ * printed a line of it. faccessat() without AT_EACCESS checks as the real
+ * user and ignores a non-root user's capabilities. */
+static int real_user_can_read(int fd, const char *path)
+{
+	if (faccessat(fd, "", R_OK, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* Before Linux 5.8 (no faccessat2): by path, racing with renames. */
+	return access(path, R_OK) == 0 ? 0 : -errno;
+}
+
 /* Reads a whole file of at most PF_CONFIG_MAX_FILE bytes (pipes too). */
 static int read_file(const char *path, char **out, size_t *len, struct pf_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pf_error_set(err, path, "cannot open the config file: %s", strerror(errno));
-	int rc = 0;
+	int rc = real_user_can_read(fd, path);
+	if (rc < 0) {
+		rc = pf_error_set(err, path,
+				  "cannot open the config file: %s for user %u, who runs proflow "
+				  "(proflow's capabilities are not used to read its config)",
+				  strerror(-rc), (unsigned)getuid());
+		goto out_close;
+	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 	if (!buf) {

@@ -15,6 +15,7 @@
 #include "pipeline/log.h"
 #include "pipeline/service.h"
 #include "pipeline/telemetry.h"
+#include "privileges.h"
 #include "registry.h"
 
 #define MAX_ARGS 64
@@ -297,7 +298,7 @@ static int run(const struct args *a, struct pf_config *cfg)
 		pf_log(&r.log, PF_LOG_ERROR, "cannot watch signals: %s", uv_strerror(err));
 		status = 1;
 		stop(&r, "startup failed");
-	} else if (pf_service_start(r.svc) < 0) {
+	} else if (pf_service_start(r.svc) < 0 || pf_privileges_drop(cfg, &r.log) < 0) {
 		status = 1;
 		stop(&r, "startup failed");
 	} else if (a->duration_ns > 0) {

@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# README command 1: installs, builds and runs proflow's main job on its default
-# config, examples/host.yaml: every process on this host sampled with eBPF at
-# 99 Hz, symbolized on the host, written every 10 s as an interactive flame
-# graph and pprof files into ./proflow-out. Runs until Ctrl-C, or for
-# PROFLOW_DURATION (e.g. 60s) when set.
+# README command 1: installs what the collector needs (no test tool), builds it
+# alone and runs proflow's main job on its default config, examples/host.yaml:
+# every process on this host sampled with eBPF at 99 Hz, symbolized on the
+# host, written every 10 s as an interactive flame graph and pprof files into
+# ./proflow-out. Runs until Ctrl-C, or for PROFLOW_DURATION (e.g. 60s) when set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"

@@ -25,9 +25,11 @@
 #define CAP_PERFMON_BIT	  38
 #define CAP_BPF_BIT	  39
 #define CAP_SYS_ADMIN_BIT 21
+/* The four are enough (README, deploy/systemd/proflow.service): the exec
+ * and exit programs are raw tracepoints, which need no tracefs. */
 #define GRANT_HINT                                                                                 \
-	"run as root or grant them with `setcap cap_bpf,cap_perfmon,cap_sys_ptrace,"               \
-	"cap_dac_read_search+ep proflow`"
+	"run as root or grant exactly these with `setcap "                                         \
+	"cap_bpf,cap_perfmon,cap_sys_ptrace,cap_syslog+ep proflow`"
 
 static const struct pf_logger *lg(const struct ebpf_recv *r)
 {

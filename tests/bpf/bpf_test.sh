@@ -20,7 +20,7 @@ fail() {
 	exit 1
 }
 
-[ "$(id -u)" = 0 ] || skip "needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for map_files)"
+[ "$(id -u)" = 0 ] || skip "needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE, CAP_SYSLOG)"
 [ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
 rm -rf "$work"
 mkdir -p "$work/out"

@@ -7,19 +7,15 @@
 set -u
 proflow=$1 work=$2
 
-skip() {
-	echo "SKIP: $*"
-	[ "${CI:-}" = true ] && { echo "CI=true: a skipped bpf test is a failure"; exit 1; }
-	exit 77
-}
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 fail() {
 	echo "FAIL: $*"
 	tail -20 "$work/proflow.log"
 	exit 1
 }
 
-[ "$(id -u)" = 0 ] || skip "needs root (CAP_BPF, CAP_PERFMON)"
-[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+require_bpf
 command -v strace >/dev/null || skip "needs strace"
 rm -rf "$work"
 mkdir -p "$work/out"
