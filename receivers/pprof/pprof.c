@@ -62,11 +62,11 @@ static const struct pf_option pprof_options[] = {
 	 .doc = "How often each target is scraped"},
 	{.name = "timeout",
 	 .type = PF_OPT_DURATION,
-	 .def = "10s",
 	 .min = 1.0 * NS_PER_MS,
 	 .max = 86400.0 * 1000 * NS_PER_MS,
 	 .offset = offsetof(struct pf_pprof_rx_config, timeout),
-	 .doc = "Time limit of one scrape; must be below interval"},
+	 .doc = "Time limit of one scrape; when set, must be below interval (default: 10s, or "
+		"interval when that is shorter, as Prometheus does)"},
 	{.name = "headers",
 	 .type = PF_OPT_MAP,
 	 .offset = offsetof(struct pf_pprof_rx_config, headers),
@@ -368,6 +368,15 @@ int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)
 
 /* ---- lifecycle ---- */
 
+int64_t pf_pprof_rx_timeout(const struct pf_pprof_rx_config *cfg)
+{
+	const int64_t def = 10000 * NS_PER_MS;
+
+	if (cfg->timeout)
+		return cfg->timeout;
+	return cfg->interval < def ? cfg->interval : def;
+}
+
 static int pprof_validate(const void *config, struct pf_error *err)
 {
 	const struct pf_pprof_rx_config *cfg = config;
@@ -381,7 +390,8 @@ static int pprof_validate(const void *config, struct pf_error *err)
 			return pf_error_set(err, "",
 					    "targets: '%s' is not an http:// or https:// URL", t);
 	}
-	if (cfg->targets.n && cfg->timeout >= cfg->interval)
+	/* An unset timeout (0) follows interval: pf_pprof_rx_timeout(). */
+	if (cfg->targets.n && cfg->timeout && cfg->timeout >= cfg->interval)
 		return pf_error_set(err, "", "timeout must be below interval");
 	for (size_t i = 0; i < cfg->headers.n; i++) {
 		const char *k = cfg->headers.keys[i], *v = cfg->headers.values[i];
