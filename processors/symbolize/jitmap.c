@@ -11,7 +11,7 @@
 
 #include "jitmap.h"
 #include "perfmap.h"
-#include "readfile.h"
+#include "host/read_file.h"
 
 #define STATUS_MAX  (1u << 20)
 #define PERFMAP_MAX ((off_t)1 << 30)
@@ -30,7 +30,7 @@ static int64_t ns_pid(const char *proc, int64_t pid)
 	int64_t out = pid;
 
 	snprintf(path, sizeof(path), "%s/%lld/status", proc, (long long)pid);
-	if (pf_readfile(path, STATUS_MAX, &buf, &len) < 0)
+	if (pf_host_read_file(path, STATUS_MAX, 0, &buf, &len) < 0)
 		return pid;
 	line = strstr(buf, "\nNSpid:");
 	if (line) {

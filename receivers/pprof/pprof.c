@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "formats/pprof/pprof.h"
+#include "host/read_file.h"
 #include "pipeline/batch.h"
 #include "receiver.h"
 
@@ -149,59 +150,6 @@ void pf_pprof_rx_input_ok(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *lim
 
 /* ---- decode jobs (thread pool) ---- */
 
-/* Reads a whole file of at most `max` bytes. Returns 0 or a negative errno
- * (-EFBIG when larger). */
-static int read_file(const char *path, size_t max, uint8_t **out, size_t *out_size)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out_close;
-	}
-	if ((uint64_t)st.st_size > max) {
-		err = -EFBIG;
-		goto out_close;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto out_free_buf;
-		}
-		if (n == 0)
-			break; /* truncated meanwhile: decode what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*out_size = got;
-	return 0;
-
-out_free_buf:
-	free(buf);
-out_close:
-	close(fd);
-	return err;
-}
-
 static uint32_t resource_for(struct pf_batch *b, const struct pf_pprof_rx_job *job)
 {
 	const struct pf_pprof_rx *r = job->r;
@@ -264,9 +212,15 @@ static void job_work(uv_work_t *w)
 	int ret;
 
 	if (job->path) {
-		job->err = read_file(job->path, (size_t)r->cfg.max_size, &job->data, &job->size);
+		char *data;
+
+		/* A file that shrinks meanwhile is read as it is then; its
+		 * decoding fails and counts as an input error. */
+		job->err = pf_host_read_file(job->path, (size_t)r->cfg.max_size,
+					     PF_HOST_READ_REGULAR, &data, &job->size);
 		if (job->err < 0)
 			return;
+		job->data = (uint8_t *)data;
 	}
 	job->batch = pf_batch_new();
 	if (!job->batch) {

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Reads a file whole, bounded: a growing buffer filled until end of file, never mapped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/read_file.h"
+
+#define FIRST_CAP 4096u
+
+/* The first buffer size: the file's size when it tells one (procfs says 0). */
+static size_t first_cap(const struct stat *st, size_t max)
+{
+	size_t want = FIRST_CAP;
+
+	if (S_ISREG(st->st_mode) && st->st_size > 0)
+		want = (uint64_t)st->st_size < max ? (size_t)st->st_size + 1 : max + 1;
+	return want < max + 1 ? want : max + 1;
+}
+
+int pf_host_read_file(const char *path, size_t max, unsigned flags, char **buf, size_t *len)
+{
+	bool regular = flags & PF_HOST_READ_REGULAR;
+	size_t cap, n = 0;
+	struct stat st;
+	char *b;
+	int fd, ret;
+
+	if (max == (size_t)-1)
+		max--; /* room for the NUL */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular ? O_NONBLOCK : 0));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode) || (regular && !S_ISREG(st.st_mode))) {
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		goto out_close;
+	}
+	cap = first_cap(&st, max);
+	b = malloc(cap);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	/* One byte past max tells a file of max bytes from a longer one. */
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap - 1) {
+			size_t grown_cap = cap <= (max + 1) / 2 ? cap * 2 : max + 1;
+			char *grown;
+
+			if (cap == max + 1)
+				break;
+			grown = realloc(b, grown_cap);
+			if (!grown) {
+				ret = -ENOMEM;
+				goto out_free;
+			}
+			b = grown;
+			cap = grown_cap;
+		}
+		r = read(fd, b + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			goto out_free;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == max && cap == max + 1 && !(flags & PF_HOST_READ_PREFIX)) {
+		char extra;
+		ssize_t r;
+
+		do
+			r = read(fd, &extra, 1);
+		while (r < 0 && errno == EINTR);
+		if (r != 0) {
+			ret = r > 0 ? -EFBIG : -errno;
+			goto out_free;
+		}
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	close(fd);
+	return 0;
+
+out_free:
+	free(b);
+out_close:
+	close(fd);
+	return ret;
+}
