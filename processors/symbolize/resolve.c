@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "jitmap.h"
 #include "kallsyms.h"
+#include "host/proc_file.h"
 #include "pipeline/semconv.h"
 #include "rebuild.h"
 #include "resolve.h"
@@ -267,25 +268,24 @@ static int file_key(const char *root, const char *filename, const char *build_id
 	return 0;
 }
 
-/* Opens through the process's root, then through its map_files entry (which
- * also reaches deleted and replaced files); falls back to the plain path when
- * the build ID proves it is the same file, or when the process is gone and
- * no build ID is known (the best there is). */
+/* Opens the file the process maps (pf_host_open_mapped(): map_files, which
+ * also reaches deleted and replaced files, else the process's root); falls
+ * back to the plain path when the build ID proves it is the same file, or
+ * when the process is gone and no build ID is known (the best there is). */
 static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
 				      const struct pf_mapping *m, const char *filename,
 				      const char *build_id)
 {
 	struct pf_symfile *f = NULL;
-	char root[64], mapfile[128];
+	char root[64];
 	struct stat st;
+	int fd;
 
 	if (pid > 0) {
 		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
-		if (pf_symfile_open(root, filename, build_id, &r->file_opts, &f) == 0)
-			return f;
-		snprintf(mapfile, sizeof(mapfile), "/proc/%lld/map_files/%" PRIx64 "-%" PRIx64,
-			 (long long)pid, m->memory_start, m->memory_limit);
-		if (pf_symfile_open("", mapfile, build_id, &r->file_opts, &f) == 0)
+		fd = pf_host_open_mapped(pid, filename, m->memory_start, m->memory_limit);
+		if (fd >= 0 &&
+		    pf_symfile_open_fd(fd, root, filename, build_id, &r->file_opts, &f) == 0)
 			return f;
 		if (!*build_id && stat(root, &st) == 0)
 			return NULL;

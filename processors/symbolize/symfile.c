@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "debuginfo.h"
 #include "demangle.h"
 #include "dwarf_lines.h"
 #include "elf_symbols.h"
+#include "host/proc_file.h"
 #include "symfile.h"
 
 #define MAX_FRAMES 64
@@ -159,7 +161,8 @@ static void open_dwarf(struct pf_symfile *f)
 		dwarf_end(f->dw);
 		f->dw = NULL;
 	}
-	/* libdw's own tables grow with what is looked up; a fraction of the
+	/* libelf read the DWARF sections into memory (counted in data_bytes);
+	 * libdw's own tables grow with what is looked up: a fraction of the
 	 * file stands for them. */
 	if (f->dw && src->fd >= 0 && fstat(src->fd, &st) == 0)
 		f->dwarf_estimate = (size_t)st.st_size / 8;
@@ -246,25 +249,24 @@ const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t of
 	return pf_symfile_resolve_vaddr(f, vaddr);
 }
 
-int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
-		    const struct pf_symfile_opts *opts, struct pf_symfile **out)
+int pf_symfile_open_fd(int fd, const char *root, const char *filename, const char *build_id_hex,
+		       const struct pf_symfile_opts *opts, struct pf_symfile **out)
 {
 	struct pf_symfile *f = calloc(1, sizeof(*f));
-	char path[PATH_MAX];
 	long n;
 	int ret = -ENOMEM;
 
-	if (!f)
+	if (!f) {
+		close(fd);
 		return -ENOMEM;
+	}
 	f->opts = *opts;
-	f->bin.fd = f->dbg.fd = -1;
-	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
-		goto out_close;
-	ret = -ENAMETOOLONG;
-	if (snprintf(path, sizeof(path), "%s%s", root, filename) >= (int)sizeof(path))
-		goto out_close;
-	ret = pf_elf_open(path, &f->bin);
+	f->dbg.fd = -1;
+	ret = pf_elf_open_fd(fd, &f->bin);
 	if (ret < 0)
+		goto out_close;
+	ret = -ENOMEM;
+	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
 		goto out_close;
 	ret = -ESTALE;
 	if (build_id_hex && *build_id_hex && strcmp(build_id_hex, f->bin.build_id_hex) != 0)
@@ -285,6 +287,20 @@ int pf_symfile_open(const char *root, const char *filename, const char *build_id
 out_close:
 	pf_symfile_close(f);
 	return ret;
+}
+
+int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
+		    const struct pf_symfile_opts *opts, struct pf_symfile **out)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s%s", root, filename) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = pf_host_open_regular(path);
+	if (fd < 0)
+		return fd;
+	return pf_symfile_open_fd(fd, root, filename, build_id_hex, opts, out);
 }
 
 static void memo_free(struct pf_symfile *f)
@@ -324,7 +340,8 @@ void pf_symfile_close(struct pf_symfile *f)
 
 size_t pf_symfile_memory_size(const struct pf_symfile *f)
 {
-	return sizeof(*f) + pf_symtab_memory_size(&f->syms) +
+	return sizeof(*f) + (size_t)(f->bin.data_bytes + f->dbg.data_bytes) +
+	       pf_symtab_memory_size(&f->syms) +
 	       (f->memo ? (f->memo_mask + 1) * sizeof(*f->memo) : 0) + f->results_bytes +
 	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
 }
