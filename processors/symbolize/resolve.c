@@ -206,7 +206,8 @@ static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
 		if (e->kind == ENTRY_JIT && e->run != r->run) {
 			/* Once per batch: the JIT may have appended since. */
 			e->run = r->run;
-			pf_jitmap_refresh(e->u.jit);
+			if (pf_jitmap_refresh(e->u.jit) > 0)
+				r->stats.maps_restarted++;
 			pf_symcache_set_cost(r->cache, e, pf_jitmap_memory_size(e->u.jit));
 		}
 		return e;
