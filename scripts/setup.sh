@@ -15,7 +15,7 @@ packages=(
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
 	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
-	elfutils binutils nodejs chromium libxml2-utils openssl strace
+	elfutils binutils dwz nodejs chromium libxml2-utils openssl strace
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace

@@ -2,6 +2,7 @@
 /* Reads an ELF file's build ID, segments, debug link and function symbols with libelf (never mapped). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,25 @@ static void read_debuglink(struct pf_elf_file *f, Elf_Data *d)
 		return;
 	memcpy(f->debuglink, s, n + 1);
 	memcpy(&f->debuglink_crc, s + NOTE_ALIGN(n + 1), 4);
+}
+
+/* .gnu_debugaltlink (dwz): the shared file's path, a NUL, its build ID. */
+static void read_altlink(struct pf_elf_file *f, Elf_Data *d)
+{
+	const char *s = d->d_buf;
+	size_t n, id_len;
+
+	if (!s || d->d_size < 2)
+		return;
+	n = strnlen(s, d->d_size);
+	if (n == 0 || n >= sizeof(f->altlink) || n + 1 >= d->d_size)
+		return;
+	id_len = d->d_size - n - 1;
+	if (id_len > PF_BUILD_ID_MAX)
+		return;
+	memcpy(f->altlink, s, n + 1);
+	memcpy(f->alt_build_id, s + n + 1, id_len);
+	f->alt_build_id_len = id_len;
 }
 
 static int read_loads(struct pf_elf_file *f)
@@ -83,6 +103,11 @@ static int scan_sections(struct pf_elf_file *f)
 			if (d)
 				read_debuglink(f, d);
 		}
+		if (!strcmp(name, ".gnu_debugaltlink") && sh.sh_type != SHT_NOBITS) {
+			d = elf_getdata(scn, NULL);
+			if (d)
+				read_altlink(f, d);
+		}
 	}
 	return 0;
 }
@@ -134,14 +159,17 @@ int pf_elf_open_fd(int fd, struct pf_elf_file *f)
 
 int pf_elf_open(const char *path, struct pf_elf_file *f)
 {
-	int fd = pf_host_open_regular(path);
+	int fd = pf_host_open_regular(path), ret;
 
 	if (fd < 0) {
 		memset(f, 0, sizeof(*f));
 		f->fd = -1;
 		return fd;
 	}
-	return pf_elf_open_fd(fd, f);
+	ret = pf_elf_open_fd(fd, f);
+	if (ret == 0)
+		snprintf(f->path, sizeof(f->path), "%s", path);
+	return ret;
 }
 
 int pf_elf_open_mem(const void *image, size_t len, struct pf_elf_file *f)

@@ -4,6 +4,7 @@
 #define PF_ELF_SYMBOLS_H
 
 #include <gelf.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,10 @@ struct pf_elf_file {
 	char build_id_hex[2 * PF_BUILD_ID_MAX + 1]; /* "" when none */
 	char debuglink[256];			    /* "" when none */
 	uint32_t debuglink_crc;
+	char altlink[256]; /* dwz's shared file, "" when none */
+	uint8_t alt_build_id[PF_BUILD_ID_MAX];
+	size_t alt_build_id_len;
+	char path[PATH_MAX]; /* what it was opened as, "" when unknown */
 	bool has_symtab;     /* .symtab (else only .dynsym, if any) */
 	bool has_debug_info; /* .debug_info with content */
 	uint64_t data_bytes; /* symbol, string and DWARF sections: what libelf may read */

@@ -29,6 +29,8 @@ struct pf_symfile {
 	struct pf_elf_file dbg; /* fd -1 and no elf when none */
 	struct pf_symtab syms;
 	Dwarf *dw;
+	struct pf_elf_file alt; /* dwz's shared file; fd -1 and no elf when none */
+	Dwarf *alt_dw;
 	struct pf_dwarf_lines *dl;
 	bool dw_tried;
 	size_t dwarf_estimate;
@@ -148,6 +150,53 @@ static void set_names(struct pf_symfile *f, struct draft *d, const char *mangled
 		d->name = d->demangled;
 }
 
+/* Opens path into f->alt when it is the shared file src links to. */
+static bool try_alt(struct pf_symfile *f, const struct pf_elf_file *src, const char *path)
+{
+	if (pf_elf_open(path, &f->alt) < 0)
+		return false;
+	if (f->alt.build_id_len == src->alt_build_id_len &&
+	    !memcmp(f->alt.build_id, src->alt_build_id, src->alt_build_id_len))
+		return true;
+	pf_elf_close(&f->alt);
+	return false;
+}
+
+/*
+ * A dwz'd file's DWARF refers to a shared file (.gnu_debugaltlink). libdw
+ * would open that one itself with dwarf_begin(), which maps it: truncated
+ * meanwhile, it would raise SIGBUS. So it is opened here like every other
+ * file and handed to libdw: found by build ID in the debug root, else by
+ * the link's path (relative to the file holding it). Not found, libdw looks
+ * in the same places and finds nothing either.
+ */
+static void open_alt(struct pf_symfile *f, const struct pf_elf_file *src)
+{
+	char path[PATH_MAX], hex[2 * PF_BUILD_ID_MAX + 1];
+	const char *slash = strrchr(src->path, '/');
+	int n;
+
+	if (!src->altlink[0] || src->alt_build_id_len < 2)
+		return;
+	pf_host_hex(src->alt_build_id, src->alt_build_id_len, hex);
+	n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", f->opts.debug_root, hex,
+		     hex + 2);
+	if (!(n > 0 && (size_t)n < sizeof(path) && try_alt(f, src, path))) {
+		if (src->altlink[0] == '/')
+			n = snprintf(path, sizeof(path), "%s", src->altlink);
+		else if (slash)
+			n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - src->path),
+				     src->path, src->altlink);
+		else
+			return;
+		if (n < 0 || (size_t)n >= sizeof(path) || !try_alt(f, src, path))
+			return;
+	}
+	f->alt_dw = dwarf_begin_elf(f->alt.elf, DWARF_C_READ, NULL);
+	if (f->alt_dw)
+		dwarf_setalt(f->dw, f->alt_dw);
+}
+
 static void open_dwarf(struct pf_symfile *f)
 {
 	struct pf_elf_file *src = f->dbg.elf ? &f->dbg : &f->bin;
@@ -157,6 +206,8 @@ static void open_dwarf(struct pf_symfile *f)
 	if (!src->has_debug_info)
 		return;
 	f->dw = dwarf_begin_elf(src->elf, DWARF_C_READ, NULL);
+	if (f->dw)
+		open_alt(f, src);
 	if (f->dw && !(f->dl = pf_dwarf_lines_new(f->dw))) {
 		dwarf_end(f->dw);
 		f->dw = NULL;
@@ -261,10 +312,11 @@ int pf_symfile_open_fd(int fd, const char *root, const char *filename, const cha
 		return -ENOMEM;
 	}
 	f->opts = *opts;
-	f->dbg.fd = -1;
+	f->dbg.fd = f->alt.fd = -1;
 	ret = pf_elf_open_fd(fd, &f->bin);
 	if (ret < 0)
 		goto out_close;
+	snprintf(f->bin.path, sizeof(f->bin.path), "%s%s", root, filename);
 	ret = -ENOMEM;
 	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
 		goto out_close;
@@ -332,6 +384,10 @@ void pf_symfile_close(struct pf_symfile *f)
 	pf_dwarf_lines_free(f->dl);
 	if (f->dw)
 		dwarf_end(f->dw);
+	/* After the main one: dwarf_end() leaves an alt set by dwarf_setalt(). */
+	if (f->alt_dw)
+		dwarf_end(f->alt_dw);
+	pf_elf_close(&f->alt);
 	pf_symtab_free(&f->syms);
 	pf_elf_close(&f->dbg);
 	pf_elf_close(&f->bin);
@@ -340,7 +396,7 @@ void pf_symfile_close(struct pf_symfile *f)
 
 size_t pf_symfile_memory_size(const struct pf_symfile *f)
 {
-	return sizeof(*f) + (size_t)(f->bin.data_bytes + f->dbg.data_bytes) +
+	return sizeof(*f) + (size_t)(f->bin.data_bytes + f->dbg.data_bytes + f->alt.data_bytes) +
 	       pf_symtab_memory_size(&f->syms) +
 	       (f->memo ? (f->memo_mask + 1) * sizeof(*f->memo) : 0) + f->results_bytes +
 	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
