@@ -22,6 +22,17 @@ static size_t first_cap(const struct stat *st, size_t max)
 	return want < max + 1 ? want : max + 1;
 }
 
+/* read() past EINTR: the count, 0 at end of file, or a negative errno. */
+static ssize_t read_some(int fd, char *buf, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
 int pf_host_read_file(const char *path, size_t max, unsigned flags, char **buf, size_t *len)
 {
 	bool regular = flags & PF_HOST_READ_REGULAR;
@@ -49,16 +60,30 @@ int pf_host_read_file(const char *path, size_t max, unsigned flags, char **buf, 
 		ret = -ENOMEM;
 		goto out_close;
 	}
-	/* One byte past max tells a file of max bytes from a longer one. */
 	for (;;) {
 		ssize_t r;
 
 		if (n == cap - 1) {
+			/* Full. Most files are the size fstat() gave: look for
+			 * one byte more before growing for it. */
+			char extra;
 			size_t grown_cap = cap <= (max + 1) / 2 ? cap * 2 : max + 1;
 			char *grown;
 
-			if (cap == max + 1)
+			r = read_some(fd, &extra, 1);
+			if (r < 0) {
+				ret = (int)r;
+				goto out_free;
+			}
+			if (r == 0)
 				break;
+			if (cap == max + 1) {
+				if (!(flags & PF_HOST_READ_PREFIX)) {
+					ret = -EFBIG;
+					goto out_free;
+				}
+				break;
+			}
 			grown = realloc(b, grown_cap);
 			if (!grown) {
 				ret = -ENOMEM;
@@ -66,29 +91,17 @@ int pf_host_read_file(const char *path, size_t max, unsigned flags, char **buf, 
 			}
 			b = grown;
 			cap = grown_cap;
-		}
-		r = read(fd, b + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
+			b[n++] = extra;
 			continue;
+		}
+		r = read_some(fd, b + n, cap - 1 - n);
 		if (r < 0) {
-			ret = -errno;
+			ret = (int)r;
 			goto out_free;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
-	}
-	if (n == max && cap == max + 1 && !(flags & PF_HOST_READ_PREFIX)) {
-		char extra;
-		ssize_t r;
-
-		do
-			r = read(fd, &extra, 1);
-		while (r < 0 && errno == EINTR);
-		if (r != 0) {
-			ret = r > 0 ? -EFBIG : -errno;
-			goto out_free;
-		}
 	}
 	b[n] = '\0';
 	*buf = b;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
+#include <malloc.h>
 #include <linux/capability.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,6 +69,11 @@ static void read_file_bounds(void **state)
 	assert_int_equal(buf[9999], 'a' + 9999 % 26);
 	assert_int_equal(buf[10000], '\0');
 	free(buf);
+	/* Sized by fstat(): no doubling just to find the end. */
+	assert_int_equal(pf_host_read_file(path, 1 << 20, 0, &buf, &len), 0);
+	assert_int_equal(len, 10000);
+	assert_true(malloc_usable_size(buf) < 10100);
+	free(buf);
 	buf = NULL;
 	/* One byte over the limit is refused, or cut with PF_HOST_READ_PREFIX. */
 	assert_int_equal(pf_host_read_file(path, 9999, 0, &buf, &len), -EFBIG);
@@ -89,6 +95,12 @@ static void read_file_bounds(void **state)
 	assert_true(len > 100);
 	assert_int_equal(strlen(buf), len);
 	assert_non_null(strstr(buf, "\nPid:"));
+	free(buf);
+	/* Growing past the first 4 KiB. */
+	assert_int_equal(pf_host_read_file("/proc/self/smaps", 1 << 24, 0, &buf, &len), 0);
+	assert_true(len > 8192);
+	assert_int_equal(strlen(buf), len);
+	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 	assert_int_equal(
 		pf_host_read_file("/proc/self/status", 16, PF_HOST_READ_PREFIX, &buf, &len), 0);
