@@ -33,6 +33,7 @@ struct entry {
 	} u;
 	uint64_t retry_ms; /* ENTRY_FAILED: when to try again */
 	uint64_t run;	   /* ENTRY_JIT: the run that last re-read it */
+	bool counted;	   /* ENTRY_FILE: its unreadable DWARF was counted */
 };
 
 struct pf_resolver {
@@ -364,6 +365,10 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 		res = pf_symfile_resolve(e->u.file, offset);
 		if (pf_symfile_memory_size(e->u.file) != before)
 			pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
+		if (!e->counted && pf_symfile_dwarf_failed(e->u.file)) {
+			e->counted = true;
+			r->stats.dwarf_failed++;
+		}
 	}
 	if (!res || res->n == 0)
 		return unresolved_frame(r, rb, loc, filename, offset);

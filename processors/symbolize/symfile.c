@@ -32,7 +32,7 @@ struct pf_symfile {
 	struct pf_elf_file alt; /* dwz's shared file; fd -1 and no elf when none */
 	Dwarf *alt_dw;
 	struct pf_dwarf_lines *dl;
-	bool dw_tried;
+	bool dw_tried, dw_failed;
 	size_t dwarf_estimate;
 	struct memo_slot *memo;
 	size_t memo_mask, memo_n;
@@ -44,6 +44,11 @@ static const struct pf_sym_result no_answer;
 const char *pf_symfile_build_id(const struct pf_symfile *f)
 {
 	return f->bin.build_id_hex;
+}
+
+bool pf_symfile_dwarf_failed(const struct pf_symfile *f)
+{
+	return f->dw_failed;
 }
 
 static int memo_init(struct pf_symfile *f, size_t n)
@@ -206,6 +211,7 @@ static void open_dwarf(struct pf_symfile *f)
 	if (!src->has_debug_info)
 		return;
 	f->dw = dwarf_begin_elf(src->elf, DWARF_C_READ, NULL);
+	f->dw_failed = !f->dw;
 	if (f->dw)
 		open_alt(f, src);
 	if (f->dw && !(f->dl = pf_dwarf_lines_new(f->dw))) {

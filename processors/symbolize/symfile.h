@@ -63,6 +63,10 @@ void pf_symfile_forget(struct pf_symfile *f);
 /* The build ID in lowercase hex, "" when none. */
 const char *pf_symfile_build_id(const struct pf_symfile *f);
 
+/* True once the file's DWARF (it has some) could not be read: cut or
+ * rewritten since it was opened, or corrupt. Its symbols still answer. */
+bool pf_symfile_dwarf_failed(const struct pf_symfile *f);
+
 /* Estimated bytes held, for the cache budget. */
 size_t pf_symfile_memory_size(const struct pf_symfile *f);
 

@@ -228,6 +228,7 @@ static void elf_truncated_while_open(void **state)
 	assert_non_null(r);
 	assert_string_equal(r->frames[r->n - 1].system_name, "middle");
 	assert_int_equal(r->frames[r->n - 1].line, 0);
+	assert_true(pf_symfile_dwarf_failed(f));
 	pf_symfile_close(f);
 	/* The cut file keeps its headers only: it opens with nothing in it. */
 	if (pf_symfile_open("", path_of("shrinking"), NULL, &OPTS, &f) == 0) {
