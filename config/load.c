@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/read_file.h"
+
 static const char *const kind_names[PF_KIND_COUNT] = {
 	[PF_RECEIVER] = "receiver",
 	[PF_PROCESSOR] = "processor",
@@ -328,66 +330,24 @@ static int real_user_can_read(int fd, const char *path)
 static int read_file(const char *path, char **out, size_t *len, struct pf_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
 	if (fd < 0)
 		return pf_error_set(err, path, "cannot open the config file: %s", strerror(errno));
-	int rc = real_user_can_read(fd, path);
-	if (rc < 0) {
+	rc = real_user_can_read(fd, path);
+	if (rc < 0)
 		rc = pf_error_set(err, path,
 				  "cannot open the config file: %s for user %u, who runs proflow "
 				  "(proflow's capabilities are not used to read its config)",
 				  strerror(-rc), (unsigned)getuid());
-		goto out_close;
-	}
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out_close;
-	}
-	for (;;) {
-		if (n == cap) {
-			if (cap > PF_CONFIG_MAX_FILE) {
-				rc = pf_error_set(err, path,
-						  "the config file is larger than %u bytes",
-						  PF_CONFIG_MAX_FILE);
-				goto out_free_buf;
-			}
-			char *bigger = malloc(cap * 2);
-			if (!bigger) {
-				rc = -ENOMEM;
-				goto out_free_buf;
-			}
-			memcpy(bigger, buf, n);
-			free(buf);
-			buf = bigger;
-			cap *= 2;
-		}
-		ssize_t got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = pf_error_set(err, path, "cannot read the config file: %s",
-					  strerror(errno));
-			goto out_free_buf;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	if (n > PF_CONFIG_MAX_FILE) {
-		rc = pf_error_set(err, path, "the config file is larger than %u bytes",
-				  PF_CONFIG_MAX_FILE);
-		goto out_free_buf;
-	}
-	*out = buf;
-	*len = n;
+	else
+		rc = pf_host_read_fd(fd, PF_CONFIG_MAX_FILE, 0, out, len);
 	close(fd);
-	return 0;
-
-out_free_buf:
-	free(buf);
-out_close:
-	close(fd);
+	if (rc == -EFBIG)
+		return pf_error_set(err, path, "the config file is larger than %u bytes",
+				    PF_CONFIG_MAX_FILE);
+	if (rc < 0 && !pf_error_isset(err))
+		return pf_error_set(err, path, "cannot read the config file: %s", strerror(-rc));
 	return rc;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/read_file.h"
+
 static const char *const tls_versions[] = {"1.2", "1.3", NULL};
 
 const struct pf_option pf_tls_options[] = {
@@ -92,40 +94,14 @@ bool pf_tls_server_enabled(const struct pf_tls_config *cfg)
 
 int pf_tls_read_pem(const char *path, const char *what, char **out, struct pf_error *err)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int ret = 0;
-	FILE *f;
+	size_t len;
+	int ret;
 
 	*out = NULL;
-	f = fopen(path, "rb");
-	if (!f) {
-		ret = -errno;
-		pf_error_set(err, "", "tls.%s: %s: %s", what, path, strerror(errno));
-		return ret;
-	}
-	buf = calloc(1, PEM_MAX + 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out_close;
-	}
-	len = fread(buf, 1, PEM_MAX + 1, f);
-	if (ferror(f)) {
-		ret = -EIO;
-		pf_error_set(err, "", "tls.%s: %s: read error", what, path);
-		goto out_free_buf;
-	}
-	if (len > PEM_MAX) {
-		ret = -EFBIG;
+	ret = pf_host_read_file(path, PEM_MAX, 0, out, &len);
+	if (ret == -EFBIG)
 		pf_error_set(err, "", "tls.%s: %s: larger than 1 MiB", what, path);
-		goto out_free_buf;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
-out_free_buf:
-	free(buf);
-out_close:
-	fclose(f);
+	else if (ret < 0)
+		pf_error_set(err, "", "tls.%s: %s: %s", what, path, strerror(-ret));
 	return ret;
 }

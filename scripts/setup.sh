@@ -22,7 +22,7 @@ tests=(
 	# test peers and independent decoders
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
 	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protobuf-compiler
-	elfutils binutils nodejs chromium libxml2-utils openssl strace passwd
+	elfutils binutils dwz nodejs chromium libxml2-utils openssl strace passwd
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace

@@ -238,7 +238,10 @@ static void place_nodes(struct svg_ctx *c)
 		off = c->x[p];
 		for (uint32_t k = f->nodes[p].child; k != PF_FLAME_NONE; k = f->nodes[k].sibling) {
 			c->x[k] = off;
-			off += f->nodes[k].total;
+			/* Totals saturate at INT64_MAX while folding, so the
+			 * children of a saturated parent may sum past it. */
+			if (__builtin_add_overflow(off, f->nodes[k].total, &off))
+				off = INT64_MAX;
 		}
 	}
 }

@@ -9,6 +9,7 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
+#include "formats/pb_wire.h"
 #include "pipeline/batch.h"
 #include "pipeline/log.h"
 #include "pipeline/work.h"
@@ -37,47 +38,32 @@ int pf_otlpexp_validate(const struct pf_otlpexp_config *cfg, struct pf_error *er
 
 /* ---- counting the profiles of an encoded request ---- */
 
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	*v = 0;
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t byte = *(*p)++;
-
-		*v |= (uint64_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80))
-			return 0;
-	}
-	return -EINVAL;
-}
-
 /* Counts occurrences of the length-delimited field `want` at `depth` 0,
  * descending through field 1 (resource_profiles) and then 2
- * (scope_profiles) first: `path` lists the field to follow at each level. */
+ * (scope_profiles) first: `path` lists the field to follow at each level.
+ * Stops at the first malformed field. */
 static uint32_t count_field(const uint8_t *p, const uint8_t *end, const int *path, int depth)
 {
+	struct pf_pb_cursor c = {p, end};
 	uint32_t n = 0;
 
-	while (p < end) {
-		uint64_t key, len;
+	while (c.p < c.end) {
+		const uint8_t *data;
+		uint32_t field;
+		unsigned wire;
+		size_t len;
 
-		if (read_varint(&p, end, &key) < 0)
+		if (!pf_pb_read_key(&c, &field, &wire))
 			return n;
-		switch (key & 7) {
-		case 0:
-			if (read_varint(&p, end, &len) < 0)
+		if (wire != PF_PB_LEN) {
+			if (!pf_pb_skip(&c, wire))
 				return n;
-			break;
-		case 1: p += 8; break;
-		case 5: p += 4; break;
-		case 2:
-			if (read_varint(&p, end, &len) < 0 || len > (uint64_t)(end - p))
-				return n;
-			if ((int)(key >> 3) == path[0])
-				n += depth == 0 ? 1 : count_field(p, p + len, path + 1, depth - 1);
-			p += len;
-			break;
-		default: return n;
+			continue;
 		}
+		if (!pf_pb_read_len(&c, &data, &len))
+			return n;
+		if ((int)field == path[0])
+			n += depth == 0 ? 1 : count_field(data, data + len, path + 1, depth - 1);
 	}
 	return n;
 }

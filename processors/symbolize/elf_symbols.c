@@ -1,45 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Reads an ELF file's build ID, segments, debug link and function symbols with libelf. */
+/* Reads an ELF file's build ID, segments, debug link and function symbols with libelf (never mapped). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "elf_symbols.h"
+#include "host/proc_file.h"
 
 #define NOTE_ALIGN(n) (((n) + 3u) & ~3u)
-
-void pf_elf_hex(const uint8_t *id, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-/* Looks for NT_GNU_BUILD_ID in one note section's data. */
-static void scan_notes(struct pf_elf_file *f, Elf_Data *d)
-{
-	size_t off = 0, name_off, desc_off;
-	GElf_Nhdr nh;
-
-	while (off < d->d_size && (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
-		    memcmp((const char *)d->d_buf + name_off, "GNU", 4) != 0)
-			continue;
-		if (nh.n_descsz == 0 || nh.n_descsz > PF_BUILD_ID_MAX)
-			continue;
-		memcpy(f->build_id, (const char *)d->d_buf + desc_off, nh.n_descsz);
-		f->build_id_len = nh.n_descsz;
-		pf_elf_hex(f->build_id, f->build_id_len, f->build_id_hex);
-		return;
-	}
-}
 
 /* .gnu_debuglink: a NUL-terminated name, padding to 4, a CRC-32. */
 static void read_debuglink(struct pf_elf_file *f, Elf_Data *d)
@@ -54,6 +25,25 @@ static void read_debuglink(struct pf_elf_file *f, Elf_Data *d)
 		return;
 	memcpy(f->debuglink, s, n + 1);
 	memcpy(&f->debuglink_crc, s + NOTE_ALIGN(n + 1), 4);
+}
+
+/* .gnu_debugaltlink (dwz): the shared file's path, a NUL, its build ID. */
+static void read_altlink(struct pf_elf_file *f, Elf_Data *d)
+{
+	const char *s = d->d_buf;
+	size_t n, id_len;
+
+	if (!s || d->d_size < 2)
+		return;
+	n = strnlen(s, d->d_size);
+	if (n == 0 || n >= sizeof(f->altlink) || n + 1 >= d->d_size)
+		return;
+	id_len = d->d_size - n - 1;
+	if (id_len > PF_BUILD_ID_MAX)
+		return;
+	memcpy(f->altlink, s, n + 1);
+	memcpy(f->alt_build_id, s + n + 1, id_len);
+	f->alt_build_id_len = id_len;
 }
 
 static int read_loads(struct pf_elf_file *f)
@@ -97,20 +87,26 @@ static int scan_sections(struct pf_elf_file *f)
 		name = elf_strptr(f->elf, shstrndx, sh.sh_name);
 		if (sh.sh_type == SHT_SYMTAB)
 			f->has_symtab = true;
+		/* What libelf will read into memory: symbols, strings, DWARF. */
+		if (sh.sh_type == SHT_SYMTAB || sh.sh_type == SHT_DYNSYM ||
+		    sh.sh_type == SHT_STRTAB ||
+		    (name && sh.sh_type != SHT_NOBITS &&
+		     (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8))))
+			f->data_bytes += sh.sh_size;
 		if (!name)
 			continue;
 		if ((!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")) &&
 		    sh.sh_type != SHT_NOBITS && sh.sh_size)
 			f->has_debug_info = true;
-		if (sh.sh_type == SHT_NOTE && !f->build_id_len) {
-			d = elf_getdata(scn, NULL);
-			if (d && d->d_buf)
-				scan_notes(f, d);
-		}
 		if (!strcmp(name, ".gnu_debuglink") && sh.sh_type != SHT_NOBITS) {
 			d = elf_getdata(scn, NULL);
 			if (d)
 				read_debuglink(f, d);
+		}
+		if (!strcmp(name, ".gnu_debugaltlink") && sh.sh_type != SHT_NOBITS) {
+			d = elf_getdata(scn, NULL);
+			if (d)
+				read_altlink(f, d);
 		}
 	}
 	return 0;
@@ -125,6 +121,9 @@ static int inspect(struct pf_elf_file *f)
 	if (elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh))
 		return -ENOEXEC;
 	f->type = eh.e_type;
+	f->build_id_len = pf_host_build_id(f->elf, f->build_id);
+	if (f->build_id_len)
+		pf_host_hex(f->build_id, f->build_id_len, f->build_id_hex);
 	ret = read_loads(f);
 	if (ret < 0)
 		return ret;
@@ -143,20 +142,34 @@ static int open_common(struct pf_elf_file *f)
 	return ret;
 }
 
-int pf_elf_open(const char *path, struct pf_elf_file *f)
+int pf_elf_open_fd(int fd, struct pf_elf_file *f)
 {
+	int err;
+
 	memset(f, 0, sizeof(*f));
-	elf_version(EV_CURRENT);
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0)
-		return -errno;
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	f->fd = fd;
+	f->elf = pf_host_elf_begin(fd, &err);
 	if (!f->elf) {
-		close(f->fd);
+		close(fd);
 		f->fd = -1;
-		return -ENOEXEC;
+		return err;
 	}
 	return open_common(f);
+}
+
+int pf_elf_open(const char *path, struct pf_elf_file *f)
+{
+	int fd = pf_host_open_regular(path), ret;
+
+	if (fd < 0) {
+		memset(f, 0, sizeof(*f));
+		f->fd = -1;
+		return fd;
+	}
+	ret = pf_elf_open_fd(fd, f);
+	if (ret == 0)
+		snprintf(f->path, sizeof(f->path), "%s", path);
+	return ret;
 }
 
 int pf_elf_open_mem(const void *image, size_t len, struct pf_elf_file *f)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 #include "jitmap.h"
 #include "perfmap.h"
-#include "readfile.h"
+#include "host/read_file.h"
 
 #define STATUS_MAX  (1u << 20)
 #define PERFMAP_MAX ((off_t)1 << 30)
@@ -19,6 +20,8 @@
 struct pf_jitmap {
 	char path[PATH_MAX];
 	off_t done; /* bytes parsed */
+	dev_t dev;  /* the file read so far */
+	ino_t ino;
 	struct pf_symtab syms;
 };
 
@@ -30,7 +33,7 @@ static int64_t ns_pid(const char *proc, int64_t pid)
 	int64_t out = pid;
 
 	snprintf(path, sizeof(path), "%s/%lld/status", proc, (long long)pid);
-	if (pf_readfile(path, STATUS_MAX, &buf, &len) < 0)
+	if (pf_host_read_file(path, STATUS_MAX, 0, &buf, &len) < 0)
 		return pid;
 	line = strstr(buf, "\nNSpid:");
 	if (line) {
@@ -85,20 +88,37 @@ void pf_jitmap_close(struct pf_jitmap *j)
 int pf_jitmap_refresh(struct pf_jitmap *j)
 {
 	struct stat st;
+	bool again = false;
 	char *buf;
 	ssize_t r;
 	long used;
 	size_t len;
 	int fd, ret = 0;
 
-	fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
 		goto out_close;
 	}
-	if (st.st_size <= j->done || st.st_size > PERFMAP_MAX)
+	if (!S_ISREG(st.st_mode) || st.st_size > PERFMAP_MAX) {
+		ret = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		goto out_close;
+	}
+	/* Cut (rewritten with O_TRUNC) or replaced since the last read: the
+	 * JIT started over, and the entries of before may name other code. */
+	if (j->done && (st.st_size < j->done || st.st_ino != j->ino || st.st_dev != j->dev)) {
+		pf_symtab_free(&j->syms);
+		ret = pf_symtab_init(&j->syms);
+		if (ret < 0)
+			goto out_close;
+		j->done = 0;
+		again = true;
+	}
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
+	if (st.st_size <= j->done)
 		goto out_close;
 	len = (size_t)(st.st_size - j->done);
 	buf = malloc(len);
@@ -106,6 +126,8 @@ int pf_jitmap_refresh(struct pf_jitmap *j)
 		ret = -ENOMEM;
 		goto out_close;
 	}
+	/* Less than len when the file is cut meanwhile: the next refresh
+	 * sees it shorter and starts over. */
 	r = pread(fd, buf, len, j->done);
 	if (r < 0) {
 		ret = -errno;
@@ -122,7 +144,7 @@ out_free:
 	free(buf);
 out_close:
 	close(fd);
-	return ret;
+	return ret < 0 ? ret : again;
 }
 
 const char *pf_jitmap_lookup(const struct pf_jitmap *j, uint64_t addr)

@@ -17,8 +17,10 @@ struct pf_jitmap *pf_jitmap_open(const char *proc, int64_t pid, int *err);
 /* Takes NULL. */
 void pf_jitmap_close(struct pf_jitmap *j);
 
-/* Parses what was appended since the last read. Returns 0 or a negative
- * errno (the entries read so far stay). */
+/* Parses what was appended since the last read. A file cut (shorter than
+ * what was read) or replaced since is read again from its start, its
+ * entries of before dropped. Returns 0, 1 when it started over, or a
+ * negative errno (-EFBIG over 1 GiB; the entries read so far stay). */
 int pf_jitmap_refresh(struct pf_jitmap *j);
 
 /* The name of the code at addr, or NULL. */

@@ -6,7 +6,7 @@
 #include <xxhash.h>
 
 #include "kallsyms.h"
-#include "readfile.h"
+#include "host/read_file.h"
 
 #define KALLSYMS_MAX (256u << 20)
 #define MODULES_MAX  (16u << 20)
@@ -110,7 +110,7 @@ static int modules_hash(const char *path, uint64_t *h)
 	char *buf;
 	const char *p, *nl;
 	size_t len;
-	int ret = pf_readfile(path, MODULES_MAX, &buf, &len);
+	int ret = pf_host_read_file(path, MODULES_MAX, 0, &buf, &len);
 
 	if (ret == -ENOENT) { /* a kernel without modules */
 		*h = 0;
@@ -142,7 +142,7 @@ static int load(struct pf_kallsyms *k)
 	long n;
 	int ret;
 
-	ret = pf_readfile(k->path, KALLSYMS_MAX, &buf, &len);
+	ret = pf_host_read_file(k->path, KALLSYMS_MAX, 0, &buf, &len);
 	if (ret < 0)
 		return ret;
 	ret = pf_symtab_init(&t);

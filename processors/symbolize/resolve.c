@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "jitmap.h"
 #include "kallsyms.h"
+#include "host/proc_file.h"
 #include "pipeline/semconv.h"
 #include "rebuild.h"
 #include "resolve.h"
@@ -32,6 +33,7 @@ struct entry {
 	} u;
 	uint64_t retry_ms; /* ENTRY_FAILED: when to try again */
 	uint64_t run;	   /* ENTRY_JIT: the run that last re-read it */
+	bool counted;	   /* ENTRY_FILE: its unreadable DWARF was counted */
 };
 
 struct pf_resolver {
@@ -205,7 +207,8 @@ static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
 		if (e->kind == ENTRY_JIT && e->run != r->run) {
 			/* Once per batch: the JIT may have appended since. */
 			e->run = r->run;
-			pf_jitmap_refresh(e->u.jit);
+			if (pf_jitmap_refresh(e->u.jit) > 0)
+				r->stats.maps_restarted++;
 			pf_symcache_set_cost(r->cache, e, pf_jitmap_memory_size(e->u.jit));
 		}
 		return e;
@@ -267,25 +270,24 @@ static int file_key(const char *root, const char *filename, const char *build_id
 	return 0;
 }
 
-/* Opens through the process's root, then through its map_files entry (which
- * also reaches deleted and replaced files); falls back to the plain path when
- * the build ID proves it is the same file, or when the process is gone and
- * no build ID is known (the best there is). */
+/* Opens the file the process maps (pf_host_open_mapped(): map_files, which
+ * also reaches deleted and replaced files, else the process's root); falls
+ * back to the plain path when the build ID proves it is the same file, or
+ * when the process is gone and no build ID is known (the best there is). */
 static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
 				      const struct pf_mapping *m, const char *filename,
 				      const char *build_id)
 {
 	struct pf_symfile *f = NULL;
-	char root[64], mapfile[128];
+	char root[64];
 	struct stat st;
+	int fd;
 
 	if (pid > 0) {
 		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
-		if (pf_symfile_open(root, filename, build_id, &r->file_opts, &f) == 0)
-			return f;
-		snprintf(mapfile, sizeof(mapfile), "/proc/%lld/map_files/%" PRIx64 "-%" PRIx64,
-			 (long long)pid, m->memory_start, m->memory_limit);
-		if (pf_symfile_open("", mapfile, build_id, &r->file_opts, &f) == 0)
+		fd = pf_host_open_mapped(pid, filename, m->memory_start, m->memory_limit);
+		if (fd >= 0 &&
+		    pf_symfile_open_fd(fd, root, filename, build_id, &r->file_opts, &f) == 0)
 			return f;
 		if (!*build_id && stat(root, &st) == 0)
 			return NULL;
@@ -363,6 +365,10 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 		res = pf_symfile_resolve(e->u.file, offset);
 		if (pf_symfile_memory_size(e->u.file) != before)
 			pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
+		if (!e->counted && pf_symfile_dwarf_failed(e->u.file)) {
+			e->counted = true;
+			r->stats.dwarf_failed++;
+		}
 	}
 	if (!res || res->n == 0)
 		return unresolved_frame(r, rb, loc, filename, offset);

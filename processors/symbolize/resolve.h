@@ -23,6 +23,8 @@ struct pf_resolver_stats {
 	uint64_t native, kernel, jit; /* frames named, by source */
 	uint64_t unresolved;	      /* frames left as module+offset */
 	uint64_t open_failed;	      /* binaries that could not be opened or did not match */
+	uint64_t maps_restarted;      /* perf maps cut or replaced while in use, read again */
+	uint64_t dwarf_failed;	      /* binaries whose DWARF could not be read (cut, corrupt) */
 };
 
 /* Owns the cache and the kernel table. Used by one thread at a time (the

@@ -120,9 +120,12 @@ static void finish(struct symbolize *s)
 	if (s->resolver) {
 		pf_resolver_stats(s->resolver, &st);
 		pf_log(lg(s), PF_LOG_DEBUG,
-		       "named %llu native, %llu kernel, %llu jit frames; %llu unresolved",
+		       "named %llu native, %llu kernel, %llu jit frames; %llu unresolved; "
+		       "%llu perf maps cut or replaced while read, %llu binaries with unreadable "
+		       "DWARF",
 		       (unsigned long long)st.native, (unsigned long long)st.kernel,
-		       (unsigned long long)st.jit, (unsigned long long)st.unresolved);
+		       (unsigned long long)st.jit, (unsigned long long)st.unresolved,
+		       (unsigned long long)st.maps_restarted, (unsigned long long)st.dwarf_failed);
 	}
 	pf_resolver_free(s->resolver);
 	free(s);

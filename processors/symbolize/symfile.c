@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "debuginfo.h"
 #include "demangle.h"
 #include "dwarf_lines.h"
 #include "elf_symbols.h"
+#include "host/proc_file.h"
 #include "symfile.h"
 
 #define MAX_FRAMES 64
@@ -27,8 +29,10 @@ struct pf_symfile {
 	struct pf_elf_file dbg; /* fd -1 and no elf when none */
 	struct pf_symtab syms;
 	Dwarf *dw;
+	struct pf_elf_file alt; /* dwz's shared file; fd -1 and no elf when none */
+	Dwarf *alt_dw;
 	struct pf_dwarf_lines *dl;
-	bool dw_tried;
+	bool dw_tried, dw_failed;
 	size_t dwarf_estimate;
 	struct memo_slot *memo;
 	size_t memo_mask, memo_n;
@@ -40,6 +44,11 @@ static const struct pf_sym_result no_answer;
 const char *pf_symfile_build_id(const struct pf_symfile *f)
 {
 	return f->bin.build_id_hex;
+}
+
+bool pf_symfile_dwarf_failed(const struct pf_symfile *f)
+{
+	return f->dw_failed;
 }
 
 static int memo_init(struct pf_symfile *f, size_t n)
@@ -146,6 +155,53 @@ static void set_names(struct pf_symfile *f, struct draft *d, const char *mangled
 		d->name = d->demangled;
 }
 
+/* Opens path into f->alt when it is the shared file src links to. */
+static bool try_alt(struct pf_symfile *f, const struct pf_elf_file *src, const char *path)
+{
+	if (pf_elf_open(path, &f->alt) < 0)
+		return false;
+	if (f->alt.build_id_len == src->alt_build_id_len &&
+	    !memcmp(f->alt.build_id, src->alt_build_id, src->alt_build_id_len))
+		return true;
+	pf_elf_close(&f->alt);
+	return false;
+}
+
+/*
+ * A dwz'd file's DWARF refers to a shared file (.gnu_debugaltlink). libdw
+ * would open that one itself with dwarf_begin(), which maps it: truncated
+ * meanwhile, it would raise SIGBUS. So it is opened here like every other
+ * file and handed to libdw: found by build ID in the debug root, else by
+ * the link's path (relative to the file holding it). Not found, libdw looks
+ * in the same places and finds nothing either.
+ */
+static void open_alt(struct pf_symfile *f, const struct pf_elf_file *src)
+{
+	char path[PATH_MAX], hex[2 * PF_BUILD_ID_MAX + 1];
+	const char *slash = strrchr(src->path, '/');
+	int n;
+
+	if (!src->altlink[0] || src->alt_build_id_len < 2)
+		return;
+	pf_host_hex(src->alt_build_id, src->alt_build_id_len, hex);
+	n = snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", f->opts.debug_root, hex,
+		     hex + 2);
+	if (!(n > 0 && (size_t)n < sizeof(path) && try_alt(f, src, path))) {
+		if (src->altlink[0] == '/')
+			n = snprintf(path, sizeof(path), "%s", src->altlink);
+		else if (slash)
+			n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - src->path),
+				     src->path, src->altlink);
+		else
+			return;
+		if (n < 0 || (size_t)n >= sizeof(path) || !try_alt(f, src, path))
+			return;
+	}
+	f->alt_dw = dwarf_begin_elf(f->alt.elf, DWARF_C_READ, NULL);
+	if (f->alt_dw)
+		dwarf_setalt(f->dw, f->alt_dw);
+}
+
 static void open_dwarf(struct pf_symfile *f)
 {
 	struct pf_elf_file *src = f->dbg.elf ? &f->dbg : &f->bin;
@@ -155,11 +211,15 @@ static void open_dwarf(struct pf_symfile *f)
 	if (!src->has_debug_info)
 		return;
 	f->dw = dwarf_begin_elf(src->elf, DWARF_C_READ, NULL);
+	f->dw_failed = !f->dw;
+	if (f->dw)
+		open_alt(f, src);
 	if (f->dw && !(f->dl = pf_dwarf_lines_new(f->dw))) {
 		dwarf_end(f->dw);
 		f->dw = NULL;
 	}
-	/* libdw's own tables grow with what is looked up; a fraction of the
+	/* libelf read the DWARF sections into memory (counted in data_bytes);
+	 * libdw's own tables grow with what is looked up: a fraction of the
 	 * file stands for them. */
 	if (f->dw && src->fd >= 0 && fstat(src->fd, &st) == 0)
 		f->dwarf_estimate = (size_t)st.st_size / 8;
@@ -246,25 +306,25 @@ const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t of
 	return pf_symfile_resolve_vaddr(f, vaddr);
 }
 
-int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
-		    const struct pf_symfile_opts *opts, struct pf_symfile **out)
+int pf_symfile_open_fd(int fd, const char *root, const char *filename, const char *build_id_hex,
+		       const struct pf_symfile_opts *opts, struct pf_symfile **out)
 {
 	struct pf_symfile *f = calloc(1, sizeof(*f));
-	char path[PATH_MAX];
 	long n;
 	int ret = -ENOMEM;
 
-	if (!f)
+	if (!f) {
+		close(fd);
 		return -ENOMEM;
+	}
 	f->opts = *opts;
-	f->bin.fd = f->dbg.fd = -1;
-	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
-		goto out_close;
-	ret = -ENAMETOOLONG;
-	if (snprintf(path, sizeof(path), "%s%s", root, filename) >= (int)sizeof(path))
-		goto out_close;
-	ret = pf_elf_open(path, &f->bin);
+	f->dbg.fd = f->alt.fd = -1;
+	ret = pf_elf_open_fd(fd, &f->bin);
 	if (ret < 0)
+		goto out_close;
+	snprintf(f->bin.path, sizeof(f->bin.path), "%s%s", root, filename);
+	ret = -ENOMEM;
+	if (pf_symtab_init(&f->syms) < 0 || memo_init(f, 256) < 0)
 		goto out_close;
 	ret = -ESTALE;
 	if (build_id_hex && *build_id_hex && strcmp(build_id_hex, f->bin.build_id_hex) != 0)
@@ -285,6 +345,20 @@ int pf_symfile_open(const char *root, const char *filename, const char *build_id
 out_close:
 	pf_symfile_close(f);
 	return ret;
+}
+
+int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
+		    const struct pf_symfile_opts *opts, struct pf_symfile **out)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s%s", root, filename) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = pf_host_open_regular(path);
+	if (fd < 0)
+		return fd;
+	return pf_symfile_open_fd(fd, root, filename, build_id_hex, opts, out);
 }
 
 static void memo_free(struct pf_symfile *f)
@@ -316,6 +390,10 @@ void pf_symfile_close(struct pf_symfile *f)
 	pf_dwarf_lines_free(f->dl);
 	if (f->dw)
 		dwarf_end(f->dw);
+	/* After the main one: dwarf_end() leaves an alt set by dwarf_setalt(). */
+	if (f->alt_dw)
+		dwarf_end(f->alt_dw);
+	pf_elf_close(&f->alt);
 	pf_symtab_free(&f->syms);
 	pf_elf_close(&f->dbg);
 	pf_elf_close(&f->bin);
@@ -324,7 +402,8 @@ void pf_symfile_close(struct pf_symfile *f)
 
 size_t pf_symfile_memory_size(const struct pf_symfile *f)
 {
-	return sizeof(*f) + pf_symtab_memory_size(&f->syms) +
+	return sizeof(*f) + (size_t)(f->bin.data_bytes + f->dbg.data_bytes + f->alt.data_bytes) +
+	       pf_symtab_memory_size(&f->syms) +
 	       (f->memo ? (f->memo_mask + 1) * sizeof(*f->memo) : 0) + f->results_bytes +
 	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
 }

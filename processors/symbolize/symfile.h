@@ -39,6 +39,12 @@ struct pf_symfile;
 int pf_symfile_open(const char *root, const char *filename, const char *build_id_hex,
 		    const struct pf_symfile_opts *opts, struct pf_symfile **out);
 
+/* Same for the binary open on fd (which f owns from then on, and which is
+ * closed on failure too), e.g. from pf_host_open_mapped(); root and filename
+ * only find its separate debug info. */
+int pf_symfile_open_fd(int fd, const char *root, const char *filename, const char *build_id_hex,
+		       const struct pf_symfile_opts *opts, struct pf_symfile **out);
+
 /* Takes NULL. */
 void pf_symfile_close(struct pf_symfile *f);
 
@@ -56,6 +62,10 @@ void pf_symfile_forget(struct pf_symfile *f);
 
 /* The build ID in lowercase hex, "" when none. */
 const char *pf_symfile_build_id(const struct pf_symfile *f);
+
+/* True once the file's DWARF (it has some) could not be read: cut or
+ * rewritten since it was opened, or corrupt. Its symbols still answer. */
+bool pf_symfile_dwarf_failed(const struct pf_symfile *f);
 
 /* Estimated bytes held, for the cache budget. */
 size_t pf_symfile_memory_size(const struct pf_symfile *f);

@@ -131,8 +131,8 @@ int pf_buildid_read_fd(int fd, char out[PF_EBPF_BUILD_ID_HEX]);
 /* The same for the regular file at path. */
 int pf_buildid_read_path(const char *path, char out[PF_EBPF_BUILD_ID_HEX]);
 
-/* The same for mapping m of process pid, opened through
- * /proc/PID/map_files or else /proc/PID/root. */
+/* The same for mapping m of process pid, opened by pf_host_open_mapped()
+ * (map_files, else the process's root). */
 int pf_buildid_read(uint32_t pid, const struct pf_ebpf_mapping *m, char out[PF_EBPF_BUILD_ID_HEX]);
 
 /* ---- decode (decode.c): drained counts to a batch, no kernel involved ---- */

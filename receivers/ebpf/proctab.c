@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ebpf.h"
+#include "host/read_file.h"
 
 #define N_BUCKETS      4096 /* a power of two */
 #define MAX_MAPS       8192
@@ -108,56 +109,17 @@ size_t pf_ebpf_proctab_size(const struct pf_ebpf_proctab *t)
 	return t->n;
 }
 
-/* Reads a /proc file of at most max bytes into a NUL-terminated buffer the
- * caller frees. Returns the length or a negative errno. */
+/* Reads /proc/PID/name into a NUL-terminated buffer the caller frees,
+ * keeping its first max bytes. Returns the length or a negative errno. */
 static ssize_t read_proc(uint32_t pid, const char *name, size_t max, char **out)
 {
 	char path[64];
-	size_t cap = 4096, len = 0;
-	char *buf, *grown;
-	int fd;
+	size_t len;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf)
-		goto out_close;
-	for (;;) {
-		ssize_t n;
-		if (len + 1 >= cap) {
-			if (cap >= max)
-				break; /* keep what fits */
-			grown = realloc(buf, cap * 2);
-			if (!grown)
-				goto out_free_buf;
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return (ssize_t)len;
-
-out_free_buf:
-	free(buf);
-out_close:
-	close(fd);
-	return -ENOMEM;
+	err = pf_host_read_file(path, max, PF_HOST_READ_PREFIX, out, &len);
+	return err < 0 ? err : (ssize_t)len;
 }
 
 static char *read_cmdline(uint32_t pid)

@@ -22,7 +22,9 @@ uint8_t jfr_u8(struct jfr_rd *r)
 }
 
 /* JFR's compressed integers: 7 bits a byte, least significant first, with
- * a continuation bit; the ninth byte carries 8 bits. Not zigzagged. */
+ * a continuation bit; the ninth byte carries 8 bits. Not zigzagged. Not
+ * protobuf's varint (formats/pb_wire.h) either: that one takes up to ten
+ * bytes of 7 bits, so the two differ from 2^56 on. */
 uint64_t jfr_varint(struct jfr_rd *r)
 {
 	uint64_t v = 0;

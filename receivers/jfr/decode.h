@@ -116,7 +116,8 @@ const struct pf_jfr_stats *pf_jfr_decoder_stats(const struct pf_jfr_decoder *d);
 /* Takes NULL. */
 void pf_jfr_decoder_free(struct pf_jfr_decoder *d);
 
-/* Decodes every chunk of the file at path, mapping one chunk at a time so
+/* Decodes every chunk of the file at path, reading one chunk at a time
+ * (pread, never mmap: a file cut meanwhile is an error, not SIGBUS) so
  * memory stays near the largest chunk's size (JDK chunks are ~12 MiB by
  * default). Files over max_size bytes (0: no limit) are -EFBIG. Returns 0,
  * -EAGAIN when a chunk is still being written (the chunks before it were

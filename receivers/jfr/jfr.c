@@ -66,7 +66,8 @@ static const struct pf_option jfr_options[] = {
 	 .min = 1024,
 	 .max = 1024.0 * 1024 * 1024 * 1024,
 	 .offset = offsetof(struct pf_jfr_rx_config, max_size),
-	 .doc = "Largest file read; larger ones are counted as input errors"},
+	 .doc = "Largest file read; larger ones are counted as input errors. A file is read one "
+		"chunk at a time (JDK chunks: ~12MiB), so its largest chunk is the memory used"},
 	PF_OPTION_END,
 };
 

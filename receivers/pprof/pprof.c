@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "formats/pprof/pprof.h"
+#include "host/read_file.h"
 #include "pipeline/batch.h"
 #include "pipeline/http_client.h"
 #include "receiver.h"
@@ -63,11 +64,11 @@ static const struct pf_option pprof_options[] = {
 	 .doc = "How often each target is scraped"},
 	{.name = "timeout",
 	 .type = PF_OPT_DURATION,
-	 .def = "10s",
 	 .min = 1.0 * NS_PER_MS,
 	 .max = 86400.0 * 1000 * NS_PER_MS,
 	 .offset = offsetof(struct pf_pprof_rx_config, timeout),
-	 .doc = "Time limit of one scrape; must be below interval"},
+	 .doc = "Time limit of one scrape; when set, must be below interval (default: 10s, or "
+		"interval when that is shorter, as Prometheus does)"},
 	{.name = "headers",
 	 .type = PF_OPT_MAP,
 	 .offset = offsetof(struct pf_pprof_rx_config, headers),
@@ -151,59 +152,6 @@ void pf_pprof_rx_input_ok(struct pf_pprof_rx *r, struct pf_pprof_rx_limiter *lim
 
 /* ---- decode jobs (thread pool) ---- */
 
-/* Reads a whole file of at most `max` bytes. Returns 0 or a negative errno
- * (-EFBIG when larger). */
-static int read_file(const char *path, size_t max, uint8_t **out, size_t *out_size)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t got = 0;
-	int fd, err;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = -EINVAL;
-		goto out_close;
-	}
-	if ((uint64_t)st.st_size > max) {
-		err = -EFBIG;
-		goto out_close;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto out_free_buf;
-		}
-		if (n == 0)
-			break; /* truncated meanwhile: decode what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*out_size = got;
-	return 0;
-
-out_free_buf:
-	free(buf);
-out_close:
-	close(fd);
-	return err;
-}
-
 static uint32_t resource_for(struct pf_batch *b, const struct pf_pprof_rx_job *job)
 {
 	const struct pf_pprof_rx *r = job->r;
@@ -266,9 +214,15 @@ static void job_work(uv_work_t *w)
 	int ret;
 
 	if (job->path) {
-		job->err = read_file(job->path, (size_t)r->cfg.max_size, &job->data, &job->size);
+		char *data;
+
+		/* A file that shrinks meanwhile is read as it is then; its
+		 * decoding fails and counts as an input error. */
+		job->err = pf_host_read_file(job->path, (size_t)r->cfg.max_size,
+					     PF_HOST_READ_REGULAR, &data, &job->size);
 		if (job->err < 0)
 			return;
+		job->data = (uint8_t *)data;
 	}
 	job->batch = pf_batch_new();
 	if (!job->batch) {
@@ -370,6 +324,15 @@ int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)
 
 /* ---- lifecycle ---- */
 
+int64_t pf_pprof_rx_timeout(const struct pf_pprof_rx_config *cfg)
+{
+	const int64_t def = 10000 * NS_PER_MS;
+
+	if (cfg->timeout)
+		return cfg->timeout;
+	return cfg->interval < def ? cfg->interval : def;
+}
+
 static int pprof_validate(const void *config, struct pf_error *err)
 {
 	const struct pf_pprof_rx_config *cfg = config;
@@ -383,7 +346,8 @@ static int pprof_validate(const void *config, struct pf_error *err)
 			return pf_error_set(err, "",
 					    "targets: '%s' is not an http:// or https:// URL", t);
 	}
-	if (cfg->targets.n && cfg->timeout >= cfg->interval)
+	/* An unset timeout (0) follows interval: pf_pprof_rx_timeout(). */
+	if (cfg->targets.n && cfg->timeout && cfg->timeout >= cfg->interval)
 		return pf_error_set(err, "", "timeout must be below interval");
 	for (size_t i = 0; i < cfg->headers.n; i++) {
 		const char *k = cfg->headers.keys[i], *v = cfg->headers.values[i];

@@ -22,7 +22,7 @@ struct pf_pprof_rx_config {
 	bool delete_after_read;
 	struct pf_strings targets;
 	int64_t interval; /* ns */
-	int64_t timeout;  /* ns */
+	int64_t timeout;  /* ns; 0 when unset: see pf_pprof_rx_timeout() */
 	struct pf_string_map headers;
 	char *job;
 	struct pf_string_map resource;
@@ -90,6 +90,10 @@ struct pf_pprof_rx_job {
 };
 
 /* ---- pprof.c ---- */
+
+/* The time limit of one scrape in ns: the timeout option, or when it is
+ * unset the smaller of 10 s and interval, as Prometheus' scrape_timeout. */
+int64_t pf_pprof_rx_timeout(const struct pf_pprof_rx_config *cfg);
 
 /* Queues a job on the thread pool; takes ownership of job (and its path and
  * data). On its end: on success the batch is emitted, on failure the error is

@@ -185,7 +185,7 @@ static void on_tick(uv_timer_t *timer)
 		.url = t->url,
 		.headers = (const char *const *)s->header_lines,
 		.n_headers = s->n_headers,
-		.timeout_ms = (uint64_t)(r->cfg.timeout / 1000000),
+		.timeout_ms = (uint64_t)(pf_pprof_rx_timeout(&r->cfg) / 1000000),
 		.max_body = (size_t)r->cfg.max_size,
 		.accept_encoding = true,
 	};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Fuzzes folding and drawing: any decodable pprof gives consistent folded text and well-formed SVG. */
+/* Fuzzes folding and drawing: any decodable pprof, and samples of extreme values, give consistent folded text and well-formed SVG. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,17 +206,10 @@ static void check_graph(struct pf_flame *f, double min_width)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Folds b every way and checks each graph, pruned and not. */
+static void check_batch(const struct pf_batch *b)
 {
-	struct pf_batch *b = pf_batch_new();
-	struct pf_error err;
-	int rc;
-
-	if (!b)
-		return 0;
-	pf_error_clear(&err);
-	rc = pf_pprof_decode(b, NULL, data, size, 16 << 20, &err);
-	for (int g = 0; rc > 0 && g < 3; g++) {
+	for (int g = 0; g < 3; g++) {
 		struct pf_flame f;
 
 		if (pf_flame_init(&f) != 0)
@@ -229,6 +222,70 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		pf_flame_free(&f);
 	}
+}
+
+/* Values a decoded pprof seldom carries: the extremes, and halves and
+ * thirds whose sums overflow int64_t. */
+static const int64_t extremes[] = {
+	INT64_MAX, INT64_MAX - 1, INT64_MAX / 2 + 1, INT64_MAX / 3 * 2, (int64_t)1 << 62, 1, 0,
+	-1,	   INT64_MIN,	  -(INT64_MAX / 2),
+};
+#define N_EXTREMES (sizeof(extremes) / sizeof(extremes[0]))
+#define N_FUNCS	   8
+
+/* A batch whose samples come straight from the input, 3 bytes each: a stack
+ * of 1-4 frames over 8 functions, and a value from `extremes` or a byte
+ * shifted anywhere into 64 bits. NULL when out of memory. */
+static struct pf_batch *extreme_batch(const uint8_t *data, size_t size)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_profile_desc d = {0};
+	uint32_t locs[N_FUNCS], p;
+
+	if (!b)
+		return NULL;
+	d.sample_type.type = pf_batch_cstring(b, "cpu");
+	d.sample_type.unit = pf_batch_cstring(b, "nanoseconds");
+	p = pf_batch_add_profile(b, &d);
+	for (unsigned i = 0; i < N_FUNCS; i++) {
+		char name[8] = {'f', (char)('0' + i), '\0'};
+		struct pf_function fn = {.name = pf_batch_cstring(b, name)};
+		struct pf_line line = {.function = pf_batch_function(b, &fn)};
+		struct pf_location loc = {0};
+
+		locs[i] = pf_batch_location(b, &loc, &line, 1);
+	}
+	for (size_t i = 0; i + 3 <= size && i < 3 * 512; i += 3) {
+		uint8_t shape = data[i], pick = data[i + 1], bits = data[i + 2];
+		size_t depth = 1 + (shape & 3);
+		uint32_t stack[4];
+		int64_t v = pick < 128 ? extremes[pick % N_EXTREMES]
+				       : (int64_t)((uint64_t)bits << (pick & 63));
+
+		for (size_t k = 0; k < depth; k++)
+			stack[k] = locs[(shape >> (2 * k + 1)) & 7];
+		if (pf_batch_add_sample(b, p, pf_batch_stack(b, stack, depth), 0, 0, &v, 1, NULL,
+					0) < 0)
+			break;
+	}
+	return b;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pf_batch *b = pf_batch_new();
+	struct pf_error err;
+
+	if (!b)
+		return 0;
+	pf_error_clear(&err);
+	if (pf_pprof_decode(b, NULL, data, size, 16 << 20, &err) > 0)
+		check_batch(b);
 	pf_batch_unref(b);
+	b = extreme_batch(data, size);
+	if (b) {
+		check_batch(b);
+		pf_batch_unref(b);
+	}
 	return 0;
 }

@@ -467,6 +467,31 @@ static void test_svg_min_width(void **state)
 	pf_batch_unref(b);
 }
 
+/* Issue 10 #8: sibling offsets were summed in int64_t: under a saturated
+ * parent, `off += total` overflowed (the asan build aborted, the release
+ * build drew frames at negative offsets). */
+static void test_svg_saturated_totals_overflow(void **state)
+{
+	struct pf_batch *b = pf_batch_new();
+	uint32_t p = profile(b, resource(b, "x", 1, NULL), "cpu", "nanoseconds");
+	uint32_t main_ = loc_fn(b, "main", NULL), a = loc_fn(b, "a", NULL);
+	uint32_t b_ = loc_fn(b, "b", NULL), c = loc_fn(b, "c", NULL);
+	uint32_t sa[] = {a, main_}, sb[] = {b_, main_}, sc[] = {c, main_};
+	const char *at;
+	char *svg;
+
+	sample(b, p, stack(b, sa, 2), INT64_MAX / 4 * 3);
+	sample(b, p, stack(b, sb, 2), INT64_MAX / 4 * 3);
+	sample(b, p, stack(b, sc, 2), INT64_MAX);
+	svg = svg_of(b, NULL, 0.1);
+	assert_non_null(strstr(svg, "<title>all ("));
+	for (at = strstr(svg, "pf:x=\""); at; at = strstr(at + 1, "pf:x=\""))
+		assert_true(at[6] >= '0' && at[6] <= '9');
+	assert_int_equal(xmllint(svg), 0);
+	free(svg);
+	pf_batch_unref(b);
+}
+
 static void test_svg_labels_and_values(void **state)
 {
 	struct pf_batch *b = pf_batch_new();
@@ -556,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_svg_well_formed),
 		cmocka_unit_test(test_svg_escaping),
 		cmocka_unit_test(test_svg_min_width),
+		cmocka_unit_test(test_svg_saturated_totals_overflow),
 		cmocka_unit_test(test_svg_labels_and_values),
 		cmocka_unit_test(test_files_replace),
 	};

@@ -20,6 +20,7 @@
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
 #include "receiver_harness.h"
+#include "receivers/pprof/receiver.h"
 #include "http_fake.h"
 
 extern const struct pf_component_def pf_receiver_pprof;
@@ -397,6 +398,26 @@ static bool scrape_in_flight(struct rh_env *env)
 	return false;
 }
 
+/* A config scraping the server's /slow target with the given interval
+ * (and timeout) lines and shutdown timeout. */
+static void slow_target_yaml(char *yaml, size_t size, unsigned port, const char *timing,
+			     const char *shutdown_timeout)
+{
+	snprintf(yaml, size,
+		 "receivers:\n"
+		 "  pprof:\n"
+		 "    targets: ['http://127.0.0.1:%u/slow']\n"
+		 "%s"
+		 "    headers: {X-Scope-OrgID: t1}\n"
+		 "exporters:\n"
+		 "  capture:\n"
+		 "service:\n"
+		 "  shutdown_timeout: %s\n"
+		 "  pipelines:\n"
+		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
+		 port, timing, shutdown_timeout);
+}
+
 static void test_shutdown_waits_for_scrape(void **state)
 {
 	struct env *env = *state;
@@ -404,20 +425,8 @@ static void test_shutdown_waits_for_scrape(void **state)
 	char yaml[1024];
 
 	server_start(&srv, 400);
-	snprintf(yaml, sizeof(yaml),
-		 "receivers:\n"
-		 "  pprof:\n"
-		 "    targets: ['http://127.0.0.1:%u/slow']\n"
-		 "    interval: 2s\n"
-		 "    timeout: 1500ms\n"
-		 "    headers: {X-Scope-OrgID: t1}\n"
-		 "exporters:\n"
-		 "  capture:\n"
-		 "service:\n"
-		 "  shutdown_timeout: 5s\n"
-		 "  pipelines:\n"
-		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
-		 srv.port);
+	slow_target_yaml(yaml, sizeof(yaml), srv.port, "    interval: 2s\n    timeout: 1500ms\n",
+			 "5s");
 	env_start(env, yaml);
 	run_until(env, scrape_in_flight, 100);
 	assert_int_equal(env->rh.cap->n_got, 0);
@@ -437,26 +446,47 @@ static void test_shutdown_deadline_cancels_scrape(void **state)
 	char yaml[1024];
 
 	server_start(&srv, 1500);
-	snprintf(yaml, sizeof(yaml),
-		 "receivers:\n"
-		 "  pprof:\n"
-		 "    targets: ['http://127.0.0.1:%u/slow']\n"
-		 "    interval: 3s\n"
-		 "    timeout: 2500ms\n"
-		 "    headers: {X-Scope-OrgID: t1}\n"
-		 "exporters:\n"
-		 "  capture:\n"
-		 "service:\n"
-		 "  shutdown_timeout: 300ms\n"
-		 "  pipelines:\n"
-		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
-		 srv.port);
+	slow_target_yaml(yaml, sizeof(yaml), srv.port, "    interval: 3s\n    timeout: 2500ms\n",
+			 "300ms");
 	env_start(env, yaml);
 	run_until(env, scrape_in_flight, 100);
 	uint64_t took = rh_env_shutdown(&env->rh);
 	assert_true(took < 1200);
 	assert_int_equal(env->rh.cap->n_got, 0);
 	assert_int_equal(input_errors(&env->rh), 0); /* cancelled at shutdown is no bad input */
+	rh_env_free(&env->rh);
+	server_stop(&srv);
+}
+
+static bool one_error(struct rh_env *env)
+{
+	return input_errors(env) >= 1;
+}
+
+/* Issue 10 #14: `interval: 3s` alone was refused ("timeout must be below
+ * interval", the timeout defaulting to 10s). Unset, the timeout is now the
+ * smaller of 10s and interval, as Prometheus: a target slower than the
+ * interval fails after one interval, not after 10s. */
+static void test_timeout_unset_follows_interval(void **state)
+{
+	struct env *env = *state;
+	struct server srv = {0};
+	struct pf_pprof_rx_config cfg = {.interval = 3000 * 1000000LL};
+	char yaml[1024];
+
+	assert_int_equal(pf_pprof_rx_timeout(&cfg), 3000 * 1000000LL);
+	cfg.interval = 60000 * 1000000LL;
+	assert_int_equal(pf_pprof_rx_timeout(&cfg), 10000 * 1000000LL);
+	cfg.timeout = 20000 * 1000000LL;
+	assert_int_equal(pf_pprof_rx_timeout(&cfg), 20000 * 1000000LL);
+
+	server_start(&srv, 3000);
+	slow_target_yaml(yaml, sizeof(yaml), srv.port, "    interval: 300ms\n", "300ms");
+	env_start(env, yaml);
+	/* The first scrape starts at once and times out at 300ms. */
+	assert_true(run_until(env, one_error, 2000));
+	assert_int_equal(env->rh.cap->n_got, 0);
+	rh_env_shutdown(&env->rh);
 	rh_env_free(&env->rh);
 	server_stop(&srv);
 }
@@ -508,6 +538,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shutdown_waits_for_scrape, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_shutdown_deadline_cancels_scrape, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_timeout_unset_follows_interval, setup_dir,
 						teardown_dir),
 		cmocka_unit_test(test_config_validation),
 	};

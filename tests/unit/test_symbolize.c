@@ -205,6 +205,71 @@ static void check_names_match_nm(const char *bin, bool lines)
 	pf_symfile_close(f);
 }
 
+/* Issue 10 #1: the binary was read through libelf's mapping, so one
+ * truncated while open (an O_TRUNC rewrite, an upgrade in place) raised
+ * SIGBUS when its DWARF was first read. Now what is gone is unresolved. */
+static void elf_truncated_while_open(void **state)
+{
+	struct nm_sym syms[512];
+	const struct nm_sym *mid;
+	const struct pf_sym_result *r;
+	struct pf_symfile *f;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sh("cp %s %s", path_of("pie"), path_of("shrinking")), 0);
+	n = nm_functions(path_of("shrinking"), syms, 512);
+	mid = nm_find(syms, n, "middle");
+	assert_non_null(mid);
+	assert_int_equal(pf_symfile_open("", path_of("shrinking"), NULL, &OPTS, &f), 0);
+	assert_int_equal(truncate(path_of("shrinking"), 4096), 0);
+	/* DWARF is read on first use: it is gone, the symbol table is not. */
+	r = pf_symfile_resolve_vaddr(f, mid->addr);
+	assert_non_null(r);
+	assert_string_equal(r->frames[r->n - 1].system_name, "middle");
+	assert_int_equal(r->frames[r->n - 1].line, 0);
+	assert_true(pf_symfile_dwarf_failed(f));
+	pf_symfile_close(f);
+	/* The cut file keeps its headers only: it opens with nothing in it. */
+	if (pf_symfile_open("", path_of("shrinking"), NULL, &OPTS, &f) == 0) {
+		assert_null(pf_symfile_resolve_vaddr(f, mid->addr));
+		pf_symfile_close(f);
+	}
+	unlink(path_of("shrinking"));
+}
+
+/* Issue 10 #1, dwz: libdw opened a dwz'd file's shared file itself, through
+ * a mapping, so one cut while open raised SIGBUS at the next lookup. */
+static void dwz_shared_file_truncated_while_open(void **state)
+{
+	struct nm_sym syms[512];
+	const struct nm_sym *mid;
+	const struct pf_sym_result *r;
+	struct pf_symfile *f;
+	size_t n, i;
+
+	(void)state;
+	/* dwz comes with scripts/setup.sh. */
+	assert_int_equal(sh("cd %s && cp pie dwz_a && cp nopie dwz_b && "
+			    "dwz -m %s/dwz_common -M %s/dwz_common dwz_a dwz_b && "
+			    "readelf -S dwz_a | grep -q gnu_debugaltlink",
+			    E.dir, E.dir, E.dir),
+			 0);
+	n = nm_functions(path_of("dwz_a"), syms, 512);
+	mid = nm_find(syms, n, "middle");
+	assert_non_null(mid);
+	assert_int_equal(pf_symfile_open("", path_of("dwz_a"), NULL, &OPTS, &f), 0);
+	r = pf_symfile_resolve_vaddr(f, mid->addr);
+	assert_non_null(r);
+	assert_string_equal(r->frames[r->n - 1].name, "middle");
+	assert_true(r->frames[r->n - 1].line > 0);
+	assert_int_equal(truncate(path_of("dwz_common"), 0), 0);
+	/* The rest reads what is gone: unresolved or not, never a crash. */
+	for (i = 0; i < n; i++)
+		pf_symfile_resolve_vaddr(f, syms[i].addr + syms[i].size / 2);
+	pf_symfile_close(f);
+}
+
 static void names_match_nm(void **state)
 {
 	(void)state;
@@ -846,6 +911,8 @@ int main(void)
 		cmocka_unit_test(kallsyms_real),
 		cmocka_unit_test(resolver_names_a_batch),
 		cmocka_unit_test(deleted_binary_through_map_files),
+		cmocka_unit_test(elf_truncated_while_open),
+		cmocka_unit_test(dwz_shared_file_truncated_while_open),
 		cmocka_unit_test(tiny_cache_still_answers),
 	};
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* unit.symbolize_text: the perf-map and kallsyms parsers, kallsyms reloads, and the LRU cache. */
+/* unit.symbolize_text: the perf-map and kallsyms parsers, perf maps re-read, kallsyms reloads, and the LRU cache. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "processors/symbolize/cache.h"
+#include "processors/symbolize/jitmap.h"
 #include "processors/symbolize/kallsyms.h"
 #include "processors/symbolize/perfmap.h"
 
@@ -57,6 +58,59 @@ static void perfmap_parses(void **state)
 }
 
 /* ---- kallsyms ---- */
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w"); /* O_TRUNC, as a JIT starting its map over */
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Issue 10 #1: a perf map cut under the reader (rewritten with O_TRUNC by a
+ * JIT that started over) was skipped from then on, its old entries kept
+ * naming code they no longer describe. Now it is read again from the start. */
+static void perfmap_cut_while_read(void **state)
+{
+	char proc[] = "/tmp/pf_jitmap.XXXXXX", path[256], cmd[1024];
+	struct pf_jitmap *j;
+	int err = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(proc));
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/4242/root/tmp", proc);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/4242/status", proc);
+	write_text(path, "Name:\tnode\nNSpid:\t4242\t17\n");
+	snprintf(path, sizeof(path), "%s/4242/root/tmp/perf-17.map", proc);
+	write_text(path, "1000 10 LazyCompile:~oldFunction\n2000 10 Stub:old\n");
+	j = pf_jitmap_open(proc, 4242, &err);
+	assert_non_null(j);
+	assert_string_equal(pf_jitmap_lookup(j, 0x1004), "LazyCompile:~oldFunction");
+	/* Appended: read on. */
+	snprintf(cmd, sizeof(cmd), "echo '3000 10 appended' >> %s", path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pf_jitmap_refresh(j), 0);
+	assert_string_equal(pf_jitmap_lookup(j, 0x3004), "appended");
+	/* Cut and rewritten shorter: started over. */
+	write_text(path, "5000 10 fresh\n");
+	assert_int_equal(pf_jitmap_refresh(j), 1);
+	assert_string_equal(pf_jitmap_lookup(j, 0x5004), "fresh");
+	assert_null(pf_jitmap_lookup(j, 0x1004));
+	assert_null(pf_jitmap_lookup(j, 0x3004));
+	/* Replaced by another file (rename over it), even a longer one. */
+	snprintf(cmd, sizeof(cmd),
+		 "printf '6000 10 replaced\\n%%0100d\\n' 0 > %s.new && mv %s.new %s", path, path,
+		 path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(pf_jitmap_refresh(j), 1);
+	assert_string_equal(pf_jitmap_lookup(j, 0x6004), "replaced");
+	assert_null(pf_jitmap_lookup(j, 0x5004));
+	pf_jitmap_close(j);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", proc);
+	assert_int_equal(system(cmd), 0);
+}
 
 static void kallsyms_synthetic(void **state)
 {
@@ -189,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(perfmap_parses),
+		cmocka_unit_test(perfmap_cut_while_read),
 		cmocka_unit_test(kallsyms_synthetic),
 		cmocka_unit_test(cache_evicts_least_recently_used),
 	};
