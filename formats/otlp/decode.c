@@ -59,7 +59,9 @@ int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max
 		rc = pf_error_set(err, "", "cannot unpack the ExportProfilesServiceRequest");
 		goto out_free_arena;
 	}
-	rc = pf_otlp_validate(req, &hot, &smp, err);
+	rc = pf_otlp_check_strings(&req->base, err);
+	if (rc == 0)
+		rc = pf_otlp_validate(req, &hot, &smp, err);
 	if (rc == 0)
 		rc = pf_otlp_to_batch(b, req, &hot, &smp);
 out_free_arena:

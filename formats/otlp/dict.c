@@ -7,6 +7,7 @@
 
 #include "formats/otlp/internal.h"
 #include "formats/pb_wire.h"
+#include "formats/utf8.h"
 
 /*
  * Besides the samples, the string, function, location and stack tables are
@@ -230,8 +231,7 @@ static int add_string(struct pf_otlp_dict *d, const char *s, size_t len)
 {
 	if (pf_otlp_grow((void **)&d->str, &d->cap_str, d->n_str, 1, sizeof(*d->str)))
 		return -ENOMEM;
-	/* As protobuf-c's C strings were read: up to the first NUL. */
-	d->str[d->n_str++] = (struct pf_otlp_str){s, strnlen(s, len)};
+	d->str[d->n_str++] = (struct pf_otlp_str){s, len};
 	return 0;
 }
 
@@ -241,7 +241,16 @@ int pf_otlp_dict_add(struct pf_otlp_dict *d, uint32_t field, const uint8_t *p, s
 	struct rd r = {.d = d, .base = base, .err = err};
 
 	switch (field) {
-	case PF_OTLP_DICT_STRINGS: return add_string(d, (const char *)p, len);
+	case PF_OTLP_DICT_STRINGS: {
+		/* Kept as protobuf-c's C strings were read: up to the first
+		 * NUL; that is what exporters send on, so what is checked. */
+		size_t kept = strnlen((const char *)p, len), bad = pf_utf8_check(p, kept);
+		if (bad < kept)
+			return pf_error_set(
+				err, "", "dictionary.string_table[%zu]: invalid UTF-8 at byte %zu",
+				d->n_str, bad);
+		return add_string(d, (const char *)p, kept);
+	}
 	case PF_OTLP_DICT_FUNCTIONS: return read_function(&r, p, len);
 	case PF_OTLP_DICT_LOCATIONS: return read_location(&r, p, len);
 	case PF_OTLP_DICT_STACKS: return read_stack(&r, p, len);

@@ -221,6 +221,11 @@ static inline void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t 
 int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
 		     const struct pf_otlp_samples *smp, struct pf_error *err);
 
+/* Checks that every string field of `m` and the messages in it is UTF-8.
+ * Returns 0 or -EINVAL with `err` naming the field ("resource_profiles[0].
+ * resource.attributes[1].key: invalid UTF-8 at byte 3"). */
+int pf_otlp_check_strings(const ProtobufCMessage *m, struct pf_error *err);
+
 /* Appends a request that passed pf_otlp_validate() to `b`. Returns the number
  * of profiles appended or -ENOMEM. */
 int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,

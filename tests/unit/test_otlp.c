@@ -760,6 +760,55 @@ static void test_validation_errors(void **state)
 	free(pb);
 }
 
+/* Invalid UTF-8 in string fields was accepted and then broke the merged
+ * batch at a protobuf-go peer; each bad string is refused, naming its field,
+ * and a well-formed multi-byte string still passes. */
+static void test_invalid_utf8_refused(void **state)
+{
+	static const struct {
+		const char *from, *to, *msg;
+	} cases[] = {
+		{"nanoseconds",
+		 "nano\xff"
+		 "econds",
+		 "dictionary.string_table[2]: invalid UTF-8 at byte 4"},
+		{"proflow",
+		 "pro\xc0\xaf"
+		 "ow",
+		 "resource_profiles[0].scope_profiles[0].scope.name: invalid UTF-8 at byte 3"},
+		{"service.name",
+		 "service\xed\xa0\x80"
+		 "me",
+		 "resource_profiles[0].resource.attributes[0].key: invalid UTF-8 at byte 7"},
+		{"node1", "n\xf4\x90\x80\x80",
+		 "dictionary.string_table[10]: invalid UTF-8 at byte 1"},
+		{"worker", "w\xc3\xb6rkr", NULL},
+	};
+	size_t n;
+	uint8_t *base = text_to_pb(base_request, &n);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *pb = malloc(n);
+		assert_non_null(pb);
+		memcpy(pb, base, n);
+		uint8_t *at = memmem(pb, n, cases[i].from, strlen(cases[i].from));
+		assert_non_null(at);
+		assert_int_equal(strlen(cases[i].from), strlen(cases[i].to));
+		memcpy(at, cases[i].to, strlen(cases[i].to));
+		if (cases[i].msg) {
+			expect_error(pb, n, 0, -EINVAL, cases[i].msg);
+		} else {
+			struct pf_batch *b = decode_ok(pb, n, 1);
+			char *d = dump(b);
+			assert_non_null(strstr(d, cases[i].to));
+			free(d);
+			pf_batch_unref(b);
+		}
+		free(pb);
+	}
+	free(base);
+}
+
 /* An attribute_table entry equal to the zero entry, listed by a profile, said
  * nothing but came back out as attribute index 0 (found by fuzz.otlp). */
 static void test_zero_attribute_entry_dropped(void **state)
@@ -1555,6 +1604,7 @@ int main(void)
 		cmocka_unit_test(test_decode_protoc_request),
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_zero_attribute_entry_dropped),
+		cmocka_unit_test(test_invalid_utf8_refused),
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
 		cmocka_unit_test(test_sample_wire_forms),
