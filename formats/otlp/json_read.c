@@ -370,10 +370,11 @@ int pf_otlp_json_read(const ProtobufCMessageDescriptor *desc, const void *data, 
 }
 
 int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_t max_size,
-			struct pf_error *err)
+			struct pf_budget *budget, struct pf_error *err)
 {
+	struct pf_budget_meter meter;
 	struct pf_pb_arena arena;
-	struct pf_otlp_dict hot = {0};
+	struct pf_otlp_dict hot = {.meter = &meter};
 	ProtobufCMessage *req = NULL;
 	int rc;
 
@@ -384,7 +385,9 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 			     max_size);
 		return -EFBIG;
 	}
+	pf_otlp_meter_init(&meter, budget, max_size);
 	pf_pb_arena_init(&arena, 0);
+	arena.meter = &meter;
 	rc = pf_otlp_json_read(
 		&opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__descriptor,
 		data, size, &arena, &req, err);
@@ -393,8 +396,10 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 	if (rc == 0)
 		rc = pf_otlp_validate((const PF_OTLP_REQ *)req, &hot, NULL, err);
 	if (rc == 0)
-		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req, &hot, NULL);
+		rc = pf_otlp_to_batch(b, (const PF_OTLP_REQ *)req, &hot, NULL, &meter);
 	pf_otlp_dict_fini(&hot);
 	pf_pb_arena_fini(&arena);
+	rc = pf_otlp_meter_error(&meter, rc, err);
+	pf_budget_meter_release(&meter);
 	return rc;
 }

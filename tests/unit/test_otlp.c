@@ -16,6 +16,7 @@
 #include "formats/pb_wire.h"
 #include "formats/pprof/pprof.h"
 #include "pipeline/batch.h"
+#include "pipeline/budget.h"
 
 #define REQ_TYPE  "opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest"
 #define REQ_PROTO "opentelemetry/proto/collector/profiles/v1development/profiles_service.proto"
@@ -396,7 +397,7 @@ static struct pf_batch *decode_ok(const uint8_t *data, size_t size, int want_pro
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b, data, size, 0, &err);
+	int rc = pf_otlp_decode(b, data, size, 0, NULL, &err);
 	if (rc != want_profiles)
 		fail_msg("decode returned %d (want %d): %s", rc, want_profiles, err.msg);
 	return b;
@@ -441,7 +442,7 @@ static void test_round_trip_json(void **state)
 	assert_non_null(strstr(json, "\"timeUnixNano\":\"1700000000123456789\""));
 	struct pf_batch *b2 = pf_batch_new();
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b2, json, n, 0, &err);
+	int rc = pf_otlp_decode_json(b2, json, n, 0, NULL, &err);
 	if (rc != 5)
 		fail_msg("decode_json: %d %s", rc, err.msg);
 	char *d1 = dump(b), *d2 = dump(b2);
@@ -640,7 +641,7 @@ static void test_decode_protoc_request(void **state)
 	assert_string_equal(d, base_dump);
 	free(d);
 	/* Appending to a batch that already has content works the same way. */
-	assert_int_equal(pf_otlp_decode(b, pb, n, 0, NULL), 1);
+	assert_int_equal(pf_otlp_decode(b, pb, n, 0, NULL, NULL), 1);
 	assert_int_equal(pf_batch_n_profiles(b), 2);
 	pf_batch_unref(b);
 	free(pb);
@@ -729,7 +730,7 @@ static void expect_error(const uint8_t *data, size_t size, size_t max_size, int 
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b, data, size, max_size, &err);
+	int rc = pf_otlp_decode(b, data, size, max_size, NULL, &err);
 	if (rc != want_rc)
 		fail_msg("rc %d, want %d (%s) for '%s'", rc, want_rc, err.msg, want_msg);
 	if (!strstr(err.msg, want_msg))
@@ -951,7 +952,7 @@ static void test_wire_errors(void **state)
 		struct pf_batch *t = pf_batch_new();
 		struct pf_error err;
 		pf_error_clear(&err);
-		int rc = pf_otlp_decode(t, r.d, cut, 0, &err);
+		int rc = pf_otlp_decode(t, r.d, cut, 0, NULL, &err);
 		assert_true(rc == -EINVAL || rc == 0);
 		if (rc < 0)
 			assert_true(err.msg[0] != '\0');
@@ -971,7 +972,7 @@ static void test_wire_errors(void **state)
 	struct pf_error err;
 	pf_error_clear(&err);
 	b = pf_batch_new();
-	assert_int_equal(pf_otlp_decode(b, r.d, r.n, 0, &err), -EINVAL);
+	assert_int_equal(pf_otlp_decode(b, r.d, r.n, 0, NULL, &err), -EINVAL);
 	assert_string_equal(err.where, want);
 	assert_non_null(strstr(err.msg, "ExportProfilesServiceRequest field 2 has wire type 0"));
 	pf_batch_unref(b);
@@ -982,6 +983,65 @@ static void test_wire_errors(void **state)
 
 /* Samples are read by hand: unpacked and packed forms, repeated fields that
  * append, fixed64 timestamps one at a time, unknown fields skipped. */
+/* A small request of 1-byte packed values decoded into 16 bytes per value
+ * (the pools and the batch) with nothing to stop it: 60 MB took 1 GB. What
+ * decoding allocates is now charged to a meter of PF_OTLP_DECODE_FACTOR x
+ * the size limit, drawing on a shared budget. */
+static void test_decoding_memory_bounded(void **state)
+{
+	static uint64_t ones[12000];
+	struct wbuf sample = {0}, *req = calloc(1, sizeof(*req));
+	struct pf_budget budget;
+	struct pf_budget_meter other;
+	struct pf_error err;
+	struct pf_batch *b;
+
+	assert_non_null(req);
+	for (size_t i = 0; i < 12000; i++)
+		ones[i] = 1;
+	w_varint(&sample, 1, 0);
+	w_packed(&sample, 4, ones, 12000);
+	w_request(req, &sample, NULL);
+
+	/* At its own size limit it would need 16 times its size: refused. */
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, req->n, NULL, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "decoding the request needs more than"));
+	assert_int_equal(pf_batch_n_profiles(b), 0);
+	pf_batch_unref(b);
+
+	/* Under the default limit it fits, and gives its charge back. */
+	pf_budget_init(&budget, (size_t)1 << 20);
+	b = pf_batch_new();
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), 1);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+
+	/* A budget smaller than what it needs can never take it: 413. */
+	pf_budget_init(&budget, (size_t)64 << 10);
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), -EFBIG);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+
+	/* A budget held by another decode: retry later (503). */
+	pf_budget_init(&budget, (size_t)1 << 20);
+	pf_budget_meter_init(&other, &budget, 0);
+	assert_int_equal(pf_budget_charge(&other, ((size_t)1 << 20) - (32 << 10)), 0);
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "retry"));
+	assert_int_equal(pf_batch_n_profiles(b), 0);
+	pf_budget_meter_release(&other);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), 1);
+	pf_batch_unref(b);
+	free(req);
+}
+
 static void test_sample_wire_forms(void **state)
 {
 	struct wbuf s = {0}, r = {0};
@@ -1198,7 +1258,7 @@ static void test_json_request(void **state)
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b, json_request, strlen(json_request), 0, &err);
+	int rc = pf_otlp_decode_json(b, json_request, strlen(json_request), 0, NULL, &err);
 	if (rc != 1)
 		fail_msg("decode_json %d: %s", rc, err.msg);
 	const struct pf_profile_desc *d = pf_batch_profile_get(b, 0);
@@ -1257,7 +1317,8 @@ static void test_json_errors(void **state)
 		struct pf_batch *b = pf_batch_new();
 		struct pf_error err;
 		pf_error_clear(&err);
-		int rc = pf_otlp_decode_json(b, cases[i].json, strlen(cases[i].json), 0, &err);
+		int rc =
+			pf_otlp_decode_json(b, cases[i].json, strlen(cases[i].json), 0, NULL, &err);
 		if (rc != -EINVAL || !strstr(err.msg, cases[i].msg))
 			fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, err.msg, cases[i].msg);
 		pf_batch_unref(b);
@@ -1269,10 +1330,10 @@ static void test_json_errors(void **state)
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	assert_int_equal(pf_otlp_decode_json(b, deep, strlen(deep), 0, &err), -EINVAL);
+	assert_int_equal(pf_otlp_decode_json(b, deep, strlen(deep), 0, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "JSON parse error"));
-	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 1, &err), -EFBIG);
-	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 0, NULL), 0);
+	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 1, NULL, &err), -EFBIG);
+	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 0, NULL, NULL), 0);
 	pf_batch_unref(b);
 }
 
@@ -1462,7 +1523,7 @@ static int collect(void *ctx, uint8_t *bytes, size_t size, size_t samples)
 	c->samples += samples;
 	struct pf_error err;
 	pf_error_clear(&err);
-	if (pf_otlp_decode(c->into, bytes, size, 0, &err) < 0)
+	if (pf_otlp_decode(c->into, bytes, size, 0, NULL, &err) < 0)
 		fail_msg("part does not decode: %s", err.msg);
 	free(bytes);
 	return 0;
@@ -1608,6 +1669,7 @@ int main(void)
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
 		cmocka_unit_test(test_sample_wire_forms),
+		cmocka_unit_test(test_decoding_memory_bounded),
 		cmocka_unit_test(test_dictionary_wire_forms),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_unsupported_values_dropped),
