@@ -50,6 +50,17 @@ int pf_budget_charge(struct pf_budget_meter *m, size_t n)
 	return 0;
 }
 
+void pf_budget_refund(struct pf_budget_meter *m, size_t n)
+{
+	if (!m)
+		return;
+	if (n > m->charged)
+		n = m->charged;
+	if (m->budget && n)
+		atomic_fetch_sub_explicit(&m->budget->used, n, memory_order_relaxed);
+	m->charged -= n;
+}
+
 void pf_budget_meter_release(struct pf_budget_meter *m)
 {
 	if (m->budget && m->charged)

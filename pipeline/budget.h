@@ -46,6 +46,10 @@ void pf_budget_meter_init(struct pf_budget_meter *m, struct pf_budget *b, size_t
  * belongs to one thread. `m` may be NULL (nothing is counted). */
 int pf_budget_charge(struct pf_budget_meter *m, size_t n);
 
+/* Gives back n bytes of what `m` charged, freed before the decode ends
+ * (scratch space). `m` may be NULL. */
+void pf_budget_refund(struct pf_budget_meter *m, size_t n);
+
 /* Gives back everything `m` charged; the meter may be charged again. */
 void pf_budget_meter_release(struct pf_budget_meter *m);
 

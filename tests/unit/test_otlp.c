@@ -1312,6 +1312,24 @@ static void test_json_errors(void **state)
 		{"{\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{\"samples\":[{"
 		 "\"values\":[1]}]}]}]}]}",
 		 "no dictionary"},
+		/* Invalid UTF-8 and unpaired surrogates were accepted (issue 10, defect 4). */
+		{"{\"dictionary\":{\"stringTable\":[\"\",\"ab\xff\"]}}",
+		 "JSON $.dictionary.string_table[1]: invalid UTF-8 at byte 2"},
+		{"{\"dictionary\":{\"stringTable\":[\"\",\"x\\ud800\"]}}",
+		 "JSON $.dictionary.string_table[1]: invalid UTF-8 at byte 1 (an unpaired "
+		 "surrogate \\ud800)"},
+		{"{\"dictionary\":{\"stringTable\":[\"\\udc00\"]}}", "unpaired surrogate"},
+		{"{\"dictionary\":{\"stringTable\":[\"\\ud83d\\u0041\"]}}", "unpaired surrogate"},
+		{"{\"resourceProfiles\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{"
+		 "\"stringValue\":\"\xc0\xaf\"}}]}}]}",
+		 "JSON $.resource_profiles[0].resource.attributes[0].value.string_value: invalid "
+		 "UTF-8 "
+		 "at byte 0"},
+		{"{\"resourceProfiles\":[{\"scopeProfiles\":[{\"scope\":{\"name\":\"\xed\xa0\x80\"}"
+		 "}]}]}",
+		 "scope_profiles[0].scope.name: invalid UTF-8"},
+		{"{\"x\":\"\xf8\"}", "invalid UTF-8"}, /* also in skipped members */
+		{"{\"dictionary\":{\"stringTable\":[\"a\nb\"]}}", "control character"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pf_batch *b = pf_batch_new();
@@ -1335,6 +1353,57 @@ static void test_json_errors(void **state)
 	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 1, NULL, &err), -EFBIG);
 	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 0, NULL, NULL), 0);
 	pf_batch_unref(b);
+}
+
+/* Escapes decode to UTF-8 (a surrogate pair to one 4-byte character); a
+ * JSON request of one long values array is read without a node per number
+ * and its decoding memory is bounded like protobuf's (60 MB of `1,` took
+ * 2.4 GB in a document tree). */
+static void test_json_strings_and_memory(void **state)
+{
+	const char *head = "{\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{"
+			   "\"samples\":[{\"values\":[";
+	const char *tail = "1]}]}]}]}],\"dictionary\":{\"stringTable\":[\"\",\"\\ud83d\\ude00"
+			   "\\u00e9\\n\"],\"mappingTable\":[{}],\"locationTable\":[{}],"
+			   "\"functionTable\":[{}],\"linkTable\":[{}],\"attributeTable\":[{}],"
+			   "\"stackTable\":[{}]}}";
+	size_t ones = 100000, n = strlen(head) + 2 * ones + strlen(tail);
+	char *json = malloc(n + 1), *p = json;
+	struct pf_budget budget;
+	struct pf_error err;
+	struct pf_batch *b;
+
+	assert_non_null(json);
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < ones; i++)
+		p += sprintf(p, "1,");
+	strcpy(p, tail);
+	n = strlen(json);
+
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode_json(b, json, n, 0, NULL, &err), 1);
+	assert_int_equal(pf_batch_n_strings(b), 2);
+	assert_string_equal(pf_batch_str(b, 1), "\xf0\x9f\x98\x80\xc3\xa9\n");
+	size_t ns;
+	const struct pf_sample *s = pf_batch_samples(b, 0, &ns);
+	assert_int_equal(s[0].values_len, ones + 1);
+	pf_batch_unref(b);
+
+	/* 2 bytes of text per value, 16 bytes decoded: beyond 8x its limit. */
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode_json(b, json, n, n, NULL, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "decoding the request needs more than"));
+	pf_batch_unref(b);
+
+	/* Scratch space is given back: nothing stays charged. */
+	pf_budget_init(&budget, (size_t)64 << 20);
+	b = pf_batch_new();
+	assert_int_equal(pf_otlp_decode_json(b, json, n, 0, &budget, &err), 1);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+	free(json);
 }
 
 /* ---- pprof -> batch -> OTLP -> batch -> pprof keeps every stack's totals ---- */
@@ -1675,6 +1744,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_values_dropped),
 		cmocka_unit_test(test_json_request),
 		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_json_strings_and_memory),
 		cmocka_unit_test(test_pprof_totals),
 		cmocka_unit_test(test_merge_no_duplicates),
 		cmocka_unit_test(test_subset_uses_only_its_entries),
