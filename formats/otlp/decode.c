@@ -28,6 +28,15 @@ void pf_otlp_meter_init(struct pf_budget_meter *m, struct pf_budget *budget, siz
 	pf_budget_meter_init(m, budget, limit);
 }
 
+int pf_otlp_meter_input(struct pf_budget_meter *m, size_t size, struct pf_error *err)
+{
+	int rc = pf_budget_charge(m, size) < 0 ? pf_otlp_meter_error(m, -ENOMEM, err) : 0;
+
+	if (rc < 0)
+		pf_budget_meter_release(m);
+	return rc;
+}
+
 int pf_otlp_meter_error(const struct pf_budget_meter *m, int rc, struct pf_error *err)
 {
 	if (rc != -ENOMEM || !m->refused)
@@ -69,6 +78,9 @@ int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max
 	if (size == 0)
 		return 0;
 	pf_otlp_meter_init(&meter, budget, max_size);
+	rc = pf_otlp_meter_input(&meter, size, err);
+	if (rc < 0)
+		return rc;
 	/* Samples and the hot dictionary tables are read in this pass and stay
 	 * out of protobuf-c (strip.c); the schema walk then checks the rest. */
 	rc = pf_otlp_strip(data, size, &stripped, &stripped_size, &hot, &smp, err);

@@ -233,6 +233,11 @@ int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
  * PF_OTLP_DECODE_FACTOR times the request limit. */
 void pf_otlp_meter_init(struct pf_budget_meter *m, struct pf_budget *budget, size_t max_size);
 
+/* Charges the input of `size` bytes, held while it is decoded (the
+ * request's body or its decompressed copy). Returns 0, or -EFBIG / -EBUSY
+ * with `err` set and the meter released. */
+int pf_otlp_meter_input(struct pf_budget_meter *m, size_t size, struct pf_error *err);
+
 /* Maps rc after a decode step: -ENOMEM caused by the meter becomes its
  * -EFBIG or -EBUSY with `err` saying why. Returns the mapped rc. */
 int pf_otlp_meter_error(const struct pf_budget_meter *m, int rc, struct pf_error *err);

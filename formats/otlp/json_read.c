@@ -707,6 +707,9 @@ int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_
 		return -EFBIG;
 	}
 	pf_otlp_meter_init(&meter, budget, max_size);
+	rc = pf_otlp_meter_input(&meter, size, err);
+	if (rc < 0)
+		return rc;
 	pf_pb_arena_init(&arena, 0);
 	arena.meter = &meter;
 	rc = pf_otlp_json_read(

@@ -46,12 +46,12 @@
 #define PF_OTLP_MAX_SIZE_DEFAULT ((size_t)64 << 20)
 
 /* Decoding memory a request may take, per byte of its size limit: the
- * decode's tables, the unpacked messages and what the batch grows by, all
- * charged as they are allocated (capacity, so an upper bound of what is
- * resident). bench/gateway's requests take 6-7 times their size; crafted
- * ones (a packed list of 1-byte varints, 2-byte empty messages) would take
- * up to 40 times. */
-#define PF_OTLP_DECODE_FACTOR 8
+ * input itself (held meanwhile), the decode's tables, the unpacked messages
+ * and what the batch grows by, all charged as they are allocated
+ * (capacity, so an upper bound of what is resident). bench/gateway's
+ * requests take 7-8 times their size; crafted ones (a packed list of 1-byte
+ * varints, 2-byte empty messages) would take up to 40 times. */
+#define PF_OTLP_DECODE_FACTOR 10
 
 struct pf_budget;
 
@@ -61,8 +61,9 @@ struct pf_budget;
  * and appends its profiles to `b` (which must not be shared). Input larger
  * than `max_size` (0 = PF_OTLP_MAX_SIZE_DEFAULT) is refused with -EFBIG, and
  * so is input whose decoding would take more than PF_OTLP_DECODE_FACTOR *
- * max_size bytes of memory (or more than all of `budget`). What decoding
- * allocates is charged to `budget` (may be NULL) while it runs; when the
+ * max_size bytes of memory (or more than all of `budget`). The input's size
+ * and what decoding allocates are charged to `budget` (may be NULL) while
+ * it runs; when the
  * budget is used up by other decodes the request is refused with -EBUSY
  * (retry later). Returns the number of profiles appended (0 for an empty
  * request), or -EINVAL with `err` naming what is wrong (suitable for an

@@ -99,9 +99,9 @@ static const struct pf_option otlp_options[] = {
 	 .min = 1,
 	 .max = 1 << 20,
 	 .offset = offsetof(struct pf_otlp_rx_config, decode_memory_limit_mib),
-	 .doc = "Memory in MiB that decoding requests may take at once, over both protocols "
-		"(beyond: 503 / UNAVAILABLE, retry; a request that alone needs more: 413 / "
-		"RESOURCE_EXHAUSTED)"},
+	 .doc = "Memory in MiB that requests being decoded may hold at once over both protocols: "
+		"their (decompressed) bodies and what decoding allocates (beyond: 503 / "
+		"UNAVAILABLE, retry; a request that alone needs more: 413 / RESOURCE_EXHAUSTED)"},
 	PF_OPTION_END,
 };
 

@@ -3,9 +3,10 @@
 # it.otlp_decode: the real proflow's otlp receiver (gRPC and HTTP, default limits) against
 # requests written by otlp_requests.py, sent with curl (gRPC as HTTP/2 with prior knowledge):
 # - several requests at the 64 MiB size limit crafted to expand when decoded (JSON and protobuf
-#   lists of 1-byte values, 2-byte empty strings) at once: each is answered (200, 413 or 503;
-#   gRPC OK, RESOURCE_EXHAUSTED or UNAVAILABLE), proflow's peak RSS (VmHWM) stays under
-#   BOUND_MIB, and a valid request is accepted afterwards;
+#   lists of 1-byte values, 2-byte empty strings) at once, then as many gzip'd (64 MiB each
+#   once inflated): each is answered (200, 413 or 503; gRPC OK, RESOURCE_EXHAUSTED or
+#   UNAVAILABLE), proflow's peak RSS (VmHWM) stays under BOUND_MIB, and a valid request is
+#   accepted afterwards;
 # - invalid UTF-8 in a string field (string_table, scope name; JSON raw bytes and an unpaired
 #   surrogate escape) is refused with 400 / INVALID_ARGUMENT naming the field, while the same
 #   requests with valid strings are accepted.
@@ -47,11 +48,13 @@ mkdir -p "$T/out"
 PF_PID=$!
 wait_for 10 curl -sf --max-time 2 "http://127.0.0.1:$METRICS/metrics" || fail "proflow did not start"
 
-# post FILE TYPE OUT: POSTs FILE as TYPE (x-protobuf or json), the answer's body into OUT;
-# prints the HTTP status (000: no answer).
+# post FILE TYPE OUT [CURL_ARGS...]: POSTs FILE as TYPE (x-protobuf or json), the answer's
+# body into OUT; prints the HTTP status (000: no answer).
 post() {
-	curl -s -o "$3" -w '%{http_code}' --max-time 120 -H "Content-Type: application/$2" \
-		--data-binary "@$1" "http://127.0.0.1:$HTTP_PORT/v1development/profiles" || true
+	local file=$1 type=$2 out=$3
+	shift 3
+	curl -s -o "$out" -w '%{http_code}' --max-time 120 -H "Content-Type: application/$type" \
+		"$@" --data-binary "@$file" "http://127.0.0.1:$HTTP_PORT/v1development/profiles" || true
 }
 
 # grpc FILE OUT: sends FILE (one gRPC message) to ProfilesService/Export; the response
@@ -84,6 +87,32 @@ for i in 1 2 3; do
 done
 case $(cat "$T/c4") in 0 | 8 | 14) ;; *) fail "expanding gRPC request: grpc-status $(cat "$T/c4"), want 0, 8 or 14" ;; esac
 echo "ok: 4 requests of 64 MiB at once (JSON x2, protobuf; gRPC) answered HTTP $(cat "$T/c1") $(cat "$T/c2") $(cat "$T/c3"), grpc-status $(cat "$T/c4"); VmHWM $((START_KIB / 1024)) MiB at start, $((PEAK_KIB / 1024)) MiB peak (bound $BOUND_MIB MiB)"
+[ "$PEAK_KIB" -lt $((BOUND_MIB * 1024)) ] ||
+	fail "peak RSS $((PEAK_KIB / 1024)) MiB is over the bound of $BOUND_MIB MiB"
+# The same gzip'd: small bodies, each inflated to 64 MiB before it is decoded.
+for f in expand_values.json expand_values.pb expand_strings.pb; do gzip -1 -k "$T/$f"; done
+# Resets VmHWM to the current RSS (Linux 4.0+), so this step's peak is its own.
+echo 5 >"/proc/$PF_PID/clear_refs" || fail "cannot reset VmHWM"
+START_KIB=$(hwm_kib)
+PIDS=
+for i in 5 6 7 8 9 10; do
+	case $i in
+	5 | 8) post "$T/expand_values.json.gz" json "$T/r$i" -H 'Content-Encoding: gzip' >"$T/c$i" & ;;
+	6 | 9) post "$T/expand_values.pb.gz" x-protobuf "$T/r$i" -H 'Content-Encoding: gzip' >"$T/c$i" & ;;
+	*) post "$T/expand_strings.pb.gz" x-protobuf "$T/r$i" -H 'Content-Encoding: gzip' >"$T/c$i" & ;;
+	esac
+	PIDS="$PIDS $!"
+done
+# shellcheck disable=SC2086 # a list of pids
+wait $PIDS
+kill -0 "$PF_PID" 2>/dev/null || fail "proflow died under the gzip'd expanding requests"
+PEAK_KIB=$(hwm_kib)
+CODES=
+for i in 5 6 7 8 9 10; do
+	case $(cat "$T/c$i") in 200 | 413 | 503) ;; *) fail "gzip'd expanding request $i: HTTP $(cat "$T/c$i"), want 200, 413 or 503" ;; esac
+	CODES="$CODES $(cat "$T/c$i")"
+done
+echo "ok: 6 gzip'd requests of 64 MiB inflated at once answered HTTP$CODES; VmHWM $((START_KIB / 1024)) MiB at start, $((PEAK_KIB / 1024)) MiB peak (bound $BOUND_MIB MiB)"
 [ "$PEAK_KIB" -lt $((BOUND_MIB * 1024)) ] ||
 	fail "peak RSS $((PEAK_KIB / 1024)) MiB is over the bound of $BOUND_MIB MiB"
 grep -aq "decoding the request needs more than" "$T/r1" "$T/r2" "$T/r3" "$T/h4" ||
