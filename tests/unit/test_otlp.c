@@ -15,6 +15,7 @@
 #include "formats/otlp/otlp.h"
 #include "formats/pb_wire.h"
 #include "formats/pprof/pprof.h"
+#include "formats/utf8.h"
 #include "pipeline/batch.h"
 #include "pipeline/budget.h"
 
@@ -759,6 +760,58 @@ static void test_validation_errors(void **state)
 	/* Too large before anything is parsed. */
 	expect_error(pb, n, n - 1, -EFBIG, "exceeds the limit");
 	free(pb);
+}
+
+/* pf_utf8_check at every offset around its 16- and 8-byte fast paths: the
+ * first ill-formed sequence is found where it starts, well-formed text of
+ * every sequence length passes. */
+static void test_utf8_check(void **state)
+{
+	static const struct {
+		const char *seq;
+		bool ok;
+	} seqs[] = {
+		{"\xc3\xa9", true},
+		{"\xe2\x82\xac", true},
+		{"\xf0\x9f\x98\x80", true},
+		{"\xf4\x8f\xbf\xbf", true},
+		{"\xed\x9f\xbf", true},
+		{"\xee\x80\x80", true},
+		{"\xff", false},
+		{"\x80", false},
+		{"\xc0\xaf", false},
+		{"\xc1\xbf", false},
+		{"\xe0\x9f\xbf", false},
+		{"\xed\xa0\x80", false},
+		{"\xf0\x8f\xbf\xbf", false},
+		{"\xf4\x90\x80\x80", false},
+		{"\xf5\x80\x80\x80", false},
+		{"\xc3", false},
+		{"\xe2\x82", false},
+		{"\xe2\x28\xa1", false},
+		{"\xf0\x9f\x98", false},
+	};
+	char buf[64];
+
+	for (size_t k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
+		size_t len = strlen(seqs[k].seq);
+		for (size_t at = 0; at + len <= 40; at++) {
+			for (size_t tail = 0; tail < 3; tail++) {
+				size_t n = at + len + tail;
+				memset(buf, 'a', sizeof(buf));
+				memcpy(buf + at, seqs[k].seq, len);
+				/* Cut short, a sequence stays bad with 'a' after it. */
+				size_t got = pf_utf8_check(buf, n);
+				if (got != (seqs[k].ok ? n : at))
+					fail_msg("seq %zu at %zu (+%zu): %zu, want %zu", k, at,
+						 tail, got, seqs[k].ok ? n : at);
+			}
+		}
+	}
+	/* Several sequences: the first bad one counts, after good ones. */
+	const char *mixed = "caf\xc3\xa9 \xe2\x82\xac abcdefghijklmnop \xf0\x9f\x98\x80 \xc0 x";
+	assert_int_equal(pf_utf8_check(mixed, strlen(mixed)), strlen(mixed) - 3);
+	assert_int_equal(pf_utf8_check("", 0), 0);
 }
 
 /* Invalid UTF-8 in string fields was accepted and then broke the merged
@@ -1734,6 +1787,7 @@ int main(void)
 		cmocka_unit_test(test_decode_protoc_request),
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_zero_attribute_entry_dropped),
+		cmocka_unit_test(test_utf8_check),
 		cmocka_unit_test(test_invalid_utf8_refused),
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
