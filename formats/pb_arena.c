@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pipeline/budget.h"
+#include <stdlib.h>
+
 #define ARENA_ALIGN	    16
 #define ARENA_DEFAULT_CHUNK ((size_t)64 << 10)
 
@@ -34,6 +37,7 @@ void pf_pb_arena_init(struct pf_pb_arena *a, size_t chunk_size)
 	a->cur = NULL;
 	a->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
 	a->allocated = 0;
+	a->meter = NULL;
 }
 
 static struct pf_pb_arena_chunk *chunk_new(size_t size)
@@ -67,6 +71,8 @@ void *pf_pb_arena_alloc(struct pf_pb_arena *a, size_t size)
 	}
 	if (!c) {
 		size_t want = size > a->chunk_size ? size : a->chunk_size;
+		if (pf_budget_charge(a->meter, want) < 0)
+			return NULL;
 		c = chunk_new(want);
 		if (!c)
 			return NULL;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
+struct pf_budget_meter;
+
 /*
  * protobuf-c allocates every message, array and string of an unpacked
  * message separately; with this arena as its ProtobufCAllocator that is a
@@ -24,6 +26,9 @@ struct pf_pb_arena {
 	struct pf_pb_arena_chunk *cur;	/* chunk being filled */
 	size_t chunk_size;
 	size_t allocated; /* bytes of chunks held */
+	/* Charged for each chunk when set (NULL after init); a refused
+	 * charge is an allocation failure. */
+	struct pf_budget_meter *meter;
 };
 
 /* Sets up an empty arena whose chunks are at least `chunk_size` bytes

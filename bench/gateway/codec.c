@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 			t0 = cpu_ns();
 			t[P_DEFLATE] += t0 - t1;
 		}
-		if (pf_otlp_decode(b, r->rq.bytes, r->rq.size, 0, &err) < 0) {
+		if (pf_otlp_decode(b, r->rq.bytes, r->rq.size, 0, NULL, &err) < 0) {
 			fprintf(stderr, "decode: %s\n", err.msg);
 			goto out;
 		}
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 	       reqs[0].rq.size, reqs[0].gz_size);
 	struct pf_batch *one = pf_batch_new();
 	struct pf_error err = {0};
-	if (one && pf_otlp_decode(one, reqs[0].rq.bytes, reqs[0].rq.size, 0, &err) >= 0)
+	if (one && pf_otlp_decode(one, reqs[0].rq.bytes, reqs[0].rq.size, 0, NULL, &err) >= 0)
 		printf("a request: %zu samples, %zu stacks, %zu locations, %zu functions, "
 		       "%zu strings\n",
 		       pf_batch_sample_count(one), pf_batch_n_stacks(one) - 1,

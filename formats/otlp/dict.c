@@ -7,6 +7,7 @@
 
 #include "formats/otlp/internal.h"
 #include "formats/pb_wire.h"
+#include "formats/utf8.h"
 
 /*
  * Besides the samples, the string, function, location and stack tables are
@@ -76,7 +77,7 @@ static int int32s(struct rd *r, const char *msg, struct pf_pb_cursor *c, const u
 		return mismatch(r, msg, at, field, wire, PF_PB_VARINT);
 	}
 	/* A varint takes at least one byte: room for the most there can be. */
-	if (pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, (size_t)(vc.end - vc.p),
+	if (pf_otlp_grow(d->meter, (void **)&d->idx, &d->cap_idx, d->n_idx, (size_t)(vc.end - vc.p),
 			 sizeof(*d->idx)))
 		return -ENOMEM;
 	ptrdiff_t n = pf_pb_read_packed_int32(vc.p, vc.end, d->idx + d->n_idx);
@@ -125,7 +126,7 @@ static int read_function(struct rd *r, const uint8_t *p, size_t n)
 
 	if (rc < 0)
 		return rc;
-	if (pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
+	if (pf_otlp_grow(d->meter, (void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
 		return -ENOMEM;
 	d->fn[d->n_fn++] = (struct pf_otlp_function){
 		.name_strindex = (int32_t)v[0],
@@ -144,7 +145,8 @@ static int read_line(struct rd *r, const uint8_t *p, size_t n)
 
 	if (rc < 0)
 		return rc;
-	if (pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, 1, sizeof(*d->lines)))
+	if (pf_otlp_grow(d->meter, (void **)&d->lines, &d->cap_lines, d->n_lines, 1,
+			 sizeof(*d->lines)))
 		return -ENOMEM;
 	d->lines[d->n_lines++] = (struct pf_otlp_line){
 		.function_index = (int32_t)v[0],
@@ -194,7 +196,7 @@ static int read_location(struct rd *r, const uint8_t *p, size_t n)
 	}
 	l.n_lines = d->n_lines - l.lines_off;
 	l.n_attrs = d->n_idx - l.attrs_off;
-	if (pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, 1, sizeof(*d->loc)))
+	if (pf_otlp_grow(d->meter, (void **)&d->loc, &d->cap_loc, d->n_loc, 1, sizeof(*d->loc)))
 		return -ENOMEM;
 	d->loc[d->n_loc++] = l;
 	return 0;
@@ -220,7 +222,8 @@ static int read_stack(struct rd *r, const uint8_t *p, size_t n)
 			return rc;
 	}
 	s.n = d->n_idx - s.off;
-	if (pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, 1, sizeof(*d->stack)))
+	if (pf_otlp_grow(d->meter, (void **)&d->stack, &d->cap_stack, d->n_stack, 1,
+			 sizeof(*d->stack)))
 		return -ENOMEM;
 	d->stack[d->n_stack++] = s;
 	return 0;
@@ -228,10 +231,9 @@ static int read_stack(struct rd *r, const uint8_t *p, size_t n)
 
 static int add_string(struct pf_otlp_dict *d, const char *s, size_t len)
 {
-	if (pf_otlp_grow((void **)&d->str, &d->cap_str, d->n_str, 1, sizeof(*d->str)))
+	if (pf_otlp_grow(d->meter, (void **)&d->str, &d->cap_str, d->n_str, 1, sizeof(*d->str)))
 		return -ENOMEM;
-	/* As protobuf-c's C strings were read: up to the first NUL. */
-	d->str[d->n_str++] = (struct pf_otlp_str){s, strnlen(s, len)};
+	d->str[d->n_str++] = (struct pf_otlp_str){s, len};
 	return 0;
 }
 
@@ -241,7 +243,16 @@ int pf_otlp_dict_add(struct pf_otlp_dict *d, uint32_t field, const uint8_t *p, s
 	struct rd r = {.d = d, .base = base, .err = err};
 
 	switch (field) {
-	case PF_OTLP_DICT_STRINGS: return add_string(d, (const char *)p, len);
+	case PF_OTLP_DICT_STRINGS: {
+		/* Kept as protobuf-c's C strings were read: up to the first
+		 * NUL; that is what exporters send on, so what is checked. */
+		size_t kept = strnlen((const char *)p, len), bad = pf_utf8_check(p, kept);
+		if (bad < kept)
+			return pf_error_set(
+				err, "", "dictionary.string_table[%zu]: invalid UTF-8 at byte %zu",
+				d->n_str, bad);
+		return add_string(d, (const char *)p, kept);
+	}
 	case PF_OTLP_DICT_FUNCTIONS: return read_function(&r, p, len);
 	case PF_OTLP_DICT_LOCATIONS: return read_location(&r, p, len);
 	case PF_OTLP_DICT_STACKS: return read_stack(&r, p, len);
@@ -258,7 +269,7 @@ int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictio
 			return -ENOMEM;
 	for (size_t i = 0; i < pd->n_function_table; i++) {
 		const PF_OTLP_PB(Function) *f = pd->function_table[i];
-		if (pf_otlp_grow((void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
+		if (pf_otlp_grow(d->meter, (void **)&d->fn, &d->cap_fn, d->n_fn, 1, sizeof(*d->fn)))
 			return -ENOMEM;
 		d->fn[d->n_fn++] = (struct pf_otlp_function){
 			.name_strindex = f->name_strindex,
@@ -275,11 +286,12 @@ int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictio
 					     .n_lines = l->n_lines,
 					     .attrs_off = d->n_idx,
 					     .n_attrs = l->n_attribute_indices};
-		if (pf_otlp_grow((void **)&d->lines, &d->cap_lines, d->n_lines, l->n_lines,
-				 sizeof(*d->lines)) ||
-		    pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, l->n_attribute_indices,
-				 sizeof(*d->idx)) ||
-		    pf_otlp_grow((void **)&d->loc, &d->cap_loc, d->n_loc, 1, sizeof(*d->loc)))
+		if (pf_otlp_grow(d->meter, (void **)&d->lines, &d->cap_lines, d->n_lines,
+				 l->n_lines, sizeof(*d->lines)) ||
+		    pf_otlp_grow(d->meter, (void **)&d->idx, &d->cap_idx, d->n_idx,
+				 l->n_attribute_indices, sizeof(*d->idx)) ||
+		    pf_otlp_grow(d->meter, (void **)&d->loc, &d->cap_loc, d->n_loc, 1,
+				 sizeof(*d->loc)))
 			return -ENOMEM;
 		for (size_t k = 0; k < l->n_lines; k++)
 			d->lines[d->n_lines++] = (struct pf_otlp_line){
@@ -293,9 +305,9 @@ int pf_otlp_dict_from_pb(struct pf_otlp_dict *d, const PF_OTLP_PB(ProfilesDictio
 	}
 	for (size_t i = 0; i < pd->n_stack_table; i++) {
 		const PF_OTLP_PB(Stack) *s = pd->stack_table[i];
-		if (pf_otlp_grow((void **)&d->idx, &d->cap_idx, d->n_idx, s->n_location_indices,
-				 sizeof(*d->idx)) ||
-		    pf_otlp_grow((void **)&d->stack, &d->cap_stack, d->n_stack, 1,
+		if (pf_otlp_grow(d->meter, (void **)&d->idx, &d->cap_idx, d->n_idx,
+				 s->n_location_indices, sizeof(*d->idx)) ||
+		    pf_otlp_grow(d->meter, (void **)&d->stack, &d->cap_stack, d->n_stack, 1,
 				 sizeof(*d->stack)))
 			return -ENOMEM;
 		d->stack[d->n_stack++] = (struct pf_otlp_list){d->n_idx, s->n_location_indices};

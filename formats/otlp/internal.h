@@ -8,6 +8,7 @@
 
 #include "formats/pb_arena.h"
 #include "pipeline/batch.h"
+#include "pipeline/budget.h"
 #include "pipeline/error.h"
 #include "proto/opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 
@@ -42,16 +43,20 @@ struct pf_otlp_sample {
 };
 
 /* The growing half of pf_otlp_grow(). */
-int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t size);
+int pf_otlp_grow_slow(struct pf_budget_meter *m, void **arr, size_t *cap, size_t used, size_t more,
+		      size_t size);
 
 /* Makes room for `more` entries after `used` in the array *arr of capacity
- * *cap (elements of `size` bytes), doubling. Returns 0 or -ENOMEM. Inline:
- * the readers call it per entry, and it nearly always has room. */
-static inline int pf_otlp_grow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
+ * *cap (elements of `size` bytes), doubling, and charges what it adds to
+ * `m` (may be NULL). Returns 0 or -ENOMEM (also when the meter refused:
+ * m->refused says why). Inline: the readers call it per entry, and it
+ * nearly always has room. */
+static inline int pf_otlp_grow(struct pf_budget_meter *m, void **arr, size_t *cap, size_t used,
+			       size_t more, size_t size)
 {
 	if (more <= *cap && used <= *cap - more)
 		return 0;
-	return pf_otlp_grow_slow(arr, cap, used, more, size);
+	return pf_otlp_grow_slow(m, arr, cap, used, more, size);
 }
 
 /* One sample read by hand: its indices, and where its lists are in the
@@ -76,6 +81,7 @@ struct pf_otlp_samples {
 	size_t n_values, cap_values;
 	uint64_t *ts;
 	size_t n_ts, cap_ts;
+	struct pf_budget_meter *meter; /* charged for what the pools take */
 };
 
 /* Starts the rows of the next profile. Returns 0 or -ENOMEM. */
@@ -100,6 +106,7 @@ struct pf_otlp_dict;
  * around them was malformed) or -ENOMEM. */
 int pf_otlp_strip(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size,
 		  struct pf_otlp_dict *dict, struct pf_otlp_samples *smp, struct pf_error *err);
+/* The copy is charged to smp->meter. */
 
 /* The hot dictionary tables as flat arrays: what protobuf-c would have
  * unpacked, without a message per entry. Strings point into the input (or
@@ -145,6 +152,7 @@ struct pf_otlp_dict {
 	size_t n_stack, cap_stack;
 	int32_t *idx;
 	size_t n_idx, cap_idx;
+	struct pf_budget_meter *meter; /* charged for what the arrays take */
 };
 
 /* Field numbers of ProfilesDictionary's hot tables. */
@@ -221,10 +229,30 @@ static inline void pf_otlp_sample_get(const struct pf_otlp_samples *smp, size_t 
 int pf_otlp_validate(const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
 		     const struct pf_otlp_samples *smp, struct pf_error *err);
 
-/* Appends a request that passed pf_otlp_validate() to `b`. Returns the number
- * of profiles appended or -ENOMEM. */
+/* Starts the meter of one decode on `budget` (may be NULL), limited to
+ * PF_OTLP_DECODE_FACTOR times the request limit. */
+void pf_otlp_meter_init(struct pf_budget_meter *m, struct pf_budget *budget, size_t max_size);
+
+/* Charges the input of `size` bytes, held while it is decoded (the
+ * request's body or its decompressed copy). Returns 0, or -EFBIG / -EBUSY
+ * with `err` set and the meter released. */
+int pf_otlp_meter_input(struct pf_budget_meter *m, size_t size, struct pf_error *err);
+
+/* Maps rc after a decode step: -ENOMEM caused by the meter becomes its
+ * -EFBIG or -EBUSY with `err` saying why. Returns the mapped rc. */
+int pf_otlp_meter_error(const struct pf_budget_meter *m, int rc, struct pf_error *err);
+
+/* Checks that every string field of `m` and the messages in it is UTF-8.
+ * Returns 0 or -EINVAL with `err` naming the field ("resource_profiles[0].
+ * resource.attributes[1].key: invalid UTF-8 at byte 3"). */
+int pf_otlp_check_strings(const ProtobufCMessage *m, struct pf_error *err);
+
+/* Appends a request that passed pf_otlp_validate() to `b`, charging `m`
+ * (may be NULL) for what the batch grows by before filling it. Returns the
+ * number of profiles appended or -ENOMEM (m->refused says when the meter
+ * refused). */
 int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     const struct pf_otlp_samples *smp);
+		     const struct pf_otlp_samples *smp, struct pf_budget_meter *m);
 
 /* A run of samples [first, end) of one batch profile to encode. */
 struct pf_otlp_sel {

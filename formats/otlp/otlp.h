@@ -45,25 +45,41 @@
 /* Default request limit (the OTLP specification's recommendation). */
 #define PF_OTLP_MAX_SIZE_DEFAULT ((size_t)64 << 20)
 
+/* Decoding memory a request may take, per byte of its size limit: the
+ * input itself (held meanwhile), the decode's tables, the unpacked messages
+ * and what the batch grows by, all charged as they are allocated
+ * (capacity, so an upper bound of what is resident). bench/gateway's
+ * requests take 7-8 times their size; crafted ones (a packed list of 1-byte
+ * varints, 2-byte empty messages) would take up to 40 times. */
+#define PF_OTLP_DECODE_FACTOR 10
+
+struct pf_budget;
+
 /* ---- decoding ---- */
 
 /* Decodes an ExportProfilesServiceRequest (or ProfilesData) in protobuf form
  * and appends its profiles to `b` (which must not be shared). Input larger
- * than `max_size` (0 = PF_OTLP_MAX_SIZE_DEFAULT) is refused with -EFBIG.
- * Returns the number of profiles appended (0 for an empty request), or
- * -EINVAL with `err` naming what is wrong (suitable for an INVALID_ARGUMENT /
- * HTTP 400 message), -EFBIG or -ENOMEM. After -EINVAL or -EFBIG no profile
- * was appended (the batch may hold unused dictionary entries); after -ENOMEM
- * some may have been, so decode into a fresh batch when that matters. */
+ * than `max_size` (0 = PF_OTLP_MAX_SIZE_DEFAULT) is refused with -EFBIG, and
+ * so is input whose decoding would take more than PF_OTLP_DECODE_FACTOR *
+ * max_size bytes of memory (or more than all of `budget`). The input's size
+ * and what decoding allocates are charged to `budget` (may be NULL) while
+ * it runs; when the
+ * budget is used up by other decodes the request is refused with -EBUSY
+ * (retry later). Returns the number of profiles appended (0 for an empty
+ * request), or -EINVAL with `err` naming what is wrong (suitable for an
+ * INVALID_ARGUMENT / HTTP 400 message), -EFBIG or -EBUSY (`err` says why),
+ * or -ENOMEM. After -EINVAL, -EFBIG or -EBUSY no profile was appended (the
+ * batch may hold unused dictionary entries); after -ENOMEM some may have
+ * been, so decode into a fresh batch when that matters. */
 int pf_otlp_decode(struct pf_batch *b, const void *data, size_t size, size_t max_size,
-		   struct pf_error *err);
+		   struct pf_budget *budget, struct pf_error *err);
 
 /* The same for the OTLP/JSON encoding: lowerCamelCase keys (snake_case is
  * accepted too), hex traceId/spanId/profileId, 64-bit integers as strings or
  * numbers, enums as integers, bytes as base64, unknown fields ignored.
  * Nesting deeper than 64 levels is refused. */
 int pf_otlp_decode_json(struct pf_batch *b, const void *data, size_t size, size_t max_size,
-			struct pf_error *err);
+			struct pf_budget *budget, struct pf_error *err);
 
 /* ---- encoding ---- */
 

@@ -15,7 +15,8 @@
  * sample, which the validator and the converter then both read.
  */
 
-int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t size)
+int pf_otlp_grow_slow(struct pf_budget_meter *m, void **arr, size_t *cap, size_t used, size_t more,
+		      size_t size)
 {
 	size_t cap2 = *cap ? *cap : 64;
 
@@ -26,6 +27,8 @@ int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t 
 			return -ENOMEM;
 		cap2 *= 2;
 	}
+	if (pf_budget_charge(m, (cap2 - *cap) * size) < 0)
+		return -ENOMEM;
 	/* Not zeroed: every user writes an entry before it counts it. */
 	void *n = realloc(*arr, cap2 * size);
 	if (!n)
@@ -37,7 +40,8 @@ int pf_otlp_grow_slow(void **arr, size_t *cap, size_t used, size_t more, size_t 
 
 int pf_otlp_samples_begin_profile(struct pf_otlp_samples *s)
 {
-	if (pf_otlp_grow((void **)&s->first, &s->cap_profiles, s->n_profiles, 2, sizeof(*s->first)))
+	if (pf_otlp_grow(s->meter, (void **)&s->first, &s->cap_profiles, s->n_profiles, 2,
+			 sizeof(*s->first)))
 		return -ENOMEM;
 	s->first[s->n_profiles++] = s->n;
 	s->first[s->n_profiles] = s->n;
@@ -96,7 +100,7 @@ static int fixed64s(struct pf_otlp_samples *s, struct pf_pb_cursor *c, unsigned 
 	} else if (!pf_pb_read_len(c, &sub, &len) || len % 8) {
 		return -EINVAL;
 	}
-	if (pf_otlp_grow((void **)&s->ts, &s->cap_ts, s->n_ts, len / 8, sizeof(*s->ts)))
+	if (pf_otlp_grow(s->meter, (void **)&s->ts, &s->cap_ts, s->n_ts, len / 8, sizeof(*s->ts)))
 		return -ENOMEM;
 	for (size_t k = 0; k < len; k += 8) {
 		uint64_t x = 0;
@@ -113,10 +117,10 @@ static int ints(struct pf_otlp_samples *s, uint32_t field, struct pf_pb_cursor *
 	size_t most = (size_t)(vc->end - vc->p); /* a varint takes a byte at least */
 	uint64_t v;
 
-	if (field == 2 ? pf_otlp_grow((void **)&s->attrs, &s->cap_attrs, s->n_attrs, most,
+	if (field == 2 ? pf_otlp_grow(s->meter, (void **)&s->attrs, &s->cap_attrs, s->n_attrs, most,
 				      sizeof(*s->attrs))
-		       : pf_otlp_grow((void **)&s->values, &s->cap_values, s->n_values, most,
-				      sizeof(*s->values)))
+		       : pf_otlp_grow(s->meter, (void **)&s->values, &s->cap_values, s->n_values,
+				      most, sizeof(*s->values)))
 		return -ENOMEM;
 	while (vc->p < vc->end) {
 		if (!pf_pb_read_varint(vc, &v))
@@ -189,7 +193,7 @@ int pf_otlp_samples_add(struct pf_otlp_samples *s, const uint8_t *data, size_t s
 				.ts_off = (uint32_t)s->n_ts};
 	int rc;
 
-	if (pf_otlp_grow((void **)&s->rows, &s->cap, s->n, 1, sizeof(*s->rows)))
+	if (pf_otlp_grow(s->meter, (void **)&s->rows, &s->cap, s->n, 1, sizeof(*s->rows)))
 		return -ENOMEM;
 	rc = read_fields(s, p, i, data, size, &r, err);
 	if (rc == -EINVAL && !pf_error_isset(err))

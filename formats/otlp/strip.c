@@ -38,7 +38,7 @@ struct strip {
 
 static int put(struct strip *s, const void *data, size_t len)
 {
-	if (pf_otlp_grow((void **)&s->out, &s->cap, s->n, len, 1))
+	if (pf_otlp_grow(s->smp->meter, (void **)&s->out, &s->cap, s->n, len, 1))
 		return -ENOMEM;
 	memcpy(s->out + s->n, data, len);
 	s->n += len;
@@ -143,7 +143,7 @@ int pf_otlp_strip(const uint8_t *data, size_t size, uint8_t **out, size_t *out_s
 	struct strip s = {.base = data, .dict = dict, .smp = smp, .err = err};
 	int rc = strip_level(&s, L_REQUEST, data, size);
 
-	if (rc == 0 && !s.out && pf_otlp_grow((void **)&s.out, &s.cap, 0, 1, 1))
+	if (rc == 0 && !s.out && pf_otlp_grow(smp->meter, (void **)&s.out, &s.cap, 0, 1, 1))
 		rc = -ENOMEM; /* nothing to copy: still a buffer */
 	if (rc < 0) {
 		free(s.out);

@@ -27,6 +27,7 @@ struct conv {
 	size_t tmp_cap;
 	const struct pf_otlp_samples *smp;
 	size_t profile; /* profiles seen, in request order */
+	struct pf_budget_meter *meter;
 };
 
 /* Room for n entries in the scratch list. */
@@ -197,7 +198,7 @@ static void free_maps(struct conv *c)
 }
 
 /* Grows the batch once for the whole dictionary (new entries at most). */
-static int reserve(struct conv *c)
+static int reserve_tables(struct conv *c)
 {
 	const struct pf_otlp_dict *h = c->h;
 	struct pf_batch_sizes more = {
@@ -214,6 +215,37 @@ static int reserve(struct conv *c)
 	for (size_t i = 0; i < h->n_str; i++)
 		more.string_bytes += h->str[i].len + 1;
 	return pf_batch_reserve(c->b, &more);
+}
+
+/* Grows the batch once for the whole dictionary (new entries at most) and
+ * charges the meter for that, the maps and the samples' rows, before any of
+ * it is written (untouched memory is not yet resident). */
+static int reserve(struct conv *c, const PF_OTLP_REQ *req)
+{
+	size_t before = pf_batch_memory_size(c->b), rows = c->smp ? c->smp->n : 0, items = 0;
+	size_t maps = (c->h->n_str + c->h->n_fn + c->h->n_loc + c->h->n_stack +
+		       c->d->n_attribute_table + c->d->n_mapping_table + c->d->n_link_table) *
+		      sizeof(uint32_t);
+	int rc = reserve_tables(c);
+
+	if (rc < 0)
+		return rc;
+	/* Unpacked samples (JSON): their lists are not reserved, so count them. */
+	for (size_t r = 0; !c->smp && r < req->n_resource_profiles; r++)
+		for (size_t s = 0; s < req->resource_profiles[r]->n_scope_profiles; s++) {
+			const PF_OTLP_PB(ScopeProfiles) *sp =
+				req->resource_profiles[r]->scope_profiles[s];
+			for (size_t p = 0; p < sp->n_profiles; p++)
+				for (size_t i = 0; i < sp->profiles[p]->n_samples; i++) {
+					const PF_OTLP_PB(Sample) *x = sp->profiles[p]->samples[i];
+					rows++;
+					items += x->n_values + x->n_timestamps_unix_nano;
+				}
+		}
+	return pf_budget_charge(c->meter, maps + rows * sizeof(struct pf_sample) + items * 8 +
+						  (pf_batch_memory_size(c->b) - before)) < 0
+		       ? -ENOMEM
+		       : 0;
 }
 
 static int intern_dictionary(struct conv *c)
@@ -267,7 +299,7 @@ static int intern_dictionary(struct conv *c)
 		/* Nearly every location has one line: no allocation for that. */
 		struct pf_line *out = &one;
 		if (e->n_lines > 1) {
-			if (pf_otlp_grow((void **)&lines, &cap_lines, 0, e->n_lines,
+			if (pf_otlp_grow(NULL, (void **)&lines, &cap_lines, 0, e->n_lines,
 					 sizeof(*lines))) {
 				rc = -ENOMEM;
 				break;
@@ -398,9 +430,9 @@ static int add_resource(struct conv *c, const PF_OTLP_PB(ResourceProfiles) * rp)
 }
 
 int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf_otlp_dict *hot,
-		     const struct pf_otlp_samples *smp)
+		     const struct pf_otlp_samples *smp, struct pf_budget_meter *m)
 {
-	struct conv c = {.b = b, .d = req->dictionary, .h = hot, .smp = smp};
+	struct conv c = {.b = b, .d = req->dictionary, .h = hot, .smp = smp, .meter = m};
 	int n = 0, rc = 0;
 
 	for (size_t r = 0; r < req->n_resource_profiles; r++)
@@ -411,7 +443,7 @@ int pf_otlp_to_batch(struct pf_batch *b, const PF_OTLP_REQ *req, const struct pf
 	n = 0;
 	rc = alloc_maps(&c);
 	if (rc == 0)
-		rc = reserve(&c);
+		rc = reserve(&c, req);
 	if (rc == 0)
 		rc = intern_dictionary(&c);
 	for (size_t r = 0; rc >= 0 && r < req->n_resource_profiles; r++) {

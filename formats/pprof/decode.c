@@ -12,6 +12,7 @@
 #include "formats/pb_arena.h"
 #include "formats/pb_wire.h"
 #include "formats/pprof/attrs.h"
+#include "formats/utf8.h"
 #include "proto/pprof/profile.pb-c.h"
 
 /*
@@ -328,6 +329,11 @@ static int decode_strings(struct dec *d)
 	d->n_str = n;
 	for (size_t i = 1; i < n; i++) {
 		const struct span *s = &d->spans[F_STRING_TABLE][i];
+		/* Protobuf strings are UTF-8; exporters' peers refuse others. */
+		size_t bad = pf_utf8_check(s->p, s->n);
+		if (bad < s->n)
+			return pf_error_set(d->err, "",
+					    "string_table[%zu]: invalid UTF-8 at byte %zu", i, bad);
 		uint32_t idx = pf_batch_string(d->b, (const char *)s->p, s->n);
 		if (idx == PF_INDEX_ERROR)
 			return no_memory(d);

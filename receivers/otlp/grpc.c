@@ -113,7 +113,7 @@ static void decode_work(uv_work_t *w)
 			return;
 		body = plain;
 	}
-	j->n = pf_otlp_rx_decode(body, size, j->max, false, &j->batch, &j->err);
+	j->n = pf_otlp_rx_decode(body, size, j->max, false, &j->r->budget, &j->batch, &j->err);
 	free(plain);
 }
 

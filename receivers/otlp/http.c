@@ -100,7 +100,7 @@ static void decode(struct export_job *j)
 			return;
 		body = plain;
 	}
-	j->n = pf_otlp_rx_decode(body, size, j->max, j->json, &j->batch, &j->err);
+	j->n = pf_otlp_rx_decode(body, size, j->max, j->json, &j->r->budget, &j->batch, &j->err);
 	free(plain);
 }
 

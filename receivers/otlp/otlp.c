@@ -96,6 +96,15 @@ static const struct pf_option otlp_options[] = {
 	 .section = protocol_options,
 	 .offset = offsetof(struct pf_otlp_rx_config, protocols),
 	 .doc = "The protocols served; at least one"},
+	{.name = "decode_memory_limit_mib",
+	 .type = PF_OPT_INT,
+	 .def = "256",
+	 .min = 1,
+	 .max = 1 << 20,
+	 .offset = offsetof(struct pf_otlp_rx_config, decode_memory_limit_mib),
+	 .doc = "Memory in MiB that requests being decoded may hold at once over both protocols: "
+		"their (decompressed) bodies and what decoding allocates (beyond: 503 / "
+		"UNAVAILABLE, retry; a request that alone needs more: 413 / RESOURCE_EXHAUSTED)"},
 	PF_OPTION_END,
 };
 
@@ -159,7 +168,7 @@ bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authori
 }
 
 int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
-		      struct pf_batch **out, struct pf_error *err)
+		      struct pf_budget *budget, struct pf_batch **out, struct pf_error *err)
 {
 	struct pf_batch *b = pf_batch_new();
 	int n;
@@ -167,8 +176,8 @@ int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
 	*out = NULL;
 	if (!b)
 		return -ENOMEM;
-	n = json ? pf_otlp_decode_json(b, body, size, max_size, err)
-		 : pf_otlp_decode(b, body, size, max_size, err);
+	n = json ? pf_otlp_decode_json(b, body, size, max_size, budget, err)
+		 : pf_otlp_decode(b, body, size, max_size, budget, err);
 	if (n <= 0) {
 		pf_batch_unref(b);
 		return n;
@@ -187,9 +196,17 @@ void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const s
 	res->message[0] = '\0';
 	if (n == -EFBIG) {
 		res->outcome = PF_OTLP_RX_TOO_BIG;
-		snprintf(res->message, sizeof(res->message),
-			 "request larger than max_recv_msg_size_mib (%zu bytes)", max_size);
+		if (pf_error_isset(err))
+			snprintf(res->message, sizeof(res->message), "%s",
+				 pf_error_str(err, buf, sizeof(buf)));
+		else
+			snprintf(res->message, sizeof(res->message),
+				 "request larger than max_recv_msg_size_mib (%zu bytes)", max_size);
 		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+	} else if (n == -EBUSY) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "%s",
+			 pf_error_str(err, buf, sizeof(buf)));
 	} else if (n == -ENOMEM) {
 		/* Memory pressure is retryable for the client. */
 		res->outcome = PF_OTLP_RX_BUSY;
@@ -233,7 +250,7 @@ void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size
 		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
 		return;
 	}
-	n = pf_otlp_rx_decode(body, size, max_size, json, &b, &err);
+	n = pf_otlp_rx_decode(body, size, max_size, json, &r->budget, &b, &err);
 	pf_otlp_rx_attach(b, md);
 	pf_otlp_rx_deliver(r, b, n, &err, max_size, res);
 }
@@ -248,6 +265,7 @@ static void *otlp_create(struct pf_component *c, const void *config)
 	}
 	r->c = c;
 	r->cfg = *(const struct pf_otlp_rx_config *)config;
+	pf_budget_init(&r->budget, (size_t)r->cfg.decode_memory_limit_mib << 20);
 	if (r->cfg.protocols.grpc.present && r->cfg.protocols.http.present)
 		pf_component_set_transport(c, "grpc+http");
 	else

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/budget.h"
 #include "pipeline/component.h"
 #include "pipeline/error.h"
 #include "pipeline/http_limits.h"
@@ -35,6 +36,7 @@ struct pf_otlp_rx_config {
 		struct pf_otlp_rx_proto grpc;
 		struct pf_otlp_rx_proto http;
 	} protocols;
+	int64_t decode_memory_limit_mib;
 };
 
 struct pf_batch;
@@ -46,7 +48,8 @@ struct pf_otlp_rx {
 	struct pf_otlp_rx_config cfg;
 	struct pf_grpc_server *grpc;
 	struct pf_http_server *http;
-	unsigned open; /* servers still closing */
+	struct pf_budget budget; /* decoding memory, shared by both protocols' requests */
+	unsigned open;		 /* servers still closing */
 	bool stopping;
 	pf_done_fn done;
 };
@@ -76,12 +79,15 @@ void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size
 		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res);
 
 /* The two halves of pf_otlp_rx_export(). Decoding touches no component
- * and may run on the thread pool: it returns the number of profiles and
- * the batch in *out (NULL unless > 0), or a negative error with err set.
+ * and may run on the thread pool, charging what it allocates to `budget`
+ * (the receiver's; thread-safe): it returns the number of profiles and the
+ * batch in *out (NULL unless > 0), or a negative error with err set
+ * (-EFBIG: the request or its decoding is too large; -EBUSY: the budget is
+ * in use by other requests).
  * Delivering runs on the loop: it maps the result, counts bad input,
  * emits, fills `res` and drops the batch reference. */
 int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
-		      struct pf_batch **out, struct pf_error *err);
+		      struct pf_budget *budget, struct pf_batch **out, struct pf_error *err);
 void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
 			size_t max_size, struct pf_otlp_rx_result *res);
 

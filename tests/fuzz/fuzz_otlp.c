@@ -20,7 +20,7 @@ static void round_trip(const struct pf_batch *b, int n_profiles)
 	if (!b2)
 		goto out_free_out1;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b2, out1, n1, 0, &err);
+	int rc = pf_otlp_decode(b2, out1, n1, 0, NULL, &err);
 	if (rc != n_profiles) {
 		fprintf(stderr, "our own encoding does not decode (%d): %s\n", rc, err.msg);
 		abort();
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!b)
 		return 0;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b, data, size, 16 << 20, &err);
+	int rc = pf_otlp_decode(b, data, size, 16 << 20, NULL, &err);
 	if (rc < 0 && err.msg[0] == '\0') {
 		fprintf(stderr, "error %d without a message\n", rc);
 		abort();

@@ -23,7 +23,7 @@ static void round_trip(const struct pf_batch *b, int n_profiles)
 	if (!b2)
 		goto out_free_json;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b2, json, n_json, 0, &err);
+	int rc = pf_otlp_decode_json(b2, json, n_json, 0, NULL, &err);
 	if (rc != n_profiles) {
 		fprintf(stderr, "our own JSON does not decode (%d): %s\n", rc, err.msg);
 		abort();
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!b)
 		return 0;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b, data, size, 16 << 20, &err);
+	int rc = pf_otlp_decode_json(b, data, size, 16 << 20, NULL, &err);
 	if (rc < 0 && err.msg[0] == '\0') {
 		fprintf(stderr, "error %d without a message\n", rc);
 		abort();

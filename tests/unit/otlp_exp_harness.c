@@ -123,7 +123,7 @@ static void decode_into(struct oe_seen *s, const void *data, size_t size)
 	int ret;
 
 	hf_check(b != NULL, "batch");
-	ret = pf_otlp_decode(b, data, size, 0, &err);
+	ret = pf_otlp_decode(b, data, size, 0, NULL, &err);
 	if (ret < 0) {
 		s->decode_error = ret;
 	} else {

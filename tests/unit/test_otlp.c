@@ -15,7 +15,9 @@
 #include "formats/otlp/otlp.h"
 #include "formats/pb_wire.h"
 #include "formats/pprof/pprof.h"
+#include "formats/utf8.h"
 #include "pipeline/batch.h"
+#include "pipeline/budget.h"
 
 #define REQ_TYPE  "opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest"
 #define REQ_PROTO "opentelemetry/proto/collector/profiles/v1development/profiles_service.proto"
@@ -396,7 +398,7 @@ static struct pf_batch *decode_ok(const uint8_t *data, size_t size, int want_pro
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b, data, size, 0, &err);
+	int rc = pf_otlp_decode(b, data, size, 0, NULL, &err);
 	if (rc != want_profiles)
 		fail_msg("decode returned %d (want %d): %s", rc, want_profiles, err.msg);
 	return b;
@@ -441,7 +443,7 @@ static void test_round_trip_json(void **state)
 	assert_non_null(strstr(json, "\"timeUnixNano\":\"1700000000123456789\""));
 	struct pf_batch *b2 = pf_batch_new();
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b2, json, n, 0, &err);
+	int rc = pf_otlp_decode_json(b2, json, n, 0, NULL, &err);
 	if (rc != 5)
 		fail_msg("decode_json: %d %s", rc, err.msg);
 	char *d1 = dump(b), *d2 = dump(b2);
@@ -640,7 +642,7 @@ static void test_decode_protoc_request(void **state)
 	assert_string_equal(d, base_dump);
 	free(d);
 	/* Appending to a batch that already has content works the same way. */
-	assert_int_equal(pf_otlp_decode(b, pb, n, 0, NULL), 1);
+	assert_int_equal(pf_otlp_decode(b, pb, n, 0, NULL, NULL), 1);
 	assert_int_equal(pf_batch_n_profiles(b), 2);
 	pf_batch_unref(b);
 	free(pb);
@@ -729,7 +731,7 @@ static void expect_error(const uint8_t *data, size_t size, size_t max_size, int 
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode(b, data, size, max_size, &err);
+	int rc = pf_otlp_decode(b, data, size, max_size, NULL, &err);
 	if (rc != want_rc)
 		fail_msg("rc %d, want %d (%s) for '%s'", rc, want_rc, err.msg, want_msg);
 	if (!strstr(err.msg, want_msg))
@@ -758,6 +760,107 @@ static void test_validation_errors(void **state)
 	/* Too large before anything is parsed. */
 	expect_error(pb, n, n - 1, -EFBIG, "exceeds the limit");
 	free(pb);
+}
+
+/* pf_utf8_check at every offset around its 16- and 8-byte fast paths: the
+ * first ill-formed sequence is found where it starts, well-formed text of
+ * every sequence length passes. */
+static void test_utf8_check(void **state)
+{
+	static const struct {
+		const char *seq;
+		bool ok;
+	} seqs[] = {
+		{"\xc3\xa9", true},
+		{"\xe2\x82\xac", true},
+		{"\xf0\x9f\x98\x80", true},
+		{"\xf4\x8f\xbf\xbf", true},
+		{"\xed\x9f\xbf", true},
+		{"\xee\x80\x80", true},
+		{"\xff", false},
+		{"\x80", false},
+		{"\xc0\xaf", false},
+		{"\xc1\xbf", false},
+		{"\xe0\x9f\xbf", false},
+		{"\xed\xa0\x80", false},
+		{"\xf0\x8f\xbf\xbf", false},
+		{"\xf4\x90\x80\x80", false},
+		{"\xf5\x80\x80\x80", false},
+		{"\xc3", false},
+		{"\xe2\x82", false},
+		{"\xe2\x28\xa1", false},
+		{"\xf0\x9f\x98", false},
+	};
+	char buf[64];
+
+	for (size_t k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
+		size_t len = strlen(seqs[k].seq);
+		for (size_t at = 0; at + len <= 40; at++) {
+			for (size_t tail = 0; tail < 3; tail++) {
+				size_t n = at + len + tail;
+				memset(buf, 'a', sizeof(buf));
+				memcpy(buf + at, seqs[k].seq, len);
+				/* Cut short, a sequence stays bad with 'a' after it. */
+				size_t got = pf_utf8_check(buf, n);
+				if (got != (seqs[k].ok ? n : at))
+					fail_msg("seq %zu at %zu (+%zu): %zu, want %zu", k, at,
+						 tail, got, seqs[k].ok ? n : at);
+			}
+		}
+	}
+	/* Several sequences: the first bad one counts, after good ones. */
+	const char *mixed = "caf\xc3\xa9 \xe2\x82\xac abcdefghijklmnop \xf0\x9f\x98\x80 \xc0 x";
+	assert_int_equal(pf_utf8_check(mixed, strlen(mixed)), strlen(mixed) - 3);
+	assert_int_equal(pf_utf8_check("", 0), 0);
+}
+
+/* Invalid UTF-8 in string fields was accepted and then broke the merged
+ * batch at a protobuf-go peer; each bad string is refused, naming its field,
+ * and a well-formed multi-byte string still passes. */
+static void test_invalid_utf8_refused(void **state)
+{
+	static const struct {
+		const char *from, *to, *msg;
+	} cases[] = {
+		{"nanoseconds",
+		 "nano\xff"
+		 "econds",
+		 "dictionary.string_table[2]: invalid UTF-8 at byte 4"},
+		{"proflow",
+		 "pro\xc0\xaf"
+		 "ow",
+		 "resource_profiles[0].scope_profiles[0].scope.name: invalid UTF-8 at byte 3"},
+		{"service.name",
+		 "service\xed\xa0\x80"
+		 "me",
+		 "resource_profiles[0].resource.attributes[0].key: invalid UTF-8 at byte 7"},
+		{"node1", "n\xf4\x90\x80\x80",
+		 "dictionary.string_table[10]: invalid UTF-8 at byte 1"},
+		{"worker", "w\xc3\xb6rkr", NULL},
+	};
+	size_t n;
+	uint8_t *base = text_to_pb(base_request, &n);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *pb = malloc(n);
+		assert_non_null(pb);
+		memcpy(pb, base, n);
+		uint8_t *at = memmem(pb, n, cases[i].from, strlen(cases[i].from));
+		assert_non_null(at);
+		assert_int_equal(strlen(cases[i].from), strlen(cases[i].to));
+		memcpy(at, cases[i].to, strlen(cases[i].to));
+		if (cases[i].msg) {
+			expect_error(pb, n, 0, -EINVAL, cases[i].msg);
+		} else {
+			struct pf_batch *b = decode_ok(pb, n, 1);
+			char *d = dump(b);
+			assert_non_null(strstr(d, cases[i].to));
+			free(d);
+			pf_batch_unref(b);
+		}
+		free(pb);
+	}
+	free(base);
 }
 
 /* An attribute_table entry equal to the zero entry, listed by a profile, said
@@ -902,7 +1005,7 @@ static void test_wire_errors(void **state)
 		struct pf_batch *t = pf_batch_new();
 		struct pf_error err;
 		pf_error_clear(&err);
-		int rc = pf_otlp_decode(t, r.d, cut, 0, &err);
+		int rc = pf_otlp_decode(t, r.d, cut, 0, NULL, &err);
 		assert_true(rc == -EINVAL || rc == 0);
 		if (rc < 0)
 			assert_true(err.msg[0] != '\0');
@@ -922,7 +1025,7 @@ static void test_wire_errors(void **state)
 	struct pf_error err;
 	pf_error_clear(&err);
 	b = pf_batch_new();
-	assert_int_equal(pf_otlp_decode(b, r.d, r.n, 0, &err), -EINVAL);
+	assert_int_equal(pf_otlp_decode(b, r.d, r.n, 0, NULL, &err), -EINVAL);
 	assert_string_equal(err.where, want);
 	assert_non_null(strstr(err.msg, "ExportProfilesServiceRequest field 2 has wire type 0"));
 	pf_batch_unref(b);
@@ -933,6 +1036,65 @@ static void test_wire_errors(void **state)
 
 /* Samples are read by hand: unpacked and packed forms, repeated fields that
  * append, fixed64 timestamps one at a time, unknown fields skipped. */
+/* A small request of 1-byte packed values decoded into 16 bytes per value
+ * (the pools and the batch) with nothing to stop it: 60 MB took 1 GB. What
+ * decoding allocates is now charged to a meter of PF_OTLP_DECODE_FACTOR x
+ * the size limit, drawing on a shared budget. */
+static void test_decoding_memory_bounded(void **state)
+{
+	static uint64_t ones[12000];
+	struct wbuf sample = {0}, *req = calloc(1, sizeof(*req));
+	struct pf_budget budget;
+	struct pf_budget_meter other;
+	struct pf_error err;
+	struct pf_batch *b;
+
+	assert_non_null(req);
+	for (size_t i = 0; i < 12000; i++)
+		ones[i] = 1;
+	w_varint(&sample, 1, 0);
+	w_packed(&sample, 4, ones, 12000);
+	w_request(req, &sample, NULL);
+
+	/* At its own size limit it would need 16 times its size: refused. */
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, req->n, NULL, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "decoding the request needs more than"));
+	assert_int_equal(pf_batch_n_profiles(b), 0);
+	pf_batch_unref(b);
+
+	/* Under the default limit it fits, and gives its charge back. */
+	pf_budget_init(&budget, (size_t)1 << 20);
+	b = pf_batch_new();
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), 1);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+
+	/* A budget smaller than what it needs can never take it: 413. */
+	pf_budget_init(&budget, (size_t)64 << 10);
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), -EFBIG);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+
+	/* A budget held by another decode: retry later (503). */
+	pf_budget_init(&budget, (size_t)1 << 20);
+	pf_budget_meter_init(&other, &budget, 0);
+	assert_int_equal(pf_budget_charge(&other, ((size_t)1 << 20) - (32 << 10)), 0);
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "retry"));
+	assert_int_equal(pf_batch_n_profiles(b), 0);
+	pf_budget_meter_release(&other);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	assert_int_equal(pf_otlp_decode(b, req->d, req->n, 0, &budget, &err), 1);
+	pf_batch_unref(b);
+	free(req);
+}
+
 static void test_sample_wire_forms(void **state)
 {
 	struct wbuf s = {0}, r = {0};
@@ -1149,7 +1311,7 @@ static void test_json_request(void **state)
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	int rc = pf_otlp_decode_json(b, json_request, strlen(json_request), 0, &err);
+	int rc = pf_otlp_decode_json(b, json_request, strlen(json_request), 0, NULL, &err);
 	if (rc != 1)
 		fail_msg("decode_json %d: %s", rc, err.msg);
 	const struct pf_profile_desc *d = pf_batch_profile_get(b, 0);
@@ -1203,12 +1365,31 @@ static void test_json_errors(void **state)
 		{"{\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{\"samples\":[{"
 		 "\"values\":[1]}]}]}]}]}",
 		 "no dictionary"},
+		/* Invalid UTF-8 and unpaired surrogates were accepted (issue 10, defect 4). */
+		{"{\"dictionary\":{\"stringTable\":[\"\",\"ab\xff\"]}}",
+		 "JSON $.dictionary.string_table[1]: invalid UTF-8 at byte 2"},
+		{"{\"dictionary\":{\"stringTable\":[\"\",\"x\\ud800\"]}}",
+		 "JSON $.dictionary.string_table[1]: invalid UTF-8 at byte 1 (an unpaired "
+		 "surrogate \\ud800)"},
+		{"{\"dictionary\":{\"stringTable\":[\"\\udc00\"]}}", "unpaired surrogate"},
+		{"{\"dictionary\":{\"stringTable\":[\"\\ud83d\\u0041\"]}}", "unpaired surrogate"},
+		{"{\"resourceProfiles\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{"
+		 "\"stringValue\":\"\xc0\xaf\"}}]}}]}",
+		 "JSON $.resource_profiles[0].resource.attributes[0].value.string_value: invalid "
+		 "UTF-8 "
+		 "at byte 0"},
+		{"{\"resourceProfiles\":[{\"scopeProfiles\":[{\"scope\":{\"name\":\"\xed\xa0\x80\"}"
+		 "}]}]}",
+		 "scope_profiles[0].scope.name: invalid UTF-8"},
+		{"{\"x\":\"\xf8\"}", "invalid UTF-8"}, /* also in skipped members */
+		{"{\"dictionary\":{\"stringTable\":[\"a\nb\"]}}", "control character"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pf_batch *b = pf_batch_new();
 		struct pf_error err;
 		pf_error_clear(&err);
-		int rc = pf_otlp_decode_json(b, cases[i].json, strlen(cases[i].json), 0, &err);
+		int rc =
+			pf_otlp_decode_json(b, cases[i].json, strlen(cases[i].json), 0, NULL, &err);
 		if (rc != -EINVAL || !strstr(err.msg, cases[i].msg))
 			fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, err.msg, cases[i].msg);
 		pf_batch_unref(b);
@@ -1220,11 +1401,62 @@ static void test_json_errors(void **state)
 	struct pf_batch *b = pf_batch_new();
 	struct pf_error err;
 	pf_error_clear(&err);
-	assert_int_equal(pf_otlp_decode_json(b, deep, strlen(deep), 0, &err), -EINVAL);
+	assert_int_equal(pf_otlp_decode_json(b, deep, strlen(deep), 0, NULL, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "JSON parse error"));
-	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 1, &err), -EFBIG);
-	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 0, NULL), 0);
+	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 1, NULL, &err), -EFBIG);
+	assert_int_equal(pf_otlp_decode_json(b, "{}", 2, 0, NULL, NULL), 0);
 	pf_batch_unref(b);
+}
+
+/* Escapes decode to UTF-8 (a surrogate pair to one 4-byte character); a
+ * JSON request of one long values array is read without a node per number
+ * and its decoding memory is bounded like protobuf's (60 MB of `1,` took
+ * 2.4 GB in a document tree). */
+static void test_json_strings_and_memory(void **state)
+{
+	const char *head = "{\"resourceProfiles\":[{\"scopeProfiles\":[{\"profiles\":[{"
+			   "\"samples\":[{\"values\":[";
+	const char *tail = "1]}]}]}]}],\"dictionary\":{\"stringTable\":[\"\",\"\\ud83d\\ude00"
+			   "\\u00e9\\n\"],\"mappingTable\":[{}],\"locationTable\":[{}],"
+			   "\"functionTable\":[{}],\"linkTable\":[{}],\"attributeTable\":[{}],"
+			   "\"stackTable\":[{}]}}";
+	size_t ones = 100000, n = strlen(head) + 2 * ones + strlen(tail);
+	char *json = malloc(n + 1), *p = json;
+	struct pf_budget budget;
+	struct pf_error err;
+	struct pf_batch *b;
+
+	assert_non_null(json);
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < ones; i++)
+		p += sprintf(p, "1,");
+	strcpy(p, tail);
+	n = strlen(json);
+
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode_json(b, json, n, 0, NULL, &err), 1);
+	assert_int_equal(pf_batch_n_strings(b), 2);
+	assert_string_equal(pf_batch_str(b, 1), "\xf0\x9f\x98\x80\xc3\xa9\n");
+	size_t ns;
+	const struct pf_sample *s = pf_batch_samples(b, 0, &ns);
+	assert_int_equal(s[0].values_len, ones + 1);
+	pf_batch_unref(b);
+
+	/* 2 bytes of text per value, 16 bytes decoded: beyond 8x its limit. */
+	b = pf_batch_new();
+	pf_error_clear(&err);
+	assert_int_equal(pf_otlp_decode_json(b, json, n, n, NULL, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "decoding the request needs more than"));
+	pf_batch_unref(b);
+
+	/* Scratch space is given back: nothing stays charged. */
+	pf_budget_init(&budget, (size_t)64 << 20);
+	b = pf_batch_new();
+	assert_int_equal(pf_otlp_decode_json(b, json, n, 0, &budget, &err), 1);
+	assert_int_equal(pf_budget_used(&budget), 0);
+	pf_batch_unref(b);
+	free(json);
 }
 
 /* ---- pprof -> batch -> OTLP -> batch -> pprof keeps every stack's totals ---- */
@@ -1413,7 +1645,7 @@ static int collect(void *ctx, uint8_t *bytes, size_t size, size_t samples)
 	c->samples += samples;
 	struct pf_error err;
 	pf_error_clear(&err);
-	if (pf_otlp_decode(c->into, bytes, size, 0, &err) < 0)
+	if (pf_otlp_decode(c->into, bytes, size, 0, NULL, &err) < 0)
 		fail_msg("part does not decode: %s", err.msg);
 	free(bytes);
 	return 0;
@@ -1555,14 +1787,18 @@ int main(void)
 		cmocka_unit_test(test_decode_protoc_request),
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_zero_attribute_entry_dropped),
+		cmocka_unit_test(test_utf8_check),
+		cmocka_unit_test(test_invalid_utf8_refused),
 		cmocka_unit_test(test_old_layout_rejected),
 		cmocka_unit_test(test_wire_errors),
 		cmocka_unit_test(test_sample_wire_forms),
+		cmocka_unit_test(test_decoding_memory_bounded),
 		cmocka_unit_test(test_dictionary_wire_forms),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_unsupported_values_dropped),
 		cmocka_unit_test(test_json_request),
 		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_json_strings_and_memory),
 		cmocka_unit_test(test_pprof_totals),
 		cmocka_unit_test(test_merge_no_duplicates),
 		cmocka_unit_test(test_subset_uses_only_its_entries),

@@ -356,7 +356,7 @@ static size_t wire_samples(const uint8_t *body, size_t len)
 	size_t n;
 
 	assert_non_null(b);
-	assert_true(pf_otlp_decode(b, body, len, 0, &err) >= 0);
+	assert_true(pf_otlp_decode(b, body, len, 0, NULL, &err) >= 0);
 	n = pf_batch_sample_count(b);
 	pf_batch_unref(b);
 	return n;

@@ -293,7 +293,8 @@ static uint64_t make_big_request(uint8_t **gz, size_t *gz_len)
 	t0 = uv_hrtime();
 	assert_int_equal(pf_gzip_decompress(*gz, *gz_len, (size_t)512 << 20, &plain, &plain_len),
 			 0);
-	assert_int_equal(pf_otlp_rx_decode(plain, plain_len, (size_t)512 << 20, true, &b, &err), 1);
+	assert_int_equal(
+		pf_otlp_rx_decode(plain, plain_len, (size_t)512 << 20, true, NULL, &b, &err), 1);
 	t0 = uv_hrtime() - t0;
 	pf_batch_unref(b);
 	free(plain);

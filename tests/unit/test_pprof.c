@@ -632,6 +632,12 @@ static void bad_doc_url(struct fixture *f)
 {
 	f->p.doc_url = -5;
 }
+/* Invalid UTF-8 in a pprof string went on to OTLP exporters, whose
+ * protobuf-go peers refuse the whole merged request. */
+static void bad_utf8(struct fixture *f)
+{
+	f->str[S_NS] = "nano\xe2\x82seconds"; /* a 3-byte sequence cut short */
+}
 static void bad_build_id(struct fixture *f)
 {
 	f->map[1].build_id = 300;
@@ -665,6 +671,7 @@ static const struct bad_case bad_cases[] = {
 	{"period type", bad_period_type, "period_type: type string index 77 out of range"},
 	{"comment", bad_comment, "comment 1: text string index 4242 out of range"},
 	{"doc_url", bad_doc_url, "profile: doc_url string index -5 out of range"},
+	{"invalid UTF-8", bad_utf8, "string_table[4]: invalid UTF-8 at byte 4"},
 	{"build id", bad_build_id, "mapping 1: build_id string index 300 out of range"},
 };
 
