@@ -65,11 +65,12 @@ extern const char *const pf_otlpexp_compressions[];
 		 .doc = "Time limit of one attempt."},                                             \
 		{.name = "max_request_size",                                                       \
 		 .type = PF_OPT_SIZE,                                                              \
-		 .def = "64MiB",                                                                   \
+		 .def = "4MiB",                                                                    \
 		 .min = 1024,                                                                      \
 		 .max = 1073741824.0,                                                              \
 		 .offset = offsetof(cfg_type, common.max_request_size),                            \
-		 .doc = "Largest request; bigger batches are split by samples."},                  \
+		 .doc = "Largest request (the Collector's default receive limit); bigger batches " \
+			"are split by samples."},                                                  \
 		{.name = "sending_queue",                                                          \
 		 .type = PF_OPT_SECTION,                                                           \
 		 .section = pf_queue_options,                                                      \
