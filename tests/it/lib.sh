@@ -41,13 +41,13 @@ fail() {
 }
 
 # wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
-# returns 1 when SECONDS pass first.
+# returns 1 when SECONDS pass first (wall-clock time: on a loaded machine a
+# slow COMMAND gets fewer tries, not more time).
 wait_for() {
-	local limit=$(($1 * 10)) i=0
+	local deadline=$((SECONDS + $1))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
 }
