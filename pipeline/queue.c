@@ -647,8 +647,8 @@ static int admit(struct pf_queue *q, const struct pf_queue_request *reqs, size_t
 	}
 	if (q->stopping)
 		return -ESHUTDOWN;
-	if (!q->cfg.enabled)
-		return n <= 1 && pf_queue_has_room(q, bytes, 0) ? 0 : PF_BUSY;
+	if (!q->cfg.enabled) /* one batch at a time, whatever its parts */
+		return pf_queue_has_room(q, bytes, 0) ? 0 : PF_BUSY;
 	if (units > capacity(q) || q->used + q->reserved > capacity(q) - units ||
 	    !disk_fits(q, bytes))
 		return PF_BUSY;

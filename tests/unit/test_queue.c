@@ -894,6 +894,33 @@ static void test_enqueue_all_is_all_or_nothing(void **state)
 	env_free(&e);
 }
 
+/* With the queue disabled, one batch goes at a time, however many
+ * requests it was split into. */
+static void test_disabled_queue_takes_a_split_batch(void **state)
+{
+	struct env e;
+	env_init(&e);
+	e.cfg.enabled = false;
+	e.f.hold = true;
+	struct pf_queue *q = env_queue(&e);
+	struct pf_queue_request reqs[2];
+
+	reqs[0] = (struct pf_queue_request){strdup("req-1"), 5, 1};
+	reqs[1] = (struct pf_queue_request){strdup("req-2"), 5, 1};
+	assert_non_null(reqs[0].data);
+	assert_non_null(reqs[1].data);
+	assert_int_equal(pf_queue_enqueue_all(q, reqs, 2, NULL), PF_OK);
+	assert_int_equal(put(q, 3, 1), PF_BUSY); /* the next batch waits */
+	e.f.hold = false;
+	fake_release(&e.f, PF_SEND_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_SENT), 2);
+	assert_int_equal(put(q, 3, 1), PF_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	env_stop_queue(&e, q, 1000);
+	env_free(&e);
+}
+
 /* Room is checked and taken in one step: two requests being encoded never
  * pass one check (the second used to, and was dropped when its encoding
  * ended); a request given room is taken even beyond its estimate. */
@@ -1126,6 +1153,7 @@ int main(void)
 		cmocka_unit_test(test_disk_full_refused_not_memory_only),
 		cmocka_unit_test(test_enqueue_all_is_all_or_nothing),
 		cmocka_unit_test(test_reserve_checks_and_takes_in_one_step),
+		cmocka_unit_test(test_disabled_queue_takes_a_split_batch),
 		cmocka_unit_test(test_startup_scan_10000_low_nofile),
 		cmocka_unit_test(test_shutdown_drains_then_persists),
 		cmocka_unit_test(test_config_validate),
