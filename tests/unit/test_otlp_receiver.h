@@ -47,6 +47,7 @@ size_t samples_received(struct env *env);
 /* test_otlp_receiver_grpc.c */
 void test_grpc(void **state);
 void test_grpc_size_and_auth(void **state);
+void test_grpc_answer_waits_for_exporters(void **state);
 void test_tls(void **state);
 
 #endif
