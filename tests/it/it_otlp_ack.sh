@@ -81,12 +81,6 @@ start_gateway() {
 		fail "the gateway did not start"
 }
 
-# metric NAME: the sum of every series of NAME.
-metric() {
-	curl -sf --max-time 5 "http://127.0.0.1:$METRICS/metrics" |
-		awk -v n="$1" '($1 == n || index($1, n "{") == 1) { s += $NF } END { printf "%.0f\n", s }'
-}
-
 # ---- 1. backends down: the client fills the tmpfs and the other queue's max_size ----
 start_gateway
 ACKED=0
@@ -107,10 +101,10 @@ for q in disk full; do
 	REFUSED=$((REFUSED + ${refused:-0}))
 	if [ "$q" = disk ]; then REFUSED_DISK=${refused:-0}; else REFUSED_FULL=${refused:-0}; fi
 done
-[ "$(metric otelcol_receiver_refused_profile_samples)" = "$REFUSED" ] ||
-	fail "refused $(metric otelcol_receiver_refused_profile_samples) samples counted, $REFUSED requests refused"
-[ "$(metric otelcol_receiver_accepted_profile_samples)" = "$ACKED" ] ||
-	fail "accepted $(metric otelcol_receiver_accepted_profile_samples) samples counted, $ACKED requests answered 2xx"
+[ "$(metric "$METRICS" otelcol_receiver_refused_profile_samples)" = "$REFUSED" ] ||
+	fail "refused $(metric "$METRICS" otelcol_receiver_refused_profile_samples) samples counted, $REFUSED requests refused"
+[ "$(metric "$METRICS" otelcol_receiver_accepted_profile_samples)" = "$ACKED" ] ||
+	fail "accepted $(metric "$METRICS" otelcol_receiver_accepted_profile_samples) samples counted, $ACKED requests answered 2xx"
 
 # ---- 2. kill -9, backends up, restart: every 2xx-answered sample arrives at both ----
 kill -KILL "$GW_PID"

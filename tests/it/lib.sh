@@ -65,3 +65,10 @@ free_port() {
 	echo "$port" >>"$list"
 	echo "$port"
 }
+
+# metric PORT NAME [FILTER]: the sum of the series of NAME (or NAME_total) on
+# proflow's /metrics at 127.0.0.1:PORT whose labels contain FILTER.
+metric() {
+	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
+		awk -v n="$2" -v f="${3:-}" '($1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1) && (f == "" || index($1, f)) { s += $NF } END { printf "%.0f\n", s }'
+}
