@@ -400,6 +400,41 @@ static void test_http_shutdown_while_decoding(void **state)
 	rh_env_free(&env.rh);
 }
 
+/* Shutdown while an answer waits for the exporter: the receiver waits for
+ * it too (its server does not close on the client), and the client gets
+ * the exporter's answer. */
+static void test_http_shutdown_waits_for_the_answer(void **state)
+{
+	struct env env;
+	uint8_t *req;
+	size_t len;
+	bool stopped = false;
+
+	env_start(&env, HTTP_ONLY);
+	make_request(3, false, &req, &len);
+	env.rh.cap->hold = true;
+	struct hp_call h = {.url = env.http_url,
+			    .content_type = "application/x-protobuf",
+			    .body = req,
+			    .body_len = len};
+	hp_call_start(&h);
+	wait_held(&env, 1, 10000);
+	assert_int_equal(env.rh.cap->n_held, 1);
+	pf_service_shutdown(env.rh.sh.svc, on_stopped, &stopped);
+	for (int t = 0; t < 100; t++)
+		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	assert_false(atomic_load(&h.done));
+	rh_settle(env.rh.cap, PF_OK);
+	while (!stopped)
+		uv_run(&env.rh.sh.loop, UV_RUN_ONCE);
+	hp_call_wait(&env.rh.sh.loop, &h);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_ACCEPTED), 3);
+	hp_call_free(&h);
+	free(req);
+	rh_env_free(&env.rh);
+}
+
 /* ---- tests ---- */
 
 static void test_validate(void **state)
@@ -642,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_http_body_budget),
 		cmocka_unit_test(test_http_decode_off_the_loop),
 		cmocka_unit_test(test_http_answer_waits_for_exporters),
+		cmocka_unit_test(test_http_shutdown_waits_for_the_answer),
 		cmocka_unit_test(test_http_shutdown_while_decoding),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
