@@ -283,6 +283,51 @@ static void test_busy_downstream_drops(void **state)
 	rh_env_free(&env->rh);
 }
 
+static bool one_held(struct rh_env *env)
+{
+	return env->cap->n_held >= 1;
+}
+
+/* A file read with delete_after_read is deleted only once the exporter
+ * holds its batch, and kept when the exporter refuses it; it used to be
+ * deleted on the thread pool before its batch was even passed on. */
+static void test_delete_after_acknowledged(void **state)
+{
+	struct env *env = *state;
+	char path[128], yaml[1024];
+	const int results[] = {PF_BUSY, PF_OK};
+
+	snprintf(yaml, sizeof(yaml),
+		 "receivers:\n"
+		 "  pprof:\n"
+		 "    paths: ['%s/*.pprof']\n"
+		 "    poll_interval: 30ms\n"
+		 "    watch: true\n"
+		 "    delete_after_read: true\n"
+		 "exporters:\n"
+		 "  capture:\n"
+		 "service:\n"
+		 "  pipelines:\n"
+		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
+		 env->dir);
+	env_start(env, yaml);
+	env->rh.cap->hold = true;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/f%zu.pprof", env->dir, i);
+		write_profile(path, true, 1, 2);
+		assert_true(run_until(env, one_held, 5000));
+		run_until(env, NULL, 100);
+		assert_int_equal(access(path, F_OK), 0); /* not before the exporter has it */
+		rh_settle(env->rh.cap, results[i]);
+		run_until(env, NULL, 100);
+		assert_int_equal(access(path, F_OK), results[i] == PF_OK ? -1 : 0);
+	}
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_REFUSED), 2);
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_ACCEPTED), 2);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
+}
+
 /* ---- scrapes ---- */
 
 /* The scrape target: a pprof profile for tenant t1. */
@@ -501,6 +546,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_files_read_once, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_files_watch_and_delete, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_delete_after_acknowledged, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_busy_downstream_drops, setup_dir,
 						teardown_dir),
