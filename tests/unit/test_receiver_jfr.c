@@ -75,8 +75,8 @@ static void test_removed_after_acknowledged(void **state)
 			copy_recording(path);
 			assert_true(rh_run_until(&env, one_held, 20000));
 			rh_run_until(&env, NULL, 100);
-			assert_int_equal(access(path, F_OK),
-					 0); /* not before the exporter has it */
+			/* not before the exporter has it */
+			assert_int_equal(access(path, F_OK), 0);
 			rh_settle(env.cap, results[i]);
 			rh_run_until(&env, NULL, 100);
 			assert_int_equal(access(path, F_OK), results[i] == PF_OK ? -1 : 0);

@@ -205,10 +205,11 @@ static bool n_batches_3(struct rh_env *env)
 	return env->cap->n_got >= 3;
 }
 
-static void test_files_watch_and_delete(void **state)
+/* The receiver watching *.pprof in the test's directory, deleting what
+ * it read. */
+static void start_watch_and_delete(struct env *env)
 {
-	struct env *env = *state;
-	char path[128], bad[128], yaml[1024];
+	char yaml[1024];
 
 	snprintf(yaml, sizeof(yaml),
 		 "receivers:\n"
@@ -224,6 +225,14 @@ static void test_files_watch_and_delete(void **state)
 		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
 		 env->dir);
 	env_start(env, yaml);
+}
+
+static void test_files_watch_and_delete(void **state)
+{
+	struct env *env = *state;
+	char path[128], bad[128];
+
+	start_watch_and_delete(env);
 	run_until(env, NULL, 100);
 	assert_int_equal(env->rh.cap->n_got, 0);
 
@@ -294,23 +303,10 @@ static bool one_held(struct rh_env *env)
 static void test_delete_after_acknowledged(void **state)
 {
 	struct env *env = *state;
-	char path[128], yaml[1024];
+	char path[128];
 	const int results[] = {PF_BUSY, PF_OK};
 
-	snprintf(yaml, sizeof(yaml),
-		 "receivers:\n"
-		 "  pprof:\n"
-		 "    paths: ['%s/*.pprof']\n"
-		 "    poll_interval: 30ms\n"
-		 "    watch: true\n"
-		 "    delete_after_read: true\n"
-		 "exporters:\n"
-		 "  capture:\n"
-		 "service:\n"
-		 "  pipelines:\n"
-		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
-		 env->dir);
-	env_start(env, yaml);
+	start_watch_and_delete(env);
 	env->rh.cap->hold = true;
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/f%zu.pprof", env->dir, i);
