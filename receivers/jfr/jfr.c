@@ -44,13 +44,13 @@ static const struct pf_option jfr_options[] = {
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
 	 .offset = offsetof(struct pf_jfr_rx_config, delete_after_read),
-	 .doc = "Delete each file of paths once read as a valid recording (invalid ones are "
-		"kept; never the repository's)"},
+	 .doc = "Delete each file of paths once read as a valid recording and held by every "
+		"exporter (invalid or refused ones are kept; never the repository's)"},
 	{.name = "move_to",
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_jfr_rx_config, move_to),
 	 .doc = "A directory (same file system) into which each file of paths is moved once "
-		"read as a valid recording"},
+		"read as a valid recording and held by every exporter"},
 	{.name = "service_name",
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_jfr_rx_config, service_name),

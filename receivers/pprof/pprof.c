@@ -48,7 +48,8 @@ static const struct pf_option pprof_options[] = {
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
 	 .offset = offsetof(struct pf_pprof_rx_config, delete_after_read),
-	 .doc = "Delete each file once it was read as a valid profile (invalid ones are kept)"},
+	 .doc = "Delete each file once read as a valid profile and held by every exporter "
+		"(invalid or refused ones are kept)"},
 	{.name = "targets",
 	 .type = PF_OPT_STRINGS,
 	 .offset = offsetof(struct pf_pprof_rx_config, targets),
