@@ -191,8 +191,10 @@ void pf_component_drop(struct pf_component *c, const char *reason, uint64_t n)
  * than one consumer. A consumer whose instance is gone refuses with
  * -ESHUTDOWN.
  */
-static int deliver(struct pf_component *to, struct pf_batch *b, bool fanout, uint64_t samples)
+static int deliver(struct pf_component *to, struct pf_batch *b, bool fanout, uint64_t samples,
+		   struct pf_ack *ack)
 {
+	struct pf_ack *outer = to->acking;
 	struct pf_batch *own = NULL;
 	int rc;
 
@@ -206,7 +208,9 @@ static int deliver(struct pf_component *to, struct pf_batch *b, bool fanout, uin
 			return -ENOMEM;
 		b = own;
 	}
+	to->acking = ack;
 	rc = to->def->consume(to->inst, b);
+	to->acking = outer;
 	pf_batch_unref(own);
 	/* Busy means nothing was taken: the same batch will come again. */
 	if (to->def->kind == PF_PROCESSOR && rc != PF_BUSY)
@@ -214,35 +218,117 @@ static int deliver(struct pf_component *to, struct pf_batch *b, bool fanout, uin
 	return rc;
 }
 
+/* Worse of two results: an error, then PF_BUSY, then PF_OK. */
+static int worse(int a, int b)
+{
+	if (a < 0)
+		return a;
+	if (b < 0)
+		return b;
+	return a == PF_BUSY || b == PF_BUSY ? PF_BUSY : PF_OK;
+}
+
 /*
  * Result: PF_OK when every consumer took the batch; PF_BUSY when any said
  * busy, even if others took it (those keep it, so a retry after PF_BUSY may
  * deliver the same samples to them again: at-least-once, as with the
- * Collector's fan-out); otherwise the first negative error.
+ * Collector's fan-out); otherwise the first negative error. Consumers see
+ * c's acknowledgement, if any.
  */
+static int fan_out(struct pf_component *c, struct pf_batch *batch, uint64_t samples)
+{
+	int result = PF_OK;
+
+	for (size_t i = 0; i < c->n_next; i++) {
+		int rc = deliver(c->next[i], batch, c->n_next > 1, samples, c->acking);
+		/* busy wins over an error: the client may retry */
+		if (rc == PF_BUSY || (rc < 0 && result == PF_OK))
+			result = rc;
+	}
+	return result;
+}
+
+static void count_received(struct pf_component *c, int result, uint64_t samples)
+{
+	enum pf_counter ctr = result == PF_OK	  ? PF_CTR_RECEIVER_ACCEPTED
+			      : result == PF_BUSY ? PF_CTR_RECEIVER_REFUSED
+						  : PF_CTR_RECEIVER_FAILED;
+	c->counters[ctr] += samples;
+}
+
 int pf_component_emit(struct pf_component *c, struct pf_batch *batch)
 {
 	uint64_t samples = pf_batch_sample_count(batch);
-	bool busy = false;
-	int err = 0;
 
 	assert(c->def->kind == PF_RECEIVER || c->def->kind == PF_PROCESSOR);
-	for (size_t i = 0; i < c->n_next; i++) {
-		int rc = deliver(c->next[i], batch, c->n_next > 1, samples);
-		if (rc == PF_BUSY)
-			busy = true;
-		else if (rc < 0 && err == 0)
-			err = rc;
-	}
-	int result = busy ? PF_BUSY : err;
+	int result = fan_out(c, batch, samples);
 
-	if (c->def->kind == PF_RECEIVER) {
-		enum pf_counter ctr = result == PF_OK	  ? PF_CTR_RECEIVER_ACCEPTED
-				      : result == PF_BUSY ? PF_CTR_RECEIVER_REFUSED
-							  : PF_CTR_RECEIVER_FAILED;
-		c->counters[ctr] += samples;
-	} else if (result != PF_BUSY) {
+	if (c->def->kind == PF_RECEIVER)
+		count_received(c, result, samples);
+	else if (result != PF_BUSY)
 		c->counters[PF_CTR_PROCESSOR_OUTGOING] += samples;
-	}
 	return result;
+}
+
+/* One request's acknowledgement: the receiver's own part (until its emit
+ * returns) and one per consumer that holds the batch. */
+struct pf_ack {
+	struct pf_component *c;
+	uint64_t samples;
+	size_t pending;
+	int result;
+	pf_ack_fn fn; /* NULL while the emit runs: its caller gets the result */
+	void *arg;
+};
+
+int pf_component_emit_acked(struct pf_component *c, struct pf_batch *batch, pf_ack_fn fn, void *arg)
+{
+	uint64_t samples = pf_batch_sample_count(batch);
+	struct pf_ack *ack, *outer = c->acking;
+	int rc;
+
+	assert(c->def->kind == PF_RECEIVER && fn);
+	ack = calloc(1, sizeof(*ack));
+	if (!ack) {
+		count_received(c, -ENOMEM, samples);
+		return -ENOMEM;
+	}
+	ack->c = c;
+	ack->samples = samples;
+	ack->pending = 1;
+	c->acking = ack;
+	rc = fan_out(c, batch, samples);
+	c->acking = outer;
+	if (ack->pending == 1) {
+		rc = worse(rc, ack->result);
+		free(ack);
+		count_received(c, rc, samples);
+		return rc;
+	}
+	ack->fn = fn;
+	ack->arg = arg;
+	pf_ack_settle(ack, rc);
+	return PF_PENDING;
+}
+
+struct pf_ack *pf_component_ack_hold(struct pf_component *c)
+{
+	struct pf_ack *ack = c->acking;
+
+	if (ack)
+		ack->pending++;
+	return ack;
+}
+
+void pf_ack_settle(struct pf_ack *ack, int result)
+{
+	if (!ack)
+		return;
+	assert(ack->pending > 0);
+	ack->result = worse(ack->result, result);
+	if (--ack->pending > 0 || !ack->fn)
+		return;
+	count_received(ack->c, ack->result, ack->samples);
+	ack->fn(ack->arg, ack->result);
+	free(ack);
 }

@@ -24,8 +24,9 @@ enum pf_kind {
 };
 
 /* Results of consume and emit. Negative values are -errno style errors. */
-#define PF_OK	0
-#define PF_BUSY 1 /* downstream is full; nothing was taken, try again later */
+#define PF_OK	   0
+#define PF_BUSY	   1 /* downstream is full; nothing was taken, try again later */
+#define PF_PENDING 2 /* pf_component_emit_acked(): the result comes to the callback */
 
 /* Called by a component's shutdown once it has closed its handles and freed
  * itself. */
@@ -116,6 +117,46 @@ uint64_t pf_component_deadline(const struct pf_component *c);
  * samples as accepted, refused or failed accordingly; for processors it
  * counts outgoing items. */
 int pf_component_emit(struct pf_component *c, struct pf_batch *batch);
+
+/*
+ * Acknowledgements: a receiver whose client waits for an answer emits with
+ * pf_component_emit_acked(). While the batch goes downstream (synchronously,
+ * through processors' own emits), each consumer that takes responsibility
+ * for it later (an exporter that encodes it before queueing it) takes a
+ * pending part with pf_component_ack_hold() in its consume and settles it
+ * once the batch is in its queue, or failed. When every part is settled the
+ * receiver learns the worst result. A consumer that keeps a batch in memory
+ * by design (aggregate) or drops it on purpose takes no part: its consume's
+ * result is its answer. Loop thread only.
+ */
+struct pf_ack;
+
+/* Called once with the combined result: PF_OK (every consumer has the batch
+ * in its queue), PF_BUSY (one refused it for now: the client may retry) or
+ * a negative error. */
+typedef void (*pf_ack_fn)(void *arg, int result);
+
+/*
+ * pf_component_emit() for a receiver that answers a client. Returns PF_OK,
+ * PF_BUSY or a negative error when every consumer settled before it
+ * returned (fn is then never called), or PF_PENDING: fn(arg, result) is
+ * called once later, on the loop, after this call returned. The receiver's
+ * samples are counted as accepted, refused or failed once the result is
+ * known. On PF_BUSY or an error, consumers that took the batch keep it
+ * (at-least-once when the client sends it again).
+ */
+int pf_component_emit_acked(struct pf_component *c, struct pf_batch *batch, pf_ack_fn fn,
+			    void *arg);
+
+/* In consume: when the batch being consumed belongs to a request whose
+ * client waits for an answer, adds one pending part and returns it; NULL
+ * otherwise (nobody waits). The caller settles it exactly once. */
+struct pf_ack *pf_component_ack_hold(struct pf_component *c);
+
+/* Settles a part from pf_component_ack_hold() with PF_OK (the batch is in
+ * the queue, on disk for file storage), PF_BUSY (refused for now) or a
+ * negative error. May call the receiver's fn. Takes NULL. */
+void pf_ack_settle(struct pf_ack *ack, int result);
 
 /* Adds n to one of c's counters. */
 void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n);

@@ -48,6 +48,7 @@ struct pf_component {
 
 	struct pf_component **next;
 	size_t n_next;
+	struct pf_ack *acking; /* during consume/emit: the request's acknowledgement, or NULL */
 
 	uint64_t counters[PF_CTR__COUNT];
 	int64_t gauges[PF_GAUGE__COUNT];

@@ -114,12 +114,14 @@ static int read_edit(const uint8_t *p, size_t len, size_t *pos, struct edit *e)
 	at += e->name_len;
 	e->value_len = (size_t)get_le(p + at, 4);
 	at += 4;
+	/* a NUL would cut the line the edit makes short of what it names */
 	if (len - at < e->value_len || e->value_len > PF_HEADER_MAX_VALUE ||
 	    memchr(e->name, ':', e->name_len) || memchr(e->name, '\n', e->name_len) ||
-	    memchr(e->name, '\r', e->name_len))
+	    memchr(e->name, '\r', e->name_len) || memchr(e->name, '\0', e->name_len))
 		return -EINVAL;
 	e->value = (const char *)p + at;
-	if (memchr(e->value, '\n', e->value_len) || memchr(e->value, '\r', e->value_len))
+	if (memchr(e->value, '\n', e->value_len) || memchr(e->value, '\r', e->value_len) ||
+	    memchr(e->value, '\0', e->value_len))
 		return -EINVAL;
 	*pos = at + e->value_len;
 	return 0;

@@ -74,6 +74,9 @@ struct pf_queue {
 	struct item_list ready;	  /* FIFO of ST_READY */
 	struct item_list waiting; /* ST_WAITING, by due_ms */
 	uint64_t used;		  /* sizer units of ST_READY */
+	uint64_t reserved;	  /* sizer units held by reservations */
+	uint64_t disk_reserved;	  /* payload bytes held by reservations (storage file) */
+	size_t rooms;		  /* reservations held */
 	size_t busy;		  /* items taken by consumers */
 	size_t works;		  /* thread-pool jobs not completed */
 
@@ -87,7 +90,6 @@ struct pf_queue {
 	uint64_t store_log_suppressed;
 
 	uint64_t disk_bytes;
-	uint64_t evicted;
 	uint64_t next_seq;
 	uint64_t rng;
 
@@ -599,13 +601,109 @@ static void sync_done(uv_work_t *w, int status)
 	arm(q);
 }
 
-/* Makes room to note one more written request, so that a request is
- * never on disk without being flushed later. */
-static int reserve_unsynced(struct pf_queue *q)
+/* True when `need` more payload bytes fit under max_size beside what is on
+ * disk and reserved. Nothing is evicted to make room: every stored request
+ * was acknowledged to someone. */
+static bool disk_fits(const struct pf_queue *q, uint64_t need)
 {
-	if (q->n_unsynced < q->cap_unsynced)
+	uint64_t limit = (uint64_t)q->cfg.max_size;
+
+	if (!file_storage(q) || q->cfg.max_size <= 0)
+		return true;
+	return need <= limit && q->disk_bytes + q->disk_reserved <= limit - need;
+}
+
+bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items)
+{
+	if (q->stopping)
+		return false;
+	if (!q->cfg.enabled)
+		return !q->ready.head && q->busy == 0 && q->rooms == 0;
+	uint64_t c = cost(q, size, items), held = q->used + q->reserved;
+	return c <= capacity(q) && held <= capacity(q) - c && disk_fits(q, size);
+}
+
+/* Counts samples a request could not be queued with. */
+static void refuse(struct pf_queue *q, int rc, uint64_t items)
+{
+	if (rc == -ESHUTDOWN || (rc == PF_BUSY && q->cfg.block_on_overflow))
+		return;
+	pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
+}
+
+/* Checks requests about to be queued without a reservation: each alone
+ * fits the limits, and all of them fit now. */
+static int admit(struct pf_queue *q, const struct pf_queue_request *reqs, size_t n)
+{
+	uint64_t units = 0, bytes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = cost(q, reqs[i].size, reqs[i].items);
+		if (c > capacity(q) || (file_storage(q) && q->cfg.max_size > 0 &&
+					reqs[i].size > (uint64_t)q->cfg.max_size))
+			return -EMSGSIZE;
+		units += c;
+		bytes += reqs[i].size;
+	}
+	if (q->stopping)
+		return -ESHUTDOWN;
+	if (!q->cfg.enabled) /* one batch at a time, whatever its parts */
+		return pf_queue_has_room(q, bytes, 0) ? 0 : PF_BUSY;
+	if (units > capacity(q) || q->used + q->reserved > capacity(q) - units ||
+	    !disk_fits(q, bytes))
+		return PF_BUSY;
+	return 0;
+}
+
+/* Removes the files of the first n items, written by store_all() (their
+ * requests are refused as a whole). */
+static void unstore(struct pf_queue *q, struct pf_queue_item **items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = pf_queue_file_remove(q->dir, items[i]->seq, items[i]->items);
+		if (rc < 0 && rc != -ENOENT)
+			store_warn(q, "could not remove a refused request", rc);
+	}
+}
+
+/* Writes every new request's file on the loop, before PF_OK, so that a
+ * request the caller was told is queued survives kill -9; the fsync that
+ * makes it survive a power loss follows on the thread pool. When one
+ * cannot be written (disk full) the ones written are removed and the
+ * error returned: a request is on disk or refused, never kept in memory
+ * only while acknowledged. */
+static int store_all(struct pf_queue *q, struct pf_queue_item **items,
+		     const struct pf_queue_request *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = pf_queue_file_put(q->dir_fd, items[i]->seq, items[i]->items, reqs[i].data,
+					   reqs[i].size);
+		if (rc < 0) {
+			store_warn(q, "could not store a request (refused)", rc);
+			unstore(q, items, i);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pf_queue_item *it = items[i];
+		it->on_disk = true;
+		q->disk_bytes += it->size;
+		q->unsynced[q->n_unsynced++] = (struct pf_queue_file_entry){
+			.seq = it->seq, .items = it->items, .size = it->size};
+	}
+	sync_start(q);
+	return 0;
+}
+
+/* Makes room to note n more written requests, so that a request is never
+ * on disk without being flushed later. */
+static int reserve_unsynced(struct pf_queue *q, size_t n)
+{
+	if (q->cap_unsynced - q->n_unsynced >= n)
 		return 0;
 	size_t cap = q->cap_unsynced ? 2 * q->cap_unsynced : 16;
+	while (cap - q->n_unsynced < n)
+		cap *= 2;
 	struct pf_queue_file_entry *grown = calloc(cap, sizeof(*grown));
 
 	if (!grown)
@@ -618,106 +716,102 @@ static int reserve_unsynced(struct pf_queue *q)
 	return 0;
 }
 
-/* Writes a new request's file on the loop, before PF_OK, so that a
- * request the caller was told is queued survives kill -9; the fsync that
- * makes it survive a power loss follows on the thread pool. A request that
- * cannot be written is kept in memory only (sent, not kept over a
- * restart). */
-static void store(struct pf_queue *q, struct pf_queue_item *it, const void *data)
+int pf_queue_reserve(struct pf_queue *q, size_t size, uint64_t items, struct pf_queue_room *room)
 {
-	int rc = pf_queue_file_put(q->dir_fd, it->seq, it->items, data, it->size);
+	struct pf_queue_request probe = {.size = size, .items = items};
+	int rc;
 
-	if (rc < 0) {
-		store_warn(q, "could not store a request (kept in memory only)", rc);
+	*room = (struct pf_queue_room){0};
+	rc = admit(q, &probe, 1);
+	if (rc != 0) {
+		refuse(q, rc, items);
+		update_gauges(q);
+		return rc;
+	}
+	room->held = true;
+	room->units = cost(q, size, items);
+	room->bytes = file_storage(q) ? size : 0;
+	q->reserved += room->units;
+	q->disk_reserved += room->bytes;
+	q->rooms++;
+	update_gauges(q);
+	return PF_OK;
+}
+
+void pf_queue_release(struct pf_queue *q, struct pf_queue_room *room)
+{
+	if (!room->held)
 		return;
-	}
-	it->on_disk = true;
-	q->disk_bytes += it->size;
-	q->unsynced[q->n_unsynced++] =
-		(struct pf_queue_file_entry){.seq = it->seq, .items = it->items, .size = it->size};
-	sync_start(q);
+	assert(q->rooms > 0 && q->reserved >= room->units && q->disk_reserved >= room->bytes);
+	q->reserved -= room->units;
+	q->disk_reserved -= room->bytes;
+	q->rooms--;
+	*room = (struct pf_queue_room){0};
+	update_gauges(q);
+	arm(q);
 }
 
-/* Frees the oldest waiting requests until `need` more payload bytes fit
- * under max_size. Returns true when they fit. */
-static bool make_disk_room(struct pf_queue *q, uint64_t need)
+int pf_queue_enqueue_all(struct pf_queue *q, const struct pf_queue_request *reqs, size_t n,
+			 struct pf_queue_room *room)
 {
-	uint64_t limit = (uint64_t)q->cfg.max_size;
+	struct pf_queue_item **items = NULL;
+	uint64_t total = 0;
+	size_t made = 0;
+	int rc;
 
-	if (q->cfg.max_size <= 0)
-		return true;
-	if (need > limit)
-		return false;
-	if (q->disk_bytes + need <= limit)
-		return true;
-	uint64_t evictable = 0;
-	for (struct pf_queue_item *e = q->ready.head; e; e = e->next)
-		evictable += e->on_disk ? e->size : 0;
-	if (q->disk_bytes - evictable + need > limit)
-		return false; /* what is on disk is being sent: refuse rather than evict */
-	struct pf_queue_item *it = q->ready.head;
-	while (it && q->disk_bytes + need > limit) {
-		struct pf_queue_item *next = it->next;
-		if (it->on_disk) {
-			list_remove(&q->ready, it);
-			q->used -= cost(q, it->size, it->items);
-			q->evicted++;
-			drop(q, it, "evicted", "sending_queue.max_size reached", false);
-			if (q->loop) {
-				item_finish(it);
-			} else {
-				/* at create: no loop yet, remove it here */
-				q->disk_bytes -= it->size;
-				pf_queue_file_remove(q->dir, it->seq, it->items);
-				item_free(it);
-			}
-		}
-		it = next;
+	for (size_t i = 0; i < n; i++)
+		total += reqs[i].items;
+	if (room && room->held) {
+		pf_queue_release(q, room);
+		rc = q->stopping ? -ESHUTDOWN : 0;
+	} else {
+		rc = admit(q, reqs, n);
 	}
-	return q->disk_bytes + need <= limit;
-}
+	if (rc != 0)
+		goto out_refuse;
+	if (n == 0)
+		return PF_OK;
+	rc = -ENOMEM;
+	if (file_storage(q) && reserve_unsynced(q, n) < 0)
+		goto out_refuse;
+	items = calloc(n, sizeof(*items));
+	if (!items)
+		goto out_refuse;
+	for (made = 0; made < n; made++) {
+		items[made] = item_new(q, q->next_seq + made, reqs[made].items, reqs[made].size);
+		if (!items[made])
+			goto out_free_items;
+	}
+	if (file_storage(q) && (rc = store_all(q, items, reqs, n)) < 0)
+		goto out_free_items;
+	q->next_seq += n;
+	for (size_t i = 0; i < n; i++) {
+		struct pf_queue_item *it = items[i];
+		it->data = reqs[i].data;
+		it->state = ST_READY;
+		q->used += cost(q, it->size, it->items);
+		list_push_tail(&q->ready, it);
+	}
+	free(items);
+	update_gauges(q);
+	arm(q);
+	return PF_OK;
 
-bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items)
-{
-	if (q->stopping)
-		return false;
-	if (!q->cfg.enabled)
-		return !q->ready.head && q->busy == 0;
-	uint64_t c = cost(q, size, items);
-	return c <= capacity(q) && q->used + c <= capacity(q);
+out_free_items:
+	for (size_t i = 0; i < made; i++)
+		item_free(items[i]);
+	free(items);
+out_refuse:
+	refuse(q, rc, total);
+	update_gauges(q);
+	return rc;
 }
 
 int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items)
 {
-	uint64_t c = cost(q, size, items);
+	struct pf_queue_request req = {.data = data, .size = size, .items = items};
 
-	if (q->stopping)
-		return -ESHUTDOWN;
-	if (c > capacity(q) ||
-	    (file_storage(q) && q->cfg.max_size > 0 && size > (uint64_t)q->cfg.max_size)) {
-		pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
-		return -EMSGSIZE;
-	}
-	if (file_storage(q) && reserve_unsynced(q) < 0)
-		return -ENOMEM;
-	if (!pf_queue_has_room(q, size, items) || (file_storage(q) && !make_disk_room(q, size))) {
-		if (!q->cfg.block_on_overflow)
-			pf_component_count(q->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, items);
-		update_gauges(q);
-		return PF_BUSY;
-	}
-	struct pf_queue_item *it = item_new(q, q->next_seq++, items, size);
-	if (!it)
-		return -ENOMEM;
-	if (file_storage(q))
-		store(q, it, data);
-	it->data = data;
-	it->state = ST_READY;
-	q->used += c;
-	list_push_tail(&q->ready, it);
-	update_gauges(q);
-	arm(q);
-	return PF_OK;
+	return pf_queue_enqueue_all(q, &req, 1, NULL);
 }
 
 /* Lists the stored requests into the ready list, oldest first. */
@@ -746,7 +840,11 @@ static int load_stored(struct pf_queue *q)
 	if (n)
 		pf_log(pf_component_logger(q->c), PF_LOG_INFO,
 		       "%zu stored requests in %s will be sent again", n, q->dir);
-	make_disk_room(q, 0);
+	if (q->cfg.max_size > 0 && q->disk_bytes > (uint64_t)q->cfg.max_size)
+		pf_log(pf_component_logger(q->c), PF_LOG_WARN,
+		       "%" PRIu64 " stored bytes exceed max_size: new requests are refused until "
+		       "they are sent",
+		       q->disk_bytes);
 
 out_free_entries:
 	free(e);
@@ -850,7 +948,7 @@ void pf_queue_destroy(struct pf_queue *q)
 {
 	if (!q)
 		return;
-	assert(!q->closing && q->works == 0 && q->busy == 0);
+	assert(!q->closing && q->works == 0 && q->busy == 0 && q->rooms == 0);
 	while (q->ready.head) {
 		struct pf_queue_item *it = q->ready.head;
 		list_remove(&q->ready, it);
@@ -874,5 +972,5 @@ void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st)
 	st->in_flight = q->busy;
 	st->writing = q->n_unsynced + q->n_syncing;
 	st->disk_bytes = q->disk_bytes;
-	st->evicted = q->evicted;
+	st->reserved = q->reserved;
 }

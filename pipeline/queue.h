@@ -43,7 +43,8 @@ enum pf_queue_storage {
  * The `sending_queue` settings, with the Collector's defaults: enabled,
  * queue_size 1000, num_consumers 10, sizer requests, block_on_overflow
  * false; storage none; directory (required with storage file); max_size
- * 1GiB of payload on disk (0 = no limit), oldest evicted first.
+ * 1GiB of payload on disk (0 = no limit), beyond which new requests are
+ * refused.
  * With enabled false the queue still runs, with one consumer and no room to
  * wait: each request is sent (and retried) alone, and PF_BUSY is returned
  * while one is in flight.
@@ -118,7 +119,7 @@ struct pf_queue;
  * directory): creates it, locks it (flock on .lock: one process per queue),
  * removes temp files left by a crash, lists the stored
  * requests without opening them (one directory fd, about 300 bytes of RAM
- * per request) and evicts the oldest beyond max_size; they are sent first,
+ * per request) and keeps them all, even beyond max_size; they are sent first,
  * oldest first, read from disk by the consumer that sends them. Returns NULL
  * (after logging why) on error. `cfg`, `retry` and `ops` are copied.
  */
@@ -130,29 +131,69 @@ struct pf_queue *pf_queue_create(struct pf_component *c, const struct pf_queue_c
  * a negative error. */
 int pf_queue_start(struct pf_queue *q, uv_loop_t *loop);
 
+/* One request to queue: `data` is malloc'd, `size` bytes, `items` samples. */
+struct pf_queue_request {
+	void *data;
+	size_t size;
+	uint64_t items;
+};
+
+/* Room taken ahead for a request not encoded yet (pf_queue_reserve()). */
+struct pf_queue_room {
+	bool held;
+	uint64_t units; /* sizer units */
+	uint64_t bytes; /* payload bytes on disk (storage file) */
+};
+
 /*
- * Takes ownership of `data` (malloc'd, `size` bytes, `items` samples) and
- * queues it. Returns PF_OK; PF_BUSY when there is no room (data stays the
- * caller's; counted as enqueue_failed unless block_on_overflow); or a
- * negative error, data staying the caller's: -EMSGSIZE when the request
- * alone exceeds queue_size or max_size (counted as enqueue_failed),
- * -ESHUTDOWN once shutdown began, -ENOMEM. Call it after pf_queue_start.
- * With storage file the request's file is written (temp file, rename) before
- * PF_OK is returned, so a request the caller was told is queued survives the
- * process being killed (kill -9) from that moment; the fsync that makes it
- * survive a power loss follows on the thread pool, batched (stats `writing`
- * counts those not flushed yet). The write costs the loop about 30 us for
- * 30 KB and 140 us for 300 KB (page-cache copy). A request that cannot be
- * written (disk full) is still queued, in memory only, and logged. When
- * max_size is reached the oldest requests not being sent are evicted and
- * counted as dropped ("evicted"); when only requests being sent hold the
- * space, PF_BUSY.
+ * Queues the n requests as one: all of them, or none. Without `room`
+ * (NULL, or not held) they must fit now; with a held room (from
+ * pf_queue_reserve(), released here whatever the result) they are taken
+ * even when their real size exceeds the estimate reserved, so a request
+ * that was given room is never refused for room later (the queue may go
+ * over its limits by the estimate's error).
+ * Returns PF_OK: the queue owns every `data`. Otherwise every `data` stays
+ * the caller's: PF_BUSY when there is no room (the room check and the
+ * insertion are one step; counted as enqueue_failed unless
+ * block_on_overflow); -EMSGSIZE when one request alone exceeds queue_size
+ * or max_size; -ESHUTDOWN once shutdown began; -ENOMEM; or, with storage
+ * file, the error of a file that could not be written (-ENOSPC on a full
+ * disk): the files written for the others are removed again, so a request
+ * is either on disk or refused, never kept in memory only. All but
+ * -ESHUTDOWN and a blocking PF_BUSY are counted as enqueue_failed. Call it
+ * after pf_queue_start.
+ * With storage file each request's file is written (temp file, rename)
+ * before PF_OK is returned, so a request the caller was told is queued
+ * survives the process being killed (kill -9) from that moment; the fsync
+ * that makes it survive a power loss follows on the thread pool, batched
+ * (stats `writing` counts those not flushed yet). The write costs the loop
+ * about 30 us for 30 KB and 140 us for 300 KB (page-cache copy). Nothing
+ * stored is evicted: when max_size is reached (by queued or in-flight
+ * requests) new requests are refused with PF_BUSY.
  */
+int pf_queue_enqueue_all(struct pf_queue *q, const struct pf_queue_request *reqs, size_t n,
+			 struct pf_queue_room *room);
+
+/* pf_queue_enqueue_all() of one request without a reservation; on PF_OK
+ * the queue owns `data`. */
 int pf_queue_enqueue(struct pf_queue *q, void *data, size_t size, uint64_t items);
 
-/* True when a request of `size` bytes and `items` samples would fit now
- * (lets the exporter skip encoding a batch that would be refused). */
+/* True when a request of `size` bytes and `items` samples would fit now,
+ * beside what is reserved. Only a hint: use pf_queue_reserve() to keep it. */
 bool pf_queue_has_room(const struct pf_queue *q, size_t size, uint64_t items);
+
+/*
+ * Takes room for a request of about `size` bytes and `items` samples that
+ * will be encoded later: the check and the taking are one step, so two
+ * callers never pass one check. Fills *room. Returns PF_OK (hand the room
+ * to pf_queue_enqueue_all() or give it back with pf_queue_release()),
+ * PF_BUSY, -EMSGSIZE or -ESHUTDOWN, counted as pf_queue_enqueue_all()
+ * counts them.
+ */
+int pf_queue_reserve(struct pf_queue *q, size_t size, uint64_t items, struct pf_queue_room *room);
+
+/* Gives back a room not used (does nothing when not held). */
+void pf_queue_release(struct pf_queue *q, struct pf_queue_room *room);
 
 /* Reports how a send ended. See pf_queue_send_fn. */
 void pf_queue_done(struct pf_queue_item *item, const struct pf_send_result *res);
@@ -179,15 +220,15 @@ void pf_queue_shutdown(struct pf_queue *q, uint64_t deadline_ms, pf_queue_closed
 void pf_queue_destroy(struct pf_queue *q);
 
 /* Sizes now, for tests and telemetry: requests waiting to be sent, taken by
- * consumers (sending or between retries), written but not yet flushed, and
- * payload bytes on disk (storage file). Every request enqueued with storage
+ * consumers (sending or between retries), payload bytes on disk (storage
+ * file), written but not yet flushed, and room reserved. Every request enqueued with storage
  * file survives kill -9; it survives a power loss once it is flushed. */
 struct pf_queue_stats {
 	uint64_t queued;
 	uint64_t in_flight;
 	uint64_t disk_bytes;
-	uint64_t writing; /* requests written, fsync pending (survive kill -9, not power loss) */
-	uint64_t evicted; /* requests evicted by max_size since create */
+	uint64_t writing;  /* requests written, fsync pending (survive kill -9, not power loss) */
+	uint64_t reserved; /* sizer units held by reservations */
 };
 void pf_queue_stats(const struct pf_queue *q, struct pf_queue_stats *st);
 

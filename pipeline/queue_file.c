@@ -255,12 +255,43 @@ static int read_all(int fd, unsigned char *p, size_t size)
 	return 0;
 }
 
+/* Checks a request file's header against the request's sample count (from
+ * its name) and the file's size; sets *len to the payload's length. */
+static int check_header(const unsigned char *hdr, uint64_t items, uint64_t file_size, uint64_t *len)
+{
+	*len = get_u64(hdr + 16);
+	if (memcmp(hdr, MAGIC, 4) != 0 || get_u32(hdr + 4) != VERSION ||
+	    get_u64(hdr + 8) != items || *len > MAX_PAYLOAD || file_size != HEADER_SIZE + *len)
+		return -EBADMSG;
+	return 0;
+}
+
+static int check_payload(const unsigned char *hdr, const void *payload, uint64_t len)
+{
+	return XXH64(payload, len, 0) == get_u64(hdr + 24) ? 0 : -EBADMSG;
+}
+
+int pf_queue_file_parse(const void *file, size_t size, uint64_t items, const void **payload,
+			size_t *len)
+{
+	const unsigned char *hdr = file;
+	uint64_t n;
+
+	if (size < HEADER_SIZE || check_header(hdr, items, size, &n) < 0 ||
+	    check_payload(hdr, hdr + HEADER_SIZE, n) < 0)
+		return -EBADMSG;
+	*payload = hdr + HEADER_SIZE;
+	*len = (size_t)n;
+	return 0;
+}
+
 int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **data, size_t *size)
 {
 	char name[NAME_MAX_Q], path[PATH_MAX];
 	unsigned char hdr[HEADER_SIZE];
 	unsigned char *buf = NULL;
 	struct stat st;
+	uint64_t len;
 	int rc;
 
 	file_name(name, sizeof(name), seq, items);
@@ -276,13 +307,9 @@ int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **dat
 	rc = read_all(fd, hdr, sizeof(hdr));
 	if (rc < 0)
 		goto out_close;
-	uint64_t len = get_u64(hdr + 16);
-	if (memcmp(hdr, MAGIC, 4) != 0 || get_u32(hdr + 4) != VERSION ||
-	    get_u64(hdr + 8) != items || len > MAX_PAYLOAD ||
-	    (uint64_t)st.st_size != HEADER_SIZE + len) {
-		rc = -EBADMSG;
+	rc = check_header(hdr, items, (uint64_t)st.st_size, &len);
+	if (rc < 0)
 		goto out_close;
-	}
 	buf = calloc(1, len ? len : 1);
 	if (!buf) {
 		rc = -ENOMEM;
@@ -291,10 +318,9 @@ int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **dat
 	rc = read_all(fd, buf, len);
 	if (rc < 0)
 		goto out_free_buf;
-	if (XXH64(buf, len, 0) != get_u64(hdr + 24)) {
-		rc = -EBADMSG;
+	rc = check_payload(hdr, buf, len);
+	if (rc < 0)
 		goto out_free_buf;
-	}
 	close(fd);
 	*data = buf;
 	*size = len;

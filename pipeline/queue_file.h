@@ -64,6 +64,14 @@ int pf_queue_file_write(const char *dir, uint64_t seq, uint64_t items, const voi
  * errno. */
 int pf_queue_file_read(const char *dir, uint64_t seq, uint64_t items, void **data, size_t *size);
 
+/* Checks the `size` bytes of a whole request file read into memory, as
+ * pf_queue_file_read() checks the file: header, the request's sample count
+ * `items` (from its name), length and checksum. Returns 0 with *payload
+ * pointing into `file` and *len set, or -EBADMSG. Pure (the fuzz target's
+ * entry). */
+int pf_queue_file_parse(const void *file, size_t size, uint64_t items, const void **payload,
+			size_t *len);
+
 /* Removes one request's file. Returns 0 or a negative errno (-ENOENT when
  * it is gone already). */
 int pf_queue_file_remove(const char *dir, uint64_t seq, uint64_t items);

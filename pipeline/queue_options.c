@@ -54,7 +54,8 @@ const struct pf_option pf_queue_options[] = {
 	 .min = 0,
 	 .max = 1e15,
 	 .offset = offsetof(struct pf_queue_config, max_size),
-	 .doc = "storage file: payload bytes kept on disk, oldest evicted first (0 = no limit)"},
+	 .doc = "storage file: payload bytes kept on disk, beyond which requests are refused (0 = "
+		"no limit)"},
 	PF_OPTION_END,
 };
 

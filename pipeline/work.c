@@ -25,6 +25,7 @@ struct job {
 	uv_work_t req;
 	struct pf_work *w;
 	struct pf_batch *batch;
+	struct pf_ack *ack; /* ops.finish: the batch's acknowledgement part, or NULL */
 	max_align_t data[];
 };
 
@@ -58,7 +59,7 @@ struct pf_work *pf_work_create(struct pf_component *c, const struct pf_work_ops 
 {
 	struct pf_work *w;
 
-	assert(ops->run && ops->done && ops->closed && ops->max_running >= 1);
+	assert(ops->run && !ops->done != !ops->finish && ops->closed && ops->max_running >= 1);
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		goto out_oom;
@@ -103,10 +104,27 @@ int pf_work_start(struct pf_work *w)
 	return 0;
 }
 
-static void release(struct job *j)
+/* Frees a job whose batch ended with `result` (for its acknowledgement). */
+static void release(struct job *j, int result)
 {
+	pf_ack_settle(j->ack, result);
 	pf_batch_unref(j->batch);
 	free(j);
+}
+
+/* Tells the component a job ended; returns how, for its acknowledgement. */
+static int job_done(struct pf_work *w, struct job *j, int status)
+{
+	if (w->ops.finish)
+		return w->ops.finish(w->arg, j->batch, j->data, status);
+	w->ops.done(w->arg, j->batch, j->data, status);
+	return status < 0 ? status : PF_OK;
+}
+
+/* A job dropped at the deadline: only ops.finish hears of it. */
+static void drop_job(struct pf_work *w, struct job *j)
+{
+	release(j, w->ops.finish ? w->ops.finish(w->arg, j->batch, j->data, -ECANCELED) : PF_BUSY);
 }
 
 static void finish(struct pf_work *w)
@@ -192,10 +210,8 @@ static void run_queued(struct pf_work *w)
 
 		memmove(w->queue, w->queue + 1, --w->n_queued * sizeof(w->queue[0]));
 		err = start_job(w, j);
-		if (err) {
-			w->ops.done(w->arg, j->batch, j->data, err);
-			release(j);
-		}
+		if (err)
+			release(j, job_done(w, j, err));
 	}
 }
 
@@ -217,15 +233,21 @@ static void on_after_run(uv_work_t *req, int status)
 	struct pf_work *w = j->w;
 
 	forget(w, j);
-	if (status != UV_ECANCELED)
-		w->ops.done(w->arg, j->batch, j->data, 0);
-	release(j);
+	if (status == UV_ECANCELED)
+		drop_job(w, j);
+	else
+		release(j, job_done(w, j, 0));
 	run_queued(w);
 	if (w->stopping && idle(w))
 		on_idle(w);
 }
 
 int pf_work_submit(struct pf_work *w, struct pf_batch *batch)
+{
+	return pf_work_submit_job(w, batch, NULL);
+}
+
+int pf_work_submit_job(struct pf_work *w, struct pf_batch *batch, const void *job)
 {
 	struct job *j;
 	int err;
@@ -237,18 +259,23 @@ int pf_work_submit(struct pf_work *w, struct pf_batch *batch)
 	j = calloc(1, sizeof(*j) + w->ops.job_size);
 	if (!j)
 		return -ENOMEM;
+	if (job)
+		memcpy(j->data, job, w->ops.job_size);
 	j->req.data = j;
 	j->w = w;
 	j->batch = pf_batch_ref(batch);
 	if (w->n_running >= w->ops.max_running) {
 		w->queue[w->n_queued++] = j;
-		return PF_OK;
+		goto out_hold;
 	}
 	err = start_job(w, j);
 	if (err) {
-		release(j);
+		release(j, err);
 		return err;
 	}
+out_hold:
+	if (w->ops.finish)
+		j->ack = pf_component_ack_hold(w->c);
 	return PF_OK;
 }
 
@@ -263,7 +290,7 @@ static void on_deadline(uv_timer_t *t)
 	atomic_store(&w->expired, true);
 	for (size_t i = 0; i < w->n_queued; i++) {
 		lost += pf_batch_sample_count(w->queue[i]->batch);
-		release(w->queue[i]);
+		drop_job(w, w->queue[i]);
 	}
 	w->n_queued = 0;
 	/* on_after_run runs later, from the loop, also for cancelled jobs. */

@@ -12,7 +12,8 @@
 struct pf_work;
 
 /* On the thread pool: the blocking part for `batch` (shared, read-only).
- * Writes only `job`: job_size bytes, zeroed, private to this run. */
+ * Writes only `job`: job_size bytes, zeroed (or as pf_work_submit_job()
+ * set them), private to this run. */
 typedef void (*pf_work_run_fn)(void *arg, const struct pf_batch *batch, void *job);
 
 /* On the loop, once per submitted batch that was not cancelled at the
@@ -20,6 +21,14 @@ typedef void (*pf_work_run_fn)(void *arg, const struct pf_batch *batch, void *jo
  * batch could not be handed to the thread pool (run_fn never saw it). The
  * batch and the job are released after it returns. */
 typedef void (*pf_work_done_fn)(void *arg, struct pf_batch *batch, void *job, int status);
+
+/* Instead of pf_work_done_fn, for a pool whose batches a client waits for
+ * (pf_component_emit_acked()): the same call, and it returns how the batch
+ * ended: PF_OK when its results are queued, else PF_BUSY or a negative
+ * error. Unlike done, it is also called for a batch dropped at the shutdown
+ * deadline, with status -ECANCELED (run never saw it). pf_work_submit()
+ * holds a part of the batch's acknowledgement, settled with the result. */
+typedef int (*pf_work_finish_fn)(void *arg, struct pf_batch *batch, void *job, int status);
 
 /* On the loop, once after pf_work_shutdown() when nothing runs any more and
  * the pool has closed its handle and freed itself: frees the instance. The
@@ -32,7 +41,8 @@ typedef void (*pf_work_drained_fn)(void *arg);
 
 struct pf_work_ops {
 	pf_work_run_fn run;
-	pf_work_done_fn done;
+	pf_work_done_fn done; /* one of done and finish */
+	pf_work_finish_fn finish;
 	pf_work_closed_fn closed;
 	size_t job_size;      /* bytes of per-batch results handed to run and done */
 	unsigned max_running; /* batches on the thread pool at once, >= 1 */
@@ -52,10 +62,16 @@ void pf_work_destroy(struct pf_work *w);
 int pf_work_start(struct pf_work *w);
 
 /* Hands `batch` to the thread pool, or queues it when max_running batches
- * run. Takes a reference when it returns PF_OK; returns PF_BUSY when
- * max_running run and max_queued wait, -ESHUTDOWN after pf_work_shutdown(),
- * or a negative errno (nothing taken). */
+ * run. Takes a reference when it returns PF_OK (and, with ops.finish, a
+ * part of its acknowledgement); returns PF_BUSY when max_running run and
+ * max_queued wait, -ESHUTDOWN after pf_work_shutdown(), or a negative
+ * errno (nothing taken). Call it from the component's consume. */
 int pf_work_submit(struct pf_work *w, struct pf_batch *batch);
+
+/* pf_work_submit() with the job's bytes starting as a copy of `job`
+ * (ops.job_size bytes) instead of zeroes: what consume decided for the
+ * batch (a reservation) reaches run and done. */
+int pf_work_submit_job(struct pf_work *w, struct pf_batch *batch, const void *job);
 
 /* An exporter's shutdown: stops intake and drains: queued batches still run
  * until shortly before pf_component_deadline(). Then the queued ones are

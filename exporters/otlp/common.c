@@ -89,6 +89,7 @@ struct part {
 
 /* One batch's results, written on the pool thread (the pf_work job). */
 struct encode_job {
+	struct pf_queue_room room; /* memory queue: taken by consume */
 	bool gzip;
 	uint8_t *prefix; /* before each part's wire bytes, or NULL */
 	size_t prefix_len;
@@ -178,41 +179,61 @@ static void encode_run(void *arg, const struct pf_batch *batch, void *job)
 		j->err = ret;
 }
 
-/* Back on the loop: queue every part; what no longer fits is counted. */
-static void encode_done(void *arg, struct pf_batch *batch, void *job, int status)
+static void free_parts(struct encode_job *j)
+{
+	for (size_t i = 0; i < j->n_parts; i++)
+		free(j->parts[i].payload);
+	free(j->parts);
+	free(j->prefix);
+}
+
+/*
+ * Back on the loop: queues every part of the batch as one (all or none,
+ * into the room consume reserved) and returns the batch's answer: PF_OK
+ * once queued; PF_BUSY when it could not be (no room, a full disk, out of
+ * memory: the client may retry); -EMSGSIZE when a part alone exceeds the
+ * queue. The queue counts what it refuses.
+ */
+static int encode_finish(void *arg, struct pf_batch *batch, void *job, int status)
 {
 	struct pf_otlpexp_encoder *enc = arg;
 	struct encode_job *j = job;
 	const struct pf_logger *lg = pf_component_logger(enc->c);
-	uint64_t queued = 0, refused = 0, total = pf_batch_sample_count(batch);
+	uint64_t total = pf_batch_sample_count(batch);
+	struct pf_queue_request *reqs = NULL;
+	int ret = j->err < 0 ? j->err : status;
 
-	for (size_t i = 0; i < j->n_parts; i++) {
-		struct part *p = &j->parts[i];
-		int ret = pf_queue_enqueue(enc->q, p->payload, p->size, p->samples);
-
-		if (ret == PF_OK) {
-			queued += p->samples;
-			continue;
-		}
-		free(p->payload);
-		refused += p->samples;
-		/* the queue counts PF_BUSY (unless block_on_overflow) and -EMSGSIZE */
-		if ((ret == PF_BUSY && enc->cfg->queue.block_on_overflow) ||
-		    (ret < 0 && ret != -EMSGSIZE))
-			pf_component_count(enc->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, p->samples);
+	if (ret < 0) {
+		if (ret != -ECANCELED)
+			pf_log(lg, PF_LOG_ERROR, "encoding a batch of %" PRIu64 " samples: %s",
+			       total, strerror(-ret));
+		pf_queue_release(enc->q, &j->room);
+		pf_component_count(enc->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, total);
+		goto out_free_parts;
 	}
-	if (refused)
-		pf_log(lg, PF_LOG_WARN, "queue full: %" PRIu64 " of %" PRIu64 " samples not queued",
-		       refused, total);
-	if (j->err < 0 || status < 0) {
-		uint64_t lost = total > queued + refused ? total - queued - refused : 0;
-
-		pf_log(lg, PF_LOG_ERROR, "encoding a batch of %" PRIu64 " samples: %s", total,
-		       strerror(-(j->err < 0 ? j->err : status)));
-		pf_component_drop(enc->c, "encode_failed", lost);
+	reqs = calloc(j->n_parts ? j->n_parts : 1, sizeof(*reqs));
+	if (!reqs) {
+		ret = -ENOMEM;
+		pf_queue_release(enc->q, &j->room);
+		pf_component_count(enc->c, PF_CTR_EXPORTER_ENQUEUE_FAILED, total);
+		goto out_free_parts;
 	}
-	free(j->parts);
-	free(j->prefix);
+	for (size_t i = 0; i < j->n_parts; i++)
+		reqs[i] = (struct pf_queue_request){j->parts[i].payload, j->parts[i].size,
+						    j->parts[i].samples};
+	ret = pf_queue_enqueue_all(enc->q, reqs, j->n_parts, &j->room);
+	free(reqs);
+	if (ret == PF_OK) {
+		free(j->parts);
+		free(j->prefix);
+		return PF_OK;
+	}
+	if (ret != PF_BUSY)
+		pf_log(lg, PF_LOG_WARN, "a batch of %" PRIu64 " samples not queued: %s", total,
+		       strerror(-ret));
+out_free_parts:
+	free_parts(j);
+	return ret == -EMSGSIZE ? ret : PF_BUSY;
 }
 
 static void encode_closed(void *arg)
@@ -228,7 +249,7 @@ struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct
 {
 	struct pf_work_ops ops = {
 		.run = encode_run,
-		.done = encode_done,
+		.finish = encode_finish,
 		.closed = encode_closed,
 		.job_size = sizeof(struct encode_job),
 		.max_running = MAX_ENCODING,
@@ -256,35 +277,35 @@ struct pf_otlpexp_encoder *pf_otlpexp_encoder_new(struct pf_component *c, struct
  * its agent when consume returns, and an agent whose request was answered
  * never sends it again. So the batch is encoded and its files are written
  * here, on the loop, as the Collector's persistent queue marshals in the
- * caller's goroutine; the in-memory queue, which a crash empties anyway,
- * encodes on the thread pool instead.
+ * caller's goroutine, and consume returns whether they were; the in-memory
+ * queue, which a crash empties anyway, encodes on the thread pool into room
+ * reserved here, and the receiver's answer waits for it (the batch's
+ * acknowledgement, held by pipeline/work).
  */
 static int encode_now(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
 {
 	struct encode_job j = {0};
 
 	encode_run(enc, b, &j);
-	encode_done(enc, b, &j, 0);
-	return PF_OK;
+	return encode_finish(enc, b, &j, 0);
 }
 
 int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b)
 {
 	size_t samples = pf_batch_sample_count(b), estimate, limit;
+	struct encode_job j = {0};
 	int ret;
 
 	if (enc->draining)
 		return -ESHUTDOWN;
 	if (samples == 0)
 		return PF_OK;
+	if (enc->cfg->queue.storage == PF_QUEUE_STORAGE_FILE)
+		return encode_now(enc, b);
 	estimate = pf_otlp_estimate_size(b);
 	if (enc->gzip)
 		estimate /= 4; /* profiles compress well; only a hint for the bytes sizer */
 	limit = (size_t)enc->cfg->max_request_size;
-	if (!pf_queue_has_room(enc->q, estimate < limit ? estimate : limit, samples))
-		return PF_BUSY;
-	if (enc->cfg->queue.storage == PF_QUEUE_STORAGE_FILE)
-		return encode_now(enc, b);
 	if (!enc->started) {
 		/* the first batch comes after the exporter's start: the loop runs */
 		ret = pf_work_start(enc->work);
@@ -292,7 +313,13 @@ int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *
 			return ret;
 		enc->started = true;
 	}
-	return pf_work_submit(enc->work, b);
+	ret = pf_queue_reserve(enc->q, estimate < limit ? estimate : limit, samples, &j.room);
+	if (ret != PF_OK)
+		return ret;
+	ret = pf_work_submit_job(enc->work, b, &j);
+	if (ret != PF_OK)
+		pf_queue_release(enc->q, &j.room);
+	return ret;
 }
 
 void pf_otlpexp_encoder_prefix(struct pf_otlpexp_encoder *enc, pf_otlpexp_prefix_fn fn, void *arg)

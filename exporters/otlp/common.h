@@ -102,9 +102,12 @@ struct pf_otlpexp_payload {
  * Encodes batches into requests of at most max_request_size on the libuv
  * thread pool (DESIGN.md "Threads", through pipeline/work), gzips each when
  * `gzip` (HTTP: the queue then keeps compressed bytes) and queues them on
- * the loop. A batch is taken only when the queue has room for it and fewer
- * than two are being encoded; parts that no longer fit when encoding ends
- * are counted as enqueue failures (a taken batch cannot be handed back).
+ * the loop. A batch is taken only when room for it can be reserved in the
+ * queue (pf_queue_reserve()) and fewer than two are being encoded; its
+ * parts are queued into that room, all or none, and the part of the
+ * batch's acknowledgement held by pipeline/work is settled with the result
+ * (see pf_component_ack_hold()). With storage file the batch is encoded
+ * and written within consume, whose result is then the answer.
  */
 struct pf_otlpexp_encoder;
 
@@ -123,8 +126,9 @@ typedef int (*pf_otlpexp_prefix_fn)(void *arg, const struct pf_batch *b, uint8_t
 void pf_otlpexp_encoder_prefix(struct pf_otlpexp_encoder *enc, pf_otlpexp_prefix_fn fn, void *arg);
 
 /* Takes a reference to `b` and starts encoding it (the first call starts
- * the pool on the component's loop). Returns PF_OK, PF_BUSY (nothing
- * taken), -ESHUTDOWN once draining, or a negative error. */
+ * the pool on the component's loop). Returns PF_OK (with storage file: the
+ * batch is on disk), PF_BUSY (nothing taken: no room, or with storage file
+ * a write failed), -ESHUTDOWN once draining, or a negative error. */
 int pf_otlpexp_encoder_consume(struct pf_otlpexp_encoder *enc, struct pf_batch *b);
 
 /* Takes no more batches; calls idle(arg) once every batch taken is encoded

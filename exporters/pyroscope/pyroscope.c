@@ -490,63 +490,70 @@ static int pyroscope_start(void *inst)
 	return 0;
 }
 
-/* One batch's /ingest requests being queued. */
-struct ingest_ctx {
+/* One batch's requests, collected to be queued as one (all or none). */
+struct batch_reqs {
 	struct pyroscope *e;
 	const struct pf_batch *batch;
-	size_t queued;
+	struct pf_queue_request *reqs;
+	size_t n, cap;
 };
 
-/* Puts the authenticator's headers for batch b in front of *payload (taken
- * and replaced). Returns 0 or -ENOMEM (*payload then freed). */
-static int wrap(struct pyroscope *e, const struct pf_batch *b, uint8_t **payload, size_t *size)
+static void reqs_free(struct batch_reqs *x)
 {
-	uint8_t *out;
-	size_t out_size;
-	int rc;
-
-	if (!e->auth.ops)
-		return 0;
-	rc = pf_auth_client_wrap(&e->auth, b, *payload, *size, &out, &out_size);
-	free(*payload);
-	*payload = rc < 0 ? NULL : out;
-	*size = rc < 0 ? 0 : out_size;
-	return rc;
+	for (size_t i = 0; i < x->n; i++)
+		free(x->reqs[i].data);
+	free(x->reqs);
 }
 
-/* The encoder frees `payload` when this returns nonzero. */
-static int enqueue_ingest(void *arg, uint8_t *payload, size_t size, uint64_t items)
+/* Puts the authenticator's headers for the batch in front of payload and
+ * keeps the request. Returns 0 (payload taken) or -ENOMEM (payload stays
+ * the caller's). */
+static int keep(struct batch_reqs *x, uint8_t *payload, size_t size, uint64_t items)
 {
-	struct ingest_ctx *x = arg;
 	uint8_t *wrapped = NULL;
 	size_t wrapped_size = 0;
-	int rc;
 
-	if (x->e->auth.ops &&
-	    pf_auth_client_wrap(&x->e->auth, x->batch, payload, size, &wrapped, &wrapped_size) < 0)
-		return -ENOMEM;
-	rc = pf_queue_enqueue(x->e->queue, wrapped ? wrapped : payload,
-			      wrapped ? wrapped_size : size, items);
-	if (rc == PF_OK) {
-		if (wrapped)
-			free(payload); /* the queue took the wrapped copy */
-		x->queued++;
-		return 0;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 4;
+		struct pf_queue_request *grown = calloc(cap, sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		if (x->n)
+			memcpy(grown, x->reqs, x->n * sizeof(*grown));
+		free(x->reqs);
+		x->reqs = grown;
+		x->cap = cap;
 	}
-	free(wrapped);
-	if (rc != PF_BUSY)
-		return rc;
-	if (x->queued == 0)
-		return -EBUSY; /* nothing taken: the whole batch is refused */
-	/* Part of the batch is queued already: refusing it would send that
-	 * part twice, so the rest is dropped (the queue counted it). */
-	pf_component_drop(x->e->c, "queue_full", items);
-	return 1;
+	if (x->e->auth.ops) {
+		if (pf_auth_client_wrap(&x->e->auth, x->batch, payload, size, &wrapped,
+					&wrapped_size) < 0)
+			return -ENOMEM;
+		free(payload);
+		payload = wrapped;
+		size = wrapped_size;
+	}
+	x->reqs[x->n++] = (struct pf_queue_request){payload, size, items};
+	return 0;
 }
 
+/* pf_pyroscope_ingest_fn: the encoder frees the payload on an error. */
+static int keep_ingest(void *arg, uint8_t *payload, size_t size, uint64_t items)
+{
+	return keep(arg, payload, size, items);
+}
+
+/*
+ * Encodes the batch into its requests (one per pprof group for /ingest, one
+ * for the Push API) and queues them as one, within consume: PF_OK promises
+ * the batch is in the queue (on disk with storage file). Anything that
+ * keeps it out (no room, a full disk, out of memory) is PF_BUSY, so the
+ * client is told to retry and nothing is half-queued.
+ */
 static int pyroscope_consume(void *inst, struct pf_batch *batch)
 {
 	struct pyroscope *e = inst;
+	struct batch_reqs x = {.e = e, .batch = batch};
 	uint8_t *payload = NULL;
 	uint64_t items = 0;
 	size_t size = 0;
@@ -555,33 +562,29 @@ static int pyroscope_consume(void *inst, struct pf_batch *batch)
 
 	if (e->stopping)
 		return -ESHUTDOWN;
+	if (!pf_queue_has_room(e->queue, 1, pf_batch_sample_count(batch)))
+		return PF_BUSY; /* not worth encoding; pf_queue_enqueue_all() decides */
 	if (e->cfg->api == PF_PYROSCOPE_INGEST) {
-		struct ingest_ctx x = {.e = e, .batch = batch};
-
-		/* Each pprof group is one request. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (!pf_queue_has_room(e->queue, 1, pf_batch_sample_count(batch)))
-			return PF_BUSY;
 		rc = pf_pyroscope_encode_ingest(
 			batch, e->cfg, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec,
-			enqueue_ingest, &x);
-		if (rc == -EBUSY)
-			return PF_BUSY;
+			keep_ingest, &x);
 	} else {
-		if (!pf_queue_has_room(e->queue, 1, pf_batch_sample_count(batch)))
-			return PF_BUSY;
 		rc = pf_pyroscope_encode_push(batch, e->cfg, &payload, &size, &items);
-		if (rc == 0 && payload)
-			rc = wrap(e, batch, &payload, &size);
-		if (rc == 0 && payload) {
-			rc = pf_queue_enqueue(e->queue, payload, size, items);
-			if (rc != PF_OK)
-				free(payload);
-		}
+		if (rc == 0 && payload && (rc = keep(&x, payload, size, items)) < 0)
+			free(payload);
 	}
-	if (rc < 0 && rc != -ESHUTDOWN)
-		pf_log(lg(e), PF_LOG_ERROR, "cannot queue a batch: %s", strerror(-rc));
-	return rc;
+	if (rc == 0)
+		rc = pf_queue_enqueue_all(e->queue, x.reqs, x.n, NULL);
+	if (rc == PF_OK) {
+		free(x.reqs);
+		return PF_OK;
+	}
+	reqs_free(&x);
+	if (rc == PF_BUSY || rc == -ESHUTDOWN || rc == -EMSGSIZE)
+		return rc;
+	pf_log(lg(e), PF_LOG_ERROR, "cannot queue a batch: %s", strerror(-rc));
+	return PF_BUSY;
 }
 
 static void on_http_closed(void *arg)

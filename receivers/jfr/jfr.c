@@ -44,13 +44,13 @@ static const struct pf_option jfr_options[] = {
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
 	 .offset = offsetof(struct pf_jfr_rx_config, delete_after_read),
-	 .doc = "Delete each file of paths once read as a valid recording (invalid ones are "
-		"kept; never the repository's)"},
+	 .doc = "Delete each file of paths once read as a valid recording and held by every "
+		"exporter (invalid or refused ones are kept; never the repository's)"},
 	{.name = "move_to",
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_jfr_rx_config, move_to),
 	 .doc = "A directory (same file system) into which each file of paths is moved once "
-		"read as a valid recording"},
+		"read as a valid recording and held by every exporter"},
 	{.name = "service_name",
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_jfr_rx_config, service_name),
@@ -179,12 +179,6 @@ static void read_work(uv_work_t *w)
 		 (unsigned long long)st->by_kind[PF_JFR_GC],
 		 (unsigned long long)st->by_kind[PF_JFR_MALLOC],
 		 (unsigned long long)st->by_kind[PF_JFR_LIVE]);
-	if (!rd->from_repository) {
-		if (cfg->move_to && cfg->move_to[0])
-			rd->moved = move_into(rd->path, cfg->move_to) == 0;
-		else if (cfg->delete_after_read)
-			rd->moved = unlink(rd->path) == 0;
-	}
 out_free_decoder:
 	pf_jfr_decoder_free(d);
 }
@@ -196,24 +190,77 @@ static void read_free(struct pf_jfr_rx_read *rd)
 	free(rd);
 }
 
+/* True when the file goes once read: deleted or moved to move_to. */
+static bool removing(const struct pf_jfr_rx_read *rd)
+{
+	const struct pf_jfr_rx_config *cfg = &rd->r->cfg;
+
+	return !rd->from_repository &&
+	       ((cfg->move_to && cfg->move_to[0]) || cfg->delete_after_read);
+}
+
+/* How the pipeline answered for the read's batch. A file is deleted or
+ * moved only once every exporter holds its batch (on disk for file
+ * storage); refused, it stays (a restart reads it again). */
+static void read_emitted(struct pf_jfr_rx_read *rd, int ret)
+{
+	struct pf_jfr_rx *r = rd->r;
+	const struct pf_jfr_rx_config *cfg = &r->cfg;
+
+	if (ret == PF_OK && removing(rd)) {
+		int rc = cfg->move_to && cfg->move_to[0] ? move_into(rd->path, cfg->move_to)
+			 : unlink(rd->path) == 0	 ? 0
+							 : -errno;
+		rd->moved = rc == 0;
+		if (rc < 0 && rc != -ENOENT)
+			pf_log(lg(r), PF_LOG_WARN, "cannot remove %s: %s", rd->path, strerror(-rc));
+	} else if (ret == PF_BUSY && removing(rd)) {
+		pf_log(lg(r), PF_LOG_WARN, "%s refused downstream (busy): kept", rd->path);
+	} else if (ret == PF_BUSY) {
+		pf_component_drop(r->c, "busy", rd->samples);
+	} else if (ret < 0) {
+		pf_log(lg(r), PF_LOG_WARN, "passing on %s failed: %s", rd->path, strerror(-ret));
+	}
+}
+
+/* The read is done with: its owner is told, then a shutdown may finish. */
+static void read_end(struct pf_jfr_rx_read *rd)
+{
+	struct pf_jfr_rx *r = rd->r;
+
+	if (rd->finished)
+		rd->finished(rd);
+	read_free(rd);
+	r->jobs--;
+	pf_jfr_rx_check_done(r);
+}
+
+static void on_acked(void *arg, int result)
+{
+	read_emitted(arg, result);
+	read_end(arg);
+}
+
 static void read_after(uv_work_t *w, int status)
 {
 	struct pf_jfr_rx_read *rd = w->data;
 	struct pf_jfr_rx *r = rd->r;
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 64];
+	int ret;
 
-	r->jobs--;
 	if (status < 0 && rd->err == 0)
 		rd->err = status;
 	if (rd->err == 0) {
-		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %s, %zu samples%s", rd->path, rd->summary,
-		       rd->samples, rd->moved ? ", removed" : "");
-		int ret = pf_component_emit(r->c, rd->batch);
-		if (ret == PF_BUSY)
-			pf_component_drop(r->c, "busy", rd->samples);
-		else if (ret < 0)
-			pf_log(lg(r), PF_LOG_WARN, "passing on %s failed: %s", rd->path,
-			       strerror(-ret));
+		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %s, %zu samples", rd->path, rd->summary,
+		       rd->samples);
+		if (removing(rd)) {
+			ret = pf_component_emit_acked(r->c, rd->batch, on_acked, rd);
+			if (ret == PF_PENDING)
+				return; /* on_acked() ends the read; it stays counted */
+		} else {
+			ret = pf_component_emit(r->c, rd->batch);
+		}
+		read_emitted(rd, ret);
 	} else if (rd->err == -EAGAIN) {
 		pf_log(lg(r), PF_LOG_DEBUG, "%s: a chunk is still being written", rd->path);
 	} else if (pf_error_isset(&rd->perr)) {
@@ -228,10 +275,7 @@ static void read_after(uv_work_t *w, int status)
 	} else if (rd->err != -ENOENT && rd->err != -ECANCELED) {
 		input_error(r, rd->path, strerror(-rd->err));
 	}
-	if (rd->finished)
-		rd->finished(rd);
-	read_free(rd);
-	pf_jfr_rx_check_done(r);
+	read_end(rd);
 }
 
 int pf_jfr_rx_submit(struct pf_jfr_rx *r, struct pf_jfr_rx_read *rd)

@@ -57,7 +57,7 @@ struct pf_jfr_rx_read {
 	struct pf_batch *batch;
 	int err; /* -EAGAIN: a chunk is still being written */
 	struct pf_error perr;
-	bool moved;
+	bool moved; /* set on the loop, once the batch is acknowledged */
 	char summary[256];
 	size_t samples;
 };
@@ -65,8 +65,9 @@ struct pf_jfr_rx_read {
 /* ---- jfr.c ---- */
 
 /* Queues a read on the thread pool; takes ownership of rd. On its end the
- * batch is emitted or the error counted and logged, then rd->finished runs
- * and rd is freed. Returns 0 or a negative error (rd then freed, finished not
+ * batch is emitted (a file deleted or moved after reading goes once every
+ * exporter holds the batch, and stays when it is refused) or the error
+ * counted and logged, then rd->finished runs and rd is freed. Returns 0 or a negative error (rd then freed, finished not
  * called). */
 int pf_jfr_rx_submit(struct pf_jfr_rx *r, struct pf_jfr_rx_read *rd);
 

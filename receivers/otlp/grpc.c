@@ -9,6 +9,7 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
+#include "pipeline/batch.h"
 #include "pipeline/grpc_server.h"
 #include "receiver.h"
 
@@ -117,11 +118,28 @@ static void decode_work(uv_work_t *w)
 	free(plain);
 }
 
+/* A call whose answer waits for the exporters' queues. */
+struct waiting_call {
+	void *call;
+};
+
+/* The exporters settled: answer the call. */
+static void on_answer(void *arg, const struct pf_otlp_rx_result *res)
+{
+	struct waiting_call *w = arg;
+	struct pf_grpc_response resp = {.code = PF_GRPC_OK};
+
+	respond(&resp, res);
+	pf_grpc_server_reply(w->call, &resp);
+	free(w);
+}
+
 static void decode_done(uv_work_t *w, int status)
 {
 	struct decode_job *j = w->data;
 	struct pf_grpc_response resp = {.code = PF_GRPC_OK};
 	struct pf_otlp_rx_result res;
+	struct waiting_call *wait = NULL;
 
 	if (status < 0 && j->n >= 0) { /* cancelled before it ran */
 		j->n = -ENOMEM;
@@ -130,8 +148,19 @@ static void decode_done(uv_work_t *w, int status)
 	pf_otlp_rx_attach(j->batch, j->md);
 	if (j->inflate_rc < 0) {
 		fail_inflate(j->r, &resp, j->inflate_rc, j->encoding);
+	} else if (j->n > 0 && !(wait = calloc(1, sizeof(*wait)))) {
+		pf_batch_unref(j->batch);
+		fail(&resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
+		     PF_OTLP_RX_RETRY_AFTER_S * 1000);
 	} else {
-		pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res);
+		if (wait)
+			wait->call = j->call;
+		if (!pf_otlp_rx_deliver(j->r, j->batch, j->n, &j->err, j->max, &res, on_answer,
+					wait)) {
+			free(j);
+			return;
+		}
+		free(wait);
 		respond(&resp, &res);
 	}
 	pf_grpc_server_reply(j->call, &resp);
@@ -157,11 +186,33 @@ static int check_auth(const struct pf_otlp_rx_proto *p, const struct pf_grpc_req
 	return ok ? 0 : -EACCES;
 }
 
+/* pf_otlp_rx_export() for a call answered here or, when the exporters
+ * settle later, deferred. */
+static void export_now(struct pf_otlp_rx *r, const struct pf_grpc_request *req, const void *body,
+		       size_t size, size_t max, struct pf_grpc_response *resp)
+{
+	struct waiting_call *wait = calloc(1, sizeof(*wait));
+	struct pf_otlp_rx_result res;
+
+	if (!wait) {
+		fail(resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
+		     PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	}
+	wait->call = req->call;
+	if (!pf_otlp_rx_export(r, body, size, max, false, pf_otlp_rx_grpc_metadata(r, req), &res,
+			       on_answer, wait)) {
+		resp->deferred = true;
+		return;
+	}
+	free(wait);
+	respond(resp, &res);
+}
+
 static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_grpc_response *resp)
 {
 	struct pf_otlp_rx *r = arg;
 	const struct pf_otlp_rx_proto *p = &r->cfg.protocols.grpc;
-	struct pf_otlp_rx_result res;
 	size_t max = pf_otlp_rx_max_size(p);
 	size_t defer_min =
 		req->encoding == PF_GRPC_IDENTITY ? DEFER_MIN_SIZE : DEFER_MIN_COMPRESSED;
@@ -204,9 +255,7 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 		}
 	}
 	if (req->encoding == PF_GRPC_IDENTITY) {
-		pf_otlp_rx_export(r, req->body, req->body_len, max, false,
-				  pf_otlp_rx_grpc_metadata(r, req), &res);
-		respond(resp, &res);
+		export_now(r, req, req->body, req->body_len, max, resp);
 		return;
 	}
 	rc = inflate(req->encoding, req->body, req->body_len, max, &plain, &plain_len);
@@ -214,9 +263,8 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 		fail_inflate(r, resp, rc, req->encoding);
 		return;
 	}
-	pf_otlp_rx_export(r, plain, plain_len, max, false, pf_otlp_rx_grpc_metadata(r, req), &res);
+	export_now(r, req, plain, plain_len, max, resp);
 	free(plain);
-	respond(resp, &res);
 }
 
 int pf_otlp_rx_grpc_start(struct pf_otlp_rx *r)

@@ -104,36 +104,13 @@ static void decode(struct export_job *j)
 	free(plain);
 }
 
-/* The answer to a request whose body was decoded: emits the batch on the
- * loop and fills `resp` from the outcome. */
-static void answer(struct export_job *j, struct pf_http_response *resp)
+/* Fills `resp` from a delivered request's outcome. */
+static void fill(struct pf_http_response *resp, const struct pf_otlp_rx_result *res, bool json)
 {
-	struct pf_otlp_rx *r = j->r;
-	struct pf_otlp_rx_result res;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
-	bool json = j->json;
 
-	pf_otlp_rx_attach(j->batch, j->md);
-	if (j->gzip_rc == -EFBIG) {
-		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED,
-		       "request larger than max_recv_msg_size_mib after decompression", json, 0);
-		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
-		return;
-	}
-	if (j->gzip_rc == -ENOMEM) {
-		status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
-		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
-		return;
-	}
-	if (j->gzip_rc < 0) {
-		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, "corrupt gzip body", json, 0);
-		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
-		return;
-	}
-	pf_otlp_rx_deliver(r, j->batch, j->n, &j->err, j->max, &res);
-	j->batch = NULL;
-	switch (res.outcome) {
+	switch (res->outcome) {
 	case PF_OTLP_RX_OK:
 		if (pf_otlp_encode_response(0, NULL, json, &out, &out_len) < 0) {
 			text(resp, 500, "out of memory\n");
@@ -145,23 +122,72 @@ static void answer(struct export_job *j, struct pf_http_response *resp)
 		resp->body_len = out_len;
 		return;
 	case PF_OTLP_RX_INVALID:
-		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, res.message, json, 0);
+		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, res->message, json, 0);
 		return;
 	case PF_OTLP_RX_TOO_BIG:
-		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED, res.message, json, 0);
+		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED, res->message, json, 0);
 		return;
 	case PF_OTLP_RX_BUSY:
-		status(resp, 503, PF_GRPC_UNAVAILABLE, res.message, json,
+		status(resp, 503, PF_GRPC_UNAVAILABLE, res->message, json,
 		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
 		resp->headers[0].name = "Retry-After";
 		resp->headers[0].value = PF_OTLP_RX_RETRY_AFTER_TEXT;
 		resp->n_headers = 1;
 		return;
 	case PF_OTLP_RX_UNAUTH:
-		status(resp, 401, PF_GRPC_UNAUTHENTICATED, res.message, json, 0);
+		status(resp, 401, PF_GRPC_UNAUTHENTICATED, res->message, json, 0);
 		return;
-	case PF_OTLP_RX_INTERNAL: status(resp, 500, PF_GRPC_INTERNAL, res.message, json, 0); return;
+	case PF_OTLP_RX_INTERNAL:
+		status(resp, 500, PF_GRPC_INTERNAL, res->message, json, 0);
+		return;
 	}
+}
+
+/* The exporters settled a request that waited for them: answer it. The
+ * reply may end the server's close and so free the receiver. */
+static void on_answer(void *arg, const struct pf_otlp_rx_result *res)
+{
+	struct export_job *j = arg;
+	struct pf_http_response resp = {0};
+
+	fill(&resp, res, j->json);
+	pf_http_server_reply(j->call, &resp);
+	free(j);
+}
+
+/* The answer to a request whose body was decoded: emits the batch on the
+ * loop and fills `resp` from the outcome. Returns false when the answer
+ * waits for the exporters (on_answer() replies and frees j then). */
+static bool answer(struct export_job *j, struct pf_http_response *resp)
+{
+	struct pf_otlp_rx *r = j->r;
+	struct pf_otlp_rx_result res;
+	bool json = j->json;
+
+	pf_otlp_rx_attach(j->batch, j->md);
+	if (j->gzip_rc == -EFBIG) {
+		status(resp, 413, PF_GRPC_RESOURCE_EXHAUSTED,
+		       "request larger than max_recv_msg_size_mib after decompression", json, 0);
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		return true;
+	}
+	if (j->gzip_rc == -ENOMEM) {
+		status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
+		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return true;
+	}
+	if (j->gzip_rc < 0) {
+		status(resp, 400, PF_GRPC_INVALID_ARGUMENT, "corrupt gzip body", json, 0);
+		pf_component_count(r->c, PF_CTR_INPUT_ERRORS, 1);
+		return true;
+	}
+	struct pf_batch *b = j->batch;
+
+	j->batch = NULL;
+	if (!pf_otlp_rx_deliver(r, b, j->n, &j->err, j->max, &res, on_answer, j))
+		return false;
+	fill(resp, &res, json);
+	return true;
 }
 
 static void on_decode(uv_work_t *w)
@@ -180,7 +206,8 @@ static void on_decoded(uv_work_t *w, int rc)
 		j->n = -ENOMEM; /* retryable: 503 */
 		j->gzip_rc = 0;
 	}
-	answer(j, &resp);
+	if (!answer(j, &resp))
+		return;
 	pf_http_server_reply(j->call, &resp);
 	free(j);
 }
@@ -245,7 +272,10 @@ static void on_export(void *arg, const struct pf_http_request *req, struct pf_ht
 	}
 	/* Cannot happen with a work callback; answer here all the same. */
 	decode(j);
-	answer(j, resp);
+	if (!answer(j, resp)) {
+		resp->deferred = true; /* on_answer() replies */
+		return;
+	}
 	free(j);
 }
 

@@ -186,10 +186,48 @@ int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
 	return n;
 }
 
-void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
-			size_t max_size, struct pf_otlp_rx_result *res)
+/* A request whose answer waits for the exporters' queues. */
+struct pending {
+	pf_otlp_rx_answer_fn answer;
+	void *arg;
+};
+
+/* Maps the pipeline's answer to a request's outcome. */
+static void emitted(int rc, struct pf_otlp_rx_result *res)
+{
+	res->outcome = PF_OTLP_RX_OK;
+	res->message[0] = '\0';
+	if (rc == PF_BUSY) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "pipeline is busy; retry in %d s",
+			 PF_OTLP_RX_RETRY_AFTER_S);
+	} else if (rc == -ENOMEM || rc == -ESHUTDOWN) {
+		res->outcome = PF_OTLP_RX_BUSY;
+		snprintf(res->message, sizeof(res->message), "pipeline: %s; retry in %d s",
+			 strerror(-rc), PF_OTLP_RX_RETRY_AFTER_S);
+	} else if (rc < 0) {
+		res->outcome = PF_OTLP_RX_INTERNAL;
+		snprintf(res->message, sizeof(res->message), "pipeline error: %s", strerror(-rc));
+	}
+}
+
+static void on_acked(void *arg, int rc)
+{
+	struct pending *p = arg;
+	struct pf_otlp_rx_result res;
+
+	emitted(rc, &res);
+	p->answer(p->arg, &res);
+	free(p);
+}
+
+bool pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
+			size_t max_size, struct pf_otlp_rx_result *res, pf_otlp_rx_answer_fn answer,
+			void *arg)
 {
 	char buf[PF_ERROR_WHERE_MAX + PF_ERROR_MSG_MAX + 4];
+	struct pending *p;
+	bool now = true;
 	int rc;
 
 	res->outcome = PF_OTLP_RX_OK;
@@ -222,23 +260,25 @@ void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const s
 		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
 	} else if (n > 0) {
 		/* n == 0: an empty request is a success with nothing to pass on. */
-		rc = pf_component_emit(r->c, b);
-		if (rc == PF_BUSY) {
-			res->outcome = PF_OTLP_RX_BUSY;
-			snprintf(res->message, sizeof(res->message),
-				 "pipeline is busy; retry in %d s", PF_OTLP_RX_RETRY_AFTER_S);
-		} else if (rc < 0) {
-			res->outcome = PF_OTLP_RX_INTERNAL;
-			snprintf(res->message, sizeof(res->message), "pipeline error: %s",
-				 strerror(-rc));
+		p = calloc(1, sizeof(*p));
+		rc = p ? pf_component_emit_acked(r->c, b, on_acked, p) : -ENOMEM;
+		if (rc == PF_PENDING) {
+			p->answer = answer;
+			p->arg = arg;
+			now = false;
+		} else {
+			free(p);
+			emitted(rc, res);
 		}
 	}
 	if (b)
 		pf_batch_unref(b);
+	return now;
 }
 
-void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res)
+bool pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res,
+		       pf_otlp_rx_answer_fn answer, void *arg)
 {
 	struct pf_error err = {0};
 	struct pf_batch *b = NULL;
@@ -248,11 +288,11 @@ void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size
 		pf_otlp_rx_attach(NULL, md);
 		res->outcome = PF_OTLP_RX_BUSY;
 		snprintf(res->message, sizeof(res->message), "receiver is shutting down");
-		return;
+		return true;
 	}
 	n = pf_otlp_rx_decode(body, size, max_size, json, &r->budget, &b, &err);
 	pf_otlp_rx_attach(b, md);
-	pf_otlp_rx_deliver(r, b, n, &err, max_size, res);
+	return pf_otlp_rx_deliver(r, b, n, &err, max_size, res, answer, arg);
 }
 
 static void *otlp_create(struct pf_component *c, const void *config)

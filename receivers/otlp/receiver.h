@@ -71,12 +71,19 @@ struct pf_otlp_rx_result {
 
 struct pf_metadata;
 
+/* Called once, on the loop, with the outcome of a request whose answer
+ * waited for the pipeline (pf_otlp_rx_deliver() returned false). */
+typedef void (*pf_otlp_rx_answer_fn)(void *arg, const struct pf_otlp_rx_result *res);
+
 /* Decodes one ExportProfilesServiceRequest (protobuf, or JSON with `json`;
  * already decompressed) of at most max_size bytes, validated whole, and
  * emits it downstream with client metadata `md` (taken; NULL for none).
- * Fills `res`; counts bad input. Loop thread. */
-void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
-		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res);
+ * Returns true with `res` filled, or false when the outcome comes later to
+ * answer(arg, ...) (see pf_otlp_rx_deliver()). Counts bad input. Loop
+ * thread. */
+bool pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size_t max_size,
+		       bool json, struct pf_metadata *md, struct pf_otlp_rx_result *res,
+		       pf_otlp_rx_answer_fn answer, void *arg);
 
 /* The two halves of pf_otlp_rx_export(). Decoding touches no component
  * and may run on the thread pool, charging what it allocates to `budget`
@@ -84,12 +91,17 @@ void pf_otlp_rx_export(struct pf_otlp_rx *r, const void *body, size_t size, size
  * batch in *out (NULL unless > 0), or a negative error with err set
  * (-EFBIG: the request or its decoding is too large; -EBUSY: the budget is
  * in use by other requests).
- * Delivering runs on the loop: it maps the result, counts bad input,
- * emits, fills `res` and drops the batch reference. */
+ * Delivering runs on the loop: it maps the result, counts bad input, emits
+ * and drops the batch reference. The answer is OK only once every exporter
+ * of the pipeline holds the batch in its queue (on disk for file storage);
+ * a refusal is BUSY (503 / UNAVAILABLE with retry information). Returns
+ * true when `res` is filled now, or false when the exporters settle later:
+ * answer(arg, res) is then called once, after this returned. */
 int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
 		      struct pf_budget *budget, struct pf_batch **out, struct pf_error *err);
-void pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
-			size_t max_size, struct pf_otlp_rx_result *res);
+bool pf_otlp_rx_deliver(struct pf_otlp_rx *r, struct pf_batch *b, int n, const struct pf_error *err,
+			size_t max_size, struct pf_otlp_rx_result *res, pf_otlp_rx_answer_fn answer,
+			void *arg);
 
 /* ---- metadata.c: include_metadata ---- */
 

@@ -50,7 +50,8 @@ static const struct pf_option pprof_options[] = {
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
 	 .offset = offsetof(struct pf_pprof_rx_config, delete_after_read),
-	 .doc = "Delete each file once it was read as a valid profile (invalid ones are kept)"},
+	 .doc = "Delete each file once read as a valid profile and held by every exporter "
+		"(invalid or refused ones are kept)"},
 	{.name = "targets",
 	 .type = PF_OPT_STRINGS,
 	 .offset = offsetof(struct pf_pprof_rx_config, targets),
@@ -249,8 +250,6 @@ static void job_work(uv_work_t *w)
 		return;
 	}
 	summarize(job);
-	if (job->path && job->delete_after_read && unlink(job->path) == 0)
-		job->deleted = true;
 }
 
 static void job_free(struct pf_pprof_rx_job *job)
@@ -276,35 +275,73 @@ static void job_report(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)
 		pf_pprof_rx_input_error(r, job->limiter, job->source, "%s", strerror(-job->err));
 }
 
+/* How the pipeline answered for the job's batch. A file to delete after
+ * reading goes only once every exporter holds its batch (on disk for file
+ * storage); refused, it stays (a restart reads it again). */
+static void job_emitted(struct pf_pprof_rx_job *job, int ret)
+{
+	struct pf_pprof_rx *r = job->r;
+	bool deleting = job->path && job->delete_after_read;
+
+	if (ret == PF_OK && deleting) {
+		if (unlink(job->path) == 0)
+			job->deleted = true;
+		else if (errno != ENOENT)
+			pf_log(lg(r), PF_LOG_WARN, "cannot delete %s: %s", job->source,
+			       strerror(errno));
+	} else if (ret == PF_BUSY && deleting) {
+		pf_log(lg(r), PF_LOG_WARN, "%s refused downstream (busy): kept", job->source);
+	} else if (ret == PF_BUSY) {
+		pf_component_drop(r->c, "busy", job->samples);
+	} else if (ret < 0) {
+		pf_log(lg(r), PF_LOG_WARN, "passing on %s failed: %s", job->source, strerror(-ret));
+	}
+}
+
+/* The job is done with: its owner is told, then a shutdown may finish. */
+static void job_end(struct pf_pprof_rx_job *job)
+{
+	struct pf_pprof_rx *r = job->r;
+
+	if (job->finished)
+		job->finished(job, job->err);
+	job_free(job);
+	r->jobs--;
+	pf_pprof_rx_check_done(r);
+}
+
+static void on_acked(void *arg, int result)
+{
+	job_emitted(arg, result);
+	job_end(arg);
+}
+
 static void job_after(uv_work_t *w, int status)
 {
 	struct pf_pprof_rx_job *job = w->data;
 	struct pf_pprof_rx *r = job->r;
 	int ret;
 
-	r->jobs--;
 	if (status < 0 && job->err == 0)
 		job->err = status; /* cancelled before it ran */
 	if (job->err == 0) {
 		if (!job->path) /* files share one limiter: no recovery to tell */
 			pf_pprof_rx_input_ok(r, job->limiter, job->source);
-		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %zu profiles, %zu samples, %s%s", job->source,
-		       job->profiles, job->samples, job->totals, job->deleted ? ", deleted" : "");
-		ret = pf_component_emit(r->c, job->batch);
-		if (ret == PF_BUSY) {
-			pf_component_drop(r->c, "busy", job->samples);
-		} else if (ret < 0) {
-			pf_log(lg(r), PF_LOG_WARN, "passing on %s failed: %s", job->source,
-			       strerror(-ret));
+		pf_log(lg(r), PF_LOG_DEBUG, "read %s: %zu profiles, %zu samples, %s", job->source,
+		       job->profiles, job->samples, job->totals);
+		if (job->path && job->delete_after_read) {
+			ret = pf_component_emit_acked(r->c, job->batch, on_acked, job);
+			if (ret == PF_PENDING)
+				return; /* on_acked() ends the job; it stays counted */
+		} else {
+			ret = pf_component_emit(r->c, job->batch);
 		}
+		job_emitted(job, ret);
 	} else if (job->err != -ENOENT && job->err != -ECANCELED) {
 		/* A file that vanished between the glob and the read is not an error. */
 		job_report(r, job);
 	}
-	if (job->finished)
-		job->finished(job, job->err);
-	job_free(job);
-	pf_pprof_rx_check_done(r);
+	job_end(job);
 }
 
 int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job)

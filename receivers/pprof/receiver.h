@@ -83,7 +83,7 @@ struct pf_pprof_rx_job {
 	/* Output (worker thread). */
 	struct pf_batch *batch;
 	int err;
-	bool deleted;
+	bool deleted; /* set on the loop, once the batch is acknowledged */
 	struct pf_error perr;
 	size_t profiles, samples;
 	char totals[256]; /* "samples/count=10 cpu/nanoseconds=100000000" */
@@ -96,10 +96,11 @@ struct pf_pprof_rx_job {
 int64_t pf_pprof_rx_timeout(const struct pf_pprof_rx_config *cfg);
 
 /* Queues a job on the thread pool; takes ownership of job (and its path and
- * data). On its end: on success the batch is emitted, on failure the error is
- * counted and logged through job->limiter, then job->finished runs and the
- * job is freed. Returns 0 or a negative error (the job is then freed without
- * calling finished). */
+ * data). On its end: on success the batch is emitted (a file with
+ * delete_after_read is deleted once every exporter holds the batch, and kept
+ * when it is refused), on failure the error is counted and logged through
+ * job->limiter, then job->finished runs and the job is freed. Returns 0 or a
+ * negative error (the job is then freed without calling finished). */
 int pf_pprof_rx_submit(struct pf_pprof_rx *r, struct pf_pprof_rx_job *job);
 
 /* Counts one bad input and logs `reason` about `source`, rate-limited per

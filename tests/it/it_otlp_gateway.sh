@@ -21,12 +21,6 @@ mkdir -p "$BUILD"
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 clean_up_at_exit "$T" GW_PID AG_PID
 
-# metric PORT NAME [FILTER]: the sum of the series of NAME whose labels contain FILTER.
-metric() {
-	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
-		awk -v n="$2" -v f="${3:-}" '($1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1) && index($1, f) { s += $NF } END { printf "%.0f\n", s }'
-}
-
 # ---- certificates: a CA, a server certificate for 127.0.0.1/localhost, a client certificate ----
 cd "$T"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \

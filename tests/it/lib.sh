@@ -41,13 +41,13 @@ fail() {
 }
 
 # wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
-# returns 1 when SECONDS pass first.
+# returns 1 when SECONDS pass first (wall-clock time: on a loaded machine a
+# slow COMMAND gets fewer tries, not more time).
 wait_for() {
-	local limit=$(($1 * 10)) i=0
+	local deadline=$((SECONDS + $1))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -lt "$limit" ] || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
 		sleep 0.1
 	done
 }
@@ -64,4 +64,11 @@ free_port() {
 	done
 	echo "$port" >>"$list"
 	echo "$port"
+}
+
+# metric PORT NAME [FILTER]: the sum of the series of NAME (or NAME_total) on
+# proflow's /metrics at 127.0.0.1:PORT whose labels contain FILTER.
+metric() {
+	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
+		awk -v n="$2" -v f="${3:-}" '($1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1) && (f == "" || index($1, f)) { s += $NF } END { printf "%.0f\n", s }'
 }

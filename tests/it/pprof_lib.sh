@@ -60,12 +60,6 @@ stop_proflow() {
 	[ "$rc" -eq 0 ] || fail "proflow exited with $rc after SIGTERM"
 }
 
-# metric PORT NAME: the sum of every series of NAME (0 when absent).
-metric() {
-	curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" |
-		awk -v n="$2" '$1 == n || index($1, n "{") == 1 || index($1, n "_total") == 1 { s += $NF } END { printf "%.0f\n", s }'
-}
-
 # read_lines: the receiver's debug lines for profiles it read.
 read_lines() {
 	grep -E 'receiver/pprof[^ ]*: read ' "$T/proflow.log" || true

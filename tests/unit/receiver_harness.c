@@ -14,7 +14,18 @@ static const struct pf_option no_options[] = {PF_OPTION_END};
 
 static void *capture_create(struct pf_component *c, const void *config)
 {
-	return calloc(1, sizeof(struct rh_capture));
+	struct rh_capture *cap = calloc(1, sizeof(*cap));
+
+	if (cap)
+		cap->c = c;
+	return cap;
+}
+
+void rh_settle(struct rh_capture *cap, int result)
+{
+	for (size_t i = 0; i < cap->n_held; i++)
+		pf_ack_settle(cap->held[i], result);
+	cap->n_held = 0;
 }
 
 static int capture_consume(void *inst, struct pf_batch *batch)
@@ -25,6 +36,8 @@ static int capture_consume(void *inst, struct pf_batch *batch)
 		return PF_BUSY;
 	assert_true(cap->n_got < RH_MAX_BATCHES);
 	cap->got[cap->n_got++] = pf_batch_ref(batch);
+	if (cap->hold)
+		cap->held[cap->n_held++] = pf_component_ack_hold(cap->c);
 	return PF_OK;
 }
 

@@ -16,10 +16,19 @@
  * accepted; it refuses (PF_BUSY) while `busy`. It outlives the service's
  * shutdown so that the test can look; rh_env_free() frees it. */
 struct rh_capture {
+	struct pf_component *c;
 	struct pf_batch *got[RH_MAX_BATCHES];
 	size_t n_got;
 	bool busy;
+	/* hold: take a part of each batch's acknowledgement, as an exporter
+	 * that queues later does; rh_settle() settles them */
+	bool hold;
+	struct pf_ack *held[RH_MAX_BATCHES];
+	size_t n_held;
 };
+
+/* Settles every part the capture holds with `result`. */
+void rh_settle(struct rh_capture *cap, int result);
 
 /* Exporter type `capture`, for the test's registry. */
 extern const struct pf_component_def rh_capture_def;

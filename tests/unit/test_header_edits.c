@@ -102,12 +102,37 @@ static void test_hostile_blocks(void **state)
 	assert_int_equal(pf_header_edits_apply(block, 10, in, 1, &lines, &n), -EINVAL);
 }
 
+/* A stored edit whose name or value holds a NUL is corrupt: the line it
+ * makes would stop at the NUL, so an upsert of "A\0" added a second "A"
+ * header instead of replacing it. */
+static void test_stored_edit_with_nul_refused(void **state)
+{
+	static const char *const in[] = {"A: b"};
+	uint8_t block[32];
+	char **lines;
+	size_t n;
+
+	(void)state;
+	memcpy(block, "\xffPFH\x14\0\0\0\x01\0", 10);
+	memcpy(block + 10, "\x02\x02\0A\0\x01\0\0\0v", 10);
+	assert_int_equal(pf_header_edits_apply(block, 20, in, 1, &lines, &n), -EINVAL);
+	memcpy(block + 10, "\x02\x01\0A\x02\0\0\0v\0", 10);
+	assert_int_equal(pf_header_edits_apply(block, 20, in, 1, &lines, &n), -EINVAL);
+	/* the same edit without the NUL replaces the header */
+	memcpy(block + 10, "\x02\x01\0A\x02\0\0\0vw", 10);
+	assert_int_equal(pf_header_edits_apply(block, 20, in, 1, &lines, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(lines[0], "A: vw");
+	pf_header_lines_free(lines, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_writer_bounds),
 		cmocka_unit_test(test_hostile_blocks),
+		cmocka_unit_test(test_stored_edit_with_nul_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,6 +270,125 @@ static void http_file_queue_on_disk_when_consume_returns(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- a PF_OK is a promise: the batch is in the queue ---- */
+
+static void emit_n(struct sh_env *env, int n, int *ok, int *busy)
+{
+	struct pf_component *rx = sh_find(env, PF_RECEIVER, "feeder");
+
+	for (int i = 0; i < n; i++) {
+		struct pf_batch *b = oe_batch();
+		int rc = pf_component_emit(rx, b);
+
+		assert_true(rc == PF_OK || rc == PF_BUSY);
+		*(rc == PF_OK ? ok : busy) += 1;
+		pf_batch_unref(b);
+	}
+}
+
+/* Two batches taken while one queue slot is free: the second used to pass
+ * the same room check, be taken (PF_OK) and be dropped when its encoding
+ * ended. Now room is reserved when a batch is taken, so it is refused. */
+static void http_memory_queue_two_batches_one_room(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 200, .delay_ms = 1500}}, .n_steps = 1};
+	struct sh_env env;
+	char yaml[2048];
+	int ok = 0, busy = 0;
+
+	oe_http_start(&srv, 0);
+	http_yaml(yaml, sizeof(yaml), &srv,
+		  "    sending_queue:\n      queue_size: 1\n      num_consumers: 1\n");
+	oe_env_start(&env, yaml);
+	oe_emit_one(&env);
+	sh_run_for(&env, 300); /* encoded and taken by the consumer: the slot is free */
+	emit_n(&env, 2, &ok, &busy);
+	assert_int_equal(ok, 1);
+	assert_int_equal(busy, 1);
+	assert_true(oe_wait_settled(&env, "otlphttp", 6, 10000));
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 6);
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_DROPPED), 0);
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_ENQUEUE_FAILED), 3);
+	sh_env_stop(&env);
+	oe_http_stop(&srv);
+}
+
+/* With storage file, requests being sent hold their space under max_size
+ * until acknowledged: a batch that does not fit used to be taken (PF_OK)
+ * and then refused by the queue; now consume refuses it. Every batch taken
+ * is sent. */
+static void http_file_queue_max_size_held_by_in_flight(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 200, .delay_ms = 1000}}, .n_steps = 1};
+	char dir[] = "/tmp/pf-oe-queue.XXXXXX", extra[256], yaml[2048], cmd[512];
+	struct sh_env env;
+	int ok = 0, busy = 0;
+
+	assert_non_null(mkdtemp(dir));
+	oe_http_start(&srv, 0);
+	snprintf(extra, sizeof(extra),
+		 "    sending_queue:\n      storage: file\n      directory: %s\n"
+		 "      max_size: 1KiB\n",
+		 dir);
+	http_yaml(yaml, sizeof(yaml), &srv, extra);
+	oe_env_start(&env, yaml);
+	emit_n(&env, 2, &ok, &busy);
+	sh_run_for(&env, 300); /* both in flight */
+	emit_n(&env, 8, &ok, &busy);
+	assert_true(ok >= 2);
+	assert_true(busy >= 1);
+	assert_true(oe_wait_settled(&env, "otlphttp", 3 * (uint64_t)ok, 20000));
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_SENT), 3 * ok);
+	assert_int_equal(oe_counter(&env, "otlphttp", PF_CTR_EXPORTER_ENQUEUE_FAILED), 3 * busy);
+	assert_int_equal(
+		pf_component_counter(sh_find(&env, PF_RECEIVER, "feeder"), PF_CTR_RECEIVER_REFUSED),
+		3 * busy);
+	sh_env_stop(&env);
+	oe_http_stop(&srv);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void on_acked(void *arg, int result)
+{
+	int *got = arg;
+
+	*got = result;
+}
+
+static bool acked(void *arg)
+{
+	return *(int *)arg != -1;
+}
+
+/* A receiver's answer waits until the batch, encoded on the thread pool,
+ * is in the memory queue; it counts the samples accepted then. */
+static void http_memory_queue_ack_waits_for_queueing(void **state)
+{
+	struct oe_server srv = {.steps = {{.status = 200}}, .n_steps = 1};
+	struct sh_env env;
+	char yaml[2048];
+	struct pf_component *rx;
+	struct pf_batch *b;
+	int got = -1;
+
+	oe_http_start(&srv, 0);
+	http_yaml(yaml, sizeof(yaml), &srv, NULL);
+	oe_env_start(&env, yaml);
+	rx = sh_find(&env, PF_RECEIVER, "feeder");
+	b = oe_batch();
+	assert_int_equal(pf_component_emit_acked(rx, b, on_acked, &got), PF_PENDING);
+	pf_batch_unref(b);
+	assert_int_equal(got, -1);
+	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_ACCEPTED), 0);
+	assert_true(sh_run_until(&env, acked, &got, 5000));
+	assert_int_equal(got, PF_OK);
+	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_ACCEPTED), 3);
+	assert_true(oe_wait_settled(&env, "otlphttp", 3, 10000));
+	sh_env_stop(&env);
+	oe_http_stop(&srv);
+}
+
 /* ---- shutdown ---- */
 
 static void on_stopped(struct pf_service *svc, bool timed_out, void *arg)
@@ -411,6 +530,9 @@ int main(void)
 		cmocka_unit_test(http_text_plain_error_not_retried),
 		cmocka_unit_test(http_partial_success_counted_not_retried),
 		cmocka_unit_test(http_file_queue_on_disk_when_consume_returns),
+		cmocka_unit_test(http_memory_queue_two_batches_one_room),
+		cmocka_unit_test(http_file_queue_max_size_held_by_in_flight),
+		cmocka_unit_test(http_memory_queue_ack_waits_for_queueing),
 		cmocka_unit_test(http_split_by_max_request_size),
 		cmocka_unit_test(http_connection_refused_then_up),
 		cmocka_unit_test(https_with_ca_file),

@@ -358,6 +358,57 @@ static void test_http_decode_off_the_loop(void **state)
 	env_stop(&env);
 }
 
+/* Runs the loop until the capture holds n parts, or `ms` pass. */
+static void wait_held(struct env *env, size_t n, int ms)
+{
+	for (int i = 0; i < ms && env->rh.cap->n_held < n; i++)
+		uv_run(&env->rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+}
+
+/* The answer waits until the exporter has the batch in its queue: 200 once
+ * it settles OK, 503 with Retry-After (the refusal counted) once it
+ * refuses; the receiver used to answer 200 as soon as the batch was taken. */
+static void test_http_answer_waits_for_exporters(void **state)
+{
+	struct env env;
+	uint8_t *req;
+	size_t len;
+	const int results[] = {PF_OK, PF_BUSY};
+
+	env_start(&env, HTTP_ONLY);
+	make_request(3, false, &req, &len);
+	env.rh.cap->hold = true;
+	for (size_t i = 0; i < 2; i++) {
+		struct hp_call h = {.url = env.http_url,
+				    .content_type = "application/x-protobuf",
+				    .body = req,
+				    .body_len = len};
+
+		hp_call_start(&h);
+		wait_held(&env, 1, 10000);
+		assert_int_equal(env.rh.cap->n_held, 1);
+		for (int t = 0; t < 100; t++) /* 100 ms: not answered meanwhile */
+			uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		assert_false(atomic_load(&h.done));
+		/* counted once the answer is known */
+		assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_ACCEPTED),
+				 i ? 3 : 0);
+		rh_settle(env.rh.cap, results[i]);
+		hp_call_wait(&env.rh.sh.loop, &h);
+		if (results[i] == PF_OK) {
+			assert_int_equal(h.status, 200);
+		} else {
+			assert_int_equal(h.status, 503);
+			assert_string_equal(h.retry_after, "1");
+			assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_REFUSED),
+					 3);
+		}
+		hp_call_free(&h);
+	}
+	free(req);
+	env_stop(&env);
+}
+
 static void on_stopped(struct pf_service *s, bool timed_out, void *arg)
 {
 	*(bool *)arg = true;
@@ -392,6 +443,41 @@ static void test_http_shutdown_while_decoding(void **state)
 	assert_int_equal(samples_received(&env), 0);
 	hp_call_free(&big);
 	free(gz);
+	rh_env_free(&env.rh);
+}
+
+/* Shutdown while an answer waits for the exporter: the receiver waits for
+ * it too (its server does not close on the client), and the client gets
+ * the exporter's answer. */
+static void test_http_shutdown_waits_for_the_answer(void **state)
+{
+	struct env env;
+	uint8_t *req;
+	size_t len;
+	bool stopped = false;
+
+	env_start(&env, HTTP_ONLY);
+	make_request(3, false, &req, &len);
+	env.rh.cap->hold = true;
+	struct hp_call h = {.url = env.http_url,
+			    .content_type = "application/x-protobuf",
+			    .body = req,
+			    .body_len = len};
+	hp_call_start(&h);
+	wait_held(&env, 1, 10000);
+	assert_int_equal(env.rh.cap->n_held, 1);
+	pf_service_shutdown(env.rh.sh.svc, on_stopped, &stopped);
+	for (int t = 0; t < 100; t++)
+		uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+	assert_false(atomic_load(&h.done));
+	rh_settle(env.rh.cap, PF_OK);
+	while (!stopped)
+		uv_run(&env.rh.sh.loop, UV_RUN_ONCE);
+	hp_call_wait(&env.rh.sh.loop, &h);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_ACCEPTED), 3);
+	hp_call_free(&h);
+	free(req);
 	rh_env_free(&env.rh);
 }
 
@@ -637,10 +723,13 @@ int main(void)
 		cmocka_unit_test(test_http_body_budget),
 		cmocka_unit_test(test_http_unauthenticated_bodies_do_not_take_the_budget),
 		cmocka_unit_test(test_http_decode_off_the_loop),
+		cmocka_unit_test(test_http_answer_waits_for_exporters),
+		cmocka_unit_test(test_http_shutdown_waits_for_the_answer),
 		cmocka_unit_test(test_http_shutdown_while_decoding),
 		cmocka_unit_test(test_grpc),
 		cmocka_unit_test(test_grpc_size_and_auth),
 		cmocka_unit_test(test_grpc_long_bearer_token),
+		cmocka_unit_test(test_grpc_answer_waits_for_exporters),
 		cmocka_unit_test(test_tls),
 	};
 	int rc;

@@ -48,6 +48,7 @@ size_t samples_received(struct env *env);
 void test_grpc(void **state);
 void test_grpc_size_and_auth(void **state);
 void test_grpc_long_bearer_token(void **state);
+void test_grpc_answer_waits_for_exporters(void **state);
 void test_tls(void **state);
 
 #endif

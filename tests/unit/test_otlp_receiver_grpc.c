@@ -472,6 +472,52 @@ static void make_certs(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A call's answer waits until the exporter has the batch in its queue:
+ * OK once it settles OK, UNAVAILABLE with RetryInfo once it refuses; small
+ * requests (answered on the loop) and large ones (decoded on the thread
+ * pool) alike. */
+void test_grpc_answer_waits_for_exporters(void **state)
+{
+	struct env env;
+	uint8_t *small, *big;
+	size_t small_len, big_len;
+
+	env_start(&env, BOTH);
+	make_request(10, false, &small, &small_len);
+	make_request(20000, false, &big, &big_len);
+	env.rh.cap->hold = true;
+	for (int i = 0; i < 4; i++) {
+		struct grpc_call_spec g = {.body = i < 2 ? small : big,
+					   .body_len = i < 2 ? small_len : big_len};
+		int result = i % 2 ? PF_BUSY : PF_OK;
+		uv_thread_t t;
+
+		g.target = env.grpc_target;
+		assert_int_equal(uv_thread_create(&t, grpc_thread, &g), 0);
+		for (int k = 0; k < 10000 && env.rh.cap->n_held < 1; k++)
+			uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		assert_int_equal(env.rh.cap->n_held, 1);
+		for (int k = 0; k < 100; k++) /* 100 ms: not answered meanwhile */
+			uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		assert_false(atomic_load(&g.done));
+		rh_settle(env.rh.cap, result);
+		while (!atomic_load(&g.done))
+			uv_run(&env.rh.sh.loop, UV_RUN_NOWAIT), uv_sleep(1);
+		uv_thread_join(&t);
+		if (result == PF_OK) {
+			assert_int_equal(g.code, PF_GRPC_OK);
+		} else {
+			assert_int_equal(g.code, PF_GRPC_UNAVAILABLE);
+			assert_int_equal(g.retry_ms, 1000);
+		}
+		free(g.resp);
+	}
+	assert_int_equal(pf_component_counter(env.rh.recv, PF_CTR_RECEIVER_REFUSED), 10 + 20000);
+	free(small);
+	free(big);
+	env_stop(&env);
+}
+
 void test_tls(void **state)
 {
 	char dir[] = "/tmp/pf-otlprx-tls.XXXXXX";

@@ -417,7 +417,10 @@ static void test_push_series(void **state)
 
 /* With room for one request, the second of a batch's /ingest requests is
  * dropped and counted, not refused: refusing would resend the first. */
-static void test_ingest_queue_full(void **state)
+/* A batch whose /ingest requests do not all fit is refused whole (PF_BUSY,
+ * the client retries), never half-queued with the rest dropped after the
+ * client was answered OK. */
+static void test_ingest_queue_full_refuses_whole_batch(void **state)
 {
 	static const char *const alloc[] = {"main.alloc", "main.main", NULL};
 	struct server s = {0};
@@ -430,14 +433,18 @@ static void test_ingest_queue_full(void **state)
 	sh_sample(b, p, alloc, 4096);
 	sh_sample(b, p, alloc + 1, 512);
 	server_start(&s);
-	run_batch(&s, "    api: ingest\n    sending_queue: {queue_size: 1}\n", b, 6, &env);
+	env_start(&env, &s, "    api: ingest\n    sending_queue: {queue_size: 1}\n");
 	c = sh_find(&env, PF_EXPORTER, "pyroscope");
 	rx = sh_find(&env, PF_RECEIVER, "feeder");
-	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 6);
-	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 2);
-	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_REFUSED), 0);
+	assert_int_equal(pf_component_emit(rx, b), PF_BUSY);
+	sh_run_for(&env, 200);
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_SENT), 0);
+	assert_int_equal(pf_component_counter(c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 8);
+	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_REFUSED), 8);
+	assert_int_equal(pf_component_counter(rx, PF_CTR_RECEIVER_ACCEPTED), 0);
+	sh_env_shutdown(&env);
 	sh_env_free(&env);
-	assert_int_equal(s.n_reqs, 1);
+	assert_int_equal(s.n_reqs, 0);
 	pf_batch_unref(b);
 	server_stop(&s);
 }
@@ -590,7 +597,7 @@ int main(void)
 		cmocka_unit_test(test_profile_names),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_push_series),
-		cmocka_unit_test(test_ingest_queue_full),
+		cmocka_unit_test(test_ingest_queue_full_refuses_whole_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

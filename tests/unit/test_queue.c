@@ -751,7 +751,9 @@ static void test_kill9_right_after_enqueue_ok(void **state)
 	env_free(&e);
 }
 
-static void test_eviction_by_size(void **state)
+/* max_size reached: stored requests were acknowledged to someone, so a new
+ * one is refused, and none is evicted (it used to evict the oldest). */
+static void test_max_size_refuses_never_evicts(void **state)
 {
 	struct env e;
 	env_init(&e);
@@ -764,21 +766,23 @@ static void test_eviction_by_size(void **state)
 
 	assert_int_equal(put(q, 1, 10), PF_OK);
 	assert_true(run_until(&e, one_in_flight, q, 2000));
-	for (int id = 2; id <= 6; id++)
+	for (int id = 2; id <= 4; id++)
 		assert_int_equal(put(q, id, (uint64_t)id * 10), PF_OK);
+	/* the one in flight holds its space too */
+	assert_int_equal(put(q, 5, 50), PF_BUSY);
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 50);
 	assert_true(run_until(&e, all_durable, q, 2000));
 	pf_queue_stats(q, &st);
-	assert_int_equal(st.evicted, 2); /* 2 and 3, oldest first */
 	assert_int_equal(st.disk_bytes, 20);
-	assert_int_equal(drops(e.c, "evicted"), 20 + 30);
-	/* nothing evictable (all in flight) is refused, not evicted */
-	assert_int_equal(put(q, 7, 1), PF_OK);
+	assert_int_equal(drops(e.c, "evicted"), 0);
 	e.f.seen = calloc(MAX_IDS, sizeof(int));
 	e.f.hold = false;
 	fake_release(&e.f, PF_SEND_OK);
 	assert_true(run_until(&e, idle_pred, q, 2000));
-	assert_int_equal(e.f.seen[2] + e.f.seen[3] + e.f.seen[4], 0);
-	assert_int_equal(e.f.seen[5] + e.f.seen[6] + e.f.seen[7], 3);
+	assert_int_equal(e.f.seen[2] + e.f.seen[3] + e.f.seen[4], 3);
+	assert_int_equal(put(q, 5, 50), PF_OK); /* room again */
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(e.f.seen[5], 1);
 	env_stop_queue(&e, q, 1000);
 
 	/* a request bigger than max_size alone */
@@ -788,6 +792,172 @@ static void test_eviction_by_size(void **state)
 	/* one queue per directory: a second user is refused */
 	struct pf_queue_ops ops = {.send = fake_send, .arg = &e.f};
 	assert_null(pf_queue_create(e.c, &e.cfg, &e.retry, &ops));
+	env_stop_queue(&e, q, 1000);
+	env_free(&e);
+}
+
+/* Runs fn(q, arg) with writes limited to `limit` bytes per file (a full
+ * disk, as the queue sees it: the write fails) and returns its result. */
+static int with_file_limit(rlim_t limit, int (*fn)(struct pf_queue *, void *), struct pf_queue *q,
+			   void *arg)
+{
+	struct rlimit old, small;
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = limit;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	int rc = fn(q, arg);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+	return rc;
+}
+
+static int put_4k(struct pf_queue *q, void *arg)
+{
+	return put_big(q, *(int *)arg, 4096);
+}
+
+/* A request that cannot be written to disk is refused. It used to be
+ * queued in memory only while the caller was told it was stored: a kill -9
+ * then lost it after its client had been answered OK. */
+static void test_disk_full_refused_not_memory_only(void **state)
+{
+	struct env e;
+	env_init(&e);
+	env_use_dir(&e, "/tmp");
+	struct pf_queue *q = env_queue(&e);
+	struct pf_queue_stats st;
+	char sub[256];
+	int id = 1;
+
+	sub_dir(&e, sub, sizeof(sub));
+	int rc = with_file_limit(1024, put_4k, q, &id);
+	assert_true(rc < 0);
+	pf_queue_stats(q, &st);
+	assert_int_equal(st.queued + st.in_flight, 0);
+	assert_int_equal(st.disk_bytes, 0);
+	assert_int_equal(count_files(sub), 0);
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 1);
+	/* once the disk has room, requests are stored again */
+	assert_int_equal(put_big(q, 2, 4096), PF_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_SENT), 1);
+	env_stop_queue(&e, q, 1000);
+	env_free(&e);
+}
+
+static int put_pair(struct pf_queue *q, void *arg)
+{
+	struct pf_queue_request *reqs = arg;
+
+	return pf_queue_enqueue_all(q, reqs, 2, NULL);
+}
+
+/* The requests of one batch are queued all or none: on a full disk the
+ * first one's file is removed again, and without room none is taken. */
+static void test_enqueue_all_is_all_or_nothing(void **state)
+{
+	struct env e;
+	env_init(&e);
+	env_use_dir(&e, "/tmp");
+	e.cfg.queue_size = 2;
+	struct pf_queue *q = env_queue(&e);
+	struct pf_queue_stats st;
+	struct pf_queue_request reqs[3];
+	char sub[256];
+
+	sub_dir(&e, sub, sizeof(sub));
+	reqs[0] = (struct pf_queue_request){strdup("req-1"), 5, 1};
+	reqs[1] = (struct pf_queue_request){calloc(1, 4096), 4096, 1};
+	assert_non_null(reqs[0].data);
+	assert_non_null(reqs[1].data);
+	snprintf(reqs[1].data, 32, "req-2");
+	assert_true(with_file_limit(1024, put_pair, q, reqs) < 0);
+	assert_int_equal(count_files(sub), 0);
+	pf_queue_stats(q, &st);
+	assert_int_equal(st.queued + st.in_flight, 0);
+	assert_int_equal(st.disk_bytes, 0);
+	/* three requests where two fit: none */
+	reqs[2] = (struct pf_queue_request){strdup("req-3"), 5, 1};
+	assert_non_null(reqs[2].data);
+	assert_int_equal(pf_queue_enqueue_all(q, reqs, 3, NULL), PF_BUSY);
+	assert_int_equal(count_files(sub), 0);
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 2 + 3);
+	free(reqs[2].data);
+	assert_int_equal(pf_queue_enqueue_all(q, reqs, 2, NULL), PF_OK);
+	assert_int_equal(count_files(sub), 2);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_SENT), 2);
+	env_stop_queue(&e, q, 1000);
+	env_free(&e);
+}
+
+/* With the queue disabled, one batch goes at a time, however many
+ * requests it was split into. */
+static void test_disabled_queue_takes_a_split_batch(void **state)
+{
+	struct env e;
+	env_init(&e);
+	e.cfg.enabled = false;
+	e.f.hold = true;
+	struct pf_queue *q = env_queue(&e);
+	struct pf_queue_request reqs[2];
+
+	reqs[0] = (struct pf_queue_request){strdup("req-1"), 5, 1};
+	reqs[1] = (struct pf_queue_request){strdup("req-2"), 5, 1};
+	assert_non_null(reqs[0].data);
+	assert_non_null(reqs[1].data);
+	assert_int_equal(pf_queue_enqueue_all(q, reqs, 2, NULL), PF_OK);
+	assert_int_equal(put(q, 3, 1), PF_BUSY); /* the next batch waits */
+	e.f.hold = false;
+	fake_release(&e.f, PF_SEND_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_SENT), 2);
+	assert_int_equal(put(q, 3, 1), PF_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	env_stop_queue(&e, q, 1000);
+	env_free(&e);
+}
+
+/* Room is checked and taken in one step: two requests being encoded never
+ * pass one check (the second used to, and was dropped when its encoding
+ * ended); a request given room is taken even beyond its estimate. */
+static void test_reserve_checks_and_takes_in_one_step(void **state)
+{
+	struct env e;
+	env_init(&e);
+	e.cfg.queue_size = 1;
+	e.f.hold = true;
+	struct pf_queue *q = env_queue(&e);
+	struct pf_queue_room a, b;
+	struct pf_queue_request reqs[2];
+	struct pf_queue_stats st;
+
+	assert_int_equal(pf_queue_reserve(q, 100, 3, &a), PF_OK);
+	assert_false(pf_queue_has_room(q, 100, 3));
+	assert_int_equal(pf_queue_reserve(q, 100, 4, &b), PF_BUSY);
+	assert_false(b.held);
+	assert_int_equal(pf_component_counter(e.c, PF_CTR_EXPORTER_ENQUEUE_FAILED), 4);
+	assert_int_equal(put(q, 9, 1), PF_BUSY); /* nor does an unreserved request */
+	reqs[0] = (struct pf_queue_request){strdup("req-1"), 5, 2};
+	reqs[1] = (struct pf_queue_request){strdup("req-2"), 5, 2};
+	assert_non_null(reqs[0].data);
+	assert_non_null(reqs[1].data);
+	assert_int_equal(pf_queue_enqueue_all(q, reqs, 2, &a), PF_OK);
+	assert_false(a.held);
+	pf_queue_stats(q, &st);
+	assert_int_equal(st.reserved, 0);
+	assert_int_equal(st.queued + st.in_flight, 2);
+	/* a room given back makes room again */
+	e.f.hold = false;
+	fake_release(&e.f, PF_SEND_OK);
+	assert_true(run_until(&e, idle_pred, q, 2000));
+	assert_int_equal(pf_queue_reserve(q, 100, 3, &a), PF_OK);
+	pf_queue_release(q, &a);
+	pf_queue_release(q, &a); /* twice: nothing */
+	assert_true(pf_queue_has_room(q, 100, 3));
 	env_stop_queue(&e, q, 1000);
 	env_free(&e);
 }
@@ -979,7 +1149,11 @@ int main(void)
 		cmocka_unit_test(test_file_storage_survives_crash),
 		cmocka_unit_test(test_kill9_redelivers),
 		cmocka_unit_test(test_kill9_right_after_enqueue_ok),
-		cmocka_unit_test(test_eviction_by_size),
+		cmocka_unit_test(test_max_size_refuses_never_evicts),
+		cmocka_unit_test(test_disk_full_refused_not_memory_only),
+		cmocka_unit_test(test_enqueue_all_is_all_or_nothing),
+		cmocka_unit_test(test_reserve_checks_and_takes_in_one_step),
+		cmocka_unit_test(test_disabled_queue_takes_a_split_batch),
 		cmocka_unit_test(test_startup_scan_10000_low_nofile),
 		cmocka_unit_test(test_shutdown_drains_then_persists),
 		cmocka_unit_test(test_config_validate),

@@ -206,10 +206,11 @@ static bool n_batches_3(struct rh_env *env)
 	return env->cap->n_got >= 3;
 }
 
-static void test_files_watch_and_delete(void **state)
+/* The receiver watching *.pprof in the test's directory, deleting what
+ * it read. */
+static void start_watch_and_delete(struct env *env)
 {
-	struct env *env = *state;
-	char path[128], bad[128], yaml[1024];
+	char yaml[1024];
 
 	snprintf(yaml, sizeof(yaml),
 		 "receivers:\n"
@@ -225,6 +226,14 @@ static void test_files_watch_and_delete(void **state)
 		 "    profiles: {receivers: [pprof], exporters: [capture]}\n",
 		 env->dir);
 	env_start(env, yaml);
+}
+
+static void test_files_watch_and_delete(void **state)
+{
+	struct env *env = *state;
+	char path[128], bad[128];
+
+	start_watch_and_delete(env);
 	run_until(env, NULL, 100);
 	assert_int_equal(env->rh.cap->n_got, 0);
 
@@ -280,6 +289,38 @@ static void test_busy_downstream_drops(void **state)
 	assert_int_equal(env->rh.cap->n_got, 0);
 	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_REFUSED), 2);
 	assert_int_equal(input_errors(&env->rh), 0);
+	rh_env_shutdown(&env->rh);
+	rh_env_free(&env->rh);
+}
+
+static bool one_held(struct rh_env *env)
+{
+	return env->cap->n_held >= 1;
+}
+
+/* A file read with delete_after_read is deleted only once the exporter
+ * holds its batch, and kept when the exporter refuses it; it used to be
+ * deleted on the thread pool before its batch was even passed on. */
+static void test_delete_after_acknowledged(void **state)
+{
+	struct env *env = *state;
+	char path[128];
+	const int results[] = {PF_BUSY, PF_OK};
+
+	start_watch_and_delete(env);
+	env->rh.cap->hold = true;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/f%zu.pprof", env->dir, i);
+		write_profile(path, true, 1, 2);
+		assert_true(run_until(env, one_held, 5000));
+		run_until(env, NULL, 100);
+		assert_int_equal(access(path, F_OK), 0); /* not before the exporter has it */
+		rh_settle(env->rh.cap, results[i]);
+		run_until(env, NULL, 100);
+		assert_int_equal(access(path, F_OK), results[i] == PF_OK ? -1 : 0);
+	}
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_REFUSED), 2);
+	assert_int_equal(pf_component_counter(env->rh.recv, PF_CTR_RECEIVER_ACCEPTED), 2);
 	rh_env_shutdown(&env->rh);
 	rh_env_free(&env->rh);
 }
@@ -531,6 +572,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_files_read_once, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_files_watch_and_delete, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_delete_after_acknowledged, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_busy_downstream_drops, setup_dir,
 						teardown_dir),
