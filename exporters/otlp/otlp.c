@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "pipeline/otlp_export.h"
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"

@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "exporters/otlp/common.h"
+#include "pipeline/otlp_export.h"
 #include "formats/otlp/otlp.h"
 #include "pipeline/batch.h"
 #include "pipeline/auth.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "exporters/otlp/common.h"
+#include "pipeline/otlp_export.h"
 #include "exporters/pyroscope/pyroscope.h"
 #include "pipeline/auth.h"
 #include "pipeline/queue_file.h"

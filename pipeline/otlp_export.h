@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What the otlp (gRPC) and otlphttp exporters share: options, encoding into the queue, outcomes. */
-#ifndef PF_EXPORTERS_OTLP_COMMON_H
-#define PF_EXPORTERS_OTLP_COMMON_H
+/* The OTLP export step the otlp (gRPC) and otlphttp exporters embed: common options, batches encoded into the sending queue, responses. */
+#ifndef PF_OTLP_EXPORT_H
+#define PF_OTLP_EXPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>

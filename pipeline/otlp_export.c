@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared by the otlp and otlphttp exporters: validation, batch -> queued requests, responses. */
-#include "common.h"
+/* The OTLP export step of the otlp and otlphttp exporters: validation, batch -> queued requests, responses. */
+#include "otlp_export.h"
 
 #include <errno.h>
 #include <inttypes.h>
