@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pipeline/component.h"
-#include "../pipeline/error.h"
-#include "../pipeline/log.h"
+#include "core/component.h"
+#include "core/error.h"
+#include "core/log.h"
 
 /*
  * The config has the OpenTelemetry Collector's shape:

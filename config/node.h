@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../pipeline/error.h"
-#include "../pipeline/option.h"
+#include "core/error.h"
+#include "core/option.h"
 
 /* Bounds on hostile input. */
 #define PF_CONFIG_MAX_FILE  (16u * 1024 * 1024) /* bytes of one config file or string */

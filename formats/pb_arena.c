@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pipeline/budget.h"
+#include "core/budget.h"
 #include <stdlib.h>
 
 #define ARENA_ALIGN	    16

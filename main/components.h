@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "pipeline/component.h"
+#include "core/component.h"
 
 /* Writes every component type of the NULL-terminated registry as YAML:
  * buildinfo, then receivers, processors, exporters and extensions, each type

@@ -12,7 +12,7 @@
 
 #include "components.h"
 #include "config/config.h"
-#include "pipeline/log.h"
+#include "core/log.h"
 #include "pipeline/service.h"
 #include "pipeline/telemetry.h"
 #include "privileges.h"

@@ -4,7 +4,7 @@
 #define PF_PRIVILEGES_H
 
 #include "config/config.h"
-#include "pipeline/log.h"
+#include "core/log.h"
 
 /* Call once every component has started (the ebpf receiver has loaded and
  * attached its programs, servers listen). Keeps, of the capabilities the

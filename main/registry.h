@@ -3,7 +3,7 @@
 #ifndef PF_REGISTRY_H
 #define PF_REGISTRY_H
 
-#include "pipeline/component.h"
+#include "core/component.h"
 
 /* NULL-terminated; ordered by kind, then type. */
 extern const struct pf_component_def *const pf_registry[];

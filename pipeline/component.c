@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "model/batch.h"
 #include "service.h"
 
 static const char *const kind_names[] = {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "component.h"
+#include "core/component.h"
 
 struct pf_service;
 

@@ -9,7 +9,7 @@
 #include <sys/time.h>
 
 #include "component_internal.h"
-#include "grpc_log.h"
+#include "transport/grpc_log.h"
 #include "telemetry.h"
 
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000

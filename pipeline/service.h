@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "../config/config.h"
-#include "component.h"
+#include "config/config.h"
+#include "core/component.h"
 
 /*
  * The graph follows the OpenTelemetry Collector: one instance per receiver

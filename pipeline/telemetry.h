@@ -5,9 +5,9 @@
 
 #include <stddef.h>
 
-#include "error.h"
-#include "http_server.h"
-#include "log.h"
+#include "core/error.h"
+#include "transport/http_server.h"
+#include "core/log.h"
 
 struct pf_service;
 struct pf_telemetry;

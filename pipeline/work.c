@@ -11,7 +11,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "pipeline/log.h"
+#include "core/log.h"
 
 /* Before the deadline, what a running job gets to end its current step
  * once pf_work_expired() says so: one file encoded, written and fsync'd

@@ -9,8 +9,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/exporters/mine"
-printf '#include "exporters/mine/own.h"\n#include "pipeline/batch.h"\n' >"$work/exporters/mine/ok.c"
-printf '#include "pipeline/batch.h"\n  #  include "receivers/otlp/receiver.h"\n' >"$work/exporters/mine/bad.c"
+printf '#include "exporters/mine/own.h"\n#include "model/batch.h"\n' >"$work/exporters/mine/ok.c"
+printf '#include "model/batch.h"\n  #  include "receivers/otlp/receiver.h"\n' >"$work/exporters/mine/bad.c"
 "$check" "$work" "$work/exporters/mine" "$work/exporters/mine/ok.c" ||
 	{ echo "FAIL: an include of the framework and of its own folder was refused"; exit 1; }
 if "$check" "$work" "$work/exporters/mine" "$work/exporters/mine/bad.c" 2>"$work/err"; then

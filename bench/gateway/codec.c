@@ -10,8 +10,8 @@
 #include "bench/gateway/workload.h"
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/error.h"
+#include "model/batch.h"
+#include "core/error.h"
 
 /*
  * What the gateway of run.sh does with each request, without the network:

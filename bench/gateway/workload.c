@@ -9,7 +9,7 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 /*
  * Each process is a CPU profile (samples/count) of 10 s at 99 Hz on 4

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 #include "receivers/jfr/decode.h"
 
 static const char *const kinds[PF_JFR_N_KINDS] = {"cpu", "wall", "alloc", "lock", "gc"};

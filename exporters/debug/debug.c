@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "top.h"
 
 enum debug_verbosity {

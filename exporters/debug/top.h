@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 /*
  * A frame is a function when the location is symbolized (`function` != 0),

@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "fold.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/files.h"
+#include "model/batch.h"
+#include "core/component.h"
+#include "files/files.h"
 #include "pipeline/work.h"
 #include "svg.h"
 

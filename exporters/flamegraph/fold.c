@@ -10,7 +10,7 @@
 #include <sys/random.h>
 #include <xxhash.h>
 
-#include "pipeline/semconv.h"
+#include "model/semconv.h"
 
 #define NAME_MAX_LEN 4096 /* longer names are cut: nobody reads them in a flame graph */
 #define DEPTH_MAX    PF_FLAME_DEPTH_MAX

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/intern.h"
+#include "model/batch.h"
+#include "model/intern.h"
 
 /*
  * A flame graph is a tree of frames: node 0 is the root ("all"), each other

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/otlp_export.h"
+#include "sending/otlp_export.h"
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/auth.h"
-#include "pipeline/component.h"
-#include "pipeline/grpc_client.h"
-#include "pipeline/outcome.h"
+#include "model/batch.h"
+#include "sending/auth.h"
+#include "core/component.h"
+#include "transport/grpc_client.h"
+#include "sending/outcome.h"
 
 #define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
 

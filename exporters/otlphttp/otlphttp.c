@@ -8,13 +8,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "pipeline/otlp_export.h"
+#include "sending/otlp_export.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/auth.h"
-#include "pipeline/component.h"
-#include "pipeline/http_client.h"
-#include "pipeline/outcome.h"
+#include "model/batch.h"
+#include "sending/auth.h"
+#include "core/component.h"
+#include "transport/http_client.h"
+#include "sending/outcome.h"
 
 #define PROFILES_PATH "/v1development/profiles"
 #define MAX_RESPONSE  ((size_t)4 << 20)

@@ -2,7 +2,7 @@
 /* The names of the pprof exporter's files. */
 #include "files.h"
 
-#include "pipeline/files.h"
+#include "files/files.h"
 
 #include <inttypes.h>
 #include <stdio.h>

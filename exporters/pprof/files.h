@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* pprof exporter file names (writing and rotation: pipeline/files.h). */
+/* pprof exporter file names (writing and rotation: files/files.h). */
 #ifndef PF_PPROF_FILES_H
 #define PF_PPROF_FILES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 #define PF_PPROF_FILES_SUFFIX	".pb.gz"
 #define PF_PPROF_FILES_NAME_MAX 200

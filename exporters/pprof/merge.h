@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 /*
  * Returns a new batch (one reference; the caller unrefs it) holding a copy of

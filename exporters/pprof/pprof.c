@@ -12,9 +12,9 @@
 #include "files.h"
 #include "formats/pprof/pprof.h"
 #include "merge.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/files.h"
+#include "model/batch.h"
+#include "core/component.h"
+#include "files/files.h"
 #include "pipeline/work.h"
 
 #define MAX_IN_FLIGHT 4

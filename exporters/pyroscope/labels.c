@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/semconv.h"
+#include "model/semconv.h"
 #include "pyroscope.h"
 
 #define UNKNOWN_SERVICE "unknown_service"

@@ -8,10 +8,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "pipeline/auth.h"
-#include "pipeline/component.h"
-#include "pipeline/http_client.h"
-#include "pipeline/outcome.h"
+#include "sending/auth.h"
+#include "core/component.h"
+#include "transport/http_client.h"
+#include "sending/outcome.h"
 #include "pyroscope.h"
 
 #define PUSH_PATH   "/push.v1.PusherService/Push"

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/auth.h"
-#include "pipeline/batch.h"
-#include "pipeline/option.h"
-#include "pipeline/queue.h"
-#include "pipeline/retry.h"
-#include "pipeline/tls.h"
+#include "sending/auth.h"
+#include "model/batch.h"
+#include "core/option.h"
+#include "sending/queue.h"
+#include "sending/retry.h"
+#include "transport/tls.h"
 
 enum pf_pyroscope_api {
 	PF_PYROSCOPE_PUSH,   /* POST /push.v1.PusherService/Push (Connect, protobuf) */

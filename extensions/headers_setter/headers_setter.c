@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/auth.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/metadata.h"
+#include "sending/auth.h"
+#include "model/batch.h"
+#include "core/component.h"
+#include "model/metadata.h"
 
 struct header_config {
 	char *key;

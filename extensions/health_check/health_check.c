@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/component.h"
-#include "pipeline/http_server.h"
+#include "core/component.h"
+#include "transport/http_server.h"
 
 struct health_bodies {
 	char *healthy;	 /* NULL: the JSON status */

@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "formats/pb_arena.h"
-#include "pipeline/batch.h"
-#include "pipeline/budget.h"
-#include "pipeline/error.h"
+#include "model/batch.h"
+#include "core/budget.h"
+#include "core/error.h"
 #include "proto/opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 
 /* Short names for the protoc-c generated types. */

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/error.h"
+#include "model/batch.h"
+#include "core/error.h"
 
 /*
  * The wire form is `opentelemetry.proto.collector.profiles.v1development.
@@ -17,7 +17,7 @@
  * proto v1.10+ layout is spoken (Sample: stack_index 1, attribute_indices 2,
  * link_index 3, values 4, timestamps_unix_nano 5).
  *
- * Mapping to the batch (pipeline/batch.h), lossless both ways:
+ * Mapping to the batch (model/batch.h), lossless both ways:
  *  - dictionary tables map one to one; OTLP `attribute_indices` lists become
  *    batch attribute sets (same attributes, same order);
  *  - ResourceProfiles.resource -> pf_resource, ScopeProfiles.scope ->

@@ -10,7 +10,7 @@
  * Every OTLP table is added in dependency order, filling per-table maps from
  * OTLP index to batch index. The big tables (strings, functions, locations,
  * stacks) are appended as given: OTLP producers de-duplicate them, and a
- * lookup per entry was a third of a decode (see pipeline/batch.h); the small
+ * lookup per entry was a third of a decode (see model/batch.h); the small
  * ones are interned. Attribute values the batch cannot hold (bytes,
  * key-value lists, arrays of anything but strings) map to DROPPED and are
  * left out of every list that refers to them.

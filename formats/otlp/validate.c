@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "formats/otlp/internal.h"
-#include "pipeline/indices.h"
+#include "model/indices.h"
 
 /*
  * Each check names the element (dictionary.location_table[3].lines[0]...)

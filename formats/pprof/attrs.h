@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 #define PF_PPROF_BUILD_ID	     "process.executable.build_id.gnu"
 #define PF_PPROF_BUILD_ID_GO	     "process.executable.build_id.go"

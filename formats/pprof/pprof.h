@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/error.h"
+#include "model/batch.h"
+#include "core/error.h"
 
 /*
  * Mapping between pprof (perftools.profiles.Profile) and the batch model:

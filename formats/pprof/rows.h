@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 /*
  * pprof stores one value per sample type in each sample; the batch keeps one

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
-#include "pipeline/metadata.h"
+#include "model/batch.h"
+#include "core/component.h"
+#include "model/metadata.h"
 
 #define NS_PER_MS      1000000LL
 #define DRAIN_RETRY_MS 50

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 #include "symtab.h"
 
 /*

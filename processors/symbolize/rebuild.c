@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/semconv.h"
+#include "model/semconv.h"
 #include "rebuild.h"
 
 #define LINES_MAX 256

@@ -12,7 +12,7 @@
 #include "jitmap.h"
 #include "kallsyms.h"
 #include "host/proc_file.h"
-#include "pipeline/semconv.h"
+#include "model/semconv.h"
 #include "rebuild.h"
 #include "resolve.h"
 #include "symfile.h"

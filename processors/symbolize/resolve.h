@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 struct pf_resolver_opts {
 	bool lines;

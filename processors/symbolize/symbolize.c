@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "resolve.h"
 
 #define QUEUE_MAX 8  /* batches held while one is being symbolized; beyond: PF_BUSY */

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Turns drained (process, thread, stacks) counts into a batch laid out as pipeline/semconv.h says. */
+/* Turns drained (process, thread, stacks) counts into a batch laid out as model/semconv.h says. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ebpf.h"
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 
 #define NS_PER_S	1000000000LL
 #define MAX_FILE_OFFSET (1ull << 40) /* beyond any mapped file */

@@ -9,7 +9,7 @@
 
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 #define BATCH_STACKS	256   /* stacks read per syscall: 256 KiB of frames */
 #define RESCAN_EVERY_MS 10000 /* re-reads of maps for addresses in none of them */

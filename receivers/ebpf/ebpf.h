@@ -12,7 +12,7 @@
 #include <uv.h>
 
 #include "bpf/profile.h"
-#include "pipeline/component.h"
+#include "core/component.h"
 #include "proc.h"
 
 struct pf_batch;
@@ -166,7 +166,7 @@ struct pf_ebpf_decode_in {
 };
 
 /* Appends one resource per process and its two CPU profiles (samples/count,
- * cpu/nanoseconds) to b, laid out as pipeline/semconv.h describes. Records
+ * cpu/nanoseconds) to b, laid out as model/semconv.h describes. Records
  * with a zero count are skipped. A build-ID frame lands in the process's
  * mapping of that file when its maps were read, else in a mapping of the
  * file alone (memory_start 0, address = file offset) named by

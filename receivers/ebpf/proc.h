@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 
 #define PF_EBPF_BUILD_ID_HEX  41 /* up to 20 bytes as lowercase hex, NUL-terminated */
 #define PF_EBPF_CONTAINER_MAX 65 /* a 64-hex container id, NUL-terminated */

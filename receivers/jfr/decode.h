@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/error.h"
+#include "core/error.h"
 
 struct pf_batch;
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "events.h"
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 void jfr_on_gc(struct chunk_ctx *x, const struct ev_type *t, const struct jfr_val *v)
 {

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "events.h"
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 
 static const char *const handler_events[H_COUNT][2] = {
 	[H_EXECUTION] = {"jdk.ExecutionSample", NULL},

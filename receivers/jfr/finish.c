@@ -8,8 +8,8 @@
 
 #include "chunk.h"
 #include "decoder.h"
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 
 struct pf_jfr_decoder *pf_jfr_decoder_new(struct pf_batch *b)
 {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "decode.h"
-#include "pipeline/batch.h"
+#include "model/batch.h"
 #include "receiver.h"
 
 #define NS_PER_MS	1000000LL

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "pipeline/component.h"
-#include "pipeline/error.h"
-#include "pipeline/option.h"
+#include "core/component.h"
+#include "core/error.h"
+#include "core/option.h"
 
 struct pf_batch;
 

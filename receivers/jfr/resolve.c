@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "events.h"
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 
 /* Copies src after the first `len` bytes of dst (of `size`), truncating; returns the new length. */
 size_t jfr_append(char *dst, size_t size, size_t len, const char *src)

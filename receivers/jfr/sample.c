@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "events.h"
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 
 static struct set_slot *set_find(struct set_memo *m, uint64_t thread, uint64_t cls, uint32_t which)
 {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The jfr receiver's scanner: paths and repository via pipeline/file_watch; each file read once. */
+/* The jfr receiver's scanner: paths and repository via files/file_watch; each file read once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "decode.h"
-#include "pipeline/file_watch.h"
+#include "files/file_watch.h"
 #include "receiver.h"
 
 #define MAX_READS 2 /* files read at once; the others wait for a slot */
@@ -17,7 +17,7 @@
  * A file of `paths` is read once two successive scans saw the same size and
  * mtime; a chunk file of the repository once its header says the JVM
  * finished it (the JVM writes the chunk size and metadata offset last).
- * pipeline/file_watch does the rest: a file changed after its read is read
+ * files/file_watch does the rest: a file changed after its read is read
  * again, files no longer found are forgotten.
  */
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The otlp receiver over gRPC: ProfilesService/Export on pipeline/grpc_server, statuses with RetryInfo. */
+/* The otlp receiver over gRPC: ProfilesService/Export on transport/grpc_server, statuses with RetryInfo. */
 /* Compressed requests are inflated here with libdeflate (formats/gzip), not
  * by grpc core's zlib: about twice as fast, and on the thread pool. */
 #include <errno.h>
@@ -9,8 +9,8 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/grpc_server.h"
+#include "model/batch.h"
+#include "transport/grpc_server.h"
 #include "receiver.h"
 
 #define EXPORT_METHOD "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"

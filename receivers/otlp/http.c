@@ -8,8 +8,8 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/grpc_server.h"
-#include "pipeline/http_server.h"
+#include "transport/grpc_server.h"
+#include "transport/http_server.h"
 #include "receiver.h"
 
 #define PROFILES_PATH "/v1development/profiles"

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/grpc_server.h"
-#include "pipeline/http_server.h"
-#include "pipeline/metadata.h"
+#include "model/batch.h"
+#include "transport/grpc_server.h"
+#include "transport/http_server.h"
+#include "model/metadata.h"
 #include "receiver.h"
 
 #define lg(r) pf_component_logger((r)->c)

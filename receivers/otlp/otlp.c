@@ -8,9 +8,9 @@
 #include <strings.h>
 
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/grpc_server.h"
-#include "pipeline/http_server.h"
+#include "model/batch.h"
+#include "transport/grpc_server.h"
+#include "transport/http_server.h"
 #include "receiver.h"
 
 #define lg(r) pf_component_logger((r)->c)

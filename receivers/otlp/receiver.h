@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pipeline/budget.h"
-#include "pipeline/component.h"
-#include "pipeline/error.h"
-#include "pipeline/http_limits.h"
-#include "pipeline/tls.h"
+#include "core/budget.h"
+#include "core/component.h"
+#include "core/error.h"
+#include "transport/http_limits.h"
+#include "transport/tls.h"
 
 /* Seconds a busy pipeline asks clients to wait (Retry-After, RetryInfo). */
 #define PF_OTLP_RX_RETRY_AFTER_S    1

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The pprof receiver's files: its globs via pipeline/file_watch, each complete file decoded. */
+/* The pprof receiver's files: its globs via files/file_watch, each complete file decoded. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/file_watch.h"
+#include "files/file_watch.h"
 #include "receiver.h"
 
 #define MAX_READS 2 /* files read at once; the others wait for the next round */
@@ -13,7 +13,7 @@
  * While watching, a file is read once two successive scans saw the same size
  * and mtime (so a writer still appending is left alone); without watch, the
  * files found by the first scan are read at once and nothing is scanned
- * again. pipeline/file_watch remembers what was read and forgets files that
+ * again. files/file_watch remembers what was read and forgets files that
  * disappear from the globs.
  */
 

@@ -11,8 +11,8 @@
 
 #include "formats/pprof/pprof.h"
 #include "host/read_file.h"
-#include "pipeline/batch.h"
-#include "pipeline/http_client.h"
+#include "model/batch.h"
+#include "transport/http_client.h"
 #include "receiver.h"
 
 #define NS_PER_MS	1000000LL

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/http_client.h"
+#include "transport/http_client.h"
 #include "receiver.h"
 
 struct target {

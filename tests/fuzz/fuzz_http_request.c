@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "pipeline/http_server.h"
+#include "transport/http_server.h"
 
 #define MAX_BODY 1000
 

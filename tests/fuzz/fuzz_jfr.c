@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 #include "receivers/jfr/decode.h"
 
 static int64_t total(const struct pf_batch *b, uint32_t p)

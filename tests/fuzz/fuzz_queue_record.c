@@ -7,10 +7,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "pipeline/otlp_export.h"
+#include "sending/otlp_export.h"
 #include "exporters/pyroscope/pyroscope.h"
-#include "pipeline/auth.h"
-#include "pipeline/queue_file.h"
+#include "sending/auth.h"
+#include "sending/queue_file.h"
 
 #define HEADER_SIZE 32 /* queue_file.c's record header */
 

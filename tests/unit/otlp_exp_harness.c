@@ -20,7 +20,7 @@
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "otlp_exp_harness.h"
-#include "pipeline/tls.h"
+#include "transport/tls.h"
 
 #define T0_NS (1795760100ULL * 1000000000ULL)
 

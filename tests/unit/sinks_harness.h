@@ -9,8 +9,8 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/metadata.h"
+#include "model/metadata.h"
 #include "sinks_harness.h"
 
 #define T0_NS (1795760100ULL * 1000000000ULL)

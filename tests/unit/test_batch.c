@@ -11,8 +11,8 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/indices.h"
+#include "model/batch.h"
+#include "model/indices.h"
 
 /* ---- helpers ---- */
 

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 #include "receivers/ebpf/ebpf.h"
 
 #define PERIOD_99HZ 10101010 /* 1e9 / 99 */

@@ -18,7 +18,7 @@
 
 #include "exporters/pprof/files.h"
 #include "formats/pprof/pprof.h"
-#include "pipeline/files.h"
+#include "files/files.h"
 #include "sinks_harness.h"
 
 #define T0_NS  (1795760100ULL * 1000000000ULL + 123000000ULL) /* 2026-11-27T06:15:00.123Z */

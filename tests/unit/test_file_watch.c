@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Tests for pipeline/file_watch: settling, once, checked patterns, bounded reads and close. */
+/* Tests for files/file_watch: settling, once, checked patterns, bounded reads and close. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/file_watch.h"
+#include "files/file_watch.h"
 #include "sinks_harness.h"
 
 #define YAML                                                                                       \

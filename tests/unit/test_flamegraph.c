@@ -16,9 +16,9 @@
 #include "exporters/flamegraph/fold.h"
 #include "exporters/flamegraph/svg.h"
 #include "test_flamegraph.h"
-#include "pipeline/batch.h"
-#include "pipeline/files.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "files/files.h"
+#include "model/semconv.h"
 
 /* ---- building batches ---- */
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "pipeline/batch.h"
+#include "model/batch.h"
 
 /*
  * The test batch (test_flamegraph.c). app (pid 42, service svc-a) has

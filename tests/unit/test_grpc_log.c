@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <grpc/support/log.h>
 
-#include "pipeline/grpc_log.h"
+#include "transport/grpc_log.h"
 
 /* Runs fn with stderr sent to a temporary file; returns what it wrote (malloc'd). */
 static char *stderr_of(void (*fn)(void))

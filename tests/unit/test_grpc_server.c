@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/grpc_server.h"
+#include "transport/grpc_server.h"
 
 /* uv_thread_create fails while this is set (the test links with
  * -Wl,--wrap=uv_thread_create): a process out of threads, on demand. */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/header_edits.h"
+#include "sending/header_edits.h"
 
 static void test_round_trip(void **state)
 {

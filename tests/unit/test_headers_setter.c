@@ -11,10 +11,10 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "pipeline/auth.h"
-#include "pipeline/batch.h"
+#include "sending/auth.h"
+#include "model/batch.h"
 #include "pipeline/component_internal.h"
-#include "pipeline/metadata.h"
+#include "model/metadata.h"
 #include "pipeline/service.h"
 #include "sinks_harness.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pipeline/http_client.h"
+#include "transport/http_client.h"
 
 #define BIG_SIZE (256 * 1024)
 

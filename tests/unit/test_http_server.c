@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "pipeline/http_server.h"
+#include "transport/http_server.h"
 
 #define MAX_BODY 1000
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 #include "receivers/jfr/decode.h"
 
 /* ---- helpers ---- */

@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <errno.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/metadata.h"
+#include "model/batch.h"
+#include "model/metadata.h"
 
 static void add(struct pf_metadata *m, const char *k, const char *v)
 {

@@ -16,8 +16,8 @@
 #include "formats/pb_wire.h"
 #include "formats/pprof/pprof.h"
 #include "formats/utf8.h"
-#include "pipeline/batch.h"
-#include "pipeline/budget.h"
+#include "model/batch.h"
+#include "core/budget.h"
 
 #define REQ_TYPE  "opentelemetry.proto.collector.profiles.v1development.ExportProfilesServiceRequest"
 #define REQ_PROTO "opentelemetry/proto/collector/profiles/v1development/profiles_service.proto"

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "otlp_exp_harness.h"
-#include "pipeline/grpc_client.h"
+#include "transport/grpc_client.h"
 
 static void http_yaml(char *yaml, size_t size, const struct oe_server *srv, const char *extra)
 {

@@ -12,7 +12,7 @@
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "otlp_exp_harness.h"
-#include "pipeline/grpc_server.h"
+#include "transport/grpc_server.h"
 
 static void run_grpc(struct oe_server *srv, const char *extra, struct sh_env *env)
 {
@@ -276,7 +276,7 @@ static void grpc_tls_and_mtls(void **state)
 	oe_certs_free(&certs);
 }
 
-/* A raw pipeline/grpc_server (messages as they came on the wire) on a loop
+/* A raw transport/grpc_server (messages as they came on the wire) on a loop
  * of its own in a thread, recording the last request. */
 struct wire_server {
 	uv_loop_t loop;

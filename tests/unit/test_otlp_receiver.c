@@ -16,8 +16,8 @@
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "formats/pb_wire.h"
-#include "pipeline/grpc_server.h"
-#include "pipeline/http_server.h"
+#include "transport/grpc_server.h"
+#include "transport/http_server.h"
 #include "test_http_peer.h"
 #include "test_otlp_receiver.h"
 

@@ -18,7 +18,7 @@
 
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/grpc_server.h"
+#include "transport/grpc_server.h"
 #include "test_http_peer.h"
 #include "test_otlp_receiver.h"
 

@@ -12,18 +12,18 @@
 
 #include "config/config.h"
 #include "formats/otlp/otlp.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
-#include "pipeline/grpc_client.h"
-#include "pipeline/http_client.h"
-#include "pipeline/metadata.h"
-#include "pipeline/grpc_server.h"
+#include "transport/grpc_client.h"
+#include "transport/http_client.h"
+#include "model/metadata.h"
+#include "transport/grpc_server.h"
 #include "pipeline/service.h"
 #include "receivers/otlp/receiver.h"
 
-/* From pipeline/http_server.h, whose struct pf_http_request is not the
- * client's of pipeline/http_client.h. */
+/* From transport/http_server.h, whose struct pf_http_request is not the
+ * client's of transport/http_client.h. */
 unsigned pf_http_server_port(const struct pf_http_server *s);
 
 extern const struct pf_component_def pf_receiver_otlp;

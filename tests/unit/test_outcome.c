@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "pipeline/grpc_client.h"
-#include "pipeline/outcome.h"
+#include "transport/grpc_client.h"
+#include "sending/outcome.h"
 
 #define S ((int64_t)1000000000)
 

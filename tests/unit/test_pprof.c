@@ -12,7 +12,7 @@
 
 #include "formats/gzip.h"
 #include "formats/pprof/pprof.h"
-#include "pipeline/batch.h"
+#include "model/batch.h"
 #include "proto/pprof/profile.pb-c.h"
 
 /* ---- a rich profile built with protobuf-c (not with our encoder) ---- */

@@ -19,11 +19,11 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "pipeline/component.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
-#include "pipeline/queue.h"
-#include "pipeline/queue_file.h"
-#include "pipeline/retry.h"
+#include "sending/queue.h"
+#include "sending/queue_file.h"
+#include "sending/retry.h"
 
 #define MS	 ((int64_t)1000000)
 #define MAX_IDS	 10001

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/component.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
 #include "receiver_harness.h"
 

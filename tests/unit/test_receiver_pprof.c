@@ -15,8 +15,8 @@
 
 #include "config/config.h"
 #include "formats/pprof/pprof.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
 #include "pipeline/service.h"
 #include "receiver_harness.h"

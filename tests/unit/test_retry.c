@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "pipeline/retry.h"
+#include "sending/retry.h"
 
 #define MS ((int64_t)1000000)
 

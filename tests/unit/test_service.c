@@ -15,10 +15,10 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
-#include "pipeline/http_server.h"
+#include "transport/http_server.h"
 #include "pipeline/service.h"
 #include "pipeline/telemetry.h"
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "pipeline/batch.h"
-#include "pipeline/semconv.h"
+#include "model/batch.h"
+#include "model/semconv.h"
 #include "processors/symbolize/demangle.h"
 #include "processors/symbolize/elf_symbols.h"
 #include "processors/symbolize/kallsyms.h"

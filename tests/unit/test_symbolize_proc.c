@@ -13,10 +13,10 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "pipeline/batch.h"
-#include "pipeline/component.h"
+#include "model/batch.h"
+#include "core/component.h"
 #include "pipeline/component_internal.h"
-#include "pipeline/semconv.h"
+#include "model/semconv.h"
 #include "pipeline/service.h"
 #include "sinks_harness.h"
 
