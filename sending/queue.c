@@ -49,6 +49,8 @@ struct pf_queue_item {
 	int work_rc;
 	void *read_data;
 	size_t read_size;
+	pf_queue_call_cancel_fn cancel; /* ST_SENDING: aborts `call`, or NULL */
+	void *call;
 };
 
 struct item_list {
@@ -66,13 +68,14 @@ struct pf_queue {
 	int lock_fd; /* storage file: flock'd <dir>/.lock, or -1 */
 	uv_loop_t *loop;
 	uv_timer_t timer;
-	bool started, stopping, expired, closing, cancelled;
+	bool started, stopping, expired, closing;
 	uint64_t deadline_ms;
 	pf_queue_closed_fn closed;
 	void *closed_arg;
 
 	struct item_list ready;	  /* FIFO of ST_READY */
 	struct item_list waiting; /* ST_WAITING, by due_ms */
+	struct item_list sending; /* ST_SENDING: taken by a consumer, in the exporter's hands */
 	uint64_t used;		  /* sizer units of ST_READY */
 	uint64_t reserved;	  /* sizer units held by reservations */
 	uint64_t disk_reserved;	  /* payload bytes held by reservations (storage file) */
@@ -314,6 +317,7 @@ static void send_item(struct pf_queue_item *it)
 	struct pf_queue *q = it->q;
 
 	it->state = ST_SENDING;
+	list_push_tail(&q->sending, it);
 	if (!it->first_ms) {
 		it->first_ms = now_ms(q) ? now_ms(q) : 1;
 		pf_retry_reset(&it->backoff, &q->retry);
@@ -385,6 +389,24 @@ static void dispatch(struct pf_queue *q)
 	update_gauges(q);
 }
 
+/* Aborts every send in flight that told how. A cancel may end its send (and
+ * others) at once, so the list is looked at afresh after each. */
+static void cancel_sends(struct pf_queue *q)
+{
+	for (;;) {
+		struct pf_queue_item *it = q->sending.head;
+		pf_queue_call_cancel_fn cancel;
+
+		while (it && !it->cancel)
+			it = it->next;
+		if (!it)
+			return;
+		cancel = it->cancel;
+		it->cancel = NULL;
+		cancel(it->call);
+	}
+}
+
 /* Everything ready after the deadline: forget (disk) or drop (memory). */
 static void expire(struct pf_queue *q)
 {
@@ -402,11 +424,7 @@ static void expire(struct pf_queue *q)
 		item_release(it);
 	}
 	update_gauges(q);
-	bool in_flight = q->busy > 0;
-	if (in_flight && q->ops.cancel && !q->cancelled) {
-		q->cancelled = true;
-		q->ops.cancel(q->ops.arg);
-	}
+	cancel_sends(q);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -479,12 +497,22 @@ static void arm(struct pf_queue *q)
 
 /* ---- the contract ---- */
 
+void pf_queue_item_cancel_with(struct pf_queue_item *it, pf_queue_call_cancel_fn cancel, void *call)
+{
+	assert(it->state == ST_SENDING);
+	it->cancel = cancel;
+	it->call = call;
+}
+
 void pf_queue_done(struct pf_queue_item *it, const struct pf_send_result *res)
 {
 	struct pf_queue *q = it->q;
 	const char *reason = res->reason;
 
 	assert(it->state == ST_SENDING);
+	list_remove(&q->sending, it);
+	it->cancel = NULL;
+	it->call = NULL;
 	switch (res->status) {
 	case PF_SEND_OK: {
 		uint64_t rejected = res->rejected < it->items ? res->rejected : it->items;

@@ -95,18 +95,12 @@ struct pf_queue_item;
 typedef void (*pf_queue_send_fn)(void *arg, struct pf_queue_item *item, const void *data,
 				 size_t size);
 
-/* Optional: called once when the shutdown deadline passes with sends in
- * flight; the exporter aborts them, and each then ends with pf_queue_done
- * (any status; what is not acknowledged stays on disk with storage file). */
-typedef void (*pf_queue_cancel_fn)(void *arg);
-
 /* Called once when a shutdown has finished: nothing in flight, no handle
  * open. The queue may then be destroyed. */
 typedef void (*pf_queue_closed_fn)(void *arg);
 
 struct pf_queue_ops {
 	pf_queue_send_fn send;
-	pf_queue_cancel_fn cancel; /* may be NULL */
 	void *arg;
 };
 
@@ -194,6 +188,21 @@ int pf_queue_reserve(struct pf_queue *q, size_t size, uint64_t items, struct pf_
 
 /* Gives back a room not used (does nothing when not held). */
 void pf_queue_release(struct pf_queue *q, struct pf_queue_room *room);
+
+/* Aborts a transport call: the HTTP or gRPC client's cancel for `call`. */
+typedef void (*pf_queue_call_cancel_fn)(void *call);
+
+/*
+ * Tells the queue how to abort the send of `item`: once the call is under
+ * way, the exporter's send hands over the transport's cancel and its call.
+ * When the shutdown deadline passes with the item still in flight, the
+ * queue calls cancel(call) once, on the loop; the send then ends with
+ * pf_queue_done as any other (what is not acknowledged stays on disk with
+ * storage file). pf_queue_done forgets it. An item that never gets one is
+ * waited for.
+ */
+void pf_queue_item_cancel_with(struct pf_queue_item *item, pf_queue_call_cancel_fn cancel,
+			       void *call);
 
 /* Reports how a send ended. See pf_queue_send_fn. */
 void pf_queue_done(struct pf_queue_item *item, const struct pf_send_result *res);

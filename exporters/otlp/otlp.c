@@ -30,7 +30,6 @@ struct otlp_send {
 	struct pf_queue_item *item;
 	struct pf_grpc_call *call;
 	struct pf_otlpexp_payload hdr;
-	struct otlp_send *prev, *next;
 };
 
 struct otlp_exporter {
@@ -41,7 +40,6 @@ struct otlp_exporter {
 	char **md_lines;	    /* the same as "key: value", for an authenticator */
 	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
 	const char *target;
-	struct otlp_send *sends;
 	bool started;
 };
 
@@ -87,16 +85,10 @@ static int otlp_validate(const void *config, struct pf_error *err)
 	return 0;
 }
 
-static void send_unlink(struct otlp_send *s)
+/* pf_queue_call_cancel_fn for a gRPC call. */
+static void cancel_call(void *call)
 {
-	struct otlp_exporter *e = s->e;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->sends = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	pf_grpc_cancel(call);
 }
 
 static void on_reply(const struct pf_grpc_result *res, void *arg)
@@ -108,7 +100,6 @@ static void on_reply(const struct pf_grpc_result *res, void *arg)
 	int64_t delay_ms = -1;
 	int code = res->code;
 
-	send_unlink(s);
 	if (code == PF_GRPC_OK) {
 		out.rejected =
 			pf_otlpexp_partial(e->base.c, &s->hdr, res->body, res->body_size, false);
@@ -203,18 +194,7 @@ static void otlp_send(void *arg, struct pf_queue_item *item, const void *data, s
 		pf_queue_done(item, &fail);
 		return;
 	}
-	s->next = e->sends;
-	if (e->sends)
-		e->sends->prev = s;
-	e->sends = s;
-}
-
-static void otlp_cancel(void *arg)
-{
-	struct otlp_exporter *e = arg;
-
-	for (struct otlp_send *s = e->sends; s; s = s->next)
-		pf_grpc_cancel(s->call);
+	pf_queue_item_cancel_with(item, cancel_call, s->call);
 }
 
 static void otlp_destroy(void *exporter)
@@ -244,7 +224,7 @@ static void otlp_close_client(void *exporter, void (*closed)(void *arg), void *a
 static void *otlp_create(struct pf_component *c, const void *config)
 {
 	const struct otlp_config *cfg = config;
-	struct pf_queue_ops ops = {.send = otlp_send, .cancel = otlp_cancel};
+	struct pf_queue_ops ops = {.send = otlp_send};
 	struct otlp_exporter *e = calloc(1, sizeof(*e));
 
 	if (!e) {

@@ -33,7 +33,6 @@ struct otlphttp_send {
 	struct pf_queue_item *item;
 	struct pf_http_call *call;
 	struct pf_otlpexp_payload hdr;
-	struct otlphttp_send *prev, *next;
 };
 
 struct otlphttp_exporter {
@@ -44,7 +43,6 @@ struct otlphttp_exporter {
 	char **lines; /* request header lines: user headers, then ours */
 	size_t n_lines;
 	struct pf_auth_client auth; /* auth.authenticator's, ops NULL for none */
-	struct otlphttp_send *sends;
 };
 
 static const struct pf_option otlphttp_options[] = {
@@ -114,16 +112,10 @@ static void error_text(const struct pf_http_response *resp, char *out, size_t si
 	pf_otlpexp_clean_text(resp->body, resp->body_size, out, size);
 }
 
-static void send_unlink(struct otlphttp_send *s)
+/* pf_queue_call_cancel_fn for an HTTP call (its completion runs at once). */
+static void cancel_call(void *call)
 {
-	struct otlphttp_exporter *e = s->e;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->sends = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	pf_http_cancel(call);
 }
 
 static void on_response(const struct pf_http_response *resp, void *arg)
@@ -134,7 +126,6 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 	char text[512], reason[600];
 	int64_t delay_ms = -1;
 
-	send_unlink(s);
 	if (resp->error) {
 		/* no response: connection refused or lost, timeout, TLS */
 		snprintf(reason, sizeof(reason), "%s", resp->error_text);
@@ -227,19 +218,7 @@ static void otlphttp_send(void *arg, struct pf_queue_item *item, const void *dat
 		pf_queue_done(item, &fail);
 		return;
 	}
-	s->next = e->sends;
-	if (e->sends)
-		e->sends->prev = s;
-	e->sends = s;
-}
-
-static void otlphttp_cancel(void *arg)
-{
-	struct otlphttp_exporter *e = arg;
-
-	/* each cancel runs its completion (and unlinks it) at once */
-	while (e->sends)
-		pf_http_cancel(e->sends->call);
+	pf_queue_item_cancel_with(item, cancel_call, s->call);
 }
 
 static void otlphttp_destroy(void *exporter)
@@ -318,7 +297,7 @@ static void otlphttp_close_client(void *exporter, void (*closed)(void *arg), voi
 static void *otlphttp_create(struct pf_component *c, const void *config)
 {
 	const struct otlphttp_config *cfg = config;
-	struct pf_queue_ops ops = {.send = otlphttp_send, .cancel = otlphttp_cancel};
+	struct pf_queue_ops ops = {.send = otlphttp_send};
 	struct otlphttp_exporter *e = calloc(1, sizeof(*e));
 
 	if (!e) {

@@ -109,7 +109,6 @@ struct send {
 	struct pf_queue_item *item;
 	struct pf_http_call *call;
 	uint8_t *body; /* ingest: the multipart body, owned */
-	struct send *prev, *next;
 };
 
 struct pyroscope {
@@ -117,7 +116,6 @@ struct pyroscope {
 	const struct pf_pyroscope_config *cfg; /* owned by config/, outlives us */
 	struct pf_queue *queue;
 	struct pf_http_client *http;
-	struct send *sends; /* in flight */
 	char *url;
 	char *headers[MAX_HEADERS]; /* "Name: value", owned */
 	size_t n_headers;
@@ -299,16 +297,10 @@ static void classify(const struct pf_http_response *resp, struct pf_send_result 
 	snprintf(reason, size, "HTTP %ld%s%s", resp->status, msg[0] ? ": " : "", msg);
 }
 
-static void send_unlink(struct send *s)
+/* pf_queue_call_cancel_fn for an HTTP call (its completion runs at once). */
+static void cancel_call(void *call)
 {
-	struct pyroscope *e = s->e;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->sends = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	pf_http_cancel(call);
 }
 
 static void on_response(const struct pf_http_response *resp, void *arg)
@@ -319,7 +311,6 @@ static void on_response(const struct pf_http_response *resp, void *arg)
 
 	/* The queue logs drops with `reason` (rate-limited) and counts them. */
 	classify(resp, &res, reason, sizeof(reason));
-	send_unlink(s);
 	free(s->body);
 	pf_queue_done(s->item, &res);
 	free(s);
@@ -405,18 +396,7 @@ static void pyroscope_send(void *arg, struct pf_queue_item *item, const void *da
 		fail_now(item, PF_SEND_RETRY, strerror(-err));
 		return;
 	}
-	s->next = e->sends;
-	if (s->next)
-		s->next->prev = s;
-	e->sends = s;
-}
-
-static void pyroscope_cancel(void *arg)
-{
-	struct pyroscope *e = arg;
-
-	while (e->sends)
-		pf_http_cancel(e->sends->call); /* on_response unlinks it */
+	pf_queue_item_cancel_with(item, cancel_call, s->call);
 }
 
 static void instance_free(struct pyroscope *e)
@@ -431,10 +411,7 @@ static void instance_free(struct pyroscope *e)
 static void *pyroscope_create(struct pf_component *c, const void *config)
 {
 	const struct pf_pyroscope_config *cfg = config;
-	struct pf_queue_ops ops = {
-		.send = pyroscope_send,
-		.cancel = pyroscope_cancel,
-	};
+	struct pf_queue_ops ops = {.send = pyroscope_send};
 	struct pyroscope *e = calloc(1, sizeof(*e));
 	size_t len;
 
