@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Finds an ELF file's CFI section with libelf (read, never mapped), parses it and lays the rows out as one sorted table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/cfi_parse.h"
+#include "host/unwind_table.h"
+
+static int same_rule(const struct pf_unwind_row *a, const struct pf_unwind_row *b)
+{
+	return a->cfa_off == b->cfa_off && a->rule == b->rule && a->fp == b->fp;
+}
+
+/* Appends a row at absolute pc, merged into the previous one when it says
+ * the same. Room for it was reserved by the caller. */
+static int push_row(struct pf_unwind_table *t, uint64_t pc, struct pf_unwind_row r)
+{
+	struct pf_unwind_row *last = t->n_rows ? &t->rows[t->n_rows - 1] : NULL;
+
+	if (pc - t->base > UINT32_MAX)
+		return -E2BIG;
+	r.pc = (__u32)(pc - t->base);
+	if (last && same_rule(last, &r))
+		return 0;
+	if (last && last->pc == r.pc)
+		*last = r;
+	else
+		t->rows[t->n_rows++] = r;
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct pf_cfi_fde *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first; /* file order on ties */
+}
+
+/* Sorts the FDEs and writes their rows as one table: a gap row wherever no
+ * FDE covers the pc, the first FDE kept where two overlap. */
+static int lay_out(struct pf_cfi_out *o, struct pf_unwind_table *t)
+{
+	const struct pf_unwind_row gap = {.rule = PF_UNWIND_RULE(PF_UNWIND_GAP, 0)};
+	uint64_t cur_end = 0;
+	size_t i, j, cap;
+	int rc;
+
+	if (o->n_fdes == 0)
+		return 0;
+	qsort(o->fdes, o->n_fdes, sizeof(*o->fdes), by_start);
+	cap = o->n_rows + o->n_fdes + 1; /* each FDE adds at most one gap before it */
+	t->rows = calloc(cap, sizeof(*t->rows));
+	if (!t->rows)
+		return -ENOMEM;
+	t->base = o->fdes[0].start;
+	for (i = 0; i < o->n_fdes; i++) {
+		const struct pf_cfi_fde *f = &o->fdes[i];
+
+		if (i > 0 && f->start > cur_end && (rc = push_row(t, cur_end, gap)) < 0)
+			return rc;
+		if (i > 0 && f->start < cur_end)
+			t->overlaps++;
+		for (j = 0; j < f->n; j++) {
+			uint64_t s = o->rows[f->first + j].pc;
+			uint64_t e = j + 1 < f->n ? o->rows[f->first + j + 1].pc : f->end;
+
+			if (i > 0 && s < cur_end)
+				s = cur_end;
+			if (s < e && (rc = push_row(t, s, o->rows[f->first + j].r)) < 0)
+				return rc;
+		}
+		if (i == 0 || f->end > cur_end)
+			cur_end = f->end;
+	}
+	return push_row(t, cur_end, gap);
+}
+
+/* The section's bytes, decompressed if needed, bounded by PF_UNWIND_CFI_MAX. */
+static int section_bytes(Elf_Scn *scn, const GElf_Shdr *sh, Elf_Data **out, struct pf_error *err)
+{
+	Elf_Data *d = NULL;
+
+	if (sh->sh_flags & SHF_COMPRESSED) {
+		GElf_Chdr ch;
+
+		if (!gelf_getchdr(scn, &ch) || ch.ch_size > PF_UNWIND_CFI_MAX)
+			return pf_error_set(err, "",
+					    "compressed CFI section unreadable or too large");
+		if (elf_compress(scn, 0, 0) < 0)
+			return pf_error_set(err, "", "CFI section: %s", elf_errmsg(-1));
+	} else if (sh->sh_size > PF_UNWIND_CFI_MAX) {
+		return pf_error_set(err, "", "CFI section of %llu bytes is over the %u byte limit",
+				    (unsigned long long)sh->sh_size, PF_UNWIND_CFI_MAX);
+	}
+	d = elf_getdata(scn, NULL);
+	if (!d || (d->d_size && !d->d_buf) || d->d_size > PF_UNWIND_CFI_MAX)
+		return pf_error_set(err, "", "CFI section unreadable: %s", elf_errmsg(-1));
+	*out = d;
+	return 0;
+}
+
+/* Checks the ELF header and finds the CFI sections (NULL where absent). */
+static int find_cfi(Elf *elf, Elf_Scn **eh, Elf_Scn **dbg, struct pf_error *err)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh_hdr;
+	GElf_Shdr sh;
+	size_t shstrndx;
+
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh_hdr))
+		return pf_error_set(err, "", "not an ELF file");
+	if (eh_hdr.e_ident[EI_DATA] != ELFDATA2LSB)
+		return pf_error_set(err, "", "big-endian ELF: no unwind rules for it");
+	if (eh_hdr.e_machine != EM_X86_64)
+		return pf_error_set(err, "", "ELF machine %u: no unwind rules for it",
+				    eh_hdr.e_machine);
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return pf_error_set(err, "", "no section names: %s", elf_errmsg(-1));
+	*eh = *dbg = NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame") && !*eh)
+			*eh = scn;
+		else if (name && !strcmp(name, ".debug_frame") && !*dbg)
+			*dbg = scn;
+	}
+	return 0;
+}
+
+/* Parses one CFI section into o. */
+static int parse_section(Elf *elf, Elf_Scn *scn, int debug_frame, struct pf_unwind_table *t,
+			 struct pf_cfi_out *o, struct pf_error *err)
+{
+	struct pf_cfi_section sec = {.arch = &pf_cfi_arch_x86_64, .debug_frame = debug_frame};
+	Elf_Data *d = NULL;
+	GElf_Shdr sh;
+	int rc;
+
+	if (!gelf_getshdr(scn, &sh))
+		return pf_error_set(err, "", "CFI section header: %s", elf_errmsg(-1));
+	rc = section_bytes(scn, &sh, &d, err);
+	if (rc < 0)
+		return rc;
+	sec.addr_size = gelf_getclass(elf) == ELFCLASS32 ? 4 : 8;
+	sec.data = d->d_buf;
+	sec.size = d->d_size;
+	sec.vaddr = debug_frame ? 0 : sh.sh_addr;
+	t->sources |= debug_frame ? PF_UNWIND_FROM_DEBUG_FRAME : PF_UNWIND_FROM_EH_FRAME;
+	t->cfi_bytes += sec.size;
+	rc = pf_cfi_parse(&sec, o);
+	if (rc < 0)
+		return pf_error_set(err, "", "out of memory compiling CFI");
+	return 0;
+}
+
+static struct pf_unwind_table *compile(Elf *elf, struct pf_error *err)
+{
+	struct pf_unwind_table *t;
+	struct pf_cfi_out o = {0};
+	struct pf_unwind_row *fit;
+	Elf_Scn *eh = NULL, *dbg = NULL;
+	int rc;
+
+	if (find_cfi(elf, &eh, &dbg, err) < 0)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		pf_error_set(err, "", "out of memory compiling CFI");
+		return NULL;
+	}
+	/* .eh_frame first: on equal starts the first parsed FDE is kept. */
+	if (eh && parse_section(elf, eh, 0, t, &o, err) < 0)
+		goto out_free;
+	if (dbg && parse_section(elf, dbg, 1, t, &o, err) < 0)
+		goto out_free;
+	rc = lay_out(&o, t);
+	if (rc < 0) {
+		pf_error_set(err, "",
+			     rc == -E2BIG ? "CFI spans more than 4 GiB of addresses"
+					  : "out of memory compiling CFI");
+		goto out_free;
+	}
+	t->n_fdes = (uint32_t)o.n_fdes;
+	t->bad_fdes = (uint32_t)o.bad_fdes;
+	t->skipped_fdes = (uint32_t)o.skipped;
+	t->truncated = o.truncated;
+	pf_cfi_out_free(&o);
+	/* Give back what merging saved. */
+	if (t->n_rows && (fit = reallocarray(t->rows, t->n_rows, sizeof(*t->rows))) != NULL)
+		t->rows = fit;
+	return t;
+out_free:
+	pf_cfi_out_free(&o);
+	pf_unwind_table_destroy(t);
+	return NULL;
+}
+
+struct pf_unwind_table *pf_unwind_table_from_fd(int fd, struct pf_error *err)
+{
+	struct pf_unwind_table *t;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		pf_error_set(err, "", "libelf: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf) {
+		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	t = compile(elf, err);
+	elf_end(elf);
+	return t;
+}
+
+struct pf_unwind_table *pf_unwind_table_from_path(const char *path, struct pf_error *err)
+{
+	struct pf_unwind_table *t;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		pf_error_set(err, path, "%s", strerror(errno));
+		return NULL;
+	}
+	t = pf_unwind_table_from_fd(fd, err);
+	close(fd);
+	return t;
+}
+
+struct pf_unwind_table *pf_unwind_table_from_mem(const void *image, size_t size,
+						 struct pf_error *err)
+{
+	struct pf_unwind_table *t;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		pf_error_set(err, "", "libelf: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	/* elf_memory wants a writable image only to convert a foreign byte
+	 * order in place: such files are refused before libelf sees them. */
+	if (size < EI_NIDENT || ((const unsigned char *)image)[EI_DATA] != ELFDATA2LSB) {
+		pf_error_set(err, "", "not a little-endian ELF file");
+		return NULL;
+	}
+	elf = elf_memory((char *)image, size);
+	if (!elf) {
+		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
+		return NULL;
+	}
+	t = compile(elf, err);
+	elf_end(elf);
+	return t;
+}
+
+void pf_unwind_table_destroy(struct pf_unwind_table *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	free(t);
+}
+
+const struct pf_unwind_row *pf_unwind_table_find(const struct pf_unwind_table *t, uint64_t vaddr)
+{
+	uint32_t lo = 0, hi = t->n_rows;
+	uint64_t off;
+
+	if (t->n_rows == 0 || vaddr < t->base || vaddr - t->base > UINT32_MAX)
+		return NULL;
+	off = vaddr - t->base;
+	/* The last row whose pc is at or below off. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (t->rows[mid].pc <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return t->rows[lo].pc <= off ? &t->rows[lo] : NULL;
+}
+
+size_t pf_unwind_table_bytes(const struct pf_unwind_table *t)
+{
+	return t ? sizeof(*t) + (size_t)t->n_rows * sizeof(*t->rows) : 0;
+}

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: Apache-2.0
+/* unit.unwind_table: the CFI compiler against readelf's frames-interp on libc, libpython and our own binaries; PLT, signal and outermost frames; bad input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "host/cfi_parse.h"
+#include "host/unwind_table.h"
+#include "readelf_frames.h"
+
+#define LIBC	  "/lib/x86_64-linux-gnu/libc.so.6"
+#define LIBPYTHON "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+
+static struct pf_unwind_row unknown_row(int ra_undefined)
+{
+	return (struct pf_unwind_row){
+		.rule = PF_UNWIND_RULE(PF_UNWIND_UNKNOWN,
+				       ra_undefined ? PF_UNWIND_RA_UNDEFINED : 0)};
+}
+
+/* "c-16" -> 2 slots below the CFA; 0 if the text is no such slot within max. */
+static long slot_below(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	if (strncmp(s, "c-", 2) != 0)
+		return 0;
+	v = strtol(s + 2, &end, 10);
+	if (*end || v <= 0 || v % 8 || v / 8 > max)
+		return 0;
+	return v / 8;
+}
+
+/* What the compiler must make of a readelf row, by the rules of unwind_row.h. */
+static struct pf_unwind_row expect(const struct rf_row *r, int signal, int in_plt)
+{
+	struct pf_unwind_row x = {0};
+	unsigned kind, ra;
+	long fp, off;
+	char *end;
+
+	if (signal) {
+		x.rule = PF_UNWIND_RULE(PF_UNWIND_SIGNAL, 0);
+		return x;
+	}
+	if (!strcmp(r->ra, "u"))
+		ra = PF_UNWIND_RA_UNDEFINED;
+	else if ((ra = (unsigned)slot_below(r->ra, PF_UNWIND_RA_MAX_SLOT)) == 0)
+		return unknown_row(0);
+	/* readelf prints "u" for a register no rule has touched yet, which
+	 * for rbp (callee-saved) means unchanged. */
+	if (!r->fp[0] || !strcmp(r->fp, "u") || !strcmp(r->fp, "s"))
+		fp = PF_UNWIND_FP_SAME;
+	else if ((fp = slot_below(r->fp, PF_UNWIND_FP_LOST - 1)) == 0)
+		fp = PF_UNWIND_FP_LOST;
+	if (!strcmp(r->cfa, "exp") && in_plt && fp == PF_UNWIND_FP_SAME) {
+		/* binutils' lazy PLT: rsp + 8 + ((rip & 15) >= 11) * 8 */
+		x.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_PLT, ra);
+		x.cfa_off = 1;
+		x.fp = 11;
+		return x;
+	}
+	if (!strncmp(r->cfa, "rsp", 3))
+		kind = PF_UNWIND_CFA_SP;
+	else if (!strncmp(r->cfa, "rbp", 3))
+		kind = PF_UNWIND_CFA_FP;
+	else
+		return unknown_row(ra == PF_UNWIND_RA_UNDEFINED);
+	off = strtol(r->cfa + 3, &end, 10);
+	if (*end || off < 0 || off % 8 || off / 8 > UINT16_MAX)
+		return unknown_row(ra == PF_UNWIND_RA_UNDEFINED);
+	x.rule = PF_UNWIND_RULE(kind, ra);
+	x.cfa_off = (__u16)(off / 8);
+	x.fp = (__u8)fp;
+	return x;
+}
+
+/* The [start, end) of the file's .plt section (0, 0 without one). */
+static void plt_range(const char *path, uint64_t *start, uint64_t *end)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	*start = *end = 0;
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".plt")) {
+			*start = sh.sh_addr;
+			*end = sh.sh_addr + sh.sh_size;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+static int same_row(const struct pf_unwind_row *a, const struct pf_unwind_row *b)
+{
+	return a->rule == b->rule && a->cfa_off == b->cfa_off && a->fp == b->fp;
+}
+
+struct tally {
+	size_t rows, fdes, mismatches, plt, signal, outermost, fp_cfa, gaps;
+};
+
+static void check_pc(const struct pf_unwind_table *t, uint64_t pc, const struct pf_unwind_row *want,
+		     const struct rf_row *r, struct tally *n)
+{
+	const struct pf_unwind_row *got = pf_unwind_table_find(t, pc);
+
+	if (got && same_row(got, want))
+		return;
+	if (n->mismatches++ < 10)
+		fprintf(stderr,
+			"pc %#llx (readelf: cfa %s rbp %s ra %s): want rule %#x cfa_off %u fp %u, "
+			"got %s rule %#x cfa_off %u fp %u\n",
+			(unsigned long long)pc, r ? r->cfa : "-", r ? r->fp : "-", r ? r->ra : "-",
+			want->rule, want->cfa_off, want->fp, got ? "" : "no row",
+			got ? got->rule : 0, got ? got->cfa_off : 0, got ? got->fp : 0);
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct rf_fde *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Compiles `path` and checks every readelf row at its first and last pc,
+ * and every pc range between FDEs; returns the tally for more checks. */
+static struct tally compare_with_readelf(const char *path)
+{
+	struct pf_error err = {0};
+	struct pf_unwind_table *t = pf_unwind_table_from_path(path, &err);
+	struct tally n = {0};
+	uint64_t plt_lo, plt_hi, cur_end = 0;
+	struct rf_dump d;
+	size_t i, j;
+
+	if (!t)
+		fprintf(stderr, "%s: %s\n", path, err.msg);
+	assert_non_null(t);
+	assert_int_equal(rf_load(path, &d), 0);
+	plt_range(path, &plt_lo, &plt_hi);
+	/* The FDEs in the order the table keeps them: where two overlap,
+	 * the one starting first (or read first) holds the overlap. */
+	qsort(d.fdes, d.n_fdes, sizeof(*d.fdes), by_start);
+	for (i = 0; i < d.n_fdes; i++) {
+		const struct rf_fde *f = &d.fdes[i];
+		const struct pf_unwind_row gap = {.rule = PF_UNWIND_RULE(PF_UNWIND_GAP, 0)};
+
+		if (f->start == f->end || f->start == 0)
+			continue;
+		if (n.fdes > 0 && f->start > cur_end) {
+			check_pc(t, cur_end, &gap, NULL, &n);
+			check_pc(t, f->start - 1, &gap, NULL, &n);
+			n.gaps++;
+		}
+		n.fdes++;
+		for (j = 0; j < f->n; j++) {
+			const struct rf_row *r = &d.rows[f->first + j];
+			uint64_t s = r->loc,
+				 e = j + 1 < f->n ? d.rows[f->first + j + 1].loc : f->end;
+			struct pf_unwind_row want;
+
+			if (n.fdes > 1 && s < cur_end)
+				s = cur_end;
+			if (e > f->end)
+				e = f->end;
+			if (s >= e)
+				continue;
+			want = expect(r, f->signal, s >= plt_lo && s < plt_hi);
+			check_pc(t, s, &want, r, &n);
+			check_pc(t, e - 1, &want, r, &n);
+			n.rows++;
+			n.plt += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_PLT;
+			n.signal += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_SIGNAL;
+			n.outermost += PF_UNWIND_ROW_RA(&want) == PF_UNWIND_RA_UNDEFINED;
+			n.fp_cfa += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP;
+		}
+		if (n.fdes == 1 || f->end > cur_end)
+			cur_end = f->end;
+	}
+	if (n.fdes) {
+		const struct pf_unwind_row gap = {.rule = PF_UNWIND_RULE(PF_UNWIND_GAP, 0)};
+
+		check_pc(t, cur_end, &gap, NULL, &n);
+	}
+	fprintf(stderr,
+		"%s: %zu FDEs, %zu readelf rows, %zu table rows, %zu gaps, %zu mismatches\n", path,
+		n.fdes, n.rows, (size_t)t->n_rows, n.gaps, n.mismatches);
+	assert_int_equal(n.mismatches, 0);
+	assert_int_equal(t->bad_fdes, 0);
+	assert_int_equal(t->skipped_fdes, 0);
+	assert_false(t->truncated);
+	rf_free(&d);
+	pf_unwind_table_destroy(t);
+	return n;
+}
+
+static void test_libc_against_readelf(void **state)
+{
+	struct tally n = compare_with_readelf(LIBC);
+
+	assert_true(n.fdes > 2000);
+	assert_true(n.rows > 20000);
+	assert_true(n.plt > 0);
+	assert_true(n.signal > 0);
+	assert_true(n.outermost > 0); /* clone, clone3 */
+	assert_true(n.fp_cfa > 0);
+}
+
+static void test_libpython_against_readelf(void **state)
+{
+	struct tally n = compare_with_readelf(LIBPYTHON);
+
+	assert_true(n.fdes > 5000);
+	assert_true(n.rows > 50000);
+	assert_true(n.plt > 0);
+}
+
+/* This test program's own path (readelf run on /proc/self/exe would read itself). */
+static const char *own_binary(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	assert_true(n > 0);
+	path[n] = '\0';
+	return path;
+}
+
+/* Binaries of our own: the proflow collector, and this test program. */
+static void test_own_binary_against_readelf(void **state)
+{
+	const char *proflow = getenv("PF_PROFLOW_BIN");
+	struct tally n;
+
+	assert_non_null(proflow);
+	n = compare_with_readelf(proflow);
+	assert_true(n.fdes > 1000);
+	assert_true(n.outermost > 0);
+	assert_true(n.fp_cfa > 0); /* we build with frame pointers */
+	n = compare_with_readelf(own_binary());
+	assert_true(n.fdes > 20);
+	assert_true(n.outermost > 0);
+	assert_true(n.fp_cfa > 0); /* we build with frame pointers */
+}
+
+/* A program built without unwind tables: its functions' CFI is only in
+ * .debug_frame (crt's _start keeps its .eh_frame). */
+static void test_debug_frame_against_readelf(void **state)
+{
+	const char *path = getenv("PF_CFI_DEBUG_FRAME_FIXTURE");
+	struct pf_unwind_table *t;
+	struct pf_error err = {0};
+	struct tally n;
+
+	assert_non_null(path);
+	t = pf_unwind_table_from_path(path, &err);
+	assert_non_null(t);
+	assert_int_equal(t->sources, PF_UNWIND_FROM_EH_FRAME | PF_UNWIND_FROM_DEBUG_FRAME);
+	pf_unwind_table_destroy(t);
+	n = compare_with_readelf(path);
+	assert_true(n.fdes >= 4);
+}
+
+/* libc's lazy PLT: PLT0 pushes twice, then each 16-byte entry jumps
+ * (offsets 0-10, the return address at rsp) or has pushed its index
+ * (11-15, one more word). */
+static void test_plt_stubs(void **state)
+{
+	struct pf_unwind_table *t = pf_unwind_table_from_path(LIBC, NULL);
+	uint64_t lo, hi, pc;
+	__u64 cfa;
+	const uint64_t sp = 0x7ffc0000;
+
+	assert_non_null(t);
+	plt_range(LIBC, &lo, &hi);
+	assert_true(hi - lo >= 64);
+	for (pc = lo + 16; pc < hi; pc++) {
+		const struct pf_unwind_row *r = pf_unwind_table_find(t, pc);
+
+		assert_non_null(r);
+		assert_int_equal(PF_UNWIND_ROW_KIND(r), PF_UNWIND_CFA_PLT);
+		assert_int_equal(PF_UNWIND_ROW_RA(r), 1);
+		assert_int_equal(pf_unwind_row_cfa(r, pc, sp, 0, &cfa), 0);
+		assert_int_equal(cfa, sp + ((pc & 15) >= 11 ? 16 : 8));
+	}
+	/* PLT0: push GOT[1] (rsp+16 after it), jmp *GOT[2] (rsp+24). */
+	assert_int_equal(PF_UNWIND_ROW_KIND(pf_unwind_table_find(t, lo)), PF_UNWIND_CFA_SP);
+	assert_int_equal(pf_unwind_table_find(t, lo)->cfa_off, 2);
+	assert_int_equal(pf_unwind_table_find(t, lo + 6)->cfa_off, 3);
+	pf_unwind_table_destroy(t);
+}
+
+/* __restore_rt: its CIE has the 'S' augmentation; every pc of its FDE,
+ * including the byte before the symbol that unwinders look up (return
+ * address - 1), is a signal frame. */
+static void test_signal_frame(void **state)
+{
+	struct pf_unwind_table *t = pf_unwind_table_from_path(LIBC, NULL);
+	struct rf_dump d;
+	size_t i, found = 0;
+	uint64_t pc;
+
+	assert_non_null(t);
+	assert_int_equal(rf_load(LIBC, &d), 0);
+	for (i = 0; i < d.n_fdes; i++) {
+		if (!d.fdes[i].signal)
+			continue;
+		found++;
+		for (pc = d.fdes[i].start; pc < d.fdes[i].end; pc++)
+			assert_int_equal(PF_UNWIND_ROW_KIND(pf_unwind_table_find(t, pc)),
+					 PF_UNWIND_SIGNAL);
+		/* The FDE before and after is something else. */
+		assert_int_not_equal(PF_UNWIND_ROW_KIND(pf_unwind_table_find(t, d.fdes[i].end)),
+				     PF_UNWIND_SIGNAL);
+	}
+	assert_int_equal(found, 1);
+	rf_free(&d);
+	pf_unwind_table_destroy(t);
+}
+
+/* Our own _start (the ELF entry point) says the return address is
+ * undefined: the walk ends there, complete. */
+static void test_outermost_frame(void **state)
+{
+	struct pf_unwind_table *t = pf_unwind_table_from_path("/proc/self/exe", NULL);
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	const struct pf_unwind_row *r;
+	GElf_Ehdr eh;
+	Elf *elf;
+
+	assert_non_null(t);
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(gelf_getehdr(elf, &eh));
+	r = pf_unwind_table_find(t, eh.e_entry);
+	assert_non_null(r);
+	assert_int_equal(PF_UNWIND_ROW_RA(r), PF_UNWIND_RA_UNDEFINED);
+	assert_int_equal(PF_UNWIND_ROW_KIND(r), PF_UNWIND_CFA_SP);
+	elf_end(elf);
+	close(fd);
+	pf_unwind_table_destroy(t);
+}
+
+/* A hand-made .eh_frame at vaddr 0x1000: the CIE every x86-64 compiler
+ * emits (CFA = rsp + 8, ra at CFA - 8, pc-relative sdata4 pointers), then
+ * one FDE over [0x2000, 0x2000 + range) running `ins`. */
+static size_t build_eh_frame(uint8_t *b, const uint8_t *ins, size_t n_ins, uint32_t range)
+{
+	static const uint8_t cie[] = {0x14, 0,	  0,  0, 0,    0,    0, 0, 1,	 'z', 'R', 0,
+				      1,    0x78, 16, 1, 0x1b, 0x0c, 7, 8, 0x90, 1,   0,   0};
+	size_t n = sizeof(cie), len_at;
+	int32_t pc_rel;
+	uint32_t v;
+
+	memcpy(b, cie, n);
+	len_at = n;
+	n += 4;
+	v = (uint32_t)n; /* the CIE pointer: back to offset 0 */
+	memcpy(b + n, &v, 4);
+	n += 4;
+	pc_rel = (int32_t)(0x2000 - (0x1000 + n));
+	memcpy(b + n, &pc_rel, 4);
+	n += 4;
+	memcpy(b + n, &range, 4);
+	n += 4;
+	b[n++] = 0; /* no augmentation data */
+	memcpy(b + n, ins, n_ins);
+	n += n_ins;
+	while ((n - len_at) % 4)
+		b[n++] = 0; /* DW_CFA_nop */
+	v = (uint32_t)(n - len_at - 4);
+	memcpy(b + len_at, &v, 4);
+	return n;
+}
+
+static void parse_synthetic(const uint8_t *ins, size_t n_ins, struct pf_cfi_out *o)
+{
+	uint8_t buf[256];
+	struct pf_cfi_section sec = {
+		.data = buf, .vaddr = 0x1000, .addr_size = 8, .arch = &pf_cfi_arch_x86_64};
+
+	sec.size = build_eh_frame(buf, ins, n_ins, 0x40);
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(pf_cfi_parse(&sec, o), 0);
+}
+
+/* A prologue that saves rbp and switches the CFA to it, with remember and
+ * restore state around an epilogue. */
+static void test_cfa_program(void **state)
+{
+	static const uint8_t ins[] = {
+		0x41, 0x0e, 16,	  0x86, 2, /* push rbp: CFA rsp+16, rbp at CFA-16 */
+		0x43, 0x0d, 6,		   /* mov rsp, rbp: CFA rbp+16 */
+		0x0a, 0x44, 0x0c, 7,	8, /* remember; leave: CFA rsp+8 */
+		0x41, 0x0b,		   /* ret; restore: CFA rbp+16 again */
+		0x41, 0x07, 16,		   /* ra undefined */
+	};
+	struct pf_cfi_out o;
+
+	parse_synthetic(ins, sizeof(ins), &o);
+	assert_int_equal(o.n_fdes, 1);
+	assert_int_equal(o.fdes[0].start, 0x2000);
+	assert_int_equal(o.fdes[0].end, 0x2040);
+	assert_int_equal(o.n_rows, 6);
+	assert_int_equal(o.rows[0].pc, 0x2000);
+	assert_int_equal(o.rows[0].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
+	assert_int_equal(o.rows[0].r.cfa_off, 1);
+	assert_int_equal(o.rows[1].pc, 0x2001);
+	assert_int_equal(o.rows[1].r.cfa_off, 2);
+	assert_int_equal(o.rows[1].r.fp, 2);
+	assert_int_equal(o.rows[2].pc, 0x2004);
+	assert_int_equal(o.rows[2].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
+	assert_int_equal(o.rows[3].pc, 0x2008);
+	assert_int_equal(o.rows[3].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
+	assert_int_equal(o.rows[3].r.cfa_off, 1);
+	assert_int_equal(o.rows[4].pc, 0x2009);
+	assert_int_equal(o.rows[4].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
+	assert_int_equal(o.rows[4].r.cfa_off, 2);
+	assert_int_equal(o.rows[5].pc, 0x200a);
+	assert_int_equal(PF_UNWIND_ROW_RA(&o.rows[5].r), PF_UNWIND_RA_UNDEFINED);
+	pf_cfi_out_free(&o);
+}
+
+/* A program that cannot be followed is one "can't" row over the whole FDE,
+ * never the rules read before the damage. */
+static void test_malformed_program_is_unknown(void **state)
+{
+	static const uint8_t bad_op[] = {0x41, 0x0e, 16, 0x20};
+	static const uint8_t pop_empty[] = {0x41, 0x0e, 16, 0x0b};
+	static const uint8_t cut_leb[] = {0x41, 0x0e, 0x80}; /* 3 bytes: no padding follows */
+	static const uint8_t cfa_in_r10[] = {0x41, 0x0c, 10, 0};
+	const uint8_t *progs[] = {bad_op, pop_empty, cut_leb};
+	const size_t lens[] = {sizeof(bad_op), sizeof(pop_empty), sizeof(cut_leb)};
+	struct pf_cfi_out o;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		parse_synthetic(progs[i], lens[i], &o);
+		assert_int_equal(o.bad_fdes, 1);
+		assert_int_equal(o.n_fdes, 1);
+		assert_int_equal(o.n_rows, 1);
+		assert_int_equal(o.rows[0].pc, 0x2000);
+		assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[0].r), PF_UNWIND_UNKNOWN);
+		pf_cfi_out_free(&o);
+	}
+	/* Well-formed but not expressible: the CFA in r10 (stack realignment). */
+	parse_synthetic(cfa_in_r10, sizeof(cfa_in_r10), &o);
+	assert_int_equal(o.bad_fdes, 0);
+	assert_int_equal(o.n_rows, 2);
+	assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[1].r), PF_UNWIND_UNKNOWN);
+	pf_cfi_out_free(&o);
+}
+
+static void test_bad_input(void **state)
+{
+	static const char not_elf[] = "this is not an ELF file at all, not even close";
+	struct pf_unwind_table *t;
+	struct pf_error err = {0};
+	struct pf_cfi_out o = {0};
+	uint8_t buf[256];
+	struct pf_cfi_section sec = {
+		.data = buf, .vaddr = 0x1000, .addr_size = 8, .arch = &pf_cfi_arch_x86_64};
+	uint8_t *image;
+	size_t size, cuts[] = {0, 16, 64, 4096, 0, 0}, i;
+	FILE *f;
+
+	assert_null(pf_unwind_table_from_path("/nonexistent/lib.so", &err));
+	assert_true(pf_error_isset(&err));
+	pf_error_clear(&err);
+	assert_null(pf_unwind_table_from_mem(not_elf, sizeof(not_elf), &err));
+	assert_true(pf_error_isset(&err));
+
+	/* libc cut short anywhere: an error or a table, never a crash. */
+	f = fopen(LIBC, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = (size_t)ftell(f);
+	rewind(f);
+	image = malloc(size);
+	assert_non_null(image);
+	assert_int_equal(fread(image, 1, size, f), size);
+	fclose(f);
+	cuts[4] = size / 2;
+	cuts[5] = size - 1;
+	for (i = 0; i < 6; i++) {
+		t = pf_unwind_table_from_mem(image, cuts[i], NULL);
+		pf_unwind_table_destroy(t);
+	}
+	/* Big-endian is refused before libelf would convert it in place. */
+	image[EI_DATA] = ELFDATA2MSB;
+	pf_error_clear(&err);
+	assert_null(pf_unwind_table_from_mem(image, size, &err));
+	assert_true(pf_error_isset(&err));
+	free(image);
+
+	/* A record longer than the section stops the walk. */
+	sec.size = build_eh_frame(buf, (const uint8_t[]){0x41}, 1, 0x40);
+	buf[0] = 0xf0;
+	assert_int_equal(pf_cfi_parse(&sec, &o), 0);
+	assert_true(o.truncated);
+	assert_int_equal(o.n_fdes, 0);
+	pf_cfi_out_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_libc_against_readelf),
+		cmocka_unit_test(test_libpython_against_readelf),
+		cmocka_unit_test(test_own_binary_against_readelf),
+		cmocka_unit_test(test_debug_frame_against_readelf),
+		cmocka_unit_test(test_plt_stubs),
+		cmocka_unit_test(test_signal_frame),
+		cmocka_unit_test(test_outermost_frame),
+		cmocka_unit_test(test_cfa_program),
+		cmocka_unit_test(test_malformed_program_is_unknown),
+		cmocka_unit_test(test_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
