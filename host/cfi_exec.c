@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Runs an FDE's CFA program (DWARF 5 §6.4.2) and turns each of its rows into a compact unwind row. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,11 +68,11 @@ struct machine {
 	const struct pf_cfi_cie *cie;
 	struct pf_cfi_out *out;
 	struct state cur, init;
-	struct state stack[STATE_STACK_MAX];
-	unsigned depth;
 	uint64_t loc, end;
 	size_t first; /* the FDE's first row in out */
 	int emit;     /* 0 while running the CIE's initial instructions */
+	unsigned depth;
+	struct state stack[STATE_STACK_MAX]; /* last: not zeroed per FDE */
 };
 
 /* CFA = sp + N + (((pc & 15) >= T) << 3), the shape binutils gives every
@@ -351,12 +352,19 @@ static int run(struct machine *m, const uint8_t *ins, size_t len)
 int pf_cfi_exec(const struct pf_cfi_section *sec, const struct pf_cfi_cie *cie, const uint8_t *ins,
 		size_t len, uint64_t start, uint64_t end, struct pf_cfi_out *out)
 {
-	struct machine m = {
-		.sec = sec, .cie = cie, .out = out, .first = out->n_rows, .loc = start, .end = end};
+	struct machine m;
 	int rc;
 
 	if (cie->code_align == 0 || end < start)
 		return -EINVAL;
+	/* Entries of the state stack are written before they are read. */
+	memset(&m, 0, offsetof(struct machine, stack));
+	m.sec = sec;
+	m.cie = cie;
+	m.out = out;
+	m.first = out->n_rows;
+	m.loc = start;
+	m.end = end;
 	m.cur.cfa_reg = UINT64_MAX; /* no CFA until the CIE defines one */
 	rc = run(&m, cie->init, cie->init_len);
 	if (rc < 0)

@@ -54,7 +54,11 @@ static int lay_out(struct pf_cfi_out *o, struct pf_unwind_table *t)
 
 	if (o->n_fdes == 0)
 		return 0;
-	qsort(o->fdes, o->n_fdes, sizeof(*o->fdes), by_start);
+	/* Linkers mostly emit FDEs in address order: sort only if needed. */
+	for (i = 1; i < o->n_fdes && by_start(&o->fdes[i - 1], &o->fdes[i]) <= 0; i++)
+		;
+	if (i < o->n_fdes)
+		qsort(o->fdes, o->n_fdes, sizeof(*o->fdes), by_start);
 	cap = o->n_rows + o->n_fdes + 1; /* each FDE adds at most one gap before it */
 	t->rows = calloc(cap, sizeof(*t->rows));
 	if (!t->rows)
