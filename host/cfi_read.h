@@ -46,55 +46,46 @@ static inline uint64_t pf_cfi_fixed(struct pf_cfi_cursor *c, unsigned n)
 	return v;
 }
 
-static inline uint64_t pf_cfi_uleb(struct pf_cfi_cursor *c)
+/* Reads a LEB128's 7-bit groups into *v; returns how many bits it had, 0
+ * when it runs past the end or past 10 bytes (no 64-bit value is longer). */
+static inline unsigned pf_cfi_leb(struct pf_cfi_cursor *c, uint64_t *v)
 {
-	uint64_t v = 0;
 	unsigned shift = 0;
+	uint8_t b;
 
+	*v = 0;
 	while (!c->bad) {
-		uint8_t b;
-
-		if (c->p >= c->end) {
+		if (c->p >= c->end || shift >= 70) {
 			c->bad = 1;
 			break;
 		}
 		b = *c->p++;
 		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
+			*v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 		if (!(b & 0x80))
-			return v;
-		if (shift > 70) /* a LEB128 longer than 10 bytes is not a 64-bit value */
-			c->bad = 1;
+			return shift;
 	}
+	*v = 0;
 	return 0;
+}
+
+static inline uint64_t pf_cfi_uleb(struct pf_cfi_cursor *c)
+{
+	uint64_t v;
+
+	pf_cfi_leb(c, &v);
+	return v;
 }
 
 static inline int64_t pf_cfi_sleb(struct pf_cfi_cursor *c)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
+	uint64_t v;
+	unsigned bits = pf_cfi_leb(c, &v);
 
-	while (!c->bad) {
-		uint8_t b;
-
-		if (c->p >= c->end) {
-			c->bad = 1;
-			break;
-		}
-		b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80)) {
-			if (shift < 64 && (b & 0x40))
-				v |= ~(uint64_t)0 << shift;
-			return (int64_t)v;
-		}
-		if (shift > 70)
-			c->bad = 1;
-	}
-	return 0;
+	if (bits && bits < 64 && ((v >> (bits - 1)) & 1))
+		v |= ~(uint64_t)0 << bits;
+	return (int64_t)v;
 }
 
 /* Skips n bytes. */

@@ -210,16 +210,11 @@ out_free:
 	return NULL;
 }
 
-struct pf_unwind_table *pf_unwind_table_from_fd(int fd, struct pf_error *err)
+/* Compiles what libelf opened, then closes it. */
+static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
 {
 	struct pf_unwind_table *t;
-	Elf *elf;
 
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		pf_error_set(err, "", "libelf: %s", elf_errmsg(-1));
-		return NULL;
-	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf) {
 		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
 		return NULL;
@@ -227,6 +222,20 @@ struct pf_unwind_table *pf_unwind_table_from_fd(int fd, struct pf_error *err)
 	t = compile(elf, err);
 	elf_end(elf);
 	return t;
+}
+
+static int libelf_ready(struct pf_error *err)
+{
+	if (elf_version(EV_CURRENT) != EV_NONE)
+		return 0;
+	return pf_error_set(err, "", "libelf: %s", elf_errmsg(-1));
+}
+
+struct pf_unwind_table *pf_unwind_table_from_fd(int fd, struct pf_error *err)
+{
+	if (libelf_ready(err) < 0)
+		return NULL;
+	return compile_and_end(elf_begin(fd, ELF_C_READ, NULL), err);
 }
 
 struct pf_unwind_table *pf_unwind_table_from_path(const char *path, struct pf_error *err)
@@ -246,27 +255,15 @@ struct pf_unwind_table *pf_unwind_table_from_path(const char *path, struct pf_er
 struct pf_unwind_table *pf_unwind_table_from_mem(const void *image, size_t size,
 						 struct pf_error *err)
 {
-	struct pf_unwind_table *t;
-	Elf *elf;
-
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		pf_error_set(err, "", "libelf: %s", elf_errmsg(-1));
+	if (libelf_ready(err) < 0)
 		return NULL;
-	}
 	/* elf_memory wants a writable image only to convert a foreign byte
 	 * order in place: such files are refused before libelf sees them. */
 	if (size < EI_NIDENT || ((const unsigned char *)image)[EI_DATA] != ELFDATA2LSB) {
 		pf_error_set(err, "", "not a little-endian ELF file");
 		return NULL;
 	}
-	elf = elf_memory((char *)image, size);
-	if (!elf) {
-		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
-		return NULL;
-	}
-	t = compile(elf, err);
-	elf_end(elf);
-	return t;
+	return compile_and_end(elf_memory((char *)image, size), err);
 }
 
 void pf_unwind_table_destroy(struct pf_unwind_table *t)
