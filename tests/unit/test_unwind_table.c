@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -290,6 +290,41 @@ static void test_debug_frame_against_readelf(void **state)
 	assert_true(n.fdes >= 4);
 }
 
+/* The vDSO's CFI is in its image: compiled from this process's memory,
+ * and a copy on disk checked against readelf. */
+static void test_vdso(void **state)
+{
+	const void *image = (const void *)getauxval(AT_SYSINFO_EHDR);
+	char path[] = "/tmp/pf-vdso-XXXXXX", line[512];
+	unsigned long lo = 0, hi = 0;
+	struct pf_unwind_table *t;
+	struct tally n;
+	FILE *maps;
+	int fd;
+
+	if (!image)
+		skip(); /* no vDSO on this kernel */
+	maps = fopen("/proc/self/maps", "r");
+	assert_non_null(maps);
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "[vdso]"))
+			assert_int_equal(sscanf(line, "%lx-%lx", &lo, &hi), 2);
+	fclose(maps);
+	assert_int_equal(lo, (unsigned long)(uintptr_t)image);
+	t = pf_unwind_table_from_mem(image, hi - lo, NULL);
+	assert_non_null(t);
+	assert_int_equal(t->sources, PF_UNWIND_FROM_EH_FRAME);
+	assert_true(t->n_fdes >= 4); /* clock_gettime, gettimeofday, time, getcpu... */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, image, hi - lo), (ssize_t)(hi - lo));
+	close(fd);
+	n = compare_with_readelf(path);
+	assert_int_equal(n.fdes, t->n_fdes);
+	unlink(path);
+	pf_unwind_table_destroy(t);
+}
+
 /* libc's lazy PLT: PLT0 pushes twice, then each 16-byte entry jumps
  * (offsets 0-10, the return address at rsp) or has pushed its index
  * (11-15, one more word). */
@@ -539,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_libpython_against_readelf),
 		cmocka_unit_test(test_own_binary_against_readelf),
 		cmocka_unit_test(test_debug_frame_against_readelf),
+		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_signal_frame),
 		cmocka_unit_test(test_outermost_frame),
