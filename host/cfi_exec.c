@@ -68,7 +68,7 @@ struct machine {
 	const struct pf_cfi_cie *cie;
 	struct pf_cfi_out *out;
 	struct state cur, init;
-	uint64_t loc, end;
+	uint64_t start, loc, end;
 	size_t first; /* the FDE's first row in out */
 	int emit;     /* 0 while running the CIE's initial instructions */
 	unsigned depth;
@@ -173,9 +173,10 @@ static int emit_to(struct machine *m, uint64_t to)
 		return 0;
 	m->loc = to;
 	r = compact(m->sec->arch, m->cie->signal, &m->cur);
-	if (o->n_rows > m->first && !memcmp(&o->rows[o->n_rows - 1].r, &r, sizeof(r)))
+	if (o->n_rows > m->first && o->rows[o->n_rows - 1].rule == r.rule &&
+	    o->rows[o->n_rows - 1].cfa_off == r.cfa_off && o->rows[o->n_rows - 1].fp == r.fp)
 		return 0;
-	return pf_cfi_out_row(o, from, r);
+	return pf_cfi_out_row(o, (uint32_t)(from - m->start), r);
 }
 
 static struct reg_rule *rule_of(struct machine *m, struct state *s, uint64_t reg)
@@ -363,7 +364,7 @@ int pf_cfi_exec(const struct pf_cfi_section *sec, const struct pf_cfi_cie *cie, 
 	m.cie = cie;
 	m.out = out;
 	m.first = out->n_rows;
-	m.loc = start;
+	m.start = m.loc = start;
 	m.end = end;
 	m.cur.cfa_reg = UINT64_MAX; /* no CFA until the CIE defines one */
 	rc = run(&m, cie->init, cie->init_len);

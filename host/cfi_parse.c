@@ -123,7 +123,7 @@ static int parse_cie(const struct pf_cfi_section *sec, uint64_t off, struct pf_c
 /* Grows rows to hold at least `want`. */
 static int reserve_rows(struct pf_cfi_out *out, size_t want)
 {
-	struct pf_cfi_row *rows;
+	struct pf_unwind_row *rows;
 
 	if (want <= out->cap_rows)
 		return 0;
@@ -135,14 +135,13 @@ static int reserve_rows(struct pf_cfi_out *out, size_t want)
 	return 0;
 }
 
-int pf_cfi_out_row(struct pf_cfi_out *out, uint64_t pc, struct pf_unwind_row r)
+int pf_cfi_out_row(struct pf_cfi_out *out, uint32_t off, struct pf_unwind_row r)
 {
 	if (out->n_rows == out->cap_rows &&
 	    reserve_rows(out, out->cap_rows ? 2 * out->cap_rows : 1024) < 0)
 		return -ENOMEM;
-	out->rows[out->n_rows].pc = pc;
-	out->rows[out->n_rows].r = r;
-	out->n_rows++;
+	r.pc = off;
+	out->rows[out->n_rows++] = r;
 	return 0;
 }
 
@@ -175,7 +174,7 @@ static int parse_fde(const struct pf_cfi_section *sec, struct pf_cfi_cursor *c,
 	range = pf_cfi_pointer(c, enc & PF_EH_PE_FORMAT, sec->addr_size);
 	if (cie->z)
 		pf_cfi_skip(c, pf_cfi_uleb(c));
-	if (c->bad || start + range < start) {
+	if (c->bad || start + range < start || range > UINT32_MAX) {
 		out->skipped++;
 		return 0;
 	}
@@ -186,7 +185,7 @@ static int parse_fde(const struct pf_cfi_section *sec, struct pf_cfi_cursor *c,
 	if (rc == -EINVAL) {
 		out->bad_fdes++;
 		rc = pf_cfi_out_row(
-			out, start,
+			out, 0,
 			(struct pf_unwind_row){.rule = PF_UNWIND_RULE(PF_UNWIND_UNKNOWN, 0)});
 	}
 	if (rc < 0)

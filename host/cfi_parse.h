@@ -26,14 +26,8 @@ struct pf_cfi_section {
 	const struct pf_cfi_arch *arch;
 };
 
-/* A row as the parser emits it: an absolute pc and the compact rule (its
- * `pc` field is filled when the table is laid out). */
-struct pf_cfi_row {
-	uint64_t pc;
-	struct pf_unwind_row r;
-};
-
-/* An FDE's range and its rows: rows[first .. first + n), pcs ascending. */
+/* An FDE's range and its rows: rows[first .. first + n), whose pc is an
+ * offset from the FDE's start, ascending (an FDE spans less than 4 GiB). */
 struct pf_cfi_fde {
 	uint64_t start, end;
 	size_t first, n;
@@ -41,7 +35,7 @@ struct pf_cfi_fde {
 
 /* What a section parsed into. Owns rows and fdes (pf_cfi_out_free). */
 struct pf_cfi_out {
-	struct pf_cfi_row *rows;
+	struct pf_unwind_row *rows;
 	size_t n_rows, cap_rows;
 	struct pf_cfi_fde *fdes;
 	size_t n_fdes, cap_fdes;
@@ -80,7 +74,7 @@ struct pf_cfi_cie {
 int pf_cfi_exec(const struct pf_cfi_section *sec, const struct pf_cfi_cie *cie, const uint8_t *ins,
 		size_t len, uint64_t start, uint64_t end, struct pf_cfi_out *out);
 
-/* Appends a row; returns 0 or -ENOMEM. */
-int pf_cfi_out_row(struct pf_cfi_out *out, uint64_t pc, struct pf_unwind_row r);
+/* Appends a row at `off` bytes into its FDE; returns 0 or -ENOMEM. */
+int pf_cfi_out_row(struct pf_cfi_out *out, uint32_t off, struct pf_unwind_row r);
 
 #endif

@@ -72,12 +72,13 @@ static int lay_out(struct pf_cfi_out *o, struct pf_unwind_table *t)
 		if (i > 0 && f->start < cur_end)
 			t->overlaps++;
 		for (j = 0; j < f->n; j++) {
-			uint64_t s = o->rows[f->first + j].pc;
-			uint64_t e = j + 1 < f->n ? o->rows[f->first + j + 1].pc : f->end;
+			uint64_t s = f->start + o->rows[f->first + j].pc;
+			uint64_t e =
+				j + 1 < f->n ? f->start + o->rows[f->first + j + 1].pc : f->end;
 
 			if (i > 0 && s < cur_end)
 				s = cur_end;
-			if (s < e && (rc = push_row(t, s, o->rows[f->first + j].r)) < 0)
+			if (s < e && (rc = push_row(t, s, o->rows[f->first + j])) < 0)
 				return rc;
 		}
 		if (i == 0 || f->end > cur_end)
@@ -168,25 +169,44 @@ static int parse_section(Elf *elf, Elf_Scn *scn, int debug_frame, struct pf_unwi
 	return 0;
 }
 
-static struct pf_unwind_table *compile(Elf *elf, struct pf_error *err)
+/* Parses the file's CFI sections into o; .eh_frame first, so on equal
+ * starts its FDE is kept. */
+static int parse_all(Elf *elf, struct pf_unwind_table *t, struct pf_cfi_out *o,
+		     struct pf_error *err)
+{
+	Elf_Scn *eh = NULL, *dbg = NULL;
+
+	if (find_cfi(elf, &eh, &dbg, err) < 0)
+		return -EINVAL;
+	if (eh && parse_section(elf, eh, 0, t, o, err) < 0)
+		return -EINVAL;
+	if (dbg && parse_section(elf, dbg, 1, t, o, err) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Compiles what libelf opened, closing it as soon as the rows are out of
+ * its section bytes (before the table is laid out, to lower the peak). */
+static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
 {
 	struct pf_unwind_table *t;
 	struct pf_cfi_out o = {0};
 	struct pf_unwind_row *fit;
-	Elf_Scn *eh = NULL, *dbg = NULL;
 	int rc;
 
-	if (find_cfi(elf, &eh, &dbg, err) < 0)
+	if (!elf) {
+		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
 		return NULL;
+	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
+		elf_end(elf);
 		pf_error_set(err, "", "out of memory compiling CFI");
 		return NULL;
 	}
-	/* .eh_frame first: on equal starts the first parsed FDE is kept. */
-	if (eh && parse_section(elf, eh, 0, t, &o, err) < 0)
-		goto out_free;
-	if (dbg && parse_section(elf, dbg, 1, t, &o, err) < 0)
+	rc = parse_all(elf, t, &o, err);
+	elf_end(elf);
+	if (rc < 0)
 		goto out_free;
 	rc = lay_out(&o, t);
 	if (rc < 0) {
@@ -208,20 +228,6 @@ out_free:
 	pf_cfi_out_free(&o);
 	pf_unwind_table_destroy(t);
 	return NULL;
-}
-
-/* Compiles what libelf opened, then closes it. */
-static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
-{
-	struct pf_unwind_table *t;
-
-	if (!elf) {
-		pf_error_set(err, "", "not an ELF file: %s", elf_errmsg(-1));
-		return NULL;
-	}
-	t = compile(elf, err);
-	elf_end(elf);
-	return t;
 }
 
 static int libelf_ready(struct pf_error *err)

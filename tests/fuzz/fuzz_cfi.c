@@ -79,10 +79,10 @@ static void fuzz_section(const uint8_t *data, size_t size)
 		if (f->end <= f->start || f->first + f->n > o.n_rows || f->n == 0)
 			fail("FDE malformed", i);
 		for (j = 0; j < f->n; j++) {
-			const struct pf_cfi_row *r = &o.rows[f->first + j];
+			const struct pf_unwind_row *r = &o.rows[f->first + j];
 
-			check_row(&r->r, f->first + j);
-			if (r->pc < f->start || r->pc >= f->end ||
+			check_row(r, f->first + j);
+			if (r->pc >= f->end - f->start ||
 			    (j && r->pc <= o.rows[f->first + j - 1].pc))
 				fail("FDE row outside or out of order", f->first + j);
 		}

@@ -467,22 +467,22 @@ static void test_cfa_program(void **state)
 	assert_int_equal(o.fdes[0].start, 0x2000);
 	assert_int_equal(o.fdes[0].end, 0x2040);
 	assert_int_equal(o.n_rows, 6);
-	assert_int_equal(o.rows[0].pc, 0x2000);
-	assert_int_equal(o.rows[0].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
-	assert_int_equal(o.rows[0].r.cfa_off, 1);
-	assert_int_equal(o.rows[1].pc, 0x2001);
-	assert_int_equal(o.rows[1].r.cfa_off, 2);
-	assert_int_equal(o.rows[1].r.fp, 2);
-	assert_int_equal(o.rows[2].pc, 0x2004);
-	assert_int_equal(o.rows[2].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
-	assert_int_equal(o.rows[3].pc, 0x2008);
-	assert_int_equal(o.rows[3].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
-	assert_int_equal(o.rows[3].r.cfa_off, 1);
-	assert_int_equal(o.rows[4].pc, 0x2009);
-	assert_int_equal(o.rows[4].r.rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
-	assert_int_equal(o.rows[4].r.cfa_off, 2);
-	assert_int_equal(o.rows[5].pc, 0x200a);
-	assert_int_equal(PF_UNWIND_ROW_RA(&o.rows[5].r), PF_UNWIND_RA_UNDEFINED);
+	assert_int_equal(o.rows[0].pc, 0);
+	assert_int_equal(o.rows[0].rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
+	assert_int_equal(o.rows[0].cfa_off, 1);
+	assert_int_equal(o.rows[1].pc, 1);
+	assert_int_equal(o.rows[1].cfa_off, 2);
+	assert_int_equal(o.rows[1].fp, 2);
+	assert_int_equal(o.rows[2].pc, 4);
+	assert_int_equal(o.rows[2].rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
+	assert_int_equal(o.rows[3].pc, 8);
+	assert_int_equal(o.rows[3].rule, PF_UNWIND_RULE(PF_UNWIND_CFA_SP, 1));
+	assert_int_equal(o.rows[3].cfa_off, 1);
+	assert_int_equal(o.rows[4].pc, 9);
+	assert_int_equal(o.rows[4].rule, PF_UNWIND_RULE(PF_UNWIND_CFA_FP, 1));
+	assert_int_equal(o.rows[4].cfa_off, 2);
+	assert_int_equal(o.rows[5].pc, 10);
+	assert_int_equal(PF_UNWIND_ROW_RA(&o.rows[5]), PF_UNWIND_RA_UNDEFINED);
 	pf_cfi_out_free(&o);
 }
 
@@ -504,15 +504,15 @@ static void test_malformed_program_is_unknown(void **state)
 		assert_int_equal(o.bad_fdes, 1);
 		assert_int_equal(o.n_fdes, 1);
 		assert_int_equal(o.n_rows, 1);
-		assert_int_equal(o.rows[0].pc, 0x2000);
-		assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[0].r), PF_UNWIND_UNKNOWN);
+		assert_int_equal(o.rows[0].pc, 0);
+		assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[0]), PF_UNWIND_UNKNOWN);
 		pf_cfi_out_free(&o);
 	}
 	/* Well-formed but not expressible: the CFA in r10 (stack realignment). */
 	parse_synthetic(cfa_in_r10, sizeof(cfa_in_r10), &o);
 	assert_int_equal(o.bad_fdes, 0);
 	assert_int_equal(o.n_rows, 2);
-	assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[1].r), PF_UNWIND_UNKNOWN);
+	assert_int_equal(PF_UNWIND_ROW_KIND(&o.rows[1]), PF_UNWIND_UNKNOWN);
 	pf_cfi_out_free(&o);
 }
 
