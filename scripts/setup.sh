@@ -16,6 +16,7 @@ packages=(
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
 	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
 	elfutils binutils nodejs chromium libxml2-utils openssl strace
+	libpython3.11 # unit.unwind_table compiles its CFI
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace
