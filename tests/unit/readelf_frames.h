@@ -32,7 +32,8 @@ struct rf_dump {
 /* Runs readelf on `path` (without following debug links, whose absence
  * would fail it) and parses what it prints, in its order
  * (.eh_frame, then .debug_frame). Returns 0, or -1 if readelf could not be
- * run or printed something this parser does not know. */
+ * run, printed no FDE and failed, or printed something this parser does
+ * not know. */
 int rf_load(const char *path, struct rf_dump *d);
 
 void rf_free(struct rf_dump *d);

@@ -290,6 +290,34 @@ static void test_debug_frame_against_readelf(void **state)
 	assert_true(n.fdes >= 4);
 }
 
+/* A separate debug file (objcopy --only-keep-debug, as Debian's -dbgsym
+ * packages ship): its .eh_frame has no bytes, its .debug_frame compiles. */
+static void test_separate_debug_file(void **state)
+{
+	const char *path = getenv("PF_CFI_DEBUG_FRAME_FIXTURE");
+	char dbg[] = "/tmp/pf-cfi-debug-XXXXXX", cmd[4200];
+	struct pf_unwind_table *t, *full;
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(dbg);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "objcopy --only-keep-debug '%s' '%s'", path, dbg);
+	assert_int_equal(system(cmd), 0);
+	t = pf_unwind_table_from_path(dbg, NULL);
+	full = pf_unwind_table_from_path(path, NULL);
+	assert_non_null(t);
+	assert_non_null(full);
+	assert_int_equal(t->sources, PF_UNWIND_FROM_DEBUG_FRAME);
+	assert_true(t->n_fdes >= 3);
+	assert_true(t->n_fdes < full->n_fdes); /* the binary adds .eh_frame's (crt's _start, PLT) */
+	compare_with_readelf(dbg);
+	unlink(dbg);
+	pf_unwind_table_destroy(full);
+	pf_unwind_table_destroy(t);
+}
+
 /* The vDSO's CFI is in its image: compiled from this process's memory,
  * and a copy on disk checked against readelf. */
 static void test_vdso(void **state)
@@ -574,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_libpython_against_readelf),
 		cmocka_unit_test(test_own_binary_against_readelf),
 		cmocka_unit_test(test_debug_frame_against_readelf),
+		cmocka_unit_test(test_separate_debug_file),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_signal_frame),
