@@ -50,8 +50,8 @@ most_cfi=$(echo "$with_cfi" | sort -k1,1rn | head -1 | cut -d' ' -f3-)
 files=(/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 "$largest")
 [ "$most_cfi" != "$largest" ] && files+=("$most_cfi")
 
-printf '\n%-58s %8s %9s %9s %10s %10s %9s %9s %8s %9s %8s\n' file "CFI MB" "ours ms" "ms/MB" \
-	"KiB/MB" "table KiB" "rows" "readelf" "ratio" "libdw ms" "ratio"
+printf '\n%-58s %8s %9s %9s %10s %10s %9s %8s %9s %8s %9s %8s\n' file "CFI MB" "ours ms" "ms/MB" \
+	"KiB/MB" "table KiB" "rows" "can't %" "readelf" "ratio" "libdw ms" "ratio"
 for f in "${files[@]}"; do
 	[ -r "$f" ] || { echo "$f: missing (libpython3.11 is in scripts/setup.sh)"; continue; }
 	ours_t=() ours_m=() re_t=() dw_t=()
@@ -68,17 +68,19 @@ for f in "${files[@]}"; do
 	cfi=$(echo "$line" | field cfi_bytes)
 	tb=$(echo "$line" | field table_bytes)
 	rows=$(echo "$line" | field rows)
+	unk=$(echo "$line" | field unknown_pct)
 	t=$(printf '%s\n' "${ours_t[@]}" | median)
 	m=$(printf '%s\n' "${ours_m[@]}" | median)
 	r=$(printf '%s\n' "${re_t[@]}" | median)
 	d=$(printf '%s\n' "${dw_t[@]}" | median)
-	awk -v f="$f" -v cfi="$cfi" -v t="$t" -v m="$m" -v tb="$tb" -v rows="$rows" -v r="$r" -v d="$d" 'BEGIN {
+	awk -v f="$f" -v cfi="$cfi" -v t="$t" -v m="$m" -v tb="$tb" -v rows="$rows" -v unk="$unk" -v r="$r" -v d="$d" 'BEGIN {
 		mb = cfi / 1048576
-		printf "%-58s %8.2f %9.2f %9.2f %10.0f %10.0f %9d %9.0f %8.1f %9.1f %8.1f\n",
-			f, mb, t * 1000, t * 1000 / mb, m / mb, tb / 1024, rows, r * 1000, r / t, d * 1000, d / t
+		printf "%-58s %8.2f %9.2f %9.2f %10.0f %10.0f %9d %8.3f %9.0f %8.1f %9.1f %8.1f\n",
+			f, mb, t * 1000, t * 1000 / mb, m / mb, tb / 1024, rows, unk, r * 1000, r / t, d * 1000, d / t
 	}'
 done
 echo "(ms: median wall time of $runs runs; KiB/MB: peak RSS above the process's start per MB of CFI;"
+echo " can't %: share of the code with CFI whose rule a row cannot express (DWARF expressions, CFA in another register);"
 echo " readelf: ms of readelf --debug-dump=frames-interp; libdw: ms of dwarf_cfi_addrframe over the same rows;"
 echo " ratio: their time / ours)"
 

@@ -32,6 +32,41 @@ static long peak_kib(void)
 	return ru.ru_maxrss;
 }
 
+/* Code bytes each kind of row covers, up to the last row (a gap to the end). */
+struct kinds {
+	unsigned long long bytes[PF_UNWIND_UNKNOWN + 1], outermost;
+};
+
+static void count_kinds(const struct pf_unwind_table *t, struct kinds *k)
+{
+	uint32_t i;
+
+	for (i = 0; i + 1 < t->n_rows; i++) {
+		unsigned long long len = t->rows[i + 1].pc - t->rows[i].pc;
+
+		k->bytes[PF_UNWIND_ROW_KIND(&t->rows[i])] += len;
+		if (PF_UNWIND_ROW_KIND(&t->rows[i]) != PF_UNWIND_GAP &&
+		    PF_UNWIND_ROW_RA(&t->rows[i]) == PF_UNWIND_RA_UNDEFINED)
+			k->outermost += len;
+	}
+}
+
+/* Prints the share of the code with CFI that each rule covers. */
+static void print_kinds(const struct kinds *k)
+{
+	static const char *const names[] = {"gap", "sp", "fp", "plt", "signal", "unknown"};
+	unsigned long long cfi = 0;
+	unsigned i;
+
+	for (i = PF_UNWIND_CFA_SP; i <= PF_UNWIND_UNKNOWN; i++)
+		cfi += k->bytes[i];
+	for (i = PF_UNWIND_CFA_SP; i <= PF_UNWIND_UNKNOWN; i++)
+		printf(" %s_pct=%.4f", names[i],
+		       cfi ? 100.0 * (double)k->bytes[i] / (double)cfi : 0);
+	printf(" outermost_bytes=%llu gaps_inside_bytes=%llu\n", k->outermost,
+	       k->bytes[PF_UNWIND_GAP]);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench_unwind_tables ours FILE | libdw FILE | host\n");
@@ -42,6 +77,7 @@ static int usage(void)
 static int one_ours(const char *path)
 {
 	struct pf_error err = {0};
+	struct kinds k = {0};
 	long before = peak_kib();
 	double t0 = now_s(), t1;
 	struct pf_unwind_table *t = pf_unwind_table_from_path(path, &err);
@@ -56,6 +92,8 @@ static int one_ours(const char *path)
 	       t1 - t0, peak_kib() - before, (unsigned long long)t->cfi_bytes,
 	       pf_unwind_table_bytes(t), t->n_rows, t->n_fdes, t->bad_fdes, t->skipped_fdes,
 	       t->overlaps);
+	count_kinds(t, &k);
+	print_kinds(&k);
 	pf_unwind_table_destroy(t);
 	return 0;
 }
@@ -168,6 +206,7 @@ static int host(void)
 	unsigned long long cfi = 0, bytes = 0, rows = 0;
 	long before = peak_kib();
 	struct seen seen = {0};
+	struct kinds k = {0};
 	struct dirent *de;
 	double t0 = now_s();
 	DIR *proc = opendir("/proc");
@@ -200,6 +239,7 @@ static int host(void)
 				continue;
 			}
 			none += t->n_rows == 0;
+			count_kinds(t, &k);
 			cfi += t->cfi_bytes;
 			bytes += pf_unwind_table_bytes(t);
 			rows += t->n_rows;
@@ -222,6 +262,7 @@ static int host(void)
 	printf("files=%zu failed=%zu without_cfi=%zu seconds=%.3f peak_kib=%ld peak_total_kib=%ld "
 	       "cfi_bytes=%llu table_bytes=%llu rows=%llu\n",
 	       n, failed, none, now_s() - t0, peak_kib() - before, peak_kib(), cfi, bytes, rows);
+	print_kinds(&k);
 	for (i = 0; i < n; i++)
 		pf_unwind_table_destroy(tables[i]);
 	free(tables);
