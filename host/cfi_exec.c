@@ -47,7 +47,7 @@ enum {
 #define STATE_STACK_MAX 32
 
 /* A register's rule, reduced to what a row can say about it. */
-enum reg_how { REG_SAME, REG_UNDEF, REG_OFFSET, REG_OTHER };
+enum reg_how { REG_SAME, REG_UNDEF, REG_OFFSET, REG_AT_FP, REG_OTHER };
 
 struct reg_rule {
 	enum reg_how how;
@@ -98,6 +98,20 @@ static int plt_shape(const struct pf_cfi_arch *a, const uint8_t *e, size_t len, 
 	return !c.bad && pf_cfi_left(&c) == 0 && pc_off == 0 && *t <= 15;
 }
 
+/* `DW_OP_breg<reg> off` followed by `tail` (0 for none) and nothing else;
+ * sets *off. */
+static int breg_shape(const uint8_t *e, size_t len, unsigned reg, int tail, int64_t *off)
+{
+	struct pf_cfi_cursor c = {.base = e, .p = e, .end = e + len};
+
+	if (reg >= 32 || pf_cfi_fixed(&c, 1) != 0x70 + reg)
+		return 0;
+	*off = pf_cfi_sleb(&c);
+	if (tail && pf_cfi_fixed(&c, 1) != (uint64_t)tail)
+		return 0;
+	return !c.bad && pf_cfi_left(&c) == 0;
+}
+
 /* A byte offset as a count of 8-byte slots, or -1 if it is not one within max. */
 static int64_t slots(int64_t off, int64_t max)
 {
@@ -136,8 +150,10 @@ static struct pf_unwind_row compact(const struct pf_cfi_arch *a, int signal, con
 		goto out_unknown;
 	if (s->fp.how == REG_SAME)
 		fp = PF_UNWIND_FP_SAME;
-	else if (s->fp.how == REG_OFFSET && (n = slots_below(s->fp.off, PF_UNWIND_FP_LOST - 1)) > 0)
+	else if (s->fp.how == REG_OFFSET && (n = slots_below(s->fp.off, PF_UNWIND_FP_MAX_SLOT)) > 0)
 		fp = n;
+	else if (s->fp.how == REG_AT_FP)
+		fp = PF_UNWIND_FP_AT_FP;
 	else
 		fp = PF_UNWIND_FP_LOST;
 	if (!s->cfa_expr && (s->cfa_reg == a->sp || s->cfa_reg == a->fp)) {
@@ -148,6 +164,10 @@ static struct pf_unwind_row compact(const struct pf_cfi_arch *a, int signal, con
 		off = slots(n, UINT16_MAX);
 		kind = PF_UNWIND_CFA_PLT;
 		fp = t;
+	} else if (s->cfa_expr && breg_shape(s->expr, s->expr_len, a->fp, 0x06 /* deref */, &n) &&
+		   n <= 0) {
+		off = slots(-n, UINT16_MAX);
+		kind = PF_UNWIND_CFA_FP_DEREF;
 	}
 	if (off < 0)
 		goto out_unknown;
@@ -299,11 +319,25 @@ static int run(struct machine *m, const uint8_t *ins, size_t len)
 			set_rule(m, reg, REG_OTHER, 0);
 			break;
 		case CFA_expression:
-		case CFA_val_expression:
+		case CFA_val_expression: {
+			const uint8_t *e;
+			uint64_t len;
+			int64_t off;
+
 			reg = pf_cfi_uleb(&c);
-			pf_cfi_skip(&c, pf_cfi_uleb(&c));
-			set_rule(m, reg, REG_OTHER, 0);
+			len = pf_cfi_uleb(&c);
+			e = c.p;
+			pf_cfi_skip(&c, len);
+			/* "saved at the address fp holds": a realigned frame's fp */
+			set_rule(m, reg,
+				 op == CFA_expression && !c.bad && reg == m->sec->arch->fp &&
+						 breg_shape(e, len, m->sec->arch->fp, 0, &off) &&
+						 off == 0
+					 ? REG_AT_FP
+					 : REG_OTHER,
+				 0);
 			break;
+		}
 		case CFA_remember_state:
 			if (m->depth == STATE_STACK_MAX)
 				return -EINVAL;

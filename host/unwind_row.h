@@ -17,6 +17,10 @@
  *   PF_UNWIND_CFA_PLT  CFA = sp + 8 * cfa_off + ((pc & 15) >= fp ? 8 : 0)
  *                      (a lazy-binding PLT stub; `fp` holds the threshold
  *                      and the caller's fp is unchanged)
+ *   PF_UNWIND_CFA_FP_DEREF  CFA = *(fp - 8 * cfa_off): a frame realigned
+ *                      through a saved argument pointer (gcc's DRAP, for
+ *                      over-aligned locals), whose fp is usually
+ *                      PF_UNWIND_FP_AT_FP
  *   then the caller's fp is PF_UNWIND_ROW_FP(row), the return address is
  *   PF_UNWIND_ROW_RA(row), and the caller's sp is the CFA.
  *   PF_UNWIND_SIGNAL   a signal trampoline (the FDE's 'S' augmentation):
@@ -38,12 +42,18 @@ enum pf_unwind_kind {
 	PF_UNWIND_CFA_PLT = 3,
 	PF_UNWIND_SIGNAL = 4,
 	PF_UNWIND_UNKNOWN = 5,
+	PF_UNWIND_CFA_FP_DEREF = 6,
+	PF_UNWIND_KINDS = 7,
 };
 
-/* The caller's frame pointer, in `fp`: unchanged, or saved at CFA - 8 * fp
- * (1..254), or not recoverable. */
-#define PF_UNWIND_FP_SAME 0
-#define PF_UNWIND_FP_LOST 255
+/* The caller's frame pointer, in `fp`: unchanged, saved at CFA - 8 * fp
+ * (1..253), saved where the frame's fp points (the frame-pointer chain of a
+ * realigned frame, whose save slot is not at a fixed distance from the
+ * CFA), or not recoverable. */
+#define PF_UNWIND_FP_SAME     0
+#define PF_UNWIND_FP_MAX_SLOT 253
+#define PF_UNWIND_FP_AT_FP    254
+#define PF_UNWIND_FP_LOST     255
 
 /* The return address, in the high nibble of `rule`: still in its register
  * (arm64's link register at a leaf), saved at CFA - 8 * ra (1..14), or
@@ -56,7 +66,7 @@ struct pf_unwind_row {
 	__u32 pc;      /* first address of the row, minus the table's base */
 	__u16 cfa_off; /* CFA offset from its register, in 8-byte units */
 	__u8 rule;     /* enum pf_unwind_kind in bits 0-3, the return address rule in 4-7 */
-	__u8 fp;       /* PF_UNWIND_FP_SAME, a slot 1..254 below the CFA, or PF_UNWIND_FP_LOST */
+	__u8 fp;       /* PF_UNWIND_FP_SAME, a slot 1..253 below the CFA, _AT_FP or _LOST */
 };
 
 #define PF_UNWIND_ROW_KIND(r)	 ((r)->rule & 15)
@@ -67,8 +77,9 @@ _Static_assert(sizeof(struct pf_unwind_row) == 8, "an unwind row is 8 bytes");
 
 /* The CFA of the frame a row describes, given the frame's pc, sp and fp:
  * 0 and *cfa set, or -1 for the kinds that have no CFA rule (gap, signal,
- * unknown). pc may be a file address or a process's one: load biases are
- * page-aligned, so the PLT rule's low bits are the same. */
+ * unknown, and the realigned frame, whose CFA is read from memory at
+ * fp - 8 * cfa_off). pc may be a file address or a process's one: load
+ * biases are page-aligned, so the PLT rule's low bits are the same. */
 static inline int pf_unwind_row_cfa(const struct pf_unwind_row *r, __u64 pc, __u64 sp, __u64 fp,
 				    __u64 *cfa)
 {

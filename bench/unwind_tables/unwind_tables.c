@@ -34,7 +34,7 @@ static long peak_kib(void)
 
 /* Code bytes each kind of row covers, up to the last row (a gap to the end). */
 struct kinds {
-	unsigned long long bytes[PF_UNWIND_UNKNOWN + 1], outermost;
+	unsigned long long bytes[PF_UNWIND_KINDS], outermost;
 };
 
 static void count_kinds(const struct pf_unwind_table *t, struct kinds *k)
@@ -54,13 +54,14 @@ static void count_kinds(const struct pf_unwind_table *t, struct kinds *k)
 /* Prints the share of the code with CFI that each rule covers. */
 static void print_kinds(const struct kinds *k)
 {
-	static const char *const names[] = {"gap", "sp", "fp", "plt", "signal", "unknown"};
+	static const char *const names[] = {"gap",    "sp",	 "fp",	    "plt",
+					    "signal", "unknown", "fp_deref"};
 	unsigned long long cfi = 0;
 	unsigned i;
 
-	for (i = PF_UNWIND_CFA_SP; i <= PF_UNWIND_UNKNOWN; i++)
+	for (i = PF_UNWIND_CFA_SP; i < PF_UNWIND_KINDS; i++)
 		cfi += k->bytes[i];
-	for (i = PF_UNWIND_CFA_SP; i <= PF_UNWIND_UNKNOWN; i++)
+	for (i = PF_UNWIND_CFA_SP; i < PF_UNWIND_KINDS; i++)
 		printf(" %s_pct=%.4f", names[i],
 		       cfi ? 100.0 * (double)k->bytes[i] / (double)cfi : 0);
 	printf(" outermost_bytes=%llu gaps_inside_bytes=%llu\n", k->outermost,

@@ -18,14 +18,15 @@ static void check_row(const struct pf_unwind_row *r, size_t i)
 {
 	unsigned kind = PF_UNWIND_ROW_KIND(r), ra = PF_UNWIND_ROW_RA(r);
 
-	if (kind > PF_UNWIND_UNKNOWN)
+	if (kind >= PF_UNWIND_KINDS)
 		fail("kind out of range", i);
 	if ((kind == PF_UNWIND_GAP || kind == PF_UNWIND_SIGNAL || kind == PF_UNWIND_UNKNOWN) &&
 	    (r->cfa_off || r->fp))
 		fail("a rule without a CFA carries offsets", i);
 	if (kind == PF_UNWIND_GAP && ra)
 		fail("a gap has a return address rule", i);
-	if ((kind == PF_UNWIND_CFA_SP || kind == PF_UNWIND_CFA_FP || kind == PF_UNWIND_CFA_PLT) &&
+	if ((kind == PF_UNWIND_CFA_SP || kind == PF_UNWIND_CFA_FP || kind == PF_UNWIND_CFA_PLT ||
+	     kind == PF_UNWIND_CFA_FP_DEREF) &&
 	    (ra == PF_UNWIND_RA_IN_REG || (kind == PF_UNWIND_CFA_PLT && r->fp > 15)))
 		fail("a rule x86-64 cannot have", i);
 }

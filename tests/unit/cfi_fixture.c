@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cfi_fixture.h"
+
 static int __attribute__((noinline)) leaf(int x)
 {
 	return x * 3 + 1;
@@ -22,6 +24,7 @@ static int __attribute__((noinline)) middle(int n)
 
 int main(int argc, char **argv)
 {
-	printf("%d\n", middle(argc > 1 ? atoi(argv[1]) : 0));
+	printf("%d\n", middle(argc > 1 ? atoi(argv[1]) : 0) +
+			       pf_fixture_realigned(argc, 1, 2, 3, 4, 5, 6, 7));
 	return 0;
 }

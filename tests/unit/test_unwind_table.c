@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 
 #include "host/cfi_parse.h"
 #include "host/unwind_table.h"
@@ -43,17 +45,88 @@ static long slot_below(const char *s, long max)
 	return v / 8;
 }
 
-/* What the compiler must make of a readelf row, by the rules of unwind_row.h. */
-static struct pf_unwind_row expect(const struct rf_row *r, int signal, int in_plt)
+/* What libdw reads in the DWARF expressions readelf only prints as "exp". */
+struct exp_rules {
+	int plt, deref; /* the CFA is binutils' PLT expression, or *(rbp + cfa) */
+	long cfa, threshold;
+	int fp_at_fp; /* the caller's rbp is saved at the address rbp holds */
+};
+
+/* libdw's CFI of both sections of one file: the second oracle, for "exp". */
+struct dw_oracle {
+	int fd;
+	Elf *elf;
+	Dwarf *dw;
+	Dwarf_CFI *eh, *dbg;
+};
+
+static void oracle_open(struct dw_oracle *o, const char *path)
 {
-	struct pf_unwind_row x = {0};
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(o->fd >= 0);
+	elf_version(EV_CURRENT);
+	o->elf = elf_begin(o->fd, ELF_C_READ, NULL);
+	assert_non_null(o->elf);
+	o->eh = dwarf_getcfi_elf(o->elf);
+	o->dw = dwarf_begin_elf(o->elf, DWARF_C_READ, NULL);
+	o->dbg = o->dw ? dwarf_getcfi(o->dw) : NULL;
+}
+
+static void oracle_close(struct dw_oracle *o)
+{
+	if (o->eh)
+		dwarf_cfi_end(o->eh);
+	if (o->dw)
+		dwarf_end(o->dw);
+	elf_end(o->elf);
+	close(o->fd);
+}
+
+static struct exp_rules oracle_exp(struct dw_oracle *o, int debug_frame, uint64_t pc)
+{
+	static const uint8_t plt_ops[] = {DW_OP_breg7, DW_OP_breg16, DW_OP_lit15, DW_OP_and, 0,
+					  DW_OP_ge,    DW_OP_lit3,   DW_OP_shl,	  DW_OP_plus};
+	struct exp_rules x = {0};
+	Dwarf_Op mem[3], *ops;
+	Dwarf_Frame *f;
+	size_t n, i;
+
+	assert_non_null(debug_frame ? o->dbg : o->eh);
+	assert_int_equal(dwarf_cfi_addrframe(debug_frame ? o->dbg : o->eh, pc, &f), 0);
+	assert_int_equal(dwarf_frame_cfa(f, &ops, &n), 0);
+	if (n == 9 && ops[4].atom >= DW_OP_lit0 && ops[4].atom <= DW_OP_lit31 &&
+	    ops[1].number == 0) {
+		for (i = 0, x.plt = 1; i < 9; i++)
+			if (i != 4 && ops[i].atom != plt_ops[i])
+				x.plt = 0;
+		x.cfa = (long)ops[0].number;
+		x.threshold = ops[4].atom - DW_OP_lit0;
+	}
+	if (n == 2 && ops[0].atom == DW_OP_breg6 && ops[1].atom == DW_OP_deref) {
+		x.deref = 1;
+		x.cfa = (long)ops[0].number;
+	}
+	/* DW_CFA_expression pushes the CFA before running its expression:
+	 * libdw shows it as a leading DW_OP_call_frame_cfa. */
+	if (dwarf_frame_register(f, 6, mem, &ops, &n) == 0 && n == 2 &&
+	    ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_breg6 && ops[1].number == 0)
+		x.fp_at_fp = 1;
+	free(f);
+	return x;
+}
+
+/* What the compiler must make of a readelf row, by the rules of unwind_row.h
+ * (x: libdw's reading of the row's expressions, if it has any). */
+static struct pf_unwind_row expect(const struct rf_row *r, int signal, const struct exp_rules *x)
+{
+	struct pf_unwind_row w = {0};
 	unsigned kind, ra;
 	long fp, off;
 	char *end;
 
 	if (signal) {
-		x.rule = PF_UNWIND_RULE(PF_UNWIND_SIGNAL, 0);
-		return x;
+		w.rule = PF_UNWIND_RULE(PF_UNWIND_SIGNAL, 0);
+		return w;
 	}
 	if (!strcmp(r->ra, "u"))
 		ra = PF_UNWIND_RA_UNDEFINED;
@@ -63,14 +136,24 @@ static struct pf_unwind_row expect(const struct rf_row *r, int signal, int in_pl
 	 * for rbp (callee-saved) means unchanged. */
 	if (!r->fp[0] || !strcmp(r->fp, "u") || !strcmp(r->fp, "s"))
 		fp = PF_UNWIND_FP_SAME;
-	else if ((fp = slot_below(r->fp, PF_UNWIND_FP_LOST - 1)) == 0)
+	else if (!strcmp(r->fp, "exp") && x->fp_at_fp)
+		fp = PF_UNWIND_FP_AT_FP;
+	else if ((fp = slot_below(r->fp, PF_UNWIND_FP_MAX_SLOT)) == 0)
 		fp = PF_UNWIND_FP_LOST;
-	if (!strcmp(r->cfa, "exp") && in_plt && fp == PF_UNWIND_FP_SAME) {
+	if (!strcmp(r->cfa, "exp") && x->plt && fp == PF_UNWIND_FP_SAME && x->cfa >= 0 &&
+	    x->cfa % 8 == 0) {
 		/* binutils' lazy PLT: rsp + 8 + ((rip & 15) >= 11) * 8 */
-		x.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_PLT, ra);
-		x.cfa_off = 1;
-		x.fp = 11;
-		return x;
+		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_PLT, ra);
+		w.cfa_off = (__u16)(x->cfa / 8);
+		w.fp = (__u8)x->threshold;
+		return w;
+	}
+	if (!strcmp(r->cfa, "exp") && x->deref && x->cfa <= 0 && x->cfa % 8 == 0) {
+		/* a realigned frame: CFA = *(rbp - 8 * n) */
+		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_FP_DEREF, ra);
+		w.cfa_off = (__u16)(-x->cfa / 8);
+		w.fp = (__u8)fp;
+		return w;
 	}
 	if (!strncmp(r->cfa, "rsp", 3))
 		kind = PF_UNWIND_CFA_SP;
@@ -81,10 +164,10 @@ static struct pf_unwind_row expect(const struct rf_row *r, int signal, int in_pl
 	off = strtol(r->cfa + 3, &end, 10);
 	if (*end || off < 0 || off % 8 || off / 8 > UINT16_MAX)
 		return unknown_row(ra == PF_UNWIND_RA_UNDEFINED);
-	x.rule = PF_UNWIND_RULE(kind, ra);
-	x.cfa_off = (__u16)(off / 8);
-	x.fp = (__u8)fp;
-	return x;
+	w.rule = PF_UNWIND_RULE(kind, ra);
+	w.cfa_off = (__u16)(off / 8);
+	w.fp = (__u8)fp;
+	return w;
 }
 
 /* The [start, end) of the file's .plt section (0, 0 without one). */
@@ -123,7 +206,7 @@ static int same_row(const struct pf_unwind_row *a, const struct pf_unwind_row *b
 }
 
 struct tally {
-	size_t rows, fdes, mismatches, plt, signal, outermost, fp_cfa, gaps;
+	size_t rows, fdes, mismatches, plt, signal, outermost, fp_cfa, gaps, deref, fp_at_fp;
 };
 
 static void check_pc(const struct pf_unwind_table *t, uint64_t pc, const struct pf_unwind_row *want,
@@ -159,6 +242,7 @@ static struct tally compare_with_readelf(const char *path)
 	struct pf_unwind_table *t = pf_unwind_table_from_path(path, &err);
 	struct tally n = {0};
 	uint64_t plt_lo, plt_hi, cur_end = 0;
+	struct dw_oracle dw;
 	struct rf_dump d;
 	size_t i, j;
 
@@ -167,6 +251,7 @@ static struct tally compare_with_readelf(const char *path)
 	assert_non_null(t);
 	assert_int_equal(rf_load(path, &d), 0);
 	plt_range(path, &plt_lo, &plt_hi);
+	oracle_open(&dw, path);
 	/* The FDEs in the order the table keeps them: where two overlap,
 	 * the one starting first (or read first) holds the overlap. */
 	qsort(d.fdes, d.n_fdes, sizeof(*d.fdes), by_start);
@@ -186,6 +271,7 @@ static struct tally compare_with_readelf(const char *path)
 			const struct rf_row *r = &d.rows[f->first + j];
 			uint64_t s = r->loc,
 				 e = j + 1 < f->n ? d.rows[f->first + j + 1].loc : f->end;
+			struct exp_rules x = {0};
 			struct pf_unwind_row want;
 
 			if (n.fdes > 1 && s < cur_end)
@@ -194,7 +280,12 @@ static struct tally compare_with_readelf(const char *path)
 				e = f->end;
 			if (s >= e)
 				continue;
-			want = expect(r, f->signal, s >= plt_lo && s < plt_hi);
+			if (!f->signal && (!strcmp(r->cfa, "exp") || !strcmp(r->fp, "exp")))
+				x = oracle_exp(&dw, f->debug_frame, s);
+			want = expect(r, f->signal, &x);
+			/* binutils puts the PLT expression on .plt alone */
+			if (PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_PLT)
+				assert_true(s >= plt_lo && s < plt_hi);
 			check_pc(t, s, &want, r, &n);
 			check_pc(t, e - 1, &want, r, &n);
 			n.rows++;
@@ -202,6 +293,8 @@ static struct tally compare_with_readelf(const char *path)
 			n.signal += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_SIGNAL;
 			n.outermost += PF_UNWIND_ROW_RA(&want) == PF_UNWIND_RA_UNDEFINED;
 			n.fp_cfa += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP;
+			n.deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP_DEREF;
+			n.fp_at_fp += want.fp == PF_UNWIND_FP_AT_FP;
 		}
 		if (n.fdes == 1 || f->end > cur_end)
 			cur_end = f->end;
@@ -218,6 +311,7 @@ static struct tally compare_with_readelf(const char *path)
 	assert_int_equal(t->bad_fdes, 0);
 	assert_int_equal(t->skipped_fdes, 0);
 	assert_false(t->truncated);
+	oracle_close(&dw);
 	rf_free(&d);
 	pf_unwind_table_destroy(t);
 	return n;
@@ -288,6 +382,19 @@ static void test_debug_frame_against_readelf(void **state)
 	pf_unwind_table_destroy(t);
 	n = compare_with_readelf(path);
 	assert_true(n.fdes >= 4);
+}
+
+/* A frame gcc realigns through r10 (DRAP): CFA = *(rbp - 8 * n), the
+ * caller's rbp where rbp points. */
+static void test_realigned_frame(void **state)
+{
+	const char *path = getenv("PF_CFI_DEBUG_FRAME_FIXTURE");
+	struct tally n;
+
+	assert_non_null(path);
+	n = compare_with_readelf(path);
+	assert_true(n.deref > 0);
+	assert_true(n.fp_at_fp > 0);
 }
 
 /* A separate debug file (objcopy --only-keep-debug, as Debian's -dbgsym
@@ -603,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_own_binary_against_readelf),
 		cmocka_unit_test(test_debug_frame_against_readelf),
 		cmocka_unit_test(test_separate_debug_file),
+		cmocka_unit_test(test_realigned_frame),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_signal_frame),
