@@ -117,7 +117,7 @@ static int find_cfi(Elf *elf, Elf_Scn **eh, Elf_Scn **dbg, struct pf_error *err)
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh_hdr;
 	GElf_Shdr sh;
-	size_t shstrndx;
+	size_t shstrndx, shnum, seen = 0;
 
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh_hdr))
 		return pf_error_set(err, "", "not an ELF file");
@@ -126,13 +126,18 @@ static int find_cfi(Elf *elf, Elf_Scn **eh, Elf_Scn **dbg, struct pf_error *err)
 	if (eh_hdr.e_machine != EM_X86_64)
 		return pf_error_set(err, "", "ELF machine %u: no unwind rules for it",
 				    eh_hdr.e_machine);
-	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0 || elf_getshdrnum(elf, &shnum) < 0)
 		return pf_error_set(err, "", "no section names: %s", elf_errmsg(-1));
 	*eh = *dbg = NULL;
+	/* A section table cut off (a file truncated on disk) is an error, not
+	 * a file without CFI, whose every pc would be taken for a gap. */
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
 		const char *name;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
+		seen++;
+		if (!gelf_getshdr(scn, &sh))
+			return pf_error_set(err, "", "section header: %s", elf_errmsg(-1));
+		if (sh.sh_type == SHT_NOBITS || sh.sh_size == 0)
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (name && !strcmp(name, ".eh_frame") && !*eh)
@@ -140,6 +145,9 @@ static int find_cfi(Elf *elf, Elf_Scn **eh, Elf_Scn **dbg, struct pf_error *err)
 		else if (name && !strcmp(name, ".debug_frame") && !*dbg)
 			*dbg = scn;
 	}
+	/* libelf drops a section table that lies past the end of the file. */
+	if ((eh_hdr.e_shoff != 0 && shnum == 0) || (shnum > 0 && seen != shnum - 1))
+		return pf_error_set(err, "", "section table cut off or unreadable");
 	return 0;
 }
 

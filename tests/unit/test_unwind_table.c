@@ -702,6 +702,30 @@ static void test_bad_input(void **state)
 	pf_cfi_out_free(&o);
 }
 
+/* A file cut short on disk (as when it is replaced while being read): the
+ * reader preads it, so what lies past the end is an error, not SIGBUS. */
+static void test_truncated_file(void **state)
+{
+	char path[] = "/tmp/pf-cfi-cut-XXXXXX", cmd[256];
+	struct pf_unwind_table *t;
+	struct pf_error err = {0};
+	int fd = mkstemp(path);
+	off_t size;
+
+	assert_true(fd >= 0);
+	snprintf(cmd, sizeof(cmd), "cat %s > %s", LIBC, path);
+	assert_int_equal(system(cmd), 0);
+	size = lseek(fd, 0, SEEK_END);
+	assert_true(size > 0);
+	/* libc's .eh_frame lies in its last tenth: cut it off, then inside it. */
+	assert_int_equal(ftruncate(fd, size / 2), 0);
+	t = pf_unwind_table_from_fd(fd, &err);
+	assert_null(t);
+	assert_true(pf_error_isset(&err));
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -718,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_cfa_program),
 		cmocka_unit_test(test_malformed_program_is_unknown),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_truncated_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
