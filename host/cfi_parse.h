@@ -14,6 +14,7 @@ struct pf_cfi_arch {
 	int link_reg; /* the return address may still be in its register (arm64's x30) */
 };
 
+/* x86-64: rsp 7, rbp 6, return address in rip's column 16. */
 extern const struct pf_cfi_arch pf_cfi_arch_x86_64;
 
 /* One CFI section, as read from the ELF file (the bytes stay the caller's). */

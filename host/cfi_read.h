@@ -25,6 +25,7 @@ struct pf_cfi_cursor {
 	int bad;
 };
 
+/* Bytes left before the end. */
 static inline size_t pf_cfi_left(const struct pf_cfi_cursor *c)
 {
 	return (size_t)(c->end - c->p);
@@ -70,6 +71,7 @@ static inline unsigned pf_cfi_leb(struct pf_cfi_cursor *c, uint64_t *v)
 	return 0;
 }
 
+/* An unsigned LEB128 (0 when bad). */
 static inline uint64_t pf_cfi_uleb(struct pf_cfi_cursor *c)
 {
 	uint64_t v;
@@ -78,6 +80,7 @@ static inline uint64_t pf_cfi_uleb(struct pf_cfi_cursor *c)
 	return v;
 }
 
+/* A signed LEB128 (0 when bad). */
 static inline int64_t pf_cfi_sleb(struct pf_cfi_cursor *c)
 {
 	uint64_t v;
