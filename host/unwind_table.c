@@ -177,6 +177,39 @@ static int parse_section(Elf *elf, Elf_Scn *scn, int debug_frame, struct pf_unwi
 	return 0;
 }
 
+/* Keeps the FDEs whose range lies inside one executable segment: any
+ * other describes no code a process runs (a discarded function's leftover
+ * at 0, a damaged pointer) and would only spread the table. Files without
+ * program headers keep all. Their rows stay in o, unreferenced. */
+static void keep_executable(Elf *elf, struct pf_cfi_out *o, struct pf_unwind_table *t)
+{
+	uint64_t lo[16], len[16];
+	size_t n_ph = 0, n_x = 0, i, j, kept = 0;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n_ph) < 0 || n_ph == 0)
+		return;
+	for (i = 0; i < n_ph; i++)
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			if (n_x == 16)
+				return; /* more than any linker makes: keep all */
+			lo[n_x] = ph.p_vaddr;
+			len[n_x++] = ph.p_memsz;
+		}
+	for (i = 0; i < o->n_fdes; i++) {
+		const struct pf_cfi_fde *f = &o->fdes[i];
+		int inside = 0;
+
+		for (j = 0; j < n_x && !inside; j++)
+			inside = f->start >= lo[j] && f->end - lo[j] <= len[j];
+		if (inside)
+			o->fdes[kept++] = *f;
+		else
+			t->outside_fdes++;
+	}
+	o->n_fdes = kept;
+}
+
 /* Parses the file's CFI sections into o; .eh_frame first, so on equal
  * starts its FDE is kept. */
 static int parse_all(Elf *elf, struct pf_unwind_table *t, struct pf_cfi_out *o,
@@ -190,6 +223,7 @@ static int parse_all(Elf *elf, struct pf_unwind_table *t, struct pf_cfi_out *o,
 		return -EINVAL;
 	if (dbg && parse_section(elf, dbg, 1, t, o, err) < 0)
 		return -EINVAL;
+	keep_executable(elf, o, t);
 	return 0;
 }
 

@@ -27,6 +27,7 @@ struct pf_unwind_table {
 	uint32_t bad_fdes;     /* FDEs whose program is malformed, compiled to PF_UNWIND_UNKNOWN */
 	uint32_t skipped_fdes; /* FDEs left out (unreadable range or CIE): their pcs are gaps */
 	uint32_t overlaps;     /* FDEs starting inside an earlier one: the earlier one wins there */
+	uint32_t outside_fdes; /* FDEs left out for lying outside every executable segment */
 	int truncated;	       /* the section ended inside a record: what followed is gaps */
 };
 

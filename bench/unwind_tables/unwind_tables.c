@@ -89,10 +89,10 @@ static int one_ours(const char *path)
 		return 1;
 	}
 	printf("seconds=%.6f peak_kib=%ld cfi_bytes=%llu table_bytes=%zu rows=%u fdes=%u "
-	       "bad=%u skipped=%u overlaps=%u\n",
+	       "bad=%u skipped=%u overlaps=%u outside=%u\n",
 	       t1 - t0, peak_kib() - before, (unsigned long long)t->cfi_bytes,
 	       pf_unwind_table_bytes(t), t->n_rows, t->n_fdes, t->bad_fdes, t->skipped_fdes,
-	       t->overlaps);
+	       t->overlaps, t->outside_fdes);
 	count_kinds(t, &k);
 	print_kinds(&k);
 	pf_unwind_table_destroy(t);
