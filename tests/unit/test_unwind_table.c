@@ -726,6 +726,53 @@ static void test_truncated_file(void **state)
 	unlink(path);
 }
 
+/* libc's image with its first FDE's pc-relative start moved 2 GiB down,
+ * below address 0: that FDE is left out, the other 3700 still compile. */
+static void test_fde_outside_code(void **state)
+{
+	struct pf_unwind_table *t;
+	struct pf_error err = {0};
+	size_t size, shstrndx, off = 0;
+	Elf_Scn *scn = NULL;
+	uint32_t cie_len;
+	int32_t far = INT32_MIN;
+	uint8_t *image;
+	GElf_Shdr sh;
+	Elf *elf;
+	FILE *f;
+
+	f = fopen(LIBC, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = (size_t)ftell(f);
+	rewind(f);
+	image = malloc(size);
+	assert_non_null(image);
+	assert_int_equal(fread(image, 1, size, f), size);
+	fclose(f);
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)image, size);
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn)) != NULL)
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), ".eh_frame"))
+			off = sh.sh_offset;
+	elf_end(elf);
+	assert_true(off > 0);
+	/* .eh_frame: the CIE, then the first FDE: length, CIE pointer, pc. */
+	memcpy(&cie_len, image + off, 4);
+	memcpy(image + off + 4 + cie_len + 8, &far, 4);
+	t = pf_unwind_table_from_mem(image, size, &err);
+	if (!t)
+		fprintf(stderr, "%s\n", err.msg);
+	assert_non_null(t);
+	assert_int_equal(t->outside_fdes, 1);
+	assert_true(t->n_fdes > 3700);
+	pf_unwind_table_destroy(t);
+	free(image);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_program_is_unknown),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_truncated_file),
+		cmocka_unit_test(test_fde_outside_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
