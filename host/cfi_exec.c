@@ -98,19 +98,23 @@ static int plt_shape(const struct pf_cfi_arch *a, const uint8_t *e, size_t len, 
 	return !c.bad && pf_cfi_left(&c) == 0 && pc_off == 0 && *t <= 15;
 }
 
-/* `DW_OP_breg<reg> off` followed by `tail` (0 for none) and nothing else;
- * sets *off. */
-static int breg_shape(const uint8_t *e, size_t len, unsigned reg, int tail, int64_t *off)
+/* `DW_OP_breg<reg> off` followed by the n bytes of `tail` and nothing
+ * else; sets *off. */
+static int breg_shape(const uint8_t *e, size_t len, unsigned reg, const uint8_t *tail, size_t n,
+		      int64_t *off)
 {
 	struct pf_cfi_cursor c = {.base = e, .p = e, .end = e + len};
 
 	if (reg >= 32 || pf_cfi_fixed(&c, 1) != 0x70 + reg)
 		return 0;
 	*off = pf_cfi_sleb(&c);
-	if (tail && pf_cfi_fixed(&c, 1) != (uint64_t)tail)
+	if (c.bad || pf_cfi_left(&c) != n)
 		return 0;
-	return !c.bad && pf_cfi_left(&c) == 0;
+	return n == 0 || !memcmp(c.p, tail, n);
 }
+
+static const uint8_t op_deref[] = {0x06};		     /* DW_OP_deref */
+static const uint8_t op_deref_plus_8[] = {0x06, 0x23, 0x08}; /* ...; DW_OP_plus_uconst 8 */
 
 /* A byte offset as a count of 8-byte slots, or -1 if it is not one within max. */
 static int64_t slots(int64_t off, int64_t max)
@@ -164,10 +168,15 @@ static struct pf_unwind_row compact(const struct pf_cfi_arch *a, int signal, con
 		off = slots(n, UINT16_MAX);
 		kind = PF_UNWIND_CFA_PLT;
 		fp = t;
-	} else if (s->cfa_expr && breg_shape(s->expr, s->expr_len, a->fp, 0x06 /* deref */, &n) &&
+	} else if (s->cfa_expr &&
+		   breg_shape(s->expr, s->expr_len, a->fp, op_deref, sizeof(op_deref), &n) &&
 		   n <= 0) {
 		off = slots(-n, UINT16_MAX);
 		kind = PF_UNWIND_CFA_FP_DEREF;
+	} else if (s->cfa_expr && breg_shape(s->expr, s->expr_len, a->sp, op_deref_plus_8,
+					     sizeof(op_deref_plus_8), &n)) {
+		off = slots(n, UINT16_MAX);
+		kind = PF_UNWIND_CFA_SP_DEREF;
 	}
 	if (off < 0)
 		goto out_unknown;
@@ -331,7 +340,8 @@ static int run(struct machine *m, const uint8_t *ins, size_t len)
 			/* "saved at the address fp holds": a realigned frame's fp */
 			set_rule(m, reg,
 				 op == CFA_expression && !c.bad && reg == m->sec->arch->fp &&
-						 breg_shape(e, len, m->sec->arch->fp, 0, &off) &&
+						 breg_shape(e, len, m->sec->arch->fp, NULL, 0,
+							    &off) &&
 						 off == 0
 					 ? REG_AT_FP
 					 : REG_OTHER,

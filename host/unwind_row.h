@@ -21,6 +21,9 @@
  *                      through a saved argument pointer (gcc's DRAP, for
  *                      over-aligned locals), whose fp is usually
  *                      PF_UNWIND_FP_AT_FP
+ *   PF_UNWIND_CFA_SP_DEREF  CFA = *(sp + 8 * cfa_off) + 8: the entry sp
+ *                      saved on the stack of a frame that then realigned
+ *                      sp (OpenSSL's assembly: SHA, AES, bignum loops)
  *   then the caller's fp is PF_UNWIND_ROW_FP(row), the return address is
  *   PF_UNWIND_ROW_RA(row), and the caller's sp is the CFA.
  *   PF_UNWIND_SIGNAL   a signal trampoline (the FDE's 'S' augmentation):
@@ -43,7 +46,8 @@ enum pf_unwind_kind {
 	PF_UNWIND_SIGNAL = 4,
 	PF_UNWIND_UNKNOWN = 5,
 	PF_UNWIND_CFA_FP_DEREF = 6,
-	PF_UNWIND_KINDS = 7,
+	PF_UNWIND_CFA_SP_DEREF = 7,
+	PF_UNWIND_KINDS = 8,
 };
 
 /* The caller's frame pointer, in `fp`: unchanged, saved at CFA - 8 * fp
@@ -77,8 +81,7 @@ _Static_assert(sizeof(struct pf_unwind_row) == 8, "an unwind row is 8 bytes");
 
 /* The CFA of the frame a row describes, given the frame's pc, sp and fp:
  * 0 and *cfa set, or -1 for the kinds that have no CFA rule (gap, signal,
- * unknown, and the realigned frame, whose CFA is read from memory at
- * fp - 8 * cfa_off). pc may be a file address or a process's one: load
+ * unknown, and the realigned frames, whose CFA is read from memory). pc may be a file address or a process's one: load
  * biases are page-aligned, so the PLT rule's low bits are the same. */
 static inline int pf_unwind_row_cfa(const struct pf_unwind_row *r, __u64 pc, __u64 sp, __u64 fp,
 				    __u64 *cfa)

@@ -42,7 +42,8 @@ static long slot_below(const char *s, long max)
 
 /* What libdw reads in the DWARF expressions readelf only prints as "exp". */
 struct exp_rules {
-	int plt, deref; /* the CFA is binutils' PLT expression, or *(rbp + cfa) */
+	int plt, deref, sp_deref; /* the CFA is binutils' PLT expression, *(rbp + cfa), or
+				   * *(rsp + cfa) + 8 */
 	long cfa, threshold;
 	int fp_at_fp; /* the caller's rbp is saved at the address rbp holds */
 };
@@ -101,6 +102,11 @@ static struct exp_rules oracle_exp(struct dw_oracle *o, int debug_frame, uint64_
 		x.deref = 1;
 		x.cfa = (long)ops[0].number;
 	}
+	if (n == 3 && ops[0].atom == DW_OP_breg7 && ops[1].atom == DW_OP_deref &&
+	    ops[2].atom == DW_OP_plus_uconst && ops[2].number == 8) {
+		x.sp_deref = 1;
+		x.cfa = (long)ops[0].number;
+	}
 	/* DW_CFA_expression pushes the CFA before running its expression:
 	 * libdw shows it as a leading DW_OP_call_frame_cfa. */
 	if (dwarf_frame_register(f, 6, mem, &ops, &n) == 0 && n == 2 &&
@@ -141,6 +147,13 @@ static struct pf_unwind_row expect(const struct rf_row *r, int signal, const str
 		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_PLT, ra);
 		w.cfa_off = (__u16)(x->cfa / 8);
 		w.fp = (__u8)x->threshold;
+		return w;
+	}
+	if (!strcmp(r->cfa, "exp") && x->sp_deref && x->cfa >= 0 && x->cfa % 8 == 0) {
+		/* the entry rsp saved on the stack: CFA = *(rsp + 8 * n) + 8 */
+		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_SP_DEREF, ra);
+		w.cfa_off = (__u16)(x->cfa / 8);
+		w.fp = (__u8)fp;
 		return w;
 	}
 	if (!strcmp(r->cfa, "exp") && x->deref && x->cfa <= 0 && x->cfa % 8 == 0) {
@@ -282,6 +295,7 @@ struct cfc_tally cfc_compare(const char *path)
 			n.outermost += PF_UNWIND_ROW_RA(&want) == PF_UNWIND_RA_UNDEFINED;
 			n.fp_cfa += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP;
 			n.deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP_DEREF;
+			n.sp_deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_SP_DEREF;
 			n.fp_at_fp += want.fp == PF_UNWIND_FP_AT_FP;
 		}
 		if (n.fdes == 1 || f->end > cur_end)

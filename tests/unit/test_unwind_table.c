@@ -22,6 +22,7 @@
 
 #define LIBC	  "/lib/x86_64-linux-gnu/libc.so.6"
 #define LIBPYTHON "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
+#define LIBCRYPTO "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"
 
 static void test_libc_against_readelf(void **state)
 {
@@ -103,6 +104,16 @@ static void test_realigned_frame(void **state)
 
 	assert_true(n.deref > 0);
 	assert_true(n.fp_at_fp > 0);
+}
+
+/* OpenSSL's assembly saves the entry rsp on the stack and realigns rsp:
+ * CFA = *(rsp + 8 * n) + 8 (sha256_block_data_order_avx2 and kin). */
+static void test_saved_entry_sp(void **state)
+{
+	struct cfc_tally n = cfc_compare(LIBCRYPTO);
+
+	assert_true(n.fdes > 5000);
+	assert_true(n.sp_deref > 0);
 }
 
 /* A separate debug file (objcopy --only-keep-debug, as Debian's -dbgsym
@@ -497,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_debug_frame_against_readelf),
 		cmocka_unit_test(test_separate_debug_file),
 		cmocka_unit_test(test_realigned_frame),
+		cmocka_unit_test(test_saved_entry_sp),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_plt_stubs),
 		cmocka_unit_test(test_signal_frame),
