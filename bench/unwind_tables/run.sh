@@ -86,24 +86,27 @@ echo " ratio: their time / ours)"
 
 echo
 echo "== every executable file mapped on this host ($runs runs; baseline: readelf over the same files)"
+echo "(processes come and go between runs: each figure is the median of its own)"
 # the same files the driver compiles: executable mappings of a file, once each
 maps_files=$(cat /proc/[0-9]*/maps 2>/dev/null | awk '$2 ~ /x/ && $6 ~ /^\// { print $6 }' |
 	while read -r f; do [ -f "$f" ] && readlink -f "$f"; done | sort -u || true)
-hs=() hm=() ht=() hr=()
+hs=() hm=() ht=() hr=() hf=() hc=()
 for ((i = 0; i < runs; i++)); do
 	line=$("$bench" host)
 	hs+=("$(echo "$line" | field seconds)")
 	hm+=("$(echo "$line" | field peak_total_kib)")
 	ht+=("$(echo "$line" | field table_bytes)")
+	hf+=("$(echo "$line" | field files)")
+	hc+=("$(echo "$line" | field cfi_bytes)")
 	t0=$(now)
 	echo "$maps_files" | while read -r f; do readelf -W -wN --debug-dump=frames-interp "$f" >/dev/null 2>&1 || true; done
 	hr+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print b - a }')")
 done
 echo "$line"
 awk -v s="$(printf '%s\n' "${hs[@]}" | median)" -v m="$(printf '%s\n' "${hm[@]}" | median)" \
-	-v tb="$(printf '%s\n' "${ht[@]}" | median)" -v files="$(echo "$line" | field files)" \
+	-v tb="$(printf '%s\n' "${ht[@]}" | median)" -v files="$(printf '%s\n' "${hf[@]}" | median)" \
 	-v r="$(printf '%s\n' "${hr[@]}" | median)" -v rfiles="$(echo "$maps_files" | grep -c .)" \
-	-v cfi="$(echo "$line" | field cfi_bytes)" 'BEGIN {
+	-v cfi="$(printf '%s\n' "${hc[@]}" | median)" 'BEGIN {
 	printf "files %d, CFI %.1f MB: %.0f ms total (%.2f ms per file, %.1f ms per MB), peak RSS %.1f MiB, tables %.1f MiB (%.2f bytes per CFI byte)\n",
 		files, cfi / 1048576, s * 1000, s * 1000 / files, s * 1000 / (cfi / 1048576), m / 1024, tb / 1048576, tb / cfi
 	printf "readelf over the same %d files: %.0f ms (%.1f x ours)\n", rfiles, r * 1000, r / s
