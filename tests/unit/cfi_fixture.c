@@ -25,6 +25,7 @@ static int __attribute__((noinline)) middle(int n)
 int main(int argc, char **argv)
 {
 	printf("%d\n", middle(argc > 1 ? atoi(argv[1]) : 0) +
-			       pf_fixture_realigned(argc, 1, 2, 3, 4, 5, 6, 7));
+			       pf_fixture_realigned(argc, 1, 2, 3, 4, 5, 6, 7) +
+			       (int)pf_fixture_drap_asm(argc) + (int)pf_fixture_saved_sp_asm(argc));
 	return 0;
 }
