@@ -24,8 +24,9 @@
  *   PF_UNWIND_CFA_SP_DEREF  CFA = *(sp + 8 * cfa_off) + 8: the entry sp
  *                      saved on the stack of a frame that then realigned
  *                      sp (OpenSSL's assembly: SHA, AES, bignum loops)
- *   then the caller's fp is PF_UNWIND_ROW_FP(row), the return address is
- *   PF_UNWIND_ROW_RA(row), and the caller's sp is the CFA.
+ *   then the caller's fp is where `fp` says (PF_UNWIND_FP_*), the return
+ *   address where PF_UNWIND_ROW_RA(row) says, and the caller's sp is the
+ *   CFA.
  *   PF_UNWIND_SIGNAL   a signal trampoline (the FDE's 'S' augmentation):
  *                      the interrupted registers are in the kernel's signal
  *                      frame at sp; other fields are 0.
