@@ -116,6 +116,22 @@ static int breg_shape(const uint8_t *e, size_t len, unsigned reg, const uint8_t 
 static const uint8_t op_deref[] = {0x06};		     /* DW_OP_deref */
 static const uint8_t op_deref_plus_8[] = {0x06, 0x23, 0x08}; /* ...; DW_OP_plus_uconst 8 */
 
+/* A CFA read from a stack slot: `DW_OP_breg<sp or fp> n; DW_OP_deref`,
+ * with or without `DW_OP_plus_uconst 8`. Returns its kind and sets *n, or
+ * returns 0. */
+static unsigned deref_kind(const struct pf_cfi_arch *a, const uint8_t *e, size_t len, int64_t *n)
+{
+	if (breg_shape(e, len, a->fp, op_deref, sizeof(op_deref), n))
+		return PF_UNWIND_CFA_FP_DEREF;
+	if (breg_shape(e, len, a->fp, op_deref_plus_8, sizeof(op_deref_plus_8), n))
+		return PF_UNWIND_CFA_FP_DEREF_8;
+	if (breg_shape(e, len, a->sp, op_deref, sizeof(op_deref), n))
+		return PF_UNWIND_CFA_SP_DEREF;
+	if (breg_shape(e, len, a->sp, op_deref_plus_8, sizeof(op_deref_plus_8), n))
+		return PF_UNWIND_CFA_SP_DEREF_8;
+	return 0;
+}
+
 /* A byte offset as a count of 8-byte slots, or -1 if it is not one within max. */
 static int64_t slots(int64_t off, int64_t max)
 {
@@ -168,15 +184,12 @@ static struct pf_unwind_row compact(const struct pf_cfi_arch *a, int signal, con
 		off = slots(n, UINT16_MAX);
 		kind = PF_UNWIND_CFA_PLT;
 		fp = t;
-	} else if (s->cfa_expr &&
-		   breg_shape(s->expr, s->expr_len, a->fp, op_deref, sizeof(op_deref), &n) &&
-		   n <= 0) {
-		off = slots(-n, UINT16_MAX);
-		kind = PF_UNWIND_CFA_FP_DEREF;
-	} else if (s->cfa_expr && breg_shape(s->expr, s->expr_len, a->sp, op_deref_plus_8,
-					     sizeof(op_deref_plus_8), &n)) {
-		off = slots(n, UINT16_MAX);
-		kind = PF_UNWIND_CFA_SP_DEREF;
+	} else if (s->cfa_expr && (t = deref_kind(a, s->expr, s->expr_len, &n)) != 0) {
+		/* a signed slot count, stored as its 16-bit two's complement */
+		if (n % 8 != 0 || n / 8 < INT16_MIN || n / 8 > INT16_MAX)
+			goto out_unknown;
+		off = (uint16_t)(int16_t)(n / 8);
+		kind = t;
 	}
 	if (off < 0)
 		goto out_unknown;

@@ -17,13 +17,14 @@
  *   PF_UNWIND_CFA_PLT  CFA = sp + 8 * cfa_off + ((pc & 15) >= fp ? 8 : 0)
  *                      (a lazy-binding PLT stub; `fp` holds the threshold
  *                      and the caller's fp is unchanged)
- *   PF_UNWIND_CFA_FP_DEREF  CFA = *(fp - 8 * cfa_off): a frame realigned
- *                      through a saved argument pointer (gcc's DRAP, for
- *                      over-aligned locals), whose fp is usually
- *                      PF_UNWIND_FP_AT_FP
- *   PF_UNWIND_CFA_SP_DEREF  CFA = *(sp + 8 * cfa_off) + 8: the entry sp
- *                      saved on the stack of a frame that then realigned
- *                      sp (OpenSSL's assembly: SHA, AES, bignum loops)
+ *   PF_UNWIND_CFA_FP_DEREF    CFA = *(fp + 8 * (__s16)cfa_off)
+ *   PF_UNWIND_CFA_FP_DEREF_8  CFA = *(fp + 8 * (__s16)cfa_off) + 8
+ *   PF_UNWIND_CFA_SP_DEREF    CFA = *(sp + 8 * (__s16)cfa_off)
+ *   PF_UNWIND_CFA_SP_DEREF_8  CFA = *(sp + 8 * (__s16)cfa_off) + 8
+ *                      frames that realigned sp after saving where the CFA
+ *                      is: gcc's DRAP for over-aligned locals (fp - 8, with
+ *                      fp PF_UNWIND_FP_AT_FP), OpenSSL's assembly keeping
+ *                      its entry sp on the stack (SHA, AES, bignum loops)
  *   then the caller's fp is where `fp` says (PF_UNWIND_FP_*), the return
  *   address where PF_UNWIND_ROW_RA(row) says, and the caller's sp is the
  *   CFA.
@@ -47,8 +48,10 @@ enum pf_unwind_kind {
 	PF_UNWIND_SIGNAL = 4,
 	PF_UNWIND_UNKNOWN = 5,
 	PF_UNWIND_CFA_FP_DEREF = 6,
-	PF_UNWIND_CFA_SP_DEREF = 7,
-	PF_UNWIND_KINDS = 8,
+	PF_UNWIND_CFA_FP_DEREF_8 = 7,
+	PF_UNWIND_CFA_SP_DEREF = 8,
+	PF_UNWIND_CFA_SP_DEREF_8 = 9,
+	PF_UNWIND_KINDS = 10,
 };
 
 /* The caller's frame pointer, in `fp`: unchanged, saved at CFA - 8 * fp
@@ -69,7 +72,7 @@ enum pf_unwind_kind {
 
 struct pf_unwind_row {
 	__u32 pc;      /* first address of the row, minus the table's base */
-	__u16 cfa_off; /* CFA offset from its register, in 8-byte units */
+	__u16 cfa_off; /* CFA offset from its register, in 8-byte units (signed for *_DEREF) */
 	__u8 rule;     /* enum pf_unwind_kind in bits 0-3, the return address rule in 4-7 */
 	__u8 fp;       /* PF_UNWIND_FP_SAME, a slot 1..253 below the CFA, _AT_FP or _LOST */
 };

@@ -54,8 +54,9 @@ static void count_kinds(const struct pf_unwind_table *t, struct kinds *k)
 /* Prints the share of the code with CFI that each rule covers. */
 static void print_kinds(const struct kinds *k)
 {
-	static const char *const names[] = {"gap",    "sp",	 "fp",	     "plt",
-					    "signal", "unknown", "fp_deref", "sp_deref"};
+	static const char *const names[] = {"gap",	"sp",	     "fp",	 "plt",
+					    "signal",	"unknown",   "fp_deref", "fp_deref_8",
+					    "sp_deref", "sp_deref_8"};
 	unsigned long long cfi = 0;
 	unsigned i;
 

@@ -26,7 +26,7 @@ static void check_row(const struct pf_unwind_row *r, size_t i)
 	if (kind == PF_UNWIND_GAP && ra)
 		fail("a gap has a return address rule", i);
 	if ((kind == PF_UNWIND_CFA_SP || kind == PF_UNWIND_CFA_FP || kind == PF_UNWIND_CFA_PLT ||
-	     kind == PF_UNWIND_CFA_FP_DEREF || kind == PF_UNWIND_CFA_SP_DEREF) &&
+	     kind >= PF_UNWIND_CFA_FP_DEREF) &&
 	    (ra == PF_UNWIND_RA_IN_REG || (kind == PF_UNWIND_CFA_PLT && r->fp > 15)))
 		fail("a rule x86-64 cannot have", i);
 }

@@ -42,8 +42,9 @@ static long slot_below(const char *s, long max)
 
 /* What libdw reads in the DWARF expressions readelf only prints as "exp". */
 struct exp_rules {
-	int plt, deref, sp_deref; /* the CFA is binutils' PLT expression, *(rbp + cfa), or
-				   * *(rsp + cfa) + 8 */
+	int plt;       /* the CFA is binutils' PLT expression */
+	int deref_reg; /* or *(reg + cfa) + deref_add, reg 6 (rbp) or 7 (rsp) */
+	long deref_add;
 	long cfa, threshold;
 	int fp_at_fp; /* the caller's rbp is saved at the address rbp holds */
 };
@@ -98,13 +99,11 @@ static struct exp_rules oracle_exp(struct dw_oracle *o, int debug_frame, uint64_
 		x.cfa = (long)ops[0].number;
 		x.threshold = ops[4].atom - DW_OP_lit0;
 	}
-	if (n == 2 && ops[0].atom == DW_OP_breg6 && ops[1].atom == DW_OP_deref) {
-		x.deref = 1;
-		x.cfa = (long)ops[0].number;
-	}
-	if (n == 3 && ops[0].atom == DW_OP_breg7 && ops[1].atom == DW_OP_deref &&
-	    ops[2].atom == DW_OP_plus_uconst && ops[2].number == 8) {
-		x.sp_deref = 1;
+	if ((n == 2 || (n == 3 && ops[2].atom == DW_OP_plus_uconst && ops[2].number == 8)) &&
+	    (ops[0].atom == DW_OP_breg6 || ops[0].atom == DW_OP_breg7) &&
+	    ops[1].atom == DW_OP_deref) {
+		x.deref_reg = ops[0].atom - DW_OP_breg0;
+		x.deref_add = n == 3 ? 8 : 0;
 		x.cfa = (long)ops[0].number;
 	}
 	/* DW_CFA_expression pushes the CFA before running its expression:
@@ -149,17 +148,12 @@ static struct pf_unwind_row expect(const struct rf_row *r, int signal, const str
 		w.fp = (__u8)x->threshold;
 		return w;
 	}
-	if (!strcmp(r->cfa, "exp") && x->sp_deref && x->cfa >= 0 && x->cfa % 8 == 0) {
-		/* the entry rsp saved on the stack: CFA = *(rsp + 8 * n) + 8 */
-		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_SP_DEREF, ra);
-		w.cfa_off = (__u16)(x->cfa / 8);
-		w.fp = (__u8)fp;
-		return w;
-	}
-	if (!strcmp(r->cfa, "exp") && x->deref && x->cfa <= 0 && x->cfa % 8 == 0) {
-		/* a realigned frame: CFA = *(rbp - 8 * n) */
-		w.rule = PF_UNWIND_RULE(PF_UNWIND_CFA_FP_DEREF, ra);
-		w.cfa_off = (__u16)(-x->cfa / 8);
+	if (!strcmp(r->cfa, "exp") && x->deref_reg && x->cfa % 8 == 0 && x->cfa / 8 >= INT16_MIN &&
+	    x->cfa / 8 <= INT16_MAX) {
+		/* a realigned frame: CFA = *(reg + 8 * n) (+ 8) */
+		kind = x->deref_reg == 6 ? PF_UNWIND_CFA_FP_DEREF : PF_UNWIND_CFA_SP_DEREF;
+		w.rule = PF_UNWIND_RULE(kind + (x->deref_add ? 1 : 0), ra);
+		w.cfa_off = (__u16)(int16_t)(x->cfa / 8);
 		w.fp = (__u8)fp;
 		return w;
 	}
@@ -295,7 +289,8 @@ struct cfc_tally cfc_compare(const char *path)
 			n.outermost += PF_UNWIND_ROW_RA(&want) == PF_UNWIND_RA_UNDEFINED;
 			n.fp_cfa += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP;
 			n.deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP_DEREF;
-			n.sp_deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_SP_DEREF;
+			n.sp_deref += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_SP_DEREF_8;
+			n.fp_deref_8 += PF_UNWIND_ROW_KIND(&want) == PF_UNWIND_CFA_FP_DEREF_8;
 			n.fp_at_fp += want.fp == PF_UNWIND_FP_AT_FP;
 		}
 		if (n.fdes == 1 || f->end > cur_end)

@@ -9,7 +9,7 @@
 /* What a comparison saw: FDEs and rows checked, by kind, and mismatches. */
 struct cfc_tally {
 	size_t rows, fdes, mismatches, plt, signal, outermost, fp_cfa, gaps, deref, fp_at_fp,
-		sp_deref;
+		sp_deref, fp_deref_8;
 };
 
 /* Compiles `path` and checks every readelf row at its first and last pc,
