@@ -98,37 +98,38 @@ static int plt_shape(const struct pf_cfi_arch *a, const uint8_t *e, size_t len, 
 	return !c.bad && pf_cfi_left(&c) == 0 && pc_off == 0 && *t <= 15;
 }
 
-/* `DW_OP_breg<reg> off` followed by the n bytes of `tail` and nothing
- * else; sets *off. */
-static int breg_shape(const uint8_t *e, size_t len, unsigned reg, const uint8_t *tail, size_t n,
-		      int64_t *off)
+/* `DW_OP_breg<reg> off`, then `DW_OP_deref` if deref, then if deref and
+ * more follows `DW_OP_plus_uconst add`, and nothing else; sets *off and
+ * *add. LEB128 operands may be padded (assemblers' .cfi_escape often are). */
+static int breg_shape(const uint8_t *e, size_t len, unsigned reg, int deref, int64_t *off,
+		      uint64_t *add)
 {
 	struct pf_cfi_cursor c = {.base = e, .p = e, .end = e + len};
 
+	*add = 0;
 	if (reg >= 32 || pf_cfi_fixed(&c, 1) != 0x70 + reg)
 		return 0;
 	*off = pf_cfi_sleb(&c);
-	if (c.bad || pf_cfi_left(&c) != n)
+	if (deref && pf_cfi_fixed(&c, 1) != 0x06 /* DW_OP_deref */)
 		return 0;
-	return n == 0 || !memcmp(c.p, tail, n);
+	if (deref && !c.bad && pf_cfi_left(&c) > 0) {
+		if (pf_cfi_fixed(&c, 1) != 0x23 /* DW_OP_plus_uconst */)
+			return 0;
+		*add = pf_cfi_uleb(&c);
+	}
+	return !c.bad && pf_cfi_left(&c) == 0;
 }
 
-static const uint8_t op_deref[] = {0x06};		     /* DW_OP_deref */
-static const uint8_t op_deref_plus_8[] = {0x06, 0x23, 0x08}; /* ...; DW_OP_plus_uconst 8 */
-
 /* A CFA read from a stack slot: `DW_OP_breg<sp or fp> n; DW_OP_deref`,
- * with or without `DW_OP_plus_uconst 8`. Returns its kind and sets *n, or
- * returns 0. */
+ * plus 0 or 8. Returns its kind and sets *n, or returns 0. */
 static unsigned deref_kind(const struct pf_cfi_arch *a, const uint8_t *e, size_t len, int64_t *n)
 {
-	if (breg_shape(e, len, a->fp, op_deref, sizeof(op_deref), n))
-		return PF_UNWIND_CFA_FP_DEREF;
-	if (breg_shape(e, len, a->fp, op_deref_plus_8, sizeof(op_deref_plus_8), n))
-		return PF_UNWIND_CFA_FP_DEREF_8;
-	if (breg_shape(e, len, a->sp, op_deref, sizeof(op_deref), n))
-		return PF_UNWIND_CFA_SP_DEREF;
-	if (breg_shape(e, len, a->sp, op_deref_plus_8, sizeof(op_deref_plus_8), n))
-		return PF_UNWIND_CFA_SP_DEREF_8;
+	uint64_t add;
+
+	if (breg_shape(e, len, a->fp, 1, n, &add) && (add == 0 || add == 8))
+		return add ? PF_UNWIND_CFA_FP_DEREF_8 : PF_UNWIND_CFA_FP_DEREF;
+	if (breg_shape(e, len, a->sp, 1, n, &add) && (add == 0 || add == 8))
+		return add ? PF_UNWIND_CFA_SP_DEREF_8 : PF_UNWIND_CFA_SP_DEREF;
 	return 0;
 }
 
@@ -345,6 +346,7 @@ static int run(struct machine *m, const uint8_t *ins, size_t len)
 			const uint8_t *e;
 			uint64_t len;
 			int64_t off;
+			uint64_t add;
 
 			reg = pf_cfi_uleb(&c);
 			len = pf_cfi_uleb(&c);
@@ -353,8 +355,8 @@ static int run(struct machine *m, const uint8_t *ins, size_t len)
 			/* "saved at the address fp holds": a realigned frame's fp */
 			set_rule(m, reg,
 				 op == CFA_expression && !c.bad && reg == m->sec->arch->fp &&
-						 breg_shape(e, len, m->sec->arch->fp, NULL, 0,
-							    &off) &&
+						 breg_shape(e, len, m->sec->arch->fp, 0, &off,
+							    &add) &&
 						 off == 0
 					 ? REG_AT_FP
 					 : REG_OTHER,

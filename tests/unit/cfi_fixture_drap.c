@@ -67,6 +67,9 @@ __asm__(".text\n"
 	"movq %rax, 56(%rsp)\n"
 	".cfi_escape 0x0f, 0x05, 0x77, 0x38, 0x06, 0x23, 0x08\n" /* breg7 56; deref; plus 8 */
 	"movq %rdi, %rbx\n"
+	/* the same rule with LEB128s padded to 4 bytes, as libgcrypt's are */
+	".cfi_escape 0x0f, 0x0b, 0x77, 0xb8, 0x80, 0x80, 0x00, 0x06, 0x23, 0x88, 0x80, 0x80, 0x00\n"
+	"movq %rbx, %rax\n"
 	"movq 56(%rsp), %rsi\n"
 	".cfi_def_cfa %rsi, 8\n"
 	"movq -8(%rsi), %rbx\n"
