@@ -23,6 +23,7 @@ tests=(
 	golang-go golang-github-google-pprof-dev curl python3 procps util-linux
 	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protobuf-compiler
 	elfutils binutils dwz nodejs chromium libxml2-utils openssl strace passwd
+	libpython3.11 # unit.unwind_table compiles its CFI
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind linux-perf bpftrace
