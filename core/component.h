@@ -13,6 +13,7 @@
 #include "option.h"
 
 struct pf_auth_client_ops;
+struct pf_auth_server_ops;
 struct pf_batch;
 struct pf_component;
 
@@ -60,8 +61,10 @@ struct pf_component_def {
 	const struct pf_option *options;
 	size_t config_size;
 	bool mutates; /* processors: changes batches in place (gets a private copy) */
-	/* extensions: what an authenticator provides to exporters (sending/auth.h) */
+	/* extensions: what an authenticator provides (pipeline/auth.h): headers
+	 * for exporters' requests, checks of receivers' requests */
 	const struct pf_auth_client_ops *auth_client;
+	const struct pf_auth_server_ops *auth_server;
 
 	int (*validate)(const void *config, struct pf_error *err);
 	void *(*create)(struct pf_component *c, const void *config);

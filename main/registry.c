@@ -15,6 +15,7 @@ extern const struct pf_component_def pf_exporter_pprof;
 extern const struct pf_component_def pf_exporter_pyroscope;
 extern const struct pf_component_def pf_processor_aggregate;
 extern const struct pf_component_def pf_processor_symbolize;
+extern const struct pf_component_def pf_extension_bearertokenauth;
 extern const struct pf_component_def pf_extension_headers_setter;
 extern const struct pf_component_def pf_extension_health_check;
 
@@ -33,6 +34,7 @@ const struct pf_component_def *const pf_registry[] = {
 	&pf_exporter_otlphttp,
 	&pf_exporter_pprof,
 	&pf_exporter_pyroscope,
+	&pf_extension_bearertokenauth,
 	&pf_extension_headers_setter,
 	&pf_extension_health_check,
 	NULL,

@@ -10,7 +10,7 @@
 #include "formats/gzip.h"
 #include "formats/otlp/otlp.h"
 #include "model/batch.h"
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "core/component.h"
 #include "transport/grpc_client.h"
 #include "sending/outcome.h"

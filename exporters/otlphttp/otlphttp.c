@@ -11,7 +11,7 @@
 #include "sending/otlp_export.h"
 #include "formats/otlp/otlp.h"
 #include "model/batch.h"
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "core/component.h"
 #include "transport/http_client.h"
 #include "sending/outcome.h"

@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "core/component.h"
 #include "transport/http_client.h"
 #include "sending/outcome.h"

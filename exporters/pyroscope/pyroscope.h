@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "model/batch.h"
 #include "core/option.h"
 #include "sending/queue.h"

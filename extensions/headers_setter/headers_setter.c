@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "model/batch.h"
 #include "core/component.h"
 #include "model/metadata.h"

@@ -167,23 +167,42 @@ static void decode_done(uv_work_t *w, int status)
 	free(j);
 }
 
-/* The call's authorization metadata against the token, whatever its length
- * (gRPC's metadata limit bounds it). Returns 0, -EACCES or -ENOMEM. */
-static int check_auth(const struct pf_otlp_rx_proto *p, const struct pf_grpc_request *req)
-{
-	int n = pf_grpc_request_metadata(req, "authorization", NULL, 0);
-	char *auth;
-	bool ok;
+/* A call's metadata as pf_auth_header_fn reads it: each value asked for is
+ * copied whole (gRPC's metadata limit bounds it) and kept until the check
+ * is over. */
+struct call_metadata {
+	const struct pf_grpc_request *req;
+	char *values[4];
+	size_t n;
+};
 
-	if (n <= 0)
-		return pf_otlp_rx_authorized(p, NULL) ? 0 : -EACCES;
-	auth = malloc((size_t)n + 1);
-	if (!auth)
-		return -ENOMEM;
-	pf_grpc_request_metadata(req, "authorization", auth, (size_t)n + 1);
-	ok = pf_otlp_rx_authorized(p, auth);
-	free(auth);
-	return ok ? 0 : -EACCES;
+static const char *metadata_value(void *arg, const char *name)
+{
+	struct call_metadata *m = arg;
+	int n = pf_grpc_request_metadata(m->req, name, NULL, 0);
+	char *v;
+
+	if (n <= 0 || m->n == sizeof(m->values) / sizeof(m->values[0]))
+		return NULL;
+	v = malloc((size_t)n + 1);
+	if (!v)
+		return NULL; /* as absent: the check refuses, never lets through */
+	pf_grpc_request_metadata(m->req, name, v, (size_t)n + 1);
+	m->values[m->n++] = v;
+	return v;
+}
+
+/* The call checked by the protocol's authenticator: 0, or -EACCES or -ENOMEM
+ * with `reason` filled. */
+static int check_auth(const struct pf_otlp_rx *r, const struct pf_grpc_request *req, char *reason,
+		      size_t size)
+{
+	struct call_metadata m = {.req = req};
+	int rc = pf_auth_server_check(&r->grpc_auth, metadata_value, &m, reason, size);
+
+	for (size_t i = 0; i < m.n; i++)
+		free(m.values[i]);
+	return rc;
 }
 
 /* pf_otlp_rx_export() for a call answered here or, when the exporters
@@ -218,19 +237,18 @@ static void on_export(void *arg, const struct pf_grpc_request *req, struct pf_gr
 		req->encoding == PF_GRPC_IDENTITY ? DEFER_MIN_SIZE : DEFER_MIN_COMPRESSED;
 	uint8_t *plain = NULL;
 	size_t plain_len = 0;
+	char reason[128];
 	int rc;
 
-	if (p->auth.bearer_token) {
-		rc = check_auth(p, req);
-		if (rc == -ENOMEM) {
-			fail(resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
-			     PF_OTLP_RX_RETRY_AFTER_S * 1000);
-			return;
-		}
-		if (rc < 0) {
-			fail(resp, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", 0);
-			return;
-		}
+	rc = check_auth(r, req, reason, sizeof(reason));
+	if (rc == -ENOMEM) {
+		fail(resp, PF_GRPC_UNAVAILABLE, "out of memory; retry later",
+		     PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return;
+	}
+	if (rc < 0) {
+		fail(resp, PF_GRPC_UNAUTHENTICATED, reason, 0);
+		return;
 	}
 	/* Large requests are decoded on the thread pool, in parallel and off
 	 * the loop; small ones right here. */

@@ -212,17 +212,30 @@ static void on_decoded(uv_work_t *w, int rc)
 	free(j);
 }
 
-/* The bearer token, checked on the headers before any body is read: a
- * client without it holds no part of the body budget. */
+/* pf_auth_header_fn over an HTTP request. */
+static const char *request_header(void *req, const char *name)
+{
+	return pf_http_request_header(req, name);
+}
+
+/* The protocol's authenticator, asked on the headers before any body is
+ * read: a client without credentials holds no part of the body budget. */
 static bool check_auth(void *arg, const struct pf_http_request *req, struct pf_http_response *resp)
 {
 	struct pf_otlp_rx *r = arg;
 	bool json = body_kind(pf_http_request_header(req, "Content-Type")) == BODY_JSON;
+	char reason[128];
+	int rc = pf_auth_server_check(&r->http_auth, request_header, (void *)req, reason,
+				      sizeof(reason));
 
-	if (pf_otlp_rx_authorized(&r->cfg.protocols.http,
-				  pf_http_request_header(req, "Authorization")))
+	if (rc == 0)
 		return true;
-	status(resp, 401, PF_GRPC_UNAUTHENTICATED, "missing or wrong bearer token", json, 0);
+	if (rc == -ENOMEM) {
+		status(resp, 503, PF_GRPC_UNAVAILABLE, "out of memory; retry later", json,
+		       PF_OTLP_RX_RETRY_AFTER_S * 1000);
+		return false;
+	}
+	status(resp, 401, PF_GRPC_UNAUTHENTICATED, reason, json, 0);
 	resp->headers[0].name = "WWW-Authenticate";
 	resp->headers[0].value = "Bearer";
 	resp->n_headers = 1;
@@ -329,7 +342,7 @@ int pf_otlp_rx_http_start(struct pf_otlp_rx *r)
 			return rc;
 	}
 	rc = pf_http_server_route(r->http, "POST", PROFILES_PATH, on_export, r);
-	if (rc == 0 && p->auth.bearer_token)
+	if (rc == 0 && r->http_auth.ops)
 		rc = pf_http_server_route_check(r->http, PROFILES_PATH, check_auth);
 	if (rc < 0) {
 		pf_log(lg(r), PF_LOG_ERROR, "http: %s", strerror(-rc));

@@ -52,18 +52,10 @@
 		 .doc = "Pass the request's metadata/headers downstream as client metadata "       \
 			"(for aggregate metadata_keys, headers_setter from_context)"},             \
 	{                                                                                          \
-		.name = "auth", .type = PF_OPT_SECTION, .section = auth_options,                   \
-		.offset = offsetof(struct pf_otlp_rx_proto, auth), .doc = "Client authentication"  \
+		.name = "auth", .type = PF_OPT_SECTION, .section = pf_auth_options,                \
+		.offset = offsetof(struct pf_otlp_rx_proto, auth),                                 \
+		.doc = "Client authentication: authenticator: bearertokenauth[/name]"              \
 	}
-
-static const struct pf_option auth_options[] = {
-	{.name = "bearer_token",
-	 .type = PF_OPT_STRING,
-	 .offset = 0,
-	 .doc = "Requests must carry \"authorization: Bearer <token>\" (else 401 / "
-		"UNAUTHENTICATED)"},
-	PF_OPTION_END,
-};
 
 static const struct pf_option grpc_options[] = {PROTO_ROWS("localhost:4317"), PF_OPTION_END};
 static const struct pf_option http_options[] = {
@@ -120,9 +112,6 @@ static int validate_proto(const struct pf_otlp_rx_proto *p, const char *name, st
 	if (pf_tls_validate_server(&p->tls, &e) < 0)
 		return pf_error_set(err, "", "protocols.%s.%s", name,
 				    pf_error_str(&e, buf, sizeof(buf)));
-	if (p->auth.bearer_token && !p->auth.bearer_token[0])
-		return pf_error_set(err, "", "protocols.%s.auth.bearer_token must not be empty",
-				    name);
 	return 0;
 }
 
@@ -143,28 +132,6 @@ static int otlp_validate(const void *config, struct pf_error *err)
 size_t pf_otlp_rx_max_size(const struct pf_otlp_rx_proto *p)
 {
 	return (size_t)p->max_recv_msg_size_mib << 20;
-}
-
-bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authorization)
-{
-	const char *want = p->auth.bearer_token;
-	const char *got;
-	size_t wl, gl;
-	unsigned diff;
-
-	if (!want)
-		return true;
-	if (!authorization || strncasecmp(authorization, "bearer ", 7) != 0)
-		return false;
-	got = authorization + 7;
-	while (*got == ' ')
-		got++;
-	wl = strlen(want);
-	gl = strlen(got);
-	diff = wl != gl;
-	for (size_t i = 0; i < wl; i++)
-		diff |= (unsigned)(want[i] ^ got[i < gl ? i : 0]);
-	return diff == 0;
 }
 
 int pf_otlp_rx_decode(const void *body, size_t size, size_t max_size, bool json,
@@ -318,6 +285,9 @@ static int otlp_start(void *inst)
 	struct pf_otlp_rx *r = inst;
 	int rc;
 
+	if (pf_auth_server_find(r->c, &r->cfg.protocols.grpc.auth, &r->grpc_auth) < 0 ||
+	    pf_auth_server_find(r->c, &r->cfg.protocols.http.auth, &r->http_auth) < 0)
+		return -EINVAL;
 	if (r->cfg.protocols.grpc.present && (rc = pf_otlp_rx_grpc_start(r)) < 0)
 		return rc;
 	if (r->cfg.protocols.http.present && (rc = pf_otlp_rx_http_start(r)) < 0)

@@ -10,6 +10,7 @@
 #include "core/budget.h"
 #include "core/component.h"
 #include "core/error.h"
+#include "pipeline/auth.h"
 #include "transport/http_limits.h"
 #include "transport/tls.h"
 
@@ -25,9 +26,7 @@ struct pf_otlp_rx_proto {
 	int64_t max_recv_msg_size_mib;
 	int64_t max_concurrent_requests;
 	bool include_metadata;
-	struct {
-		char *bearer_token;
-	} auth;
+	struct pf_auth_config auth;
 	struct pf_http_server_limits http_limits; /* protocols.http only */
 };
 
@@ -49,7 +48,8 @@ struct pf_otlp_rx {
 	struct pf_grpc_server *grpc;
 	struct pf_http_server *http;
 	struct pf_budget budget; /* decoding memory, shared by both protocols' requests */
-	unsigned open;		 /* servers still closing */
+	struct pf_auth_server grpc_auth, http_auth; /* each protocol's auth.authenticator */
+	unsigned open;				    /* servers still closing */
 	bool stopping;
 	pf_done_fn done;
 };
@@ -120,10 +120,6 @@ struct pf_metadata *pf_otlp_rx_http_metadata(const struct pf_otlp_rx *r,
 /* Hands md (taken; may be NULL) to batch b before pf_otlp_rx_deliver();
  * frees it when b is NULL (nothing decoded) or md is empty. */
 void pf_otlp_rx_attach(struct pf_batch *b, struct pf_metadata *md);
-
-/* Checks an Authorization value against proto's bearer token (in constant
- * time). True when no token is configured or it matches. */
-bool pf_otlp_rx_authorized(const struct pf_otlp_rx_proto *p, const char *authorization);
 
 /* The request limit of a protocol in bytes. */
 size_t pf_otlp_rx_max_size(const struct pf_otlp_rx_proto *p);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 
 static const char *const lines[] = {"Content-Type: application/x-protobuf",
 				    "Authorization: Bearer token", "X-Scope-OrgID: tenant-a",

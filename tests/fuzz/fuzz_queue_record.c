@@ -9,7 +9,7 @@
 
 #include "sending/otlp_export.h"
 #include "exporters/pyroscope/pyroscope.h"
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "sending/queue_file.h"
 
 #define HEADER_SIZE 32 /* queue_file.c's record header */

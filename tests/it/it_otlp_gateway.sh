@@ -51,21 +51,25 @@ receivers:
       grpc:
         endpoint: 127.0.0.1:$GRPC_PORT
         tls: {cert_file: $T/server.pem, key_file: $T/server.key, client_ca_file: $T/ca.pem}
-        auth: {bearer_token: $TOKEN}
+        auth: {authenticator: bearertokenauth}
       http:
         endpoint: 127.0.0.1:$HTTP_PORT
         tls: {cert_file: $T/server.pem, key_file: $T/server.key, client_ca_file: $T/ca.pem}
-        auth: {bearer_token: $TOKEN}
+        auth: {authenticator: bearertokenauth}
   otlp/tls:
     protocols:
       http:
         endpoint: 127.0.0.1:$HTTPS_PORT
         tls: {cert_file: $T/server.pem, key_file: $T/server.key}
-        auth: {bearer_token: $TOKEN}
+        auth: {authenticator: bearertokenauth}
 exporters:
   pprof:
     directory: $T/gw-out
+extensions:
+  bearertokenauth:
+    token: $TOKEN
 service:
+  extensions: [bearertokenauth]
   telemetry:
     logs: {level: debug}
     metrics: {address: "127.0.0.1:$GW_METRICS"}
@@ -102,7 +106,7 @@ exporters:
   otlp:
     endpoint: 127.0.0.1:$GRPC_PORT
     tls: {ca_file: $T/ca.pem, cert_file: $T/client.pem, key_file: $T/client.key, server_name_override: localhost}
-    headers: {authorization: Bearer $2}
+    auth: {authenticator: bearertokenauth}
     retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
     sending_queue: $3
   otlphttp:
@@ -117,7 +121,11 @@ exporters:
     headers: {Authorization: Bearer $2}
     retry_on_failure: {initial_interval: 200ms, max_interval: 2s, max_elapsed_time: 10m}
     sending_queue: $3
+extensions:
+  bearertokenauth:
+    token: $2
 service:
+  extensions: [bearertokenauth]
   telemetry:
     logs: {level: debug}
     metrics: {address: "127.0.0.1:$AG_METRICS"}

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "sending/auth.h"
+#include "pipeline/auth.h"
 #include "model/batch.h"
 #include "pipeline/component_internal.h"
 #include "model/metadata.h"

@@ -22,8 +22,10 @@
 #include "test_otlp_receiver.h"
 
 extern const struct pf_component_def pf_receiver_otlp;
+extern const struct pf_component_def pf_extension_bearertokenauth;
 
-static const struct pf_component_def *const registry[] = {&pf_receiver_otlp, &rh_capture_def, NULL};
+static const struct pf_component_def *const registry[] = {
+	&pf_receiver_otlp, &pf_extension_bearertokenauth, &rh_capture_def, NULL};
 
 /* ---- service ---- */
 
@@ -32,16 +34,19 @@ struct pf_config *load(const char *yaml, struct pf_error *err)
 	return pf_config_load_string("test.yaml", yaml, strlen(yaml), registry, err);
 }
 
-void env_start(struct env *env, const char *receiver_yaml)
+void env_start_token(struct env *env, const char *receiver_yaml, const char *token)
 {
 	char yaml[8192];
 
 	snprintf(yaml, sizeof(yaml),
 		 "receivers:\n  otlp:\n%s"
 		 "exporters:\n  capture:\n"
-		 "service:\n  pipelines:\n    profiles:\n      receivers: [otlp]\n"
+		 "%s%s%s"
+		 "service:\n  %spipelines:\n    profiles:\n      receivers: [otlp]\n"
 		 "      exporters: [capture]\n",
-		 receiver_yaml);
+		 receiver_yaml, token ? "extensions:\n  bearertokenauth:\n    token: \"" : "",
+		 token ? token : "", token ? "\"\n" : "",
+		 token ? "extensions: [bearertokenauth]\n  " : "");
 	memset(env, 0, sizeof(*env));
 	rh_env_start(&env->rh, registry, yaml, "otlp");
 	env->rx = env->rh.recv->inst;
@@ -52,6 +57,11 @@ void env_start(struct env *env, const char *receiver_yaml)
 	if (env->rx->grpc)
 		snprintf(env->grpc_target, sizeof(env->grpc_target), "127.0.0.1:%u",
 			 pf_grpc_server_port(env->rx->grpc));
+}
+
+void env_start(struct env *env, const char *receiver_yaml)
+{
+	env_start_token(env, receiver_yaml, NULL);
 }
 
 void env_stop(struct env *env)
@@ -213,9 +223,11 @@ static void test_http_unauthenticated_bodies_do_not_take_the_budget(void **state
 	uint8_t *zeros = calloc(1, size), *req;
 	size_t len;
 
-	env_start(&env, "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
+	env_start_token(&env,
+			"    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
 			"        max_recv_msg_size_mib: 1\n        max_concurrent_requests: 1\n"
-			"        auth:\n          bearer_token: s3cret\n");
+			"        auth:\n          authenticator: bearertokenauth\n",
+			"s3cret");
 	make_request(2000, false, &req, &len);
 	assert_true(len > 8192); /* more than the budget left beside a held body */
 	struct hp_call a = {.url = env.http_url,
@@ -666,8 +678,10 @@ static void test_http_auth_and_busy(void **state)
 	uint8_t *req;
 	size_t len;
 
-	env_start(&env, "    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
-			"        auth:\n          bearer_token: s3cret\n");
+	env_start_token(&env,
+			"    protocols:\n      http:\n        endpoint: 127.0.0.1:0\n"
+			"        auth:\n          authenticator: bearertokenauth\n",
+			"s3cret");
 	make_request(3, false, &req, &len);
 	struct hp_call none = {
 		.content_type = "application/x-protobuf", .body = req, .body_len = len};

@@ -25,6 +25,9 @@ struct env {
 /* A service: the otlp receiver configured by `receiver_yaml` (the lines
  * under "receivers: otlp:") -> capture. */
 void env_start(struct env *env, const char *receiver_yaml);
+/* The same with a bearertokenauth extension of `token` listed in the
+ * service, for receiver_yaml's auth.authenticator to name. */
+void env_start_token(struct env *env, const char *receiver_yaml, const char *token);
 void env_stop(struct env *env);
 
 /* The config loaded against the test registry, or NULL with err. */

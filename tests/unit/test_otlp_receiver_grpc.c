@@ -330,9 +330,11 @@ void test_grpc_size_and_auth(void **state)
 	uint8_t *zeros = calloc(1, big), *req;
 	size_t len;
 
-	env_start(&env, "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+	env_start_token(&env,
+			"    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
 			"        max_recv_msg_size_mib: 1\n"
-			"        auth:\n          bearer_token: tok\n");
+			"        auth:\n          authenticator: bearertokenauth\n",
+			"tok");
 	struct grpc_call_spec huge = {.body = zeros, .body_len = big, .auth = "Bearer tok"};
 	grpc_export(&env, &huge);
 	assert_int_equal(huge.code, PF_GRPC_RESOURCE_EXHAUSTED);
@@ -407,13 +409,12 @@ void test_grpc_long_bearer_token(void **state)
 	token[sizeof(token) - 1] = '\0';
 	snprintf(yaml, sizeof(yaml),
 		 "    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
-		 "        auth:\n          bearer_token: \"%s\"\n"
+		 "        auth:\n          authenticator: bearertokenauth\n"
 		 "      http:\n        endpoint: 127.0.0.1:0\n"
-		 "        auth:\n          bearer_token: \"%s\"\n",
-		 token, token);
+		 "        auth:\n          authenticator: bearertokenauth\n");
 	snprintf(bearer, sizeof(bearer), "Bearer %s", token);
 	snprintf(wrong, sizeof(wrong), "Bearer %.*sX", (int)strlen(token) - 1, token);
-	env_start(&env, yaml);
+	env_start_token(&env, yaml, token);
 	make_request(5, false, &req, &len);
 
 	struct grpc_call_spec right = {.body = req, .body_len = len, .auth = bearer};

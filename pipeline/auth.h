@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Authenticators: extensions that set the headers of exporters' requests (the Collector's extensionauth client side). */
+/* Authenticators: extensions that check the requests receivers take and set the headers of those exporters send (the Collector's extensionauth). */
 #ifndef PF_AUTH_H
 #define PF_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "header_edits.h"
 #include "core/option.h"
+#include "sending/header_edits.h"
 
 struct pf_batch;
 struct pf_component;
@@ -30,10 +30,28 @@ struct pf_auth_client_ops {
 		     size_t max);
 };
 
-/* An exporter's `auth` section, spelt as the Collector's HTTP and gRPC
- * client settings: `auth: {authenticator: type[/name]}`. The exporter
- * embeds pf_auth_options as a PF_OPT_SECTION at the offset of a struct
- * pf_auth_config field. */
+/* A request as a server received it: the value of header (HTTP) or
+ * metadata key (gRPC) `name`, compared without case; NULL when absent. The
+ * string stays valid until the check returns. */
+typedef const char *(*pf_auth_header_fn)(void *req, const char *name);
+
+/*
+ * What an extension provides to be a receiver's authenticator (its
+ * definition's `auth_server`). authenticate: 0 when the request may go on,
+ * -EACCES when it may not (with a short reason for the client, naming no
+ * secret), or -ENOMEM. Called on the loop with the request's headers, before
+ * any of its body is read or counted, so a client without credentials holds
+ * none of a receiver's limits.
+ */
+struct pf_auth_server_ops {
+	int (*authenticate)(const void *inst, pf_auth_header_fn header, void *req, char *reason,
+			    size_t size);
+};
+
+/* A component's `auth` section, spelt as the Collector's HTTP and gRPC
+ * client and server settings: `auth: {authenticator: type[/name]}`. The
+ * component embeds pf_auth_options as a PF_OPT_SECTION at the offset of a
+ * struct pf_auth_config field. */
 struct pf_auth_config {
 	char *authenticator;
 };
@@ -81,5 +99,23 @@ int pf_auth_client_prefix(void *arg, const struct pf_batch *b, uint8_t **bytes, 
 int pf_auth_client_headers(const struct pf_auth_client *a, const void *data, size_t size,
 			   const char *const *lines, size_t n, char ***out, size_t *n_out,
 			   size_t *skip);
+
+/* A receiver's authenticator once found: plain data, `ops` NULL when none is
+ * configured. */
+struct pf_auth_server {
+	const struct pf_auth_server_ops *ops;
+	const void *inst;
+};
+
+/* Finds the extension cfg->authenticator names for receiver c (in start).
+ * Returns 0 with *out set (out->ops NULL when cfg names none), or -ENOENT
+ * after logging why. */
+int pf_auth_server_find(struct pf_component *c, const struct pf_auth_config *cfg,
+			struct pf_auth_server *out);
+
+/* Checks a request with a's authenticator: 0 (also when there is none),
+ * -EACCES with `reason` filled, or -ENOMEM. */
+int pf_auth_server_check(const struct pf_auth_server *a, pf_auth_header_fn header, void *req,
+			 char *reason, size_t size);
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Finds an exporter's authenticator and turns its edits into the stored block and a send's header lines. */
+/* Finds a component's authenticator extension; turns its edits into the stored block and a send's header lines, or checks a request. */
 #include "auth.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "core/component.h"
@@ -11,10 +12,25 @@ const struct pf_option pf_auth_options[] = {
 	{.name = "authenticator",
 	 .type = PF_OPT_STRING,
 	 .offset = offsetof(struct pf_auth_config, authenticator),
-	 .doc = "An authenticator extension listed in service.extensions (e.g. headers_setter) "
-		"setting the request headers, per batch"},
+	 .doc = "An authenticator extension listed in service.extensions: bearertokenauth "
+		"(receivers and exporters), headers_setter (exporters)"},
 	PF_OPTION_END,
 };
+
+/* The running extension `id` names for c, when it has `what`. */
+static const struct pf_component_def *find(struct pf_component *c, const char *id, bool server,
+					   void **inst)
+{
+	const struct pf_component_def *def = pf_component_extension_find(c, id, inst);
+
+	if (def && *inst && (server ? def->auth_server != NULL : def->auth_client != NULL))
+		return def;
+	pf_log(pf_component_logger(c), PF_LOG_ERROR,
+	       "auth.authenticator \"%s\" is no extension listed in service.extensions that "
+	       "authenticates %s",
+	       id, server ? "requests a receiver takes" : "requests an exporter sends");
+	return NULL;
+}
 
 int pf_auth_client_find(struct pf_component *c, const struct pf_auth_config *cfg,
 			struct pf_auth_client *out)
@@ -26,17 +42,38 @@ int pf_auth_client_find(struct pf_component *c, const struct pf_auth_config *cfg
 	out->inst = NULL;
 	if (!cfg->authenticator)
 		return 0;
-	def = pf_component_extension_find(c, cfg->authenticator, &inst);
-	if (!def || !def->auth_client || !inst) {
-		pf_log(pf_component_logger(c), PF_LOG_ERROR,
-		       "auth.authenticator \"%s\" is no authenticator extension listed in "
-		       "service.extensions",
-		       cfg->authenticator);
+	def = find(c, cfg->authenticator, false, &inst);
+	if (!def)
 		return -ENOENT;
-	}
 	out->ops = def->auth_client;
 	out->inst = inst;
 	return 0;
+}
+
+int pf_auth_server_find(struct pf_component *c, const struct pf_auth_config *cfg,
+			struct pf_auth_server *out)
+{
+	const struct pf_component_def *def;
+	void *inst = NULL;
+
+	out->ops = NULL;
+	out->inst = NULL;
+	if (!cfg->authenticator)
+		return 0;
+	def = find(c, cfg->authenticator, true, &inst);
+	if (!def)
+		return -ENOENT;
+	out->ops = def->auth_server;
+	out->inst = inst;
+	return 0;
+}
+
+int pf_auth_server_check(const struct pf_auth_server *a, pf_auth_header_fn header, void *req,
+			 char *reason, size_t size)
+{
+	if (!a->ops)
+		return 0;
+	return a->ops->authenticate(a->inst, header, req, reason, size);
 }
 
 int pf_auth_client_wrap(const struct pf_auth_client *a, const struct pf_batch *b,
