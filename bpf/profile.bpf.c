@@ -374,6 +374,8 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	*(__u64 *)&s->key.comm[8] = *(__u64 *)&task->comm[8];
 	s->key.kstack = PF_BPF_STACK_NONE;
 	s->key.ustack = PF_BPF_STACK_NONE;
+	s->key.exec_id = (__u32)task->self_exec_id;
+	s->key.pad = 0;
 	/* The context allows 8-byte loads only; cs is a 2-byte union member
 	 * in recent kernels. */
 	in_user = *(__u64 *)((void *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs)) & 3;
@@ -396,7 +398,7 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
+static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid, __u32 exec_id,
 				       struct linux_binprm *bprm)
 {
 	struct pf_bpf_event *ev;
@@ -409,7 +411,7 @@ static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
 	ev->type = type;
 	ev->pid = pid;
 	ev->old_pid = old_pid;
-	ev->pad = 0;
+	ev->exec_id = exec_id;
 	ev->time_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->filename[0] = '\0';
@@ -423,13 +425,16 @@ static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
 SEC("raw_tp/sched_process_exec")
 int pf_exec(struct bpf_raw_tracepoint_args *ctx)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = bpf_get_current_task_btf()->start_time;
+	__u64 start = task->start_time;
 
 	if (fresh_ns)
 		bpf_map_update_elem(&unread, &pid, &start, BPF_ANY);
 	/* args: struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm */
-	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (struct linux_binprm *)ctx->args[2]);
+	/* After the exec: self_exec_id counts the new image already. */
+	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (__u32)task->self_exec_id,
+		   (struct linux_binprm *)ctx->args[2]);
 	return 0;
 }
 
@@ -443,7 +448,7 @@ int pf_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0; /* a thread, not the process */
 	if (fresh_ns)
 		bpf_map_delete_elem(&unread, &pid);
-	send_event(PF_BPF_EV_EXIT, pid, 0, NULL);
+	send_event(PF_BPF_EV_EXIT, pid, 0, 0, NULL);
 	return 0;
 }
 

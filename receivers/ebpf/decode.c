@@ -27,6 +27,8 @@ static int cmp_pid(const void *a, const void *b)
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
+	if (x->other_image != y->other_image)
+		return x->other_image ? 1 : -1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -271,13 +273,14 @@ static uint32_t thread_attrs(struct pf_batch *b, const struct pf_ebpf_record *re
 	return pf_batch_attr_set(b, a, 2);
 }
 
-/* Adds the profiles of records[0..n), all of one pid. Returns samples added
- * or -ENOMEM. */
+/* Adds the profiles of records[0..n), all of one pid and image. Returns
+ * samples added or -ENOMEM. */
 static int add_process(struct pf_batch *b, const struct pf_ebpf_decode_in *in,
 		       const struct common *k, const struct pf_ebpf_record *const *recs, size_t n,
 		       uint32_t *locs)
 {
-	const struct pf_ebpf_proc *p = in->lookup ? in->lookup(in->arg, recs[0]->pid) : NULL;
+	const struct pf_ebpf_proc *p =
+		in->lookup && !recs[0]->other_image ? in->lookup(in->arg, recs[0]->pid) : NULL;
 	struct pf_profile_desc d = {
 		.scope = k->scope,
 		.period_type = k->cpu,
@@ -343,7 +346,8 @@ int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in)
 	qsort(order, n, sizeof(*order), cmp_pid);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && order[j]->pid == order[i]->pid)
+		while (j < n && order[j]->pid == order[i]->pid &&
+		       order[j]->other_image == order[i]->other_image)
 			j++;
 		ret = add_process(b, in, &k, order + i, j - i, locs);
 		if (ret < 0)

@@ -210,6 +210,26 @@ mount_namespace)
 	[ "$total" -ge 300 ] || fail "only $total samples of nsbin"
 	[ $((named * 100)) -ge $((total * 95)) ] || fail "pf_short_spin named in $named of $total"
 	;;
+samples_before_exec)
+	# One process spins ~300 ms of CPU as execafter, then execs shortlived,
+	# which spins until the process has used 600 ms. The samples before the
+	# exec are execafter's: kept apart from shortlived's (whose maps cannot
+	# name their frames), not counted as shortlived's.
+	start_proflow '^(execafter|shortlived)$'
+	"$bin/execafter" 300 "$bin/shortlived" 600 || fail "workload failed"
+	stop_proflow
+	awk -v out="$work/images" '
+		/^shortlived \([0-9]+\);/ { n = $NF; total += n; if (index($0, ";main;pf_short_spin")) named += n
+			split($0, a, /[()]/); pid = a[2] }
+		/^execafter \([0-9]+\);/ { split($0, a, /[()]/); before[a[2]] += $NF }
+		END { printf "%d %d %d\n", total, named, before[pid] + 0 > out }' "$folded"
+	read -r total named before <"$work/images"
+	echo "samples of shortlived: $total, in pf_short_spin under main: $named;" \
+		"of the same pid before its exec (execafter): $before"
+	[ "$total" -ge 100 ] || fail "only $total samples of shortlived"
+	[ $((named * 100)) -ge $((total * 90)) ] || fail "pf_short_spin named in $named of $total samples"
+	[ "$before" -ge 100 ] || fail "only $before samples of the process before its exec"
+	;;
 *)
 	fail "unknown scenario"
 	;;
