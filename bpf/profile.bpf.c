@@ -171,16 +171,52 @@ struct frame {
 
 #define SCAN_SLOTS 8
 
-/* True when the bytes before addr end in a call instruction: call rel32
- * (e8), call *disp32(%rip) (ff 15) or call *%reg (ff d0-d7). */
-static __always_inline bool after_call(__u64 addr)
+/* True when the 8 bytes b end in a near call: call rel32 (e8) or an
+ * indirect call (ff /2: through a register or memory, with or without
+ * SIB byte and displacement, 2 to 7 bytes). */
+static __always_inline bool ends_in_call(const __u8 *b)
 {
-	__u8 b[8];
+	if (b[3] == 0xe8)
+		return true;
+#pragma unroll
+	for (int len = 2; len <= 7; len++) {
+		__u8 modrm = b[9 - len], mod = modrm >> 6, rm = modrm & 7;
+		int n = 2;
 
-	if (addr < 8 || bpf_probe_read_user(b, sizeof(b), (void *)(addr - 8)) < 0)
-		return false;
-	return b[3] == 0xe8 || (b[2] == 0xff && b[3] == 0x15) ||
-	       (b[6] == 0xff && b[7] >= 0xd0 && b[7] <= 0xd7);
+		if (b[8 - len] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (mod != 3 && rm == 4) { /* a SIB byte; base 5 without mod: disp32 */
+			if (len < 3)
+				continue;
+			n += 1 + (mod == 0 && (b[10 - len] & 7) == 5 ? 4 : 0);
+		}
+		n += mod == 1 ? 1 : mod == 2 ? 4 : mod == 0 && rm == 5 ? 4 : 0;
+		if (n == len)
+			return true;
+	}
+	return false;
+}
+
+/* `mov $15, %rax; syscall` (rt_sigreturn), how libc's signal restorer
+ * begins: the return address the kernel gives a signal handler. */
+#define SIGRETURN_INSN 0x0f0000000fc0c748ull /* 48 c7 c0 0f 00 00 00 0f, little-endian */
+
+/* 1 when ret can be a return address: it follows a call, or it is the
+ * signal restorer; 0 for anything else, such as a data word a walk through
+ * code without frame pointers took for one. A global function: the
+ * verifier checks it once, not at each step of a walk. */
+__noinline int pf_is_return_address(__u64 ret)
+{
+	__u8 b[16];
+
+	if (ret < 8)
+		return 0;
+	if (bpf_probe_read_user(b, sizeof(b), (void *)(ret - 8)) == 0)
+		return ends_in_call(b) || *(__u64 *)&b[8] == SIGRETURN_INSN;
+	/* ret + 8 may be past the end of the mapping */
+	if (bpf_probe_read_user(b, 8, (void *)(ret - 8)) < 0)
+		return 0;
+	return ends_in_call(b);
 }
 
 /* A sample in a system call stopped in its libc wrapper, right after the
@@ -206,7 +242,7 @@ static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, _
 			continue;
 		if (sp + 8 * k >= fp && fp)
 			break; /* past the wrapper's own stack: the walk takes over */
-		if (after_call(v)) {
+		if (pf_is_return_address(v)) {
 			st->ips[1] = v;
 			return 2;
 		}
@@ -248,6 +284,10 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 	for (__u32 i = n; i < PF_BPF_MAX_FRAMES; i++) {
 		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) < 0 || !fr.ret)
 			break;
+		if (!pf_is_return_address(fr.ret)) {
+			count_error(PF_BPF_ERR_USTACK_NOT_CODE);
+			break;
+		}
 		st->ips[i] = fr.ret;
 		n = i + 1;
 		if (fr.next <= fp)

@@ -95,6 +95,10 @@ enum pf_bpf_error {
 	PF_BPF_ERR_USTACK_OTHER, /* bpf_get_stack failed otherwise: no user stack */
 	PF_BPF_ERR_EVENTS_FULL,	 /* ring buffer full: a process event was lost */
 	PF_BPF_ERR_BSTACK_FULL,	 /* build-ID stack map full: the sample took the plain walk */
+	/* The frame-pointer walk met a "return address" that follows no call
+	 * (a data word, through code built without frame pointers): the
+	 * stack ends with the frame before it. */
+	PF_BPF_ERR_USTACK_NOT_CODE,
 	PF_BPF_ERR__COUNT,
 };
 

@@ -406,6 +406,7 @@ void ebpf_drain(struct ebpf_recv *r)
 			.lookup = lookup,
 			.build_id_path = build_id_path,
 			.arg = r,
+			.not_code = &r->stats.bstack_not_code,
 		};
 		b = pf_batch_new();
 		ret = b ? pf_ebpf_decode(b, &in) : -ENOMEM;

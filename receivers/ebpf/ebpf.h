@@ -171,6 +171,9 @@ struct pf_ebpf_decode_in {
 	/* The path of a file by its build ID in hex (NULL: not known). */
 	const char *(*build_id_path)(void *arg, const char *build_id);
 	void *arg;
+	/* Where samples whose build-ID stack was cut at a frame that is no
+	 * code are counted (NULL: not counted). */
+	uint64_t *not_code;
 };
 
 /* Appends one resource per process and its two CPU profiles (samples/count,
@@ -179,8 +182,10 @@ struct pf_ebpf_decode_in {
  * are skipped. A build-ID frame lands in the process's
  * mapping of that file when its maps were read, else in a mapping of the
  * file alone (memory_start 0, address = file offset) named by
- * build_id_path, or by the build ID when no path is known. Returns the
- * number of samples added or -ENOMEM. */
+ * build_id_path, or by the build ID when no path is known. A build-ID
+ * frame in its file's data (the file is mapped executable in the process,
+ * not at that offset) or at a wrapped offset is no frame: the stack ends
+ * before it. Returns the number of samples added or -ENOMEM. */
 int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
 
 /* Checks and copies one ring buffer record. Returns 0 or -EINVAL. */
@@ -195,6 +200,7 @@ struct ebpf_stats {
 	uint64_t stack_gone;			/* samples whose stack id was gone */
 	uint64_t procs_gone;			/* processes gone before they were read */
 	uint64_t samples;			/* samples emitted */
+	uint64_t bstack_not_code;		/* samples whose build-ID stack was cut */
 	uint64_t drains;
 	uint64_t reported; /* gone + truncated already counted as input errors */
 };

@@ -230,6 +230,24 @@ samples_before_exec)
 	[ $((named * 100)) -ge $((total * 90)) ] || fail "pf_short_spin named in $named of $total samples"
 	[ "$before" -ge 100 ] || fail "only $before samples of the process before its exec"
 	;;
+data_word_not_a_frame)
+	# pf_data_caller's frame record holds the address of a data word as its
+	# return address while pf_data_spin runs: the walk ends at
+	# pf_data_caller, the data word is no caller (nor what lies beyond it).
+	start_proflow '^notcode$'
+	"$bin/notcode" 500 || fail "workload failed"
+	stop_proflow
+	awk -v out="$work/walk" '/^notcode \([0-9]+\);/ && index($0, ";pf_data_spin") {
+			n = $NF; total += n
+			if ($0 ~ /^notcode \([0-9]+\);pf_data_caller;pf_data_spin(;| )/) ended += n
+		}
+		END { printf "%d %d\n", total, ended > out }' "$folded"
+	read -r total ended <"$work/walk"
+	echo "samples in pf_data_spin: $total, with pf_data_caller as the outermost frame: $ended"
+	grep ';pf_data_spin' "$folded" | grep -v ';pf_data_caller;pf_data_spin' | head -3
+	[ "$total" -ge 100 ] || fail "only $total samples in pf_data_spin"
+	[ "$ended" = "$total" ] || fail "$((total - ended)) of $total stacks go on past the data word"
+	;;
 *)
 	fail "unknown scenario"
 	;;

@@ -438,6 +438,50 @@ static void test_build_id_frames(void **state)
 	pf_batch_unref(b);
 }
 
+/* The kernel's frame-pointer walk of a young process went through code
+ * without frame pointers and took a data word of app for a return address:
+ * no frame, nor is anything past it (they were named as app+offset). */
+static void test_build_id_frame_in_data_ends_the_stack(void **state)
+{
+	const char *app_id = APP_MAPS[0].build_id;
+	struct pf_bpf_bframe frames[] = {
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x1010),
+		bframe(PF_BPF_BFRAME_VALID, "aabbccddeeff00112233445566778899", 0x2345),
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x5008), /* app's data: not mapped x */
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x1500),
+	};
+	struct pf_ebpf_record recs[] = {rec(100, 100, "app", 3, NULL, 0, NULL, 0),
+					rec(400, 400, "gone", 1, NULL, 0, NULL, 0)};
+	uint64_t not_code = 0;
+	struct pf_batch *b = pf_batch_new();
+	struct pf_ebpf_decode_in in = {
+		.frequency = 99,
+		.records = recs,
+		.n_records = 2,
+		.lookup = lookup,
+		.build_id_path = id_path,
+		.arg = &(int){0},
+		.not_code = &not_code,
+	};
+	size_t n, n_locs;
+
+	recs[0].ubf = frames;
+	recs[0].n_ubf = 4;
+	recs[1].ubf = frames; /* maps never read: nothing tells data from code */
+	recs[1].n_ubf = 4;
+	assert_non_null(b);
+	assert_int_equal(pf_ebpf_decode(b, &in), 4);
+	const struct pf_sample *s =
+		pf_batch_samples(b, (uint32_t)find_profile(b, 100, "samples"), &n);
+	pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 2);
+	assert_true(not_code == 3);
+	s = pf_batch_samples(b, (uint32_t)find_profile(b, 400, "samples"), &n);
+	pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 4);
+	pf_batch_unref(b);
+}
+
 static void test_event_decode(void **state)
 {
 	struct pf_bpf_event in = {
@@ -473,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_comm_edges),
 		cmocka_unit_test(test_samples_of_an_earlier_image),
 		cmocka_unit_test(test_build_id_frames),
+		cmocka_unit_test(test_build_id_frame_in_data_ends_the_stack),
 		cmocka_unit_test(test_event_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
