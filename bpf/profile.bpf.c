@@ -331,6 +331,28 @@ static __always_inline __u64 hash_bframes(const struct pf_bpf_bstack *st, __u32 
 	return h | PF_BPF_STACK_BUILD_ID;
 }
 
+/* The kernel's walk takes any word for a return address. The frames past
+ * the leaf it found no file for (status IP: anonymous memory, or every
+ * frame while the task holds its mmap lock) are checked as the plain walk
+ * checks its own: st ends before the first that is no code. Frames with a
+ * file are checked in user space, against its mappings. Returns the frames
+ * kept of n. A global function: the verifier checks it once. */
+__noinline int pf_bstack_code_frames(struct pf_bpf_bstack *st, __u32 n)
+{
+	if (!st)
+		return 0;
+	for (__u32 i = 1; i < PF_BPF_MAX_BFRAMES; i++) {
+		if (i >= n)
+			break;
+		if (st->frames[i].status == PF_BPF_BFRAME_IP &&
+		    !pf_is_return_address(st->frames[i].offset)) {
+			st->frames[i].status = PF_BPF_BFRAME_EMPTY;
+			return (int)i;
+		}
+	}
+	return (int)n;
+}
+
 /* The user stack as build ID + file offset per frame, resolved by the
  * kernel now, while the mappings exist. Returns the id, or
  * PF_BPF_STACK_LOST when the caller should take the plain walk instead. */
@@ -339,7 +361,7 @@ static __always_inline __u64 user_bstack(void *ctx, struct pf_bpf_bstack *st, vo
 	long len = bpf_get_stack(ctx, st->frames, sizeof(st->frames),
 				 BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	__u64 id;
-	__u32 n;
+	__u32 n, k;
 	long err;
 
 	if (len <= 0)
@@ -347,7 +369,13 @@ static __always_inline __u64 user_bstack(void *ctx, struct pf_bpf_bstack *st, vo
 	n = (__u32)len / sizeof(st->frames[0]);
 	if (n >= PF_BPF_MAX_BFRAMES)
 		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
-	/* bpf_get_stack zeroed the frames past n. */
+	k = pf_bstack_code_frames(st, n);
+	if (k < n) {
+		count_error(PF_BPF_ERR_USTACK_NOT_CODE);
+		n = k;
+	}
+	/* Frame n is empty: bpf_get_stack zeroed those past its last, or the
+	 * cut above emptied it. */
 	id = hash_bframes(st, n);
 	if (bpf_map_lookup_elem(bstacks, &id))
 		return id;
