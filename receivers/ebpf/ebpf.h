@@ -99,12 +99,13 @@ size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
 
 /* An exec of pid (named comm) of the file `filename` (as execve(2) named
  * it) at now_ms, starting image exec_id (pf_bpf_key.exec_id): its entry
- * (made if new) describes that image from now on; it is read from /proc
- * now, while the process most likely lives, and its maps again a few ms later until they
- * hold the libraries ld.so maps (pf_ebpf_proctab_read_due). When the
- * process is already gone (counted in *gone), an absolute filename stands
- * for its executable and its build ID is learnt from it. The entry is
- * `settled` when no read is pending. Returns it or NULL on ENOMEM. */
+ * (made if new) describes that image from now on. It is read from /proc
+ * now, while the process most likely lives, and its maps again a few ms
+ * later until they hold the libraries ld.so maps
+ * (pf_ebpf_proctab_read_due). When the process is already gone (counted in
+ * *gone), an absolute filename stands for its executable and its build ID
+ * is learnt from it. The entry is `settled` when no read is pending.
+ * Returns it or NULL on ENOMEM. */
 struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, uint32_t exec_id,
 					  const char *comm, const char *filename, uint64_t now_ms,
 					  uint64_t *gone);
@@ -179,13 +180,13 @@ struct pf_ebpf_decode_in {
 /* Appends one resource per process and its two CPU profiles (samples/count,
  * cpu/nanoseconds) to b, laid out as pipeline/semconv.h describes; a pid's
  * records of another image are one more process. Records with a zero count
- * are skipped. A build-ID frame lands in the process's
- * mapping of that file when its maps were read, else in a mapping of the
- * file alone (memory_start 0, address = file offset) named by
- * build_id_path, or by the build ID when no path is known. A build-ID
- * frame in its file's data (the file is mapped executable in the process,
- * not at that offset) or at a wrapped offset is no frame: the stack ends
- * before it. Returns the number of samples added or -ENOMEM. */
+ * are skipped. A build-ID frame lands in the process's mapping of that
+ * file when its maps were read, else in a mapping of the file alone
+ * (memory_start 0, address = file offset) named by build_id_path, or by
+ * the build ID when no path is known. A build-ID frame in its file's data
+ * (the file is mapped executable in the process, not at that offset) or at
+ * a wrapped offset is no frame: the stack ends before it. Returns the
+ * number of samples added or -ENOMEM. */
 int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
 
 /* Checks and copies one ring buffer record. Returns 0 or -EINVAL. */
