@@ -171,16 +171,52 @@ struct frame {
 
 #define SCAN_SLOTS 8
 
-/* True when the bytes before addr end in a call instruction: call rel32
- * (e8), call *disp32(%rip) (ff 15) or call *%reg (ff d0-d7). */
-static __always_inline bool after_call(__u64 addr)
+/* True when the 8 bytes b end in a near call: call rel32 (e8) or an
+ * indirect call (ff /2: through a register or memory, with or without
+ * SIB byte and displacement, 2 to 7 bytes). */
+static __always_inline bool ends_in_call(const __u8 *b)
 {
-	__u8 b[8];
+	if (b[3] == 0xe8)
+		return true;
+#pragma unroll
+	for (int len = 2; len <= 7; len++) {
+		__u8 modrm = b[9 - len], mod = modrm >> 6, rm = modrm & 7;
+		int n = 2;
 
-	if (addr < 8 || bpf_probe_read_user(b, sizeof(b), (void *)(addr - 8)) < 0)
-		return false;
-	return b[3] == 0xe8 || (b[2] == 0xff && b[3] == 0x15) ||
-	       (b[6] == 0xff && b[7] >= 0xd0 && b[7] <= 0xd7);
+		if (b[8 - len] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (mod != 3 && rm == 4) { /* a SIB byte; base 5 without mod: disp32 */
+			if (len < 3)
+				continue;
+			n += 1 + (mod == 0 && (b[10 - len] & 7) == 5 ? 4 : 0);
+		}
+		n += mod == 1 ? 1 : mod == 2 ? 4 : mod == 0 && rm == 5 ? 4 : 0;
+		if (n == len)
+			return true;
+	}
+	return false;
+}
+
+/* `mov $15, %rax; syscall` (rt_sigreturn), how libc's signal restorer
+ * begins: the return address the kernel gives a signal handler. */
+#define SIGRETURN_INSN 0x0f0000000fc0c748ull /* 48 c7 c0 0f 00 00 00 0f, little-endian */
+
+/* 1 when ret can be a return address: it follows a call, or it is the
+ * signal restorer; 0 for anything else, such as a data word a walk through
+ * code without frame pointers took for one. A global function: the
+ * verifier checks it once, not at each step of a walk. */
+__noinline int pf_is_return_address(__u64 ret)
+{
+	__u8 b[16];
+
+	if (ret < 8)
+		return 0;
+	if (bpf_probe_read_user(b, sizeof(b), (void *)(ret - 8)) == 0)
+		return ends_in_call(b) || *(__u64 *)&b[8] == SIGRETURN_INSN;
+	/* ret + 8 may be past the end of the mapping */
+	if (bpf_probe_read_user(b, 8, (void *)(ret - 8)) < 0)
+		return 0;
+	return ends_in_call(b);
 }
 
 /* A sample in a system call stopped in its libc wrapper, right after the
@@ -206,7 +242,7 @@ static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, _
 			continue;
 		if (sp + 8 * k >= fp && fp)
 			break; /* past the wrapper's own stack: the walk takes over */
-		if (after_call(v)) {
+		if (pf_is_return_address(v)) {
 			st->ips[1] = v;
 			return 2;
 		}
@@ -248,6 +284,10 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 	for (__u32 i = n; i < PF_BPF_MAX_FRAMES; i++) {
 		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) < 0 || !fr.ret)
 			break;
+		if (!pf_is_return_address(fr.ret)) {
+			count_error(PF_BPF_ERR_USTACK_NOT_CODE);
+			break;
+		}
 		st->ips[i] = fr.ret;
 		n = i + 1;
 		if (fr.next <= fp)
@@ -291,6 +331,28 @@ static __always_inline __u64 hash_bframes(const struct pf_bpf_bstack *st, __u32 
 	return h | PF_BPF_STACK_BUILD_ID;
 }
 
+/* The kernel's walk takes any word for a return address. The frames past
+ * the leaf it found no file for (status IP: anonymous memory, or every
+ * frame while the task holds its mmap lock) are checked as the plain walk
+ * checks its own: st ends before the first that is no code. Frames with a
+ * file are checked in user space, against its mappings. Returns the frames
+ * kept of n. A global function: the verifier checks it once. */
+__noinline int pf_bstack_code_frames(struct pf_bpf_bstack *st, __u32 n)
+{
+	if (!st)
+		return 0;
+	for (__u32 i = 1; i < PF_BPF_MAX_BFRAMES; i++) {
+		if (i >= n)
+			break;
+		if (st->frames[i].status == PF_BPF_BFRAME_IP &&
+		    !pf_is_return_address(st->frames[i].offset)) {
+			st->frames[i].status = PF_BPF_BFRAME_EMPTY;
+			return (int)i;
+		}
+	}
+	return (int)n;
+}
+
 /* The user stack as build ID + file offset per frame, resolved by the
  * kernel now, while the mappings exist. Returns the id, or
  * PF_BPF_STACK_LOST when the caller should take the plain walk instead. */
@@ -299,7 +361,7 @@ static __always_inline __u64 user_bstack(void *ctx, struct pf_bpf_bstack *st, vo
 	long len = bpf_get_stack(ctx, st->frames, sizeof(st->frames),
 				 BPF_F_USER_STACK | BPF_F_USER_BUILD_ID);
 	__u64 id;
-	__u32 n;
+	__u32 n, k;
 	long err;
 
 	if (len <= 0)
@@ -307,7 +369,13 @@ static __always_inline __u64 user_bstack(void *ctx, struct pf_bpf_bstack *st, vo
 	n = (__u32)len / sizeof(st->frames[0]);
 	if (n >= PF_BPF_MAX_BFRAMES)
 		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
-	/* bpf_get_stack zeroed the frames past n. */
+	k = pf_bstack_code_frames(st, n);
+	if (k < n) {
+		count_error(PF_BPF_ERR_USTACK_NOT_CODE);
+		n = k;
+	}
+	/* Frame n is empty: bpf_get_stack zeroed those past its last, or the
+	 * cut above emptied it. */
 	id = hash_bframes(st, n);
 	if (bpf_map_lookup_elem(bstacks, &id))
 		return id;
@@ -374,6 +442,8 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	*(__u64 *)&s->key.comm[8] = *(__u64 *)&task->comm[8];
 	s->key.kstack = PF_BPF_STACK_NONE;
 	s->key.ustack = PF_BPF_STACK_NONE;
+	s->key.exec_id = (__u32)task->self_exec_id;
+	s->key.pad = 0;
 	/* The context allows 8-byte loads only; cs is a 2-byte union member
 	 * in recent kernels. */
 	in_user = *(__u64 *)((void *)&ctx->regs + __builtin_offsetof(struct pt_regs, cs)) & 3;
@@ -396,7 +466,7 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
+static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid, __u32 exec_id,
 				       struct linux_binprm *bprm)
 {
 	struct pf_bpf_event *ev;
@@ -409,7 +479,7 @@ static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
 	ev->type = type;
 	ev->pid = pid;
 	ev->old_pid = old_pid;
-	ev->pad = 0;
+	ev->exec_id = exec_id;
 	ev->time_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->filename[0] = '\0';
@@ -423,13 +493,16 @@ static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid,
 SEC("raw_tp/sched_process_exec")
 int pf_exec(struct bpf_raw_tracepoint_args *ctx)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	__u64 start = bpf_get_current_task_btf()->start_time;
+	__u64 start = task->start_time;
 
 	if (fresh_ns)
 		bpf_map_update_elem(&unread, &pid, &start, BPF_ANY);
 	/* args: struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm */
-	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (struct linux_binprm *)ctx->args[2]);
+	/* After the exec: self_exec_id counts the new image already. */
+	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (__u32)task->self_exec_id,
+		   (struct linux_binprm *)ctx->args[2]);
 	return 0;
 }
 
@@ -443,7 +516,7 @@ int pf_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0; /* a thread, not the process */
 	if (fresh_ns)
 		bpf_map_delete_elem(&unread, &pid);
-	send_event(PF_BPF_EV_EXIT, pid, 0, NULL);
+	send_event(PF_BPF_EV_EXIT, pid, 0, 0, NULL);
 	return 0;
 }
 

@@ -38,6 +38,12 @@ struct pf_bpf_key {
 	__u64 kstack;		    /* kernel stack id, see above */
 	__u64 ustack;		    /* user stack id */
 	char comm[PF_BPF_COMM_LEN]; /* thread name */
+	/* The image the process ran: the low 32 bits of the task's
+	 * self_exec_id, which each exec counts up. A process's samples from
+	 * before an exec (a shell's child between fork and exec) are of
+	 * another program than the one /proc shows after it. */
+	__u32 exec_id;
+	__u32 pad;
 };
 
 /* A stack in stacks0/stacks1: frames leaf first, zeros after the last. */
@@ -73,7 +79,7 @@ struct pf_bpf_event {
 	__u32 type; /* enum pf_bpf_event_type */
 	__u32 pid;
 	__u32 old_pid; /* EXEC: the pid before exec (differs when a thread exec'd) */
-	__u32 pad;
+	__u32 exec_id; /* EXEC: the new image's pf_bpf_key.exec_id; EXIT: 0 */
 	__u64 time_ns; /* bpf_ktime_get_ns() */
 	char comm[PF_BPF_COMM_LEN];
 	char filename[PF_BPF_PATH_LEN]; /* EXEC: the file as execve(2) named it */
@@ -89,6 +95,10 @@ enum pf_bpf_error {
 	PF_BPF_ERR_USTACK_OTHER, /* bpf_get_stack failed otherwise: no user stack */
 	PF_BPF_ERR_EVENTS_FULL,	 /* ring buffer full: a process event was lost */
 	PF_BPF_ERR_BSTACK_FULL,	 /* build-ID stack map full: the sample took the plain walk */
+	/* The frame-pointer walk met a "return address" that follows no call
+	 * (a data word, through code built without frame pointers): the
+	 * stack ends with the frame before it. */
+	PF_BPF_ERR_USTACK_NOT_CODE,
 	PF_BPF_ERR__COUNT,
 };
 

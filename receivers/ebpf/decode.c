@@ -27,6 +27,8 @@ static int cmp_pid(const void *a, const void *b)
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
+	if (x->other_image != y->other_image)
+		return x->other_image ? 1 : -1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
@@ -197,6 +199,34 @@ static const struct pf_ebpf_mapping *mapping_of_file(const struct pf_ebpf_proc *
 	return NULL;
 }
 
+/* True when f is no code: its offset wrapped (the kernel's find_vma()
+ * also answers for an address below a mapping), or its file is mapped
+ * executable in p but not at that offset (a data word of the file that a
+ * walk through code without frame pointers took for a return address). */
+static bool bframe_not_code(const struct pf_ebpf_proc *p, const struct pf_bpf_bframe *f)
+{
+	char ids[3][PF_EBPF_BUILD_ID_HEX];
+	bool file_mapped = false;
+	int n;
+
+	if (f->status != PF_BPF_BFRAME_VALID)
+		return false;
+	if (f->offset >= MAX_FILE_OFFSET)
+		return true;
+	n = bframe_ids(f, ids);
+	for (size_t i = 0; p && i < p->maps.n; i++) {
+		const struct pf_ebpf_mapping *m = &p->maps.maps[i];
+		for (int j = 0; j < n; j++) {
+			if (strcmp(m->build_id, ids[j]))
+				continue;
+			if (f->offset >= m->offset && f->offset - m->offset < m->end - m->start)
+				return false;
+			file_mapped = true;
+		}
+	}
+	return file_mapped;
+}
+
 /* A frame the kernel resolved to build ID + file offset at sample time. */
 static uint32_t bframe_location(struct pf_batch *b, const struct common *k,
 				const struct pf_ebpf_decode_in *in, const struct pf_ebpf_proc *p,
@@ -246,11 +276,13 @@ static uint32_t stack_for(struct pf_batch *b, const struct common *k,
 			return PF_INDEX_ERROR;
 	for (uint32_t i = 0; !rec->n_uips && i < rec->n_ubf && i < PF_BPF_MAX_FRAMES; i++) {
 		const struct pf_bpf_bframe *f = &rec->ubf[i];
-		/* The kernel finds a frame's file with find_vma(), which also
-		 * answers for an address below the mapping (the garbage a walk
-		 * reads past the last frame): a "file offset" that wraps. */
-		if (f->status == PF_BPF_BFRAME_VALID && f->offset >= MAX_FILE_OFFSET)
-			continue;
+		/* The kernel's walk went on past it: what follows is no
+		 * frame either. */
+		if (bframe_not_code(p, f)) {
+			if (in->not_code)
+				*in->not_code += rec->count;
+			break;
+		}
 		if ((locs[n++] = bframe_location(b, k, in, p, f)) == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
 	}
@@ -271,13 +303,14 @@ static uint32_t thread_attrs(struct pf_batch *b, const struct pf_ebpf_record *re
 	return pf_batch_attr_set(b, a, 2);
 }
 
-/* Adds the profiles of records[0..n), all of one pid. Returns samples added
- * or -ENOMEM. */
+/* Adds the profiles of records[0..n), all of one pid and image. Returns
+ * samples added or -ENOMEM. */
 static int add_process(struct pf_batch *b, const struct pf_ebpf_decode_in *in,
 		       const struct common *k, const struct pf_ebpf_record *const *recs, size_t n,
 		       uint32_t *locs)
 {
-	const struct pf_ebpf_proc *p = in->lookup ? in->lookup(in->arg, recs[0]->pid) : NULL;
+	const struct pf_ebpf_proc *p =
+		in->lookup && !recs[0]->other_image ? in->lookup(in->arg, recs[0]->pid) : NULL;
 	struct pf_profile_desc d = {
 		.scope = k->scope,
 		.period_type = k->cpu,
@@ -343,7 +376,8 @@ int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in)
 	qsort(order, n, sizeof(*order), cmp_pid);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		while (j < n && order[j]->pid == order[i]->pid)
+		while (j < n && order[j]->pid == order[i]->pid &&
+		       order[j]->other_image == order[i]->other_image)
 			j++;
 		ret = add_process(b, in, &k, order + i, j - i, locs);
 		if (ret < 0)

@@ -288,6 +288,7 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		bool bid = k->ustack & PF_BPF_STACK_BUILD_ID;
 		const struct stack_ref *ks = find_stack(&d->plain, k->kstack);
 		const struct stack_ref *us = find_stack(bid ? &d->bids : &d->plain, k->ustack);
+		const struct pf_ebpf_proc *known = pf_ebpf_proctab_get(r->procs, k->pid);
 		char comm[PF_BPF_COMM_LEN + 1];
 
 		*rec = (struct pf_ebpf_record){0}; /* the slot may hold a filtered record */
@@ -304,6 +305,12 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		rec->tid = k->tid;
 		memcpy(rec->comm, k->comm, sizeof(rec->comm));
 		rec->count = d->counts[i];
+		/* Before its exec the pid ran another program (a shell's child
+		 * between fork and exec): neither its name nor its maps are
+		 * those the table holds now. */
+		rec->other_image = known && known->exec_known && known->exec_id != k->exec_id;
+		if (rec->other_image)
+			known = NULL;
 		if (ks) {
 			rec->kips = stack_frames(&d->plain, ks);
 			rec->n_kips = ks->n;
@@ -318,7 +325,6 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		if (r->n_comm_re) {
 			/* Before reading /proc: the thread's name, or the name of
 			 * a process already known (exec events fill those). */
-			const struct pf_ebpf_proc *known = pf_ebpf_proctab_get(r->procs, k->pid);
 			memcpy(comm, k->comm, PF_BPF_COMM_LEN);
 			comm[PF_BPF_COMM_LEN] = '\0';
 			if (!ebpf_comm_matches(r, comm, known ? known->comm : NULL)) {
@@ -326,7 +332,8 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 				continue;
 			}
 		}
-		proc_for(r, rec, uv_now(r->loop));
+		if (!rec->other_image) /* /proc tells of the image now running */
+			proc_for(r, rec, uv_now(r->loop));
 		d->n_records++;
 	}
 	if (full)
@@ -364,6 +371,9 @@ void ebpf_drain(struct ebpf_recv *r)
 	int ret;
 
 	r->stats.drains++;
+	/* Exec events of images whose samples are in this drain: read now,
+	 * their samples are decoded with their maps. */
+	ebpf_events_consume(r);
 	ret = read_counts(r, counts_fd, &d);
 	if (ret == 0)
 		ret = read_stacks(stacks_fd, sizeof(struct pf_bpf_stack), plain_depth, &d.plain);
@@ -396,6 +406,7 @@ void ebpf_drain(struct ebpf_recv *r)
 			.lookup = lookup,
 			.build_id_path = build_id_path,
 			.arg = r,
+			.not_code = &r->stats.bstack_not_code,
 		};
 		b = pf_batch_new();
 		ret = b ? pf_ebpf_decode(b, &in) : -ENOMEM;

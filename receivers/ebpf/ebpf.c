@@ -245,7 +245,8 @@ static void log_summary(struct ebpf_recv *r)
 	pf_log(lg(r), PF_LOG_INFO,
 	       "%llu samples in %llu drains; lost: counts map full %llu, stack map full %llu, "
 	       "stacks gone %llu; truncated stacks %llu; processes gone before read %llu; "
-	       "process events lost %llu; build-ID stacks taken as addresses (map full) %llu",
+	       "process events lost %llu; build-ID stacks taken as addresses (map full) %llu; user "
+	       "stacks ended at a return address that is no code %llu",
 	       (unsigned long long)r->stats.samples, (unsigned long long)r->stats.drains,
 	       (unsigned long long)e[PF_BPF_ERR_COUNTS_FULL],
 	       (unsigned long long)(e[PF_BPF_ERR_KSTACK_FULL] + e[PF_BPF_ERR_USTACK_FULL]),
@@ -254,7 +255,8 @@ static void log_summary(struct ebpf_recv *r)
 				    e[PF_BPF_ERR_USTACK_TRUNCATED]),
 	       (unsigned long long)r->stats.procs_gone,
 	       (unsigned long long)e[PF_BPF_ERR_EVENTS_FULL],
-	       (unsigned long long)e[PF_BPF_ERR_BSTACK_FULL]);
+	       (unsigned long long)e[PF_BPF_ERR_BSTACK_FULL],
+	       (unsigned long long)(e[PF_BPF_ERR_USTACK_NOT_CODE] + r->stats.bstack_not_code));
 }
 
 static void check_done(struct ebpf_recv *r)

@@ -17,7 +17,7 @@
 
 struct pf_batch;
 
-_Static_assert(sizeof(struct pf_bpf_key) == 40, "pf_bpf_key layout is shared with BPF");
+_Static_assert(sizeof(struct pf_bpf_key) == 48, "pf_bpf_key layout is shared with BPF");
 _Static_assert(sizeof(struct pf_bpf_stack) == 8 * PF_BPF_MAX_FRAMES, "pf_bpf_stack layout");
 _Static_assert(sizeof(struct pf_bpf_bframe) == sizeof(struct bpf_stack_build_id) &&
 		       offsetof(struct pf_bpf_bframe, offset) ==
@@ -60,6 +60,8 @@ struct pf_ebpf_proc {
 	int read_stage;	       /* reads after exec done so far */
 	bool settled;	       /* exec'd and read with its libraries (or gone) */
 	uint64_t rescan_at_ms; /* uv_now() of the last re-read for frames in no mapping */
+	uint32_t exec_id;      /* the image described (pf_bpf_key.exec_id), if exec_known */
+	bool exec_known;       /* its exec was seen: samples of other images are not its */
 	struct pf_ebpf_proc *next;
 };
 
@@ -96,14 +98,17 @@ void pf_ebpf_proctab_exit(struct pf_ebpf_proctab *t, uint32_t pid, uint64_t gen)
 size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen);
 
 /* An exec of pid (named comm) of the file `filename` (as execve(2) named
- * it) at now_ms: its entry (made if new) is read from /proc now, while the
- * process most likely lives, and its maps again a few ms later until they
- * hold the libraries ld.so maps (pf_ebpf_proctab_read_due). When the
- * process is already gone (counted in *gone), an absolute filename stands
- * for its executable and its build ID is learnt from it. The entry is
- * `settled` when no read is pending. Returns it or NULL on ENOMEM. */
-struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  const char *filename, uint64_t now_ms, uint64_t *gone);
+ * it) at now_ms, starting image exec_id (pf_bpf_key.exec_id): its entry
+ * (made if new) describes that image from now on. It is read from /proc
+ * now, while the process most likely lives, and its maps again a few ms
+ * later until they hold the libraries ld.so maps
+ * (pf_ebpf_proctab_read_due). When the process is already gone (counted in
+ * *gone), an absolute filename stands for its executable and its build ID
+ * is learnt from it. The entry is `settled` when no read is pending.
+ * Returns it or NULL on ENOMEM. */
+struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, uint32_t exec_id,
+					  const char *comm, const char *filename, uint64_t now_ms,
+					  uint64_t *gone);
 
 /* The path (in its process's mount namespace) of a file with build ID
  * `build_id` (hex) seen in any process read so far, or NULL. The string
@@ -149,6 +154,10 @@ struct pf_ebpf_record {
 	/* Or the user frames as build ID + file offset (a young process). */
 	const struct pf_bpf_bframe *ubf;
 	uint32_t n_ubf;
+	/* Taken while pid ran another program than the one lookup() tells of
+	 * (before its exec): a process of its own, named by comm, whose
+	 * frames are in none of the known mappings. */
+	bool other_image;
 };
 
 struct pf_ebpf_decode_in {
@@ -163,14 +172,20 @@ struct pf_ebpf_decode_in {
 	/* The path of a file by its build ID in hex (NULL: not known). */
 	const char *(*build_id_path)(void *arg, const char *build_id);
 	void *arg;
+	/* Where samples whose build-ID stack was cut at a frame that is no
+	 * code are counted (NULL: not counted). */
+	uint64_t *not_code;
 };
 
 /* Appends one resource per process and its two CPU profiles (samples/count,
- * cpu/nanoseconds) to b, laid out as model/semconv.h describes. Records
- * with a zero count are skipped. A build-ID frame lands in the process's
- * mapping of that file when its maps were read, else in a mapping of the
- * file alone (memory_start 0, address = file offset) named by
- * build_id_path, or by the build ID when no path is known. Returns the
+ * cpu/nanoseconds) to b, laid out as model/semconv.h describes; a pid's
+ * records of another image are one more process. Records with a zero count
+ * are skipped. A build-ID frame lands in the process's mapping of that
+ * file when its maps were read, else in a mapping of the file alone
+ * (memory_start 0, address = file offset) named by build_id_path, or by
+ * the build ID when no path is known. A build-ID frame in its file's data
+ * (the file is mapped executable in the process, not at that offset) or at
+ * a wrapped offset is no frame: the stack ends before it. Returns the
  * number of samples added or -ENOMEM. */
 int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
 
@@ -186,6 +201,7 @@ struct ebpf_stats {
 	uint64_t stack_gone;			/* samples whose stack id was gone */
 	uint64_t procs_gone;			/* processes gone before they were read */
 	uint64_t samples;			/* samples emitted */
+	uint64_t bstack_not_code;		/* samples whose build-ID stack was cut */
 	uint64_t drains;
 	uint64_t reported; /* gone + truncated already counted as input errors */
 };

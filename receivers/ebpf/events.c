@@ -57,7 +57,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	 * build-ID stacks (the BPF program's `unread` map), so a process gone
 	 * before the reads is named all the same. */
 	now = uv_now(r->loop);
-	p = pf_ebpf_proctab_exec(r->procs, ev.pid, ev.comm, ev.filename, now, &r->stats.procs_gone);
+	p = pf_ebpf_proctab_exec(r->procs, ev.pid, ev.exec_id, ev.comm, ev.filename, now,
+				 &r->stats.procs_gone);
 	if (p && p->settled)
 		on_settled(r, ev.pid);
 	if (p && p->read_ms && r->rescan_open && !r->stopping &&

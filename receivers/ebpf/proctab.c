@@ -447,8 +447,9 @@ static void read_again(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p, uint64
 		(*gone)++;
 }
 
-struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, const char *comm,
-					  const char *filename, uint64_t now_ms, uint64_t *gone)
+struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pid, uint32_t exec_id,
+					  const char *comm, const char *filename, uint64_t now_ms,
+					  uint64_t *gone)
 {
 	struct pf_ebpf_proc *p = pf_ebpf_proctab_get(t, pid);
 	bool g;
@@ -461,6 +462,8 @@ struct pf_ebpf_proc *pf_ebpf_proctab_exec(struct pf_ebpf_proctab *t, uint32_t pi
 		insert(t, p);
 	}
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	p->exec_id = exec_id;
+	p->exec_known = true;
 	p->exited = false;
 	p->read_ok = false; /* what an earlier image left stays until the read */
 	p->read_ms = 0;

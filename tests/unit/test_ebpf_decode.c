@@ -317,6 +317,52 @@ static void test_empty_and_comm_edges(void **state)
 	pf_batch_unref(b);
 }
 
+/* A shell's child samples as the shell until it execs app: those samples
+ * are a process of their own, named by their thread, and app's maps do not
+ * name their frames (they were counted as app's, in app's mappings). */
+static void test_samples_of_an_earlier_image(void **state)
+{
+	struct pf_ebpf_record recs[] = {
+		rec(100, 100, "app", 5, NULL, 0, UIPS, 1),
+		rec(100, 100, "bash", 2, KIPS, 1, UIPS, 1),
+	};
+	int calls = 0, ret;
+	size_t n, n_locs;
+
+	recs[1].other_image = true;
+	struct pf_batch *b = decode(recs, 2, &calls, &ret);
+	assert_int_equal(ret, 4);
+	assert_int_equal(calls, 1); /* the earlier image is not looked up */
+	assert_int_equal(pf_batch_n_profiles(b), 4);
+	for (uint32_t p = 0; p < pf_batch_n_profiles(b); p++) {
+		const struct pf_profile_desc *d = pf_batch_profile_get(b, p);
+		uint32_t res = pf_batch_resource_get(b, d->resource)->attrs;
+		const char *exe = attr_str(b, res, PF_ATTR_PROCESS_EXECUTABLE_NAME);
+		const struct pf_sample *s = pf_batch_samples(b, p, &n);
+
+		assert_int_equal(attr_int(b, res, PF_ATTR_PROCESS_PID), 100);
+		assert_int_equal(n, 1);
+		const uint32_t *locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
+		const struct pf_location *user = pf_batch_location_get(b, locs[n_locs - 1]);
+		assert_true(user->address == UIPS[0]);
+		if (!strcmp(exe, "app")) {
+			assert_int_equal(n_locs, 1);
+			int64_t v = pf_batch_sample_values(b, &s[0])[0];
+			assert_true(v == 5 || v == 5LL * PERIOD_99HZ);
+			assert_string_equal(attr_str(b, res, PF_ATTR_PROCESS_EXECUTABLE_PATH),
+					    "/usr/bin/app");
+			assert_int_not_equal(user->mapping, 0);
+		} else {
+			assert_string_equal(exe, "bash");
+			assert_int_equal(n_locs, 2);
+			assert_null(attr_str(b, res, PF_ATTR_PROCESS_EXECUTABLE_PATH));
+			assert_null(attr_str(b, res, PF_ATTR_PROCESS_COMMAND_LINE));
+			assert_int_equal(user->mapping, 0); /* in none of app's mappings */
+		}
+	}
+	pf_batch_unref(b);
+}
+
 static struct pf_bpf_bframe bframe(int status, const char *hex, uint64_t offset)
 {
 	struct pf_bpf_bframe f = {.status = status, .offset = offset};
@@ -392,9 +438,54 @@ static void test_build_id_frames(void **state)
 	pf_batch_unref(b);
 }
 
+/* The kernel's frame-pointer walk of a young process went through code
+ * without frame pointers and took a data word of app for a return address:
+ * no frame, nor is anything past it (they were named as app+offset). */
+static void test_build_id_frame_in_data_ends_the_stack(void **state)
+{
+	const char *app_id = APP_MAPS[0].build_id;
+	struct pf_bpf_bframe frames[] = {
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x1010),
+		bframe(PF_BPF_BFRAME_VALID, "aabbccddeeff00112233445566778899", 0x2345),
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x5008), /* app's data: not mapped x */
+		bframe(PF_BPF_BFRAME_VALID, app_id, 0x1500),
+	};
+	struct pf_ebpf_record recs[] = {rec(100, 100, "app", 3, NULL, 0, NULL, 0),
+					rec(400, 400, "gone", 1, NULL, 0, NULL, 0)};
+	uint64_t not_code = 0;
+	struct pf_batch *b = pf_batch_new();
+	struct pf_ebpf_decode_in in = {
+		.frequency = 99,
+		.records = recs,
+		.n_records = 2,
+		.lookup = lookup,
+		.build_id_path = id_path,
+		.arg = &(int){0},
+		.not_code = &not_code,
+	};
+	size_t n, n_locs;
+
+	recs[0].ubf = frames;
+	recs[0].n_ubf = 4;
+	recs[1].ubf = frames; /* maps never read: nothing tells data from code */
+	recs[1].n_ubf = 4;
+	assert_non_null(b);
+	assert_int_equal(pf_ebpf_decode(b, &in), 4);
+	const struct pf_sample *s =
+		pf_batch_samples(b, (uint32_t)find_profile(b, 100, "samples"), &n);
+	pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 2);
+	assert_true(not_code == 3);
+	s = pf_batch_samples(b, (uint32_t)find_profile(b, 400, "samples"), &n);
+	pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 4);
+	pf_batch_unref(b);
+}
+
 static void test_event_decode(void **state)
 {
-	struct pf_bpf_event in = {.type = PF_BPF_EV_EXEC, .pid = 42, .old_pid = 43, .time_ns = 9};
+	struct pf_bpf_event in = {
+		.type = PF_BPF_EV_EXEC, .pid = 42, .old_pid = 43, .exec_id = 7, .time_ns = 9};
 	struct pf_bpf_event out;
 	unsigned char big[sizeof(in) + 8] = {0};
 
@@ -404,6 +495,7 @@ static void test_event_decode(void **state)
 	assert_int_equal(strlen(out.filename), PF_BPF_PATH_LEN - 1);
 	assert_int_equal(out.pid, 42);
 	assert_int_equal(out.old_pid, 43);
+	assert_int_equal(out.exec_id, 7);
 	assert_int_equal(strlen(out.comm), 15);
 	assert_int_equal(pf_ebpf_event_decode(&in, sizeof(in) - 1, &out), -EINVAL);
 	assert_int_equal(pf_ebpf_event_decode(NULL, 0, &out), -EINVAL);
@@ -423,7 +515,9 @@ int main(void)
 		cmocka_unit_test(test_jit_and_unknown_frames),
 		cmocka_unit_test(test_unknown_and_deleted_processes),
 		cmocka_unit_test(test_empty_and_comm_edges),
+		cmocka_unit_test(test_samples_of_an_earlier_image),
 		cmocka_unit_test(test_build_id_frames),
+		cmocka_unit_test(test_build_id_frame_in_data_ends_the_stack),
 		cmocka_unit_test(test_event_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,7 +145,7 @@ static void test_read_at_exec(void **state)
 
 	assert_int_equal(pf_ebpf_proctab_read_due(t, 1000, &gone, on_settled, NULL), 0);
 	/* Read at once, while the process lives; its libraries are mapped. */
-	p = pf_ebpf_proctab_exec(t, self, "fresh", "/usr/bin/fresh", 1000, &gone);
+	p = pf_ebpf_proctab_exec(t, self, 1, "fresh", "/usr/bin/fresh", 1000, &gone);
 	assert_non_null(p);
 	assert_true(p->read_ok);
 	assert_non_null(p->exe);
@@ -177,7 +177,7 @@ static void test_read_at_exec(void **state)
 	assert_true(len > 0);
 	exe[len] = '\0';
 	assert_int_equal(pf_buildid_read_path(exe, id), 1);
-	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", exe, 2000, &gone));
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, 1, "ghost", exe, 2000, &gone));
 	assert_int_equal(gone, 1);
 	struct pf_ebpf_proc *g = pf_ebpf_proctab_get(t, ghost);
 	assert_false(g->read_ok);
@@ -187,7 +187,7 @@ static void test_read_at_exec(void **state)
 	assert_string_equal(g->comm, "ghost");
 	assert_string_equal(pf_ebpf_proctab_build_id_path(t, id), exe);
 	/* A relative name of a gone process stands for nothing. */
-	assert_non_null(pf_ebpf_proctab_exec(t, ghost, "ghost", "./ghost", 3000, &gone));
+	assert_non_null(pf_ebpf_proctab_exec(t, ghost, 2, "ghost", "./ghost", 3000, &gone));
 	assert_null(g->exe);
 	/* Its exit retires it after the next drain. */
 	pf_ebpf_proctab_exit(t, ghost, 2);
