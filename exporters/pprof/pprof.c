@@ -51,6 +51,11 @@ struct pprof_work {
 	size_t files;
 	int err;
 	char what[PATH_MAX + 64]; /* the first failure, or the last file written */
+	/* while the groups are written */
+	const struct pf_batch *b; /* the batch, or its merged copy */
+	const char *service;	  /* names the files instead of the resource when set */
+	uint64_t now;
+	uint64_t skipped; /* samples of groups left at the shutdown deadline */
 };
 
 struct pprof_exporter {
@@ -179,50 +184,18 @@ static void write_group(struct pprof_work *w, const struct pf_batch *b, const ui
 		snprintf(w->what, sizeof(w->what), "%s", path);
 }
 
-/* Lists the profiles first .. first + n_from - 1 of each group together:
- * group g's are order[start[g]] .. order[start[g + 1] - 1], in batch order.
- * `start` holds n_groups + 1 entries. */
-static void order_by_group(const uint32_t *group_of, size_t n_from, size_t first, int n_groups,
-			   uint32_t *start, uint32_t *order)
+/* pf_pprof_group_fn: writes one group; past the shutdown deadline, the
+ * groups left are counted as failed instead, so that shutdown keeps its
+ * deadline. */
+static int write_next_group(void *arg, const uint32_t *sel, size_t n)
 {
-	memset(start, 0, ((size_t)n_groups + 1) * sizeof(*start));
-	for (size_t i = 0; i < n_from; i++)
-		start[group_of[i] + 1]++;
-	for (int g = 0; g < n_groups; g++)
-		start[g + 1] += start[g];
-	for (size_t i = 0; i < n_from; i++)
-		order[start[group_of[i]]++] = (uint32_t)(first + i);
-	/* each start[g] now holds where group g + 1 begins: shift back */
-	memmove(start + 1, start, (size_t)n_groups * sizeof(*start));
-	start[0] = 0;
-}
+	struct pprof_work *w = arg;
 
-/* Writes every group in turn; past the shutdown deadline, the groups left
- * are counted as failed instead, so that shutdown keeps its deadline. */
-static void write_groups(struct pprof_work *w, const struct pf_batch *b, const uint32_t *start,
-			 const uint32_t *order, int n_groups, const char *service, uint64_t now)
-{
-	uint64_t skipped = 0;
-
-	for (int g = 0; g < n_groups; g++) {
-		const uint32_t *sel = order + start[g];
-		size_t n = start[g + 1] - start[g];
-
-		if (n == 0)
-			continue;
-		if (skipped || pf_work_expired(w->e->work))
-			skipped += pf_batch_sample_count_of(b, sel, n);
-		else
-			write_group(w, b, sel, n, service, now);
-	}
-	if (skipped) {
-		w->failed += skipped;
-		if (!w->err) {
-			w->err = -ETIMEDOUT;
-			snprintf(w->what, sizeof(w->what),
-				 "shutdown deadline: %" PRIu64 " samples not written", skipped);
-		}
-	}
+	if (w->skipped || pf_work_expired(w->e->work))
+		w->skipped += pf_batch_sample_count_of(w->b, sel, n);
+	else
+		write_group(w, w->b, sel, n, w->service, w->now);
+	return 0;
 }
 
 /* On the thread pool: every encoding group of the batch (or, with group_by
@@ -231,51 +204,50 @@ static void work_run(void *arg, const struct pf_batch *batch, void *job)
 {
 	struct pprof_work *w = job;
 	const struct pprof_config *cfg;
-	size_t np = pf_batch_n_profiles(batch), first = 0, n_from = np;
-	uint64_t now = pf_files_now_ns();
-	const struct pf_batch *b = batch;
+	size_t np = pf_batch_n_profiles(batch);
 	struct pf_batch *merged = NULL;
-	const char *service = NULL;
-	uint32_t *group_of, *order, *start = NULL;
-	int n_groups = 0, err;
+	uint32_t *group_of = NULL;
+	int err;
 
 	w->e = arg;
 	w->batch = batch;
+	w->b = batch;
+	w->now = pf_files_now_ns();
 	cfg = &w->e->cfg;
 	if (np == 0)
 		return;
-	group_of = calloc(np, sizeof(*group_of));
-	order = calloc(np, sizeof(*order));
-	if (!group_of || !order) {
-		w->err = -ENOMEM;
-		goto out_fail;
-	}
 	if (cfg->group_by == GROUP_NONE) {
-		merged = pf_pprof_merge(batch, group_of, &n_from);
+		size_t n_from = np;
+		uint32_t n_groups = 0;
+
+		group_of = calloc(np, sizeof(*group_of));
+		merged = group_of ? pf_pprof_merge(batch, group_of, &n_from) : NULL;
 		if (!merged) {
 			w->err = -ENOMEM;
 			goto out_fail;
 		}
-		b = merged;
-		first = np; /* the merged profiles follow the copied ones */
-		service = MERGED_NAME;
+		w->b = merged;
+		w->service = MERGED_NAME;
 		for (size_t i = 0; i < n_from; i++)
-			if ((int)group_of[i] >= n_groups)
-				n_groups = (int)group_of[i] + 1;
+			if (group_of[i] >= n_groups)
+				n_groups = group_of[i] + 1;
+		/* the merged profiles follow the copied ones */
+		err = pf_pprof_each_group_of(group_of, n_from, np, n_groups, write_next_group, w);
 	} else {
-		n_groups = pf_pprof_groups(batch, group_of);
-		if (n_groups < 0) {
-			w->err = n_groups;
-			goto out_fail;
-		}
+		err = pf_pprof_each_group(batch, write_next_group, w);
 	}
-	start = calloc((size_t)n_groups + 1, sizeof(*start));
-	if (!start) {
-		w->err = -ENOMEM;
+	if (err < 0) { /* before any group was written: out of memory */
+		w->err = err;
 		goto out_fail;
 	}
-	order_by_group(group_of, n_from, first, n_groups, start, order);
-	write_groups(w, b, start, order, n_groups, service, now);
+	if (w->skipped) {
+		w->failed += w->skipped;
+		if (!w->err) {
+			w->err = -ETIMEDOUT;
+			snprintf(w->what, sizeof(w->what),
+				 "shutdown deadline: %" PRIu64 " samples not written", w->skipped);
+		}
+	}
 	if (w->files) {
 		/* the new names, durable once per batch rather than per file */
 		err = pf_files_sync_dir(cfg->directory);
@@ -293,8 +265,6 @@ out_fail:
 	w->failed = pf_batch_sample_count(w->batch);
 out_free:
 	pf_batch_unref(merged);
-	free(start);
-	free(order);
 	free(group_of);
 }
 

@@ -238,47 +238,31 @@ out_free:
 	return err;
 }
 
+/* One batch's /ingest encoding, group by group. */
+struct ingest_walk {
+	const struct pf_batch *b;
+	const struct pf_pyroscope_config *cfg;
+	uint64_t now_ns;
+	pf_pyroscope_ingest_fn emit;
+	void *arg;
+};
+
+/* pf_pprof_group_fn: one /ingest request per group with samples. */
+static int ingest_next_group(void *arg, const uint32_t *sel, size_t n)
+{
+	struct ingest_walk *x = arg;
+	uint64_t samples = pf_batch_sample_count_of(x->b, sel, n);
+
+	return samples ? ingest_group(x->b, sel, n, x->cfg, x->now_ns, x->emit, x->arg, samples)
+		       : 0;
+}
+
 int pf_pyroscope_encode_ingest(const struct pf_batch *b, const struct pf_pyroscope_config *cfg,
 			       uint64_t now_ns, pf_pyroscope_ingest_fn emit, void *arg)
 {
-	size_t np = pf_batch_n_profiles(b);
-	uint32_t *group_of, *sel;
-	int n_groups, err = 0;
+	struct ingest_walk x = {b, cfg, now_ns, emit, arg};
 
-	if (np == 0)
-		return 0;
-	group_of = calloc(np, sizeof(*group_of));
-	sel = calloc(np, sizeof(*sel));
-	if (!group_of || !sel) {
-		err = -ENOMEM;
-		goto out_free;
-	}
-	n_groups = pf_pprof_groups(b, group_of);
-	if (n_groups < 0) {
-		err = n_groups;
-		goto out_free;
-	}
-	for (int g = 0; g < n_groups && !err; g++) {
-		uint64_t samples = 0;
-		size_t n = 0;
-
-		for (uint32_t p = 0; p < np; p++) {
-			if (group_of[p] == (uint32_t)g) {
-				size_t ns = 0;
-
-				pf_batch_samples(b, p, &ns);
-				samples += ns;
-				sel[n++] = p;
-			}
-		}
-		if (samples)
-			err = ingest_group(b, sel, n, cfg, now_ns, emit, arg, samples);
-	}
-
-out_free:
-	free(sel);
-	free(group_of);
-	return err;
+	return pf_pprof_each_group(b, ingest_next_group, &x);
 }
 
 static uint32_t get_u32(const uint8_t *p)

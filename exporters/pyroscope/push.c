@@ -89,59 +89,59 @@ static int series_build(struct series *s, const struct pf_batch *b, const uint32
 	return 0;
 }
 
+/* One batch's Push request, a series per group with samples. */
+struct push_walk {
+	const struct pf_batch *b;
+	const struct pf_pyroscope_config *cfg;
+	struct series *series; /* room for one per profile: no more groups */
+	Push__V1__RawProfileSeries **ptrs;
+	size_t n_series;
+	uint64_t items;
+};
+
+/* pf_pprof_group_fn: one series per group with samples. */
+static int push_next_group(void *arg, const uint32_t *sel, size_t n)
+{
+	struct push_walk *x = arg;
+	uint64_t samples = pf_batch_sample_count_of(x->b, sel, n);
+	struct series *s = &x->series[x->n_series];
+	int err;
+
+	if (samples == 0)
+		return 0;
+	err = series_build(s, x->b, sel, n, x->cfg);
+	x->n_series++; /* freed with the others, built or not */
+	if (err)
+		return err;
+	x->ptrs[x->n_series - 1] = &s->msg;
+	x->items += samples;
+	return 0;
+}
+
 int pf_pyroscope_encode_push(const struct pf_batch *b, const struct pf_pyroscope_config *cfg,
 			     uint8_t **out, size_t *out_size, uint64_t *items)
 {
 	Push__V1__PushRequest req = PUSH__V1__PUSH_REQUEST__INIT;
-	size_t np = pf_batch_n_profiles(b), n_series = 0;
-	Push__V1__RawProfileSeries **ptrs = NULL;
-	struct series *series = NULL;
-	uint32_t *group_of, *sel;
-	int n_groups, err = 0;
+	size_t np = pf_batch_n_profiles(b);
+	struct push_walk x = {.b = b, .cfg = cfg};
+	int err = 0;
 
 	*out = NULL;
 	*out_size = 0;
 	*items = 0;
 	if (np == 0)
 		return 0;
-	group_of = calloc(np, sizeof(*group_of));
-	sel = calloc(np, sizeof(*sel));
-	if (!group_of || !sel) {
-		err = -ENOMEM;
-		goto out_free_sel;
-	}
-	n_groups = pf_pprof_groups(b, group_of);
-	if (n_groups < 0) {
-		err = n_groups;
-		goto out_free_sel;
-	}
-	series = calloc((size_t)n_groups, sizeof(*series));
-	ptrs = calloc((size_t)n_groups, sizeof(*ptrs));
-	if (!series || !ptrs) {
+	x.series = calloc(np, sizeof(*x.series));
+	x.ptrs = calloc(np, sizeof(*x.ptrs));
+	if (!x.series || !x.ptrs) {
 		err = -ENOMEM;
 		goto out_free_series;
 	}
-	for (int g = 0; g < n_groups; g++) {
-		size_t n = 0;
-		uint64_t samples;
-
-		for (uint32_t p = 0; p < np; p++)
-			if (group_of[p] == (uint32_t)g)
-				sel[n++] = p;
-		samples = n ? pf_batch_sample_count_of(b, sel, n) : 0;
-		if (samples == 0)
-			continue;
-		err = series_build(&series[n_series], b, sel, n, cfg);
-		n_series++;
-		if (err)
-			goto out_free_series;
-		ptrs[n_series - 1] = &series[n_series - 1].msg;
-		*items += samples;
-	}
-	if (n_series == 0)
+	err = pf_pprof_each_group(b, push_next_group, &x);
+	if (err || x.n_series == 0)
 		goto out_free_series;
-	req.n_series = n_series;
-	req.series = ptrs;
+	req.n_series = x.n_series;
+	req.series = x.ptrs;
 	*out_size = push__v1__push_request__get_packed_size(&req);
 	*out = malloc(*out_size ? *out_size : 1);
 	if (!*out) {
@@ -149,18 +149,14 @@ int pf_pyroscope_encode_push(const struct pf_batch *b, const struct pf_pyroscope
 		goto out_free_series;
 	}
 	push__v1__push_request__pack(&req, *out);
+	*items = x.items;
 
 out_free_series:
-	for (size_t i = 0; i < n_series; i++)
-		series_free(&series[i]);
-	free(ptrs);
-	free(series);
-out_free_sel:
-	free(sel);
-	free(group_of);
-	if (err) {
-		*items = 0;
+	for (size_t i = 0; i < x.n_series; i++)
+		series_free(&x.series[i]);
+	free(x.ptrs);
+	free(x.series);
+	if (err)
 		*out_size = 0;
-	}
 	return err;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*
  * Profiles agreeing on everything but the sample type share a "key". A
@@ -115,4 +116,51 @@ out_free_counts:
 out_free_keys:
 	free(keys.e);
 	return ret;
+}
+
+int pf_pprof_each_group_of(const uint32_t *group_of, size_t n, size_t first, uint32_t n_groups,
+			   pf_pprof_group_fn fn, void *arg)
+{
+	uint32_t *start = calloc((size_t)n_groups + 1, sizeof(*start));
+	uint32_t *order = calloc(n ? n : 1, sizeof(*order));
+	int rc = -ENOMEM;
+
+	if (!start || !order)
+		goto out_free;
+	/* a counting sort: group g's profiles are order[start[g] .. start[g + 1]) */
+	for (size_t i = 0; i < n; i++)
+		start[group_of[i] + 1]++;
+	for (uint32_t g = 0; g < n_groups; g++)
+		start[g + 1] += start[g];
+	for (size_t i = 0; i < n; i++)
+		order[start[group_of[i]]++] = (uint32_t)(first + i);
+	memmove(start + 1, start, (size_t)n_groups * sizeof(*start));
+	start[0] = 0;
+	rc = 0;
+	for (uint32_t g = 0; g < n_groups && rc == 0; g++)
+		if (start[g + 1] > start[g])
+			rc = fn(arg, order + start[g], start[g + 1] - start[g]);
+
+out_free:
+	free(order);
+	free(start);
+	return rc;
+}
+
+int pf_pprof_each_group(const struct pf_batch *b, pf_pprof_group_fn fn, void *arg)
+{
+	size_t n = pf_batch_n_profiles(b);
+	uint32_t *group_of;
+	int n_groups, rc;
+
+	if (n == 0)
+		return 0;
+	group_of = calloc(n, sizeof(*group_of));
+	if (!group_of)
+		return -ENOMEM;
+	n_groups = pf_pprof_groups(b, group_of);
+	rc = n_groups < 0 ? n_groups
+			  : pf_pprof_each_group_of(group_of, n, 0, (uint32_t)n_groups, fn, arg);
+	free(group_of);
+	return rc;
 }

@@ -66,4 +66,17 @@ int pf_pprof_encode(const struct pf_batch *b, const uint32_t *profiles, size_t n
  * so the k-th profile of a sample type goes to the k-th matching group. */
 int pf_pprof_groups(const struct pf_batch *b, uint32_t *group_of);
 
+/* Called for one encoding group: `profiles` lists its n profile indices
+ * (n > 0) in batch order. Returns 0 to go on, anything else to stop. */
+typedef int (*pf_pprof_group_fn)(void *arg, const uint32_t *profiles, size_t n);
+
+/* Calls fn once per group of b's profiles as pf_pprof_groups() splits them,
+ * in group order. Returns 0, fn's first nonzero result, or -ENOMEM. */
+int pf_pprof_each_group(const struct pf_batch *b, pf_pprof_group_fn fn, void *arg);
+
+/* The same over groups the caller numbered: profile first + i is in group
+ * group_of[i] (< n_groups) for i < n. Linear in n + n_groups. */
+int pf_pprof_each_group_of(const uint32_t *group_of, size_t n, size_t first, uint32_t n_groups,
+			   pf_pprof_group_fn fn, void *arg);
+
 #endif
