@@ -268,12 +268,16 @@ out_free:
 	free(group_of);
 }
 
-/* Back on the loop: count, log. */
-static void work_done(void *arg, struct pf_batch *batch, void *job, int status)
+/* Back on the loop: count and log. The batch's answer (a receiver's, through
+ * its acknowledgement) is OK only when every sample is in a file, so a
+ * pipeline of pprof files answers 2xx for what is on disk. */
+static int work_finish(void *arg, struct pf_batch *batch, void *job, int status)
 {
 	struct pprof_exporter *e = arg;
 	struct pprof_work *w = job;
 
+	if (status == -ECANCELED)
+		return PF_BUSY; /* dropped at the shutdown deadline: pf_work counted it */
 	if (status < 0) {
 		w->failed = pf_batch_sample_count(batch);
 		pf_work_log_failure(e->work, "cannot queue a write on the thread pool");
@@ -286,6 +290,7 @@ static void work_done(void *arg, struct pf_batch *batch, void *job, int status)
 		pf_component_count(e->c, PF_CTR_EXPORTER_SENT, w->sent);
 	if (w->failed)
 		pf_component_count(e->c, PF_CTR_EXPORTER_SEND_FAILED, w->failed);
+	return w->failed ? PF_BUSY : PF_OK;
 }
 
 static int pprof_consume(void *inst, struct pf_batch *batch)
@@ -297,7 +302,7 @@ static int pprof_consume(void *inst, struct pf_batch *batch)
 
 static const struct pf_work_ops work_ops = {
 	.run = work_run,
-	.done = work_done,
+	.finish = work_finish,
 	.closed = free, /* the instance */
 	.job_size = sizeof(struct pprof_work),
 	.max_running = MAX_IN_FLIGHT,
