@@ -24,7 +24,7 @@ struct pf_rebuild {
 	uint32_t gen;
 	int64_t pid;
 	uint32_t *strs, *attrs, *sets, *funcs, *maps, *links, *res, *scopes;
-	struct memo *locs, *stacks;
+	struct memo *locs, *caller_locs, *stacks; /* locations as leaves and as callers */
 };
 
 const struct pf_batch *pf_rebuild_src(const struct pf_rebuild *rb)
@@ -187,9 +187,9 @@ uint32_t pf_rebuild_location_copy(struct pf_rebuild *rb, uint32_t i)
 	return pf_batch_location(rb->dst, &loc, out, n);
 }
 
-static uint32_t location(struct pf_rebuild *rb, uint32_t i, bool *per_process)
+static uint32_t location(struct pf_rebuild *rb, uint32_t i, bool caller, bool *per_process)
 {
-	struct memo *m = &rb->locs[i];
+	struct memo *m = caller ? &rb->caller_locs[i] : &rb->locs[i];
 	bool pp = false;
 	uint32_t r;
 
@@ -197,7 +197,7 @@ static uint32_t location(struct pf_rebuild *rb, uint32_t i, bool *per_process)
 		*per_process = m->gen != 0;
 		return m->val - 1;
 	}
-	r = i ? rb->locate(rb->ctx, rb, i, rb->pid, &pp) : 0;
+	r = i ? rb->locate(rb->ctx, rb, i, caller, rb->pid, &pp) : 0;
 	if (r == PF_INDEX_ERROR)
 		return r;
 	m->val = r + 1;
@@ -223,7 +223,7 @@ static uint32_t stack(struct pf_rebuild *rb, uint32_t s)
 	for (i = 0; i < n; i++) {
 		bool one = false;
 
-		out[i] = location(rb, in[i], &one);
+		out[i] = location(rb, in[i], i > 0, &one); /* leaf first */
 		if (out[i] == PF_INDEX_ERROR)
 			goto out_free;
 		pp |= one;
@@ -353,6 +353,7 @@ static void free_tables(struct pf_rebuild *rb)
 	free(rb->res);
 	free(rb->scopes);
 	free(rb->locs);
+	free(rb->caller_locs);
 	free(rb->stacks);
 }
 
@@ -370,10 +371,11 @@ struct pf_batch *pf_rebuild(const struct pf_batch *src, pf_rebuild_locate_fn loc
 	rb.res = calloc(pf_batch_n_resources(src), sizeof(uint32_t));
 	rb.scopes = calloc(pf_batch_n_scopes(src), sizeof(uint32_t));
 	rb.locs = calloc(pf_batch_n_locations(src), sizeof(struct memo));
+	rb.caller_locs = calloc(pf_batch_n_locations(src), sizeof(struct memo));
 	rb.stacks = calloc(pf_batch_n_stacks(src), sizeof(struct memo));
 	rb.dst = pf_batch_new();
 	if (!rb.strs || !rb.attrs || !rb.sets || !rb.funcs || !rb.maps || !rb.links || !rb.res ||
-	    !rb.scopes || !rb.locs || !rb.stacks || !rb.dst)
+	    !rb.scopes || !rb.locs || !rb.caller_locs || !rb.stacks || !rb.dst)
 		goto out_fail;
 	for (p = 0; p < pf_batch_n_profiles(src); p++)
 		if (copy_profile(&rb, (uint32_t)p) == PF_INDEX_ERROR)

@@ -16,14 +16,17 @@
  *
  * `locate` returns the dst index of the location standing for src location
  * `loc` in the process `pid` (-1 when the resource names none), or
- * PF_INDEX_ERROR. It sets *per_process when the answer depends on pid
- * (perf maps); otherwise it is asked once per location. It may call the
- * pf_rebuild_* mappers below.
+ * PF_INDEX_ERROR. `caller` is true where the location is not a stack's leaf:
+ * its address is then a return address, and the call it returns from is at
+ * address - 1 (the same location may be a leaf in one stack and a caller in
+ * another, and is asked about once for each). It sets *per_process when the
+ * answer depends on pid (perf maps); otherwise it is asked once per location
+ * and position. It may call the pf_rebuild_* mappers below.
  */
 struct pf_rebuild;
 
 typedef uint32_t (*pf_rebuild_locate_fn)(void *ctx, struct pf_rebuild *rb, uint32_t loc,
-					 int64_t pid, bool *per_process);
+					 bool caller, int64_t pid, bool *per_process);
 
 /* Returns the new batch (one reference), or NULL on ENOMEM. */
 struct pf_batch *pf_rebuild(const struct pf_batch *src, pf_rebuild_locate_fn locate, void *ctx);

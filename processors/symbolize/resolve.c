@@ -169,7 +169,17 @@ static uint32_t named_location(struct pf_rebuild *rb, uint32_t loc, const struct
 
 /* ---- the sources ---- */
 
-static uint32_t kernel_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc)
+/* Where a location's code is looked up: a caller's return address follows
+ * its call instruction, which may end a function or a line, so the call is
+ * looked up at address - 1 (perf and pprof do the same). The location keeps
+ * its address. */
+static uint64_t code_address(const struct pf_location *in, bool caller)
+{
+	return caller && in->address ? in->address - 1 : in->address;
+}
+
+static uint32_t kernel_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc,
+			     bool caller)
 {
 	const struct pf_location *in = pf_batch_location_get(pf_rebuild_src(rb), loc);
 	struct named_frame fr = {0};
@@ -181,7 +191,8 @@ static uint32_t kernel_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 		if (!r->kallsyms)
 			r->kallsyms_retry_ms = r->now_ms + RETRY_MS;
 	}
-	if (!r->kallsyms || !pf_kallsyms_lookup(r->kallsyms, in->address, &fr.name, &module)) {
+	if (!r->kallsyms ||
+	    !pf_kallsyms_lookup(r->kallsyms, code_address(in, caller), &fr.name, &module)) {
 		r->stats.unresolved++;
 		return pf_rebuild_location_copy(rb, loc);
 	}
@@ -227,14 +238,15 @@ static struct entry *jit_entry(struct pf_resolver *r, int64_t pid)
 	return e;
 }
 
-static uint32_t jit_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc, int64_t pid)
+static uint32_t jit_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc, bool caller,
+			  int64_t pid)
 {
 	const struct pf_location *in = pf_batch_location_get(pf_rebuild_src(rb), loc);
 	struct entry *e = pid > 0 ? jit_entry(r, pid) : NULL;
 	struct named_frame fr = {0};
 
 	if (!e || e->kind != ENTRY_JIT ||
-	    (fr.name = pf_jitmap_lookup(e->u.jit, in->address)) == NULL) {
+	    (fr.name = pf_jitmap_lookup(e->u.jit, code_address(in, caller))) == NULL) {
 		r->stats.unresolved++;
 		return pf_rebuild_location_copy(rb, loc);
 	}
@@ -344,13 +356,14 @@ static uint32_t unresolved_frame(struct pf_resolver *r, struct pf_rebuild *rb, u
 }
 
 static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc,
-			     int64_t pid)
+			     bool caller, int64_t pid)
 {
 	const struct pf_batch *src = pf_rebuild_src(rb);
 	const struct pf_location *in = pf_batch_location_get(src, loc);
 	const struct pf_mapping *m = pf_batch_mapping_get(src, in->mapping);
 	const char *filename = pf_batch_str(src, m->filename);
 	uint64_t offset = in->address - m->memory_start + m->file_offset;
+	uint64_t code_offset = code_address(in, caller) - m->memory_start + m->file_offset;
 	struct named_frame fr[MAX_LINES];
 	const struct pf_sym_result *res = NULL;
 	struct entry *e;
@@ -362,7 +375,7 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 	e = file_entry(r, pid, m, filename, build_id_of(src, m));
 	if (e && e->kind == ENTRY_FILE) {
 		before = pf_symfile_memory_size(e->u.file);
-		res = pf_symfile_resolve(e->u.file, offset);
+		res = pf_symfile_resolve(e->u.file, code_offset);
 		if (pf_symfile_memory_size(e->u.file) != before)
 			pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
 		if (!e->counted && pf_symfile_dwarf_failed(e->u.file)) {
@@ -396,7 +409,7 @@ static bool is_anon(const char *filename)
 	       !strncmp(filename, "/memfd:", 7);
 }
 
-static uint32_t locate(void *ctx, struct pf_rebuild *rb, uint32_t loc, int64_t pid,
+static uint32_t locate(void *ctx, struct pf_rebuild *rb, uint32_t loc, bool caller, int64_t pid,
 		       bool *per_process)
 {
 	struct pf_resolver *r = ctx;
@@ -408,15 +421,15 @@ static uint32_t locate(void *ctx, struct pf_rebuild *rb, uint32_t loc, int64_t p
 		return pf_rebuild_location_copy(rb, loc);
 	filename = pf_batch_str(src, pf_batch_mapping_get(src, in->mapping)->filename);
 	if (!strcmp(filename, PF_KERNEL_MAPPING))
-		return r->opts.kernel ? kernel_frame(r, rb, loc)
+		return r->opts.kernel ? kernel_frame(r, rb, loc, caller)
 				      : pf_rebuild_location_copy(rb, loc);
 	if (is_anon(filename)) {
 		if (!r->opts.perf_maps)
 			return pf_rebuild_location_copy(rb, loc);
 		*per_process = true;
-		return jit_frame(r, rb, loc, pid);
+		return jit_frame(r, rb, loc, caller, pid);
 	}
-	return native_frame(r, rb, loc, pid);
+	return native_frame(r, rb, loc, caller, pid);
 }
 
 struct pf_batch *pf_resolver_run(struct pf_resolver *r, const struct pf_batch *src, uint64_t now_ms)

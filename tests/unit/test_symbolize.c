@@ -823,6 +823,59 @@ static void resolver_names_a_batch(void **state)
 	pf_batch_unref(b);
 }
 
+/* A return address is named by the call before it (address - 1): the same
+ * location, where one JIT function ends and the next begins, is the next
+ * function as a leaf and the first as a caller; both keep the address. */
+static void callers_named_at_the_call(void **state)
+{
+	struct pf_resolver_opts o = {.perf_maps = true, .cache_size = 1 << 20};
+	struct pf_batch *b = pf_batch_new(), *out;
+	struct pf_resolver *r;
+	char map_path[64];
+	uint32_t p, ma, l_edge, l_leaf, st, stack[2];
+	const uint32_t *locs;
+	const struct pf_sample *smp;
+	size_t n;
+	int64_t v = 1;
+	FILE *pm;
+
+	(void)state;
+	snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
+	pm = fopen(map_path, "w");
+	assert_non_null(pm);
+	fputs("7f1200001000 100 callsAtItsEnd\n7f1200001100 100 nextFunction\n", pm);
+	fclose(pm);
+	p = profile_for(b, getpid());
+	ma = mapping(b, PF_ANON_MAPPING, 0x7f1200000000, 0x7f1200100000, 0, NULL);
+	l_edge = raw_location(b, ma, 0x7f1200001100, PF_FRAME_JIT);
+	l_leaf = raw_location(b, ma, 0x7f1200001150, PF_FRAME_JIT);
+	sample1(b, p, l_edge, 1); /* as a leaf */
+	stack[0] = l_leaf;
+	stack[1] = l_edge; /* as a caller */
+	st = pf_batch_stack(b, stack, 2);
+	assert_int_equal(pf_batch_add_sample(b, p, st, 0, 0, &v, 1, NULL, 0), 0);
+
+	r = pf_resolver_new(&o);
+	assert_non_null(r);
+	out = pf_resolver_run(r, b, 1000);
+	unlink(map_path);
+	assert_non_null(out);
+	smp = pf_batch_samples(out, 0, &n);
+	assert_int_equal(n, 2);
+	locs = pf_batch_stack_get(out, smp[0].stack, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(fn_name(out, locs[0], 0, NULL, NULL), "nextFunction");
+	assert_int_equal(pf_batch_location_get(out, locs[0])->address, 0x7f1200001100);
+	locs = pf_batch_stack_get(out, smp[1].stack, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(fn_name(out, locs[0], 0, NULL, NULL), "nextFunction");
+	assert_string_equal(fn_name(out, locs[1], 0, NULL, NULL), "callsAtItsEnd");
+	assert_int_equal(pf_batch_location_get(out, locs[1])->address, 0x7f1200001100);
+	pf_batch_unref(out);
+	pf_resolver_free(r);
+	pf_batch_unref(b);
+}
+
 /* A binary deleted while its process runs resolves through map_files. */
 static void deleted_binary_through_map_files(void **state)
 {
@@ -910,6 +963,7 @@ int main(void)
 		cmocka_unit_test(demangles_cxx_and_rust),
 		cmocka_unit_test(kallsyms_real),
 		cmocka_unit_test(resolver_names_a_batch),
+		cmocka_unit_test(callers_named_at_the_call),
 		cmocka_unit_test(deleted_binary_through_map_files),
 		cmocka_unit_test(elf_truncated_while_open),
 		cmocka_unit_test(dwz_shared_file_truncated_while_open),
