@@ -181,6 +181,8 @@ static int parse_fde(const struct pf_cfi_section *sec, struct pf_cfi_cursor *c,
 	/* No code, or a discarded function's leftover at address 0. */
 	if (range == 0 || start == 0)
 		return 0;
+	if (out->ranges_only)
+		return add_fde(out, start, start + range, first);
 	rc = pf_cfi_exec(sec, cie, c->p, pf_cfi_left(c), start, start + range, out);
 	if (rc == -EINVAL) {
 		out->bad_fdes++;
@@ -206,7 +208,7 @@ int pf_cfi_parse(const struct pf_cfi_section *sec, struct pf_cfi_out *out)
 	/* Compilers' CFI makes a row of about every 5-8 bytes: reserving a
 	 * row per 4 bytes up front saves copying the array as it grows (the
 	 * pages past the last row are never touched, so cost no memory). */
-	if (reserve_rows(out, out->n_rows + sec->size / 4 + 16) < 0)
+	if (!out->ranges_only && reserve_rows(out, out->n_rows + sec->size / 4 + 16) < 0)
 		return -ENOMEM;
 
 	while (pf_cfi_left(&c) > 0) {

@@ -42,7 +42,8 @@ struct pf_cfi_out {
 	size_t n_fdes, cap_fdes;
 	size_t bad_fdes; /* FDEs whose CIE or CFA program is malformed: one PF_UNWIND_UNKNOWN row each */
 	size_t skipped; /* FDEs whose range or CIE could not be read: left out, so their pcs are gaps */
-	int truncated; /* a record's length ran past the section: the walk stopped there */
+	int truncated;	 /* a record's length ran past the section: the walk stopped there */
+	int ranges_only; /* set by the caller: FDEs' ranges only, no rows (n 0 each) */
 };
 
 /* Parses every CIE and FDE of `sec` into `out` (which must be zeroed or
