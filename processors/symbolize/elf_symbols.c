@@ -262,3 +262,18 @@ bool pf_elf_offset_to_vaddr(const struct pf_elf_file *f, uint64_t offset, uint64
 	}
 	return false;
 }
+
+bool pf_elf_vaddr_to_offset(const struct pf_elf_file *f, uint64_t vaddr, uint64_t *offset)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_loads; i++) {
+		const struct pf_elf_load *l = &f->loads[i];
+
+		if (vaddr >= l->vaddr && vaddr - l->vaddr < l->filesz) {
+			*offset = vaddr - l->vaddr + l->offset;
+			return true;
+		}
+	}
+	return false;
+}

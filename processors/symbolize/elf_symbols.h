@@ -70,4 +70,8 @@ long pf_elf_read_symbols(const struct pf_elf_file *f, struct pf_symtab *t);
  * segment maps it. */
 bool pf_elf_offset_to_vaddr(const struct pf_elf_file *f, uint64_t offset, uint64_t *vaddr);
 
+/* The reverse: the file offset a PT_LOAD segment maps at virtual address
+ * vaddr. False when none maps it from the file. */
+bool pf_elf_vaddr_to_offset(const struct pf_elf_file *f, uint64_t vaddr, uint64_t *offset);
+
 #endif

@@ -355,6 +355,25 @@ static uint32_t unresolved_frame(struct pf_resolver *r, struct pf_rebuild *rb, u
 	return named_location(rb, loc, &fr, 1, NULL);
 }
 
+/* The name's offset for code no symbol names: the start of the FDE that
+ * holds the code address, so every address of a stripped function shares
+ * one name; the address's own offset where no FDE holds it. */
+static uint64_t function_offset(struct pf_resolver *r, struct entry *e, uint64_t code_offset,
+				uint64_t offset)
+{
+	uint64_t start;
+	size_t before;
+	bool found;
+
+	if (!e || e->kind != ENTRY_FILE)
+		return offset;
+	before = pf_symfile_memory_size(e->u.file);
+	found = pf_symfile_function_start(e->u.file, code_offset, &start);
+	if (pf_symfile_memory_size(e->u.file) != before)
+		pf_symcache_set_cost(r->cache, e, pf_symfile_memory_size(e->u.file));
+	return found ? start : offset;
+}
+
 static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint32_t loc,
 			     bool caller, int64_t pid)
 {
@@ -384,7 +403,8 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 		}
 	}
 	if (!res || res->n == 0)
-		return unresolved_frame(r, rb, loc, filename, offset);
+		return unresolved_frame(r, rb, loc, filename,
+					function_offset(r, e, code_offset, offset));
 	for (i = 0; i < res->n && i < MAX_LINES; i++) {
 		const struct pf_sym_frame *s = &res->frames[i];
 

@@ -41,7 +41,9 @@ void pf_resolver_free(struct pf_resolver *r);
  * A new batch equal to src but with its unsymbolized locations (those
  * without lines) named where possible: lines and functions added, frame
  * types set (kernel, jit). Unresolved native frames get a function named
- * "<file basename>+0x<file offset>". now_ms paces kallsyms reloads and
+ * "<file basename>+0x<file offset>": the offset of the function's start by
+ * the file's FDEs where one holds the code address, else of the address
+ * itself. now_ms paces kallsyms reloads and
  * retries of files that failed to open. Returns NULL on ENOMEM.
  */
 struct pf_batch *pf_resolver_run(struct pf_resolver *r, const struct pf_batch *src,

@@ -12,6 +12,7 @@
 #include "demangle.h"
 #include "dwarf_lines.h"
 #include "elf_symbols.h"
+#include "host/fde_index.h"
 #include "host/proc_file.h"
 #include "symfile.h"
 
@@ -37,6 +38,8 @@ struct pf_symfile {
 	struct memo_slot *memo;
 	size_t memo_mask, memo_n;
 	size_t results_bytes;
+	struct pf_fde_index *fdes; /* read on first use; NULL when none */
+	bool fdes_tried;
 };
 
 static const struct pf_sym_result no_answer;
@@ -306,6 +309,20 @@ const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t of
 	return pf_symfile_resolve_vaddr(f, vaddr);
 }
 
+bool pf_symfile_function_start(struct pf_symfile *f, uint64_t offset, uint64_t *start)
+{
+	struct pf_error err;
+	uint64_t vaddr, fde_start;
+
+	if (!f->fdes_tried && f->bin.fd >= 0) {
+		f->fdes_tried = true;
+		f->fdes = pf_fde_index_from_fd(f->bin.fd, &err);
+	}
+	return f->fdes && pf_elf_offset_to_vaddr(&f->bin, offset, &vaddr) &&
+	       pf_fde_index_find(f->fdes, vaddr, &fde_start) &&
+	       pf_elf_vaddr_to_offset(&f->bin, fde_start, start);
+}
+
 int pf_symfile_open_fd(int fd, const char *root, const char *filename, const char *build_id_hex,
 		       const struct pf_symfile_opts *opts, struct pf_symfile **out)
 {
@@ -387,6 +404,7 @@ void pf_symfile_close(struct pf_symfile *f)
 	if (!f)
 		return;
 	memo_free(f);
+	pf_fde_index_destroy(f->fdes);
 	pf_dwarf_lines_free(f->dl);
 	if (f->dw)
 		dwarf_end(f->dw);
@@ -405,5 +423,6 @@ size_t pf_symfile_memory_size(const struct pf_symfile *f)
 	return sizeof(*f) + (size_t)(f->bin.data_bytes + f->dbg.data_bytes + f->alt.data_bytes) +
 	       pf_symtab_memory_size(&f->syms) +
 	       (f->memo ? (f->memo_mask + 1) * sizeof(*f->memo) : 0) + f->results_bytes +
-	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0);
+	       f->dwarf_estimate + (f->dl ? pf_dwarf_lines_memory_size(f->dl) : 0) +
+	       pf_fde_index_bytes(f->fdes);
 }

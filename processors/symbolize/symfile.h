@@ -56,6 +56,12 @@ const struct pf_sym_result *pf_symfile_resolve(struct pf_symfile *f, uint64_t of
  * link-time addresses. */
 const struct pf_sym_result *pf_symfile_resolve_vaddr(struct pf_symfile *f, uint64_t vaddr);
 
+/* The file offset where the function holding file offset `offset`
+ * starts, by the FDE that covers it (the file's CFI, read on first use
+ * and kept with f), for code no symbol names. False when no FDE covers
+ * it or the CFI cannot be read (not asked again). */
+bool pf_symfile_function_start(struct pf_symfile *f, uint64_t offset, uint64_t *start);
+
 /* Forgets the answers given so far (their memory goes; results returned
  * before are invalid after), keeping symbols and DWARF indexes. */
 void pf_symfile_forget(struct pf_symfile *f);

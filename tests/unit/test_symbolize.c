@@ -21,6 +21,7 @@
 #include "processors/symbolize/kallsyms.h"
 #include "processors/symbolize/resolve.h"
 #include "processors/symbolize/symfile.h"
+#include "readelf_frames.h"
 
 /* The binaries built once for every test, in a temp dir. */
 struct env {
@@ -110,6 +111,8 @@ static int setup(void **state)
 	       "cp split.debug droot/.build-id/$(echo $id | cut -c1-2)/$(echo $id | cut "
 	       "-c3-).debug",
 	       d) ||
+	    /* Stripped of every symbol: functions are known by their FDEs only. */
+	    sh("cd %s && cp pie stripped && strip --strip-all stripped", d) ||
 	    sh("c++ -g -O1 -o %s/cxx %s/cxx.cc", d, E.src) ||
 	    /* clang emits no .debug_aranges: CUs are found by their ranges. */
 	    sh("clang -g -O2 -o %s/clang_pie %s/inl.c", d, E.src))
@@ -950,6 +953,90 @@ static void tiny_cache_still_answers(void **state)
 	pf_batch_unref(b);
 }
 
+/* The file offset the PT_LOAD segments of e map at vaddr. */
+static uint64_t offset_of(const struct pf_elf_file *e, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_loads; i++)
+		if (vaddr >= e->loads[i].vaddr && vaddr - e->loads[i].vaddr < e->loads[i].filesz)
+			return vaddr - e->loads[i].vaddr + e->loads[i].offset;
+	fail_msg("no segment maps %#llx", (unsigned long long)vaddr);
+	return 0;
+}
+
+/* A stripped binary's addresses are named by the FDE holding them, as
+ * readelf lists it: two addresses of middle() as leaves and its return
+ * address at its very end as a caller (looked up at address - 1) share
+ * one name, "stripped+0x<offset of the FDE's start>"; an address no FDE
+ * holds (the ELF header) keeps its own offset. */
+static void stripped_function_one_name(void **state)
+{
+	const uint64_t at = 0x555500000000;
+	struct pf_resolver_opts o = {.lines = true, .demangle = true, .cache_size = 64 << 20};
+	struct nm_sym syms[512];
+	size_t n = nm_functions(path_of("pie"), syms, 512), i, nl;
+	const struct nm_sym *mid = nm_find(syms, n, "middle");
+	const struct rf_fde *fde = NULL;
+	struct pf_batch *b = pf_batch_new(), *out;
+	struct pf_resolver *r = pf_resolver_new(&o);
+	struct pf_resolver_stats st;
+	struct rf_dump d = {0};
+	struct pf_elf_file e;
+	uint32_t p, m, stack[2];
+	const struct pf_sample *smp;
+	const uint32_t *locs;
+	char want[64];
+	int64_t v = 1;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(rf_load(path_of("stripped"), &d), 0);
+	for (i = 0; i < d.n_fdes && !fde; i++)
+		if (d.fdes[i].start <= mid->addr && mid->addr < d.fdes[i].end)
+			fde = &d.fdes[i];
+	assert_non_null(fde);
+	assert_true(fde->end - fde->start >= 8);
+	assert_int_equal(pf_elf_open(path_of("stripped"), &e), 0);
+	assert_false(e.has_symtab);
+	snprintf(want, sizeof(want), "stripped+0x%" PRIx64, offset_of(&e, fde->start));
+
+	p = profile_for(b, -1);
+	m = mapping(b, path_of("stripped"), at, at + 0x100000, 0, e.build_id_hex);
+	sample1(b, p, raw_location(b, m, at + offset_of(&e, fde->start + 1), PF_FRAME_NATIVE), 1);
+	sample1(b, p, raw_location(b, m, at + offset_of(&e, fde->end - 1), PF_FRAME_NATIVE), 1);
+	stack[0] = raw_location(b, m, at + offset_of(&e, fde->start + 2), PF_FRAME_NATIVE);
+	stack[1] = raw_location(b, m, at + offset_of(&e, fde->end), PF_FRAME_NATIVE);
+	assert_int_equal(
+		pf_batch_add_sample(b, p, pf_batch_stack(b, stack, 2), 0, 0, &v, 1, NULL, 0), 0);
+	sample1(b, p, raw_location(b, m, at + 0x10, PF_FRAME_NATIVE), 1);
+
+	out = pf_resolver_run(r, b, 1000);
+	assert_non_null(out);
+	smp = pf_batch_samples(out, 0, &n);
+	assert_int_equal(n, 4);
+	for (i = 0; i < 3; i++) {
+		size_t j;
+
+		locs = pf_batch_stack_get(out, smp[i].stack, &nl);
+		for (j = 0; j < nl; j++)
+			assert_string_equal(fn_name(out, locs[j], 0, NULL, NULL), want);
+	}
+	assert_int_equal(nl, 2);
+	/* Each location keeps its own address. */
+	assert_int_equal(pf_batch_location_get(out, locs[1])->address,
+			 at + offset_of(&e, fde->end));
+	locs = pf_batch_stack_get(out, smp[3].stack, &nl);
+	assert_string_equal(fn_name(out, locs[0], 0, NULL, NULL), "stripped+0x10");
+	pf_resolver_stats(r, &st);
+	assert_int_equal(st.unresolved, 5);
+	pf_batch_unref(out);
+	pf_resolver_free(r);
+	pf_elf_close(&e);
+	rf_free(&d);
+	pf_batch_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(elf_truncated_while_open),
 		cmocka_unit_test(dwz_shared_file_truncated_while_open),
 		cmocka_unit_test(tiny_cache_still_answers),
+		cmocka_unit_test(stripped_function_one_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
