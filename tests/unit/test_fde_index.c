@@ -2,6 +2,7 @@
 /* unit.fde_index: every FDE readelf lists in libc and libpython is found at its start and middle; the index's time and bytes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libelf.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "host/cfi_elf.h"
 #include "host/fde_index.h"
 #include "readelf_frames.h"
 
@@ -92,6 +94,8 @@ static void check_against_readelf(const char *path, size_t min_fdes)
 		checked++;
 	}
 	assert_true(checked >= min_fdes);
+	printf("%zu of %zu FDEs checked (the rest empty, at 0 or overlapping)\n", checked,
+	       d.n_fdes);
 	assert_true(skipped * 100 <= d.n_fdes); /* the check covers nearly all */
 	/* The index holds the ranges only: 8 bytes an FDE and its header. */
 	assert_true(pf_fde_index_bytes(x) <= 64 + 8 * pf_fde_index_count(x));
@@ -127,12 +131,54 @@ static void outside_and_bad_files(void **state)
 	assert_null(index_of("/etc/os-release", &err));
 }
 
+/* The CFI of the file at path parsed into o, rows or ranges only. */
+static void parse_file(const char *path, int ranges_only, struct pf_cfi_out *o)
+{
+	struct pf_cfi_elf_info info = {0};
+	struct pf_error err = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	assert_true(fd >= 0);
+	assert_true(elf_version(EV_CURRENT) != EV_NONE);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	o->ranges_only = ranges_only;
+	assert_int_equal(pf_cfi_elf_parse(elf, o, &info, &err), 0);
+	elf_end(elf);
+	close(fd);
+}
+
+/* Parsing for ranges only finds the very FDEs the full parse compiles,
+ * and makes no row. */
+static void ranges_only_same_fdes_as_rows(void **state)
+{
+	struct pf_cfi_out full = {0}, ranges = {0};
+	size_t i;
+
+	(void)state;
+	parse_file(LIBC, 0, &full);
+	parse_file(LIBC, 1, &ranges);
+	assert_true(full.n_fdes > 2000);
+	assert_int_equal(ranges.n_fdes, full.n_fdes);
+	assert_int_equal(ranges.n_rows, 0);
+	assert_int_equal(ranges.skipped, full.skipped);
+	for (i = 0; i < full.n_fdes; i++) {
+		assert_int_equal(ranges.fdes[i].start, full.fdes[i].start);
+		assert_int_equal(ranges.fdes[i].end, full.fdes[i].end);
+		assert_int_equal(ranges.fdes[i].n, 0);
+	}
+	pf_cfi_out_free(&full);
+	pf_cfi_out_free(&ranges);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(libc_fdes_found_at_start_and_middle),
 		cmocka_unit_test(libpython_fdes_found_at_start_and_middle),
 		cmocka_unit_test(outside_and_bad_files),
+		cmocka_unit_test(ranges_only_same_fdes_as_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

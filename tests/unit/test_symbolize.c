@@ -1037,6 +1037,72 @@ static void stripped_function_one_name(void **state)
 	pf_batch_unref(b);
 }
 
+/* Resolves each of vaddrs of the file at path (e open on it) as a leaf
+ * and checks that all are named want. */
+static void assert_leaves_named(const char *path, const struct pf_elf_file *e,
+				const uint64_t *vaddrs, size_t n, const char *want)
+{
+	const uint64_t at = 0x7f5500000000;
+	struct pf_resolver_opts o = {.lines = true, .demangle = true, .cache_size = 64 << 20};
+	struct pf_batch *b = pf_batch_new(), *out;
+	struct pf_resolver *r = pf_resolver_new(&o);
+	uint32_t p, m;
+	int64_t v;
+	size_t i;
+
+	assert_non_null(r);
+	p = profile_for(b, -1);
+	m = mapping(b, path, at, at + 0x10000000, 0, e->build_id_hex);
+	for (i = 0; i < n; i++)
+		sample1(b, p, raw_location(b, m, at + offset_of(e, vaddrs[i]), PF_FRAME_NATIVE), 1);
+	out = pf_resolver_run(r, b, 1000);
+	assert_non_null(out);
+	for (i = 0; i < n; i++)
+		assert_string_equal(fn_name(out, leaf_of(out, 0, i, &v), 0, NULL, NULL), want);
+	pf_batch_unref(out);
+	pf_resolver_free(r);
+	pf_batch_unref(b);
+}
+
+/* The issue's case: Debian's liblzma names only its exported functions;
+ * two addresses of a static one (an FDE no symbol covers) share the name
+ * of the FDE's start, liblzma.so.5.4.1+0x<offset>. */
+#define LIBLZMA "/lib/x86_64-linux-gnu/liblzma.so.5.4.1"
+static void stripped_library_static_function_one_name(void **state)
+{
+	struct pf_symfile *f = NULL;
+	struct rf_dump d = {0};
+	struct pf_elf_file e;
+	uint64_t at[3];
+	char want[64];
+	size_t i;
+
+	(void)state;
+	if (access(LIBLZMA, R_OK) != 0)
+		skip();
+	assert_int_equal(rf_load(LIBLZMA, &d), 0);
+	assert_int_equal(pf_symfile_open("", LIBLZMA, NULL, &OPTS, &f), 0);
+	/* An FDE of some size that no symbol (nor a debug file) names. */
+	for (i = 0; i < d.n_fdes; i++) {
+		const struct rf_fde *x = &d.fdes[i];
+
+		if (x->end - x->start >= 64 && !pf_symfile_resolve_vaddr(f, x->start) &&
+		    !pf_symfile_resolve_vaddr(f, x->start + 40))
+			break;
+	}
+	pf_symfile_close(f);
+	if (i == d.n_fdes)
+		skip(); /* named throughout: its debug file is installed */
+	assert_int_equal(pf_elf_open(LIBLZMA, &e), 0);
+	at[0] = d.fdes[i].start;
+	at[1] = d.fdes[i].start + 40;
+	at[2] = d.fdes[i].end - 1;
+	snprintf(want, sizeof(want), "liblzma.so.5.4.1+0x%" PRIx64, offset_of(&e, at[0]));
+	assert_leaves_named(LIBLZMA, &e, at, 3, want);
+	pf_elf_close(&e);
+	rf_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1056,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(dwz_shared_file_truncated_while_open),
 		cmocka_unit_test(tiny_cache_still_answers),
 		cmocka_unit_test(stripped_function_one_name),
+		cmocka_unit_test(stripped_library_static_function_one_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
