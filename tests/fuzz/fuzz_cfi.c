@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Fuzzes the CFI compiler: an ELF image, or (any other input) one raw .eh_frame or .debug_frame section; what compiles must be sorted, findable and bounded. */
+/* Fuzzes the CFI compiler and the FDE index: an ELF image, or (any other input) one raw .eh_frame or .debug_frame section; what compiles must be sorted, findable and bounded. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "host/cfi_parse.h"
+#include "host/fde_index.h"
 #include "host/unwind_table.h"
 
 static void fail(const char *what, size_t i)
@@ -92,6 +95,41 @@ out:
 	pf_cfi_out_free(&o);
 }
 
+/* The same image read for its FDE ranges only (as the symbolizer does, from
+ * a file): an index at most one FDE per 16 bytes of input, and every
+ * address asked answered within an FDE that holds it. */
+static void check_fde_index(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz_cfi", MFD_CLOEXEC);
+	struct pf_error err = {0};
+	struct pf_fde_index *x;
+	uint64_t start;
+
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return;
+	}
+	x = pf_fde_index_from_fd(fd, &err);
+	close(fd);
+	if (!x) {
+		if (!pf_error_isset(&err))
+			fail("no FDE index and no error", 0);
+		return;
+	}
+	if (pf_fde_index_count(x) > size / 16 + 1)
+		fail("more FDEs than the input holds", pf_fde_index_count(x));
+	for (size_t i = 0; i + 8 <= size && i < 64 * 8; i += 8) {
+		uint64_t vaddr;
+
+		memcpy(&vaddr, data + i, sizeof(vaddr));
+		if (pf_fde_index_find(x, vaddr, &start) && start > vaddr)
+			fail("an FDE found that starts after the address", i);
+	}
+	pf_fde_index_destroy(x);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pf_unwind_table *t;
@@ -103,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_section(data, size);
 		return 0;
 	}
+	check_fde_index(data, size);
 	t = pf_unwind_table_from_mem(data, size, &err);
 	if (!t) {
 		if (!pf_error_isset(&err))
