@@ -17,7 +17,8 @@ const struct pf_option pf_auth_options[] = {
 	PF_OPTION_END,
 };
 
-/* The running extension `id` names for c, when it has `what`. */
+/* The running extension `id`, when it authenticates the side asked for
+ * (server: requests a receiver takes; else requests an exporter sends). */
 static const struct pf_component_def *find(struct pf_component *c, const char *id, bool server,
 					   void **inst)
 {
