@@ -17,56 +17,52 @@ const struct pf_option pf_auth_options[] = {
 	PF_OPTION_END,
 };
 
-/* The running extension `id`, when it authenticates the side asked for
- * (server: requests a receiver takes; else requests an exporter sends). */
-static const struct pf_component_def *find(struct pf_component *c, const char *id, bool server,
-					   void **inst)
+/* The extension cfg names for c, when it authenticates the side asked for
+ * (server: requests a receiver takes; else requests an exporter sends):
+ * 0 with *def (NULL when cfg names none) and *inst, or -ENOENT after
+ * logging why. */
+static int find(struct pf_component *c, const struct pf_auth_config *cfg, bool server,
+		const struct pf_component_def **def, void **inst)
 {
-	const struct pf_component_def *def = pf_component_extension_find(c, id, inst);
-
-	if (def && *inst && (server ? def->auth_server != NULL : def->auth_client != NULL))
-		return def;
+	*def = NULL;
+	*inst = NULL;
+	if (!cfg->authenticator)
+		return 0;
+	*def = pf_component_extension_find(c, cfg->authenticator, inst);
+	if (*def && *inst && (server ? (*def)->auth_server != NULL : (*def)->auth_client != NULL))
+		return 0;
 	pf_log(pf_component_logger(c), PF_LOG_ERROR,
 	       "auth.authenticator \"%s\" is no extension listed in service.extensions that "
 	       "authenticates %s",
-	       id, server ? "requests a receiver takes" : "requests an exporter sends");
-	return NULL;
+	       cfg->authenticator,
+	       server ? "requests a receiver takes" : "requests an exporter sends");
+	*def = NULL;
+	*inst = NULL;
+	return -ENOENT;
 }
 
 int pf_auth_client_find(struct pf_component *c, const struct pf_auth_config *cfg,
 			struct pf_auth_client *out)
 {
 	const struct pf_component_def *def;
-	void *inst = NULL;
+	void *inst;
+	int rc = find(c, cfg, false, &def, &inst);
 
-	out->ops = NULL;
-	out->inst = NULL;
-	if (!cfg->authenticator)
-		return 0;
-	def = find(c, cfg->authenticator, false, &inst);
-	if (!def)
-		return -ENOENT;
-	out->ops = def->auth_client;
+	out->ops = def ? def->auth_client : NULL;
 	out->inst = inst;
-	return 0;
+	return rc;
 }
 
 int pf_auth_server_find(struct pf_component *c, const struct pf_auth_config *cfg,
 			struct pf_auth_server *out)
 {
 	const struct pf_component_def *def;
-	void *inst = NULL;
+	void *inst;
+	int rc = find(c, cfg, true, &def, &inst);
 
-	out->ops = NULL;
-	out->inst = NULL;
-	if (!cfg->authenticator)
-		return 0;
-	def = find(c, cfg->authenticator, true, &inst);
-	if (!def)
-		return -ENOENT;
-	out->ops = def->auth_server;
+	out->ops = def ? def->auth_server : NULL;
 	out->inst = inst;
-	return 0;
+	return rc;
 }
 
 int pf_auth_server_check(const struct pf_auth_server *a, pf_auth_header_fn header, void *req,
