@@ -12,55 +12,35 @@ import urllib.error
 import urllib.request
 from collections import Counter
 
-
-def varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field(num, payload):
-    """A length-delimited field."""
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
-
-
-def vfield(num, value):
-    """A varint field."""
-    return varint(num << 3) + varint(value)
+from pbwire import put_field, put_varint, put_vfield
 
 
 def request(n):
     """ExportProfilesServiceRequest: one profile, one sample on the stack `main` worth n."""
     strings = [b"", b"main", b"samples", b"count"]
     dictionary = (
-        field(1, b"")  # mapping_table[0]
-        + field(2, b"")  # location_table[0]
-        + field(2, field(3, vfield(1, 1)))  # location 1: one line of function 1
-        + field(3, b"")  # function_table[0]
-        + field(3, vfield(1, 1))  # function 1: name "main"
-        + field(4, b"")  # link_table[0]
-        + b"".join(field(5, s) for s in strings)
-        + field(6, b"")  # attribute_table[0]
-        + field(7, b"")  # stack_table[0]
-        + field(7, field(1, varint(1)))  # stack 1: location 1
+        put_field(1, b"")  # mapping_table[0]
+        + put_field(2, b"")  # location_table[0]
+        + put_field(2, put_field(3, put_vfield(1, 1)))  # location 1: one line of function 1
+        + put_field(3, b"")  # function_table[0]
+        + put_field(3, put_vfield(1, 1))  # function 1: name "main"
+        + put_field(4, b"")  # link_table[0]
+        + b"".join(put_field(5, s) for s in strings)
+        + put_field(6, b"")  # attribute_table[0]
+        + put_field(7, b"")  # stack_table[0]
+        + put_field(7, put_field(1, put_varint(1)))  # stack 1: location 1
     )
-    sample = vfield(1, 1) + field(4, varint(n))
+    sample = put_vfield(1, 1) + put_field(4, put_varint(n))
     now = time.time_ns()
     profile = (
-        field(1, vfield(1, 2) + vfield(2, 3))
-        + field(2, sample)
-        + varint(3 << 3 | 1)
+        put_field(1, put_vfield(1, 2) + put_vfield(2, 3))
+        + put_field(2, sample)
+        + put_varint(3 << 3 | 1)
         + now.to_bytes(8, "little")
     )
-    scope = field(2, profile)
-    resource = field(2, scope)
-    return field(1, resource) + field(2, dictionary)
+    scope = put_field(2, profile)
+    resource = put_field(2, scope)
+    return put_field(1, resource) + put_field(2, dictionary)
 
 
 def main():

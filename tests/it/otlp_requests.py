@@ -7,42 +7,23 @@ decoded.
 """
 import sys
 
-
-def varint(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def field(num, payload):
-    """A length-delimited field."""
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
-
-
-def vfield(num, v):
-    return varint(num << 3) + varint(v)
+from pbwire import put_field, put_varint, put_vfield
 
 
 def request(strings, sample, scope_name=b"proflow", empty_strings=0):
     """ExportProfilesServiceRequest: one profile of one sample, a minimal dictionary
     whose string_table is `strings` (after "") and `empty_strings` more "",
     sample_type cpu/nanoseconds."""
-    prof = field(1, vfield(1, 1) + vfield(2, 2)) + field(2, sample)
-    scope = field(1, field(1, scope_name))
-    sp = scope + field(2, prof)
-    rp = field(1, field(1, field(1, b"service.name") + field(2, field(1, b"app")))) + field(2, sp)
+    prof = put_field(1, put_vfield(1, 1) + put_vfield(2, 2)) + put_field(2, sample)
+    scope = put_field(1, put_field(1, scope_name))
+    sp = scope + put_field(2, prof)
+    rp = put_field(1, put_field(1, put_field(1, b"service.name") + put_field(2, put_field(1, b"app")))) + put_field(2, sp)
     d = b"".join(
-        [field(1, b""), field(2, b""), field(3, b""), field(4, b"")]
-        + [field(5, s) for s in [b""] + strings]
-        + [field(5, b"") * empty_strings, field(6, b""), field(7, b"")]
+        [put_field(1, b""), put_field(2, b""), put_field(3, b""), put_field(4, b"")]
+        + [put_field(5, s) for s in [b""] + strings]
+        + [put_field(5, b"") * empty_strings, put_field(6, b""), put_field(7, b"")]
     )
-    return field(1, rp) + field(2, d)
+    return put_field(1, rp) + put_field(2, d)
 
 
 def json_request(strings, values_text):
@@ -59,7 +40,7 @@ def json_request(strings, values_text):
 def main():
     out = sys.argv[1]
     limit = int(sys.argv[2] if len(sys.argv) > 2 else 64) << 20
-    sample = vfield(1, 0) + field(4, varint(7))
+    sample = put_vfield(1, 0) + put_field(4, put_varint(7))
     files = {
         "valid.pb": request([b"cpu", b"nanoseconds"], sample),
         "valid.json": json_request(["cpu", "nanoseconds"], "7"),
@@ -76,7 +57,7 @@ def main():
     head = len(json_request([], "")) + 64
     files["expand_values.json"] = json_request(["cpu", "ns"], "1," * ((limit - head) // 2) + "1")
     n = limit - 4096
-    files["expand_values.pb"] = request([b"cpu", b"ns"], vfield(1, 0) + field(4, b"\x01" * n))
+    files["expand_values.pb"] = request([b"cpu", b"ns"], put_vfield(1, 0) + put_field(4, b"\x01" * n))
     files["expand_strings.pb"] = request([b"cpu", b"ns"], sample, empty_strings=(limit - 4096) // 2)
     for name, data in files.items():
         assert len(data) <= limit, (name, len(data))

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Protobuf wire reading for the test peers (fake_pyroscope.py, tenant_sink.py)."""
+"""Protobuf wire format for the test peers: reading (fake_pyroscope.py, tenant_sink.py)
+and writing (ack_client.py, otlp_requests.py)."""
 
 
 def varint(buf, i):
@@ -32,3 +33,26 @@ def fields(buf):
         else:
             raise ValueError("wire type %d" % wire)
         yield num, wire, val
+
+
+def put_varint(v):
+    """The varint encoding of v >= 0."""
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def put_field(num, payload):
+    """A length-delimited field."""
+    return put_varint(num << 3 | 2) + put_varint(len(payload)) + payload
+
+
+def put_vfield(num, value):
+    """A varint field."""
+    return put_varint(num << 3) + put_varint(value)
