@@ -7,6 +7,8 @@
 set -u
 proflow=$1 work=$2
 
+# shellcheck source=../it/lib.sh
+source "$(dirname "$0")/../it/lib.sh"
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 fail() {

@@ -30,12 +30,6 @@ clean_up_at_exit "$T" GW_PID SINK_DISK_PID SINK_FULL_PID SINK_MEM_PID
 # shellcheck disable=SC2154 # st is the trap's own
 trap 'st=$?; umount -l "$T/disk" 2>/dev/null || true; set +e; (exit $st); _clean_up' EXIT
 
-skip() {
-	echo "SKIP: $*" >&2
-	[ "${CI:-}" != true ] || fail "skipped under CI: $*"
-	exit 77
-}
-
 [ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
 mkdir -p "$T/disk" "$T/queue"
 # 64 KiB: about a dozen request files (tmpfs gives each file a page)

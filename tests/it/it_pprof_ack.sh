@@ -22,12 +22,6 @@ clean_up_at_exit "$T" PF_PID
 # shellcheck disable=SC2154 # st is the trap's own
 trap 'st=$?; umount -l "$T/out" 2>/dev/null || true; set +e; (exit $st); _clean_up' EXIT
 
-skip() {
-	echo "SKIP: $*" >&2
-	[ "${CI:-}" != true ] || fail "skipped under CI: $*"
-	exit 77
-}
-
 [ "$(id -u)" = 0 ] || skip "needs root to mount a tmpfs"
 mkdir -p "$T/out"
 # 32 KiB: a few dozen small pprof files (tmpfs gives each file a page)

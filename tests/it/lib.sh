@@ -40,6 +40,14 @@ fail() {
 	exit 1
 }
 
+# skip MESSAGE: the test cannot run here: exit 77 (ctest's skip), or fail
+# when CI=true, where everything a test needs is there.
+skip() {
+	echo "SKIP: $*" >&2
+	[ "${CI:-}" != true ] || fail "skipped under CI: $*"
+	exit 77
+}
+
 # wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
 # returns 1 when SECONDS pass first (wall-clock time: on a loaded machine a
 # slow COMMAND gets fewer tries, not more time).
