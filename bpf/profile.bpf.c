@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "profile.h"
+#include "unwind.bpf.h"
 
 #define EEXIST 17
 #define EFAULT 14
@@ -82,6 +83,7 @@ struct scratch {
 	__u32 seen_flip; /* `active` when seen[] was filled */
 	__u32 pad;
 	__u64 seen[SEEN_SLOTS];
+	struct pf_unwind_state uw;
 	union {
 		struct pf_bpf_stack stack;
 		struct pf_bpf_bstack bstack;
@@ -102,12 +104,17 @@ struct {
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
-static __always_inline void count_error(__u32 e)
+static __always_inline void count_errors(__u32 e, __u64 k)
 {
 	__u64 *n = bpf_map_lookup_elem(&errors, &e);
 
 	if (n)
-		*n += 1; /* per-CPU: no atomics needed */
+		*n += k; /* per-CPU: no atomics needed */
+}
+
+static __always_inline void count_error(__u32 e)
+{
+	count_errors(e, 1);
 }
 
 /* A 63-bit hash of the first n frames, never 0 or 1 (the top bit marks
@@ -164,60 +171,7 @@ static __always_inline __u64 kernel_stack(void *ctx, struct scratch *s, void *st
 	return store_stack(s, st, n, stacks, PF_BPF_ERR_KSTACK_FULL);
 }
 
-struct frame {
-	__u64 next; /* the caller's frame pointer */
-	__u64 ret;  /* the return address into the caller */
-};
-
 #define SCAN_SLOTS 8
-
-/* True when the 8 bytes b end in a near call: call rel32 (e8) or an
- * indirect call (ff /2: through a register or memory, with or without
- * SIB byte and displacement, 2 to 7 bytes). */
-static __always_inline bool ends_in_call(const __u8 *b)
-{
-	if (b[3] == 0xe8)
-		return true;
-#pragma unroll
-	for (int len = 2; len <= 7; len++) {
-		__u8 modrm = b[9 - len], mod = modrm >> 6, rm = modrm & 7;
-		int n = 2;
-
-		if (b[8 - len] != 0xff || ((modrm >> 3) & 7) != 2)
-			continue;
-		if (mod != 3 && rm == 4) { /* a SIB byte; base 5 without mod: disp32 */
-			if (len < 3)
-				continue;
-			n += 1 + (mod == 0 && (b[10 - len] & 7) == 5 ? 4 : 0);
-		}
-		n += mod == 1 ? 1 : mod == 2 ? 4 : mod == 0 && rm == 5 ? 4 : 0;
-		if (n == len)
-			return true;
-	}
-	return false;
-}
-
-/* `mov $15, %rax; syscall` (rt_sigreturn), how libc's signal restorer
- * begins: the return address the kernel gives a signal handler. */
-#define SIGRETURN_INSN 0x0f0000000fc0c748ull /* 48 c7 c0 0f 00 00 00 0f, little-endian */
-
-/* 1 when ret can be a return address: it follows a call, or it is the
- * signal restorer; 0 for anything else, such as a data word a walk through
- * code without frame pointers took for one. A global function: the
- * verifier checks it once, not at each step of a walk. */
-__noinline int pf_is_return_address(__u64 ret)
-{
-	__u8 b[16];
-
-	if (ret < 8)
-		return 0;
-	if (bpf_probe_read_user(b, sizeof(b), (void *)(ret - 8)) == 0)
-		return ends_in_call(b) || *(__u64 *)&b[8] == SIGRETURN_INSN;
-	/* ret + 8 may be past the end of the mapping */
-	if (bpf_probe_read_user(b, 8, (void *)(ret - 8)) < 0)
-		return 0;
-	return ends_in_call(b);
-}
 
 /* A sample in a system call stopped in its libc wrapper, right after the
  * `syscall` instruction. The wrappers set up no frame, so the frame-pointer
@@ -250,25 +204,29 @@ static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, _
 	return 1;
 }
 
-/* The user stack, by walking frame pointers here rather than with
- * bpf_get_stack(BPF_F_USER_STACK): a little cheaper per sample on the
- * kernel measured (6.18), and the walk can find the caller of a frameless
- * syscall wrapper. */
+/* The user stack: by the process's unwind tables (CFI) when user space
+ * has loaded them, else by frame pointers. A stack that does not reach
+ * its outermost frame ends with a PF_BPF_FRAME_TRUNCATED marker. */
 static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct task_struct *task,
 					struct scratch *s, void *stacks, bool in_user)
 {
 	struct pf_bpf_stack *st = &s->stack;
-	struct frame fr;
+	struct pf_unwind_state *u = &s->uw;
 	__u64 fp, ip, sp;
 	__u32 n = 1;
+	int rc;
 
 	if (!task->mm)
 		return PF_BPF_STACK_NONE; /* a kernel thread */
-	if (in_user) {
-		ip = ctx->regs.ip; /* interrupted in user mode */
-		fp = ctx->regs.bp;
-		sp = ctx->regs.sp;
-	} else { /* in the kernel: the registers saved at entry */
+	/* Loaded here, whichever is used: the verifier refuses a context
+	 * load the compiler would otherwise merge with the pt_regs loads. */
+	ip = ctx->regs.ip; /* interrupted in user mode */
+	fp = ctx->regs.bp;
+	sp = ctx->regs.sp;
+	barrier_var(ip);
+	barrier_var(fp);
+	barrier_var(sp);
+	if (!in_user) { /* in the kernel: the registers saved at entry */
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 		if (!regs)
 			return PF_BPF_STACK_NONE;
@@ -279,25 +237,38 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 	if (!ip)
 		return PF_BPF_STACK_NONE;
 	st->ips[0] = ip;
-	if (!in_user)
-		n = syscall_caller(st, ip, sp, fp);
-	for (__u32 i = n; i < PF_BPF_MAX_FRAMES; i++) {
-		if (!fp || bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) < 0 || !fr.ret)
-			break;
-		if (!pf_is_return_address(fr.ret)) {
-			count_error(PF_BPF_ERR_USTACK_NOT_CODE);
-			break;
-		}
-		st->ips[i] = fr.ret;
-		n = i + 1;
-		if (fr.next <= fp)
-			break; /* frames only go up the stack: anything else is not a frame */
-		fp = fr.next;
+	rc = unwind_begin(u, task->tgid, (__u32)task->self_exec_id, ip, sp, fp);
+	if (rc == 0 && !u->n) {
+		count_error(PF_BPF_ERR_USTACK_NO_TABLES);
+		if (!in_user)
+			n = syscall_caller(st, ip, sp, fp);
 	}
+	for (__u32 i = n; i < PF_BPF_MAX_FRAMES - 1 && rc == STEP_MORE; i++) {
+		rc = pf_unwind_step(u);
+		if (rc != STEP_MORE)
+			break;
+		st->ips[i] = u->pc;
+		n = i + 1;
+	}
+	if (rc == STEP_MORE) /* frames left: more than the stack holds */
+		rc = -PF_BPF_TRUNC_DEPTH;
+	else if (rc == STEP_DONE && !u->n)
+		rc = -PF_BPF_TRUNC_NO_TABLES;
+	if (rc < 0 && n < PF_BPF_MAX_FRAMES) {
+		__u32 why = (__u32)-rc;
+
+		if (why < PF_BPF_TRUNC__COUNT) {
+			st->ips[n] = PF_BPF_FRAME_TRUNCATED + why;
+			n++;
+			count_error(PF_BPF_ERR_TRUNC_BASE + why);
+		}
+	} else if (rc == STEP_DONE) {
+		count_error(PF_BPF_ERR_USTACK_COMPLETE);
+	}
+	count_errors(PF_BPF_ERR_USTACK_CFI_FRAMES, u->cfi_frames);
+	count_errors(PF_BPF_ERR_USTACK_FP_FRAMES, u->fp_frames);
 	if (n < PF_BPF_MAX_FRAMES)
 		st->ips[n] = 0; /* the scratch holds older frames */
-	else
-		count_error(PF_BPF_ERR_USTACK_TRUNCATED);
 	return store_stack(s, st, n, stacks, PF_BPF_ERR_USTACK_FULL);
 }
 
@@ -452,9 +423,12 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 	if (pid) {
 		__u64 u = PF_BPF_STACK_LOST;
 
-		if (fresh_ns && is_fresh(task, pid))
+		if (fresh_ns && is_fresh(task, pid)) {
 			u = user_bstack(ctx, &s->bstack,
 					which ? (void *)&bstacks1 : (void *)&bstacks0);
+			if (u != PF_BPF_STACK_LOST)
+				count_error(PF_BPF_ERR_TRUNC_BASE + PF_BPF_TRUNC_NO_TABLES);
+		}
 		if (u == PF_BPF_STACK_LOST)
 			u = user_stack(ctx, task, s, stacks, in_user);
 		s->key.ustack = u;
@@ -499,6 +473,8 @@ int pf_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	if (fresh_ns)
 		bpf_map_update_elem(&unread, &pid, &start, BPF_ANY);
+	/* The old image's mappings are not the new one's. */
+	bpf_map_delete_elem(&unwind_procs, &pid);
 	/* args: struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm */
 	/* After the exec: self_exec_id counts the new image already. */
 	send_event(PF_BPF_EV_EXEC, pid, (__u32)ctx->args[1], (__u32)task->self_exec_id,

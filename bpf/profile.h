@@ -3,8 +3,9 @@
 #ifndef PF_BPF_PROFILE_H
 #define PF_BPF_PROFILE_H
 
-/* Frames kept per stack: the kernel's own limit for stack maps. */
-#define PF_BPF_MAX_FRAMES 127
+/* Frames kept per stack: 128 user frames and the truncation marker that
+ * may follow them (the kernel gives at most 127 of its own). */
+#define PF_BPF_MAX_FRAMES 129
 #define PF_BPF_COMM_LEN	  16
 
 /* pid_filter values: the pid's samples are kept or dropped in the kernel. */
@@ -45,6 +46,55 @@ struct pf_bpf_key {
 	__u32 exec_id;
 	__u32 pad;
 };
+
+/* A user stack cut short ends with a marker instead of a return address:
+ * PF_BPF_FRAME_TRUNCATED + enum pf_bpf_truncation, an address no user
+ * program has. A stack without one reached its outermost frame. */
+#define PF_BPF_FRAME_TRUNCATED 0xffffffffffffff00ULL
+
+enum pf_bpf_truncation {
+	PF_BPF_TRUNC_DEPTH = 1,	       /* deeper than the frames kept */
+	PF_BPF_TRUNC_NO_MAPPING,       /* a return address in no executable mapping */
+	PF_BPF_TRUNC_NOT_CODE,	       /* a frame-pointer step found a word that follows no call */
+	PF_BPF_TRUNC_UNSUPPORTED,      /* CFI the BPF program cannot follow (a DWARF expression) */
+	PF_BPF_TRUNC_UNREADABLE,       /* stack memory that could not be read (paged out) */
+	PF_BPF_TRUNC_BAD_FRAME,	       /* the caller's frame is not above this one */
+	PF_BPF_TRUNC_NO_FRAME_POINTER, /* code without CFI whose frame pointer is not a frame */
+	/* Walked by frame pointer before user space loaded the process's
+	 * tables (or build-ID stacks, which the kernel walks so): where the
+	 * walk ended says nothing of whether the stack is complete. */
+	PF_BPF_TRUNC_NO_TABLES,
+	PF_BPF_TRUNC__COUNT,
+};
+
+/* ---- unwind tables, filled by user space ---- */
+
+/* One executable mapping of a process in `unwind_mappings`: addresses in
+ * [start, end) look their row up at (address - adj) in rows
+ * [first_row, first_row + n_rows) of `unwind_rows` (struct pf_unwind_row,
+ * host/unwind_row.h). n_rows 0: no table (JIT code, a file without CFI,
+ * the budget spent): frame pointers. */
+struct pf_bpf_unwind_mapping {
+	__u64 start, end;
+	__u64 adj;
+	__u32 first_row;
+	__u32 n_rows;
+};
+
+/* A process in `unwind_procs` (by pid): its mappings are entries
+ * [first, first + n) of `unwind_mappings`, sorted by start, describing the
+ * image exec_id (pf_bpf_key.exec_id) when exec_known; else the image it ran
+ * when user space read it (the exec tracepoint deletes the entry). */
+struct pf_bpf_unwind_proc {
+	__u32 first;
+	__u32 n;
+	__u32 exec_id;
+	__u32 exec_known;
+};
+
+/* Binary search steps: 2^14 mappings of a process, 2^23 rows of a table. */
+#define PF_BPF_UNWIND_MAPPING_STEPS 14
+#define PF_BPF_UNWIND_ROW_STEPS	    23
 
 /* A stack in stacks0/stacks1: frames leaf first, zeros after the last. */
 struct pf_bpf_stack {
@@ -99,7 +149,13 @@ enum pf_bpf_error {
 	 * (a data word, through code built without frame pointers): the
 	 * stack ends with the frame before it. */
 	PF_BPF_ERR_USTACK_NOT_CODE,
-	PF_BPF_ERR__COUNT,
+	PF_BPF_ERR_USTACK_COMPLETE,   /* user stacks unwound to their outermost frame */
+	PF_BPF_ERR_USTACK_FP_FRAMES,  /* frames found by frame pointer (code without CFI) */
+	PF_BPF_ERR_USTACK_CFI_FRAMES, /* frames found by the unwind tables */
+	PF_BPF_ERR_USTACK_NO_TABLES,  /* user stacks walked by frame pointer: no tables loaded */
+	/* User stacks cut short, by enum pf_bpf_truncation (index 0 unused). */
+	PF_BPF_ERR_TRUNC_BASE,
+	PF_BPF_ERR__COUNT = PF_BPF_ERR_TRUNC_BASE + PF_BPF_TRUNC__COUNT,
 };
 
 #endif

@@ -114,6 +114,12 @@ static void keep_executable(Elf *elf, struct pf_cfi_out *o, struct pf_cfi_elf_in
 		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
 			if (n_x == 16)
 				return; /* more than any linker makes: keep all */
+			if (t->n_segs < PF_UNWIND_MAX_SEGMENTS)
+				t->segs[t->n_segs++] = (struct pf_unwind_segment){
+					.offset = ph.p_offset,
+					.vaddr = ph.p_vaddr,
+					.filesz = ph.p_filesz,
+				};
 			lo[n_x] = ph.p_vaddr;
 			len[n_x++] = ph.p_memsz;
 		}

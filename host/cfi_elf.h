@@ -9,11 +9,15 @@
 #include "core/error.h"
 #include "host/cfi_parse.h"
 
+#include "host/unwind_table.h"
+
 /* What the sections were, besides their FDEs. */
 struct pf_cfi_elf_info {
 	unsigned sources;      /* PF_UNWIND_FROM_* */
 	uint64_t cfi_bytes;    /* size of the sections read */
 	uint32_t outside_fdes; /* FDEs left out for lying outside every executable segment */
+	struct pf_unwind_segment segs[PF_UNWIND_MAX_SEGMENTS]; /* executable PT_LOADs */
+	uint32_t n_segs;
 };
 
 /* Checks that `elf` is a little-endian x86-64 file with a whole section

@@ -3,7 +3,9 @@
 #ifndef PF_HOST_UNWIND_ROW_H
 #define PF_HOST_UNWIND_ROW_H
 
+#ifndef __VMLINUX_H__ /* BPF programs have the kernel's types from vmlinux.h */
 #include <linux/types.h>
+#endif
 
 /*
  * A table is an array of rows sorted by pc; a row holds from its pc up to

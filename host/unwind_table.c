@@ -113,6 +113,8 @@ static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
 	t->sources = info.sources;
 	t->cfi_bytes = info.cfi_bytes;
 	t->outside_fdes = info.outside_fdes;
+	memcpy(t->segs, info.segs, sizeof(t->segs));
+	t->n_segs = info.n_segs;
 	if (rc < 0)
 		goto out_free;
 	rc = lay_out(&o, t);
@@ -205,6 +207,18 @@ const struct pf_unwind_row *pf_unwind_table_find(const struct pf_unwind_table *t
 			hi = mid;
 	}
 	return t->rows[lo].pc <= off ? &t->rows[lo] : NULL;
+}
+
+const struct pf_unwind_segment *pf_unwind_table_segment(const struct pf_unwind_table *t,
+							uint64_t offset)
+{
+	for (uint32_t i = 0; i < t->n_segs; i++) {
+		const struct pf_unwind_segment *s = &t->segs[i];
+
+		if ((s->offset & ~4095ull) <= offset && offset < s->offset + s->filesz)
+			return s;
+	}
+	return NULL;
 }
 
 size_t pf_unwind_table_bytes(const struct pf_unwind_table *t)

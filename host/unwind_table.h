@@ -14,6 +14,15 @@
 #define PF_UNWIND_FROM_DEBUG_FRAME                                                                 \
 	2u /* .debug_frame: a separate debug file, or code built without unwind tables */
 
+/* An executable PT_LOAD segment: where a mapping of the file at file
+ * offset o (page-aligned, inside the segment) puts virtual address
+ * o + vaddr - offset. */
+struct pf_unwind_segment {
+	uint64_t offset, vaddr, filesz;
+};
+
+#define PF_UNWIND_MAX_SEGMENTS 8
+
 /* The unwind rows of one ELF file, in the file's own virtual addresses:
  * a process that maps the file with load bias b looks pc up at pc - b, so
  * one table serves every process mapping the file. */
@@ -29,7 +38,14 @@ struct pf_unwind_table {
 	uint32_t overlaps;     /* FDEs starting inside an earlier one: the earlier one wins there */
 	uint32_t outside_fdes; /* FDEs left out for lying outside every executable segment */
 	int truncated;	       /* the section ended inside a record: what followed is gaps */
+	struct pf_unwind_segment segs[PF_UNWIND_MAX_SEGMENTS]; /* executable segments */
+	uint32_t n_segs;
 };
+
+/* The segment of t that a mapping at page-aligned file offset `offset`
+ * maps, or NULL. */
+const struct pf_unwind_segment *pf_unwind_table_segment(const struct pf_unwind_table *t,
+							uint64_t offset);
 
 /* Compiles the CFI of the ELF file open on `fd`: .eh_frame and .debug_frame
  * (where both describe a pc, .eh_frame's FDE is kept). The file is read

@@ -52,6 +52,9 @@
 #define PF_FRAME_JVM	 "jvm"
 #define PF_FRAME_V8JS	 "v8js"
 #define PF_FRAME_CPYTHON "cpython"
+/* The outermost frame of a stack that could not be unwound to its root
+ * (the OpenTelemetry eBPF profiler's name for it); its function names why. */
+#define PF_FRAME_ABORT "abort-marker"
 
 /* Mapping file names that are not files. */
 #define PF_KERNEL_MAPPING "[kernel.kallsyms]"

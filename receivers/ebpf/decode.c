@@ -15,7 +15,7 @@
 struct common {
 	uint32_t scope;
 	uint32_t kernel_mapping;
-	uint32_t type_kernel, type_native, type_jit; /* attribute sets */
+	uint32_t type_kernel, type_native, type_jit, type_abort; /* attribute sets */
 	struct pf_value_type samples, cpu;
 	int64_t period;
 };
@@ -56,6 +56,7 @@ static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, s
 	k->type_kernel = type_set(b, PF_FRAME_KERNEL);
 	k->type_native = type_set(b, PF_FRAME_NATIVE);
 	k->type_jit = type_set(b, PF_FRAME_JIT);
+	k->type_abort = type_set(b, PF_FRAME_ABORT);
 	k->samples.type = pf_batch_cstring(b, "samples");
 	k->samples.unit = pf_batch_cstring(b, "count");
 	k->cpu.type = pf_batch_cstring(b, "cpu");
@@ -63,9 +64,9 @@ static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, s
 	k->period = in->frequency > 0 ? NS_PER_S / in->frequency : 0;
 	if (k->scope == PF_INDEX_ERROR || k->kernel_mapping == PF_INDEX_ERROR ||
 	    k->type_kernel == PF_INDEX_ERROR || k->type_native == PF_INDEX_ERROR ||
-	    k->type_jit == PF_INDEX_ERROR || k->samples.type == PF_INDEX_ERROR ||
-	    k->samples.unit == PF_INDEX_ERROR || k->cpu.type == PF_INDEX_ERROR ||
-	    k->cpu.unit == PF_INDEX_ERROR)
+	    k->type_jit == PF_INDEX_ERROR || k->type_abort == PF_INDEX_ERROR ||
+	    k->samples.type == PF_INDEX_ERROR || k->samples.unit == PF_INDEX_ERROR ||
+	    k->cpu.type == PF_INDEX_ERROR || k->cpu.unit == PF_INDEX_ERROR)
 		return -ENOMEM;
 	return 0;
 }
@@ -255,12 +256,48 @@ static uint32_t bframe_location(struct pf_batch *b, const struct common *k,
 	return pf_batch_location(b, &loc, NULL, 0);
 }
 
+/* Why a user stack stopped short, as its marker frame's function name. */
+static const char *const truncation_names[PF_BPF_TRUNC__COUNT] = {
+	[PF_BPF_TRUNC_DEPTH] = "[truncated: deeper than 128 frames]",
+	[PF_BPF_TRUNC_NO_MAPPING] = "[truncated: return address in no executable mapping]",
+	[PF_BPF_TRUNC_NOT_CODE] = "[truncated: frame pointer led to no return address]",
+	[PF_BPF_TRUNC_UNSUPPORTED] = "[truncated: call frame information not followed]",
+	[PF_BPF_TRUNC_UNREADABLE] = "[truncated: stack memory unreadable]",
+	[PF_BPF_TRUNC_BAD_FRAME] = "[truncated: caller frame not above its callee]",
+	[PF_BPF_TRUNC_NO_FRAME_POINTER] = "[truncated: code without unwind info or frame pointer]",
+	[PF_BPF_TRUNC_NO_TABLES] = "[truncated: unwind tables not loaded yet]",
+};
+
+/* The name of truncation reason `why`, for the marker frame and the summary. */
+const char *pf_ebpf_truncation_name(uint32_t why)
+{
+	return why > 0 && why < PF_BPF_TRUNC__COUNT && truncation_names[why] ? truncation_names[why]
+									     : "[truncated]";
+}
+
+/* The marker frame that ends a stack cut short: no address, no mapping,
+ * a function that says why. */
+static uint32_t truncation_location(struct pf_batch *b, const struct common *k, uint32_t why)
+{
+	struct pf_function fn = {.name = pf_batch_cstring(b, pf_ebpf_truncation_name(why))};
+	struct pf_location loc = {.attrs = k->type_abort};
+	struct pf_line line = {0};
+
+	if (fn.name == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	line.function = pf_batch_function(b, &fn);
+	if (line.function == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_location(b, &loc, &line, 1);
+}
+
 /* The stack of one record: kernel frames (leaf first), then user frames. */
 static uint32_t stack_for(struct pf_batch *b, const struct common *k,
 			  const struct pf_ebpf_decode_in *in, const struct pf_ebpf_record *rec,
 			  const struct pf_ebpf_proc *p, uint32_t *locs)
 {
 	size_t n = 0;
+	uint32_t truncated = rec->truncated;
 
 	for (uint32_t i = 0; i < rec->n_kips && i < PF_BPF_MAX_FRAMES; i++) {
 		struct pf_location loc = {
@@ -274,6 +311,10 @@ static uint32_t stack_for(struct pf_batch *b, const struct common *k,
 	for (uint32_t i = 0; i < rec->n_uips && i < PF_BPF_MAX_FRAMES; i++)
 		if ((locs[n++] = user_location(b, k, p, rec->uips[i])) == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
+	/* The kernel walked a build-ID stack by frame pointer, before the
+	 * process's tables were loaded: not known to be complete. */
+	if (!rec->n_uips && rec->n_ubf)
+		truncated = PF_BPF_TRUNC_NO_TABLES;
 	for (uint32_t i = 0; !rec->n_uips && i < rec->n_ubf && i < PF_BPF_MAX_FRAMES; i++) {
 		const struct pf_bpf_bframe *f = &rec->ubf[i];
 		/* The kernel's walk went on past it: what follows is no
@@ -281,11 +322,15 @@ static uint32_t stack_for(struct pf_batch *b, const struct common *k,
 		if (bframe_not_code(p, f)) {
 			if (in->not_code)
 				*in->not_code += rec->count;
+			truncated = PF_BPF_TRUNC_NOT_CODE;
 			break;
 		}
 		if ((locs[n++] = bframe_location(b, k, in, p, f)) == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
 	}
+	if (n > rec->n_kips && truncated &&
+	    (locs[n++] = truncation_location(b, k, truncated)) == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
 	return pf_batch_stack(b, locs, n);
 }
 
@@ -358,7 +403,7 @@ int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in)
 	if (in->n_records == 0)
 		return 0;
 	order = calloc(in->n_records, sizeof(*order));
-	locs = calloc(2 * PF_BPF_MAX_FRAMES, sizeof(*locs));
+	locs = calloc(2 * PF_BPF_MAX_FRAMES + 1, sizeof(*locs));
 	if (!order || !locs) {
 		ret = -ENOMEM;
 		goto out_free;

@@ -321,6 +321,11 @@ static int make_records(struct ebpf_recv *r, struct drained *d)
 		} else if (us) {
 			rec->uips = stack_frames(&d->plain, us);
 			rec->n_uips = us->n;
+			if (rec->n_uips && rec->uips[rec->n_uips - 1] >= PF_BPF_FRAME_TRUNCATED) {
+				rec->truncated = (uint32_t)(rec->uips[rec->n_uips - 1] -
+							    PF_BPF_FRAME_TRUNCATED);
+				rec->n_uips--;
+			}
 		}
 		if (r->n_comm_re) {
 			/* Before reading /proc: the thread's name, or the name of
@@ -432,4 +437,5 @@ out_free:
 	r->interval_start_ns = now;
 	/* Samples of processes that exited before the flip are now out. */
 	pf_ebpf_proctab_sweep(r->procs, r->gen);
+	pf_ebpf_unwind_collect(r->unwind);
 }

@@ -10,6 +10,7 @@
 
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
+#include "host/unwind_row.h"
 
 #define NS_PER_MS 1000000LL
 /* Between the flip and the drain: lets BPF programs that read the old
@@ -82,6 +83,16 @@ static const struct pf_option ebpf_options[] = {
 	 .doc = "Until /proc of a just-exec'd process is read, take its user stacks as build ID "
 		"+ file offset, so that processes gone within milliseconds are named (such "
 		"samples cost the BPF program about 3 times more)"},
+	{.name = "unwind_tables",
+	 .type = PF_OPT_SIZE,
+	 .def = "32MiB",
+	 .min = 1 << 20,
+	 .max = 4.0 * (1 << 30),
+	 .offset = offsetof(struct ebpf_config, unwind_tables),
+	 .doc = "Kernel memory for the unwind tables compiled from the call frame information "
+		"(.eh_frame) of every executable file the processes map, 8 bytes a row; when "
+		"full, the tables no running process maps are evicted, least recently used "
+		"first, and code whose table finds no room is unwound by frame pointers"},
 	{.name = "debug",
 	 .type = PF_OPT_BOOL,
 	 .def = "false",
@@ -141,7 +152,26 @@ static void recv_free(struct ebpf_recv *r)
 		regfree(&r->comm_re[i]);
 	free(r->comm_re);
 	pf_ebpf_proctab_free(r->procs);
+	pf_ebpf_unwind_free(r->unwind);
 	free(r);
+}
+
+/* The BPF program unwinds a process by the tables of the files it maps. */
+static void on_maps_read(void *arg, const struct pf_ebpf_proc *p)
+{
+	struct ebpf_recv *r = arg;
+
+	if (r->unwind)
+		pf_ebpf_unwind_load(r->unwind, p->pid, p->exec_known ? (int64_t)p->exec_id : -1,
+				    &p->maps);
+}
+
+static void on_maps_gone(void *arg, uint32_t pid)
+{
+	struct ebpf_recv *r = arg;
+
+	if (r->unwind)
+		pf_ebpf_unwind_forget(r->unwind, pid);
 }
 
 static void *ebpf_create(struct pf_component *c, const void *config)
@@ -153,7 +183,11 @@ static void *ebpf_create(struct pf_component *c, const void *config)
 	r->c = c;
 	memcpy(&r->cfg, config, sizeof(r->cfg));
 	r->loop = pf_component_loop(c);
-	r->procs = pf_ebpf_proctab_new();
+	r->procs = pf_ebpf_proctab_new(&(struct pf_ebpf_maps_listener){
+		.read = on_maps_read,
+		.gone = on_maps_gone,
+		.arg = r,
+	});
 	if (!r->procs)
 		goto out_free;
 	if (r->cfg.comm.n) {
@@ -225,17 +259,62 @@ static int ebpf_start(void *inst)
 	err = ebpf_events_start(r);
 	if (err < 0)
 		return err;
-	err = ebpf_attach(r);
+	err = ebpf_attach_events(r);
 	if (err < 0)
 		return err;
-	/* After attaching: a process exec'd from now on comes as an event. */
+	/* A process exec'd from now on comes as an event; those running are
+	 * read (and their unwind tables loaded) before the first sample. */
 	running = pf_ebpf_proctab_read_running(r->procs,
 					       r->cfg.exclude_self ? (uint32_t)getpid() : 0);
 	pf_log(lg(r), PF_LOG_DEBUG, "read %zu running processes", running);
+	err = ebpf_attach(r);
+	if (err < 0)
+		return err;
 	r->interval_start_ns = wall_ns();
 	pf_log(lg(r), PF_LOG_INFO, "profiling %d CPUs at %lld Hz, reporting every %llu ms",
 	       r->n_cpus, (long long)r->cfg.frequency, (unsigned long long)interval_ms(r));
 	return uv_timer_start(&r->timer, on_tick, interval_ms(r), 0);
+}
+
+/* How the user stacks were unwound, and what the tables hold. */
+static void log_unwind_summary(struct ebpf_recv *r)
+{
+	const uint64_t *e = r->stats.bpf_errors;
+	struct pf_ebpf_unwind_stats u = {0};
+	char why[512];
+	size_t len = 0;
+	uint64_t cut = 0;
+
+	why[0] = '\0';
+	for (uint32_t t = 1; t < PF_BPF_TRUNC__COUNT; t++) {
+		uint64_t n = e[PF_BPF_ERR_TRUNC_BASE + t];
+		int w;
+
+		cut += n;
+		if (!n || len >= sizeof(why))
+			continue;
+		w = snprintf(why + len, sizeof(why) - len, "%s%s %llu", len ? ", " : "",
+			     pf_ebpf_truncation_name(t), (unsigned long long)n);
+		len += w > 0 ? (size_t)w : 0;
+	}
+	if (r->unwind)
+		pf_ebpf_unwind_stats(r->unwind, &u);
+	pf_log(lg(r), PF_LOG_INFO,
+	       "user stacks: %llu complete, %llu cut short (%s), %llu walked by frame pointer "
+	       "before their tables were loaded; frames found by CFI %llu, by frame pointer "
+	       "%llu; unwind tables: %llu files, %llu rows (%llu KiB of %llu KiB of BPF maps), "
+	       "%llu KiB in user space, %llu compiled in %llu ms, %llu failed, %llu evicted, "
+	       "%llu without room; %llu processes",
+	       (unsigned long long)e[PF_BPF_ERR_USTACK_COMPLETE], (unsigned long long)cut,
+	       cut ? why : "none", (unsigned long long)e[PF_BPF_ERR_USTACK_NO_TABLES],
+	       (unsigned long long)e[PF_BPF_ERR_USTACK_CFI_FRAMES],
+	       (unsigned long long)e[PF_BPF_ERR_USTACK_FP_FRAMES], (unsigned long long)u.tables,
+	       (unsigned long long)u.rows,
+	       (unsigned long long)(u.rows * sizeof(struct pf_unwind_row) / 1024),
+	       (unsigned long long)(u.map_bytes / 1024), (unsigned long long)(u.user_bytes / 1024),
+	       (unsigned long long)u.compiled, (unsigned long long)(u.compile_ns / 1000000),
+	       (unsigned long long)u.failed, (unsigned long long)u.evicted,
+	       (unsigned long long)u.over_budget, (unsigned long long)u.procs);
 }
 
 static void log_summary(struct ebpf_recv *r)
@@ -257,6 +336,7 @@ static void log_summary(struct ebpf_recv *r)
 	       (unsigned long long)e[PF_BPF_ERR_EVENTS_FULL],
 	       (unsigned long long)e[PF_BPF_ERR_BSTACK_FULL],
 	       (unsigned long long)(e[PF_BPF_ERR_USTACK_NOT_CODE] + r->stats.bstack_not_code));
+	log_unwind_summary(r);
 }
 
 static void check_done(struct ebpf_recv *r)

@@ -14,6 +14,7 @@
 #include "bpf/profile.h"
 #include "core/component.h"
 #include "proc.h"
+#include "unwind.h"
 
 struct pf_batch;
 
@@ -39,6 +40,7 @@ struct ebpf_config {
 	int64_t map_size;	/* entries of each counts map */
 	int64_t stack_map_size; /* entries of each stack map */
 	bool build_id_stacks;	/* build-ID stacks for processes not read yet */
+	int64_t unwind_tables;	/* bytes of unwind rows in the BPF map */
 	bool debug;		/* bpf_printk from the BPF program */
 };
 
@@ -67,8 +69,17 @@ struct pf_ebpf_proc {
 
 struct pf_ebpf_proctab;
 
-/* A table of processes keyed by pid. NULL on ENOMEM. */
-struct pf_ebpf_proctab *pf_ebpf_proctab_new(void);
+/* Told when a process's maps were read (at first sight, after exec, on a
+ * rescan) and when they are gone (the process dropped, or gone before its
+ * maps after exec could be read). */
+struct pf_ebpf_maps_listener {
+	void (*read)(void *arg, const struct pf_ebpf_proc *p);
+	void (*gone)(void *arg, uint32_t pid);
+	void *arg;
+};
+
+/* A table of processes keyed by pid; `listener` may be NULL. NULL on ENOMEM. */
+struct pf_ebpf_proctab *pf_ebpf_proctab_new(const struct pf_ebpf_maps_listener *listener);
 void pf_ebpf_proctab_free(struct pf_ebpf_proctab *t);
 
 /* The entry of pid, or NULL. */
@@ -151,6 +162,9 @@ struct pf_ebpf_record {
 	uint32_t n_kips;
 	const uint64_t *uips; /* user frames, leaf first */
 	uint32_t n_uips;
+	/* The user stack stopped short of its outermost frame: why (enum
+	 * pf_bpf_truncation), 0 when it is complete. */
+	uint32_t truncated;
 	/* Or the user frames as build ID + file offset (a young process). */
 	const struct pf_bpf_bframe *ubf;
 	uint32_t n_ubf;
@@ -189,6 +203,10 @@ struct pf_ebpf_decode_in {
  * number of samples added or -ENOMEM. */
 int pf_ebpf_decode(struct pf_batch *b, const struct pf_ebpf_decode_in *in);
 
+/* The function name of the marker frame of a stack cut short for reason
+ * `why` (enum pf_bpf_truncation). */
+const char *pf_ebpf_truncation_name(uint32_t why);
+
 /* Checks and copies one ring buffer record. Returns 0 or -EINVAL. */
 int pf_ebpf_event_decode(const void *data, size_t size, struct pf_bpf_event *out);
 
@@ -226,7 +244,8 @@ struct ebpf_recv {
 	regex_t *comm_re;
 	size_t n_comm_re;
 	struct pf_ebpf_proctab *procs;
-	uint64_t gen; /* drain generation */
+	struct pf_ebpf_unwind *unwind; /* NULL until loaded */
+	uint64_t gen;		       /* drain generation */
 	uint64_t interval_start_ns;
 	struct ebpf_stats stats;
 };
@@ -236,8 +255,12 @@ struct ebpf_recv {
  * errno. */
 int ebpf_load(struct ebpf_recv *r);
 
-/* Opens one cpu-clock perf event per CPU and attaches the program and the
- * tracepoints. Logs and returns a negative errno on failure. */
+/* Attaches the exec and exit tracepoints. Logs and returns a negative
+ * errno on failure. */
+int ebpf_attach_events(struct ebpf_recv *r);
+
+/* Opens one cpu-clock perf event per CPU and attaches the sampling
+ * program. Logs and returns a negative errno on failure. */
 int ebpf_attach(struct ebpf_recv *r);
 
 /* Detaches, closes perf events and destroys the skeleton; safe on partial

@@ -14,6 +14,7 @@
 
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
+#include "host/unwind_row.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 /* Build-ID stacks (costly) for a thread's first 100 ms of CPU at most,
@@ -22,6 +23,10 @@
 /* Build-ID stacks are 2 KiB and only young processes take them. */
 #define BSTACKS_PER_STACK 8
 #define BSTACKS_MIN	  256
+/* Processes and their executable mappings the unwinder knows at once:
+ * 4 MiB of mapping entries (32 bytes each). */
+#define UNWIND_PROCS	  16384
+#define UNWIND_MAPPINGS	  131072
 #define CAP_PERFMON_BIT	  38
 #define CAP_BPF_BIT	  39
 #define CAP_SYS_ADMIN_BIT 21
@@ -120,6 +125,10 @@ int ebpf_load(struct ebpf_recv *r)
 	bpf_map__set_max_entries(r->skel->maps.stacks0, (__u32)cfg->stack_map_size);
 	bpf_map__set_max_entries(r->skel->maps.stacks1, (__u32)cfg->stack_map_size);
 	bpf_map__set_max_entries(r->skel->maps.pid_filter, (__u32)(n_filter < 16 ? 16 : n_filter));
+	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
+				 (__u32)(cfg->unwind_tables / sizeof(struct pf_unwind_row)));
+	bpf_map__set_max_entries(r->skel->maps.unwind_mappings, UNWIND_MAPPINGS);
+	bpf_map__set_max_entries(r->skel->maps.unwind_procs, UNWIND_PROCS);
 	err = profile__load(r->skel);
 	if (err) {
 		err = err < 0 ? err : -errno;
@@ -138,6 +147,20 @@ int ebpf_load(struct ebpf_recv *r)
 			       "ring buffers and stack maps)",
 			       strerror(-err));
 		return err;
+	}
+	r->unwind = pf_ebpf_unwind_new(
+		&(struct pf_ebpf_unwind_maps){
+			.procs_fd = bpf_map__fd(r->skel->maps.unwind_procs),
+			.mappings_fd = bpf_map__fd(r->skel->maps.unwind_mappings),
+			.rows_fd = bpf_map__fd(r->skel->maps.unwind_rows),
+			.procs_cap = UNWIND_PROCS,
+			.mappings_cap = UNWIND_MAPPINGS,
+			.rows_cap = bpf_map__max_entries(r->skel->maps.unwind_rows),
+		},
+		lg(r));
+	if (!r->unwind) {
+		pf_log(lg(r), PF_LOG_ERROR, "out of memory");
+		return -ENOMEM;
 	}
 	err = fill_filter(r, &cfg->pids, PF_BPF_PID_KEEP);
 	if (!err)
@@ -191,6 +214,22 @@ static void perf_failed(struct ebpf_recv *r, int cpu, int err)
 		       cpu, strerror(-err));
 }
 
+int ebpf_attach_events(struct ebpf_recv *r)
+{
+	int err;
+
+	r->skel->links.pf_exec = bpf_program__attach(r->skel->progs.pf_exec);
+	r->skel->links.pf_exit = bpf_program__attach(r->skel->progs.pf_exit);
+	if (!r->skel->links.pf_exec || !r->skel->links.pf_exit) {
+		err = -errno;
+		pf_log(lg(r), PF_LOG_ERROR,
+		       "cannot attach to the sched_process_exec/exit raw tracepoints: %s",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 int ebpf_attach(struct ebpf_recv *r)
 {
 	int n = libbpf_num_possible_cpus(), opened = 0, err;
@@ -233,15 +272,6 @@ int ebpf_attach(struct ebpf_recv *r)
 	if (!opened) {
 		pf_log(lg(r), PF_LOG_ERROR, "no online CPU to profile");
 		return -ENODEV;
-	}
-	r->skel->links.pf_exec = bpf_program__attach(r->skel->progs.pf_exec);
-	r->skel->links.pf_exit = bpf_program__attach(r->skel->progs.pf_exit);
-	if (!r->skel->links.pf_exec || !r->skel->links.pf_exit) {
-		err = -errno;
-		pf_log(lg(r), PF_LOG_ERROR,
-		       "cannot attach to the sched_process_exec/exit raw tracepoints: %s",
-		       strerror(-err));
-		return err;
 	}
 	return 0;
 }

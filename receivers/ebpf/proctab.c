@@ -47,11 +47,28 @@ struct pf_ebpf_proctab {
 	struct build_id_slot ids[BUILD_ID_SLOTS];
 	struct path_entry *paths[PATH_BUCKETS]; /* owned */
 	size_t n_paths;
+	struct pf_ebpf_maps_listener listener;
 };
 
-struct pf_ebpf_proctab *pf_ebpf_proctab_new(void)
+struct pf_ebpf_proctab *pf_ebpf_proctab_new(const struct pf_ebpf_maps_listener *listener)
 {
-	return calloc(1, sizeof(struct pf_ebpf_proctab));
+	struct pf_ebpf_proctab *t = calloc(1, sizeof(struct pf_ebpf_proctab));
+
+	if (t && listener)
+		t->listener = *listener;
+	return t;
+}
+
+static void maps_read(struct pf_ebpf_proctab *t, const struct pf_ebpf_proc *p)
+{
+	if (t->listener.read)
+		t->listener.read(t->listener.arg, p);
+}
+
+static void maps_gone(struct pf_ebpf_proctab *t, uint32_t pid)
+{
+	if (t->listener.gone)
+		t->listener.gone(t->listener.arg, pid);
 }
 
 static void forget_paths(struct pf_ebpf_proctab *t)
@@ -283,6 +300,7 @@ static int read_maps(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p)
 	fill_build_ids(t, p->pid, &maps);
 	pf_procmaps_free(&p->maps);
 	p->maps = maps;
+	maps_read(t, p);
 	return 0;
 }
 
@@ -382,6 +400,7 @@ size_t pf_ebpf_proctab_sweep(struct pf_ebpf_proctab *t, uint64_t gen)
 			struct pf_ebpf_proc *p = *pp;
 			if (p->exited && p->exit_gen < gen) {
 				*pp = p->next;
+				maps_gone(t, p->pid);
 				proc_free(p);
 				t->n--;
 				dropped++;
@@ -400,6 +419,7 @@ static void exec_file(struct pf_ebpf_proctab *t, struct pf_ebpf_proc *p, const c
 {
 	char id[PF_EBPF_BUILD_ID_HEX];
 
+	maps_gone(t, p->pid);
 	pf_procmaps_free(&p->maps);
 	free(p->cmdline);
 	p->cmdline = NULL;

@@ -190,7 +190,8 @@ exec_burst)
 	# Samples of the burst; those naming pf_short_spin; those with a user frame
 	# below the outermost one left as a bare address or as file+offset (the
 	# outermost frame of a walk through code without frame pointers, such as
-	# libc's start-up, is often garbage). Start-up and exit (ld.so, libc's
+	# ld.so's start-up before the process's unwind tables are loaded, is
+	# often garbage; such stacks are marked as cut short). Start-up and exit (ld.so, libc's
 	# cpuid probes, exec and exit in the kernel) take ~10 % of such a short
 	# life: they are named, but not pf_short_spin.
 	awk -v out="$work/burst" '
@@ -198,7 +199,8 @@ exec_burst)
 			n = $NF; total += n
 			split($0, a, /[()]/); pid[a[2]] = 1
 			if (index($0, ";pf_short_spin")) named += n
-			s = $0; sub(/^[^;]*;[^;]*/, "", s) # the process and the outermost frame
+			# the process, the mark of a stack cut short, the outermost frame
+			s = $0; sub(/^[^;]*;(\[truncated[^;]*\];)?[^;]*/, "", s)
 			if (s ~ /;(0x[0-9a-f]+|[^;]*\+0x[0-9a-f]+)(;| )/) unknown += n
 		}
 		END { for (p in pid) procs++; printf "%d %d %d %d\n", procs, total, named, unknown > out }' "$own"
@@ -252,13 +254,14 @@ samples_before_exec)
 data_word_not_a_frame)
 	# pf_data_caller's frame record holds the address of a data word as its
 	# return address while pf_data_spin runs: the walk ends at
-	# pf_data_caller, the data word is no caller (nor what lies beyond it).
+	# pf_data_caller, the data word is no caller (nor what lies beyond it),
+	# and the stack is marked as cut short there.
 	start_proflow '^notcode$'
 	"$bin/notcode" 500 || fail "workload failed"
 	stop_proflow
 	awk -v out="$work/walk" '/^notcode \([0-9]+\);/ && index($0, ";pf_data_spin") {
 			n = $NF; total += n
-			if ($0 ~ /^notcode \([0-9]+\);pf_data_caller;pf_data_spin(;| )/) ended += n
+			if ($0 ~ /^notcode \([0-9]+\);\[truncated: [^;]*\];pf_data_caller;pf_data_spin(;| )/) ended += n
 		}
 		END { printf "%d %d\n", total, ended > out }' "$folded"
 	read -r total ended <"$work/walk"

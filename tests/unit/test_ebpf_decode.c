@@ -198,6 +198,46 @@ static const char *frame_type(const struct pf_batch *b, const struct pf_location
 	return attr_str(b, l->attrs, PF_ATTR_FRAME_TYPE);
 }
 
+/* Asserts that location `idx` is the marker of a stack cut short for `why`. */
+static void assert_marker(const struct pf_batch *b, uint32_t idx, uint32_t why)
+{
+	const struct pf_location *l = pf_batch_location_get(b, idx);
+	const struct pf_line *line;
+	size_t n_lines;
+
+	assert_string_equal(frame_type(b, l), PF_FRAME_ABORT);
+	assert_int_equal(l->mapping, 0);
+	assert_true(l->address == 0);
+	line = pf_batch_location_lines(b, idx, &n_lines);
+	assert_int_equal(n_lines, 1);
+	assert_string_equal(pf_batch_str(b, pf_batch_function_get(b, line->function)->name),
+			    pf_ebpf_truncation_name(why));
+}
+
+/* A user stack the BPF program could not finish ends with a marker frame
+ * that says why, after every frame it found. */
+static void test_truncated_stack_marked(void **state)
+{
+	struct pf_ebpf_record recs[] = {rec(100, 101, "worker", 1, KIPS, 2, UIPS, 2)};
+	int calls = 0, ret;
+	struct pf_batch *b;
+	size_t n, n_locs;
+
+	recs[0].truncated = PF_BPF_TRUNC_NO_MAPPING;
+	b = decode(recs, 1, &calls, &ret);
+	assert_int_equal(ret, 2);
+	const struct pf_sample *s = pf_batch_samples(b, 0, &n);
+	const uint32_t *locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 5);
+	assert_true(pf_batch_location_get(b, locs[3])->address == UIPS[1]);
+	assert_marker(b, locs[4], PF_BPF_TRUNC_NO_MAPPING);
+	assert_string_equal(pf_ebpf_truncation_name(PF_BPF_TRUNC_NO_MAPPING),
+			    "[truncated: return address in no executable mapping]");
+	assert_string_equal(pf_ebpf_truncation_name(0), "[truncated]");
+	assert_string_equal(pf_ebpf_truncation_name(PF_BPF_TRUNC__COUNT), "[truncated]");
+	pf_batch_unref(b);
+}
+
 static void test_stack_layout(void **state)
 {
 	struct pf_ebpf_record recs[] = {rec(100, 101, "worker", 1, KIPS, 2, UIPS, 3)};
@@ -412,7 +452,9 @@ static void test_build_id_frames(void **state)
 	const struct pf_sample *s =
 		pf_batch_samples(b, (uint32_t)find_profile(b, 100, "samples"), &n);
 	const uint32_t *locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
-	assert_int_equal(n_locs, 4);
+	/* Four frames and the marker: the wrapped frame ended the stack. */
+	assert_int_equal(n_locs, 5);
+	assert_marker(b, locs[4], PF_BPF_TRUNC_NOT_CODE);
 	/* The same location as the address the frame walk would have found. */
 	const struct pf_location *l = pf_batch_location_get(b, locs[0]);
 	assert_true(l->address == 0x401010);
@@ -431,7 +473,9 @@ static void test_build_id_frames(void **state)
 
 	s = pf_batch_samples(b, (uint32_t)find_profile(b, 400, "samples"), &n);
 	locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
-	assert_int_equal(n_locs, 1);
+	/* Walked by the kernel before any table was loaded: not known complete. */
+	assert_int_equal(n_locs, 2);
+	assert_marker(b, locs[1], PF_BPF_TRUNC_NO_TABLES);
 	assert_string_equal(frame_file(b, locs, 0, &off, &id), "/usr/bin/app");
 	assert_true(off == 0x1010);
 	assert_string_equal(id, app_id);
@@ -474,11 +518,11 @@ static void test_build_id_frame_in_data_ends_the_stack(void **state)
 	const struct pf_sample *s =
 		pf_batch_samples(b, (uint32_t)find_profile(b, 100, "samples"), &n);
 	pf_batch_stack_get(b, s[0].stack, &n_locs);
-	assert_int_equal(n_locs, 2);
+	assert_int_equal(n_locs, 3); /* two frames and the marker */
 	assert_true(not_code == 3);
 	s = pf_batch_samples(b, (uint32_t)find_profile(b, 400, "samples"), &n);
 	pf_batch_stack_get(b, s[0].stack, &n_locs);
-	assert_int_equal(n_locs, 4);
+	assert_int_equal(n_locs, 5); /* four frames and the marker */
 	pf_batch_unref(b);
 }
 
@@ -512,6 +556,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_profiles_and_resource),
 		cmocka_unit_test(test_stack_layout),
+		cmocka_unit_test(test_truncated_stack_marked),
 		cmocka_unit_test(test_jit_and_unknown_frames),
 		cmocka_unit_test(test_unknown_and_deleted_processes),
 		cmocka_unit_test(test_empty_and_comm_edges),

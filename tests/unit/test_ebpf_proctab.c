@@ -35,7 +35,7 @@ static void readelf_build_id(const char *path, char out[PF_EBPF_BUILD_ID_HEX])
 
 static void test_read_self(void **state)
 {
-	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
+	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new(NULL);
 	char exe[PATH_MAX], want[PF_EBPF_BUILD_ID_HEX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	bool gone = true;
@@ -88,7 +88,7 @@ static void test_buildid_of_files(void **state)
 
 static void test_exit_and_sweep(void **state)
 {
-	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
+	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new(NULL);
 	uint32_t self = (uint32_t)getpid();
 	bool gone;
 
@@ -109,7 +109,7 @@ static void test_exit_and_sweep(void **state)
 
 static void test_gone_process_stub(void **state)
 {
-	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
+	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new(NULL);
 	uint32_t pid = 4194304 + 7; /* above the kernel's pid limit: never exists */
 	bool gone = false;
 
@@ -136,7 +136,7 @@ static void on_settled(void *arg, uint32_t pid)
 
 static void test_read_at_exec(void **state)
 {
-	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new();
+	struct pf_ebpf_proctab *t = pf_ebpf_proctab_new(NULL);
 	uint32_t self = (uint32_t)getpid(), ghost = 4194304 + 9;
 	char exe[PATH_MAX], id[PF_EBPF_BUILD_ID_HEX];
 	uint64_t gone = 0;
