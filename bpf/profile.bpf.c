@@ -250,9 +250,11 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 		st->ips[i] = u->pc;
 		n = i + 1;
 	}
-	if (rc == STEP_MORE) /* frames left: more than the stack holds */
-		rc = -PF_BPF_TRUNC_DEPTH;
-	else if (rc == STEP_DONE && !u->n)
+	if (rc == STEP_MORE) { /* the stack is full: complete only if that was all */
+		rc = pf_unwind_step(u);
+		if (rc == STEP_MORE)
+			rc = -PF_BPF_TRUNC_DEPTH;
+	} else if (rc == STEP_DONE && !u->n)
 		rc = -PF_BPF_TRUNC_NO_TABLES;
 	if (rc < 0 && n < PF_BPF_MAX_FRAMES) {
 		__u32 why = (__u32)-rc;
