@@ -32,6 +32,7 @@ receivers:
   ebpf:
     frequency: ${FREQ:-499}
     report_interval: ${INTERVAL:-1s}
+    unwind_tables: ${UNWIND_TABLES:-32MiB}
     comm: ["$1"]
 processors:
   symbolize:
@@ -269,6 +270,32 @@ data_word_not_a_frame)
 	grep ';pf_data_spin' "$folded" | grep -v ';pf_data_caller;pf_data_spin' | head -3
 	[ "$total" -ge 100 ] || fail "only $total samples in pf_data_spin"
 	[ "$ended" = "$total" ] || fail "$((total - ended)) of $total stacks go on past the data word"
+	;;
+unwind_budget)
+	# 1 MiB of unwind rows holds a few libraries, not those of every
+	# process on the host: tables that do not fit leave their code to
+	# frame pointers. proflow keeps running, says so, and a stack it could
+	# not finish is marked, never passed off as complete.
+	UNWIND_TABLES=1MiB start_proflow '^cost3$'
+	"$bin/cost3" 3 || fail "workload failed"
+	stop_proflow
+	summary=$(grep -m1 "user stacks:" "$work/proflow.log") || fail "no unwind summary"
+	echo "$summary"
+	room=$(echo "$summary" | sed -n 's/.* \([0-9]*\) evicted, \([0-9]*\) without room.*/\1 \2/p')
+	[ -n "$room" ] || fail "the summary names no evictions or tables without room"
+	read -r evicted without <<<"$room"
+	[ $((evicted + without)) -gt 0 ] || fail "1 MiB held every table: the budget is not applied"
+	kib=$(echo "$summary" | sed -n 's/.*rows (\([0-9]*\) KiB of \([0-9]*\) KiB.*/\1/p')
+	[ "${kib:-99999}" -le 1024 ] || fail "$kib KiB of rows in a 1 MiB budget"
+	awk -v out="$work/budget" '/^cost3 \(/ {
+			n = $NF; total += n
+			if (!index($0, ";main;") && !index($0, "[truncated")) unmarked += n
+		}
+		END { printf "%d %d\n", total, unmarked > out }' "$folded"
+	read -r total unmarked <"$work/budget"
+	echo "samples of cost3: $total, neither reaching main nor marked: $unmarked"
+	[ "$total" -ge 500 ] || fail "only $total samples of cost3"
+	[ "$unmarked" = 0 ] || fail "$unmarked samples stop short of main without a mark"
 	;;
 *)
 	fail "unknown scenario"
