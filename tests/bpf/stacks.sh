@@ -12,7 +12,7 @@
 #   stack_signal_frame   a SIGPROF handler's stacks go on through the signal frame into the
 #                        interrupted function (busy_work) and on to the root
 # The judgement is stack_compare.py's (root reached, frames inside mappings, inclusive shares,
-# edges). Usage: stacks.sh SCENARIO PROFLOW WORKLOAD_DIR WORK_DIR
+# edges); it must pass perf's own stacks first (perf_pprof.py). Usage: stacks.sh SCENARIO PROFLOW WORKLOAD_DIR WORK_DIR
 # Exits 77 (skip) without root, BPF or a working perf; 1 instead when CI=true.
 set -u
 scenario=$1 proflow=$2 bin=$3 work=$4
@@ -129,6 +129,15 @@ workload=''
 perf script -i "$work/perf.data" -F comm,pid,tid,ip,sym,dso --no-inline >"$work/perf.txt" 2>>"$work/perf.log" ||
 	fail "perf script failed"
 rm -f "$work/perf.data"
+# The judge must pass perf's own stacks, given as proflow would export them.
+python3 "$here/perf_pprof.py" "$work/perf.txt" "$work/maps" "$work/reference" ||
+	fail "cannot write perf's stacks as pprof"
+if ! python3 "$here/stack_compare.py" "$work/perf.txt" "$work/reference" "$work/maps" "${through[@]}" \
+	>"$work/reference.txt"; then
+	cat "$work/reference.txt"
+	fail "stack_compare.py does not pass perf's own stacks (above): the test cannot judge proflow"
+fi
+echo "stack_compare.py passes perf's own stacks given as a pprof file; now proflow's:"
 python3 "$here/stack_compare.py" "$work/perf.txt" "$work/pprof" "$work/maps" "${through[@]}"
 case $? in
 0) echo "PASS bpf.$scenario" ;;
