@@ -24,9 +24,10 @@ tests=(
 	golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protobuf-compiler
 	elfutils binutils dwz nodejs chromium libxml2-utils openssl strace passwd
 	libpython3.11 # unit.unwind_table compiles its CFI
+	linux-perf xz-utils gzip # bpf.stack_*: perf's stacks of xz, gzip, python3 are the reference
 	openjdk-17-jdk-headless
 	# benchmarks
-	time valgrind linux-perf bpftrace
+	time valgrind bpftrace
 )
 
 case ${1:-} in
