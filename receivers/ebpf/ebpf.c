@@ -396,8 +396,9 @@ static void ebpf_shutdown(void *inst, pf_done_fn done)
 const struct pf_component_def pf_receiver_ebpf = {
 	.kind = PF_RECEIVER,
 	.type = "ebpf",
-	.doc = "Sample the CPU stacks (kernel and user, frame pointers) of every process on the "
-	       "host with eBPF and emit one CPU profile per process each interval.",
+	.doc = "Sample the CPU stacks of every process on the host with eBPF (user stacks "
+	       "unwound by the call frame information of each mapped file) and emit one CPU "
+	       "profile per process each interval.",
 	.stability = "development",
 	.options = ebpf_options,
 	.config_size = sizeof(struct ebpf_config),
