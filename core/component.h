@@ -85,6 +85,11 @@ enum pf_counter {
 	PF_CTR_PROCESSOR_OUTGOING,	/* otelcol_processor_outgoing_items */
 	PF_CTR_DROPPED,			/* proflow_component_dropped_profile_samples{reason} */
 	PF_CTR_INPUT_ERRORS,		/* proflow_component_input_errors: bad files/responses */
+	/* Shown only for components that counted them (even 0). */
+	PF_CTR_DEBUGINFOD_REQUESTS, /* proflow_debuginfod_requests */
+	PF_CTR_DEBUGINFOD_FOUND,    /* proflow_debuginfod_found */
+	PF_CTR_DEBUGINFOD_FAILED,   /* proflow_debuginfod_failed */
+	PF_CTR_DEBUGINFOD_BYTES,    /* proflow_debuginfod_received_bytes */
 	PF_CTR__COUNT,
 };
 

@@ -152,10 +152,13 @@ void pf_component_set_transport(struct pf_component *c, const char *transport)
 	c->transport = transport ? transport : "";
 }
 
+_Static_assert(PF_CTR__COUNT <= 32, "counters_set holds a bit per counter");
+
 void pf_component_count(struct pf_component *c, enum pf_counter ctr, uint64_t n)
 {
 	assert((unsigned)ctr < PF_CTR__COUNT);
 	c->counters[ctr] += n;
+	c->counters_set |= 1u << ctr;
 }
 
 void pf_component_gauge(struct pf_component *c, enum pf_gauge g, int64_t value)

@@ -51,6 +51,7 @@ struct pf_component {
 	struct pf_ack *acking; /* during consume/emit: the request's acknowledgement, or NULL */
 
 	uint64_t counters[PF_CTR__COUNT];
+	unsigned counters_set; /* bit per enum pf_counter ever counted */
 	int64_t gauges[PF_GAUGE__COUNT];
 	unsigned gauges_set;				 /* bit per enum pf_gauge */
 	struct pf_drop_count drops[PF_DROP_REASONS + 1]; /* the last is "other" */

@@ -37,6 +37,7 @@ enum label_kind {
 	BY_EXPORTER,  /* exporter="id" */
 	BY_PROCESSOR, /* processor="id",otel_signal="profiles"; summed over pipelines */
 	BY_COMPONENT, /* component="kind/id"; summed over pipelines */
+	BY_COUNTING,  /* the same, only for components that counted it */
 };
 
 struct family {
@@ -74,6 +75,17 @@ static const struct family families[] = {
 	{"proflow_component_input_errors",
 	 "Number of bad inputs (files, requests, responses) a component rejected.", PF_RECEIVER,
 	 PF_CTR_INPUT_ERRORS, BY_COMPONENT},
+	{"proflow_debuginfod_requests",
+	 "Number of debug files asked of debuginfod servers (or of libdebuginfod's cache).",
+	 PF_PROCESSOR, PF_CTR_DEBUGINFOD_REQUESTS, BY_COUNTING},
+	{"proflow_debuginfod_found", "Number of debuginfod requests answered with a debug file.",
+	 PF_PROCESSOR, PF_CTR_DEBUGINFOD_FOUND, BY_COUNTING},
+	{"proflow_debuginfod_failed",
+	 "Number of debuginfod requests that failed: not found, timed out, refused, wrong file.",
+	 PF_PROCESSOR, PF_CTR_DEBUGINFOD_FAILED, BY_COUNTING},
+	{"proflow_debuginfod_received_bytes",
+	 "Bytes of debug files downloaded from debuginfod servers.", PF_PROCESSOR,
+	 PF_CTR_DEBUGINFOD_BYTES, BY_COUNTING},
 };
 
 /* Writes a label value with Prometheus escaping. */
@@ -100,7 +112,7 @@ static bool seen_before(const struct pf_service *s, size_t i, enum label_kind la
 	for (size_t j = 0; j < i; j++) {
 		const struct pf_component *o = pf_service_component(s, j);
 		if (o->def->kind == c->def->kind && strcmp(o->id, c->id) == 0 &&
-		    (labels == BY_PROCESSOR || labels == BY_COMPONENT))
+		    labels >= BY_PROCESSOR)
 			return true;
 	}
 	return false;
@@ -126,7 +138,9 @@ static void put_family(FILE *f, const struct pf_service *s, const struct family 
 
 	for (size_t i = 0; i < pf_service_n_components(s); i++) {
 		const struct pf_component *c = pf_service_component(s, i);
-		if (fam->labels != BY_COMPONENT && c->def->kind != fam->kind)
+		if (fam->labels < BY_COMPONENT && c->def->kind != fam->kind)
+			continue;
+		if (fam->labels == BY_COUNTING && !(c->counters_set & (1u << fam->ctr)))
 			continue;
 		if (seen_before(s, i, fam->labels))
 			continue;
@@ -148,7 +162,8 @@ static void put_family(FILE *f, const struct pf_service *s, const struct family 
 			fputc(',', f);
 			put_label(f, "processor", c->id);
 			break;
-		case BY_COMPONENT: put_label(f, "component", c->log_id); break;
+		case BY_COMPONENT:
+		case BY_COUNTING: put_label(f, "component", c->log_id); break;
 		}
 		fprintf(f, "} %llu\n", (unsigned long long)sum_same(s, c, fam->ctr));
 	}

@@ -13,6 +13,7 @@ collector=(
 	# libraries
 	libuv1-dev libyaml-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libdeflate-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libxxhash-dev libdw-dev libiberty-dev
+	libdebuginfod-dev # symbolize's debuginfod client
 	libgrpc-dev libgnutls28-dev libjson-c-dev libcap-dev
 )
 
@@ -25,6 +26,7 @@ tests=(
 	elfutils binutils dwz nodejs chromium libxml2-utils openssl strace passwd
 	libpython3.11 # unit.unwind_table compiles its CFI
 	linux-perf xz-utils gzip # bpf.stack_*: perf's stacks of xz, gzip, python3 are the reference
+	debuginfod # it.symbolize_debuginfod serves debug files with the real server
 	openjdk-17-jdk-headless
 	# benchmarks
 	time valgrind bpftrace

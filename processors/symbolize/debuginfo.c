@@ -88,3 +88,9 @@ int pf_debuginfo_find(const struct pf_elf_file *bin, const char *root, const cha
 		return 0;
 	return -ENOENT;
 }
+
+bool pf_debuginfo_open_matching(const struct pf_elf_file *bin, const char *path,
+				struct pf_elf_file *out)
+{
+	return try_path(bin, path, out);
+}

@@ -22,4 +22,9 @@
 int pf_debuginfo_find(const struct pf_elf_file *bin, const char *root, const char *filename,
 		      const char *debug_root, struct pf_elf_file *out);
 
+/* Opens path into out when it is bin's debug file (the same build ID, else
+ * the CRC-32 of bin's debug link) and carries .debug_info. */
+bool pf_debuginfo_open_matching(const struct pf_elf_file *bin, const char *path,
+				struct pf_elf_file *out);
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "debuginfod.h"
 #include "jitmap.h"
 #include "kallsyms.h"
 #include "host/proc_file.h"
@@ -32,7 +33,8 @@ struct entry {
 		struct pf_jitmap *jit;
 	} u;
 	uint64_t retry_ms; /* ENTRY_FAILED: when to try again */
-	uint64_t run;	   /* ENTRY_JIT: the run that last re-read it */
+	uint64_t run;	   /* ENTRY_JIT: the run that last re-read it; ENTRY_FILE: that
+			      last asked whether its debug file came */
 	bool counted;	   /* ENTRY_FILE: its unreadable DWARF was counted */
 };
 
@@ -74,7 +76,8 @@ struct pf_resolver *pf_resolver_new(const struct pf_resolver_opts *opts)
 		pf_resolver_free(r);
 		return NULL;
 	}
-	r->file_opts = (struct pf_symfile_opts){opts->lines, opts->demangle, r->debug_root};
+	r->file_opts = (struct pf_symfile_opts){opts->lines, opts->demangle, r->debug_root,
+						opts->debuginfod};
 	return r;
 }
 
@@ -309,6 +312,17 @@ static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
 	return NULL;
 }
 
+/* Once per batch, for a binary whose debug file debuginfod was asked for:
+ * true when it came (the binary is then opened again, with it). */
+static bool debuginfo_came(struct pf_resolver *r, struct entry *e)
+{
+	if (e->kind != ENTRY_FILE || !pf_symfile_wants_debuginfod(e->u.file) || e->run == r->run)
+		return false;
+	e->run = r->run;
+	return pf_debuginfod_lookup(r->opts.debuginfod, pf_symfile_build_id(e->u.file), NULL, 0) ==
+	       0;
+}
+
 static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const struct pf_mapping *m,
 				const char *filename, const char *build_id)
 {
@@ -321,7 +335,8 @@ static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const struct
 	if (file_key(root, filename, build_id, key, sizeof(key)) < 0)
 		snprintf(key, sizeof(key), "x:%s%s", root, filename);
 	e = pf_symcache_get(r->cache, key);
-	if (e && e->kind == ENTRY_FAILED && r->now_ms >= e->retry_ms) {
+	if ((e && e->kind == ENTRY_FAILED && r->now_ms >= e->retry_ms) ||
+	    (e && debuginfo_came(r, e))) {
 		pf_symcache_remove(r->cache, key);
 		e = NULL;
 	}
@@ -330,6 +345,7 @@ static struct entry *file_entry(struct pf_resolver *r, int64_t pid, const struct
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
+	e->run = r->run;
 	e->u.file = open_binary(r, pid, m, filename, build_id);
 	e->kind = e->u.file ? ENTRY_FILE : ENTRY_FAILED;
 	if (!e->u.file) {

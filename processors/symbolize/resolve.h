@@ -14,9 +14,10 @@ struct pf_resolver_opts {
 	bool demangle;
 	bool kernel;
 	bool perf_maps;
-	size_t cache_size;	   /* bytes */
-	const char *debug_root;	   /* NULL: /usr/lib/debug */
-	const char *kallsyms_path; /* NULL: /proc/kallsyms */
+	size_t cache_size;		  /* bytes */
+	const char *debug_root;		  /* NULL: /usr/lib/debug */
+	const char *kallsyms_path;	  /* NULL: /proc/kallsyms */
+	struct pf_debuginfod *debuginfod; /* borrowed; NULL: no debuginfod */
 };
 
 struct pf_resolver_stats {

@@ -6,10 +6,13 @@
 
 #include "model/batch.h"
 #include "core/component.h"
+#include "debuginfod.h"
 #include "resolve.h"
 
-#define QUEUE_MAX 8  /* batches held while one is being symbolized; beyond: PF_BUSY */
-#define RETRY_MS  50 /* re-emit period while downstream is busy */
+#define QUEUE_MAX	    8  /* batches held while one is being symbolized; beyond: PF_BUSY */
+#define RETRY_MS	    50 /* re-emit period while downstream is busy */
+#define DEBUGINFOD_RETRY_MS (5 * 60 * 1000) /* a build ID not found is not asked again before */
+#define DEBUGINFOD_IDS	    4096	    /* build IDs the debuginfod client remembers */
 
 enum symbolize_mode { MODE_SYMBOLIZE, MODE_NONE };
 
@@ -20,6 +23,7 @@ struct symbolize_config {
 	bool demangle;
 	bool kernel;
 	bool perf_maps;
+	struct pf_debuginfod_config debuginfod;
 };
 
 /*
@@ -33,6 +37,8 @@ struct symbolize {
 	struct pf_component *c;
 	struct symbolize_config cfg;
 	struct pf_resolver *resolver;
+	struct pf_debuginfod *debuginfod; /* NULL when off */
+	struct pf_debuginfod_stats counted;
 	struct pf_batch *queue[QUEUE_MAX];
 	size_t head, len;
 	uv_work_t work;
@@ -83,8 +89,21 @@ static const struct pf_option symbolize_options[] = {
 	 .def = "true",
 	 .offset = offsetof(struct symbolize_config, perf_maps),
 	 .doc = "Name JIT frames from /tmp/perf-PID.map, read through the process's root"},
+	{.name = "debuginfod",
+	 .type = PF_OPT_SECTION,
+	 .section = pf_debuginfod_options,
+	 .offset = offsetof(struct symbolize_config, debuginfod),
+	 .doc = "Fetch the debug files of binaries that have none on the host from debuginfod "
+		"servers (libdebuginfod)"},
 	PF_OPTION_END,
 };
+
+static int symbolize_validate(const void *config, struct pf_error *err)
+{
+	const struct symbolize_config *cfg = config;
+
+	return pf_debuginfod_validate(&cfg->debuginfod, err);
+}
 
 static const struct pf_logger *lg(const struct symbolize *s)
 {
@@ -92,6 +111,21 @@ static const struct pf_logger *lg(const struct symbolize *s)
 }
 
 static void start_job(struct symbolize *s);
+
+/* Adds what the debuginfod client did since last time to the counters. */
+static void count_debuginfod(struct symbolize *s)
+{
+	struct pf_debuginfod_stats now;
+
+	if (!s->debuginfod)
+		return;
+	pf_debuginfod_stats(s->debuginfod, &now);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_REQUESTS, now.requests - s->counted.requests);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_FOUND, now.found - s->counted.found);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_FAILED, now.failed - s->counted.failed);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_BYTES, now.bytes - s->counted.bytes);
+	s->counted = now;
+}
 
 static void drop_all(struct symbolize *s, const char *reason)
 {
@@ -117,6 +151,7 @@ static void finish(struct symbolize *s)
 	struct pf_resolver_stats st;
 
 	drop_all(s, "shutdown");
+	count_debuginfod(s);
 	if (s->resolver) {
 		pf_resolver_stats(s->resolver, &st);
 		pf_log(lg(s), PF_LOG_DEBUG,
@@ -128,6 +163,7 @@ static void finish(struct symbolize *s)
 		       (unsigned long long)st.maps_restarted, (unsigned long long)st.dwarf_failed);
 	}
 	pf_resolver_free(s->resolver);
+	pf_debuginfod_free(s->debuginfod);
 	free(s);
 	done(c);
 }
@@ -192,6 +228,7 @@ static void after_job(uv_work_t *w, int status)
 	struct symbolize *s = w->data;
 
 	s->working = false;
+	count_debuginfod(s);
 	if (status == 0 && s->job_out) {
 		pf_batch_unref(s->job_in);
 		s->ready = s->job_out;
@@ -251,10 +288,43 @@ static int symbolize_consume(void *inst, struct pf_batch *batch)
 	return PF_OK;
 }
 
+/* The debuginfod client when enabled; NULL when off, or enabled with no
+ * URL (said in the log). Returns 0 or a negative errno. */
+static int start_debuginfod(struct symbolize *s)
+{
+	const struct pf_debuginfod_config *cfg = &s->cfg.debuginfod;
+	struct pf_debuginfod_opts o = {
+		.urls = &cfg->urls,
+		.cache_dir = cfg->cache_dir,
+		.timeout_ms = (uint64_t)cfg->timeout / 1000000,
+		.retry_ms = DEBUGINFOD_RETRY_MS,
+		.max_ids = DEBUGINFOD_IDS,
+	};
+	int err;
+
+	if (!cfg->enabled)
+		return 0;
+	s->debuginfod = pf_debuginfod_new(&o, &err);
+	if (err == -ENOENT) {
+		pf_log(lg(s), PF_LOG_WARN,
+		       "debuginfod.enabled but no server: set debuginfod.urls or DEBUGINFOD_URLS");
+		return 0;
+	}
+	if (!s->debuginfod)
+		return err;
+	/* The series show from the start, at 0. */
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_REQUESTS, 0);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_FOUND, 0);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_FAILED, 0);
+	pf_component_count(s->c, PF_CTR_DEBUGINFOD_BYTES, 0);
+	return 0;
+}
+
 static void *symbolize_create(struct pf_component *c, const void *config)
 {
 	struct symbolize *s = calloc(1, sizeof(*s));
 	struct pf_resolver_opts o = {0};
+	int err;
 
 	if (!s)
 		goto out_oom;
@@ -267,11 +337,20 @@ static void *symbolize_create(struct pf_component *c, const void *config)
 	o.kernel = s->cfg.kernel;
 	o.perf_maps = s->cfg.perf_maps;
 	o.cache_size = (size_t)s->cfg.cache_size;
+	err = start_debuginfod(s);
+	if (err < 0) {
+		pf_log(lg(s), PF_LOG_ERROR, "cannot start the debuginfod client: %s",
+		       strerror(-err));
+		goto out_free;
+	}
+	o.debuginfod = s->debuginfod;
 	s->resolver = pf_resolver_new(&o);
 	if (!s->resolver)
-		goto out_free;
+		goto out_free_debuginfod;
 	return s;
 
+out_free_debuginfod:
+	pf_debuginfod_free(s->debuginfod);
 out_free:
 	free(s);
 out_oom:
@@ -317,11 +396,12 @@ const struct pf_component_def pf_processor_symbolize = {
 	.kind = PF_PROCESSOR,
 	.type = "symbolize",
 	.doc = "Name kernel, native and JIT frames on the host: kallsyms, ELF symbols, DWARF "
-	       "lines and inlined frames, perf maps.",
+	       "lines and inlined frames, perf maps, debuginfod.",
 	.stability = "development",
 	.options = symbolize_options,
 	.config_size = sizeof(struct symbolize_config),
 	.mutates = false,
+	.validate = symbolize_validate,
 	.create = symbolize_create,
 	.start = symbolize_start,
 	.consume = symbolize_consume,

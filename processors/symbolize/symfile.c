@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "debuginfo.h"
+#include "debuginfod.h"
 #include "demangle.h"
 #include "dwarf_lines.h"
 #include "elf_symbols.h"
@@ -40,6 +41,7 @@ struct pf_symfile {
 	size_t results_bytes;
 	struct pf_fde_index *fdes; /* read on first use; NULL when none */
 	bool fdes_tried;
+	bool wants_debuginfod;
 };
 
 static const struct pf_sym_result no_answer;
@@ -52,6 +54,11 @@ const char *pf_symfile_build_id(const struct pf_symfile *f)
 bool pf_symfile_dwarf_failed(const struct pf_symfile *f)
 {
 	return f->dw_failed;
+}
+
+bool pf_symfile_wants_debuginfod(const struct pf_symfile *f)
+{
+	return f->wants_debuginfod;
 }
 
 static int memo_init(struct pf_symfile *f, size_t n)
@@ -346,8 +353,10 @@ int pf_symfile_open_fd(int fd, const char *root, const char *filename, const cha
 	ret = -ESTALE;
 	if (build_id_hex && *build_id_hex && strcmp(build_id_hex, f->bin.build_id_hex) != 0)
 		goto out_close;
-	if (!f->bin.has_debug_info || !f->bin.has_symtab)
-		pf_debuginfo_find(&f->bin, root, filename, opts->debug_root, &f->dbg);
+	if ((!f->bin.has_debug_info || !f->bin.has_symtab) &&
+	    pf_debuginfo_find(&f->bin, root, filename, opts->debug_root, &f->dbg) < 0 &&
+	    !f->bin.has_debug_info && opts->debuginfod && f->bin.build_id_len)
+		f->wants_debuginfod = pf_debuginfod_open(opts->debuginfod, &f->bin, &f->dbg) < 0;
 	n = pf_elf_read_symbols(&f->bin, &f->syms);
 	/* A stripped binary's .symtab went to its debug file. */
 	if (n >= 0 && !f->bin.has_symtab && f->dbg.elf && f->dbg.has_symtab)

@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pf_debuginfod;
+
 struct pf_symfile_opts {
-	bool lines;		/* read DWARF for file:line and inlined frames */
-	bool demangle;		/* demangle C++ and Rust names */
-	const char *debug_root; /* "/usr/lib/debug" */
+	bool lines;			  /* read DWARF for file:line and inlined frames */
+	bool demangle;			  /* demangle C++ and Rust names */
+	const char *debug_root;		  /* "/usr/lib/debug" */
+	struct pf_debuginfod *debuginfod; /* where missing debug files come from; NULL: nowhere */
 };
 
 /* A frame as the symbolizer reports it; strings owned by the symfile. */
@@ -72,6 +75,11 @@ const char *pf_symfile_build_id(const struct pf_symfile *f);
 /* True once the file's DWARF (it has some) could not be read: cut or
  * rewritten since it was opened, or corrupt. Its symbols still answer. */
 bool pf_symfile_dwarf_failed(const struct pf_symfile *f);
+
+/* True when f found no debug file on the host and asked debuginfod for
+ * one: once pf_debuginfod_lookup() gives it, opening the binary again
+ * reads it. */
+bool pf_symfile_wants_debuginfod(const struct pf_symfile *f);
 
 /* Estimated bytes held, for the cache budget. */
 size_t pf_symfile_memory_size(const struct pf_symfile *f);

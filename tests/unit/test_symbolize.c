@@ -31,7 +31,7 @@ struct env {
 
 static struct env E;
 
-static const struct pf_symfile_opts OPTS = {true, true, "/usr/lib/debug"};
+static const struct pf_symfile_opts OPTS = {true, true, "/usr/lib/debug", NULL};
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
