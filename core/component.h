@@ -86,17 +86,24 @@ enum pf_counter {
 	PF_CTR_DROPPED,			/* proflow_component_dropped_profile_samples{reason} */
 	PF_CTR_INPUT_ERRORS,		/* proflow_component_input_errors: bad files/responses */
 	/* Shown only for components that counted them (even 0). */
-	PF_CTR_DEBUGINFOD_REQUESTS, /* proflow_debuginfod_requests */
-	PF_CTR_DEBUGINFOD_FOUND,    /* proflow_debuginfod_found */
-	PF_CTR_DEBUGINFOD_FAILED,   /* proflow_debuginfod_failed */
-	PF_CTR_DEBUGINFOD_BYTES,    /* proflow_debuginfod_received_bytes */
+	PF_CTR_DEBUGINFOD_REQUESTS,   /* proflow_debuginfod_requests */
+	PF_CTR_DEBUGINFOD_FOUND,      /* proflow_debuginfod_found */
+	PF_CTR_DEBUGINFOD_FAILED,     /* proflow_debuginfod_failed */
+	PF_CTR_DEBUGINFOD_BYTES,      /* proflow_debuginfod_received_bytes */
+	PF_CTR_EBPF_STACKS_COMPLETE,  /* proflow_ebpf_user_stacks_complete */
+	PF_CTR_EBPF_STACKS_TRUNCATED, /* proflow_ebpf_user_stacks_truncated */
+	PF_CTR_EBPF_TABLES_EVICTED,   /* proflow_ebpf_unwind_tables_evicted */
 	PF_CTR__COUNT,
 };
 
-/* Per-component gauges (exporters with a sending queue). */
+/* Per-component gauges (exporters with a sending queue, the ebpf receiver). */
 enum pf_gauge {
-	PF_GAUGE_QUEUE_SIZE,	 /* otelcol_exporter_queue_size: batches queued now */
-	PF_GAUGE_QUEUE_CAPACITY, /* otelcol_exporter_queue_capacity */
+	PF_GAUGE_QUEUE_SIZE,	    /* otelcol_exporter_queue_size: batches queued now */
+	PF_GAUGE_QUEUE_CAPACITY,    /* otelcol_exporter_queue_capacity */
+	PF_GAUGE_UNWIND_TABLES,	    /* proflow_ebpf_unwind_tables: files with rows loaded */
+	PF_GAUGE_UNWIND_ROW_BYTES,  /* proflow_ebpf_unwind_row_bytes: rows held in BPF maps */
+	PF_GAUGE_UNWIND_MAP_BYTES,  /* proflow_ebpf_unwind_map_bytes: the maps' whole size */
+	PF_GAUGE_UNWIND_USER_BYTES, /* proflow_ebpf_unwind_user_bytes: the cache in user space */
 	PF_GAUGE__COUNT,
 };
 

@@ -86,6 +86,15 @@ static const struct family families[] = {
 	{"proflow_debuginfod_received_bytes",
 	 "Bytes of debug files downloaded from debuginfod servers.", PF_PROCESSOR,
 	 PF_CTR_DEBUGINFOD_BYTES, BY_COUNTING},
+	{"proflow_ebpf_user_stacks_complete",
+	 "Number of user stacks the eBPF program unwound to their outermost frame.", PF_RECEIVER,
+	 PF_CTR_EBPF_STACKS_COMPLETE, BY_COUNTING},
+	{"proflow_ebpf_user_stacks_truncated",
+	 "Number of user stacks cut short (marked with a [truncated: ...] frame).", PF_RECEIVER,
+	 PF_CTR_EBPF_STACKS_TRUNCATED, BY_COUNTING},
+	{"proflow_ebpf_unwind_tables_evicted",
+	 "Number of unwind tables evicted from the BPF maps for room.", PF_RECEIVER,
+	 PF_CTR_EBPF_TABLES_EVICTED, BY_COUNTING},
 };
 
 /* Writes a label value with Prometheus escaping. */
@@ -221,14 +230,17 @@ static void put_gauge(FILE *f, const struct pf_service *s, const char *name, con
 
 	for (size_t i = 0; i < pf_service_n_components(s); i++) {
 		const struct pf_component *c = pf_service_component(s, i);
-		if (c->def->kind != PF_EXPORTER || !(c->gauges_set & (1u << g)))
+		if (!(c->gauges_set & (1u << g)))
 			continue;
 		if (!header) {
 			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 			header = true;
 		}
 		fprintf(f, "%s{", name);
-		put_label(f, "exporter", c->id);
+		if (c->def->kind == PF_EXPORTER)
+			put_label(f, "exporter", c->id);
+		else
+			put_label(f, "component", c->log_id);
 		fprintf(f, "} %lld\n", (long long)c->gauges[g]);
 	}
 }
@@ -286,6 +298,15 @@ char *pf_telemetry_render(const struct pf_service *s, size_t *len)
 		  "Current size of the retry queue (in batches).", PF_GAUGE_QUEUE_SIZE);
 	put_gauge(f, s, "otelcol_exporter_queue_capacity",
 		  "Fixed capacity of the retry queue (in batches).", PF_GAUGE_QUEUE_CAPACITY);
+	put_gauge(f, s, "proflow_ebpf_unwind_tables",
+		  "Files whose unwind tables are in the BPF maps.", PF_GAUGE_UNWIND_TABLES);
+	put_gauge(f, s, "proflow_ebpf_unwind_row_bytes", "Bytes of unwind rows the BPF maps hold.",
+		  PF_GAUGE_UNWIND_ROW_BYTES);
+	put_gauge(f, s, "proflow_ebpf_unwind_map_bytes",
+		  "Bytes of the unwind maps (allocated whole when loaded).",
+		  PF_GAUGE_UNWIND_MAP_BYTES);
+	put_gauge(f, s, "proflow_ebpf_unwind_user_bytes",
+		  "Bytes the unwind table cache holds in user space.", PF_GAUGE_UNWIND_USER_BYTES);
 	put_drops(f, s);
 	put_process(f, s);
 	if (fclose(f) != 0) {

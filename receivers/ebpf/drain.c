@@ -9,6 +9,7 @@
 
 #include "bpf/profile.skel.h"
 #include "ebpf.h"
+#include "host/unwind_row.h"
 #include "model/batch.h"
 
 #define BATCH_STACKS	256   /* stacks read per syscall: 256 KiB of frames */
@@ -217,6 +218,29 @@ static uint64_t read_errors(struct ebpf_recv *r)
 	return lost;
 }
 
+/* The unwinder's counters and the tables' sizes, for self-telemetry. */
+static void report_unwinding(struct ebpf_recv *r)
+{
+	const uint64_t *e = r->stats.bpf_errors;
+	struct pf_ebpf_unwind_stats u;
+	uint64_t complete = e[PF_BPF_ERR_USTACK_COMPLETE], cut = 0;
+
+	for (uint32_t t = 1; t < PF_BPF_TRUNC__COUNT; t++)
+		cut += e[PF_BPF_ERR_TRUNC_BASE + t];
+	pf_ebpf_unwind_stats(r->unwind, &u);
+	pf_component_count(r->c, PF_CTR_EBPF_STACKS_COMPLETE, complete - r->stats.told_complete);
+	pf_component_count(r->c, PF_CTR_EBPF_STACKS_TRUNCATED, cut - r->stats.told_truncated);
+	pf_component_count(r->c, PF_CTR_EBPF_TABLES_EVICTED, u.evicted - r->stats.told_evicted);
+	r->stats.told_complete = complete;
+	r->stats.told_truncated = cut;
+	r->stats.told_evicted = u.evicted;
+	pf_component_gauge(r->c, PF_GAUGE_UNWIND_TABLES, (int64_t)u.tables);
+	pf_component_gauge(r->c, PF_GAUGE_UNWIND_ROW_BYTES,
+			   (int64_t)(u.rows * sizeof(struct pf_unwind_row)));
+	pf_component_gauge(r->c, PF_GAUGE_UNWIND_MAP_BYTES, (int64_t)u.map_bytes);
+	pf_component_gauge(r->c, PF_GAUGE_UNWIND_USER_BYTES, (int64_t)u.user_bytes);
+}
+
 bool ebpf_comm_matches(const struct ebpf_recv *r, const char *thread, const char *proc)
 {
 	for (size_t i = 0; i < r->n_comm_re; i++)
@@ -389,6 +413,7 @@ void ebpf_drain(struct ebpf_recv *r)
 	lost = read_errors(r);
 	if (lost)
 		pf_component_drop(r->c, "map_full", lost);
+	report_unwinding(r);
 	if (ret < 0) {
 		pf_log(lg(r), PF_LOG_WARN, "reading the BPF maps failed: %s", strerror(-ret));
 		goto out_free;

@@ -222,6 +222,8 @@ struct ebpf_stats {
 	uint64_t bstack_not_code;		/* samples whose build-ID stack was cut */
 	uint64_t drains;
 	uint64_t reported; /* gone + truncated already counted as input errors */
+	/* What self-telemetry was told of so far. */
+	uint64_t told_complete, told_truncated, told_evicted;
 };
 
 struct ebpf_recv {
