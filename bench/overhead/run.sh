@@ -30,6 +30,8 @@
 #   env: RUNS=5 SECONDS_PER_RUN=22 (workload CPU seconds per CPU: two intervals of
 #   host.yaml, and slowdowns of 1 % need runs this long on a noisy machine)
 #   WORK=<iterations> FREQS="99 999" CONFIGS="none floor proflow perf bpftrace"
+#   BASELINE=<another proflow binary>: adds a row "baseline" running it the same way
+#   (before/after a change, interleaved in one run)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,6 +39,7 @@ proflow=${1:-${PROFLOW:-$root/build/release/main/proflow}}
 runs=${RUNS:-5}
 freqs=${FREQS:-99 999}
 configs=${CONFIGS:-none floor proflow perf bpftrace}
+[ -z "${BASELINE:-}" ] || configs="$configs baseline"
 ncpu=$(nproc)
 interval=10 # host.yaml's report_interval and aggregate interval, in seconds
 work=$(mktemp -d /tmp/pf-overhead.XXXXXX)
@@ -44,6 +47,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait; rm -rf "$work"' EXIT
 
 [ "$(id -u)" = 0 ] || { echo "run as root (BPF, perf events, bpf_stats)"; exit 1; }
 [ -x "$proflow" ] || { echo "no proflow binary at $proflow (give its path)"; exit 1; }
+[ -z "${BASELINE:-}" ] || [ -x "$BASELINE" ] || { echo "no proflow binary at $BASELINE"; exit 1; }
 for t in clang bpftool gcc perf bpftrace python3; do
 	command -v $t >/dev/null || { echo "needs $t"; exit 1; }
 done
@@ -131,11 +135,13 @@ start_profiler() {
 		prof_pid=$!
 		until grep -q ready "$work/floor.out" 2>/dev/null; do sleep 0.05; done
 		;;
-	proflow)
+	proflow | baseline)
+		local bin=$proflow
+		[ "$cfg" = proflow ] || bin=$BASELINE
 		rm -rf "$work/out"
 		PROFLOW_FREQUENCY=$f PROFLOW_OUT=$work/out PROFLOW_HEALTH=127.0.0.1:$(free_port) \
 			PROFLOW_METRICS=127.0.0.1:$(free_port) \
-			"$proflow" --config "$root/examples/host.yaml" >"$work/proflow.log" 2>&1 &
+			"$bin" --config "$root/examples/host.yaml" >"$work/proflow.log" 2>&1 &
 		prof_pid=$!
 		wait_for ready 1 60 ||
 			{ echo "proflow did not start"; cat "$work/proflow.log"; exit 1; }
@@ -181,7 +187,7 @@ for run in $(seq "$runs"); do
 			read -r bt0 bc0 < <(bpf_stats)
 			c0=0 i0=0 u0=0 i2=0 u2=0 start=0
 			[ "$prof_pid" != 0 ] && c0=$(cpu_ticks $prof_pid)
-			if [ "$cfg" = proflow ]; then
+			if [ "$cfg" = proflow ] || [ "$cfg" = baseline ]; then
 				# Two whole intervals: CPU at the flame graph that opened
 				# this one and at the second after it.
 				i0=$c0 u0=$(user_ticks $prof_pid) start=$start_ticks
@@ -200,7 +206,7 @@ for run in $(seq "$runs"); do
 				rss=$(awk '/VmHWM/ { print $2 }' /proc/$prof_pid/status)
 			fi
 			read -r bt1 bc1 < <(bpf_stats)
-			if [ "$cfg" = proflow ]; then
+			if [ "$cfg" = proflow ] || [ "$cfg" = baseline ]; then
 				wait $watcher
 				read -r i2 u2 <"$work/intervals"
 				rss=$(awk '/VmHWM/ { print $2 }' /proc/$prof_pid/status)
@@ -254,20 +260,21 @@ for f in $freqs; do
 		}'
 	done
 done
-if [[ " $configs " == *" proflow "* ]]; then
-	printf "\nproflow (examples/host.yaml) over two whole %d s intervals:\n" "$interval"
+for p in proflow baseline; do
+	[[ " $configs " == *" $p "* ]] || continue
+	printf "\n%s (examples/host.yaml) over two whole %d s intervals:\n" "$p" "$interval"
 	printf "%5s %12s %14s %20s %13s %18s\n" Hz "start CPU s" "own CPU s/int" "own CPU % of machine" \
 		"user µs/sample" "cost / bpftrace's"
 	for f in $freqs; do
-		awk -v f="$f" -v s="$(col proflow "$f" 9)" -v it="$(col proflow "$f" 10)" \
-			-v us="$(col proflow "$f" 11)" -v hz="$hz" -v n="$ncpu" -v iv="$interval" \
-			-v cost="$(cost proflow "$f")" -v cbt="$(cost bpftrace "$f")" 'BEGIN {
+		awk -v f="$f" -v s="$(col $p "$f" 9)" -v it="$(col $p "$f" 10)" \
+			-v us="$(col $p "$f" 11)" -v hz="$hz" -v n="$ncpu" -v iv="$interval" \
+			-v cost="$(cost $p "$f")" -v cbt="$(cost bpftrace "$f")" 'BEGIN {
 			rb = (cbt == "" || cbt <= 0) ? "-" : sprintf("%.2f", cost / cbt)
 			printf "%5d %12.2f %14.3f %19.3f%% %13.1f %18s\n", f, s / hz, it / hz / 2,
 				100 * (it / hz) / (2 * iv * n), 1e6 * (us / hz) / (f * n * 2 * iv), rb
 		}'
 	done
-fi
+done
 echo
 echo "Targets (issue 11): proflow's cost above none <= half of bpftrace's at 99 and 999 Hz; own"
 echo "CPU <= 0.1 % of the machine at 99 Hz; peak RSS <= 32 MiB; BPF <= 1.5 µs per sample."
