@@ -90,6 +90,10 @@ struct pf_bpf_unwind_proc {
 	__u32 n;
 	__u32 exec_id;
 	__u32 exec_known;
+	/* Distinct for every load of every process (never 0): what the BPF
+	 * program remembers of a pc is good for this load only. */
+	__u32 gen;
+	__u32 pad;
 };
 
 /* Binary search steps: 2^14 mappings of a process, 2^23 rows of a table. */

@@ -28,15 +28,47 @@ struct {
 	__type(value, struct pf_unwind_row);
 } unwind_rows SEC(".maps");
 
+/* What the tables say of one pc of one process: its row, if any. */
+struct pf_unwind_rule {
+	__u64 pc;
+	__u32 pid, gen; /* the process and its load (pf_bpf_unwind_proc.gen) */
+	struct pf_unwind_row row;
+	__u8 has_row; /* 0: no table covers pc (JIT code, no CFI, a gap): frame pointers */
+	__u8 leaf;    /* looked up at pc itself, not at pc - 1 */
+	__u8 pad[6];
+};
+
+/* The rules of the pcs seen lately, per CPU: hot stacks repeat, and a pc
+ * found here costs one lookup instead of two binary searches. */
+#define RULE_SLOTS 1024 /* a power of two */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RULE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pf_unwind_rule);
+} unwind_rules SEC(".maps");
+
+#define STACK_WINDOW 1024 /* a power of two */
+
 /* Where a walk is: the registers of the frame whose caller is looked for. */
 struct pf_unwind_state {
 	__u64 pc, sp, fp;
 	__u32 first, n; /* the process's mappings; n 0: frame pointers only */
-	__u32 map;	/* the mapping that holds pc (when n > 0) */
-	__u8 leaf;	/* pc is where the thread stopped, not a return address */
-	__u8 fp_lost;	/* the CFI said the caller's fp cannot be recovered */
-	__u8 pad[2];
+	__u32 pid, gen;
+	struct pf_unwind_row row; /* the rule of pc, when has_row */
+	__u8 has_row;
+	__u8 leaf;    /* pc is where the thread stopped, not a return address */
+	__u8 fp_lost; /* the CFI said the caller's fp cannot be recovered */
+	__u8 pad[5];
 	__u32 cfi_frames, fp_frames;
+	/* A copy of the stack from win_base: most words a walk reads lie
+	 * within a few KiB above the leaf's sp, and one read of them costs
+	 * less than a read of each. win_len 0: empty. */
+	__u64 win_base;
+	__u32 win_len;
+	__u32 pad2;
+	__u8 win[STACK_WINDOW];
 };
 
 #define STEP_MORE 0 /* pc, sp and fp are the caller's now */
@@ -153,28 +185,91 @@ static __always_inline struct pf_unwind_row *find_row(__u32 first, __u32 n, __u3
 	return r && r->pc <= key ? r : NULL;
 }
 
-static __always_inline int read_word(__u64 addr, __u64 *v)
+/* Reads the stack word at addr: from the window when it holds it, else
+ * the window is read again from addr (or, near the top of the stack, where
+ * a whole window would run past it, the word alone). */
+static __always_inline int read_word(struct pf_unwind_state *u, __u64 addr, __u64 *v)
 {
-	return bpf_probe_read_user(v, sizeof(*v), (void *)addr) < 0 ? -1 : 0;
+	__u64 off = addr - u->win_base;
+
+	if (off > STACK_WINDOW - 8 || off + 8 > u->win_len) {
+		if (bpf_probe_read_user(u->win, STACK_WINDOW, (void *)addr) == 0) {
+			u->win_base = addr;
+			u->win_len = STACK_WINDOW;
+			off = 0;
+		} else {
+			u->win_len = 0;
+			return bpf_probe_read_user(v, sizeof(*v), (void *)addr) < 0 ? -1 : 0;
+		}
+	}
+	*v = *(__u64 *)&u->win[off & (STACK_WINDOW - 8)];
+	return 0;
+}
+
+/* Finds the rule of u->pc (at pc - 1 unless u->leaf) in the process's
+ * tables, through the per-CPU cache. Returns 0, or -(reason) when pc lies
+ * in none of its mappings. A global function: the verifier checks the
+ * searches once. */
+__noinline int pf_unwind_lookup(struct pf_unwind_state *u)
+{
+	__u64 pc, key;
+	__u32 slot, idx;
+	struct pf_unwind_rule *c;
+	struct pf_bpf_unwind_mapping *m;
+	struct pf_unwind_row *r;
+	int map;
+
+	if (!u)
+		return -PF_BPF_TRUNC_BAD_FRAME;
+	u->has_row = 0;
+	if (!u->n)
+		return 0;
+	pc = u->leaf ? u->pc : u->pc - 1;
+	slot = (__u32)((pc ^ (pc >> 12) ^ ((__u64)u->pid << 7)) & (RULE_SLOTS - 1));
+	c = bpf_map_lookup_elem(&unwind_rules, &slot);
+	if (c && c->pc == pc && c->pid == u->pid && c->gen == u->gen && c->leaf == u->leaf) {
+		u->row = c->row;
+		u->has_row = c->has_row;
+		return 0;
+	}
+	map = find_mapping(u->first, u->n, pc);
+	if (map < 0)
+		return -PF_BPF_TRUNC_NO_MAPPING;
+	idx = (__u32)map;
+	m = bpf_map_lookup_elem(&unwind_mappings, &idx);
+	if (!m)
+		return -PF_BPF_TRUNC_NO_MAPPING;
+	key = pc - m->adj;
+	if (m->n_rows && key <= 0xffffffffull) {
+		r = find_row(m->first_row, m->n_rows, (__u32)key);
+		if (r && PF_UNWIND_ROW_KIND(r) != PF_UNWIND_GAP) {
+			u->row = *r;
+			u->has_row = 1;
+		}
+	}
+	if (c) {
+		c->pc = pc;
+		c->pid = u->pid;
+		c->gen = u->gen;
+		c->leaf = u->leaf;
+		c->row = u->row;
+		c->has_row = u->has_row;
+	}
+	return 0;
 }
 
 /* The caller's pc is ra: checks that it lies in a mapping of the process
- * (when its mappings are known) and makes it the walk's. */
+ * (when its mappings are known), finds its rule and makes it the walk's. */
 static __always_inline int to_caller(struct pf_unwind_state *u, __u64 ra, __u64 sp, __u64 fp)
 {
-	int map = 0;
+	int rc;
 
-	if (u->n) {
-		map = find_mapping(u->first, u->n, ra - 1);
-		if (map < 0)
-			return -PF_BPF_TRUNC_NO_MAPPING;
-	}
 	u->pc = ra;
 	u->sp = sp;
 	u->fp = fp;
-	u->map = (__u32)map;
 	u->leaf = 0;
-	return STEP_MORE;
+	rc = pf_unwind_lookup(u); /* on failure the walk ends: u is not used again */
+	return rc < 0 ? rc : STEP_MORE;
 }
 
 /* One frame by its frame pointer: code without CFI, or a process whose
@@ -188,7 +283,7 @@ static __always_inline int fp_step(struct pf_unwind_state *u)
 		return STEP_DONE;
 	if (u->fp_lost || u->fp < u->sp)
 		return -PF_BPF_TRUNC_NO_FRAME_POINTER;
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)u->fp) < 0)
+	if (read_word(u, u->fp, &frame[0]) < 0 || read_word(u, u->fp + 8, &frame[1]) < 0)
 		return -PF_BPF_TRUNC_UNREADABLE;
 	if (!frame[1])
 		return STEP_DONE;
@@ -207,16 +302,17 @@ static __always_inline int signal_step(struct pf_unwind_state *u)
 	__u64 ip, sp, bp;
 	int rc;
 
-	if (read_word(u->sp + SIGFRAME_IP, &ip) < 0 || read_word(u->sp + SIGFRAME_SP, &sp) < 0 ||
-	    read_word(u->sp + SIGFRAME_BP, &bp) < 0)
+	if (read_word(u, u->sp + SIGFRAME_IP, &ip) < 0 || read_word(u, u->sp + SIGFRAME_SP, &sp) < 0 ||
+	    read_word(u, u->sp + SIGFRAME_BP, &bp) < 0)
 		return -PF_BPF_TRUNC_UNREADABLE;
-	rc = to_caller(u, ip + 1, sp, bp); /* checked as a return address would be */
-	if (rc == STEP_MORE) {
-		u->pc = ip;
-		u->leaf = 1;
+	u->pc = ip;
+	u->sp = sp;
+	u->fp = bp;
+	u->leaf = 1; /* where it stopped: looked up at ip itself */
+	rc = pf_unwind_lookup(u);
+	if (rc == 0)
 		u->cfi_frames++;
-	}
-	return rc;
+	return rc < 0 ? rc : STEP_MORE;
 }
 
 /* The CFA of the frame `r` describes, or -(reason). */
@@ -234,13 +330,13 @@ static __always_inline int row_cfa(struct pf_unwind_state *u, const struct pf_un
 			       : 0;
 	case PF_UNWIND_CFA_FP_DEREF:
 	case PF_UNWIND_CFA_FP_DEREF_8:
-		if (read_word(u->fp + off, cfa) < 0)
+		if (read_word(u, u->fp + off, cfa) < 0)
 			return -PF_BPF_TRUNC_UNREADABLE;
 		*cfa += PF_UNWIND_ROW_KIND(r) == PF_UNWIND_CFA_FP_DEREF_8 ? 8 : 0;
 		return 0;
 	case PF_UNWIND_CFA_SP_DEREF:
 	case PF_UNWIND_CFA_SP_DEREF_8:
-		if (read_word(u->sp + off, cfa) < 0)
+		if (read_word(u, u->sp + off, cfa) < 0)
 			return -PF_BPF_TRUNC_UNREADABLE;
 		*cfa += PF_UNWIND_ROW_KIND(r) == PF_UNWIND_CFA_SP_DEREF_8 ? 8 : 0;
 		return 0;
@@ -266,19 +362,19 @@ static __always_inline int cfi_step(struct pf_unwind_state *u, const struct pf_u
 		return -PF_BPF_TRUNC_UNSUPPORTED; /* arm64's link register */
 	if (cfa <= u->sp)
 		return -PF_BPF_TRUNC_BAD_FRAME;
-	if (read_word(cfa - 8 * (__u64)ra_rule, &ra) < 0)
+	if (read_word(u, cfa - 8 * (__u64)ra_rule, &ra) < 0)
 		return -PF_BPF_TRUNC_UNREADABLE;
 	if (!ra)
 		return STEP_DONE; /* a thread entry without CFI saying so */
 	if (PF_UNWIND_ROW_KIND(r) == PF_UNWIND_CFA_PLT) {
 		/* the row's fp field is the PLT threshold: fp is unchanged */
 	} else if (r->fp == PF_UNWIND_FP_AT_FP) {
-		if (read_word(u->fp, &fp) < 0)
+		if (read_word(u, u->fp, &fp) < 0)
 			return -PF_BPF_TRUNC_UNREADABLE;
 	} else if (r->fp == PF_UNWIND_FP_LOST) {
 		u->fp_lost = 1;
 	} else if (r->fp != PF_UNWIND_FP_SAME) {
-		if (read_word(cfa - 8 * (__u64)r->fp, &fp) < 0)
+		if (read_word(u, cfa - 8 * (__u64)r->fp, &fp) < 0)
 			return -PF_BPF_TRUNC_UNREADABLE;
 		u->fp_lost = 0;
 	}
@@ -293,31 +389,14 @@ static __always_inline int cfi_step(struct pf_unwind_state *u, const struct pf_u
  * global function: the verifier checks it once, not at each frame. */
 __noinline int pf_unwind_step(struct pf_unwind_state *u)
 {
-	struct pf_bpf_unwind_mapping *m;
-	struct pf_unwind_row *r;
-	__u64 pc, key;
-	__u32 idx;
+	struct pf_unwind_row r;
 
 	if (!u)
 		return -PF_BPF_TRUNC_BAD_FRAME;
-	if (!u->n)
+	if (!u->has_row)
 		return fp_step(u);
-	idx = u->map;
-	m = bpf_map_lookup_elem(&unwind_mappings, &idx);
-	if (!m)
-		return -PF_BPF_TRUNC_NO_MAPPING;
-	if (!m->n_rows)
-		return fp_step(u);
-	/* A return address is looked up at the call before it: a call at
-	 * the very end of a function returns past it. */
-	pc = u->leaf ? u->pc : u->pc - 1;
-	key = pc - m->adj;
-	if (key > 0xffffffffull)
-		return fp_step(u);
-	r = find_row(m->first_row, m->n_rows, (__u32)key);
-	if (!r || PF_UNWIND_ROW_KIND(r) == PF_UNWIND_GAP)
-		return fp_step(u);
-	return cfi_step(u, r);
+	r = u->row;
+	return cfi_step(u, &r);
 }
 
 /* Starts a walk of pid's stack at (pc, sp, fp): by its tables when they
@@ -327,27 +406,26 @@ static __always_inline int unwind_begin(struct pf_unwind_state *u, __u32 pid, __
 					__u64 pc, __u64 sp, __u64 fp)
 {
 	struct pf_bpf_unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &pid);
-	int map;
 
 	u->pc = pc;
 	u->sp = sp;
 	u->fp = fp;
 	u->leaf = 1;
 	u->fp_lost = 0;
+	u->has_row = 0;
 	u->cfi_frames = 0;
 	u->fp_frames = 0;
-	u->map = 0;
+	u->win_len = 0;
+	u->pid = pid;
+	u->gen = 0;
 	u->first = 0;
 	u->n = 0;
 	if (!p || (p->exec_known && p->exec_id != exec_id) || p->n == 0)
 		return 0;
 	u->first = p->first;
 	u->n = p->n;
-	map = find_mapping(u->first, u->n, pc);
-	if (map < 0)
-		return -PF_BPF_TRUNC_NO_MAPPING;
-	u->map = (__u32)map;
-	return 0;
+	u->gen = p->gen;
+	return pf_unwind_lookup(u);
 }
 
 #endif

@@ -55,6 +55,7 @@ struct pf_ebpf_unwind {
 	struct holding *procs[PROC_BUCKETS];
 	struct holding *released; /* let go, freed at a later collect */
 	uint64_t clock, gen;
+	uint32_t loads; /* pf_bpf_unwind_proc.gen of the last load */
 	struct pf_ebpf_unwind_stats stats;
 };
 
@@ -405,6 +406,7 @@ int pf_ebpf_unwind_load(struct pf_ebpf_unwind *u, uint32_t pid, int64_t exec_id,
 	/* exec_id unknown (a process running before proflow started): the
 	 * exec tracepoint deletes the entry when the image changes. */
 	value.exec_known = exec_id >= 0;
+	value.gen = ++u->loads ? u->loads : ++u->loads; /* never 0: an empty cache slot */
 	if (rc == 0 && bpf_map_update_elem(u->maps.procs_fd, &pid, &value, BPF_ANY) < 0)
 		rc = -errno;
 	if (rc < 0)
