@@ -90,9 +90,11 @@ static const struct pf_option ebpf_options[] = {
 	 .max = 4.0 * (1 << 30),
 	 .offset = offsetof(struct ebpf_config, unwind_tables),
 	 .doc = "Kernel memory for the unwind tables compiled from the call frame information "
-		"(.eh_frame) of every executable file the processes map, 8 bytes a row; when "
-		"full, the tables no running process maps are evicted, least recently used "
-		"first, and code whose table finds no room is unwound by frame pointers"},
+		"(.eh_frame) of every executable file the processes map (7/8 of it, 8 bytes a "
+		"row) and for the processes' mappings (1/8, 32 bytes each); when full, the "
+		"tables no running process maps are evicted, least recently used first, and "
+		"code whose table finds no room is unwound by frame pointers, its stacks "
+		"marked"},
 	{.name = "debug",
 	 .type = PF_OPT_BOOL,
 	 .def = "false",

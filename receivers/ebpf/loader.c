@@ -23,10 +23,8 @@
 /* Build-ID stacks are 2 KiB and only young processes take them. */
 #define BSTACKS_PER_STACK 8
 #define BSTACKS_MIN	  256
-/* Processes and their executable mappings the unwinder knows at once:
- * 4 MiB of mapping entries (32 bytes each). */
+/* Processes the unwinder knows at once. */
 #define UNWIND_PROCS	  16384
-#define UNWIND_MAPPINGS	  131072
 #define CAP_PERFMON_BIT	  38
 #define CAP_BPF_BIT	  39
 #define CAP_SYS_ADMIN_BIT 21
@@ -125,9 +123,12 @@ int ebpf_load(struct ebpf_recv *r)
 	bpf_map__set_max_entries(r->skel->maps.stacks0, (__u32)cfg->stack_map_size);
 	bpf_map__set_max_entries(r->skel->maps.stacks1, (__u32)cfg->stack_map_size);
 	bpf_map__set_max_entries(r->skel->maps.pid_filter, (__u32)(n_filter < 16 ? 16 : n_filter));
-	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
-				 (__u32)(cfg->unwind_tables / sizeof(struct pf_unwind_row)));
-	bpf_map__set_max_entries(r->skel->maps.unwind_mappings, UNWIND_MAPPINGS);
+	/* The budget holds the rows and, an eighth of it, the mappings. */
+	bpf_map__set_max_entries(
+		r->skel->maps.unwind_mappings,
+		(__u32)(cfg->unwind_tables / 8 / sizeof(struct pf_bpf_unwind_mapping)));
+	bpf_map__set_max_entries(r->skel->maps.unwind_rows, (__u32)(cfg->unwind_tables / 8 * 7 /
+								    sizeof(struct pf_unwind_row)));
 	bpf_map__set_max_entries(r->skel->maps.unwind_procs, UNWIND_PROCS);
 	err = profile__load(r->skel);
 	if (err) {
@@ -154,7 +155,7 @@ int ebpf_load(struct ebpf_recv *r)
 			.mappings_fd = bpf_map__fd(r->skel->maps.unwind_mappings),
 			.rows_fd = bpf_map__fd(r->skel->maps.unwind_rows),
 			.procs_cap = UNWIND_PROCS,
-			.mappings_cap = UNWIND_MAPPINGS,
+			.mappings_cap = bpf_map__max_entries(r->skel->maps.unwind_mappings),
 			.rows_cap = bpf_map__max_entries(r->skel->maps.unwind_rows),
 		},
 		lg(r));

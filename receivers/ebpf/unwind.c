@@ -97,6 +97,11 @@ struct pf_ebpf_unwind *pf_ebpf_unwind_new(const struct pf_ebpf_unwind_maps *maps
 	return u;
 }
 
+static size_t holding_bytes(const struct holding *h)
+{
+	return sizeof(*h) + h->n * sizeof(*h->tables);
+}
+
 static void holding_free(struct holding *h)
 {
 	free(h->tables);
@@ -415,6 +420,7 @@ int pf_ebpf_unwind_load(struct pf_ebpf_unwind *u, uint32_t pid, int64_t exec_id,
 	h->next = u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)];
 	u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)] = h;
 	u->stats.procs++;
+	u->stats.user_bytes += holding_bytes(h);
 	free(entries);
 	return 0;
 out:
@@ -453,6 +459,7 @@ void pf_ebpf_unwind_collect(struct pf_ebpf_unwind *u)
 		for (size_t i = 0; i < h->n_tables; i++)
 			h->tables[i]->refs--;
 		pf_ranges_give(&u->mappings, h->first, h->n);
+		u->stats.user_bytes -= holding_bytes(h);
 		holding_free(h);
 	}
 	u->gen++;
