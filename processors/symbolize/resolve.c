@@ -13,6 +13,7 @@
 #include "jitmap.h"
 #include "kallsyms.h"
 #include "host/proc_file.h"
+#include "host/vdso.h"
 #include "model/semconv.h"
 #include "rebuild.h"
 #include "resolve.h"
@@ -298,6 +299,15 @@ static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
 	struct stat st;
 	int fd;
 
+	if (!strcmp(filename, "[vdso]")) {
+		/* The kernel's own: named from proflow's copy when it is the
+		 * same image (the build ID says so), never guessed. */
+		fd = *build_id ? pf_host_vdso_fd() : -ENOENT;
+		if (fd >= 0 &&
+		    pf_symfile_open_fd(fd, "", filename, build_id, &r->file_opts, &f) == 0)
+			return f;
+		return NULL;
+	}
 	if (pid > 0) {
 		snprintf(root, sizeof(root), "/proc/%lld/root", (long long)pid);
 		fd = pf_host_open_mapped(pid, filename, m->memory_start, m->memory_limit);
@@ -405,7 +415,7 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 	size_t before;
 	uint32_t i, out;
 
-	if (filename[0] != '/')
+	if (filename[0] != '/' && strcmp(filename, "[vdso]") != 0)
 		return unresolved_frame(r, rb, loc, filename, offset);
 	e = file_entry(r, pid, m, filename, build_id_of(src, m));
 	if (e && e->kind == ENTRY_FILE) {

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "ebpf.h"
+#include "host/elf.h"
 #include "host/read_file.h"
+#include "host/vdso.h"
 
 #define N_BUCKETS      4096 /* a power of two */
 #define MAX_MAPS       8192
@@ -48,14 +50,21 @@ struct pf_ebpf_proctab {
 	struct path_entry *paths[PATH_BUCKETS]; /* owned */
 	size_t n_paths;
 	struct pf_ebpf_maps_listener listener;
+	char vdso_build_id[PF_EBPF_BUILD_ID_HEX]; /* "" when unknown */
 };
 
 struct pf_ebpf_proctab *pf_ebpf_proctab_new(const struct pf_ebpf_maps_listener *listener)
 {
 	struct pf_ebpf_proctab *t = calloc(1, sizeof(struct pf_ebpf_proctab));
 
-	if (t && listener)
+	char id[PF_HOST_BUILD_ID_HEX];
+
+	if (!t)
+		return NULL;
+	if (listener)
 		t->listener = *listener;
+	if (pf_host_vdso_build_id(id, sizeof(id)) == 0 && strlen(id) < sizeof(t->vdso_build_id))
+		memcpy(t->vdso_build_id, id, strlen(id) + 1);
 	return t;
 }
 
@@ -263,6 +272,8 @@ static void fill_build_ids(struct pf_ebpf_proctab *t, uint32_t pid, struct pf_pr
 		struct pf_ebpf_mapping *m = &maps->maps[i];
 		struct build_id_slot *s;
 
+		if (!strcmp(m->path, "[vdso]")) /* the kernel's, the same in every process */
+			memcpy(m->build_id, t->vdso_build_id, sizeof(m->build_id));
 		if (m->inode == 0 || m->path[0] != '/')
 			continue;
 		s = id_slot(t, m);

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bpf/profile.h"
 #include "host/proc_file.h"
 #include "host/unwind_table.h"
+#include "host/vdso.h"
 #include "unwind.h"
 
 #define TABLE_BUCKETS 1024 /* powers of two */
@@ -20,7 +20,6 @@
 #define MAX_TABLE_ROWS (1u << PF_BPF_UNWIND_ROW_STEPS)
 #define MAX_PROC_MAPS  (1u << PF_BPF_UNWIND_MAPPING_STEPS)
 #define VDSO_KEY       "[vdso]"
-#define VDSO_MAX       (1u << 20)
 
 /* The table of one file. */
 struct table {
@@ -230,11 +229,14 @@ static void compile(struct pf_ebpf_unwind *u, struct table *t, uint32_t pid,
 	int fd;
 
 	if (!strcmp(m->path, VDSO_KEY)) {
-		const void *vdso = (const void *)getauxval(AT_SYSINFO_EHDR);
+		const void *vdso;
+		size_t size;
 
-		/* The image is at most a few pages; libelf reads only within
-		 * the sizes its headers give, bounded here. */
-		ut = vdso ? pf_unwind_table_from_mem(vdso, VDSO_MAX, &err) : NULL;
+		/* proflow's own: the kernel maps the same image into every process. */
+		ut = pf_host_vdso(&vdso, &size) == 0 ? pf_unwind_table_from_mem(vdso, size, &err)
+						     : NULL;
+		if (!ut && !err.msg[0])
+			snprintf(err.msg, sizeof(err.msg), "no vDSO in proflow's own process");
 	} else {
 		fd = pf_host_open_mapped(pid, m->path, m->start, m->end);
 		if (fd < 0) {

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <linux/capability.h>
 #include <setjmp.h>
+#include <sys/auxv.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 
 #include "host/elf.h"
 #include "host/proc_file.h"
+#include "host/vdso.h"
 #include "host/read_file.h"
 
 #ifndef CAP_CHECKPOINT_RESTORE
@@ -336,6 +338,35 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
+/* The vDSO: found where the auxiliary vector says, with a build ID, and
+ * copied whole into a sealed file that reads back the same bytes. */
+static void vdso_image_build_id_and_copy(void **state)
+{
+	const void *image;
+	size_t size;
+	char id[PF_HOST_BUILD_ID_HEX];
+	unsigned char *back;
+	int fd;
+
+	(void)state;
+	assert_int_equal(pf_host_vdso(&image, &size), 0);
+	assert_true(image == (const void *)getauxval(AT_SYSINFO_EHDR));
+	assert_true(size >= 4096 && size % 4096 == 0);
+	assert_memory_equal(image, ELFMAG, SELFMAG);
+	assert_int_equal(pf_host_vdso_build_id(id, sizeof(id)), 0);
+	assert_true(strlen(id) >= 32);
+	assert_int_equal(pf_host_vdso_build_id(id, 8), -ENOENT); /* no room */
+	fd = pf_host_vdso_fd();
+	assert_true(fd >= 0);
+	back = malloc(size + 1);
+	assert_non_null(back);
+	assert_int_equal(pread(fd, back, size + 1, 0), (ssize_t)size);
+	assert_memory_equal(back, image, size);
+	assert_int_equal(write(fd, "x", 1), -1); /* sealed */
+	free(back);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +375,7 @@ int main(void)
 		cmocka_unit_test(open_mapped_both_ways),
 		cmocka_unit_test(elf_build_id),
 		cmocka_unit_test(elf_truncated_while_open),
+		cmocka_unit_test(vdso_image_build_id_and_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

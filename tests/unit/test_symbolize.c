@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* unit.symbolize: names, lines and inlines against nm/eu-addr2line; debug files, demangling, live processes, batches. */
 #include <errno.h>
+#include <gelf.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -14,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "host/elf.h"
+#include "host/vdso.h"
 #include "model/batch.h"
 #include "model/semconv.h"
 #include "processors/symbolize/demangle.h"
@@ -913,6 +916,76 @@ static void deleted_binary_through_map_files(void **state)
 	pf_batch_unref(b);
 }
 
+/* The file offset of the vDSO's dynamic symbol `name` (its image is laid
+ * out at file offset = virtual address), or 0. */
+static uint64_t vdso_symbol(const void *image, size_t size, const char *name)
+{
+	Elf *elf = elf_memory((char *)image, size);
+	Elf_Scn *scn = NULL;
+	uint64_t found = 0;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+
+	assert_non_null(elf);
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getsym(d, (int)i, &sym) &&
+			    !strcmp(elf_strptr(elf, sh.sh_link, sym.st_name), name))
+				found = sym.st_value;
+	}
+	elf_end(elf);
+	return found;
+}
+
+/* A [vdso] frame is named from proflow's own copy of the vDSO when its
+ * build ID is this kernel's, and left unnamed when it is another's. */
+static void vdso_named_for_this_kernel_only(void **state)
+{
+	struct pf_resolver_opts o = {.lines = true, .demangle = true, .cache_size = 64 << 20};
+	struct pf_batch *b = pf_batch_new(), *out;
+	struct pf_resolver *r = pf_resolver_new(&o);
+	const uint64_t start = 0x7ffd1000000;
+	char id[PF_HOST_BUILD_ID_HEX];
+	const void *image;
+	size_t size;
+	uint64_t off;
+	uint32_t p, l_ours, l_other;
+	int64_t v;
+	const char *name;
+
+	(void)state;
+	assert_int_equal(elf_version(EV_CURRENT) != EV_NONE, 1);
+	assert_int_equal(pf_host_vdso(&image, &size), 0);
+	assert_int_equal(pf_host_vdso_build_id(id, sizeof(id)), 0);
+	off = vdso_symbol(image, size, "__vdso_clock_gettime");
+	assert_true(off > 0 && off < size);
+	p = profile_for(b, 0);
+	l_ours = raw_location(b, mapping(b, "[vdso]", start, start + size, 0, id), start + off + 4,
+			      PF_FRAME_NATIVE);
+	l_other = raw_location(b,
+			       mapping(b, "[vdso]", start + size, start + 2 * size, 0,
+				       "00112233445566778899aabbccddeeff00112233"),
+			       start + size + off + 4, PF_FRAME_NATIVE);
+	sample1(b, p, l_ours, 1);
+	sample1(b, p, l_other, 2);
+	out = pf_resolver_run(r, b, 1);
+	assert_non_null(out);
+	name = fn_name(out, leaf_of(out, 0, 0, &v), 0, NULL, NULL);
+	assert_non_null(name);
+	assert_true(!strcmp(name, "__vdso_clock_gettime") || !strcmp(name, "clock_gettime"));
+	name = fn_name(out, leaf_of(out, 0, 1, &v), 0, NULL, NULL);
+	assert_non_null(name);
+	assert_true(!strncmp(name, "[vdso]+0x", 9));
+	pf_batch_unref(out);
+	pf_resolver_free(r);
+	pf_batch_unref(b);
+}
+
 /* A cache far too small for one binary still answers, one file at a time. */
 static void tiny_cache_still_answers(void **state)
 {
@@ -1121,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(elf_truncated_while_open),
 		cmocka_unit_test(dwz_shared_file_truncated_while_open),
 		cmocka_unit_test(tiny_cache_still_answers),
+		cmocka_unit_test(vdso_named_for_this_kernel_only),
 		cmocka_unit_test(stripped_function_one_name),
 		cmocka_unit_test(stripped_library_static_function_one_name),
 	};
