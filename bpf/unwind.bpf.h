@@ -302,7 +302,8 @@ static __always_inline int signal_step(struct pf_unwind_state *u)
 	__u64 ip, sp, bp;
 	int rc;
 
-	if (read_word(u, u->sp + SIGFRAME_IP, &ip) < 0 || read_word(u, u->sp + SIGFRAME_SP, &sp) < 0 ||
+	if (read_word(u, u->sp + SIGFRAME_IP, &ip) < 0 ||
+	    read_word(u, u->sp + SIGFRAME_SP, &sp) < 0 ||
 	    read_word(u, u->sp + SIGFRAME_BP, &bp) < 0)
 		return -PF_BPF_TRUNC_UNREADABLE;
 	u->pc = ip;

@@ -209,11 +209,11 @@ const struct pf_unwind_row *pf_unwind_table_find(const struct pf_unwind_table *t
 	return t->rows[lo].pc <= off ? &t->rows[lo] : NULL;
 }
 
-const struct pf_unwind_segment *pf_unwind_table_segment(const struct pf_unwind_table *t,
-							uint64_t offset)
+const struct pf_unwind_segment *pf_unwind_segment_find(const struct pf_unwind_segment *segs,
+						       uint32_t n, uint64_t offset)
 {
-	for (uint32_t i = 0; i < t->n_segs; i++) {
-		const struct pf_unwind_segment *s = &t->segs[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pf_unwind_segment *s = &segs[i];
 
 		if ((s->offset & ~4095ull) <= offset && offset < s->offset + s->filesz)
 			return s;

@@ -42,10 +42,10 @@ struct pf_unwind_table {
 	uint32_t n_segs;
 };
 
-/* The segment of t that a mapping at page-aligned file offset `offset`
- * maps, or NULL. */
-const struct pf_unwind_segment *pf_unwind_table_segment(const struct pf_unwind_table *t,
-							uint64_t offset);
+/* The segment of segs[0..n) that a mapping at page-aligned file offset
+ * `offset` maps, or NULL. */
+const struct pf_unwind_segment *pf_unwind_segment_find(const struct pf_unwind_segment *segs,
+						       uint32_t n, uint64_t offset);
 
 /* Compiles the CFI of the ELF file open on `fd`: .eh_frame and .debug_frame
  * (where both describe a pc, .eh_frame's FDE is kept). The file is read

@@ -208,7 +208,8 @@ static int make_room(struct pf_ebpf_unwind *u, uint32_t n, uint32_t *first)
 			}
 			idle[n_idle++] = t;
 		}
-	qsort(idle, n_idle, sizeof(*idle), by_last_used);
+	if (n_idle)
+		qsort(idle, n_idle, sizeof(*idle), by_last_used);
 	for (size_t i = 0; i < n_idle && rc < 0; i++) {
 		table_drop(u, idle[i]);
 		u->stats.evicted++;
@@ -336,12 +337,8 @@ static struct pf_bpf_unwind_mapping entry_for(const struct pf_ebpf_mapping *m,
 	struct pf_bpf_unwind_mapping e = {.start = m->start, .end = m->end};
 	const struct pf_unwind_segment *s = NULL;
 
-	if (t && t->ok && t->n) {
-		struct pf_unwind_table view = {.n_segs = t->n_segs};
-
-		memcpy(view.segs, t->segs, sizeof(view.segs));
-		s = pf_unwind_table_segment(&view, m->offset);
-	}
+	if (t && t->ok && t->n)
+		s = pf_unwind_segment_find(t->segs, t->n_segs, m->offset);
 	if (!s)
 		return e;
 	/* Row key = address - start + offset + (vaddr - file offset) - base. */
