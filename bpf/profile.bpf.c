@@ -173,6 +173,48 @@ static __always_inline __u64 kernel_stack(void *ctx, struct scratch *s, void *st
 
 #define SCAN_SLOTS 8
 
+static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid, __u32 exec_id,
+				       struct linux_binprm *bprm)
+{
+	struct pf_bpf_event *ev;
+
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count_error(PF_BPF_ERR_EVENTS_FULL);
+		return;
+	}
+	ev->type = type;
+	ev->pid = pid;
+	ev->old_pid = old_pid;
+	ev->exec_id = exec_id;
+	ev->time_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->filename[0] = '\0';
+	if (bprm)
+		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
+					  BPF_CORE_READ(bprm, filename));
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Processes told stale lately: pid -> bpf_ktime_get_ns() of the event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} stale_told SEC(".maps");
+
+/* Asks user space to read pid's maps again, at most every PF_BPF_STALE_NS. */
+static __always_inline void report_stale_maps(__u32 pid)
+{
+	__u64 now = bpf_ktime_get_ns(), *told = bpf_map_lookup_elem(&stale_told, &pid);
+
+	if (told && now - *told < PF_BPF_STALE_NS)
+		return;
+	bpf_map_update_elem(&stale_told, &pid, &now, BPF_ANY);
+	send_event(PF_BPF_EV_MAPS_STALE, pid, 0, 0, NULL);
+}
+
 /* A sample in a system call stopped in its libc wrapper, right after the
  * `syscall` instruction. The wrappers set up no frame, so the frame-pointer
  * walk would skip their caller: find the return address on the stack (the
@@ -256,6 +298,8 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 			rc = -PF_BPF_TRUNC_DEPTH;
 	} else if (rc == STEP_DONE && !u->n)
 		rc = -PF_BPF_TRUNC_NO_TABLES;
+	if (rc == -PF_BPF_TRUNC_NO_MAPPING && u->n)
+		report_stale_maps(task->tgid);
 	if (rc < 0 && n < PF_BPF_MAX_FRAMES) {
 		__u32 why = (__u32)-rc;
 
@@ -440,29 +484,6 @@ int pf_sample(struct bpf_perf_event_data *ctx)
 			   s->key.ustack);
 	add_sample(which ? (void *)&counts1 : (void *)&counts0, &s->key);
 	return 0;
-}
-
-static __always_inline void send_event(__u32 type, __u32 pid, __u32 old_pid, __u32 exec_id,
-				       struct linux_binprm *bprm)
-{
-	struct pf_bpf_event *ev;
-
-	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		count_error(PF_BPF_ERR_EVENTS_FULL);
-		return;
-	}
-	ev->type = type;
-	ev->pid = pid;
-	ev->old_pid = old_pid;
-	ev->exec_id = exec_id;
-	ev->time_ns = bpf_ktime_get_ns();
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	ev->filename[0] = '\0';
-	if (bprm)
-		bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
-					  BPF_CORE_READ(bprm, filename));
-	bpf_ringbuf_submit(ev, 0);
 }
 
 /* Raw tracepoints: attached by name, without tracefs. */

@@ -123,10 +123,16 @@ struct pf_bpf_bstack {
 	struct pf_bpf_bframe frames[PF_BPF_MAX_BFRAMES];
 };
 
+#define PF_BPF_STALE_NS (50 * 1000000ULL)
+
 /* Ring buffer events about processes. */
 enum pf_bpf_event_type {
 	PF_BPF_EV_EXEC = 1, /* a process replaced its image (sched_process_exec) */
 	PF_BPF_EV_EXIT = 2, /* a thread group leader exited (sched_process_exit) */
+	/* A user stack met an address in none of the mappings the unwinder
+	 * has of the process (code mapped since: JIT pages, dlopen): read its
+	 * maps again. At most one per process per PF_BPF_STALE_NS. */
+	PF_BPF_EV_MAPS_STALE = 3,
 };
 
 struct pf_bpf_event {

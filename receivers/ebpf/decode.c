@@ -443,7 +443,8 @@ int pf_ebpf_event_decode(const void *data, size_t size, struct pf_bpf_event *out
 	if (!data || size < sizeof(*out))
 		return -EINVAL;
 	memcpy(out, data, sizeof(*out));
-	if (out->type != PF_BPF_EV_EXEC && out->type != PF_BPF_EV_EXIT)
+	if (out->type != PF_BPF_EV_EXEC && out->type != PF_BPF_EV_EXIT &&
+	    out->type != PF_BPF_EV_MAPS_STALE)
 		return -EINVAL;
 	out->comm[PF_BPF_COMM_LEN - 1] = '\0';
 	out->filename[PF_BPF_PATH_LEN - 1] = '\0';

@@ -47,6 +47,14 @@ static int on_event(void *ctx, void *data, size_t size)
 		pf_ebpf_proctab_exit(r->procs, ev.pid, r->gen);
 		return 0;
 	}
+	if (ev.type == PF_BPF_EV_MAPS_STALE) {
+		/* Code mapped since the last read: the rescan gives the
+		 * unwinder the new mappings (the listener loads them). */
+		p = pf_ebpf_proctab_get(r->procs, ev.pid);
+		if (p && p->read_ok && !p->exited)
+			pf_ebpf_proctab_rescan(r->procs, p);
+		return 0;
+	}
 	if (r->n_comm_re && !ebpf_comm_matches(r, ev.comm, NULL)) {
 		on_settled(r, ev.pid); /* filtered out: not worth reading, nor a costly stack */
 		return 0;
