@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # it.symbolize_<scenario>: proflow (ebpf -> symbolize -> pprof) names what it samples on this host.
 #   shlib_lines: a shared library built with -g resolves with its file:line.
-#   node_jit:    a Node.js program run with --perf-basic-prof shows its JavaScript function names.
+#   node_jit:    a Node.js program run with --perf-basic-prof shows its JavaScript function names,
+#                and their stacks reach node::Start through the JIT frames.
 # Usage: it_symbolize.sh SCENARIO PROFLOW SRC_DIR WORK_DIR
 # Exits 77 (skip) without root or BPF, 1 instead when CI=true.
 set -u
@@ -124,6 +125,19 @@ node_jit)
 	# Both are hot: together they are most of node's time.
 	[ $(((alpha + beta) * 100)) -ge $((total * 50)) ] ||
 		fail "pfHotAlpha + pfHotBeta are the leaf of only $((alpha + beta)) of $total"
+	# Their stacks go on through the JIT frames (frame pointers) into
+	# node's own code (its CFI) up to node::Start, not cut short: JIT pages
+	# mapped after the process was read are read again at once.
+	read -r hot whole < <(awk '
+		function flush() { if (leaf ~ /pfHot/) { h += v; if (start && !cut) w += v } }
+		/^-+\+/ { flush(); first = 1; leaf = ""; start = 0; cut = 0; next }
+		first && NF >= 2 && $1 ~ /^[0-9]/ { v = $1; leaf = $2; first = 0 }
+		/node::Start\(/ { start = 1 }
+		/\[truncated/ { cut = 1 }
+		END { flush(); print h + 0, w + 0 }' "$work/traces")
+	echo "samples in pfHot*: $hot, whole to node::Start: $whole"
+	[ $((whole * 100)) -ge $((hot * 95)) ] ||
+		fail "only $whole of $hot JavaScript samples reach node::Start"
 	;;
 *)
 	fail "unknown scenario"
