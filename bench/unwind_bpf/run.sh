@@ -16,7 +16,8 @@
 # afterwards, and the ratio of proflow's whole cost to perf's (record only).
 #
 # Usage (root): bench/unwind_bpf/run.sh [PROFLOW]
-#   env: RUNS=5 SECONDS_PER_RUN=8 FREQS="99 999" DEPTH=30
+#   env: RUNS=5 SECONDS_PER_RUN=8 FREQS="99 999" DEPTH=30 VARIANTS="nofp fp"
+#        CONFIGS="none proflow perf-dwarf" (none is the baseline of the cost column)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +25,8 @@ proflow=${1:-${PROFLOW:-$root/build/release/main/proflow}}
 runs=${RUNS:-5}
 freqs=${FREQS:-99 999}
 depth=${DEPTH:-30}
+variants=${VARIANTS:-nofp fp}
+configs=${CONFIGS:-none proflow perf-dwarf}
 ncpu=$(nproc)
 work=$(mktemp -d /tmp/pf-unwind-bpf.XXXXXX)
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
@@ -156,16 +159,17 @@ EOC
 			v, total, total ? 100 * whole / total : 0, deepest }' "$work"/check/cumulative.folded
 	rm -rf "$work/check"
 }
-check_stacks nofp
-check_stacks fp
+for v in $variants; do
+	check_stacks $v
+done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$1" '{ print $c }' "$2" | median; }
 
 for f in $freqs; do
 	for r in $(seq "$runs"); do
-		for v in nofp fp; do
-			for cfg in none proflow perf-dwarf; do
+		for v in $variants; do
+			for cfg in $configs; do
 				run $cfg "$f" $v
 			done
 		done
@@ -175,15 +179,16 @@ done
 
 printf '\n%-5s %-5s %-11s %9s %9s %10s %11s %s\n' Hz code config "cpu s" "prof s" "cost s" "bpf ns/smp" "perf script s"
 for f in $freqs; do
-	for v in nofp fp; do
-		base=$(col 1 "$work/res.none.$f.$v")
-		for cfg in none proflow perf-dwarf; do
+	for v in $variants; do
+		base=$( [ -f "$work/res.none.$f.$v" ] && col 1 "$work/res.none.$f.$v" || echo 0)
+		for cfg in $configs; do
 			res=$work/res.$cfg.$f.$v
 			cpu=$(col 1 "$res") prof=$(col 2 "$res") bpf=$(col 3 "$res") extra=$(col 4 "$res")
 			cost=$(awk -v c="$cpu" -v p="$prof" -v b="$base" 'BEGIN { printf "%.3f", c + p - b }')
 			printf '%-5s %-5s %-11s %9.3f %9.3f %10s %11.0f %s\n' "$f" $v $cfg "$cpu" "$prof" "$cost" "$bpf" "$extra"
 			echo "$cost" >"$work/cost.$cfg.$f.$v"
 		done
+		[ -f "$work/cost.proflow.$f.$v" ] && [ -f "$work/cost.perf-dwarf.$f.$v" ] || continue
 		awk -v p="$(cat "$work/cost.proflow.$f.$v")" -v q="$(cat "$work/cost.perf-dwarf.$f.$v")" -v f="$f" -v v="$v" \
 			'BEGIN { r = (q > 0) ? sprintf("%.2f", p / q) : "n/a"
 			printf "      %s Hz, %s: proflow cost / perf --call-graph dwarf cost (record only) = %s\n", f, v, r }'
