@@ -239,7 +239,7 @@ static __always_inline __u32 syscall_caller(struct pf_bpf_stack *st, __u64 ip, _
 		if (sp + 8 * k >= fp && fp)
 			break; /* past the wrapper's own stack: the walk takes over */
 		if (pf_is_return_address(v)) {
-			st->ips[1] = v;
+			st->ips[1] = v | PF_BPF_FRAME_BY_FP; /* found by a scan: no better */
 			return 2;
 		}
 	}
@@ -289,7 +289,7 @@ static __always_inline __u64 user_stack(struct bpf_perf_event_data *ctx, struct 
 		rc = pf_unwind_step(u);
 		if (rc != STEP_MORE)
 			break;
-		st->ips[i] = u->pc;
+		st->ips[i] = u->pc | (u->by_fp ? PF_BPF_FRAME_BY_FP : 0);
 		n = i + 1;
 	}
 	if (rc == STEP_MORE) { /* the stack is full: complete only if that was all */

@@ -51,6 +51,9 @@ struct pf_bpf_key {
  * PF_BPF_FRAME_TRUNCATED + enum pf_bpf_truncation, an address no user
  * program has. A stack without one reached its outermost frame. */
 #define PF_BPF_FRAME_TRUNCATED 0xffffffffffffff00ULL
+/* Set in a user frame found by frame pointer (code without CFI: JIT code,
+ * assembly without unwind info), not by its file's unwind table. */
+#define PF_BPF_FRAME_BY_FP (1ULL << 62)
 
 enum pf_bpf_truncation {
 	PF_BPF_TRUNC_DEPTH = 1,	       /* deeper than the frames kept */

@@ -60,7 +60,8 @@ struct pf_unwind_state {
 	__u8 has_row;
 	__u8 leaf;    /* pc is where the thread stopped, not a return address */
 	__u8 fp_lost; /* the CFI said the caller's fp cannot be recovered */
-	__u8 pad[5];
+	__u8 by_fp;   /* pc was found by frame pointer */
+	__u8 pad[4];
 	__u32 cfi_frames, fp_frames;
 	/* A copy of the stack from win_base: most words a walk reads lie
 	 * within a few KiB above the leaf's sp, and one read of them costs
@@ -292,6 +293,7 @@ static __always_inline int fp_step(struct pf_unwind_state *u)
 	if (frame[0] && frame[0] <= u->fp)
 		return -PF_BPF_TRUNC_BAD_FRAME;
 	u->fp_frames++;
+	u->by_fp = 1;
 	return to_caller(u, frame[1], u->fp + 16, frame[0]);
 }
 
@@ -309,6 +311,7 @@ static __always_inline int signal_step(struct pf_unwind_state *u)
 	u->pc = ip;
 	u->sp = sp;
 	u->fp = bp;
+	u->by_fp = 0;
 	u->leaf = 1; /* where it stopped: looked up at ip itself */
 	rc = pf_unwind_lookup(u);
 	if (rc == 0)
@@ -357,6 +360,7 @@ static __always_inline int cfi_step(struct pf_unwind_state *u, const struct pf_u
 	rc = row_cfa(u, r, &cfa);
 	if (rc < 0)
 		return rc;
+	u->by_fp = 0;
 	if (ra_rule == PF_UNWIND_RA_UNDEFINED)
 		return STEP_DONE;
 	if (ra_rule == PF_UNWIND_RA_IN_REG)
@@ -413,6 +417,7 @@ static __always_inline int unwind_begin(struct pf_unwind_state *u, __u32 pid, __
 	u->fp = fp;
 	u->leaf = 1;
 	u->fp_lost = 0;
+	u->by_fp = 0;
 	u->has_row = 0;
 	u->cfi_frames = 0;
 	u->fp_frames = 0;

@@ -41,9 +41,13 @@
 #define PF_ATTR_THREAD_ID		"thread.id"
 #define PF_ATTR_THREAD_NAME		"thread.name"
 #define PF_ATTR_FRAME_TYPE		"profile.frame.type"
-#define PF_ATTR_BUILD_ID_GNU		"process.executable.build_id.gnu"
-#define PF_ATTR_BUILD_ID_GO		"process.executable.build_id.go"
-#define PF_ATTR_BUILD_ID_HTLHASH	"process.executable.build_id.htlhash"
+/* proflow's: how a frame's caller was found when not by its file's unwind
+ * table (value PF_UNWIND_FRAME_POINTER: code without CFI). */
+#define PF_ATTR_FRAME_UNWIND	 "proflow.frame.unwind"
+#define PF_UNWIND_FRAME_POINTER	 "frame_pointer"
+#define PF_ATTR_BUILD_ID_GNU	 "process.executable.build_id.gnu"
+#define PF_ATTR_BUILD_ID_GO	 "process.executable.build_id.go"
+#define PF_ATTR_BUILD_ID_HTLHASH "process.executable.build_id.htlhash"
 
 /* profile.frame.type values. */
 #define PF_FRAME_KERNEL	 "kernel"

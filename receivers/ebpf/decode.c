@@ -16,6 +16,7 @@ struct common {
 	uint32_t scope;
 	uint32_t kernel_mapping;
 	uint32_t type_kernel, type_native, type_jit, type_abort; /* attribute sets */
+	uint32_t native_by_fp, jit_by_fp; /* the same, found by frame pointer */
 	struct pf_value_type samples, cpu;
 	int64_t period;
 };
@@ -32,11 +33,17 @@ static int cmp_pid(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static uint32_t type_set(struct pf_batch *b, const char *type)
+/* The attribute set of a frame of `type`, found by frame pointer or not. */
+static uint32_t type_set(struct pf_batch *b, const char *type, bool by_fp)
 {
-	uint32_t a = pf_batch_attr_str(b, PF_ATTR_FRAME_TYPE, type);
+	uint32_t a[2] = {
+		pf_batch_attr_str(b, PF_ATTR_FRAME_TYPE, type),
+		by_fp ? pf_batch_attr_str(b, PF_ATTR_FRAME_UNWIND, PF_UNWIND_FRAME_POINTER) : 0,
+	};
 
-	return a == PF_INDEX_ERROR ? PF_INDEX_ERROR : pf_batch_attr_set(b, &a, 1);
+	if (a[0] == PF_INDEX_ERROR || a[1] == PF_INDEX_ERROR)
+		return PF_INDEX_ERROR;
+	return pf_batch_attr_set(b, a, by_fp ? 2 : 1);
 }
 
 static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, struct common *k)
@@ -53,10 +60,12 @@ static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, s
 	if (km.filename == PF_INDEX_ERROR)
 		return -ENOMEM;
 	k->kernel_mapping = pf_batch_mapping(b, &km);
-	k->type_kernel = type_set(b, PF_FRAME_KERNEL);
-	k->type_native = type_set(b, PF_FRAME_NATIVE);
-	k->type_jit = type_set(b, PF_FRAME_JIT);
-	k->type_abort = type_set(b, PF_FRAME_ABORT);
+	k->type_kernel = type_set(b, PF_FRAME_KERNEL, false);
+	k->type_native = type_set(b, PF_FRAME_NATIVE, false);
+	k->type_jit = type_set(b, PF_FRAME_JIT, false);
+	k->type_abort = type_set(b, PF_FRAME_ABORT, false);
+	k->native_by_fp = type_set(b, PF_FRAME_NATIVE, true);
+	k->jit_by_fp = type_set(b, PF_FRAME_JIT, true);
 	k->samples.type = pf_batch_cstring(b, "samples");
 	k->samples.unit = pf_batch_cstring(b, "count");
 	k->cpu.type = pf_batch_cstring(b, "cpu");
@@ -65,6 +74,7 @@ static int common_init(struct pf_batch *b, const struct pf_ebpf_decode_in *in, s
 	if (k->scope == PF_INDEX_ERROR || k->kernel_mapping == PF_INDEX_ERROR ||
 	    k->type_kernel == PF_INDEX_ERROR || k->type_native == PF_INDEX_ERROR ||
 	    k->type_jit == PF_INDEX_ERROR || k->type_abort == PF_INDEX_ERROR ||
+	    k->native_by_fp == PF_INDEX_ERROR || k->jit_by_fp == PF_INDEX_ERROR ||
 	    k->samples.type == PF_INDEX_ERROR || k->samples.unit == PF_INDEX_ERROR ||
 	    k->cpu.type == PF_INDEX_ERROR || k->cpu.unit == PF_INDEX_ERROR)
 		return -ENOMEM;
@@ -144,11 +154,17 @@ static uint32_t mapping_index(struct pf_batch *b, uint64_t start, uint64_t limit
 	return pf_batch_mapping(b, &map);
 }
 
+/* A user frame; `ip` may carry PF_BPF_FRAME_BY_FP. */
 static uint32_t user_location(struct pf_batch *b, const struct common *k,
 			      const struct pf_ebpf_proc *p, uint64_t ip)
 {
-	const struct pf_ebpf_mapping *m = p ? pf_procmaps_find(&p->maps, ip) : NULL;
-	struct pf_location loc = {.address = ip, .attrs = k->type_native};
+	bool by_fp = ip & PF_BPF_FRAME_BY_FP;
+	const struct pf_ebpf_mapping *m;
+	struct pf_location loc = {.attrs = by_fp ? k->native_by_fp : k->type_native};
+
+	ip &= ~PF_BPF_FRAME_BY_FP;
+	loc.address = ip;
+	m = p ? pf_procmaps_find(&p->maps, ip) : NULL;
 
 	if (m) {
 		bool anon = m->path[0] == '\0';
@@ -158,7 +174,7 @@ static uint32_t user_location(struct pf_batch *b, const struct common *k,
 		if (loc.mapping == PF_INDEX_ERROR)
 			return PF_INDEX_ERROR;
 		if (anon)
-			loc.attrs = k->type_jit;
+			loc.attrs = by_fp ? k->jit_by_fp : k->type_jit;
 	}
 	return pf_batch_location(b, &loc, NULL, 0);
 }

@@ -277,7 +277,7 @@ static struct pf_ebpf_proc *proc_for(struct ebpf_recv *r, const struct pf_ebpf_r
 	if (p->exited || (p->rescan_at_ms && now_ms - p->rescan_at_ms < RESCAN_EVERY_MS))
 		return p;
 	for (uint32_t i = 0; i < rec->n_uips; i++) {
-		if (!pf_procmaps_find(&p->maps, rec->uips[i])) {
+		if (!pf_procmaps_find(&p->maps, rec->uips[i] & ~PF_BPF_FRAME_BY_FP)) {
 			p->rescan_at_ms = now_ms ? now_ms : 1;
 			pf_ebpf_proctab_rescan(r->procs, p);
 			break;

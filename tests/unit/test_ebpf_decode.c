@@ -238,6 +238,35 @@ static void test_truncated_stack_marked(void **state)
 	pf_batch_unref(b);
 }
 
+/* A frame found by frame pointer keeps its address and says how it was found. */
+static void test_frame_pointer_frame_marked(void **state)
+{
+	const uint64_t uips[] = {UIPS[0], UIPS[1] | PF_BPF_FRAME_BY_FP, UIPS[2]};
+	struct pf_ebpf_record recs[] = {rec(100, 101, "worker", 1, NULL, 0, uips, 3)};
+	int calls = 0, ret;
+	struct pf_batch *b = decode(recs, 1, &calls, &ret);
+	size_t n, n_locs;
+	const struct pf_value *v;
+
+	assert_int_equal(ret, 2);
+	const struct pf_sample *s = pf_batch_samples(b, 0, &n);
+	const uint32_t *locs = pf_batch_stack_get(b, s[0].stack, &n_locs);
+	assert_int_equal(n_locs, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct pf_location *l = pf_batch_location_get(b, locs[i]);
+
+		assert_true(l->address == UIPS[i]);
+		assert_string_equal(frame_type(b, l), PF_FRAME_NATIVE);
+		v = pf_batch_attr_lookup(b, l->attrs, PF_ATTR_FRAME_UNWIND);
+		if (i == 1)
+			assert_string_equal(attr_str(b, l->attrs, PF_ATTR_FRAME_UNWIND),
+					    PF_UNWIND_FRAME_POINTER);
+		else
+			assert_null(v);
+	}
+	pf_batch_unref(b);
+}
+
 static void test_stack_layout(void **state)
 {
 	struct pf_ebpf_record recs[] = {rec(100, 101, "worker", 1, KIPS, 2, UIPS, 3)};
@@ -557,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_profiles_and_resource),
 		cmocka_unit_test(test_stack_layout),
 		cmocka_unit_test(test_truncated_stack_marked),
+		cmocka_unit_test(test_frame_pointer_frame_marked),
 		cmocka_unit_test(test_jit_and_unknown_frames),
 		cmocka_unit_test(test_unknown_and_deleted_processes),
 		cmocka_unit_test(test_empty_and_comm_edges),
