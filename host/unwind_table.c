@@ -88,6 +88,25 @@ static int lay_out(struct pf_cfi_out *o, struct pf_unwind_table *t)
 	return push_row(t, cur_end, gap);
 }
 
+/* Gives back the parse's spare capacity (up to half its rows, from
+ * doubling) before the table is laid out beside it: a lower peak. */
+static void shrink_out(struct pf_cfi_out *o)
+{
+	struct pf_unwind_row *rows;
+	struct pf_cfi_fde *fdes;
+
+	if (o->n_rows && o->n_rows < o->cap_rows &&
+	    (rows = reallocarray(o->rows, o->n_rows, sizeof(*rows))) != NULL) {
+		o->rows = rows;
+		o->cap_rows = o->n_rows;
+	}
+	if (o->n_fdes && o->n_fdes < o->cap_fdes &&
+	    (fdes = reallocarray(o->fdes, o->n_fdes, sizeof(*fdes))) != NULL) {
+		o->fdes = fdes;
+		o->cap_fdes = o->n_fdes;
+	}
+}
+
 /* Compiles what libelf opened, closing it as soon as the rows are out of
  * its section bytes (before the table is laid out, to lower the peak). */
 static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
@@ -110,6 +129,7 @@ static struct pf_unwind_table *compile_and_end(Elf *elf, struct pf_error *err)
 	}
 	rc = pf_cfi_elf_parse(elf, &o, &info, err);
 	elf_end(elf);
+	shrink_out(&o);
 	t->sources = info.sources;
 	t->cfi_bytes = info.cfi_bytes;
 	t->outside_fdes = info.outside_fdes;
