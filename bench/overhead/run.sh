@@ -138,7 +138,9 @@ start_profiler() {
 	proflow | baseline)
 		local bin=$proflow
 		[ "$cfg" = proflow ] || bin=$BASELINE
-		rm -rf "$work/out"
+		# The log goes first: the shell truncates it in the child, maybe
+		# after the wait below has read the last run's.
+		rm -rf "$work/out" "$work/proflow.log"
 		PROFLOW_FREQUENCY=$f PROFLOW_OUT=$work/out PROFLOW_HEALTH=127.0.0.1:$(free_port) \
 			PROFLOW_METRICS=127.0.0.1:$(free_port) \
 			"$bin" --config "$root/examples/host.yaml" >"$work/proflow.log" 2>&1 &
