@@ -175,6 +175,12 @@ start_profiler() {
 stop_profiler() {
 	[ "$prof_pid" = 0 ] && return
 	kill -INT $prof_pid 2>/dev/null || true
+	# bpftrace once slept on through a SIGINT (8 minutes, printing nothing).
+	for _ in $(seq 300); do
+		kill -0 $prof_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL $prof_pid 2>/dev/null || true
 	wait $prof_pid 2>/dev/null || true
 	rm -f "$work/perf.data"
 }
