@@ -138,7 +138,9 @@ start_profiler() {
 	proflow | baseline)
 		local bin=$proflow
 		[ "$cfg" = proflow ] || bin=$BASELINE
-		rm -rf "$work/out"
+		# The log goes first: the shell truncates it in the child, maybe
+		# after the wait below has read the last run's.
+		rm -rf "$work/out" "$work/proflow.log"
 		PROFLOW_FREQUENCY=$f PROFLOW_OUT=$work/out PROFLOW_HEALTH=127.0.0.1:$(free_port) \
 			PROFLOW_METRICS=127.0.0.1:$(free_port) \
 			"$bin" --config "$root/examples/host.yaml" >"$work/proflow.log" 2>&1 &
@@ -173,6 +175,12 @@ start_profiler() {
 stop_profiler() {
 	[ "$prof_pid" = 0 ] && return
 	kill -INT $prof_pid 2>/dev/null || true
+	# bpftrace once slept on through a SIGINT (8 minutes, printing nothing).
+	for _ in $(seq 300); do
+		kill -0 $prof_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL $prof_pid 2>/dev/null || true
 	wait $prof_pid 2>/dev/null || true
 	rm -f "$work/perf.data"
 }

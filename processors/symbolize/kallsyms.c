@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The kernel's symbol table: parsed from /proc/kallsyms, reloaded when modules change. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "kallsyms.h"
@@ -10,6 +12,7 @@
 
 #define KALLSYMS_MAX (256u << 20)
 #define MODULES_MAX  (16u << 20)
+#define CHUNK	     (64u << 10) /* read at a time; longer lines are skipped */
 
 struct pf_kallsyms {
 	char *path;
@@ -133,37 +136,98 @@ static int modules_hash(const char *path, uint64_t *h)
 	return 0;
 }
 
+/* Parses the file into t a chunk of whole lines at a time: the file (megabytes)
+ * is never in memory at once. Returns what pf_kallsyms_parse() returns for the
+ * whole file, or a negative errno. */
+static long parse_file(const char *path, struct pf_symtab *t)
+{
+	size_t kept = 0, total = 0;
+	long added = 0, n;
+	bool hidden = false, skipping = false;
+	char *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(CHUNK);
+	if (!buf) {
+		n = -ENOMEM;
+		goto out_close;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + kept, CHUNK - kept);
+		const char *nl;
+		size_t len, whole;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			n = -errno;
+			goto out_free;
+		}
+		total += (size_t)r;
+		if (total > KALLSYMS_MAX) {
+			n = -EFBIG;
+			goto out_free;
+		}
+		len = kept + (size_t)r;
+		if (skipping) { /* the rest of a line longer than a chunk */
+			nl = memchr(buf, '\n', len);
+			kept = nl ? len - (size_t)(nl + 1 - buf) : 0;
+			memmove(buf, nl ? nl + 1 : buf, kept);
+			skipping = !nl;
+			if (r == 0)
+				break;
+			continue;
+		}
+		nl = r ? memrchr(buf, '\n', len) : NULL;
+		if (r && !nl && len == CHUNK) {
+			kept = 0;
+			skipping = true;
+			continue;
+		}
+		/* Whole lines; at the end, the rest. */
+		whole = r == 0 ? len : nl ? (size_t)(nl - buf) + 1 : 0;
+		n = pf_kallsyms_parse(buf, whole, t);
+		if (n == -EACCES)
+			hidden = true;
+		else if (n < 0)
+			goto out_free;
+		else
+			added += n;
+		kept = len - whole;
+		memmove(buf, buf + whole, kept);
+		if (r == 0)
+			break;
+	}
+	n = !added && hidden ? -EACCES : added;
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return n;
+}
+
 /* Parses the file into a fresh table; swaps it in on success. */
 static int load(struct pf_kallsyms *k)
 {
 	struct pf_symtab t;
-	char *buf;
-	size_t len;
 	long n;
 	int ret;
 
-	ret = pf_host_read_file(k->path, KALLSYMS_MAX, 0, &buf, &len);
-	if (ret < 0)
-		return ret;
 	ret = pf_symtab_init(&t);
 	if (ret < 0)
-		goto out_free_buf;
-	n = pf_kallsyms_parse(buf, len, &t);
+		return ret;
+	n = parse_file(k->path, &t);
 	if (n < 0) {
-		ret = (int)n;
-		goto out_free_table;
+		pf_symtab_free(&t);
+		return (int)n;
 	}
 	pf_symtab_finish(&t);
 	pf_symtab_free(&k->syms);
 	k->syms = t;
-	free(buf);
 	return 0;
-
-out_free_table:
-	pf_symtab_free(&t);
-out_free_buf:
-	free(buf);
-	return ret;
 }
 
 struct pf_kallsyms *pf_kallsyms_open(const char *path, const char *modules_path, int *err)

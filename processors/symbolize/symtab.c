@@ -67,6 +67,23 @@ int pf_symtab_add(struct pf_symtab *t, uint64_t addr, uint64_t size, uint32_t na
 	return 0;
 }
 
+/* Gives back what growing by doubling left unused: a table is built once and
+ * kept (the kernel's holds 100,000 symbols). Failure keeps the larger. */
+static void shrink(struct pf_symtab *t)
+{
+	struct pf_sym *syms = reallocarray(t->syms, t->n, sizeof(*syms));
+	char *pool = realloc(t->pool, t->pool_len);
+
+	if (syms) {
+		t->syms = syms;
+		t->cap = t->n;
+	}
+	if (pool) {
+		t->pool = pool;
+		t->pool_cap = t->pool_len;
+	}
+}
+
 /* By address; among equal addresses the sized entry first, then the
  * earlier name, so the pick is stable. */
 static int sym_cmp(const void *a, const void *b)
@@ -96,6 +113,7 @@ void pf_symtab_finish(struct pf_symtab *t)
 		t->syms[out++] = t->syms[i];
 	}
 	t->n = out;
+	shrink(t);
 }
 
 const struct pf_sym *pf_symtab_lookup(const struct pf_symtab *t, uint64_t addr)

@@ -182,6 +182,52 @@ static void kallsyms_synthetic(void **state)
 	rmdir(dir);
 }
 
+/* The file is read in 64 KiB chunks: lines across a chunk's end are whole,
+ * a line longer than a chunk is skipped, and hidden addresses still tell. */
+static void kallsyms_read_in_chunks(void **state)
+{
+	char dir[] = "/tmp/pf-kallsyms-XXXXXX", ks[64], name_buf[64];
+	const char *name, *module;
+	struct pf_kallsyms *k;
+	int err = 0, i;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(ks, sizeof(ks), "%s/kallsyms", dir);
+	f = fopen(ks, "w");
+	for (i = 0; i < 5000; i++) /* about 170 KiB */
+		fprintf(f, "%016llx T function_number_%d\t[mod%d]\n",
+			0xffffffff81000000ull + 0x100ull * (unsigned)i, i, i % 7);
+	fputs("ffffffff82000000 T ", f);
+	for (i = 0; i < 70000; i++)
+		fputc('x', f);
+	fputs("\nffffffff82000100 T after_the_long_line\n", f);
+	fclose(f);
+	k = pf_kallsyms_open(ks, "/nonexistent", &err);
+	assert_non_null(k);
+	for (i = 0; i < 5000; i++) {
+		assert_true(pf_kallsyms_lookup(k, 0xffffffff81000010ull + 0x100ull * (unsigned)i,
+					       &name, &module));
+		snprintf(name_buf, sizeof(name_buf), "function_number_%d", i);
+		assert_string_equal(name, name_buf);
+		snprintf(name_buf, sizeof(name_buf), "[mod%d]", i % 7);
+		assert_string_equal(module, name_buf);
+	}
+	assert_true(pf_kallsyms_lookup(k, 0xffffffff82000104ull, &name, &module));
+	assert_string_equal(name, "after_the_long_line");
+	pf_kallsyms_close(k);
+
+	f = fopen(ks, "w");
+	for (i = 0; i < 5000; i++)
+		fprintf(f, "0000000000000000 T function_number_%d\n", i);
+	fclose(f);
+	assert_null(pf_kallsyms_open(ks, "/nonexistent", &err));
+	assert_int_equal(err, -EACCES);
+	unlink(ks);
+	rmdir(dir);
+}
+
 /* ---- the cache ---- */
 
 struct dummy {
@@ -245,6 +291,7 @@ int main(void)
 		cmocka_unit_test(perfmap_parses),
 		cmocka_unit_test(perfmap_cut_while_read),
 		cmocka_unit_test(kallsyms_synthetic),
+		cmocka_unit_test(kallsyms_read_in_chunks),
 		cmocka_unit_test(cache_evicts_least_recently_used),
 	};
 
