@@ -5,15 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "named.h"
+
 #define COPY_BYTES   (4 << 20)
 #define COPIES	     24
 #define SORT_KEYS    60000
 #define LIVE_BLOCKS  512
 #define ALLOC_ROUNDS 60000
 #define LEAF_STEPS   4000000L
-
-/* noipa: each phase stays a function of its own name, neither inlined nor cloned. */
-#define PHASE __attribute__((noipa))
 
 struct work {
 	char *src, *dst;
@@ -28,7 +27,7 @@ static uint64_t next_random(uint64_t *seed)
 	return *seed >> 33;
 }
 
-PHASE int compare_keys(const void *a, const void *b)
+PF_NAMED int compare_keys(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
@@ -36,7 +35,7 @@ PHASE int compare_keys(const void *a, const void *b)
 }
 
 /* A leaf that needs no stack: GCC 12 gives it no frame even with -fno-omit-frame-pointer. */
-PHASE uint64_t mix_leaf(uint64_t x, long steps)
+PF_NAMED uint64_t mix_leaf(uint64_t x, long steps)
 {
 	for (long i = 0; i < steps; i++) {
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
@@ -45,7 +44,7 @@ PHASE uint64_t mix_leaf(uint64_t x, long steps)
 	return x;
 }
 
-PHASE uint64_t phase_copy(struct work *w)
+PF_NAMED uint64_t phase_copy(struct work *w)
 {
 	for (int i = 0; i < COPIES; i++) {
 		memcpy(i & 1 ? w->src : w->dst, i & 1 ? w->dst : w->src, COPY_BYTES);
@@ -54,7 +53,7 @@ PHASE uint64_t phase_copy(struct work *w)
 	return (uint8_t)w->dst[7];
 }
 
-PHASE uint64_t phase_alloc(struct work *w)
+PF_NAMED uint64_t phase_alloc(struct work *w)
 {
 	uint64_t sum = 0;
 
@@ -70,7 +69,7 @@ PHASE uint64_t phase_alloc(struct work *w)
 	return sum;
 }
 
-PHASE uint64_t phase_sort(struct work *w)
+PF_NAMED uint64_t phase_sort(struct work *w)
 {
 	for (int i = 0; i < SORT_KEYS; i++)
 		w->keys[i] = (uint32_t)next_random(&w->seed);
@@ -78,14 +77,14 @@ PHASE uint64_t phase_sort(struct work *w)
 	return w->keys[SORT_KEYS / 2];
 }
 
-PHASE uint64_t phase_leaf(struct work *w)
+PF_NAMED uint64_t phase_leaf(struct work *w)
 {
 	uint64_t x = mix_leaf(w->seed, LEAF_STEPS);
 
 	return x ^ w->seed; /* work after the call: no tail call, phase_leaf stays on the stack */
 }
 
-PHASE uint64_t run_phases(struct work *w)
+PF_NAMED uint64_t run_phases(struct work *w)
 {
 	return phase_copy(w) + phase_alloc(w) + phase_sort(w) + phase_leaf(w);
 }

@@ -6,31 +6,29 @@
 #include <sys/time.h>
 
 #include "spin.h"
+#include "named.h"
 
 #define TICK_US	   10000
 #define HANDLER_MS 6.0
 
-/* noipa: each function keeps its own name and frame, neither inlined nor cloned. */
-#define NAMED __attribute__((noipa))
-
 static volatile uint64_t sink;
 
-NAMED uint64_t handler_spin(void)
+PF_NAMED uint64_t handler_spin(void)
 {
 	return pf_spin_until(pf_spin_cpu_ms() + HANDLER_MS);
 }
 
-NAMED void on_tick(int sig)
+PF_NAMED void on_tick(int sig)
 {
 	sink += handler_spin() + (uint64_t)sig;
 }
 
-NAMED uint64_t busy_work(double ms)
+PF_NAMED uint64_t busy_work(double ms)
 {
 	return pf_spin_until(ms);
 }
 
-NAMED uint64_t main_loop(double seconds)
+PF_NAMED uint64_t main_loop(double seconds)
 {
 	uint64_t x = busy_work(seconds * 1e3);
 
