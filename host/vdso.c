@@ -76,7 +76,7 @@ int pf_host_vdso_fd(void)
 
 	if (pf_host_vdso(&image, &size) < 0)
 		return -ENOENT;
-	fd = memfd_create("[vdso]", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(PF_HOST_VDSO_MAPPING, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	while (done < size) {

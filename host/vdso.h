@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* The name /proc/PID/maps gives the vDSO's mapping. */
+#define PF_HOST_VDSO_MAPPING "[vdso]"
+
 /* The vDSO mapped into this process (the same image as in every other
  * 64-bit process of this kernel): its address and the size of its mapping
  * as /proc/self/maps gives it. Returns 0, or -ENOENT when there is none. */

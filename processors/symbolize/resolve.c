@@ -299,7 +299,7 @@ static struct pf_symfile *open_binary(struct pf_resolver *r, int64_t pid,
 	struct stat st;
 	int fd;
 
-	if (!strcmp(filename, "[vdso]")) {
+	if (!strcmp(filename, PF_HOST_VDSO_MAPPING)) {
 		/* The kernel's own: named from proflow's copy when it is the
 		 * same image (the build ID says so), never guessed. */
 		fd = *build_id ? pf_host_vdso_fd() : -ENOENT;
@@ -415,7 +415,7 @@ static uint32_t native_frame(struct pf_resolver *r, struct pf_rebuild *rb, uint3
 	size_t before;
 	uint32_t i, out;
 
-	if (filename[0] != '/' && strcmp(filename, "[vdso]") != 0)
+	if (filename[0] != '/' && strcmp(filename, PF_HOST_VDSO_MAPPING) != 0)
 		return unresolved_frame(r, rb, loc, filename, offset);
 	e = file_entry(r, pid, m, filename, build_id_of(src, m));
 	if (e && e->kind == ENTRY_FILE) {

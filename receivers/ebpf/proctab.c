@@ -272,7 +272,8 @@ static void fill_build_ids(struct pf_ebpf_proctab *t, uint32_t pid, struct pf_pr
 		struct pf_ebpf_mapping *m = &maps->maps[i];
 		struct build_id_slot *s;
 
-		if (!strcmp(m->path, "[vdso]")) /* the kernel's, the same in every process */
+		if (!strcmp(m->path,
+			    PF_HOST_VDSO_MAPPING)) /* the kernel's, the same in every process */
 			memcpy(m->build_id, t->vdso_build_id, sizeof(m->build_id));
 		if (m->inode == 0 || m->path[0] != '/')
 			continue;

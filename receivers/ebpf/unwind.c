@@ -19,7 +19,6 @@
 /* The BPF program's binary search covers 2^PF_BPF_UNWIND_ROW_STEPS rows. */
 #define MAX_TABLE_ROWS (1u << PF_BPF_UNWIND_ROW_STEPS)
 #define MAX_PROC_MAPS  (1u << PF_BPF_UNWIND_MAPPING_STEPS)
-#define VDSO_KEY       "[vdso]"
 
 /* The table of one file. */
 struct table {
@@ -229,7 +228,7 @@ static void compile(struct pf_ebpf_unwind *u, struct table *t, uint32_t pid,
 	uint64_t start = now_ns();
 	int fd;
 
-	if (!strcmp(m->path, VDSO_KEY)) {
+	if (!strcmp(m->path, PF_HOST_VDSO_MAPPING)) {
 		const void *vdso;
 		size_t size;
 
@@ -287,8 +286,8 @@ static void compile(struct pf_ebpf_unwind *u, struct table *t, uint32_t pid,
 
 static void table_key(const struct pf_ebpf_mapping *m, char *key, size_t size)
 {
-	if (!strcmp(m->path, VDSO_KEY))
-		snprintf(key, size, "%s", VDSO_KEY);
+	if (!strcmp(m->path, PF_HOST_VDSO_MAPPING))
+		snprintf(key, size, "%s", PF_HOST_VDSO_MAPPING);
 	else if (m->build_id[0])
 		snprintf(key, size, "%s", m->build_id);
 	else
@@ -306,7 +305,7 @@ static struct table *table_for(struct pf_ebpf_unwind *u, uint32_t pid,
 	struct table **b, *t;
 	bool retry;
 
-	if (!m->path[0] || (m->path[0] != '/' && strcmp(m->path, VDSO_KEY)))
+	if (!m->path[0] || (m->path[0] != '/' && strcmp(m->path, PF_HOST_VDSO_MAPPING)))
 		return NULL; /* JIT code, [vsyscall] */
 	table_key(m, key, sizeof(key));
 	b = &u->tables[hash_str(key) & (TABLE_BUCKETS - 1)];
@@ -348,9 +347,14 @@ static struct pf_bpf_unwind_mapping entry_for(const struct pf_ebpf_mapping *m,
 	return e;
 }
 
+static struct holding **proc_bucket(struct pf_ebpf_unwind *u, uint32_t pid)
+{
+	return &u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)];
+}
+
 static struct holding **proc_slot(struct pf_ebpf_unwind *u, uint32_t pid)
 {
-	struct holding **pp = &u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)];
+	struct holding **pp = proc_bucket(u, pid);
 
 	while (*pp && (*pp)->pid != pid)
 		pp = &(*pp)->next;
@@ -416,8 +420,8 @@ int pf_ebpf_unwind_load(struct pf_ebpf_unwind *u, uint32_t pid, int64_t exec_id,
 	if (rc < 0)
 		goto out;
 	let_go(u, pid);
-	h->next = u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)];
-	u->procs[(pid * 2654435761u) & (PROC_BUCKETS - 1)] = h;
+	h->next = *proc_bucket(u, pid);
+	*proc_bucket(u, pid) = h;
 	u->stats.procs++;
 	u->stats.user_bytes += holding_bytes(h);
 	free(entries);
